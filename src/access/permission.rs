@@ -1,0 +1,171 @@
+//! The permission catalog. Roles, groups and users carry these strings; every route
+//! declares one of them (see `auth::Authorized`).
+
+use serde::Serialize;
+
+macro_rules! permissions {
+    ($( $variant:ident = $name:literal : $description:literal ),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Permission { $($variant),* }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Permission::$variant => $name),* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(Permission::$variant => $description),* }
+            }
+
+            pub fn parse(name: &str) -> Option<Permission> {
+                match name { $($name => Some(Permission::$variant),)* _ => None }
+            }
+        }
+
+        /// Zero-sized markers so that a handler's signature names the permission it needs:
+        /// `Authorized<perm::UsersEdit>`.
+        pub mod perm {
+            $(
+                pub struct $variant;
+                impl super::RequiredPermission for $variant {
+                    const PERMISSION: super::Permission = super::Permission::$variant;
+                }
+            )*
+        }
+    };
+}
+
+pub trait RequiredPermission: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+permissions! {
+    UsersView = "users.view": "See users, their roles, desks and skills",
+    UsersCreate = "users.create": "Create and invite users, import users",
+    UsersEdit = "users.edit": "Edit users, enable or disable them, assign roles, desks, skills and groups",
+    UsersDelete = "users.delete": "Delete users",
+    UsersPasswords = "users.passwords": "Change or reset other users' passwords",
+    RolesView = "roles.view": "See roles and their permissions",
+    RolesManage = "roles.manage": "Create, edit and delete custom roles",
+    GroupsView = "groups.view": "See groups",
+    GroupsManage = "groups.manage": "Create, edit and delete groups",
+    DesksView = "desks.view": "See desks",
+    DesksManage = "desks.manage": "Create, edit and delete desks",
+    SkillsView = "skills.view": "See skills",
+    SkillsManage = "skills.manage": "Create, edit and delete skills",
+    ActivityView = "activity.view": "See the activity log",
+    SessionsView = "sessions.view": "See who is signed in",
+    SessionsManage = "sessions.manage": "End other users' sessions",
+    SettingsView = "settings.view": "See the account's settings",
+    SettingsManage = "settings.manage": "Change the account's settings",
+    BillingView = "billing.view": "See seats and financial information",
+    BillingManage = "billing.manage": "Manage seats and financial information",
+    CallsMake = "calls.make": "Make calls",
+    CallsReceive = "calls.receive": "Receive calls",
+    AccountsManage = "accounts.manage": "Platform: create and manage accounts (platform operators only)",
+}
+
+impl Permission {
+    /// Platform-level permissions are never granted through an account's roles.
+    pub fn is_platform(self) -> bool {
+        matches!(self, Permission::AccountsManage)
+    }
+
+    pub fn account_permissions() -> impl Iterator<Item = Permission> {
+        Permission::ALL.iter().copied().filter(|p| !p.is_platform())
+    }
+}
+
+impl Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The built-in roles every account starts with (R12). Their permissions are fixed;
+/// their descriptions are shown on hover in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinRole {
+    Admin,
+    Supervisor,
+    Agent,
+    Financial,
+}
+
+impl BuiltinRole {
+    pub const ALL: [BuiltinRole; 4] =
+        [BuiltinRole::Admin, BuiltinRole::Supervisor, BuiltinRole::Agent, BuiltinRole::Financial];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "admin",
+            BuiltinRole::Supervisor => "supervisor",
+            BuiltinRole::Agent => "agent",
+            BuiltinRole::Financial => "financial",
+        }
+    }
+
+    pub fn parse_key(key: &str) -> Option<BuiltinRole> {
+        BuiltinRole::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "Admin",
+            BuiltinRole::Supervisor => "Supervisor",
+            BuiltinRole::Agent => "Agent",
+            BuiltinRole::Financial => "Financial",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "Manages all aspects of the account",
+            BuiltinRole::Supervisor => "Monitors users and activity without making changes",
+            BuiltinRole::Agent => "Makes and receives calls (caller)",
+            BuiltinRole::Financial => "Manages seats and financial information",
+        }
+    }
+
+    pub fn permissions(self) -> Vec<Permission> {
+        use Permission::*;
+        match self {
+            BuiltinRole::Admin => Permission::account_permissions().collect(),
+            BuiltinRole::Supervisor => vec![
+                UsersView, RolesView, GroupsView, DesksView, SkillsView, ActivityView, SessionsView, CallsMake,
+                CallsReceive,
+            ],
+            BuiltinRole::Agent => vec![CallsMake, CallsReceive],
+            BuiltinRole::Financial => vec![BillingView, BillingManage],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_round_trips_through_its_name() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(*p));
+        }
+        assert_eq!(Permission::parse("users.fly"), None);
+    }
+
+    #[test]
+    fn admin_has_every_account_permission_but_no_platform_one() {
+        let admin = BuiltinRole::Admin.permissions();
+        assert!(admin.contains(&Permission::UsersDelete));
+        assert!(!admin.contains(&Permission::AccountsManage));
+    }
+
+    #[test]
+    fn supervisor_cannot_change_anything() {
+        let sup = BuiltinRole::Supervisor.permissions();
+        assert!(sup.contains(&Permission::UsersView));
+        assert!(!sup.iter().any(|p| p.as_str().ends_with(".edit") || p.as_str().ends_with(".manage")));
+    }
+}

@@ -1,0 +1,103 @@
+//! `/api/v1/accounts` (platform operators) and `/api/v1/accounts/{account}`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AccountView;
+use crate::access::perm;
+use crate::auth::{Authorized, Caller, ClientInfo};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, if_match, with_etag};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_accounts, create_account)).routes(routes!(get_account, update_account))
+}
+
+fn require_operator(caller: &Caller) -> Result<()> {
+    if caller.platform_operator {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("this needs the permission accounts.manage (platform operators)".into()))
+    }
+}
+
+/// Every account (platform operators).
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AccountView>), (status = 403, body = crate::error::Problem)))]
+async fn list_accounts(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccountView>>> {
+    require_operator(&caller)?;
+    Ok(axum::Json(super::list(&state.store).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Lowercase letters, digits and `-`; used in URLs.
+    slug: String,
+    name: String,
+    seat_limit: Option<i64>,
+}
+
+/// Create an account with the built-in roles (platform operators).
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount, security(("bearer" = [])),
+    responses((status = 201, body = AccountView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn create_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<NewAccount>,
+) -> Result<Response> {
+    require_operator(&caller)?;
+    let view = super::create(&state.store, &caller.actor(&client), &req.slug, &req.name, req.seat_limit).await?;
+    Ok(with_etag(StatusCode::CREATED, view.version, view))
+}
+
+/// The account: name, state and seats.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}", tag = "accounts", params(("account" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = AccountView), (status = 404, body = crate::error::Problem)))]
+async fn get_account(auth: Authorized<perm::SettingsView>) -> Response {
+    let view = AccountView::from(auth.account);
+    with_etag(StatusCode::OK, view.version, view)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    name: Option<String>,
+    /// Platform operators only: a disabled account's users cannot sign in (R17).
+    enabled: Option<bool>,
+    /// Platform operators only (R20).
+    #[serde(default, deserialize_with = "double")]
+    #[schema(value_type = Option<i64>)]
+    seat_limit: Option<Option<i64>>,
+}
+
+fn double<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// Change the account; requires If-Match.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account}", tag = "accounts",
+    params(("account" = String, Path), ("If-Match" = String, Header)), request_body = AccountChange, security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 412, body = crate::error::Problem)))]
+async fn update_account(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SettingsManage>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<AccountChange>,
+) -> Result<Response> {
+    if (req.enabled.is_some() || req.seat_limit.is_some()) && !auth.caller.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can enable, disable or size an account".into()));
+    }
+    let version = if_match(&headers)?;
+    let actor = auth.caller.actor(&client);
+    let view = super::update(&state.store, &actor, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
+    Ok(with_etag(StatusCode::OK, view.version, view))
+}

@@ -1,0 +1,204 @@
+//! Accounts (tenants): creation with their built-in roles, the first start, and admins made
+//! from the command line.
+
+pub mod api;
+
+use secrecy::SecretString;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::access::BuiltinRole;
+use crate::activity::{self, Actor, Changes, Target};
+use crate::auth::password;
+use crate::clock::{now_ms, to_rfc3339};
+use crate::domain::{EntityName, Login, Slug};
+use crate::error::{Error, Issues, Result};
+use crate::ids::{AccountId, UserId};
+use crate::store::accounts::{self as store, AccountRecord};
+use crate::store::users::Link;
+use crate::store::{Conn, Store, named, users};
+use crate::users::model::{TwoFactorMethod, UserFields, UserFlags, UserStatus};
+
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: AccountId,
+    pub slug: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Paid seats (R20); `null` for no limit.
+    pub seat_limit: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl From<AccountRecord> for AccountView {
+    fn from(a: AccountRecord) -> Self {
+        AccountView {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            enabled: a.enabled,
+            seat_limit: a.seat_limit,
+            created_at: to_rfc3339(a.created_at),
+            updated_at: to_rfc3339(a.updated_at),
+            version: a.version,
+        }
+    }
+}
+
+fn check_seat_limit(issues: &mut Issues, seat_limit: Option<i64>) {
+    if seat_limit.is_some_and(|s| !(0..=10_000_000).contains(&s)) {
+        issues.add("seat_limit", "out_of_range", "must be between 0 and 10,000,000");
+    }
+}
+
+/// Creates an account with its built-in roles; returns it and the Admin role's id.
+async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Option<i64>) -> Result<(AccountId, i64)> {
+    let now = now_ms();
+    let id = store::insert(conn, slug.as_str(), name, seat_limit, now).await?;
+    let mut admin_role = 0;
+    for role in BuiltinRole::ALL {
+        let role_id = named::insert_builtin_role(conn, id, role.key(), role.name(), role.description(), now).await?;
+        let perms: Vec<&str> = role.permissions().iter().map(|p| p.as_str()).collect();
+        named::set_role_permissions(conn, role_id, &perms).await?;
+        if role == BuiltinRole::Admin {
+            admin_role = role_id;
+        }
+    }
+    Ok((id, admin_role))
+}
+
+pub async fn create(db: &Store, actor: &Actor, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
+    let mut issues = Issues::new();
+    let slug = issues.check("slug", Slug::parse(slug));
+    let name = issues.check("name", EntityName::parse(name));
+    check_seat_limit(&mut issues, seat_limit);
+    issues.into_result()?;
+    let (slug, name) = (slug.expect("checked"), name.expect("checked"));
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    if store::by_slug(conn, slug.as_str()).await?.is_some() {
+        return Err(Error::Conflict { field: "slug", message: format!("an account {slug} exists already") });
+    }
+    let (id, _) = insert_account(conn, &slug, name.as_str(), seat_limit).await?;
+    let mut changes = Changes::new();
+    changes.set("slug", slug.as_str()).set("name", name.as_str()).set("seat_limit", seat_limit);
+    // Recorded in the operator's account, and in the new one, so each log is complete.
+    activity::record(conn, actor, "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    activity::record(conn, &actor.in_account(id), "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    let view = store::by_id(conn, id).await?.ok_or(Error::NotFound("account"))?.into();
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    db: &Store,
+    actor: &Actor,
+    account: AccountId,
+    expected_version: i64,
+    name: Option<&str>,
+    enabled: Option<bool>,
+    seat_limit: Option<Option<i64>>,
+) -> Result<AccountView> {
+    let mut issues = Issues::new();
+    let name = name.and_then(|n| issues.check("name", EntityName::parse(n)));
+    if let Some(limit) = seat_limit {
+        check_seat_limit(&mut issues, limit);
+    }
+    issues.into_result()?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    if current.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    let new_name = name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
+    let new_enabled = enabled.unwrap_or(current.enabled);
+    let new_limit = seat_limit.unwrap_or(current.seat_limit);
+    if !store::update(conn, account, &new_name, new_enabled, new_limit, expected_version, now_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = Changes::new();
+    changes
+        .diff("name", &current.name, &new_name)
+        .diff("enabled", current.enabled, new_enabled)
+        .diff("seat_limit", current.seat_limit, new_limit);
+    if !changes.is_empty() {
+        activity::record(conn, &actor.in_account(account), "account.updated", Target { kind: "account", id: Some(account.0), label: &current.slug }, &changes).await?;
+    }
+    let view = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?.into();
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn list(db: &Store) -> Result<Vec<AccountView>> {
+    let mut conn = db.read().await?;
+    Ok(store::list(&mut conn).await?.into_iter().map(Into::into).collect())
+}
+
+/// An admin of `account` with a generated password (returned once), made by the system.
+async fn insert_admin(conn: &mut Conn, account: AccountId, admin_role: i64, login: &Login, platform_operator: bool, actor_label: &str) -> Result<(UserId, SecretString)> {
+    let pw = password::generate();
+    let hash = password::hash(pw.clone()).await?;
+    let fields = UserFields {
+        login: login.clone(),
+        email: None,
+        first_name: None,
+        last_name: None,
+        phone: None,
+        mobile: None,
+        extension: None,
+        sip_username: None,
+        phone_topology: None,
+        company: None,
+        related_contact: None,
+        external_id: None,
+        time_zone: None,
+        date_format: None,
+        time_format: None,
+        flags: UserFlags { receive_email: true, is_superuser: platform_operator, ..Default::default() },
+        status: UserStatus::Active,
+        two_factor_method: TwoFactorMethod::Disabled,
+    };
+    if users::find_id_by_login(conn, account, &login.key()).await?.is_some() {
+        return Err(Error::Conflict { field: "login", message: format!("{login} exists already in this account") });
+    }
+    let id = users::insert(conn, account, &fields, Some(&hash), false, now_ms()).await?;
+    users::set_links(conn, id, Link::Roles, &[admin_role]).await?;
+    let mut changes = Changes::new();
+    changes.set("login", login.as_str()).set("roles", ["Admin"]).set("is_superuser", platform_operator).set("password", "generated");
+    activity::record(conn, &Actor::system(account, actor_label), "user.created", Target::user(id, login.as_str()), &changes).await?;
+    Ok((id, pw))
+}
+
+/// On the very first start: the `default` account and its first admin, a platform operator.
+/// Returns the admin's login and generated password, to be shown once.
+pub async fn bootstrap(db: &Store) -> Result<Option<(String, SecretString)>> {
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    if store::count(conn).await? > 0 {
+        return Ok(None);
+    }
+    let slug = Slug::parse(DEFAULT_ACCOUNT).expect("valid slug");
+    let (account, admin_role) = insert_account(conn, &slug, "Default", None).await?;
+    let login = Login::parse("admin").expect("valid login");
+    let (_, pw) = insert_admin(conn, account, admin_role, &login, true, "first start").await?;
+    tx.commit().await?;
+    Ok(Some((login.as_str().to_string(), pw)))
+}
+
+/// `roster admin create`: a new admin in an existing account.
+pub async fn create_admin(db: &Store, account_slug: &str, login: &str, platform_operator: bool) -> Result<SecretString> {
+    let login = Login::parse(login).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("login", i)]))?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let account = store::by_slug(conn, account_slug).await?.ok_or(Error::NotFound("account"))?;
+    let admin_role = named::find_by_name(conn, Link::Roles, account.id, "admin").await?.ok_or(Error::NotFound("Admin role"))?;
+    let (_, pw) = insert_admin(conn, account.id, admin_role, &login, platform_operator, "command line").await?;
+    tx.commit().await?;
+    Ok(pw)
+}

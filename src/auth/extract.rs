@@ -1,0 +1,161 @@
+//! Authentication as extractors. A handler names what it needs in its signature:
+//! `Authorized<perm::UsersEdit>` resolves the caller, the account in the path, and refuses
+//! unless the caller holds that permission there. This is the one central check.
+
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum_extra::extract::CookieJar;
+
+use crate::access::{Permission, RequiredPermission};
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, SessionId, UserId};
+use crate::state::AppState;
+use crate::store::accounts::{self, AccountRecord};
+
+pub const SESSION_COOKIE: &str = "roster_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub session: SessionId,
+    pub session_expires_at: i64,
+    pub user: UserId,
+    pub login: String,
+    pub display_name: String,
+    pub account: AccountId,
+    pub account_slug: String,
+    /// R11 "superuser": manages every account.
+    pub platform_operator: bool,
+    pub roles: Vec<String>,
+    pub permissions: BTreeSet<Permission>,
+    /// Set when the request came with the session cookie: the CSRF token its forms carry.
+    pub csrf: Option<String>,
+}
+
+/// Where a request comes from, as recorded in the activity log and sessions.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(300).collect());
+        Ok(ClientInfo { address, user_agent })
+    }
+}
+
+/// How the request presented its session.
+pub(crate) enum Credential {
+    Bearer(String),
+    Cookie(String),
+}
+
+pub(crate) fn credential(parts: &Parts) -> Option<Credential> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| Credential::Bearer(token.trim().to_string()));
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    jar.get(SESSION_COOKIE).map(|c| Credential::Cookie(c.value().to_string()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let credential = credential(parts).ok_or(Error::Unauthenticated)?;
+        let (token, via_cookie) = match &credential {
+            Credential::Bearer(t) => (t.as_str(), false),
+            Credential::Cookie(t) => (t.as_str(), true),
+        };
+        let mut caller = super::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
+        if via_cookie {
+            let csrf = super::token::csrf_for(token);
+            // A browser sends the cookie on any site's request; only our own pages know this token.
+            if !is_safe(&parts.method) {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                if !constant_time_eq(sent, &csrf) {
+                    return Err(Error::Forbidden("missing or wrong CSRF token (X-CSRF-Token header)".into()));
+                }
+            }
+            caller.csrf = Some(csrf);
+        }
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+pub(crate) fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// A caller allowed to do `P` in the account named by the path's `{account}`.
+pub struct Authorized<P: RequiredPermission> {
+    pub caller: Caller,
+    pub account: AccountRecord,
+    _permission: PhantomData<P>,
+}
+
+impl<P: RequiredPermission> Authorized<P> {
+    pub fn account_id(&self) -> AccountId {
+        self.account.id
+    }
+}
+
+impl<P: RequiredPermission> FromRequestParts<AppState> for Authorized<P> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("route without path parameters uses Authorized")))?;
+        let slug = params
+            .iter()
+            .find(|(k, _)| *k == "account")
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route without {{account}} uses Authorized")))?;
+        let account = authorize(state, &caller, &slug, P::PERMISSION).await?;
+        Ok(Authorized { caller, account, _permission: PhantomData })
+    }
+}
+
+/// The central check: the account exists and the caller may enter it (else 404, so other
+/// tenants' names do not leak), and the caller holds `permission` (else 403).
+pub async fn authorize(state: &AppState, caller: &Caller, slug: &str, permission: Permission) -> Result<AccountRecord> {
+    let account = if slug == caller.account_slug {
+        let mut conn = state.store.read().await?;
+        accounts::by_id(&mut conn, caller.account).await?
+    } else {
+        let mut conn = state.store.read().await?;
+        accounts::by_slug(&mut conn, slug).await?
+    };
+    let account = account.filter(|a| caller.may_enter(a.id)).ok_or(Error::NotFound("account"))?;
+    if !caller.has(permission) {
+        return Err(Error::Forbidden(format!("this needs the permission {}", permission.as_str())));
+    }
+    Ok(account)
+}

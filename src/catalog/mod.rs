@@ -1,0 +1,284 @@
+//! Roles (R12), groups (R13), desks and skills (R15): the named things of an account that
+//! users are assigned to. They share one shape and one set of rules, kept here; roles add
+//! permissions and groups add roles.
+
+pub mod api;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::Permission;
+use crate::activity::{self, Actor, Changes, Target};
+use crate::clock::{now_ms, to_rfc3339};
+use crate::domain::{Description, EntityName};
+use crate::error::{Error, Issues, Result};
+use crate::ids::AccountId;
+use crate::store::named::{self, NamedRecord};
+use crate::store::users::Link;
+use crate::store::{Conn, Store};
+use crate::users::model::Ref;
+
+/// Which kind of named thing a request is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Role,
+    Group,
+    Desk,
+    Skill,
+}
+
+impl Kind {
+    pub fn link(self) -> Link {
+        match self {
+            Kind::Role => Link::Roles,
+            Kind::Group => Link::Groups,
+            Kind::Desk => Link::Desks,
+            Kind::Skill => Link::Skills,
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Role => "role",
+            Kind::Group => "group",
+            Kind::Desk => "desk",
+            Kind::Skill => "skill",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogInput {
+    /// 1–80 characters, unique in the account (case-insensitive).
+    pub name: Option<String>,
+    /// Shown on hover in the console (roles).
+    pub description: Option<String>,
+    /// Roles only: permission names (see `GET /api/v1/permissions`).
+    pub permissions: Option<Vec<String>>,
+    /// Groups only: ids of the roles the group gives its members.
+    pub roles: Option<Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CatalogItem {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// Roles: the built-in role this is (`admin`, `supervisor`, `agent`, `financial`); built-ins cannot be deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// Users assigned directly.
+    pub member_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Ref>>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+async fn item(conn: &mut Conn, kind: Kind, r: NamedRecord) -> Result<CatalogItem> {
+    let permissions = match kind {
+        Kind::Role => Some(named::role_permissions(conn, r.id).await?),
+        _ => None,
+    };
+    let roles = match kind {
+        Kind::Group => Some(
+            named::group_roles(conn, r.id)
+                .await?
+                .into_iter()
+                .map(|(id, name)| Ref { id, name, description: None })
+                .collect(),
+        ),
+        _ => None,
+    };
+    Ok(CatalogItem {
+        id: r.id,
+        name: r.name,
+        description: r.description,
+        builtin: r.builtin,
+        member_count: r.member_count,
+        permissions,
+        roles,
+        created_at: to_rfc3339(r.created_at),
+        updated_at: to_rfc3339(r.updated_at),
+        version: r.version,
+    })
+}
+
+pub async fn list(db: &Store, kind: Kind, account: AccountId) -> Result<Vec<CatalogItem>> {
+    let mut conn = db.read().await?;
+    let mut out = Vec::new();
+    for r in named::list(&mut conn, kind.link(), account).await? {
+        out.push(item(&mut conn, kind, r).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(db: &Store, kind: Kind, account: AccountId, id: i64) -> Result<CatalogItem> {
+    let mut conn = db.read().await?;
+    let r = named::get(&mut conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
+    item(&mut conn, kind, r).await
+}
+
+struct Parsed {
+    name: Option<EntityName>,
+    description: Option<Description>,
+    permissions: Option<Vec<&'static str>>,
+    roles: Option<Vec<i64>>,
+}
+
+fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
+    let mut issues = Issues::new();
+    let name = match &input.name {
+        Some(n) => issues.check("name", EntityName::parse(n)),
+        None if creating => {
+            issues.add("name", "required", "is required");
+            None
+        }
+        None => None,
+    };
+    let description = input.description.as_deref().and_then(|d| issues.check("description", Description::parse(d)));
+    let permissions = match (&input.permissions, kind) {
+        (None, _) => None,
+        (Some(list), Kind::Role) => {
+            let mut out = Vec::new();
+            for p in list {
+                match Permission::parse(p) {
+                    Some(perm) if !perm.is_platform() => out.push(perm.as_str()),
+                    Some(_) => issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account")),
+                    None => issues.add("permissions", "unknown_permission", format!("unknown permission {p:?}")),
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            Some(out)
+        }
+        (Some(_), _) => {
+            issues.add("permissions", "not_allowed", format!("a {} has no permissions; give it to a role", kind.noun()));
+            None
+        }
+    };
+    let roles = match (&input.roles, kind) {
+        (None, _) => None,
+        (Some(ids), Kind::Group) => {
+            let mut ids = ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            Some(ids)
+        }
+        (Some(_), _) => {
+            issues.add("roles", "not_allowed", format!("only groups carry roles, not a {}", kind.noun()));
+            None
+        }
+    };
+    issues.into_result()?;
+    Ok(Parsed { name, description, permissions, roles })
+}
+
+async fn check_roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result<Vec<String>> {
+    let found = named::names(conn, Link::Roles, account, ids).await?;
+    let missing: Vec<String> = ids.iter().filter(|i| !found.iter().any(|(f, _)| f == *i)).map(|i| i.to_string()).collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid("roles", "unknown_id", format!("no such role in this account: {}", missing.join(", "))));
+    }
+    Ok(found.into_iter().map(|(_, n)| n).collect())
+}
+
+fn target<'a>(kind: Kind, id: i64, name: &'a str) -> Target<'a> {
+    Target { kind: kind.noun(), id: Some(id), label: name }
+}
+
+pub async fn create(db: &Store, actor: &Actor, kind: Kind, account: AccountId, input: CatalogInput) -> Result<CatalogItem> {
+    let p = parse(kind, &input, true)?;
+    let name = p.name.expect("required when creating");
+    let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_default();
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let id = named::insert(conn, kind.link(), account, name.as_str(), &name.key(), &description, now_ms()).await?;
+    let mut changes = Changes::new();
+    changes.set("name", name.as_str()).set("description", &description);
+    if let Some(perms) = &p.permissions {
+        named::set_role_permissions(conn, id, perms).await?;
+        changes.set("permissions", perms);
+    }
+    if let Some(roles) = &p.roles {
+        let names = check_roles(conn, account, roles).await?;
+        named::set_group_roles(conn, id, roles).await?;
+        changes.set("roles", names);
+    }
+    activity::record(conn, actor, &format!("{}.created", kind.noun()), target(kind, id, name.as_str()), &changes).await?;
+    let r = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
+    let out = item(conn, kind, r).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn update(
+    db: &Store,
+    actor: &Actor,
+    kind: Kind,
+    account: AccountId,
+    id: i64,
+    expected_version: i64,
+    input: CatalogInput,
+) -> Result<CatalogItem> {
+    let p = parse(kind, &input, false)?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
+    if current.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    if current.builtin.is_some() && (p.permissions.is_some() || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
+        return Err(Error::invalid(
+            if p.permissions.is_some() { "permissions" } else { "name" },
+            "builtin",
+            "a built-in role keeps its name and permissions; create a custom role instead",
+        ));
+    }
+    let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
+    let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_else(|| current.description.clone());
+    let now = now_ms();
+    if !named::update(conn, kind.link(), account, id, &name, &name.to_lowercase(), &description, expected_version, now).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = Changes::new();
+    changes.diff("name", &current.name, &name).diff("description", &current.description, &description);
+    if let Some(perms) = &p.permissions {
+        let before = named::role_permissions(conn, id).await?;
+        named::set_role_permissions(conn, id, perms).await?;
+        changes.diff("permissions", before, perms.iter().map(|s| s.to_string()).collect());
+    }
+    if let Some(roles) = &p.roles {
+        let before: Vec<String> = named::group_roles(conn, id).await?.into_iter().map(|(_, n)| n).collect();
+        let names = check_roles(conn, account, roles).await?;
+        named::set_group_roles(conn, id, roles).await?;
+        changes.diff("roles", before, names);
+    }
+    if !changes.is_empty() {
+        activity::record(conn, actor, &format!("{}.updated", kind.noun()), target(kind, id, &name), &changes).await?;
+    }
+    let r = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
+    let out = item(conn, kind, r).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub async fn delete(db: &Store, actor: &Actor, kind: Kind, account: AccountId, id: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
+    if current.builtin.is_some() {
+        return Err(Error::invalid("id", "builtin", "built-in roles cannot be deleted"));
+    }
+    let mut changes = Changes::new();
+    changes.set("name", &current.name).set("members", current.member_count);
+    activity::record(conn, actor, &format!("{}.deleted", kind.noun()), target(kind, id, &current.name), &changes).await?;
+    named::delete(conn, kind.link(), account, id).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Configuration: flags, then `ROSTER_*` environment variables, then an optional TOML file,
+//! then defaults — in that order of precedence.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Settings shared by every subcommand that opens the database.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// A TOML file with any of the settings below (keys as the long flag names, with `_`).
+    #[arg(long, env = "ROSTER_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: `sqlite://data/roster.db` (embedded default) or `postgres://user@host/db`.
+    #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded database and generated files live.
+    #[arg(long, env = "ROSTER_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Settings of `roster serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ROSTER_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// The URL people reach Roster at (printed at first start; `https://` turns on Secure cookies).
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Lifetime of a session, in hours.
+    #[arg(long, env = "ROSTER_SESSION_HOURS")]
+    pub session_hours: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    bind: Option<SocketAddr>,
+    public_url: Option<String>,
+    session_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub public_url: Option<String>,
+    pub session_hours: u32,
+}
+
+impl Config {
+    pub fn load(common: &ConfigArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("roster.db").display()));
+        let session_hours = serve.session_hours.or(file.session_hours).unwrap_or(12);
+        if !(1..=24 * 90).contains(&session_hours) {
+            anyhow::bail!("session_hours must be between 1 and 2160, not {session_hours}");
+        }
+        Ok(Config {
+            database_url,
+            data_dir,
+            bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            public_url: serve.public_url.clone().or(file.public_url),
+            session_hours,
+        })
+    }
+
+    /// A configuration for tests and tools: the given database, port 0.
+    pub fn for_database(database_url: &str, data_dir: &Path) -> Config {
+        Config {
+            database_url: database_url.to_string(),
+            data_dir: data_dir.to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            session_hours: 12,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roster.toml");
+        std::fs::write(&file, "database_url = \"postgres://file/db\"\nsession_hours = 8\n").unwrap();
+        let common = ConfigArgs { config: Some(file.clone()), database_url: None, data_dir: None };
+        let c = Config::load(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.database_url, "postgres://file/db");
+        assert_eq!(c.session_hours, 8);
+        assert_eq!(c.bind.port(), 8080);
+
+        let common = ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), data_dir: None };
+        assert_eq!(Config::load(&common, &ServeArgs::default()).unwrap().database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roster.toml");
+        std::fs::write(&file, "databse_url = \"typo\"\n").unwrap();
+        let common = ConfigArgs { config: Some(file), ..Default::default() };
+        assert!(Config::load(&common, &ServeArgs::default()).is_err());
+    }
+}

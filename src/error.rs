@@ -1,0 +1,202 @@
+//! The one error type of Roster. Every layer returns it; the HTTP layer renders it as
+//! RFC 9457 `application/problem+json`. Internal causes are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::Invalid;
+
+/// One refused field of a request body or form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldIssue {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldIssue {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+
+    pub fn from_invalid(field: impl Into<String>, invalid: Invalid) -> Self {
+        Self::new(field, invalid.code, invalid.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed")]
+    Validation(Vec<FieldIssue>),
+    #[error("{message}")]
+    Conflict { field: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
+    #[error("{0}")]
+    PreconditionRequired(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldIssue::new(field, code, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The field issues a form should show next to its inputs.
+    pub fn field_issues(&self) -> Vec<FieldIssue> {
+        match self {
+            Error::Validation(issues) => issues.clone(),
+            Error::Conflict { field, message } => vec![FieldIssue::new(*field, "taken", message.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, title) = match self {
+            Error::Validation(_) => ("validation", "Some fields are not valid"),
+            Error::Conflict { .. } => ("conflict", "Already taken"),
+            Error::NotFound(_) => ("not-found", "Not found"),
+            Error::Unauthenticated => ("unauthenticated", "Authentication required"),
+            Error::Forbidden(_) => ("forbidden", "Not permitted"),
+            Error::PreconditionFailed => ("stale", "Changed by someone else"),
+            Error::PreconditionRequired(_) => ("precondition-required", "If-Match required"),
+            Error::BadRequest(_) => ("bad-request", "Bad request"),
+            Error::PayloadTooLarge(_) => ("too-large", "Payload too large"),
+            Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Error::Internal(_) => ("internal", "Internal error"),
+        };
+        let detail = match self {
+            Error::Validation(issues) if issues.len() == 1 => format!("{}: {}", issues[0].field, issues[0].message),
+            Error::Validation(issues) => format!("{} fields are not valid", issues.len()),
+            Error::PreconditionFailed => {
+                "the resource was changed since you read it; read it again and retry".to_string()
+            }
+            Error::Internal(_) => "something went wrong on our side; it has been logged".to_string(),
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("https://roster.dev/problems/{kind}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+            errors: self.field_issues(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, with Roster's `errors` extension for field issues.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldIssue>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let problem = self.problem();
+        let mut response = (self.status(), axum::Json(problem)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(self, Error::Unauthenticated) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            if db.code().as_deref() == Some("40001") {
+                return Error::Conflict {
+                    field: "request",
+                    message: "another change touched the same users at the same time; try again".into(),
+                };
+            }
+            if db.is_unique_violation() {
+                let field = crate::store::unique_violation_field(db.as_ref());
+                return Error::Conflict { field, message: format!("this {} is already taken", field.replace('_', " ")) };
+            }
+        }
+        Error::Internal(anyhow::Error::new(err))
+    }
+}
+
+/// Collects field issues while parsing a request, so that all of them are reported at once.
+#[derive(Debug, Default)]
+pub struct Issues(Vec<FieldIssue>);
+
+impl Issues {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, issue: FieldIssue) {
+        self.0.push(issue);
+    }
+
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldIssue::new(field, code, message));
+    }
+
+    /// Parses `value` with `parse`, recording the failure under `field`.
+    pub fn check<T>(&mut self, field: &str, value: Result<T, Invalid>) -> Option<T> {
+        match value {
+            Ok(v) => Some(v),
+            Err(invalid) => {
+                self.0.push(FieldIssue::from_invalid(field, invalid));
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Validation(self.0)) }
+    }
+}

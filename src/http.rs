@@ -1,0 +1,156 @@
+//! HTTP helpers shared by the API routes: JSON bodies with problem+json rejections,
+//! ETag / If-Match, and opaque list cursors.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// A JSON body; malformed JSON or unknown fields are a 400, a missing content type a 415,
+/// an oversize body a 413 — each as problem+json.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Error {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::PayloadTooLarge("the request body is too large".into())
+        }
+        JsonRejection::JsonDataError(e) => Error::BadRequest(format!("invalid JSON body: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => Error::BadRequest(format!("malformed JSON: {}", e.body_text())),
+        other => Error::BadRequest(other.body_text()),
+    }
+}
+
+/// Query parameters with problem+json rejections.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(ApiQuery(q.0)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(Error::BadRequest(format!("invalid query: {}", e.body_text())))
+            }
+            Err(other) => Err(Error::BadRequest(other.body_text())),
+        }
+    }
+}
+
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A JSON response carrying the ETag of the version it shows.
+pub fn with_etag<T: serde::Serialize>(status: StatusCode, version: i64, body: T) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+/// The version a write expects, from `If-Match`. Writes to a resource require it, so that
+/// no one overwrites a change they have not seen (412 when stale, 428 when missing).
+pub fn if_match(headers: &HeaderMap) -> Result<i64, Error> {
+    let value = headers
+        .get(header::IF_MATCH)
+        .ok_or(Error::PreconditionRequired("send If-Match with the ETag you read, so no change is lost"))?;
+    let text = value.to_str().map_err(|_| Error::BadRequest("If-Match is not valid".into()))?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"').parse().map_err(|_| Error::PreconditionFailed)
+}
+
+pub fn encode_cursor(value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(value.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<String, Error> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| Error::invalid("cursor", "invalid_cursor", "is not a cursor this server gave out"))
+}
+
+/// `limit` checked against the API's bounds (1–500, default 50).
+pub fn page_limit(limit: Option<i64>) -> Result<i64, Error> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=500).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid("limit", "out_of_range", "must be between 1 and 500")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_strong_and_weak_tags() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(if_match(&h), Err(Error::PreconditionRequired(_))));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"7\""));
+        assert_eq!(if_match(&h).unwrap(), 7);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"8\""));
+        assert_eq!(if_match(&h).unwrap(), 8);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
+        assert!(matches!(if_match(&h), Err(Error::PreconditionFailed)));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_cursor(&encode_cursor("bob.x")).unwrap(), "bob.x");
+        assert!(decode_cursor("%%%").is_err());
+    }
+}
+
+/// The `{account}/…/{id}` of an item route, with a non-numeric id answered as 404.
+pub struct ItemPath {
+    pub id: i64,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound("item"))?;
+        params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .and_then(|(_, v)| v.parse().ok())
+            .map(|id| ItemPath { id })
+            .ok_or(Error::NotFound("item"))
+    }
+}

@@ -1,0 +1,23 @@
+//! Roster: user and access management for PBX and call-center platforms.
+//!
+//! The tree is organised by capability: `users`, `access` (permissions), `catalog` (roles,
+//! groups, desks, skills), `accounts`, `auth` (sign-in, sessions, the permission check),
+//! `activity`, `console` (server-rendered pages); `store` holds every SQL statement.
+
+pub mod access;
+pub mod accounts;
+pub mod activity;
+pub mod auth;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod config;
+// pub mod console;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod users;

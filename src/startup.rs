@@ -1,0 +1,126 @@
+//! Building and running the server: `Application::build(config)` binds (port 0 in tests),
+//! migrates, bootstraps the first account, and serves until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Request bodies larger than this are refused with 413 (avatars are at most 1 MiB).
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Roster API", description = "User and access management for PBX and call-center platforms. \
+        Errors are RFC 9457 problem+json; lists use `limit` and an opaque `cursor`; writes to a resource need `If-Match`."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    initial_admin: Option<(String, SecretString)>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::connect(&config.database_url, 16).await?;
+        store.migrate().await?;
+        let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
+        crate::auth::password::warm_up();
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let router = router(state);
+        Ok(Application { listener, router, store, initial_admin })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The first admin's login and generated password, when this start created them.
+    pub fn initial_admin(&self) -> Option<(String, String)> {
+        self.initial_admin.as_ref().map(|(l, p)| (l.clone(), p.expose_secret().to_string()))
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_with_shutdown(std::future::pending()).await
+    }
+
+    pub async fn run_with_shutdown(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        self.store.close().await;
+        result
+    }
+}
+
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::api::router())
+        .merge(crate::accounts::api::router())
+        .merge(crate::users::api::router())
+        .merge(crate::catalog::api::router())
+        .merge(crate::activity::api::router())
+        .split_for_parts()
+}
+
+fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router();
+    Router::new()
+        .merge(api)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
+        //.merge(crate::console::router())
+        .route("/health", get(health))
+        .fallback(|| async { Error::NotFound("page") })
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response_ext()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {
+    match state.store.ping().await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl Error {
+    fn into_response_ext(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,12 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}

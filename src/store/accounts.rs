@@ -1,0 +1,82 @@
+//! Accounts (tenants).
+
+use sqlx::Row;
+
+use super::Conn;
+use crate::ids::AccountId;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRecord {
+    pub id: AccountId,
+    pub slug: String,
+    pub name: String,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub enabled: bool,
+    pub seat_limit: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version";
+
+pub async fn insert(conn: &mut Conn, slug: &str, name: &str, seat_limit: Option<i64>, now: i64) -> Result<AccountId, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (slug, name, enabled, seat_limit, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $5, 1) RETURNING id",
+    )
+    .bind(slug)
+    .bind(name)
+    .bind(true)
+    .bind(seat_limit)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(AccountId(row.try_get(0)?))
+}
+
+pub async fn by_slug(conn: &mut Conn, slug: &str) -> Result<Option<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub async fn by_id(conn: &mut Conn, id: AccountId) -> Result<Option<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub async fn list(conn: &mut Conn) -> Result<Vec<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts ORDER BY slug")).fetch_all(&mut *conn).await
+}
+
+pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM accounts").fetch_one(&mut *conn).await?.try_get(0)
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    id: AccountId,
+    name: &str,
+    enabled: bool,
+    seat_limit: Option<i64>,
+    expected_version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET name = $1, enabled = $2, seat_limit = $3, updated_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(name)
+    .bind(enabled)
+    .bind(seat_limit)
+    .bind(now)
+    .bind(id.0)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

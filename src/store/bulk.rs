@@ -1,0 +1,126 @@
+//! Set-based statements for mass actions: a 100,000-user action is a handful of statements,
+//! not 100,000 round trips.
+
+use sqlx::Row;
+
+use super::Conn;
+use super::sql::Sql;
+use super::users::{Link, target_sql};
+use crate::ids::{AccountId, UserId};
+use crate::users::filter::Target;
+
+#[derive(Debug, Clone)]
+pub enum Plan {
+    SetStatus { to: &'static str, exclude: Option<UserId> },
+    Delete { exclude: Option<UserId>, keep_superusers: bool },
+    Link { link: Link, add: bool, values: Vec<i64> },
+}
+
+fn join(link: Link) -> (&'static str, &'static str) {
+    match link {
+        Link::Roles => ("user_roles", "role_id"),
+        Link::Groups => ("group_members", "group_id"),
+        Link::Desks => ("user_desks", "desk_id"),
+        Link::Skills => ("user_skills", "skill_id"),
+    }
+}
+
+/// A condition on `users u`: the target's users that the plan actually changes.
+pub fn changing_where(account: AccountId, target: &Target, plan: &Plan) -> Sql {
+    let mut sql = target_sql(account, target);
+    match plan {
+        Plan::SetStatus { to, exclude } => {
+            sql.push(" AND u.status <> ").bind(*to);
+            if let Some(me) = exclude {
+                sql.push(" AND u.id <> ").bind(me.0);
+            }
+        }
+        Plan::Delete { exclude, keep_superusers } => {
+            if let Some(me) = exclude {
+                sql.push(" AND u.id <> ").bind(me.0);
+            }
+            if *keep_superusers {
+                sql.push(" AND u.is_superuser = ").bind(false);
+            }
+        }
+        Plan::Link { link, add, values } => {
+            let (table, column) = join(*link);
+            if *add {
+                sql.push(&format!(" AND EXISTS (SELECT 1 FROM {} t WHERE t.account_id = u.account_id AND t.id IN (", link.table()))
+                    .bind_list(values)
+                    .push(&format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id))"));
+            } else {
+                sql.push(&format!(" AND EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} IN ("))
+                    .bind_list(values)
+                    .push("))");
+            }
+        }
+    }
+    sql
+}
+
+pub async fn count_where(conn: &mut Conn, users_where: &Sql) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM users u WHERE ");
+    sql.append(users_where);
+    sql.query().fetch_one(&mut *conn).await?.try_get(0)
+}
+
+/// Applies the plan to the users `changing` selects; returns how many users changed.
+pub async fn apply(
+    conn: &mut Conn,
+    account: AccountId,
+    target: &Target,
+    plan: &Plan,
+    changing: &Sql,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    match plan {
+        Plan::SetStatus { to, .. } => {
+            let mut sql = Sql::new("UPDATE users SET status = ");
+            sql.bind(*to).push(", updated_at = ").bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
+            sql.append(changing).push(")");
+            let changed = sql.query().execute(&mut *conn).await?.rows_affected();
+            if *to != "active" {
+                // R25: deactivated users are signed out at once.
+                sqlx::query(
+                    "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1 AND status <> 'active')",
+                )
+                .bind(account.0)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(changed)
+        }
+        Plan::Delete { .. } => {
+            // Assignments and sessions go with the users (ON DELETE CASCADE): R22.
+            let mut sql = Sql::new("DELETE FROM users WHERE id IN (SELECT u.id FROM users u WHERE ");
+            sql.append(changing).push(")");
+            Ok(sql.query().execute(&mut *conn).await?.rows_affected())
+        }
+        Plan::Link { link, add, values } => {
+            let (table, column) = join(*link);
+            let mut bump = Sql::new("UPDATE users SET updated_at = ");
+            bump.bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
+            bump.append(changing).push(")");
+            let changed = bump.query().execute(&mut *conn).await?.rows_affected();
+            let sql = if *add {
+                let mut s = Sql::new(format!(
+                    "INSERT INTO {table} (user_id, {column}) SELECT u.id, t.id FROM users u CROSS JOIN {} t WHERE ",
+                    link.table()
+                ));
+                s.append(&target_sql(account, target))
+                    .push(" AND t.account_id = u.account_id AND t.id IN (")
+                    .bind_list(values)
+                    .push(&format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id)"));
+                s
+            } else {
+                let mut s = Sql::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                s.bind_list(values).push(") AND user_id IN (SELECT u.id FROM users u WHERE ");
+                s.append(&target_sql(account, target)).push(")");
+                s
+            };
+            sql.query().execute(&mut *conn).await?;
+            Ok(changed)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The store: every SQL statement of Roster lives below this module. SQLite and PostgreSQL
+//! share one code path through sqlx's `Any` driver; SQL is written in their common dialect
+//! (`$n` placeholders, `RETURNING`, BIGINT milliseconds for time). Where the engines truly
+//! differ (migrations, connection set-up, write serialisation) the branch is here and only here.
+
+pub mod accounts;
+pub mod activity;
+pub mod bulk;
+pub mod named;
+pub mod sql;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use sqlx::AnyConnection as Conn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Engine::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+    /// SQLite allows one writer; taking this lock before a write transaction turns
+    /// "database is locked" races into an orderly queue. PostgreSQL needs none.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. Dropping it without `commit` rolls everything back.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    _write_guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url)?;
+        let url = match engine {
+            Engine::Sqlite => prepare_sqlite_url(url)?,
+            Engine::Postgres => url.to_string(),
+        };
+        let options: AnyConnectOptions = url.parse().with_context(|| "parsing the database URL")?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        if engine == Engine::Sqlite {
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA cache_size = -32000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+        if engine == Engine::Sqlite {
+            // WAL lets readers go on while one writer writes; the mode is stored in the file.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store { pool, engine, write_lock })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Engine::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator.run(&self.pool).await.context("running database migrations")?;
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let inner = self.pool.begin().await?;
+        Ok(Tx { inner, _write_guard: guard })
+    }
+
+    /// A write transaction whose reads all see one snapshot (mass actions: what is counted,
+    /// recorded and changed is the same set of users). PostgreSQL refuses such a transaction
+    /// with a serialization failure if another one changed those rows meanwhile (mapped to 409).
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if self.engine == Engine::Postgres {
+            tx.conn().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").await?;
+        }
+        Ok(tx)
+    }
+
+    /// A connection for reads.
+    pub async fn read(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    Ok(if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Which request field a unique violation is about. PostgreSQL names the index; SQLite
+/// names the columns in its message. Index and column names are chosen so both read alike.
+pub fn unique_violation_field(err: &dyn sqlx::error::DatabaseError) -> &'static str {
+    let text = format!("{} {}", err.constraint().unwrap_or_default(), err.message());
+    for (needle, field) in [
+        ("login_key", "login"),
+        ("email_key", "email"),
+        ("extension", "extension"),
+        ("name_key", "name"),
+        ("slug", "slug"),
+    ] {
+        if text.contains(needle) {
+            return field;
+        }
+    }
+    "value"
+}
+
+
+/// A boolean column: BOOLEAN in PostgreSQL, INTEGER 0/1 in SQLite. Read records with
+/// `#[sqlx(try_from = "Flag")]` on `bool` fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0
+    }
+}
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <bool as sqlx::Type<Any>>::compatible(ty) || <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <bool as sqlx::Decode<Any>>::decode(value.clone()) {
+            Ok(b) => Ok(Flag(b)),
+            Err(_) => Ok(Flag(<i64 as sqlx::Decode<Any>>::decode(value)? != 0)),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Roles, groups, desks and skills: named things of an account that users are linked to.
+//! They share one shape (name, description, version), so they share these statements.
+
+use sqlx::Row;
+
+use super::Conn;
+use super::sql::Sql;
+use super::users::Link;
+use crate::ids::AccountId;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedRecord {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: String,
+    /// For roles: the built-in role's key (`admin`, …); `None` for custom roles and other kinds.
+    pub builtin: Option<String>,
+    pub member_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+fn select(link: Link) -> String {
+    let builtin = if link == Link::Roles { "t.builtin" } else { "CAST(NULL AS TEXT)" };
+    let (join_table, column) = match link {
+        Link::Roles => ("user_roles", "role_id"),
+        Link::Groups => ("group_members", "group_id"),
+        Link::Desks => ("user_desks", "desk_id"),
+        Link::Skills => ("user_skills", "skill_id"),
+    };
+    format!(
+        "SELECT t.id, t.account_id, t.name, t.description, {builtin} AS builtin, \
+         (SELECT COUNT(*) FROM {join_table} j WHERE j.{column} = t.id) AS member_count, \
+         t.created_at, t.updated_at, t.version FROM {} t",
+        link.table()
+    )
+}
+
+pub async fn list(conn: &mut Conn, link: Link, account: AccountId) -> Result<Vec<NamedRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{} WHERE t.account_id = $1 ORDER BY t.name_key", select(link)))
+        .bind(account.0)
+        .fetch_all(&mut *conn)
+        .await
+}
+
+pub async fn get(conn: &mut Conn, link: Link, account: AccountId, id: i64) -> Result<Option<NamedRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{} WHERE t.account_id = $1 AND t.id = $2", select(link)))
+        .bind(account.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    link: Link,
+    account: AccountId,
+    name: &str,
+    name_key: &str,
+    description: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO {} (account_id, name, name_key, description, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $5, 1) RETURNING id",
+        link.table()
+    ))
+    .bind(account.0)
+    .bind(name)
+    .bind(name_key)
+    .bind(description)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.try_get(0)
+}
+
+pub async fn insert_builtin_role(
+    conn: &mut Conn,
+    account: AccountId,
+    key: &str,
+    name: &str,
+    description: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let id = insert(conn, Link::Roles, account, name, &name.to_lowercase(), description, now).await?;
+    sqlx::query("UPDATE roles SET builtin = $1 WHERE id = $2").bind(key).bind(id).execute(&mut *conn).await?;
+    Ok(id)
+}
+
+/// Updates if the version still matches; `false` when it does not.
+#[allow(clippy::too_many_arguments)]
+pub async fn update(
+    conn: &mut Conn,
+    link: Link,
+    account: AccountId,
+    id: i64,
+    name: &str,
+    name_key: &str,
+    description: &str,
+    expected_version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "UPDATE {} SET name = $1, name_key = $2, description = $3, updated_at = $4, version = version + 1 \
+         WHERE account_id = $5 AND id = $6 AND version = $7",
+        link.table()
+    ))
+    .bind(name)
+    .bind(name_key)
+    .bind(description)
+    .bind(now)
+    .bind(account.0)
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn touch(conn: &mut Conn, link: Link, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("UPDATE {} SET updated_at = $1, version = version + 1 WHERE id = $2", link.table()))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut Conn, link: Link, account: AccountId, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!("DELETE FROM {} WHERE account_id = $1 AND id = $2", link.table()))
+        .bind(account.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `(id, name)` of those of `ids` that exist in the account, in name order.
+pub async fn names(conn: &mut Conn, link: Link, account: AccountId, ids: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(format!("SELECT id, name FROM {} WHERE account_id = ", link.table()));
+    sql.bind(account.0).push(" AND id IN (").bind_list(ids).push(") ORDER BY name_key");
+    sql.query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Looks a name up case-insensitively (used by the importer, which names roles and desks).
+pub async fn find_by_name(conn: &mut Conn, link: Link, account: AccountId, name_key: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT id FROM {} WHERE account_id = $1 AND name_key = $2", link.table()))
+        .bind(account.0)
+        .bind(name_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+pub async fn role_permissions(conn: &mut Conn, role: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("SELECT permission FROM role_permissions WHERE role_id = $1 ORDER BY permission")
+        .bind(role)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect()
+}
+
+pub async fn set_role_permissions(conn: &mut Conn, role: i64, permissions: &[&str]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role).execute(&mut *conn).await?;
+    for p in permissions {
+        sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+            .bind(role)
+            .bind(*p)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn group_roles(conn: &mut Conn, group: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT r.id, r.name FROM group_roles g JOIN roles r ON r.id = g.role_id WHERE g.group_id = $1 ORDER BY r.name_key")
+        .bind(group)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub async fn set_group_roles(conn: &mut Conn, group: i64, roles: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM group_roles WHERE group_id = $1").bind(group).execute(&mut *conn).await?;
+    for r in roles {
+        sqlx::query("INSERT INTO group_roles (group_id, role_id) VALUES ($1, $2)")
+            .bind(group)
+            .bind(*r)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every permission a user holds in their account: through roles, through groups' roles, and directly.
+pub async fn effective_permissions(conn: &mut Conn, user: crate::ids::UserId) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1 \
+         UNION SELECT rp.permission FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+           JOIN role_permissions rp ON rp.role_id = gr.role_id WHERE gm.user_id = $1 \
+         UNION SELECT permission FROM user_permissions WHERE user_id = $1",
+    )
+    .bind(user.0)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect()
+}
+
+/// Names of the roles a user holds directly or through groups.
+pub async fn effective_roles(conn: &mut Conn, user: crate::ids::UserId) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 \
+         UNION SELECT r.name FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+           JOIN roles r ON r.id = gr.role_id WHERE gm.user_id = $1",
+    )
+    .bind(user.0)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect()
+}

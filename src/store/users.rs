@@ -1,0 +1,491 @@
+//! Users, their assignments (roles, groups, desks, skills, direct permissions) and avatars.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::Conn;
+use super::sql::Sql;
+use crate::ids::{AccountId, UserId};
+use crate::users::filter::{Target, UserFilter};
+use crate::users::model::{Assignments, Ref, UserFields, UserRecord};
+
+const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
+    u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \
+    u.time_zone, u.date_format, u.time_format, u.receive_email, u.receive_sms, u.is_agent, u.is_supervisor, \
+    u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, \
+    u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version";
+
+/// The things a user is linked to, each through its own join table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Roles,
+    Groups,
+    Desks,
+    Skills,
+}
+
+impl Link {
+    pub const ALL: [Link; 4] = [Link::Roles, Link::Groups, Link::Desks, Link::Skills];
+
+    fn join_table(self) -> &'static str {
+        match self {
+            Link::Roles => "user_roles",
+            Link::Groups => "group_members",
+            Link::Desks => "user_desks",
+            Link::Skills => "user_skills",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Link::Roles => "role_id",
+            Link::Groups => "group_id",
+            Link::Desks => "desk_id",
+            Link::Skills => "skill_id",
+        }
+    }
+
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Link::Roles => "roles",
+            Link::Groups => "groups",
+            Link::Desks => "desks",
+            Link::Skills => "skills",
+        }
+    }
+
+    pub fn field(self) -> &'static str {
+        self.table()
+    }
+}
+
+fn opt(v: Option<&impl AsRef<str>>) -> Option<String> {
+    v.map(|s| s.as_ref().to_string())
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    account: AccountId,
+    f: &UserFields,
+    password_hash: Option<&str>,
+    must_change_password: bool,
+    now: i64,
+) -> Result<UserId, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
+         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
+         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
+         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
+         must_change_password, search_text, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32, 1) RETURNING id",
+    )
+    .bind(account.0)
+    .bind(f.login.as_str())
+    .bind(f.login.key())
+    .bind(opt(f.email.as_ref()))
+    .bind(f.email.as_ref().map(|e| e.key()))
+    .bind(opt(f.first_name.as_ref()))
+    .bind(opt(f.last_name.as_ref()))
+    .bind(opt(f.phone.as_ref()))
+    .bind(opt(f.mobile.as_ref()))
+    .bind(opt(f.extension.as_ref()))
+    .bind(opt(f.sip_username.as_ref()))
+    .bind(f.phone_topology.map(|t| t.as_str()))
+    .bind(opt(f.company.as_ref()))
+    .bind(opt(f.related_contact.as_ref()))
+    .bind(opt(f.external_id.as_ref()))
+    .bind(f.time_zone.as_ref().map(|t| t.as_str()))
+    .bind(f.date_format.map(|d| d.as_str()))
+    .bind(f.time_format.map(|t| t.as_str()))
+    .bind(f.flags.receive_email)
+    .bind(f.flags.receive_sms)
+    .bind(f.flags.is_agent)
+    .bind(f.flags.is_supervisor)
+    .bind(f.flags.is_superuser)
+    .bind(f.flags.is_end_user)
+    .bind(f.flags.is_company_supervisor)
+    .bind(f.status.as_str())
+    .bind(f.two_factor_method.as_str())
+    .bind(password_hash)
+    .bind(password_hash.map(|_| now))
+    .bind(must_change_password)
+    .bind(f.search_text())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(UserId(row.try_get(0)?))
+}
+
+/// Writes every field if the stored version is still `expected_version`; `false` when it is not.
+pub async fn update(
+    conn: &mut Conn,
+    account: AccountId,
+    id: UserId,
+    f: &UserFields,
+    expected_version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET login = $1, login_key = $2, email = $3, email_key = $4, first_name = $5, last_name = $6, \
+         phone = $7, mobile = $8, extension = $9, sip_username = $10, phone_topology = $11, company = $12, \
+         related_contact = $13, external_id = $14, time_zone = $15, date_format = $16, time_format = $17, \
+         receive_email = $18, receive_sms = $19, is_agent = $20, is_supervisor = $21, is_superuser = $22, \
+         is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, search_text = $27, \
+         updated_at = $28, version = version + 1 \
+         WHERE account_id = $29 AND id = $30 AND version = $31",
+    )
+    .bind(f.login.as_str())
+    .bind(f.login.key())
+    .bind(opt(f.email.as_ref()))
+    .bind(f.email.as_ref().map(|e| e.key()))
+    .bind(opt(f.first_name.as_ref()))
+    .bind(opt(f.last_name.as_ref()))
+    .bind(opt(f.phone.as_ref()))
+    .bind(opt(f.mobile.as_ref()))
+    .bind(opt(f.extension.as_ref()))
+    .bind(opt(f.sip_username.as_ref()))
+    .bind(f.phone_topology.map(|t| t.as_str()))
+    .bind(opt(f.company.as_ref()))
+    .bind(opt(f.related_contact.as_ref()))
+    .bind(opt(f.external_id.as_ref()))
+    .bind(f.time_zone.as_ref().map(|t| t.as_str()))
+    .bind(f.date_format.map(|d| d.as_str()))
+    .bind(f.time_format.map(|t| t.as_str()))
+    .bind(f.flags.receive_email)
+    .bind(f.flags.receive_sms)
+    .bind(f.flags.is_agent)
+    .bind(f.flags.is_supervisor)
+    .bind(f.flags.is_superuser)
+    .bind(f.flags.is_end_user)
+    .bind(f.flags.is_company_supervisor)
+    .bind(f.status.as_str())
+    .bind(f.two_factor_method.as_str())
+    .bind(f.search_text())
+    .bind(now)
+    .bind(account.0)
+    .bind(id.0)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a change that is not in the row itself (assignments, avatar) so ETags move on.
+pub async fn touch(conn: &mut Conn, id: UserId, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET version = version + 1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, account: AccountId, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.account_id = $1 AND u.id = $2"))
+        .bind(account.0)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// The user and their password hash, for sign-in.
+pub async fn get_for_sign_in(
+    conn: &mut Conn,
+    account: AccountId,
+    login_key: &str,
+) -> Result<Option<(UserRecord, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, u.password_hash FROM users u WHERE u.account_id = $1 AND u.login_key = $2"
+    ))
+    .bind(account.0)
+    .bind(login_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            use sqlx::FromRow;
+            let user = UserRecord::from_row(&row)?;
+            let hash: Option<String> = row.try_get("password_hash")?;
+            Ok(Some((user, hash)))
+        }
+    }
+}
+
+pub async fn find_id_by_login(conn: &mut Conn, account: AccountId, login_key: &str) -> Result<Option<UserId>, sqlx::Error> {
+    let row = sqlx::query("SELECT id FROM users WHERE account_id = $1 AND login_key = $2")
+        .bind(account.0)
+        .bind(login_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0).map(UserId)).transpose()
+}
+
+pub async fn delete(conn: &mut Conn, account: AccountId, id: UserId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM users WHERE account_id = $1 AND id = $2")
+        .bind(account.0)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_password(
+    conn: &mut Conn,
+    id: UserId,
+    hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
+         updated_at = $3, version = version + 1 WHERE id = $4",
+    )
+    .bind(hash)
+    .bind(must_change)
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count_in_account(conn: &mut Conn, account: AccountId) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM users WHERE account_id = $1")
+        .bind(account.0)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)
+}
+
+/// Replaces the user's links of one kind with `ids`.
+pub async fn set_links(conn: &mut Conn, user: UserId, link: Link, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("DELETE FROM {} WHERE user_id = $1", link.join_table()))
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await?;
+    for id in ids {
+        sqlx::query(&format!("INSERT INTO {} (user_id, {}) VALUES ($1, $2)", link.join_table(), link.column()))
+            .bind(user.0)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_permissions(conn: &mut Conn, user: UserId, permissions: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_permissions WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
+    for p in permissions {
+        sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1, $2)")
+            .bind(user.0)
+            .bind(p.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Roles, groups, desks, skills and direct permissions of each given user, in one query per kind.
+pub async fn assignments(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<UserId, Assignments>, sqlx::Error> {
+    let mut out: HashMap<UserId, Assignments> = users.iter().map(|id| (*id, Assignments::default())).collect();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    for link in Link::ALL {
+        let mut sql = Sql::new(format!(
+            "SELECT j.user_id, t.id, t.name, t.description FROM {} j JOIN {} t ON t.id = j.{} WHERE j.user_id IN (",
+            link.join_table(),
+            link.table(),
+            link.column()
+        ));
+        sql.bind_list(&ids).push(") ORDER BY t.name_key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let user = UserId(row.try_get(0)?);
+            let description: String = row.try_get(3)?;
+            let r = Ref {
+                id: row.try_get(1)?,
+                name: row.try_get(2)?,
+                description: (link == Link::Roles).then_some(description),
+            };
+            let a = out.entry(user).or_default();
+            match link {
+                Link::Roles => a.roles.push(r),
+                Link::Groups => a.groups.push(r),
+                Link::Desks => a.desks.push(r),
+                Link::Skills => a.skills.push(r),
+            }
+        }
+    }
+    let mut sql = Sql::new("SELECT user_id, permission FROM user_permissions WHERE user_id IN (");
+    sql.bind_list(&ids).push(") ORDER BY permission");
+    for row in sql.query().fetch_all(&mut *conn).await? {
+        let user = UserId(row.try_get(0)?);
+        out.entry(user).or_default().permissions.push(row.try_get(1)?);
+    }
+    Ok(out)
+}
+
+/// `u.account_id = … AND <filters>` for the users table aliased `u`.
+pub(crate) fn filter_sql(account: AccountId, filter: &UserFilter) -> Sql {
+    let mut sql = Sql::new("u.account_id = ");
+    sql.bind(account.0);
+    if !filter.status.is_empty() {
+        let statuses: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
+        sql.push(" AND u.status IN (").bind_list(&statuses).push(")");
+    }
+    for (link, ids) in [
+        (Link::Roles, filter.role.iter().map(|i| i.0).collect::<Vec<_>>()),
+        (Link::Groups, filter.group.iter().map(|i| i.0).collect()),
+        (Link::Desks, filter.desk.iter().map(|i| i.0).collect()),
+        (Link::Skills, filter.skill.iter().map(|i| i.0).collect()),
+    ] {
+        if !ids.is_empty() {
+            sql.push(&format!(
+                " AND EXISTS (SELECT 1 FROM {} j WHERE j.user_id = u.id AND j.{} IN (",
+                link.join_table(),
+                link.column()
+            ))
+            .bind_list(&ids)
+            .push("))");
+        }
+    }
+    if let Some(q) = filter.search() {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        sql.push(" AND u.search_text LIKE ").bind(pattern).push(" ESCAPE '\\'");
+    }
+    sql
+}
+
+pub(crate) fn target_sql(account: AccountId, target: &Target) -> Sql {
+    match target {
+        Target::All => filter_sql(account, &UserFilter::default()),
+        Target::Filter(filter) => filter_sql(account, filter),
+        Target::Ids(ids) => {
+            let mut sql = filter_sql(account, &UserFilter::default());
+            let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+            if ids.is_empty() {
+                sql.push(" AND 1 = 0");
+            } else {
+                sql.push(" AND u.id IN (").bind_list(&ids).push(")");
+            }
+            sql
+        }
+    }
+}
+
+/// One page in login order, after the login key `after` (keyset pagination).
+pub async fn list(
+    conn: &mut Conn,
+    account: AccountId,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRecord>, sqlx::Error> {
+    let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM users u WHERE "));
+    sql.append(&filter_sql(account, filter));
+    if let Some(after) = after {
+        sql.push(" AND u.login_key > ").bind(after);
+    }
+    sql.push(" ORDER BY u.login_key LIMIT ").bind(limit);
+    sql.query_as().fetch_all(&mut *conn).await
+}
+
+pub async fn count(conn: &mut Conn, account: AccountId, target: &Target) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM users u WHERE ");
+    sql.append(&target_sql(account, target));
+    sql.query().fetch_one(&mut *conn).await?.try_get(0)
+}
+
+/// Ids among `ids` that are not users of the account.
+pub async fn missing_ids(conn: &mut Conn, account: AccountId, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    let mut sql = Sql::new("SELECT id FROM users WHERE account_id = ");
+    sql.bind(account.0).push(" AND id IN (").bind_list(&raw).push(")");
+    let found: Vec<i64> =
+        sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+    Ok(ids.iter().copied().filter(|id| !found.contains(&id.0)).collect())
+}
+
+pub struct Avatar {
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub updated_at: i64,
+}
+
+pub async fn put_avatar(conn: &mut Conn, user: UserId, content_type: &str, data: &[u8], now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_avatars WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO user_avatars (user_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)")
+        .bind(user.0)
+        .bind(content_type)
+        .bind(data.to_vec())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE users SET avatar_at = $1, updated_at = $1, version = version + 1 WHERE id = $2")
+        .bind(now)
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_avatar(conn: &mut Conn, account: AccountId, user: UserId) -> Result<Option<Avatar>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT a.content_type, a.data, a.updated_at FROM user_avatars a JOIN users u ON u.id = a.user_id \
+         WHERE u.account_id = $1 AND a.user_id = $2",
+    )
+    .bind(account.0)
+    .bind(user.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok(Avatar { content_type: r.try_get(0)?, data: r.try_get(1)?, updated_at: r.try_get(2)? }))
+        .transpose()
+}
+
+pub async fn delete_avatar(conn: &mut Conn, user: UserId, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM user_avatars WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
+    if done.rows_affected() > 0 {
+        sqlx::query("UPDATE users SET avatar_at = NULL, updated_at = $1, version = version + 1 WHERE id = $2")
+            .bind(now)
+            .bind(user.0)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(done.rows_affected() > 0)
+}
+
+/// Which of login, email and extension another user of the account already has.
+pub async fn taken_fields(
+    conn: &mut Conn,
+    account: AccountId,
+    me: Option<UserId>,
+    f: &UserFields,
+) -> Result<Vec<&'static str>, sqlx::Error> {
+    let me = me.map(|m| m.0).unwrap_or(0);
+    let mut taken = Vec::new();
+    let checks: [(&'static str, &str, Option<String>); 3] = [
+        ("login", "login_key", Some(f.login.key())),
+        ("email", "email_key", f.email.as_ref().map(|e| e.key())),
+        ("extension", "extension", f.extension.as_ref().map(|e| e.as_str().to_string())),
+    ];
+    for (field, column, value) in checks {
+        let Some(value) = value else { continue };
+        let row = sqlx::query(&format!("SELECT id FROM users WHERE account_id = $1 AND {column} = $2 AND id <> $3"))
+            .bind(account.0)
+            .bind(value)
+            .bind(me)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if row.is_some() {
+            taken.push(field);
+        }
+    }
+    Ok(taken)
+}

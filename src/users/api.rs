@@ -1,0 +1,275 @@
+//! `/api/v1/accounts/{account}/users…`: thin handlers that extract, authorize, call the service.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::bulk::{self, BulkRequest, BulkResult};
+use super::filter::UserFilter;
+use super::input::UserInput;
+use super::service::{self, Acting, Page, UserView};
+use crate::access::{Permission, perm};
+use crate::auth::{Authorized, ClientInfo};
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ApiQuery, ItemPath, if_match, page_limit, with_etag};
+use crate::ids::UserId;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(set_password))
+        .routes(routes!(bulk_action))
+        .routes(routes!(get_avatar, put_avatar, delete_avatar))
+}
+
+fn acting<'a, P: crate::access::RequiredPermission>(auth: &Authorized<P>, actor: &'a crate::activity::Actor) -> Acting<'a> {
+    Acting { actor, platform_operator: auth.caller.platform_operator }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma list: `active,disabled`.
+    status: Option<String>,
+    /// Comma list of role ids.
+    role: Option<String>,
+    /// Comma list of desk ids.
+    desk: Option<String>,
+    /// Comma list of group ids.
+    group: Option<String>,
+    /// Comma list of skill ids.
+    skill: Option<String>,
+    /// Search text: login, names, email, extension, external id, company.
+    q: Option<String>,
+    /// 1–500, default 50.
+    limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// List users, filtered (R21), in login order, one page at a time.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users", tag = "users", params(("account" = String, Path), ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<UserView>), (status = 422, body = crate::error::Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersView>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<axum::Json<Page<UserView>>> {
+    let filter = UserFilter::from_query(
+        q.status.as_deref(),
+        q.role.as_deref(),
+        q.desk.as_deref(),
+        q.group.as_deref(),
+        q.skill.as_deref(),
+        q.q.as_deref(),
+    )?;
+    let limit = page_limit(q.limit)?;
+    Ok(axum::Json(service::list(&state.store, auth.account_id(), &filter, q.cursor.as_deref(), limit).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    user: UserView,
+    /// Present only when the password was generated: shown this once, never again (R9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_password: Option<String>,
+}
+
+/// Create a user. Without `password`, a strong one is generated and returned once.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/users", tag = "users", params(("account" = String, Path)),
+    request_body = UserInput, security(("bearer" = [])),
+    responses((status = 201, body = CreatedUser), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersCreate>,
+    client: ClientInfo,
+    ApiJson(input): ApiJson<UserInput>,
+) -> Result<Response> {
+    guard_assignments(&auth, &input)?;
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let (user, generated) = service::create(&state.store, &acting(&auth, &actor), auth.account_id(), input).await?;
+    let version = user.version;
+    let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
+    Ok(with_etag(StatusCode::CREATED, version, body))
+}
+
+/// Assigning roles or direct permissions is editing access: it needs roles.manage too.
+fn guard_assignments<P: crate::access::RequiredPermission>(auth: &Authorized<P>, input: &UserInput) -> Result<()> {
+    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
+        && !auth.caller.has(Permission::UsersEdit)
+    {
+        return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
+    }
+    Ok(())
+}
+
+/// One user, with an ETag to send back as If-Match when editing.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 404, body = crate::error::Problem)))]
+async fn get_user(State(state): State<AppState>, auth: Authorized<perm::UsersView>, path: ItemPath) -> Result<Response> {
+    let user = service::get(&state.store, auth.account_id(), UserId(path.id)).await?;
+    Ok(with_etag(StatusCode::OK, user.version, user))
+}
+
+/// Edit a user. Requires `If-Match`; a stale version gets 412.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account}/users/{id}", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path), ("If-Match" = String, Header)),
+    request_body = UserInput, security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersEdit>,
+    client: ClientInfo,
+    path: ItemPath,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<UserInput>,
+) -> Result<Response> {
+    let version = if_match(&headers)?;
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let user = service::update(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), version, input).await?;
+    Ok(with_etag(StatusCode::OK, user.version, user))
+}
+
+/// Delete a user; their assignments and sessions go with them (R22, R25).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account}/users/{id}", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersDelete>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    service::delete(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    /// The new password; omit it to have one generated and returned once.
+    #[schema(value_type = Option<String>, format = Password)]
+    password: Option<SecretString>,
+    /// Must match `password` when it is given (R10).
+    #[schema(value_type = Option<String>, format = Password)]
+    password_confirmation: Option<SecretString>,
+    /// The user must choose a new password at next sign-in (R23).
+    #[serde(default)]
+    must_change_password: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordResponse {
+    /// Present only when generated: shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_password: Option<String>,
+    must_change_password: bool,
+}
+
+/// Set or reset a user's password; ends their sessions (R23, R25).
+#[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/password", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), request_body = PasswordRequest, security(("bearer" = [])),
+    responses((status = 200, body = PasswordResponse), (status = 422, body = crate::error::Problem)))]
+async fn set_password(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersPasswords>,
+    client: ClientInfo,
+    path: ItemPath,
+    ApiJson(req): ApiJson<PasswordRequest>,
+) -> Result<axum::Json<PasswordResponse>> {
+    if let (Some(p), confirmation) = (&req.password, &req.password_confirmation) {
+        if confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
+            return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
+        }
+    }
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let generated = service::set_password(
+        &state.store,
+        &acting(&auth, &actor),
+        auth.account_id(),
+        UserId(path.id),
+        req.password,
+        req.must_change_password,
+    )
+    .await?;
+    Ok(axum::Json(PasswordResponse {
+        generated_password: generated.map(|p| p.expose_secret().to_string()),
+        must_change_password: req.must_change_password,
+    }))
+}
+
+/// A mass action (R37) on selected users, on those matching a filter, or on all; atomic.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/users/bulk", tag = "users", params(("account" = String, Path)),
+    request_body = BulkRequest, security(("bearer" = [])),
+    responses((status = 200, body = BulkResult), (status = 422, body = crate::error::Problem)))]
+async fn bulk_action(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersEdit>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<BulkRequest>,
+) -> Result<axum::Json<BulkResult>> {
+    if req.action == bulk::BulkAction::Delete && !auth.caller.has(Permission::UsersDelete) {
+        return Err(Error::Forbidden("this needs the permission users.delete".into()));
+    }
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    Ok(axum::Json(bulk::run(&state.store, &acting(&auth, &actor), auth.account_id(), req).await?))
+}
+
+/// The user's avatar image.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/avatar", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, content_type = "image/*", description = "The image"), (status = 404, body = crate::error::Problem)))]
+async fn get_avatar(State(state): State<AppState>, auth: Authorized<perm::UsersView>, path: ItemPath) -> Result<Response> {
+    let avatar = service::get_avatar(&state.store, auth.account_id(), UserId(path.id)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, avatar.content_type), (header::CACHE_CONTROL, "private, max-age=60".to_string())],
+        avatar.data,
+    )
+        .into_response())
+}
+
+/// Upload an avatar: the raw image as the body (PNG, JPEG, GIF or WebP; at most 1 MiB, 4096×4096).
+#[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/avatar", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), request_body(content = Vec<u8>, content_type = "image/png"),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 413, body = crate::error::Problem), (status = 415, body = crate::error::Problem)))]
+async fn put_avatar(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersEdit>,
+    client: ClientInfo,
+    path: ItemPath,
+    body: Bytes,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    service::put_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove the user's avatar.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account}/users/{id}/avatar", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn delete_avatar(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersEdit>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    service::delete_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

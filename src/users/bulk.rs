@@ -1,0 +1,219 @@
+//! Mass actions (R37): one action on the selected users, on those matching the filters,
+//! or on all; all or nothing, each touched user's activity recorded in the same transaction.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::activity::{self, Changes, Target as EventTarget};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::ids::AccountId;
+use crate::store::Store;
+use crate::store::bulk as store;
+use crate::store::named;
+use crate::store::users::{self as users_store, Link};
+use crate::users::filter::Target;
+use crate::users::service::Acting;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Activate,
+    Deactivate,
+    Delete,
+    AssignDesks,
+    UnassignDesks,
+    AssignRoles,
+    UnassignRoles,
+    AssignSkills,
+    UnassignSkills,
+    AssignGroups,
+    UnassignGroups,
+}
+
+impl BulkAction {
+    pub const ALL: [BulkAction; 11] = [
+        BulkAction::Activate,
+        BulkAction::Deactivate,
+        BulkAction::Delete,
+        BulkAction::AssignDesks,
+        BulkAction::UnassignDesks,
+        BulkAction::AssignRoles,
+        BulkAction::UnassignRoles,
+        BulkAction::AssignSkills,
+        BulkAction::UnassignSkills,
+        BulkAction::AssignGroups,
+        BulkAction::UnassignGroups,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkAction::Activate => "activate",
+            BulkAction::Deactivate => "deactivate",
+            BulkAction::Delete => "delete",
+            BulkAction::AssignDesks => "assign_desks",
+            BulkAction::UnassignDesks => "unassign_desks",
+            BulkAction::AssignRoles => "assign_roles",
+            BulkAction::UnassignRoles => "unassign_roles",
+            BulkAction::AssignSkills => "assign_skills",
+            BulkAction::UnassignSkills => "unassign_skills",
+            BulkAction::AssignGroups => "assign_groups",
+            BulkAction::UnassignGroups => "unassign_groups",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BulkAction::Activate => "Activate",
+            BulkAction::Deactivate => "Deactivate",
+            BulkAction::Delete => "Delete",
+            BulkAction::AssignDesks => "Assign desks",
+            BulkAction::UnassignDesks => "Unassign desks",
+            BulkAction::AssignRoles => "Assign roles",
+            BulkAction::UnassignRoles => "Unassign roles",
+            BulkAction::AssignSkills => "Assign skills",
+            BulkAction::UnassignSkills => "Unassign skills",
+            BulkAction::AssignGroups => "Add to groups",
+            BulkAction::UnassignGroups => "Remove from groups",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        BulkAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The link and whether it is added, for the assign/unassign actions.
+    fn link(self) -> Option<(Link, bool)> {
+        match self {
+            BulkAction::AssignDesks => Some((Link::Desks, true)),
+            BulkAction::UnassignDesks => Some((Link::Desks, false)),
+            BulkAction::AssignRoles => Some((Link::Roles, true)),
+            BulkAction::UnassignRoles => Some((Link::Roles, false)),
+            BulkAction::AssignSkills => Some((Link::Skills, true)),
+            BulkAction::UnassignSkills => Some((Link::Skills, false)),
+            BulkAction::AssignGroups => Some((Link::Groups, true)),
+            BulkAction::UnassignGroups => Some((Link::Groups, false)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    pub action: BulkAction,
+    /// `{"ids": [1, 2]}`, `{"filter": {"status": ["active"], "desk": [3]}}` or `"all"`.
+    pub target: Target,
+    /// For the assign/unassign actions: the ids of the desks, roles, skills or groups.
+    #[serde(default)]
+    pub values: Vec<i64>,
+    /// Count what would change, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub action: BulkAction,
+    /// Users the target selects (the acting user is never deactivated or deleted by a mass action).
+    pub matched: i64,
+    /// Users the action changes (or would change, in a dry run).
+    pub changed: i64,
+    pub dry_run: bool,
+}
+
+pub async fn run(db: &Store, acting: &Acting<'_>, account: AccountId, req: BulkRequest) -> Result<BulkResult> {
+    if let Target::Ids(ids) = &req.target {
+        if ids.is_empty() {
+            return Err(Error::invalid("target.ids", "empty", "select at least one user"));
+        }
+        if ids.len() > 10_000 {
+            return Err(Error::invalid("target.ids", "too_many", "at most 10,000 ids; use a filter for more"));
+        }
+    }
+    let (link, values) = match req.action.link() {
+        Some((link, add)) => {
+            if req.values.is_empty() {
+                return Err(Error::invalid("values", "required", format!("name the {} to {}", link.field(), if add { "assign" } else { "unassign" })));
+            }
+            let mut v = req.values.clone();
+            v.sort_unstable();
+            v.dedup();
+            (Some((link, add)), v)
+        }
+        None if !req.values.is_empty() => {
+            return Err(Error::invalid("values", "not_allowed", format!("{} takes no values", req.action.as_str())));
+        }
+        None => (None, Vec::new()),
+    };
+
+    let mut tx = db.begin_snapshot().await?;
+    let conn = tx.conn();
+    if let Target::Ids(ids) = &req.target {
+        let missing = users_store::missing_ids(conn, account, ids).await?;
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|i| i.to_string()).collect();
+            return Err(Error::invalid("target.ids", "unknown_id", format!("no such users in this account: {}", list.join(", "))));
+        }
+    }
+    let mut names = Vec::new();
+    if let Some((link, _)) = link {
+        let found = named::names(conn, link, account, &values).await?;
+        let missing: Vec<String> =
+            values.iter().filter(|v| !found.iter().any(|(id, _)| id == *v)).map(|v| v.to_string()).collect();
+        if !missing.is_empty() {
+            return Err(Error::invalid("values", "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", "))));
+        }
+        names = found.into_iter().map(|(_, n)| n).collect();
+    }
+
+    let matched = users_store::count(conn, account, &req.target).await?;
+    let me = acting.actor.user;
+    let plan = match (req.action, link) {
+        (BulkAction::Activate, _) => store::Plan::SetStatus { to: "active", exclude: None },
+        (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: "disabled", exclude: me },
+        (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !acting.platform_operator },
+        (_, Some((link, add))) => store::Plan::Link { link, add, values: values.clone() },
+        (_, None) => unreachable!("every other action has a link"),
+    };
+    // The users this action changes; evaluated before anything is written.
+    let changing = store::changing_where(account, &req.target, &plan);
+    if req.dry_run {
+        let changed = store::count_where(conn, &changing).await?;
+        return Ok(BulkResult { action: req.action, matched, changed, dry_run: true });
+    }
+
+    let mut changes = Changes::new();
+    match &plan {
+        store::Plan::SetStatus { to, .. } => {
+            let from = if *to == "active" { "disabled" } else { "active" };
+            changes.diff("status", from, *to);
+        }
+        store::Plan::Delete { .. } => {}
+        store::Plan::Link { link, add, .. } => {
+            changes.set(link.field(), serde_json::json!({ if *add { "added" } else { "removed" }: names }));
+        }
+    }
+    changes.set("mass_action", req.action.as_str());
+    let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
+    // Records first: for a deletion the rows are gone afterwards.
+    let recorded = activity::record_per_user(conn, acting.actor, per_user_action, &changes, &changing).await?;
+    let applied = store::apply(conn, account, &req.target, &plan, &changing, now_ms()).await?;
+    debug_assert_eq!(recorded, applied);
+    let mut summary = Changes::new();
+    summary
+        .set("target", &req.target)
+        .set("matched", matched)
+        .set("changed", applied)
+        .set("values", &names);
+    activity::record(
+        conn,
+        acting.actor,
+        &format!("users.bulk_{}", req.action.as_str()),
+        EventTarget { kind: "users", id: None, label: &format!("{applied} users") },
+        &summary,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(BulkResult { action: req.action, matched, changed: applied as i64, dry_run: false })
+}

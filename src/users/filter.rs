@@ -1,0 +1,123 @@
+//! Which users a list or a mass action is about (R21, R37).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Issues, Result};
+use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
+use crate::users::model::UserStatus;
+
+/// Filters combine with AND; the values inside one filter combine with OR.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserFilter {
+    #[serde(default)]
+    pub status: Vec<UserStatus>,
+    #[serde(default)]
+    pub role: Vec<RoleId>,
+    #[serde(default)]
+    pub desk: Vec<DeskId>,
+    #[serde(default)]
+    pub group: Vec<GroupId>,
+    #[serde(default)]
+    pub skill: Vec<SkillId>,
+    /// Matches login, names, email, extension, external id and company (case-insensitive).
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+impl UserFilter {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+            && self.role.is_empty()
+            && self.desk.is_empty()
+            && self.group.is_empty()
+            && self.skill.is_empty()
+            && self.search().is_none()
+    }
+
+    /// The search text as matched: trimmed and lowercased; `None` when blank.
+    pub fn search(&self) -> Option<String> {
+        self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase)
+    }
+
+    /// Parses the comma-list query parameters of `GET …/users` (`status=active,disabled&desk=3,4`).
+    pub fn from_query(
+        status: Option<&str>,
+        role: Option<&str>,
+        desk: Option<&str>,
+        group: Option<&str>,
+        skill: Option<&str>,
+        q: Option<&str>,
+    ) -> Result<UserFilter> {
+        let mut issues = Issues::new();
+        let mut filter = UserFilter { q: q.map(str::to_string), ..Default::default() };
+        for item in split(status) {
+            match UserStatus::parse(item) {
+                Some(s) => filter.status.push(s),
+                None => issues.add("status", "unknown_status", format!("unknown status {item:?}: use active or disabled")),
+            }
+        }
+        filter.role = parse_ids(&mut issues, "role", role);
+        filter.desk = parse_ids(&mut issues, "desk", desk);
+        filter.group = parse_ids(&mut issues, "group", group);
+        filter.skill = parse_ids(&mut issues, "skill", skill);
+        if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            issues.add("q", "too_long", "search text must be at most 200 characters");
+        }
+        issues.into_result()?;
+        Ok(filter)
+    }
+}
+
+fn split(value: Option<&str>) -> impl Iterator<Item = &str> {
+    value.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_ids<T: std::str::FromStr>(issues: &mut Issues, field: &str, value: Option<&str>) -> Vec<T> {
+    let mut ids = Vec::new();
+    for item in split(value) {
+        match item.parse::<T>() {
+            Ok(id) => ids.push(id),
+            Err(_) => issues.add(field, "invalid_id", format!("{item:?} is not an id")),
+        }
+    }
+    ids
+}
+
+/// The users a mass action applies to: the selected ones, those matching the filters, or all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Ids(Vec<UserId>),
+    Filter(UserFilter),
+    All,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_lists_are_parsed() {
+        let f = UserFilter::from_query(Some("active,disabled"), Some("1, 2"), None, None, Some(""), Some("Ann")).unwrap();
+        assert_eq!(f.status, vec![UserStatus::Active, UserStatus::Disabled]);
+        assert_eq!(f.role, vec![RoleId(1), RoleId(2)]);
+        assert!(f.skill.is_empty());
+        assert_eq!(f.search().as_deref(), Some("ann"));
+    }
+
+    #[test]
+    fn bad_values_are_all_reported() {
+        let err = UserFilter::from_query(Some("asleep"), Some("x"), None, None, None, None).unwrap_err();
+        let fields: Vec<_> = err.field_issues().into_iter().map(|i| i.field).collect();
+        assert_eq!(fields, vec!["status", "role"]);
+    }
+
+    #[test]
+    fn blank_search_is_no_filter() {
+        let f = UserFilter { q: Some("  ".into()), ..Default::default() };
+        assert!(f.is_empty());
+        assert_eq!(f.search(), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! Users (R1–R11, R15, R17, R21, R22, R37).
+
+pub mod api;
+pub mod bulk;
+pub mod filter;
+pub mod input;
+pub mod model;
+pub mod service;

@@ -1,0 +1,227 @@
+//! What a user is (R1–R8, R11, R17), as stored and as shown.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{
+    DateFormat, E164Phone, Email, Extension, Login, PersonName, PhoneTopology, ShortText, SipUsername, TimeFormat,
+    TimeZoneName,
+};
+use crate::ids::{AccountId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    pub const ALL: [UserStatus; 2] = [UserStatus::Active, UserStatus::Disabled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        UserStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoFactorMethod {
+    Disabled,
+    Email,
+    Totp,
+}
+
+impl TwoFactorMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TwoFactorMethod::Disabled => "disabled",
+            TwoFactorMethod::Email => "email",
+            TwoFactorMethod::Totp => "totp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [TwoFactorMethod::Disabled, TwoFactorMethod::Email, TwoFactorMethod::Totp]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TwoFactorMethod::Disabled => "Disabled",
+            TwoFactorMethod::Email => "Email Code",
+            TwoFactorMethod::Totp => "OTP Authenticator",
+        }
+    }
+}
+
+/// The boolean flags of R11.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserFlags {
+    pub receive_email: bool,
+    pub receive_sms: bool,
+    pub is_agent: bool,
+    pub is_supervisor: bool,
+    /// Platform operator: manages every account. Only a platform operator may grant it.
+    pub is_superuser: bool,
+    pub is_end_user: bool,
+    pub is_company_supervisor: bool,
+}
+
+/// Every editable field of a user, each already parsed by its rule.
+#[derive(Debug, Clone)]
+pub struct UserFields {
+    pub login: Login,
+    pub email: Option<Email>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub phone: Option<E164Phone>,
+    pub mobile: Option<E164Phone>,
+    pub extension: Option<Extension>,
+    pub sip_username: Option<SipUsername>,
+    pub phone_topology: Option<PhoneTopology>,
+    pub company: Option<ShortText>,
+    pub related_contact: Option<ShortText>,
+    pub external_id: Option<ShortText>,
+    pub time_zone: Option<TimeZoneName>,
+    pub date_format: Option<DateFormat>,
+    pub time_format: Option<TimeFormat>,
+    pub flags: UserFlags,
+    pub status: UserStatus,
+    pub two_factor_method: TwoFactorMethod,
+}
+
+impl UserFields {
+    /// What the search box matches, lowercased in Rust so both engines compare alike.
+    pub fn search_text(&self) -> String {
+        let parts = [
+            Some(self.login.as_str()),
+            self.email.as_ref().map(|e| e.as_str()),
+            self.first_name.as_ref().map(|n| n.as_str()),
+            self.last_name.as_ref().map(|n| n.as_str()),
+            self.extension.as_ref().map(|e| e.as_str()),
+            self.external_id.as_ref().map(|e| e.as_str()),
+            self.company.as_ref().map(|e| e.as_str()),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" ").to_lowercase()
+    }
+}
+
+/// A user row as stored (values were validated when written).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub login: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub extension: Option<String>,
+    pub sip_username: Option<String>,
+    pub sip_password: Option<String>,
+    pub phone_topology: Option<String>,
+    pub company: Option<String>,
+    pub related_contact: Option<String>,
+    pub external_id: Option<String>,
+    pub time_zone: Option<String>,
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub receive_email: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub receive_sms: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub is_agent: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub is_supervisor: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub is_superuser: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub is_end_user: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub is_company_supervisor: bool,
+    pub status: String,
+    pub two_factor_method: String,
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub must_change_password: bool,
+    pub password_changed_at: Option<i64>,
+    pub avatar_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+impl UserRecord {
+    pub fn flags(&self) -> UserFlags {
+        UserFlags {
+            receive_email: self.receive_email,
+            receive_sms: self.receive_sms,
+            is_agent: self.is_agent,
+            is_supervisor: self.is_supervisor,
+            is_superuser: self.is_superuser,
+            is_end_user: self.is_end_user,
+            is_company_supervisor: self.is_company_supervisor,
+        }
+    }
+
+    pub fn status(&self) -> UserStatus {
+        UserStatus::parse(&self.status).unwrap_or(UserStatus::Disabled)
+    }
+
+    pub fn two_factor(&self) -> TwoFactorMethod {
+        TwoFactorMethod::parse(&self.two_factor_method).unwrap_or(TwoFactorMethod::Disabled)
+    }
+
+    /// R3: the display name falls back to the login.
+    pub fn display_name(&self) -> String {
+        display_name(self.first_name.as_deref(), self.last_name.as_deref(), &self.login)
+    }
+}
+
+pub fn display_name(first: Option<&str>, last: Option<&str>, login: &str) -> String {
+    let full = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if full.trim().is_empty() { login.to_string() } else { full }
+}
+
+/// A reference to a role, desk, skill or group as shown with a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Ref {
+    pub id: i64,
+    pub name: String,
+    /// Shown on hover (roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What a user is assigned to.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Assignments {
+    pub roles: Vec<Ref>,
+    pub groups: Vec<Ref>,
+    pub desks: Vec<Ref>,
+    pub skills: Vec<Ref>,
+    /// Direct permissions, beyond those of roles (R13): "special permissions".
+    pub permissions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_name_falls_back_to_login() {
+        assert_eq!(display_name(None, None, "jdoe"), "jdoe");
+        assert_eq!(display_name(Some("Jane"), None, "jdoe"), "Jane");
+        assert_eq!(display_name(Some("Jane"), Some("Doe"), "jdoe"), "Jane Doe");
+    }
+}

@@ -1,0 +1,450 @@
+//! The rules for users: create, edit, delete, list, passwords, avatars.
+//! No SQL and no HTTP here: the store does the one, the API and console the other.
+
+use secrecy::SecretString;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::activity::{self, Actor, Changes, Target as EventTarget};
+use crate::auth::password;
+use crate::clock::{now_ms, to_rfc3339};
+use crate::error::{Error, Issues, Result};
+use crate::ids::{AccountId, UserId};
+use crate::store::users::{self as store, Link};
+use crate::store::{Conn, Store, accounts, named};
+use crate::users::filter::UserFilter;
+use crate::users::input::UserInput;
+use crate::users::model::{Assignments, UserFields, UserFlags, UserRecord, UserStatus};
+
+/// A user as the API and console show them. Secrets are never part of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub login: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub extension: Option<String>,
+    pub sip_username: Option<String>,
+    pub phone_topology: Option<String>,
+    pub company: Option<String>,
+    pub related_contact: Option<String>,
+    pub external_id: Option<String>,
+    pub time_zone: Option<String>,
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
+    #[serde(flatten)]
+    pub flags: UserFlags,
+    pub status: UserStatus,
+    pub two_factor_method: crate::users::model::TwoFactorMethod,
+    pub must_change_password: bool,
+    pub has_avatar: bool,
+    #[serde(flatten)]
+    pub assignments: Assignments,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl UserView {
+    fn new(r: UserRecord, assignments: Assignments) -> Self {
+        UserView {
+            id: r.id,
+            display_name: r.display_name(),
+            flags: r.flags(),
+            status: r.status(),
+            two_factor_method: r.two_factor(),
+            must_change_password: r.must_change_password,
+            has_avatar: r.avatar_at.is_some(),
+            created_at: to_rfc3339(r.created_at),
+            updated_at: to_rfc3339(r.updated_at),
+            version: r.version,
+            login: r.login,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            phone: r.phone,
+            mobile: r.mobile,
+            extension: r.extension,
+            sip_username: r.sip_username,
+            phone_topology: r.phone_topology,
+            company: r.company,
+            related_contact: r.related_contact,
+            external_id: r.external_id,
+            time_zone: r.time_zone,
+            date_format: r.date_format,
+            time_format: r.time_format,
+            assignments,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Who is asking, as the rules need to know it.
+pub struct Acting<'a> {
+    pub actor: &'a Actor,
+    pub platform_operator: bool,
+}
+
+async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserView> {
+    let record = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let mut assignments = store::assignments(conn, &[id]).await?;
+    Ok(UserView::new(record, assignments.remove(&id).unwrap_or_default()))
+}
+
+pub async fn get(db: &Store, account: AccountId, id: UserId) -> Result<UserView> {
+    let mut conn = db.read().await?;
+    view(&mut conn, account, id).await
+}
+
+pub async fn list(db: &Store, account: AccountId, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
+    let after = cursor.map(crate::http::decode_cursor).transpose()?;
+    let mut conn = db.read().await?;
+    let mut records = store::list(&mut conn, account, filter, after.as_deref(), limit + 1).await?;
+    let next_cursor = if records.len() as i64 > limit {
+        records.truncate(limit as usize);
+        records.last().map(|r| crate::http::encode_cursor(&r.login.to_ascii_lowercase()))
+    } else {
+        None
+    };
+    let ids: Vec<UserId> = records.iter().map(|r| r.id).collect();
+    let mut assignments = store::assignments(&mut conn, &ids).await?;
+    let items = records
+        .into_iter()
+        .map(|r| {
+            let a = assignments.remove(&r.id).unwrap_or_default();
+            UserView::new(r, a)
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// The new user, and the generated password when none was given (shown once, R9).
+pub async fn create(db: &Store, acting: &Acting<'_>, account: AccountId, input: UserInput) -> Result<(UserView, Option<SecretString>)> {
+    let fields = input.to_fields(None)?;
+    guard_superuser(acting, None, &fields)?;
+    let (password, generated) = match input.password.clone() {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = password::hash(password).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    check_seats(conn, account).await?;
+    check_unique(conn, account, None, &fields).await?;
+    let links = resolve_links(conn, account, &input).await?;
+    let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
+    let mut changes = created_changes(&fields);
+    for (link, ids) in &links {
+        store::set_links(conn, id, *link, ids).await?;
+        let names: Vec<String> = named::names(conn, *link, account, ids).await?.into_iter().map(|(_, n)| n).collect();
+        if !names.is_empty() {
+            changes.set(link.field(), names);
+        }
+    }
+    if let Some(perms) = &input.permissions {
+        store::set_permissions(conn, id, perms).await?;
+        if !perms.is_empty() {
+            changes.set("permissions", perms);
+        }
+    }
+    if generated.is_some() {
+        changes.set("password", "generated");
+    }
+    activity::record(conn, acting.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    let view = view(conn, account, id).await?;
+    tx.commit().await?;
+    Ok((view, generated))
+}
+
+pub async fn update(
+    db: &Store,
+    acting: &Acting<'_>,
+    account: AccountId,
+    id: UserId,
+    expected_version: i64,
+    input: UserInput,
+) -> Result<UserView> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if current.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    let fields = input.to_fields(Some(&current))?;
+    guard_superuser(acting, Some(&current), &fields)?;
+    if acting.actor.user == Some(id) && fields.status != UserStatus::Active {
+        return Err(Error::invalid("status", "self", "you cannot disable yourself"));
+    }
+    check_unique(conn, account, Some(id), &fields).await?;
+    let links = resolve_links(conn, account, &input).await?;
+    if !store::update(conn, account, id, &fields, expected_version, now).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = diff(&current, &fields);
+    let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
+    for (link, ids) in &links {
+        store::set_links(conn, id, *link, ids).await?;
+        let to: Vec<String> = named::names(conn, *link, account, ids).await?.into_iter().map(|(_, n)| n).collect();
+        let from: Vec<String> = match link {
+            Link::Roles => &before.roles,
+            Link::Groups => &before.groups,
+            Link::Desks => &before.desks,
+            Link::Skills => &before.skills,
+        }
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+        changes.diff(link.field(), from, to);
+    }
+    if let Some(perms) = &input.permissions {
+        let mut sorted = perms.clone();
+        sorted.sort();
+        sorted.dedup();
+        store::set_permissions(conn, id, &sorted).await?;
+        changes.diff("permissions", before.permissions.clone(), sorted);
+    }
+    // R25: a user who can no longer sign in is signed out at once.
+    if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
+        crate::auth::end_sessions_of(conn, id).await?;
+    }
+    if !changes.is_empty() {
+        activity::record(conn, acting.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    }
+    let view = view(conn, account, id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// R22: deleting a user removes their assignments and sessions with them.
+pub async fn delete(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<()> {
+    if acting.actor.user == Some(id) {
+        return Err(Error::invalid("id", "self", "you cannot delete yourself"));
+    }
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if current.is_superuser && !acting.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can delete a platform operator".into()));
+    }
+    let mut changes = Changes::new();
+    changes.set("login", &current.login).set("email", &current.email);
+    activity::record(conn, acting.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
+    store::delete(conn, account, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// R23: an admin sets a password, or has one generated (returned once).
+pub async fn set_password(
+    db: &Store,
+    acting: &Acting<'_>,
+    account: AccountId,
+    id: UserId,
+    new_password: Option<SecretString>,
+    must_change: bool,
+) -> Result<Option<SecretString>> {
+    if let Some(p) = &new_password {
+        use secrecy::ExposeSecret;
+        password::check_basic(p.expose_secret()).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("password", i)]))?;
+    }
+    let (password, generated) = match new_password {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = password::hash(password).await?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if current.is_superuser && !acting.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can change a platform operator's password".into()));
+    }
+    store::set_password(conn, id, &hash, must_change, now_ms()).await?;
+    // R25: a password change ends the user's sessions.
+    let ended = crate::auth::end_sessions_of(conn, id).await?;
+    let mut changes = Changes::new();
+    changes
+        .set("password", if generated.is_some() { "reset to a generated password" } else { "set" })
+        .set("must_change_password", must_change)
+        .set("sessions_ended", ended);
+    activity::record(conn, acting.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
+    tx.commit().await?;
+    Ok(generated)
+}
+
+fn guard_superuser(acting: &Acting<'_>, current: Option<&UserRecord>, fields: &UserFields) -> Result<()> {
+    let was = current.is_some_and(|c| c.is_superuser);
+    if (was || fields.flags.is_superuser) && !acting.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can grant, change or remove platform-operator rights".into()));
+    }
+    Ok(())
+}
+
+async fn check_seats(conn: &mut Conn, account: AccountId) -> Result<()> {
+    let account = accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    if let Some(limit) = account.seat_limit {
+        if store::count_in_account(conn, account.id).await? >= limit {
+            return Err(Error::Conflict {
+                field: "seats",
+                message: format!("all {limit} seats of the account are taken: free one or add seats"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Names the exact field that is taken (the unique indexes stay the last word under races).
+async fn check_unique(conn: &mut Conn, account: AccountId, me: Option<UserId>, f: &UserFields) -> Result<()> {
+    let taken = store::taken_fields(conn, account, me, f).await?;
+    if let Some(field) = taken.first() {
+        return Err(Error::Conflict { field, message: format!("this {field} is already taken in the account") });
+    }
+    Ok(())
+}
+
+/// The links the input sets, each id checked to exist in the account.
+async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -> Result<Vec<(Link, Vec<i64>)>> {
+    let mut issues = Issues::new();
+    let mut out = Vec::new();
+    let requested = [
+        (Link::Roles, input.roles.as_ref().map(|v| v.iter().map(|i| i.0).collect::<Vec<_>>())),
+        (Link::Groups, input.groups.as_ref().map(|v| v.iter().map(|i| i.0).collect())),
+        (Link::Desks, input.desks.as_ref().map(|v| v.iter().map(|i| i.0).collect())),
+        (Link::Skills, input.skills.as_ref().map(|v| v.iter().map(|i| i.0).collect())),
+    ];
+    for (link, ids) in requested {
+        let Some(mut ids) = ids else { continue };
+        ids.sort_unstable();
+        ids.dedup();
+        let found: Vec<i64> = named::names(conn, link, account, &ids).await?.into_iter().map(|(id, _)| id).collect();
+        let missing: Vec<String> = ids.iter().filter(|i| !found.contains(i)).map(|i| i.to_string()).collect();
+        if !missing.is_empty() {
+            issues.add(link.field(), "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", ")));
+        }
+        out.push((link, ids));
+    }
+    issues.into_result()?;
+    Ok(out)
+}
+
+fn created_changes(f: &UserFields) -> Changes {
+    let mut c = Changes::new();
+    c.set("login", f.login.as_str()).set("status", f.status.as_str());
+    let optional: [(&str, Option<&str>); 8] = [
+        ("email", f.email.as_ref().map(|v| v.as_str())),
+        ("first_name", f.first_name.as_ref().map(|v| v.as_str())),
+        ("last_name", f.last_name.as_ref().map(|v| v.as_str())),
+        ("phone", f.phone.as_ref().map(|v| v.as_str())),
+        ("mobile", f.mobile.as_ref().map(|v| v.as_str())),
+        ("extension", f.extension.as_ref().map(|v| v.as_str())),
+        ("company", f.company.as_ref().map(|v| v.as_str())),
+        ("external_id", f.external_id.as_ref().map(|v| v.as_str())),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            c.set(name, v);
+        }
+    }
+    c
+}
+
+fn diff(r: &UserRecord, f: &UserFields) -> Changes {
+    fn s<T: AsRef<str>>(v: &Option<T>) -> Option<String> {
+        v.as_ref().map(|x| x.as_ref().to_string())
+    }
+    let mut c = Changes::new();
+    c.diff("login", r.login.clone(), f.login.as_str().to_string())
+        .diff("email", r.email.clone(), s(&f.email))
+        .diff("first_name", r.first_name.clone(), s(&f.first_name))
+        .diff("last_name", r.last_name.clone(), s(&f.last_name))
+        .diff("phone", r.phone.clone(), s(&f.phone))
+        .diff("mobile", r.mobile.clone(), s(&f.mobile))
+        .diff("extension", r.extension.clone(), s(&f.extension))
+        .diff("sip_username", r.sip_username.clone(), s(&f.sip_username))
+        .diff("phone_topology", r.phone_topology.clone(), f.phone_topology.map(|v| v.as_str().to_string()))
+        .diff("company", r.company.clone(), s(&f.company))
+        .diff("related_contact", r.related_contact.clone(), s(&f.related_contact))
+        .diff("external_id", r.external_id.clone(), s(&f.external_id))
+        .diff("time_zone", r.time_zone.clone(), f.time_zone.as_ref().map(|v| v.as_str().to_string()))
+        .diff("date_format", r.date_format.clone(), f.date_format.map(|v| v.as_str().to_string()))
+        .diff("time_format", r.time_format.clone(), f.time_format.map(|v| v.as_str().to_string()))
+        .diff("status", r.status.clone(), f.status.as_str().to_string())
+        .diff("two_factor_method", r.two_factor_method.clone(), f.two_factor_method.as_str().to_string());
+    let (a, b) = (r.flags(), f.flags);
+    c.diff("receive_email", a.receive_email, b.receive_email)
+        .diff("receive_sms", a.receive_sms, b.receive_sms)
+        .diff("is_agent", a.is_agent, b.is_agent)
+        .diff("is_supervisor", a.is_supervisor, b.is_supervisor)
+        .diff("is_superuser", a.is_superuser, b.is_superuser)
+        .diff("is_end_user", a.is_end_user, b.is_end_user)
+        .diff("is_company_supervisor", a.is_company_supervisor, b.is_company_supervisor);
+    c
+}
+
+pub const AVATAR_MAX_BYTES: usize = 1024 * 1024;
+
+/// Stores an avatar after checking that the bytes are a PNG, JPEG, GIF or WebP image of sane size.
+pub async fn put_avatar(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId, bytes: &[u8]) -> Result<()> {
+    if bytes.len() > AVATAR_MAX_BYTES {
+        return Err(Error::PayloadTooLarge(format!("an avatar may be at most {} KiB", AVATAR_MAX_BYTES / 1024)));
+    }
+    let content_type = match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Png) => "image/png",
+        Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+        Ok(imagesize::ImageType::Gif) => "image/gif",
+        Ok(imagesize::ImageType::Webp) => "image/webp",
+        _ => return Err(Error::UnsupportedMediaType("an avatar must be a PNG, JPEG, GIF or WebP image".into())),
+    };
+    let size = imagesize::blob_size(bytes)
+        .map_err(|_| Error::invalid("avatar", "unreadable", "the image could not be read"))?;
+    if size.width == 0 || size.height == 0 || size.width > 4096 || size.height > 4096 {
+        return Err(Error::invalid("avatar", "dimensions", "an avatar must be between 1×1 and 4096×4096 pixels"));
+    }
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    store::put_avatar(conn, id, content_type, bytes, now_ms()).await?;
+    let mut changes = Changes::new();
+    changes.set("avatar", format!("{content_type}, {}×{}, {} bytes", size.width, size.height, bytes.len()));
+    activity::record(conn, acting.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get_avatar(db: &Store, account: AccountId, id: UserId) -> Result<store::Avatar> {
+    let mut conn = db.read().await?;
+    store::get_avatar(&mut conn, account, id).await?.ok_or(Error::NotFound("avatar"))
+}
+
+pub async fn delete_avatar(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if !store::delete_avatar(conn, id, now_ms()).await? {
+        return Err(Error::NotFound("avatar"));
+    }
+    let mut changes = Changes::new();
+    changes.set("avatar", "removed");
+    activity::record(conn, acting.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
