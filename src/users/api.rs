@@ -191,11 +191,10 @@ async fn set_password(
     path: ItemPath,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<axum::Json<PasswordResponse>> {
-    if let (Some(p), confirmation) = (&req.password, &req.password_confirmation) {
-        if confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
+    if let (Some(p), confirmation) = (&req.password, &req.password_confirmation)
+        && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
             return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
         }
-    }
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     let generated = service::set_password(
         &state.store,

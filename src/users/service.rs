@@ -300,14 +300,13 @@ fn guard_superuser(acting: &Acting<'_>, current: Option<&UserRecord>, fields: &U
 
 async fn check_seats(conn: &mut Conn, account: AccountId) -> Result<()> {
     let account = accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
-    if let Some(limit) = account.seat_limit {
-        if store::count_in_account(conn, account.id).await? >= limit {
+    if let Some(limit) = account.seat_limit
+        && store::count_in_account(conn, account.id).await? >= limit {
             return Err(Error::Conflict {
                 field: "seats",
                 message: format!("all {limit} seats of the account are taken: free one or add seats"),
             });
         }
-    }
     Ok(())
 }
 
