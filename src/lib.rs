@@ -12,7 +12,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
-// pub mod console;
+pub mod console;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -11,7 +11,6 @@ use axum::routing::get;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -101,10 +100,10 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
-        //.merge(crate::console::router())
+        .merge(crate::console::router())
         .route("/health", get(health))
         .fallback(|| async { Error::NotFound("page") })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response_ext()
         }))

@@ -6,7 +6,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
@@ -85,28 +85,28 @@ impl ConsoleUser {
     /// An error as this user sees it: a page, or an alert in the flash area for htmx.
     pub fn fail(&self, err: Error) -> Failure {
         if matches!(err, Error::Unauthenticated) {
-            return Failure(to_login(self.htmx));
+            return Failure(Box::new(to_login(self.htmx)));
         }
         if let Error::Internal(cause) = &err {
             tracing::error!(error = ?cause, "internal error in the console");
         }
         let status = err.status();
         if self.htmx {
-            return Failure(flash_response(status, ui::alert_error(&err)));
+            return Failure(Box::new(flash_response(status, ui::alert_error(&err))));
         }
         let (title, body) = error_body(&err);
         let mut response = self.page(Nav::None, title, body);
         *response.status_mut() = status;
-        Failure(response)
+        Failure(Box::new(response))
     }
 }
 
 /// A response that ends a console request early (an error page or a redirect).
-pub(crate) struct Failure(pub Response);
+pub(crate) struct Failure(Box<Response>);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
@@ -170,10 +170,10 @@ fn error_body(err: &Error) -> (&'static str, Markup) {
     };
     let body = html! {
         section.panel.error-page aria-labelledby="error-title" {
-            h1#error-title { (title) }
+            h1 #error-title { (title) }
             p.lead { (ui::error_sentence(err)) }
-            @if let Error::Forbidden(detail) = err {
-                p.muted { "Details: " (detail) ". Ask an account admin if you need this access." }
+            @if let Error::Forbidden(_) = err {
+                p.muted { "Ask an account admin if you need this access." }
             }
             p { a.button href="/console/users" { "Back to users" } }
         }

@@ -251,8 +251,12 @@ async fn put_avatar(
     auth: Authorized<perm::UsersEdit>,
     client: ClientInfo,
     path: ItemPath,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<StatusCode> {
+    let body = body.map_err(|r| match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge("an avatar may be at most 1024 KiB".into()),
+        _ => Error::BadRequest(r.body_text()),
+    })?;
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     service::put_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), &body).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -79,8 +79,10 @@ pub struct UserInput {
     pub is_superuser: Option<bool>,
     pub is_end_user: Option<bool>,
     pub is_company_supervisor: Option<bool>,
-    pub status: Option<UserStatus>,
-    pub two_factor_method: Option<TwoFactorMethod>,
+    /// `active` or `disabled` (R17).
+    pub status: Option<String>,
+    /// `disabled`, `email` or `totp`.
+    pub two_factor_method: Option<String>,
     /// Creation only. Omit it to have a strong one generated and returned once.
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
@@ -179,6 +181,20 @@ impl UserInput {
         if flags.is_company_supervisor && !flags.is_end_user {
             issues.add("is_company_supervisor", "requires_end_user", "only an end user can be a company supervisor");
         }
+        let status = self.status.as_deref().and_then(|v| match UserStatus::parse(v) {
+            Some(s) => Some(s),
+            None => {
+                issues.add("status", "unknown_choice", "must be active or disabled");
+                None
+            }
+        });
+        let two_factor_method = self.two_factor_method.as_deref().and_then(|v| match TwoFactorMethod::parse(v) {
+            Some(m) => Some(m),
+            None => {
+                issues.add("two_factor_method", "unknown_choice", "must be disabled, email or totp");
+                None
+            }
+        });
         if current.is_some() && (self.password.is_some() || self.must_change_password.is_some()) {
             issues.add("password", "not_here", "change passwords with PUT …/users/{id}/password");
         }
@@ -214,8 +230,8 @@ impl UserInput {
             time_format,
             flags,
             // R8: new users are enabled by default.
-            status: self.status.or(c.map(|c| c.status())).unwrap_or(UserStatus::Active),
-            two_factor_method: self.two_factor_method.or(c.map(|c| c.two_factor())).unwrap_or(TwoFactorMethod::Disabled),
+            status: status.or(c.map(|c| c.status())).unwrap_or(UserStatus::Active),
+            two_factor_method: two_factor_method.or(c.map(|c| c.two_factor())).unwrap_or(TwoFactorMethod::Disabled),
         })
     }
 }

@@ -1,0 +1,183 @@
+//! Mass actions on the Users Manager (R37): one action on the selected users, on those
+//! matching the filters, or on all; previewed (a dry run) before it is applied.
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+
+use super::extract::{ConsoleUser, Failure, OrFail};
+use super::ui;
+use super::users::{ListParams, PAGE_SIZE, rows};
+use super::{Catalog, Pairs, all, first, link_names};
+use crate::access::Permission;
+use crate::error::Error;
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::store::named::NamedRecord;
+use crate::store::users::Link;
+use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
+use crate::users::filter::Target;
+use crate::users::service::{self, Acting};
+
+pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
+    let allowed = |a: BulkAction| {
+        if a == BulkAction::Delete { user.can(Permission::UsersDelete) } else { user.can(Permission::UsersEdit) }
+    };
+    html! {
+        (params.hidden())
+        div.bulkbar role="group" aria-labelledby="bulk-title" {
+            h2 #bulk-title { "Mass action" }
+            div.field {
+                label for="bulk-action" { "Action" }
+                select #bulk-action name="action" hx-get="/console/users/bulk/values" hx-trigger="change"
+                    hx-target="#bulk-values" hx-swap="innerHTML" {
+                    option value="" { "Choose an action…" }
+                    @for a in BulkAction::ALL.into_iter().filter(|a| allowed(*a)) {
+                        option value=(a.as_str()) { (a.label()) }
+                    }
+                }
+            }
+            div #bulk-values {}
+            div.field {
+                label for="bulk-scope" { "Apply to" }
+                select #bulk-scope name="scope" {
+                    option value="selected" { "Selected users" }
+                    option value="filter" { "Users matching the filters" }
+                    option value="all" { "All users" }
+                }
+            }
+            div.bulk-buttons {
+                button.button type="submit" name="mode" value="preview" { "Preview" }
+                button.button.primary type="button" name="mode" value="apply" hx-post="/console/users/bulk"
+                    hx-confirm="Apply this mass action now? It changes every chosen user at once." { "Apply" }
+            }
+        }
+    }
+}
+
+/// The kind of thing an assign/unassign action takes as values.
+fn action_link(action: BulkAction) -> Option<Link> {
+    let name = action.as_str();
+    [Link::Desks, Link::Roles, Link::Skills, Link::Groups]
+        .into_iter()
+        .find(|l| name.ends_with(l.field()) && (name.starts_with("assign_") || name.starts_with("unassign_")))
+}
+
+/// `GET /console/users/bulk/values?action=…`: the values select for an assign/unassign action.
+pub(super) async fn values(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+    let account = user.allow(&state, Permission::UsersView).await?;
+    let Some(link) = first(&q, "action").and_then(BulkAction::parse).and_then(action_link) else {
+        return Ok(html! {}.into_response());
+    };
+    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    Ok(values_select(link, catalog.of(link)).into_response())
+}
+
+fn values_select(link: Link, items: &[NamedRecord]) -> Markup {
+    let (_, plural) = link_names(link);
+    html! {
+        div.field {
+            label for="bulk-values-select" { (plural) }
+            @if items.is_empty() {
+                p.muted #bulk-values-select { "There are no " (plural.to_lowercase()) " in this account yet." }
+            } @else {
+                select #bulk-values-select name="values" multiple size="3" required aria-describedby="bulk-values-hint" {
+                    @for item in items { option value=(item.id) title=(item.description) { (item.name) } }
+                }
+                p.hint #bulk-values-hint { "Hold Ctrl (⌘ on a Mac) to choose several." }
+            }
+        }
+    }
+}
+
+/// `POST /console/users/bulk`: preview (dry run) or apply a mass action.
+pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+    let Some(action) = first(&form, "action").and_then(BulkAction::parse) else {
+        return Ok(result_alert("Choose a mass action first."));
+    };
+    let needed = if action == BulkAction::Delete { Permission::UsersDelete } else { Permission::UsersEdit };
+    let account = user.allow(&state, needed).await?;
+    let params = ListParams::from_pairs(&form, "f_");
+    let target = match first(&form, "scope") {
+        Some("all") => Target::All,
+        Some("filter") => Target::Filter(params.filter().or_fail(&user)?),
+        _ => {
+            let ids: Vec<UserId> = all(&form, "ids").filter_map(|v| v.parse().ok()).map(UserId).collect();
+            if ids.is_empty() {
+                return Ok(result_alert("Select at least one user in the table, or apply to the users matching the filters."));
+            }
+            Target::Ids(ids)
+        }
+    };
+    let values: Vec<i64> = all(&form, "values").filter_map(|v| v.parse().ok()).collect();
+    let dry_run = first(&form, "mode") != Some("apply");
+    let actor = user.actor(&account);
+    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
+    let request = BulkRequest { action, target, values: values.clone(), dry_run };
+    let result = match bulk::run(&state.store, &acting, account.id, request).await {
+        Ok(r) => r,
+        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => return Ok(result_alert(&ui::error_sentence(&err))),
+        Err(err) => return Err(user.fail(err)),
+    };
+    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    let message = result_message(&result, &value_names(action, &values, &catalog));
+    if dry_run {
+        return Ok(ui::alert("info", &message).into_response());
+    }
+    // Applied: show the result and refresh the table in place.
+    let filter = params.filter().or_fail(&user)?;
+    let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
+    let page = service::list(&state.store, account.id, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
+    let rows = rows(&user, &page.items, selectable, &params, true);
+    // A <template> lets a <tbody> travel outside its table (htmx's out-of-band swap).
+    Ok(html! {
+        (ui::alert("success", &message))
+        template { (rows) }
+    }
+    .into_response())
+}
+
+fn result_alert(message: &str) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, ui::alert("error", message)).into_response()
+}
+
+fn value_names(action: BulkAction, values: &[i64], catalog: &Catalog) -> String {
+    let Some(link) = action_link(action) else { return String::new() };
+    let names: Vec<&str> =
+        catalog.of(link).iter().filter(|n| values.contains(&n.id)).map(|n| n.name.as_str()).collect();
+    let (singular, plural) = link_names(link);
+    let kind = if names.len() == 1 { singular } else { plural };
+    format!("{} {}", kind.to_lowercase(), names.join(", "))
+}
+
+fn users(n: i64) -> String {
+    if n == 1 { "1 user".into() } else { format!("{n} users") }
+}
+
+/// "12 users deactivated." / "Preview: 12 of 15 chosen users would be deactivated."
+fn result_message(r: &BulkResult, names: &str) -> String {
+    let done = match r.action {
+        BulkAction::Activate => "activated".to_string(),
+        BulkAction::Deactivate => "deactivated".to_string(),
+        BulkAction::Delete => "deleted".to_string(),
+        BulkAction::AssignDesks | BulkAction::AssignGroups => format!("added to {names}"),
+        BulkAction::UnassignDesks | BulkAction::UnassignGroups => format!("removed from {names}"),
+        BulkAction::AssignRoles | BulkAction::AssignSkills => format!("given {names}"),
+        BulkAction::UnassignRoles | BulkAction::UnassignSkills => format!("no longer holding {names}"),
+    };
+    if r.dry_run {
+        let mut s = format!(
+            "Preview: {} of the {} chosen would be {done}. Nothing has changed yet; press Apply to do it.",
+            r.changed,
+            users(r.matched)
+        );
+        if r.action == BulkAction::Delete && r.changed > 0 {
+            s.push_str(" Deleting cannot be undone.");
+        }
+        s
+    } else {
+        format!("{} {done}.", users(r.changed))
+    }
+}

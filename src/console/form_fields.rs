@@ -1,0 +1,257 @@
+//! The user form's markup: sections, selects, checklists, the error summary.
+
+use maud::{Markup, html};
+
+use super::Catalog;
+use super::extract::ConsoleUser;
+use super::ui::{self, Field};
+use super::user_form::{FLAGS, Mode, Values};
+use crate::access::Permission;
+use crate::domain::DateFormat;
+use crate::error::FieldIssue;
+use crate::store::named::NamedRecord;
+use crate::store::users::Link;
+
+/// The single-valued fields the form sends (text inputs and selects).
+pub(super) const FORM_FIELDS: [&str; 17] = [
+    "login",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "mobile",
+    "extension",
+    "sip_username",
+    "phone_topology",
+    "company",
+    "related_contact",
+    "external_id",
+    "time_zone",
+    "date_format",
+    "time_format",
+    "status",
+    "two_factor_method",
+];
+
+/// Fields shown by the form besides `FORM_FIELDS`: their messages appear next to them.
+const OTHER_FIELDS: [&str; 8] =
+    ["password", "password_confirm", "roles", "groups", "desks", "skills", "permissions", "is_company_supervisor"];
+
+pub(super) fn user_form(
+    user: &ConsoleUser,
+    catalog: &Catalog,
+    v: &Values,
+    issues: &[FieldIssue],
+    mode: &Mode,
+    top: Option<Markup>,
+) -> Markup {
+    let creating = matches!(mode, Mode::Create);
+    let access = user.can(Permission::UsersEdit);
+    let text = |name: &'static str, label: &'static str| Field::new(name, label, v.get(name));
+    let none = ("", "Not set");
+    html! {
+        form #user-form .user-form hx-post=(mode.action()) hx-target="this" hx-swap="outerHTML" novalidate {
+            @if let Some(t) = top { (t) }
+            (summary(issues))
+            @if !creating { input type="hidden" name="version" value=(v.version); }
+            div.form-grid {
+                fieldset.card {
+                    legend { "Sign-in" }
+                    (text("login", "Login").required().autocomplete("off").maxlength(64)
+                        .hint("Latin letters, digits, “-”, “_” and “.”; unique in the account.").render(issues))
+                    (text("email", "Email").kind("email").autocomplete("off")
+                        .hint("For invitations, email codes and password recovery.").render(issues))
+                    @if creating { (password_choice(v, issues)) }
+                }
+                fieldset.card {
+                    legend { "Person" }
+                    (text("first_name", "First name").render(issues))
+                    (text("last_name", "Last name").render(issues))
+                    (text("company", "Company").render(issues))
+                    (text("related_contact", "Related contact").render(issues))
+                    (text("external_id", "External ID").hint("The user's ID in another system, e.g. your CRM.").render(issues))
+                }
+                fieldset.card {
+                    legend { "Telephony" }
+                    (text("phone", "Phone").kind("tel").hint("International format, e.g. +4915112345678.").render(issues))
+                    (text("mobile", "Mobile").kind("tel").hint("International format.").render(issues))
+                    (text("extension", "Extension")
+                        .hint("Digits; unique in the account. Without one the user cannot register a SIP phone.").render(issues))
+                    (text("sip_username", "SIP user name").autocomplete("off").render(issues))
+                    (select("phone_topology", "Phone topology", &[none, ("external_phone", "External phone"), ("web_phone", "Web phone")],
+                        v, issues, None))
+                }
+                fieldset.card {
+                    legend { "Status and security" }
+                    (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
+                        Some("A disabled user cannot sign in.")))
+                    (select("two_factor_method", "Two-factor method",
+                        &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator")], v, issues,
+                        Some("Second factor at sign-in. It is mandatory for admins.")))
+                    fieldset.checks {
+                        legend { "Flags" }
+                        @for (name, label) in FLAGS {
+                            @if name != "is_superuser" || user.caller.platform_operator {
+                                (ui::checkbox(name, "on", label, v.flags.contains(&name), &format!("f-{name}")))
+                            }
+                        }
+                        (errors_for("is_company_supervisor", issues))
+                    }
+                }
+                fieldset.card {
+                    legend { "Preferences" }
+                    (text("time_zone", "Time zone").list("tz-list").autocomplete("off")
+                        .hint("An IANA name, e.g. Europe/Berlin. Start typing to choose.").render(issues))
+                    datalist #tz-list { @for tz in chrono_tz::TZ_VARIANTS.iter() { option value=(tz.name()) {} } }
+                    (select("date_format", "Date format", &date_formats(), v, issues, None))
+                    (select("time_format", "Time format", &[none, ("12h", "12-hour"), ("24h", "24-hour")], v, issues, None))
+                }
+                fieldset.card.wide {
+                    legend { "Roles and assignments" }
+                    div.checklists {
+                        @if access {
+                            (checklist("roles", Link::Roles, catalog, &v.roles, issues))
+                            (checklist("groups", Link::Groups, catalog, &v.groups, issues))
+                        }
+                        (checklist("desks", Link::Desks, catalog, &v.desks, issues))
+                        (checklist("skills", Link::Skills, catalog, &v.skills, issues))
+                    }
+                }
+                @if access { (permissions(v, issues)) }
+            }
+            div.form-actions {
+                button.button.primary type="submit" { @if creating { "Create user" } @else { "Save changes" } }
+                a.button.subtle href="/console/users" { "Cancel" }
+            }
+        }
+    }
+}
+
+fn date_formats() -> Vec<(&'static str, &'static str)> {
+    let mut v = vec![("", "Not set")];
+    v.extend(DateFormat::ALL.iter().map(|f| (f.as_str(), f.as_str())));
+    v
+}
+
+/// "Fix these fields" at the top, each linking to its field; messages about no field go here too.
+fn summary(issues: &[FieldIssue]) -> Markup {
+    html! {
+        @if !issues.is_empty() {
+            div.alert.alert-error role="alert" tabindex="-1" data-focus {
+                p { strong { "The user was not saved." } " Please correct the following:" }
+                ul {
+                    @for i in issues {
+                        li {
+                            @if FORM_FIELDS.contains(&i.field.as_str()) || OTHER_FIELDS.contains(&i.field.as_str()) {
+                                a href=(format!("#f-{}", i.field)) { (ui::label_for(&i.field)) }
+                            } @else { (ui::label_for(&i.field)) }
+                            ": " (ui::sentence(&i.message))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn errors_for(field: &str, issues: &[FieldIssue]) -> Markup {
+    let errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == field).collect();
+    ui::field_errors(&format!("f-{field}-error"), &errors)
+}
+
+fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues: &[FieldIssue], hint: Option<&str>) -> Markup {
+    let id = format!("f-{name}");
+    let current = v.get(name);
+    let has_error = issues.iter().any(|i| i.field == name);
+    let mut described = Vec::new();
+    if hint.is_some() {
+        described.push(format!("{id}-hint"));
+    }
+    if has_error {
+        described.push(format!("{id}-error"));
+    }
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    // R28: changing an existing user's second factor asks for confirmation (console.js).
+    let confirm = (name == "two_factor_method" && v.version > 0)
+        .then_some("Change this user's two-factor method? They will use the new method at their next sign-in.");
+    html! {
+        div.field.has-error[has_error] {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-describedby=[described] aria-invalid=[has_error.then_some("true")]
+                data-confirm-change=[confirm] data-initial=[confirm.map(|_| current)] {
+                @for (value, text) in options { option value=(value) selected[*value == current] { (text) } }
+            }
+            @if let Some(h) = hint { p.hint id=(format!("{id}-hint")) { (h) } }
+            (errors_for(name, issues))
+        }
+    }
+}
+
+fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues: &[FieldIssue]) -> Markup {
+    let (_, plural) = super::link_names(link);
+    let items: &[NamedRecord] = catalog.of(link);
+    html! {
+        fieldset.checklist id=(format!("f-{name}")) {
+            legend { (plural) }
+            @if items.is_empty() { p.muted { "None in this account yet." } }
+            div.checklist-items {
+                @for item in items {
+                    div.check {
+                        input type="checkbox" id=(format!("f-{name}-{}", item.id)) name=(name) value=(item.id)
+                            checked[selected.contains(&item.id)];
+                        label for=(format!("f-{name}-{}", item.id)) {
+                            (item.name)
+                            @if !item.description.is_empty() { span.desc { (item.description) } }
+                        }
+                    }
+                }
+            }
+            (errors_for(name, issues))
+        }
+    }
+}
+
+fn permissions(v: &Values, issues: &[FieldIssue]) -> Markup {
+    let open = !v.permissions.is_empty() || issues.iter().any(|i| i.field == "permissions");
+    html! {
+        details.card.wide open[open] {
+            summary { "Special permissions" span.muted { " — granted directly, beyond the user's roles (" (v.permissions.len()) ")" } }
+            fieldset.checklist id="f-permissions" {
+                legend.visually-hidden { "Special permissions" }
+                div.checklist-items.permissions {
+                    @for p in Permission::account_permissions() {
+                        div.check {
+                            input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
+                                checked[v.permissions.iter().any(|x| x == p.as_str())];
+                            label for=(format!("f-perm-{}", p.as_str())) { code { (p.as_str()) } span.desc { (p.description()) } }
+                        }
+                    }
+                }
+                (errors_for("permissions", issues))
+            }
+        }
+    }
+}
+
+fn password_choice(v: &Values, issues: &[FieldIssue]) -> Markup {
+    html! {
+        fieldset.password-choice {
+            legend { "Password" }
+            div.check {
+                input #pw-generate type="radio" name="password_mode" value="generate" checked[v.generate_password];
+                label for="pw-generate" { "Generate a strong password (shown once, to copy)" }
+            }
+            div.check {
+                input #pw-set type="radio" name="password_mode" value="set" checked[!v.generate_password];
+                label for="pw-set" { "Set a password" }
+            }
+            div.password-fields {
+                (Field::new("password", "Password", "").kind("password").autocomplete("new-password")
+                    .hint("At least 8 characters.").render(issues))
+                (Field::new("password_confirm", "Confirm password", "").kind("password").autocomplete("new-password").render(issues))
+            }
+            (ui::checkbox("must_change_password", "on", "Require a new password at first sign-in", v.must_change_password,
+                "f-must_change_password"))
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The web console: server-rendered pages (maud) for the people who manage users.
+//!
+//! Pages parse the request, authorize through `auth::extract::authorize`, call a service and
+//! render. Every change is an htmx request that carries the `X-CSRF-Token` header (set for
+//! every htmx request by `assets/console.js` from the page's `csrf-token` meta tag), which
+//! `auth::Caller` checks; plain form posts are never accepted for changes. All assets are
+//! compiled into the binary: no CDN.
+
+mod activity;
+mod auth;
+mod bulk;
+mod extract;
+mod form_fields;
+mod ui;
+mod user_actions;
+mod user_form;
+mod users;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::Result;
+use crate::ids::AccountId;
+use crate::state::AppState;
+use crate::store::named::{self, NamedRecord};
+use crate::store::users::Link;
+
+pub fn router() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(auth::root))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/console", get(|| async { Redirect::to("/console/users") }))
+        .route("/console/users", get(users::list))
+        .route("/console/users/bulk", post(bulk::run))
+        .route("/console/users/bulk/values", get(bulk::values))
+        .route("/console/users/new", get(user_form::new_page).post(user_form::create))
+        .route("/console/users/{id}", get(|Path(id): Path<i64>| async move { Redirect::to(&format!("/console/users/{id}/edit")) }))
+        .route("/console/users/{id}/edit", get(user_form::edit_page).post(user_form::update))
+        .route("/console/users/{id}/password", get(user_actions::password_page).post(user_actions::set_password))
+        .route("/console/users/{id}/delete", get(user_actions::delete_page).post(user_actions::delete))
+        .route("/console/users/{id}/activity", get(activity::user_activity))
+        .route("/console/activity", get(activity::account_activity))
+        // Pages hold personal data and one-time secrets: never cached, never framed.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    pages.route("/assets/{name}", get(asset))
+}
+
+/// Only our own scripts and styles; no inline code, no eval.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/htmx.min.js"),
+    },
+    Asset { name: "console.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/console.js") },
+    Asset { name: "console.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/console.css") },
+];
+
+/// A short content hash per asset: pages link `/assets/x?v=HASH`, which may be cached for good.
+static VERSIONS: LazyLock<Vec<String>> =
+    LazyLock::new(|| ASSETS.iter().map(|a| hex::encode(&Sha256::digest(a.bytes)[..6])).collect());
+
+fn asset_version(name: &str) -> Option<(&'static Asset, &'static str)> {
+    let i = ASSETS.iter().position(|a| a.name == name)?;
+    Some((&ASSETS[i], VERSIONS[i].as_str()))
+}
+
+pub(crate) fn asset_url(name: &str) -> String {
+    match asset_version(name) {
+        Some((_, v)) => format!("/assets/{name}?v={v}"),
+        None => format!("/assets/{name}"),
+    }
+}
+
+async fn asset(Path(name): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    let Some((asset, version)) = asset_version(&name) else {
+        return (StatusCode::NOT_FOUND, "no such asset").into_response();
+    };
+    let etag = format!("\"{version}\"");
+    // The versioned URL never changes content; an unversioned one is revalidated soon.
+    let cache = if query.as_deref() == Some(&format!("v={version}")) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""))),
+        (HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")),
+    ];
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()
+}
+
+/// The roles, groups, desks and skills of an account, for filters, forms and mass actions.
+pub(crate) struct Catalog {
+    pub roles: Vec<NamedRecord>,
+    pub groups: Vec<NamedRecord>,
+    pub desks: Vec<NamedRecord>,
+    pub skills: Vec<NamedRecord>,
+}
+
+impl Catalog {
+    pub async fn load(state: &AppState, account: AccountId) -> Result<Catalog> {
+        let mut conn = state.store.read().await?;
+        Ok(Catalog {
+            roles: named::list(&mut conn, Link::Roles, account).await?,
+            groups: named::list(&mut conn, Link::Groups, account).await?,
+            desks: named::list(&mut conn, Link::Desks, account).await?,
+            skills: named::list(&mut conn, Link::Skills, account).await?,
+        })
+    }
+
+    pub fn of(&self, link: Link) -> &[NamedRecord] {
+        match link {
+            Link::Roles => &self.roles,
+            Link::Groups => &self.groups,
+            Link::Desks => &self.desks,
+            Link::Skills => &self.skills,
+        }
+    }
+}
+
+/// The display name of each kind of link, singular and plural.
+pub(crate) fn link_names(link: Link) -> (&'static str, &'static str) {
+    match link {
+        Link::Roles => ("Role", "Roles"),
+        Link::Groups => ("Group", "Groups"),
+        Link::Desks => ("Desk", "Desks"),
+        Link::Skills => ("Skill", "Skills"),
+    }
+}
+
+/// The query of a form or URL as ordered pairs (repeated keys such as `status` kept).
+pub(crate) type Pairs = Vec<(String, String)>;
+
+pub(crate) fn first<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+pub(crate) fn all<'a>(pairs: &'a Pairs, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+}

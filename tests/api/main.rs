@@ -1,0 +1,40 @@
+//! Roster's HTTP test suite: every test starts a real server on a random port with a fresh
+//! database and talks to it over HTTP, once on SQLite and once on PostgreSQL.
+//!
+//! PostgreSQL comes from `ROSTER_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there and
+//! drops it afterwards. When PostgreSQL is unreachable the `…::postgres` tests fail; they never skip.
+//!
+//! Run one engine with `cargo test --test api sqlite` or `cargo test --test api postgres`.
+
+/// Turns `async fn name(engine: Engine)` into two tests, `name::sqlite` and `name::postgres`.
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(crate::helpers::Engine::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(crate::helpers::Engine::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+mod helpers;
+
+mod activity;
+mod auth;
+mod avatar;
+mod bulk;
+mod catalog;
+mod errors;
+mod listing;
+mod permissions;
+mod users;
+mod validation;
