@@ -23,6 +23,9 @@ use crate::store::Store;
 
 /// Request bodies larger than this are refused with 413 (avatars are at most 1 MiB).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// An oversize body up to this size is read and discarded before the 413 is sent, so the
+/// client, still sending, reliably gets the answer instead of a reset connection.
+const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -104,11 +107,34 @@ fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .fallback(|| async { Error::NotFound("page") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_oversize))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response_ext()
         }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Refuses a body whose declared length is over the limit before any handler runs.
+async fn refuse_oversize(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use futures::StreamExt;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY_BYTES as u64 => {
+            if len <= DRAIN_BYTES {
+                let mut body = request.into_body().into_data_stream();
+                while let Some(Ok(_)) = body.next().await {}
+            }
+            let limit = MAX_BODY_BYTES / 1024;
+            Error::PayloadTooLarge(format!("the request body is {len} bytes; at most {limit} KiB is accepted"))
+                .into_response_ext()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> StatusCode {

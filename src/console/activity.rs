@@ -9,6 +9,7 @@ use super::extract::{ConsoleUser, Failure, OrFail};
 use super::ui::{self, Nav};
 use super::{Pairs, first};
 use crate::access::Permission;
+use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::activity::{self as events, EventFilter, EventRecord};
@@ -24,20 +25,38 @@ pub(super) async fn user_activity(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::ActivityView).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    // A deleted user's history stays readable: the events carry their login.
+    let view = match service::get(&state.store, account.id, UserId(id)).await {
+        Ok(view) => Some(view),
+        Err(Error::NotFound(_)) => None,
+        Err(err) => return Err(user.fail(err)),
+    };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let filter = EventFilter { target_user: Some(UserId(id)), ..Default::default() };
     let list = {
         let mut conn = state.store.read().await.or_fail(&user)?;
         events::list(&mut conn, account.id, &filter, before, LIMIT).await.or_fail(&user)?
     };
+    let login = match (&view, list.first()) {
+        (Some(v), _) => v.login.clone(),
+        (None, Some(e)) => e.target_label.clone(),
+        (None, None) => return Err(user.fail(Error::NotFound("user"))),
+    };
     let base = format!("/console/users/{id}/activity");
-    let title = format!("Activity of {}", view.login);
+    let title = format!("Activity of {login}");
     let body = html! {
-        (super::user_actions::breadcrumbs(&view, "Activity"))
+        @match &view {
+            Some(v) => (super::user_actions::breadcrumbs(v, "Activity")),
+            None => nav.breadcrumbs aria-label="Breadcrumb" {
+                a href="/console/activity" { "Activity" } " / " span aria-current="page" { (login) }
+            },
+        }
         (ui::page_head(&title, Some("Every change to this user and every sign-in, newest first."), html! {
-            @if user.can(Permission::UsersEdit) { a.button.subtle href=(format!("/console/users/{id}/edit")) { "Edit user" } }
+            @if view.is_some() && user.can(Permission::UsersEdit) {
+                a.button.subtle href=(format!("/console/users/{id}/edit")) { "Edit user" }
+            }
         }))
+        @if view.is_none() { (ui::alert("info", "This user has been deleted; their history is kept.")) }
         (table(&list, false))
         (pager(&list, &base, before.is_some(), &[]))
     };
@@ -145,9 +164,16 @@ fn action_label(action: &str) -> String {
     if !known.is_empty() {
         return known.to_string();
     }
-    match action.strip_prefix("users.bulk_").and_then(BulkAction::parse) {
-        Some(a) => format!("Mass action: {}", a.label()),
-        None => action.to_string(),
+    if let Some(a) = action.strip_prefix("users.bulk_").and_then(BulkAction::parse) {
+        return format!("Mass action: {}", a.label());
+    }
+    // `role.created`, `desk.updated`, …: the catalog's events.
+    match action.split_once('.') {
+        Some((noun, verb @ ("created" | "updated" | "deleted"))) => {
+            let verb = if verb == "updated" { "changed" } else { verb };
+            format!("{} {verb}", ui::sentence(noun).trim_end_matches('.'))
+        }
+        _ => action.to_string(),
     }
 }
 
@@ -171,7 +197,10 @@ fn changes(json: Option<&str>) -> Markup {
                 dd {
                     @match v.as_object().filter(|o| o.len() == 2 && o.contains_key("from") && o.contains_key("to")) {
                         Some(o) => { del { (text(&o["from"])) } " → " ins { (text(&o["to"])) } },
-                        None => (text(v)),
+                        None => @match (field.as_str(), v.as_str().and_then(BulkAction::parse)) {
+                            ("mass_action", Some(a)) => (a.label()),
+                            _ => (text(v)),
+                        },
                     }
                 }
             }

@@ -78,10 +78,11 @@ fn values_select(link: Link, items: &[NamedRecord]) -> Markup {
     let (_, plural) = link_names(link);
     html! {
         div.field {
-            label for="bulk-values-select" { (plural) }
             @if items.is_empty() {
-                p.muted #bulk-values-select { "There are no " (plural.to_lowercase()) " in this account yet." }
+                span.label { (plural) }
+                p.muted { "There are no " (plural.to_lowercase()) " in this account yet." }
             } @else {
+                label for="bulk-values-select" { (plural) }
                 select #bulk-values-select name="values" multiple size="3" required aria-describedby="bulk-values-hint" {
                     @for item in items { option value=(item.id) title=(item.description) { (item.name) } }
                 }
@@ -110,7 +111,11 @@ pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(f
             Target::Ids(ids)
         }
     };
-    let values: Vec<i64> = all(&form, "values").filter_map(|v| v.parse().ok()).collect();
+    // Values left over from a previously chosen assign action are not this action's.
+    let values: Vec<i64> = match action_link(action) {
+        Some(_) => all(&form, "values").filter_map(|v| v.parse().ok()).collect(),
+        None => Vec::new(),
+    };
     let dry_run = first(&form, "mode") != Some("apply");
     let actor = user.actor(&account);
     let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };

@@ -64,6 +64,23 @@ pub(super) fn user_form(
                     @if creating { (password_choice(v, issues)) }
                 }
                 fieldset.card {
+                    legend { "Status and security" }
+                    (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
+                        Some("A disabled user cannot sign in.")))
+                    (select("two_factor_method", "Two-factor method",
+                        &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator")], v, issues,
+                        Some("Second factor at sign-in. It is mandatory for admins.")))
+                    fieldset.checks {
+                        legend { "Flags" }
+                        @for (name, label) in FLAGS {
+                            @if name != "is_superuser" || user.caller.platform_operator {
+                                (ui::checkbox(name, "on", label, v.flags.contains(&name), &format!("f-{name}")))
+                            }
+                        }
+                        (errors_for("is_company_supervisor", issues))
+                    }
+                }
+                fieldset.card {
                     legend { "Person" }
                     (text("first_name", "First name").render(issues))
                     (text("last_name", "Last name").render(issues))
@@ -80,23 +97,6 @@ pub(super) fn user_form(
                     (text("sip_username", "SIP user name").autocomplete("off").render(issues))
                     (select("phone_topology", "Phone topology", &[none, ("external_phone", "External phone"), ("web_phone", "Web phone")],
                         v, issues, None))
-                }
-                fieldset.card {
-                    legend { "Status and security" }
-                    (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
-                        Some("A disabled user cannot sign in.")))
-                    (select("two_factor_method", "Two-factor method",
-                        &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator")], v, issues,
-                        Some("Second factor at sign-in. It is mandatory for admins.")))
-                    fieldset.checks {
-                        legend { "Flags" }
-                        @for (name, label) in FLAGS {
-                            @if name != "is_superuser" || user.caller.platform_operator {
-                                (ui::checkbox(name, "on", label, v.flags.contains(&name), &format!("f-{name}")))
-                            }
-                        }
-                        (errors_for("is_company_supervisor", issues))
-                    }
                 }
                 fieldset.card {
                     legend { "Preferences" }

@@ -9,6 +9,7 @@
 mod activity;
 mod auth;
 mod bulk;
+mod catalog;
 mod extract;
 mod form_fields;
 mod ui;
@@ -47,7 +48,15 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/password", get(user_actions::password_page).post(user_actions::set_password))
         .route("/console/users/{id}/delete", get(user_actions::delete_page).post(user_actions::delete))
         .route("/console/users/{id}/activity", get(activity::user_activity))
-        .route("/console/activity", get(activity::account_activity))
+        .route("/console/activity", get(activity::account_activity));
+    let pages = catalog::KINDS.iter().fold(pages, |router, (slug, _)| {
+        router
+            .route(&format!("/console/{slug}"), get(catalog::list))
+            .route(&format!("/console/{slug}/new"), get(catalog::new_page).post(catalog::save))
+            .route(&format!("/console/{slug}/{{id}}/edit"), get(catalog::edit_page).post(catalog::save))
+            .route(&format!("/console/{slug}/{{id}}/delete"), get(catalog::delete_page).post(catalog::delete))
+    });
+    let pages = pages
         // Pages hold personal data and one-time secrets: never cached, never framed.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -81,6 +90,7 @@ const ASSETS: &[Asset] = &[
     },
     Asset { name: "console.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/console.js") },
     Asset { name: "console.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/console.css") },
+    Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/favicon.svg") },
 ];
 
 /// A short content hash per asset: pages link `/assets/x?v=HASH`, which may be cached for good.

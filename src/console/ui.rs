@@ -5,11 +5,14 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::asset_url;
 use super::extract::ConsoleUser;
+use crate::access::Permission;
+use crate::catalog::Kind;
 use crate::error::{Error, FieldIssue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Users,
+    Catalog(Kind),
     Activity,
     None,
 }
@@ -32,6 +35,7 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                     meta name="csrf-token" content=(u.csrf);
                 }
                 meta name="htmx-config" content=(HTMX_CONFIG);
+                link rel="icon" href=(asset_url("favicon.svg")) type="image/svg+xml";
                 link rel="stylesheet" href=(asset_url("console.css"));
                 script src=(asset_url("htmx.min.js")) defer {}
                 script src=(asset_url("console.js")) defer {}
@@ -44,7 +48,16 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                         nav.mainnav aria-label="Main" {
                             ul {
                                 li { a href="/console/users" aria-current=[current(Nav::Users)] { "Users" } }
-                                li { a href="/console/activity" aria-current=[current(Nav::Activity)] { "Activity" } }
+                                @for (slug, kind) in super::catalog::KINDS {
+                                    @if u.can(super::catalog::view_permission(kind)) {
+                                        li { a href=(format!("/console/{slug}")) aria-current=[current(Nav::Catalog(kind))] {
+                                            (super::link_names(kind.link()).1)
+                                        } }
+                                    }
+                                }
+                                @if u.can(Permission::ActivityView) {
+                                    li { a href="/console/activity" aria-current=[current(Nav::Activity)] { "Activity" } }
+                                }
                             }
                         }
                         div.whoami {
@@ -103,7 +116,7 @@ pub(crate) fn alert_error(err: &Error) -> Markup {
 /// One readable sentence for an error.
 pub(crate) fn error_sentence(err: &Error) -> String {
     match err {
-        Error::Forbidden(detail) => format!("Not permitted: {}", sentence(detail)),
+        Error::Forbidden(detail) => format!("You are not permitted to do this: {}.", detail.trim_end_matches('.')),
         Error::NotFound(what) => format!("This {what} does not exist, or was deleted."),
         Error::PreconditionFailed => "Someone else changed this user; reload the page to see their change.".into(),
         Error::Internal(_) => "Something went wrong on our side. It has been logged; try again shortly.".into(),
@@ -138,6 +151,10 @@ pub(crate) fn label_for(field: &str) -> String {
         ("last_name", "Last name"),
         ("sip_username", "SIP user name"),
         ("external_id", "External ID"),
+        ("password_confirm", "Confirm password"),
+        ("two_factor_method", "Two-factor method"),
+        ("is_company_supervisor", "Company supervisor"),
+        ("q", "Search"),
         ("target.ids", "Users"),
         ("values", "Values"),
         ("seats", "Seats"),

@@ -183,7 +183,7 @@ pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -
     let account = user.allow(&state, Permission::UsersCreate).await?;
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
     let form = ff::user_form(&user, &catalog, &Values::new_user(), &[], &Mode::Create, None);
-    Ok(user.page(Nav::Users, "New user", page(&form, "New user", None)))
+    Ok(user.page(Nav::Users, "New user", page(&user, &form, "New user", None)))
 }
 
 pub(super) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
@@ -193,16 +193,23 @@ pub(super) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, 
     let mode = Mode::Edit { id };
     let form = ff::user_form(&user, &catalog, &Values::from_view(&view), &[], &mode, None);
     let title = format!("Edit {}", view.login);
-    Ok(user.page(Nav::Users, &title, page(&form, &title, Some(id))))
+    Ok(user.page(Nav::Users, &title, page(&user, &form, &title, Some(id))))
 }
 
-fn page(form: &Markup, title: &str, id: Option<i64>) -> Markup {
+fn page(user: &ConsoleUser, form: &Markup, title: &str, id: Option<i64>) -> Markup {
     html! {
         nav.breadcrumbs aria-label="Breadcrumb" { a href="/console/users" { "Users" } " / " span aria-current="page" { (title) } }
         (ui::page_head(title, None, html! {
             @if let Some(id) = id {
-                a.button.subtle href=(format!("/console/users/{id}/password")) { "Change password" }
-                a.button.subtle href=(format!("/console/users/{id}/activity")) { "Activity" }
+                @if user.can(Permission::UsersPasswords) {
+                    a.button.subtle href=(format!("/console/users/{id}/password")) { "Change password" }
+                }
+                @if user.can(Permission::ActivityView) {
+                    a.button.subtle href=(format!("/console/users/{id}/activity")) { "Activity" }
+                }
+                @if user.can(Permission::UsersDelete) {
+                    a.button.subtle.danger-text href=(format!("/console/users/{id}/delete")) { "Delete" }
+                }
             }
         }))
         (form)

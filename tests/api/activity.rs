@@ -37,7 +37,14 @@ async fn create_edit_delete_are_recorded_with_their_changes(engine: Engine) {
         assert_eq!(e["target_id"], id);
         assert_eq!(e["target_label"], "mia");
         assert_eq!(e["address"], "127.0.0.1", "the address is recorded: {e}");
-        assert!(e["at"].as_str().is_some_and(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok()), "{e}");
+        assert!(
+            e["at"].as_str().is_some_and(|t| time::OffsetDateTime::parse(
+                t,
+                &time::format_description::well_known::Rfc3339
+            )
+            .is_ok()),
+            "{e}"
+        );
         assert!(!e.to_string().contains("mia-secret-123"), "a secret in the log: {e}");
     }
 

@@ -39,7 +39,9 @@ async fn an_avatar_is_stored_and_served(engine: Engine) {
     app.get_as(&sup, &avatar).await.expect(200);
     let (_, agent) = app.user_with_role("pic-agent", "agent").await;
     app.get_as(&agent, &avatar).await.problem(403);
-    let r = app.send(app.req_as(&sup, Method::PUT, &avatar).header("content-type", "image/png").body(png(1, 1, [0; 3]))).await;
+    let r = app
+        .send(app.req_as(&sup, Method::PUT, &avatar).header("content-type", "image/png").body(png(1, 1, [0; 3])))
+        .await;
     r.problem(403);
 
     let changed = app.activity(&format!("user={id}")).await;

@@ -75,7 +75,11 @@ async fn bulk_on_a_filter_and_on_all(engine: Engine) {
     // Filters combine like the list's: status and text.
     let f = json!({ "filter": { "status": ["disabled"], "q": "o-" } });
     let r = app.bulk(json!({ "action": "activate", "target": f, "dry_run": true })).await.json(200);
-    assert_eq!((r["matched"].clone(), r["changed"].clone()), (json!(1), json!(1)), "only o-2 is disabled and matches o-");
+    assert_eq!(
+        (r["matched"].clone(), r["changed"].clone()),
+        (json!(1), json!(1)),
+        "only o-2 is disabled and matches o-"
+    );
 
     // "all": every user of the account; the acting admin is never deactivated by it.
     let total = app.list_all("limit=500").await.len() as i64;
@@ -159,7 +163,8 @@ async fn bulk_delete_removes_assignments_and_records_each_user(engine: Engine) {
     let assigned = json!({ "desks": [desk], "skills": [skill], "groups": [group], "roles": [agent] });
     let mut ids = Vec::new();
     for login in ["del-1", "del-2"] {
-        let mut body = json!({ "login": login, "email": format!("{login}@example.com"), "extension": format!("9{}", ids.len()) });
+        let mut body =
+            json!({ "login": login, "email": format!("{login}@example.com"), "extension": format!("9{}", ids.len()) });
         crate::helpers::merge(&mut body, assigned.clone());
         ids.push(id_of(&app.new_user(body).await));
     }

@@ -17,7 +17,9 @@ both_engines!(
 async fn built_in_roles_exist_and_cannot_be_deleted(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let roles = list_items(&app.get(&app.acct("roles")).await.json(200));
-    for (key, name) in [("admin", "Admin"), ("supervisor", "Supervisor"), ("agent", "Agent"), ("financial", "Financial")] {
+    for (key, name) in
+        [("admin", "Admin"), ("supervisor", "Supervisor"), ("agent", "Agent"), ("financial", "Financial")]
+    {
         let role = roles.iter().find(|r| r["builtin"] == key).unwrap_or_else(|| panic!("no {key} in {roles:?}"));
         assert_eq!(role["name"], name);
         assert!(role["description"].as_str().is_some_and(|d| !d.is_empty()), "R12: {role}");
@@ -78,11 +80,16 @@ async fn desks_skills_groups_and_roles_round_trip(engine: Engine) {
         .post(&app.acct("roles"), json!({ "name": "Auditor", "description": "Reads the log", "permissions": ["activity.view", "users.view"] }))
         .await
         .json(201);
-    let mut perms: Vec<String> = role["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let mut perms: Vec<String> =
+        role["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
     perms.sort();
     assert_eq!(perms, vec!["activity.view", "users.view"]);
-    app.post(&app.acct("roles"), json!({ "name": "Bad", "permissions": ["users.fly"] })).await.problem_on(422, "permissions");
-    app.post(&app.acct("roles"), json!({ "name": "Op", "permissions": ["accounts.manage"] })).await.problem_on(422, "permissions");
+    app.post(&app.acct("roles"), json!({ "name": "Bad", "permissions": ["users.fly"] }))
+        .await
+        .problem_on(422, "permissions");
+    app.post(&app.acct("roles"), json!({ "name": "Op", "permissions": ["accounts.manage"] }))
+        .await
+        .problem_on(422, "permissions");
     let group = app.post(&app.acct("groups"), json!({ "name": "Audit team", "roles": [id_of(&role)] })).await.json(201);
     assert_eq!(group["roles"][0]["name"], "Auditor", "{group}");
     let r = app.post(&app.acct("groups"), json!({ "name": "Ghosts", "roles": [999_999] })).await;
@@ -172,7 +179,11 @@ async fn the_api_reference_is_served_by_the_binary(engine: Engine) {
         .map(str::to_string)
         .collect();
     for asset in assets.iter().take(5) {
-        let path = if asset.starts_with('/') { asset.clone() } else { format!("/api/docs/{}", asset.trim_start_matches("./")) };
+        let path = if asset.starts_with('/') {
+            asset.clone()
+        } else {
+            format!("/api/docs/{}", asset.trim_start_matches("./"))
+        };
         app.send(app.anon(Method::GET, &path)).await.expect(200);
     }
 }

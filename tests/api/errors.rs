@@ -61,7 +61,8 @@ async fn oversize_bodies_are_a_413(engine: Engine) {
 async fn wrong_content_type_and_bad_paths_are_4xx_problems(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let users = app.acct("users");
-    let r = app.send(app.req(Method::POST, &users).header("content-type", "text/plain").body("{\"login\":\"x\"}")).await;
+    let r =
+        app.send(app.req(Method::POST, &users).header("content-type", "text/plain").body("{\"login\":\"x\"}")).await;
     r.problem(415);
     let r = app.send(app.req(Method::POST, &users).body("{\"login\":\"x\"}")).await;
     r.problem(415);

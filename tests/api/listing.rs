@@ -5,11 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{Engine, TestApp, id_of, sorted};
 
-both_engines!(
-    filters_combine_and_match,
-    keyset_pagination_visits_every_user_once,
-    bad_list_parameters_are_refused,
-);
+both_engines!(filters_combine_and_match, keyset_pagination_visits_every_user_once, bad_list_parameters_are_refused,);
 
 async fn filters_combine_and_match(engine: Engine) {
     let app = TestApp::spawn(engine).await;

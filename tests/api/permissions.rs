@@ -101,7 +101,8 @@ async fn another_accounts_users_are_not_found(engine: Engine) {
     app.get_as(&acme, &app.user_path(local)).await.problem(404);
     app.get_as(&acme, &format!("/api/v1/accounts/acme/users/{local}")).await.problem(404);
     let etag = app.get_user(local).await.etag();
-    let patch = app.req_as(&acme, Method::PATCH, &format!("/api/v1/accounts/acme/users/{local}")).header("if-match", &etag);
+    let patch =
+        app.req_as(&acme, Method::PATCH, &format!("/api/v1/accounts/acme/users/{local}")).header("if-match", &etag);
     app.send(patch.json(&json!({ "first_name": "Hijacked" }))).await.problem(404);
     app.send(app.req_as(&acme, Method::DELETE, &format!("/api/v1/accounts/acme/users/{local}"))).await.problem(404);
     let pw = app.req_as(&acme, Method::PUT, &format!("/api/v1/accounts/acme/users/{local}/password"));

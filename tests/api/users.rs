@@ -194,8 +194,9 @@ async fn an_admin_sets_a_password_with_confirmation(engine: Engine) {
     let id = app.user_with_password("dan", "first-password-1", json!({})).await;
     let token = app.sign_in("dan", "first-password-1").await;
 
-    let mismatch =
-        app.set_password(id, json!({ "password": "second-password-2", "password_confirmation": "typo-password-2" })).await;
+    let mismatch = app
+        .set_password(id, json!({ "password": "second-password-2", "password_confirmation": "typo-password-2" }))
+        .await;
     mismatch.problem_on(422, "password_confirmation");
     app.set_password(id, json!({ "password": "short" })).await.problem_on(422, "password");
     // Neither refused request changed anything or ended the session.
@@ -247,7 +248,12 @@ async fn concurrent_edits_of_one_version_let_exactly_one_win(engine: Engine) {
     let attempts = (0..6).map(|i| app.patch_user(id, Some(&etag), json!({ "company": format!("Writer {i}") })));
     let results = futures::future::join_all(attempts).await;
     let winners: Vec<&crate::helpers::Resp> = results.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(winners.len(), 1, "exactly one writer of version {etag} wins: {:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one writer of version {etag} wins: {:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     for r in results.iter().filter(|r| r.status != 200) {
         r.problem(412);
     }
