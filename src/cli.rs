@@ -1,4 +1,4 @@
-//! The `roster` command line: `serve`, `migrate`, `admin create`.
+//! The `roster` command line: `serve`, `migrate`, `admin create`, `users …`.
 
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -25,6 +25,39 @@ pub enum Command {
     /// Manage administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Work with many users at once.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Load synthetic users (for trying Roster at scale and for benchmarks). They have no
+    /// password, so nobody can sign in as one until an admin sets it.
+    Generate {
+        /// How many users to create.
+        #[arg(long)]
+        count: usize,
+        /// The account's slug.
+        #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+        account: String,
+        /// How many desks ("Desk 01"…) to spread them over; created when missing.
+        #[arg(long, default_value_t = 10)]
+        desks: usize,
+        /// How many skills ("Skill 01"…) to spread them over; created when missing.
+        #[arg(long, default_value_t = 5)]
+        skills: usize,
+        /// Logins are PREFIX followed by a 7-digit number.
+        #[arg(long, default_value = "user")]
+        prefix: String,
+    },
+    /// Import users from a CSV or JSON file (the columns of `users export`, plus an optional
+    /// `password`). Every row is checked first and each bad one reported with its line; if
+    /// any is bad, nothing is written. Otherwise all are written in one transaction.
+    Import(crate::users::transfer::ImportArgs),
+    /// Export every user of an account as CSV or JSON, with roles, groups, desks and skills by
+    /// name and direct permissions; never passwords or other secrets.
+    Export(crate::users::transfer::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +114,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("This password is shown only once: keep it now.");
             Ok(())
         }
+        Command::Users(command) => {
+            let config = Config::load(&cli.common, &ServeArgs::default())?;
+            let store = Store::connect(&config.database_url, 4).await?;
+            store.migrate().await?;
+            crate::accounts::bootstrap(&store).await.map_err(explain)?;
+            run_users(&store, command).await
+        }
     }
+}
+
+async fn run_users(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Generate { count, account, desks, skills, prefix } => {
+            let bar = progress_bar(count as u64);
+            let options = crate::users::synthetic::Options { count, desks, skills, prefix };
+            let report = crate::users::synthetic::generate(store, &account, &options, |done| bar.set_position(done as u64))
+                .await
+                .map_err(explain)?;
+            bar.finish_and_clear();
+            println!(
+                "Created {} users in {account} in {:.1} s ({:.0} users/s).",
+                report.created,
+                report.seconds,
+                report.per_second()
+            );
+            Ok(())
+        }
+        UsersCommand::Import(args) => crate::users::transfer::run_import(store, args).await,
+        UsersCommand::Export(args) => crate::users::transfer::run_export(store, args).await,
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Turns a service error into a sentence for the terminal.

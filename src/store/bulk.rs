@@ -16,15 +16,6 @@ pub enum Plan {
     Link { link: Link, add: bool, values: Vec<i64> },
 }
 
-fn join(link: Link) -> (&'static str, &'static str) {
-    match link {
-        Link::Roles => ("user_roles", "role_id"),
-        Link::Groups => ("group_members", "group_id"),
-        Link::Desks => ("user_desks", "desk_id"),
-        Link::Skills => ("user_skills", "skill_id"),
-    }
-}
-
 /// A condition on `users u`: the target's users that the plan actually changes.
 pub fn changing_where(account: AccountId, target: &Target, plan: &Plan) -> Sql {
     let mut sql = target_sql(account, target);
@@ -44,7 +35,7 @@ pub fn changing_where(account: AccountId, target: &Target, plan: &Plan) -> Sql {
             }
         }
         Plan::Link { link, add, values } => {
-            let (table, column) = join(*link);
+            let (table, column) = (link.join_table(), link.column());
             if *add {
                 sql.push(&format!(" AND EXISTS (SELECT 1 FROM {} t WHERE t.account_id = u.account_id AND t.id IN (", link.table()))
                     .bind_list(values)
@@ -98,7 +89,7 @@ pub async fn apply(
             Ok(sql.query().execute(&mut *conn).await?.rows_affected())
         }
         Plan::Link { link, add, values } => {
-            let (table, column) = join(*link);
+            let (table, column) = (link.join_table(), link.column());
             let mut bump = Sql::new("UPDATE users SET updated_at = ");
             bump.bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             bump.append(changing).push(")");

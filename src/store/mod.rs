@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod batch;
 pub mod bulk;
 pub mod named;
 pub mod sql;
@@ -75,20 +76,34 @@ impl Store {
             Engine::Postgres => url.to_string(),
         };
         let options: AnyConnectOptions = url.parse().with_context(|| "parsing the database URL")?;
-        let mut pool_options = AnyPoolOptions::new()
+        // SQLite has one writer and every connection keeps its own page cache: a few
+        // connections serve its readers as well as many, in far less memory.
+        let max_connections = match engine {
+            Engine::Sqlite => max_connections.min(6),
+            Engine::Postgres => max_connections,
+        };
+        let pool_options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
-        if engine == Engine::Sqlite {
-            pool_options = pool_options.after_connect(|conn, _meta| {
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA cache_size = -32000").await?;
+                    match engine {
+                        Engine::Sqlite => {
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA cache_size = -8000").await?;
+                        }
+                        // The best plan for a filtered user list depends on the values (a desk of
+                        // ten users or of half the account); generic plans of prepared statements
+                        // chose parallel scans, 200 ms instead of 1 ms. Planning takes under 1 ms.
+                        Engine::Postgres => {
+                            conn.execute("SET plan_cache_mode = force_custom_plan").await?;
+                        }
+                    }
                     Ok(())
                 })
             });
-        }
         let pool = pool_options
             .connect_with(options)
             .await
@@ -107,6 +122,13 @@ impl Store {
             Engine::Postgres => sqlx::migrate!("migrations/postgres"),
         };
         migrator.run(&self.pool).await.context("running database migrations")?;
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics; run after loading many rows at once, so that
+    /// queries are planned for the table as it now is.
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
         Ok(())
     }
 

@@ -24,12 +24,7 @@ pub struct NamedRecord {
 
 fn select(link: Link) -> String {
     let builtin = if link == Link::Roles { "t.builtin" } else { "CAST(NULL AS TEXT)" };
-    let (join_table, column) = match link {
-        Link::Roles => ("user_roles", "role_id"),
-        Link::Groups => ("group_members", "group_id"),
-        Link::Desks => ("user_desks", "desk_id"),
-        Link::Skills => ("user_skills", "skill_id"),
-    };
+    let (join_table, column) = (link.join_table(), link.column());
     format!(
         "SELECT t.id, t.account_id, t.name, t.description, {builtin} AS builtin, \
          (SELECT COUNT(*) FROM {join_table} j WHERE j.{column} = t.id) AS member_count, \

@@ -17,7 +17,7 @@ const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.las
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version";
 
 /// The things a user is linked to, each through its own join table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Link {
     Roles,
     Groups,
@@ -28,7 +28,7 @@ pub enum Link {
 impl Link {
     pub const ALL: [Link; 4] = [Link::Roles, Link::Groups, Link::Desks, Link::Skills];
 
-    fn join_table(self) -> &'static str {
+    pub(crate) fn join_table(self) -> &'static str {
         match self {
             Link::Roles => "user_roles",
             Link::Groups => "group_members",
@@ -37,7 +37,7 @@ impl Link {
         }
     }
 
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             Link::Roles => "role_id",
             Link::Groups => "group_id",
@@ -485,6 +485,150 @@ pub async fn taken_fields(
             .await?;
         if row.is_some() {
             taken.push(field);
+        }
+    }
+    Ok(taken)
+}
+
+// ---- the importer: many users in few statements --------------------------------------------
+
+/// A user as the importer writes it: every field, and the stored password hash if any.
+pub struct NewUser<'a> {
+    pub fields: &'a UserFields,
+    pub password_hash: Option<&'a str>,
+    pub must_change_password: bool,
+}
+
+/// Users per statement of `insert_many`: at most 33 parameters each, well under SQLite's limit of 32,766.
+pub const INSERT_MANY_ROWS: usize = 100;
+
+/// Inserts up to `INSERT_MANY_ROWS` users in one statement; returns their ids in the order given.
+pub async fn insert_many(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
+    assert!(users.len() <= INSERT_MANY_ROWS, "split batches before calling insert_many");
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    fn text(sql: &mut Sql, v: Option<&str>) {
+        sql.push(", ");
+        match v {
+            Some(v) => sql.bind(v),
+            None => sql.push("NULL"),
+        };
+    }
+    let mut sql = Sql::new(
+        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
+         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
+         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
+         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
+         must_change_password, search_text, created_at, updated_at, version) VALUES ",
+    );
+    for (i, u) in users.iter().enumerate() {
+        let f = u.fields;
+        sql.push(if i == 0 { "(" } else { ", (" }).bind(account.0);
+        text(&mut sql, Some(f.login.as_str()));
+        text(&mut sql, Some(&f.login.key()));
+        text(&mut sql, f.email.as_ref().map(|v| v.as_str()));
+        text(&mut sql, f.email.as_ref().map(|e| e.key()).as_deref());
+        for v in [&f.first_name, &f.last_name] {
+            text(&mut sql, v.as_ref().map(|v| v.as_str()));
+        }
+        for v in [&f.phone, &f.mobile] {
+            text(&mut sql, v.as_ref().map(|v| v.as_str()));
+        }
+        text(&mut sql, f.extension.as_ref().map(|v| v.as_str()));
+        text(&mut sql, f.sip_username.as_ref().map(|v| v.as_str()));
+        text(&mut sql, f.phone_topology.map(|t| t.as_str()));
+        for v in [&f.company, &f.related_contact, &f.external_id] {
+            text(&mut sql, v.as_ref().map(|v| v.as_str()));
+        }
+        text(&mut sql, f.time_zone.as_ref().map(|t| t.as_str()));
+        text(&mut sql, f.date_format.map(|d| d.as_str()));
+        text(&mut sql, f.time_format.map(|t| t.as_str()));
+        let flags = f.flags;
+        for flag in [
+            flags.receive_email,
+            flags.receive_sms,
+            flags.is_agent,
+            flags.is_supervisor,
+            flags.is_superuser,
+            flags.is_end_user,
+            flags.is_company_supervisor,
+        ] {
+            sql.push(", ").bind(flag);
+        }
+        text(&mut sql, Some(f.status.as_str()));
+        text(&mut sql, Some(f.two_factor_method.as_str()));
+        text(&mut sql, u.password_hash);
+        match u.password_hash {
+            Some(_) => sql.push(", ").bind(now),
+            None => sql.push(", NULL"),
+        };
+        sql.push(", ").bind(u.must_change_password);
+        text(&mut sql, Some(&f.search_text()));
+        sql.push(", ").bind(now).push(", ").bind(now).push(", 1)");
+    }
+    sql.push(" RETURNING id, login_key");
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    // RETURNING promises no order: match the ids back by login.
+    let mut by_login = HashMap::with_capacity(rows.len());
+    for row in rows {
+        by_login.insert(row.try_get::<String, _>(1)?, UserId(row.try_get(0)?));
+    }
+    users
+        .iter()
+        .map(|u| by_login.get(&u.fields.login.key()).copied().ok_or_else(|| sqlx::Error::RowNotFound))
+        .collect()
+}
+
+/// Direct permissions of many users, `INSERT_MANY_ROWS` pairs per statement.
+pub async fn insert_permissions(conn: &mut Conn, pairs: &[(UserId, &str)]) -> Result<(), sqlx::Error> {
+    for chunk in pairs.chunks(INSERT_MANY_ROWS) {
+        let mut sql = Sql::new("INSERT INTO user_permissions (user_id, permission) VALUES ");
+        for (i, (user, permission)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" }).bind(user.0).push(", ").bind(*permission).push(")");
+        }
+        sql.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The fields that are unique in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unique {
+    Login,
+    Email,
+    Extension,
+}
+
+impl Unique {
+    pub const ALL: [Unique; 3] = [Unique::Login, Unique::Email, Unique::Extension];
+
+    pub fn field(self) -> &'static str {
+        match self {
+            Unique::Login => "login",
+            Unique::Email => "email",
+            Unique::Extension => "extension",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Unique::Login => "login_key",
+            Unique::Email => "email_key",
+            Unique::Extension => "extension",
+        }
+    }
+}
+
+/// Those of `values` (login keys, email keys or extensions) that users of the account already have.
+pub async fn taken_values(conn: &mut Conn, account: AccountId, field: Unique, values: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let mut taken = Vec::new();
+    for chunk in values.chunks(INSERT_MANY_ROWS) {
+        let column = field.column();
+        let mut sql = Sql::new(format!("SELECT {column} FROM users WHERE account_id = "));
+        sql.bind(account.0).push(&format!(" AND {column} IN (")).bind_list(chunk).push(")");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            taken.push(row.try_get(0)?);
         }
     }
     Ok(taken)

@@ -6,3 +6,5 @@ pub mod filter;
 pub mod input;
 pub mod model;
 pub mod service;
+pub mod synthetic;
+pub mod transfer;

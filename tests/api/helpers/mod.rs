@@ -3,6 +3,7 @@
 //! API. `Resp` (in `response`) keeps status, headers and body of a response and prints them
 //! when an assertion about it fails.
 
+mod browser;
 mod database;
 mod png;
 mod raw;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use roster::config::Config;
 use roster::startup::Application;
 
+pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;
 
@@ -38,6 +40,8 @@ pub struct TestApp {
     pub admin_id: i64,
     /// The first admin's bearer token; the helpers without `_as` use it.
     pub token: String,
+    /// The database the server runs on, for running the `roster` binary against it.
+    pub database_url: String,
     server: tokio::task::JoinHandle<()>,
     _pg: Option<database::PgDatabase>,
     _dir: tempfile::TempDir,
@@ -77,6 +81,7 @@ impl TestApp {
             admin_password,
             admin_id: 0,
             token: String::new(),
+            database_url: url,
             server,
             _pg: pg,
             _dir: dir,

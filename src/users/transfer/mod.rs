@@ -1,0 +1,208 @@
+//! `roster users export` and `roster users import`: every user of an account as CSV or JSON,
+//! with roles, groups, desks and skills by name. Both use one set of columns, so an export
+//! imports as it is into another account (whose roles, groups, desks and skills have the
+//! same names). Secrets are never exported; an import may carry plain passwords.
+
+mod export;
+mod import;
+mod rows;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+pub use export::{ExportOptions, export};
+pub use import::{BadRow, ImportOptions, ImportReport, import};
+pub use rows::Pos;
+
+use crate::cli::explain;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One row per user; lists (roles, groups, desks, skills, permissions) joined with `;`.
+    Csv,
+    /// An array of objects; lists as arrays.
+    Json,
+}
+
+impl Format {
+    /// From the file name's extension (`.csv`, `.json`).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// The columns, in export order. Import takes them in any order, plus `password`.
+pub const COLUMNS: [&str; 30] = [
+    "login",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "mobile",
+    "extension",
+    "sip_username",
+    "phone_topology",
+    "company",
+    "related_contact",
+    "external_id",
+    "time_zone",
+    "date_format",
+    "time_format",
+    "receive_email",
+    "receive_sms",
+    "is_agent",
+    "is_supervisor",
+    "is_superuser",
+    "is_end_user",
+    "is_company_supervisor",
+    "status",
+    "two_factor_method",
+    "must_change_password",
+    "roles",
+    "groups",
+    "desks",
+    "skills",
+    "permissions",
+];
+
+/// Import only: a plain password, hashed on import. Never exported.
+pub const PASSWORD: &str = "password";
+
+/// Joins names into one CSV cell: `;` between them; a `;` or `\` inside a name is escaped with `\`.
+pub fn join_list<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| n.as_ref().replace('\\', "\\\\").replace(';', "\\;"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The inverse of [`join_list`]; blanks around names and empty names are dropped.
+pub fn split_list(cell: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ';' => out.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    out.push(current);
+    out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub(crate) fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar
+}
+
+// ---- the command line -------------------------------------------------------------------
+
+/// `roster users export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The account whose users to export (its slug).
+    #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+    pub account: String,
+    /// `csv` or `json`. By default taken from the output file's extension, else `csv`.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The file to write; `-` (the default) is standard output. An existing file is replaced.
+    #[arg(long, short, value_name = "FILE|-")]
+    pub output: Option<PathBuf>,
+}
+
+/// `roster users import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A CSV file with a header row, or a JSON array of objects, with the columns of
+    /// `roster users export` (any order; only `login` is required) and optionally `password`.
+    /// Roles, groups, desks and skills are named (case-insensitively) and must exist in the
+    /// account. Users without a password cannot sign in until an admin sets one.
+    pub file: PathBuf,
+    /// The account to import into (its slug).
+    #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+    pub account: String,
+    /// `csv` or `json`. By default taken from the file's extension.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Check every row and report the bad ones, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run_export(store: &Store, args: ExportArgs) -> anyhow::Result<()> {
+    let output = args.output.filter(|p| p.as_os_str() != "-");
+    let format = args.format.or_else(|| output.as_deref().and_then(Format::from_path)).unwrap_or(Format::Csv);
+    let options = ExportOptions { account: args.account, format, output };
+    let count = export(store, &options).await.map_err(explain)?;
+    if let Some(path) = &options.output {
+        eprintln!("Exported {count} users of {} to {}.", options.account, path.display());
+    }
+    Ok(())
+}
+
+pub async fn run_import(store: &Store, args: ImportArgs) -> anyhow::Result<()> {
+    let Some(format) = args.format.or_else(|| Format::from_path(&args.file)) else {
+        anyhow::bail!("cannot tell the format of {}: name it .csv or .json, or pass --format", args.file.display());
+    };
+    let options = ImportOptions { file: args.file, account: args.account, format, dry_run: args.dry_run };
+    let report = import(store, &options).await.map_err(explain)?;
+    for bad in &report.bad {
+        for issue in &bad.issues {
+            eprintln!("{}: {}: {}", bad.pos, issue.field, issue.message);
+        }
+    }
+    if !report.bad.is_empty() {
+        anyhow::bail!("{} of {} rows are not valid; nothing was imported.", report.bad.len(), report.rows);
+    }
+    if options.dry_run {
+        println!("All {} rows are valid. Nothing was written (--dry-run).", report.rows);
+    } else {
+        println!("Imported {} users into {}.", report.imported, options.account);
+    }
+    if report.without_password > 0 {
+        println!(
+            "{} of them have no password: they cannot sign in until an admin sets one.",
+            report.without_password
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_survive_separators_and_backslashes_in_names() {
+        let names = ["Sales", "R&D; Lab", "C:\\Ops", " "];
+        assert_eq!(join_list(&names), "Sales;R&D\\; Lab;C:\\\\Ops; ");
+        assert_eq!(split_list(&join_list(&names)), vec!["Sales", "R&D; Lab", "C:\\Ops"]);
+        assert_eq!(split_list(" Sales ; ;support"), vec!["Sales", "support"]);
+        assert!(split_list("").is_empty());
+    }
+
+    #[test]
+    fn the_format_comes_from_the_extension() {
+        assert_eq!(Format::from_path(Path::new("a/users.CSV")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("users.json")), Some(Format::Json));
+        assert_eq!(Format::from_path(Path::new("users.txt")), None);
+        assert_eq!(Format::from_path(Path::new("users")), None);
+    }
+}

@@ -1,0 +1,303 @@
+//! `roster users export` and `roster users import`, run as the real binary against the test
+//! server's database while the server runs; results are checked over HTTP.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Engine, TestApp, id_of, names};
+
+both_engines!(
+    export_names_links_and_holds_no_secret,
+    import_creates_users_with_links_and_activity,
+    bad_rows_are_reported_by_line_and_nothing_is_written,
+    export_then_import_into_another_account_gives_equal_users,
+    dry_run_checks_and_writes_nothing,
+);
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `roster --database-url <the app's> ARGS…`.
+async fn roster(app: &TestApp, args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--database-url")
+        .arg(&app.database_url)
+        .args(args)
+        .env_remove("ROSTER_CONFIG")
+        .env("ROSTER_LOG", "warn")
+        .output()
+        .await
+        .expect("running the roster binary");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs and asserts success.
+async fn roster_ok(app: &TestApp, args: &[&str]) -> Run {
+    let run = roster(app, args).await;
+    assert!(run.ok, "roster {args:?} failed:\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
+    run
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writing the test file");
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The user with this login among `users`.
+#[track_caller]
+fn user<'a>(users: &'a [Value], login: &str) -> &'a Value {
+    users.iter().find(|u| u["login"] == login).unwrap_or_else(|| panic!("no user {login} in {users:#?}"))
+}
+
+/// CSV text as one map per row, by header.
+fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().expect("a header row").clone();
+    reader
+        .records()
+        .map(|r| headers.iter().map(String::from).zip(r.expect("a CSV record").iter().map(String::from)).collect())
+        .collect()
+}
+
+async fn export_names_links_and_holds_no_secret(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (desk, skill, group) = (app.desk("Billing").await, app.skill("French").await, app.group("Night shift").await);
+    let agent = app.builtin_role("agent").await;
+    app.new_user(json!({ "login": "mia", "email": "mia@example.com", "first_name": "Mia", "extension": "201",
+        "password": "mia-secret-123", "roles": [agent], "desks": [desk], "skills": [skill], "groups": [group],
+        "permissions": ["activity.view"], "is_agent": true, "time_zone": "Europe/Berlin" }))
+        .await;
+
+    let csv = roster_ok(&app, &["users", "export"]).await.stdout;
+    let rows = csv_rows(&csv);
+    assert_eq!(rows.len(), 2, "the admin and mia: {csv}");
+    let mia = rows.iter().find(|r| r["login"] == "mia").expect("mia is exported");
+    assert_eq!(mia["email"], "mia@example.com");
+    assert_eq!(mia["extension"], "201");
+    assert_eq!(mia["time_zone"], "Europe/Berlin");
+    assert_eq!(mia["is_agent"], "true");
+    assert_eq!(mia["status"], "active");
+    assert_eq!(mia["roles"], "Agent");
+    assert_eq!(mia["desks"], "Billing");
+    assert_eq!(mia["skills"], "French");
+    assert_eq!(mia["groups"], "Night shift");
+    assert_eq!(mia["permissions"], "activity.view");
+    let admin = rows.iter().find(|r| r["login"] == app.admin_login).expect("the admin is exported");
+    assert_eq!(admin["roles"], "Admin");
+    assert!(!mia.contains_key("password") && !mia.contains_key("sip_password"), "{mia:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.json");
+    let run = roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
+    assert!(run.stderr.contains("Exported 2 users"), "{}", run.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let users: Vec<Value> = serde_json::from_str(&text).expect("the export is a JSON array (format from the extension)");
+    let mia = user(&users, "mia");
+    assert_eq!(mia["roles"], json!(["Agent"]));
+    assert_eq!(mia["desks"], json!(["Billing"]));
+    assert_eq!(mia["skills"], json!(["French"]));
+    assert_eq!(mia["groups"], json!(["Night shift"]));
+    assert_eq!(mia["permissions"], json!(["activity.view"]));
+    assert_eq!(mia["is_agent"], true);
+    assert_eq!(mia["phone"], Value::Null);
+
+    for text in [&csv, &text] {
+        assert!(!text.contains("mia-secret-123") && !text.contains("$argon2"), "a secret in the export: {text}");
+        assert!(!text.contains("password_hash") && !text.contains("sip_password"), "{text}");
+    }
+}
+
+async fn import_creates_users_with_links_and_activity(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.desk("Sales").await;
+    app.skill("English").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "people.csv",
+        "login,email,first_name,roles,desks,skills,extension,is_agent,status,password\n\
+         ann,ann@example.com,Ann,Agent;supervisor,sales,English,301,true,,ann-secret-123\n\
+         bob,bob@example.com,Bob,agent,SALES,,302,yes,disabled,\n\
+         cy,,,,,,,,,\n",
+    );
+    let run = roster_ok(&app, &["users", "import", s(&file)]).await;
+    assert!(run.stdout.contains("Imported 3 users into default."), "{}", run.stdout);
+    assert!(run.stdout.contains("2 of them have no password"), "{}", run.stdout);
+
+    let users = app.list_all("limit=100").await;
+    assert_eq!(users.len(), 4, "the admin and three imported: {users:#?}");
+    let ann = user(&users, "ann");
+    assert_eq!(names(ann, "roles"), vec!["Agent", "Supervisor"]);
+    assert_eq!(names(ann, "desks"), vec!["Sales"]);
+    assert_eq!(names(ann, "skills"), vec!["English"]);
+    assert_eq!(ann["email"], "ann@example.com");
+    assert_eq!(ann["extension"], "301");
+    assert_eq!(ann["is_agent"], true);
+    assert_eq!(ann["status"], "active");
+    let bob = user(&users, "bob");
+    assert_eq!(bob["status"], "disabled");
+    assert_eq!(names(bob, "desks"), vec!["Sales"]);
+    assert_eq!(bob["is_agent"], true);
+    let cy = user(&users, "cy");
+    assert_eq!(cy["status"], "active", "new users are active (R8)");
+    assert_eq!(cy["receive_email"], true);
+
+    app.login("ann", "ann-secret-123").await.expect(200);
+    app.login("bob", "any-password-1").await.expect(401);
+
+    let created = app.activity("action=user.created").await;
+    let mut imported: Vec<&str> =
+        created.iter().filter(|e| e["actor_label"] == "import").map(|e| e["target_label"].as_str().unwrap()).collect();
+    imported.sort();
+    assert_eq!(imported, vec!["ann", "bob", "cy"], "{created:#?}");
+    let ann_event = created.iter().find(|e| e["target_label"] == "ann").unwrap();
+    assert_eq!(ann_event["target_id"], id_of(ann));
+    assert_eq!(ann_event["actor_id"], Value::Null, "the system acts: {ann_event}");
+    assert_eq!(ann_event["changes"]["desks"], json!(["Sales"]), "{ann_event}");
+    assert_eq!(ann_event["changes"]["password"], "set", "{ann_event}");
+    let summary = app.activity("action=users.imported").await;
+    assert_eq!(summary.len(), 1, "{summary:#?}");
+    assert_eq!(summary[0]["changes"]["count"], 3, "{}", summary[0]);
+    assert_eq!(summary[0]["changes"]["without_password"], 2, "{}", summary[0]);
+    let everything = app.activity("limit=100").await;
+    assert!(!json!(everything).to_string().contains("ann-secret-123"), "a password in the log");
+}
+
+async fn bad_rows_are_reported_by_line_and_nothing_is_written(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.desk("Sales").await;
+    app.new_user(json!({ "login": "taken", "extension": "500" })).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad.csv",
+        "login,email,desks,extension\n\
+         good,good@example.com,Sales,\n\
+         badmail,not-an-email,,\n\
+         nodesk,,Nowhere,\n\
+         GOOD,,,\n\
+         taken,,,\n\
+         ext,,,500\n",
+    );
+    let run = roster(&app, &["users", "import", s(&file)]).await;
+    assert!(!run.ok, "a file with bad rows must fail: {}", run.stdout);
+    for expected in [
+        "line 3: email: ",
+        "line 4: desks: no desk named \"Nowhere\"",
+        "line 5: login: \"good\" is on line 2 already",
+        "line 6: login: \"taken\" is already taken",
+        "line 7: extension: \"500\" is already taken",
+        "5 of 6 rows are not valid; nothing was imported",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected:?} is not in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("line 2:"), "the good row is not reported:\n{}", run.stderr);
+
+    let json_file = write(
+        dir.path(),
+        "bad.json",
+        r#"[{"login": "fine"}, {"login": "x", "email": "nope"}, {"login": "y", "nickname": "z", "is_agent": "maybe"}]"#,
+    );
+    let run = roster(&app, &["users", "import", s(&json_file)]).await;
+    assert!(!run.ok);
+    for expected in ["item 2: email: ", "item 3: nickname: is not a known column", "item 3: is_agent: must be true or false"] {
+        assert!(run.stderr.contains(expected), "{expected:?} is not in:\n{}", run.stderr);
+    }
+
+    let mut logins = app.logins("limit=100").await;
+    logins.sort();
+    assert_eq!(logins, vec![app.admin_login.clone(), "taken".to_string()], "nothing was written");
+    assert!(app.activity("action=users.imported").await.is_empty());
+}
+
+/// A user as the API shows it, without what differs between accounts (ids, times).
+fn comparable(u: &Value) -> Value {
+    let mut u = u.clone();
+    let map = u.as_object_mut().unwrap();
+    for key in ["id", "created_at", "updated_at"] {
+        map.remove(key);
+    }
+    for key in ["roles", "groups", "desks", "skills"] {
+        map.insert(key.into(), json!(names(&Value::Object(map.clone()), key)));
+    }
+    u
+}
+
+async fn users_of(app: &TestApp, account: &str) -> Vec<Value> {
+    let page = app.get(&format!("/api/v1/accounts/{account}/users?limit=100")).await.json(200);
+    let mut users: Vec<Value> = page["items"].as_array().unwrap().iter().map(comparable).collect();
+    users.sort_by_key(|u| u["login"].as_str().unwrap().to_string());
+    users
+}
+
+async fn export_then_import_into_another_account_gives_equal_users(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let auditor = json!({ "name": "Auditor", "description": "Reads the log", "permissions": ["activity.view"] });
+    let (sales, support) = (app.desk("Sales").await, app.desk("Support; Tier 2").await);
+    let (skill, group) = (app.skill("English").await, app.group("Night").await);
+    let role = app.create_named("roles", auditor.clone()).await;
+    let supervisor = app.builtin_role("supervisor").await;
+    app.new_user(json!({ "login": "Ann", "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+        "phone": "+4915112345678", "mobile": "+4915112345679", "extension": "301", "sip_username": "ann301",
+        "phone_topology": "web_phone", "company": "Acme", "related_contact": "Bob", "external_id": "E-1",
+        "time_zone": "Asia/Tokyo", "date_format": "DD/MM/YYYY", "time_format": "24h", "receive_sms": true,
+        "is_agent": true, "two_factor_method": "email", "roles": [role, supervisor], "desks": [sales, support],
+        "skills": [skill], "groups": [group], "permissions": ["users.view", "calls.make"] }))
+        .await;
+    app.new_user(json!({ "login": "bob", "status": "disabled", "receive_email": false })).await;
+    app.new_user(json!({ "login": "cy", "is_end_user": true, "is_company_supervisor": true, "company": "Initech" })).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    for (format, slug) in [("csv", "branch"), ("json", "branch-two")] {
+        app.post("/api/v1/accounts", json!({ "slug": slug, "name": slug })).await.json(201);
+        for (kind, name) in [("desks", "sales"), ("desks", "Support; Tier 2"), ("skills", "English"), ("groups", "Night")] {
+            app.post(&format!("/api/v1/accounts/{slug}/{kind}"), json!({ "name": name })).await.json(201);
+        }
+        app.post(&format!("/api/v1/accounts/{slug}/roles"), auditor.clone()).await.json(201);
+
+        let file = dir.path().join(format!("default.{format}"));
+        roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
+        let run = roster_ok(&app, &["users", "import", s(&file), "--account", slug]).await;
+        assert!(run.stdout.contains(&format!("Imported 4 users into {slug}.")), "{}", run.stdout);
+
+        let (from, to) = (users_of(&app, "default").await, users_of(&app, slug).await);
+        let mut expected = from.clone();
+        // Names resolve case-insensitively to the target account's own spelling.
+        user_mut(&mut expected, "Ann")["desks"] = json!(["Support; Tier 2", "sales"]);
+        assert_eq!(to, expected, "{format}: the imported users equal the exported ones");
+    }
+}
+
+fn user_mut<'a>(users: &'a mut [Value], login: &str) -> &'a mut Value {
+    users.iter_mut().find(|u| u["login"] == login).unwrap()
+}
+
+async fn dry_run_checks_and_writes_nothing(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,dee-secret-123\neve,,\n");
+    let run = roster_ok(&app, &["users", "import", s(&good), "--dry-run"]).await;
+    assert!(run.stdout.contains("All 2 rows are valid. Nothing was written"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 of them have no password"), "{}", run.stdout);
+
+    let bad = write(dir.path(), "bad.csv", "login,time_zone\nfay,Mars/Base\n");
+    let run = roster(&app, &["users", "import", s(&bad), "--dry-run"]).await;
+    assert!(!run.ok && run.stderr.contains("line 2: time_zone: "), "{}", run.stderr);
+
+    assert_eq!(app.logins("limit=100").await, vec![app.admin_login.clone()], "a dry run writes nothing");
+    assert!(app.activity("action=user.created").await.iter().all(|e| e["actor_label"] != "import"));
+    assert!(app.activity("action=users.imported").await.is_empty());
+}
