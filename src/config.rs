@@ -20,6 +20,10 @@ pub struct ConfigArgs {
     /// Where the embedded database and generated files live.
     #[arg(long, env = "ROSTER_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// A file holding the 32-byte key (base64) that seals SIP passwords; default `<data dir>/secret.key`,
+    /// created on first start. `ROSTER_SECRET_KEY` may give the key itself.
+    #[arg(long, env = "ROSTER_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// Settings of `roster serve`.
@@ -41,6 +45,7 @@ pub struct ServeArgs {
 struct FileConfig {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
+    secret_key_file: Option<PathBuf>,
     bind: Option<SocketAddr>,
     public_url: Option<String>,
     session_hours: Option<u32>,
@@ -50,6 +55,9 @@ struct FileConfig {
 pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
+    pub secret_key_file: Option<PathBuf>,
+    /// `ROSTER_SECRET_KEY`: read from the environment only, never from a flag (flags show in `ps`).
+    pub secret_key: Option<secrecy::SecretString>,
     pub bind: SocketAddr,
     pub public_url: Option<String>,
     pub session_hours: u32,
@@ -73,6 +81,8 @@ impl Config {
         }
         Ok(Config {
             database_url,
+            secret_key_file: common.secret_key_file.clone().or(file.secret_key_file),
+            secret_key: std::env::var("ROSTER_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(secrecy::SecretString::from),
             data_dir,
             bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: serve.public_url.clone().or(file.public_url),
@@ -85,10 +95,16 @@ impl Config {
         Config {
             database_url: database_url.to_string(),
             data_dir: data_dir.to_path_buf(),
+            secret_key_file: None,
+            secret_key: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             session_hours: 12,
         }
+    }
+
+    pub fn secrets(&self) -> anyhow::Result<crate::secrets::Secrets> {
+        crate::secrets::Secrets::load(self.secret_key.as_ref(), self.secret_key_file.as_deref(), &self.data_dir)
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -110,13 +126,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("roster.toml");
         std::fs::write(&file, "database_url = \"postgres://file/db\"\nsession_hours = 8\n").unwrap();
-        let common = ConfigArgs { config: Some(file.clone()), database_url: None, data_dir: None };
+        let common = ConfigArgs { config: Some(file.clone()), ..Default::default() };
         let c = Config::load(&common, &ServeArgs::default()).unwrap();
         assert_eq!(c.database_url, "postgres://file/db");
         assert_eq!(c.session_hours, 8);
         assert_eq!(c.bind.port(), 8080);
 
-        let common = ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), data_dir: None };
+        let common = ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), ..Default::default() };
         assert_eq!(Config::load(&common, &ServeArgs::default()).unwrap().database_url, "sqlite://x.db");
     }
 

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod store;

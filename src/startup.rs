@@ -53,12 +53,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let secrets = Arc::new(config.secrets()?);
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets };
         let router = router(state);
         Ok(Application { listener, router, store, initial_admin })
     }

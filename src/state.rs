@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::secrets::Secrets;
 use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub secrets: Arc<Secrets>,
 }

@@ -47,6 +47,7 @@ permissions! {
     UsersEdit = "users.edit": "Edit users, enable or disable them, assign roles, desks, skills and groups",
     UsersDelete = "users.delete": "Delete users",
     UsersPasswords = "users.passwords": "Change or reset other users' passwords",
+    UsersSipCredentials = "users.sip_credentials": "Read users' SIP passwords, to provision their phones",
     RolesView = "roles.view": "See roles and their permissions",
     RolesManage = "roles.manage": "Create, edit and delete custom roles",
     GroupsView = "groups.view": "See groups",

@@ -34,8 +34,17 @@ pub(super) const FORM_FIELDS: [&str; 17] = [
 ];
 
 /// Fields shown by the form besides `FORM_FIELDS`: their messages appear next to them.
-const OTHER_FIELDS: [&str; 8] =
-    ["password", "password_confirm", "roles", "groups", "desks", "skills", "permissions", "is_company_supervisor"];
+const OTHER_FIELDS: [&str; 9] = [
+    "password",
+    "password_confirm",
+    "sip_password",
+    "roles",
+    "groups",
+    "desks",
+    "skills",
+    "permissions",
+    "is_company_supervisor",
+];
 
 pub(super) fn user_form(
     user: &ConsoleUser,
@@ -95,6 +104,18 @@ pub(super) fn user_form(
                     (text("extension", "Extension")
                         .hint("Digits; unique in the account. Without one the user cannot register a SIP phone.").render(issues))
                     (text("sip_username", "SIP user name").autocomplete("off").render(issues))
+                    (Field::new("sip_password", "SIP password", "").kind("password").autocomplete("new-password")
+                        .hint(if v.has_sip_password {
+                            "A SIP password is set; it is never shown here. Leave blank to keep it."
+                        } else {
+                            "8–128 printable characters, for registering the user's phone. Needs an extension."
+                        })
+                        .render(issues))
+                    @if v.has_sip_password {
+                        input type="hidden" name="has_sip_password" value="on";
+                        (ui::checkbox("clear_sip_password", "on", "Remove the SIP password", v.clear_sip_password,
+                            "f-clear_sip_password"))
+                    }
                     (select("phone_topology", "Phone topology", &[none, ("external_phone", "External phone"), ("web_phone", "Web phone")],
                         v, issues, None))
                 }

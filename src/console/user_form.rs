@@ -45,6 +45,10 @@ pub(super) struct Values {
     pub version: i64,
     pub generate_password: bool,
     pub must_change_password: bool,
+    /// A new SIP password as typed; never rendered back into the page.
+    pub sip_password: String,
+    pub clear_sip_password: bool,
+    pub has_sip_password: bool,
 }
 
 impl Values {
@@ -103,6 +107,8 @@ impl Values {
             version: u.version,
             generate_password: false,
             must_change_password: false,
+            has_sip_password: u.has_sip_password,
+            ..Default::default()
         }
     }
 
@@ -119,6 +125,9 @@ impl Values {
             version: first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0),
             generate_password: first(form, "password_mode") != Some("set"),
             must_change_password: first(form, "must_change_password").is_some(),
+            sip_password: first(form, "sip_password").unwrap_or_default().to_string(),
+            clear_sip_password: first(form, "clear_sip_password").is_some(),
+            has_sip_password: first(form, "has_sip_password").is_some(),
         }
     }
 
@@ -137,6 +146,13 @@ impl Values {
             mobile: t("mobile"),
             extension: t("extension"),
             sip_username: t("sip_username"),
+            sip_password: if self.clear_sip_password {
+                Some(None)
+            } else if self.sip_password.is_empty() {
+                None
+            } else {
+                Some(Some(SecretString::from(self.sip_password.clone())))
+            },
             phone_topology: t("phone_topology"),
             company: t("company"),
             related_contact: t("related_contact"),
@@ -240,7 +256,7 @@ pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, For
     }
     let actor = user.actor(&account);
     let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    match service::create(&state.store, &acting, account.id, input).await {
+    match service::create(&state.store, &state.secrets, &acting, account.id, input).await {
         Ok((view, generated)) => Ok(created(&view, generated.as_ref(), values.must_change_password).into_response()),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &Mode::Create, None).await
@@ -261,7 +277,7 @@ pub(super) async fn update(
     let actor = user.actor(&account);
     let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
     let mode = Mode::Edit { id };
-    match service::update(&state.store, &acting, account.id, UserId(id), values.version, input).await {
+    match service::update(&state.store, &state.secrets, &acting, account.id, UserId(id), values.version, input).await {
         Ok(_) => Ok(go(user.htmx, "/console/users?notice=saved")),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &mode, None).await

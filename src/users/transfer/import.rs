@@ -21,7 +21,7 @@ use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
 use crate::store::accounts::{self, AccountRecord};
 use crate::store::batch;
-use crate::store::users::{self as store, INSERT_MANY_ROWS, Link, NewUser, Unique};
+use crate::store::users::{self as store, Link, NewUser, Unique};
 use crate::store::{Conn, Store, named};
 use crate::users::input::UserInput;
 use crate::users::model::UserFields;
@@ -67,6 +67,9 @@ impl Credential {
         }
     }
 }
+
+/// Rows checked against existing users, or written, at a time.
+const BATCH: usize = 1000;
 
 /// Looked-up roles, groups, desks and skills: `(kind, name key)` → `(id, name)` if it exists.
 type Names = HashMap<(Link, String), Option<(i64, String)>>;
@@ -220,7 +223,7 @@ async fn check_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, s
             out.passwords.push((out.rows, p));
         }
         pending.push(Pending { pos, issues, claims });
-        if pending.len() >= INSERT_MANY_ROWS {
+        if pending.len() >= BATCH {
             flush(&mut conn, account, &mut pending, &mut out.bad).await?;
         }
         bar.set_position(read.load(Ordering::Relaxed));
@@ -300,7 +303,7 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
     let mut tx = db.begin().await?;
     let mut rx = rows::spawn_reader(opts.file.clone(), opts.format, Arc::new(AtomicU64::new(0)));
     let mut names = checked.names.clone();
-    let mut batch = Vec::with_capacity(INSERT_MANY_ROWS);
+    let mut batch = Vec::with_capacity(BATCH);
     let (mut n, mut with_password) = (0, 0);
     while let Some(item) = rx.recv().await {
         let raw = item.map_err(|_| changed())?;
@@ -314,7 +317,7 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
         };
         with_password += u64::from(hash.is_some());
         batch.push((row, hash));
-        if batch.len() == INSERT_MANY_ROWS {
+        if batch.len() == BATCH {
             write_batch(tx.conn(), account, &mut batch, now).await?;
             bar.set_position(n);
         }

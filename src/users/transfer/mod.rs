@@ -131,9 +131,16 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A CSV file with a header row, or a JSON array of objects, with the columns of
-    /// `roster users export` (any order; only `login` is required) and optionally `password`.
-    /// Roles, groups, desks and skills are named (case-insensitively) and must exist in the
-    /// account. Users without a password cannot sign in until an admin sets one.
+    /// `roster users export`, in any order, only `login` required: login, email, first_name,
+    /// last_name, phone, mobile, extension, sip_username, phone_topology, company,
+    /// related_contact, external_id, time_zone, date_format, time_format, receive_email,
+    /// receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, is_company_supervisor,
+    /// status, two_factor_method, must_change_password, roles, groups, desks, skills,
+    /// permissions; and optionally password (at least 8 characters; hashed). An empty value is
+    /// no value. Roles, groups, desks and skills are named (case-insensitively) and must exist
+    /// in the account; in CSV, lists are joined with `;` (write `\;` for a `;` inside a name).
+    /// Bad rows are named by CSV line or by JSON item (counted from 1). Users without a
+    /// password cannot sign in until an admin sets one.
     pub file: PathBuf,
     /// The account to import into (its slug).
     #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
@@ -196,6 +203,17 @@ mod tests {
         assert_eq!(split_list(&join_list(&names)), vec!["Sales", "R&D; Lab", "C:\\Ops"]);
         assert_eq!(split_list(" Sales ; ;support"), vec!["Sales", "support"]);
         assert!(split_list("").is_empty());
+    }
+
+    #[test]
+    fn the_import_help_names_every_column() {
+        let command = <ImportArgs as clap::Args>::augment_args(clap::Command::new("import"));
+        let file = command.get_arguments().find(|a| a.get_id() == "file").expect("a file argument");
+        let help = file.get_long_help().or(file.get_help()).expect("help").to_string();
+        for column in COLUMNS.iter().chain([&PASSWORD]) {
+            let mut words = help.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            assert!(words.any(|w| w == *column), "{column} is not in: {help}");
+        }
     }
 
     #[test]
