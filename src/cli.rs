@@ -107,7 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.common, &ServeArgs::default())?;
             let store = Store::connect(&config.database_url, 2).await?;
             store.migrate().await?;
-            crate::accounts::bootstrap(&store).await.map_err(explain)?;
+            first_start(&store).await?;
             let password = crate::accounts::create_admin(&store, &account, &login, platform_operator).await.map_err(explain)?;
             println!("Created admin {login} in account {account}.");
             println!("password: {}", password.expose_secret());
@@ -118,7 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.common, &ServeArgs::default())?;
             let store = Store::connect(&config.database_url, 4).await?;
             store.migrate().await?;
-            crate::accounts::bootstrap(&store).await.map_err(explain)?;
+            first_start(&store).await?;
             run_users(&store, command).await
         }
     }
@@ -154,6 +154,18 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// Sets up an empty database as `serve` would, and shows the first admin's password, which
+/// would otherwise be lost (it is shown once, and only when it is made).
+async fn first_start(store: &Store) -> anyhow::Result<()> {
+    if let Some((login, password)) = crate::accounts::bootstrap(store).await.map_err(explain)? {
+        eprintln!("The database was empty: created the account {} and its admin.", crate::accounts::DEFAULT_ACCOUNT);
+        eprintln!("    login:    {login}");
+        eprintln!("    password: {}", password.expose_secret());
+        eprintln!("This password is shown only once: keep it now.");
+    }
+    Ok(())
 }
 
 /// Turns a service error into a sentence for the terminal.

@@ -64,24 +64,12 @@ fn opt(v: Option<&impl AsRef<str>>) -> Option<String> {
     v.map(|s| s.as_ref().to_string())
 }
 
-pub async fn insert(
-    conn: &mut Conn,
-    account: AccountId,
-    f: &UserFields,
-    password_hash: Option<&str>,
-    must_change_password: bool,
-    now: i64,
-) -> Result<UserId, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
-         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
-         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
-         must_change_password, search_text, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32, 1) RETURNING id",
-    )
-    .bind(account.0)
+/// Binds the 26 field columns, in the order `insert` and `update` both name them.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    f: &'q UserFields,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
     .bind(f.login.as_str())
     .bind(f.login.key())
     .bind(opt(f.email.as_ref()))
@@ -108,13 +96,33 @@ pub async fn insert(
     .bind(f.flags.is_company_supervisor)
     .bind(f.status.as_str())
     .bind(f.two_factor_method.as_str())
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    account: AccountId,
+    f: &UserFields,
+    password_hash: Option<&str>,
+    must_change_password: bool,
+    now: i64,
+) -> Result<UserId, sqlx::Error> {
+    let query = sqlx::query(
+        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
+         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
+         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
+         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
+         must_change_password, search_text, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32, 1) RETURNING id",
+    )
+    .bind(account.0);
+    let query = bind_fields(query, f)
     .bind(password_hash)
     .bind(password_hash.map(|_| now))
     .bind(must_change_password)
     .bind(f.search_text())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(now);
+    let row = query.fetch_one(&mut *conn).await?;
     Ok(UserId(row.try_get(0)?))
 }
 
@@ -127,7 +135,7 @@ pub async fn update(
     expected_version: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE users SET login = $1, login_key = $2, email = $3, email_key = $4, first_name = $5, last_name = $6, \
          phone = $7, mobile = $8, extension = $9, sip_username = $10, phone_topology = $11, company = $12, \
          related_contact = $13, external_id = $14, time_zone = $15, date_format = $16, time_format = $17, \
@@ -135,33 +143,8 @@ pub async fn update(
          is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, search_text = $27, \
          updated_at = $28, version = version + 1 \
          WHERE account_id = $29 AND id = $30 AND version = $31",
-    )
-    .bind(f.login.as_str())
-    .bind(f.login.key())
-    .bind(opt(f.email.as_ref()))
-    .bind(f.email.as_ref().map(|e| e.key()))
-    .bind(opt(f.first_name.as_ref()))
-    .bind(opt(f.last_name.as_ref()))
-    .bind(opt(f.phone.as_ref()))
-    .bind(opt(f.mobile.as_ref()))
-    .bind(opt(f.extension.as_ref()))
-    .bind(opt(f.sip_username.as_ref()))
-    .bind(f.phone_topology.map(|t| t.as_str()))
-    .bind(opt(f.company.as_ref()))
-    .bind(opt(f.related_contact.as_ref()))
-    .bind(opt(f.external_id.as_ref()))
-    .bind(f.time_zone.as_ref().map(|t| t.as_str()))
-    .bind(f.date_format.map(|d| d.as_str()))
-    .bind(f.time_format.map(|t| t.as_str()))
-    .bind(f.flags.receive_email)
-    .bind(f.flags.receive_sms)
-    .bind(f.flags.is_agent)
-    .bind(f.flags.is_supervisor)
-    .bind(f.flags.is_superuser)
-    .bind(f.flags.is_end_user)
-    .bind(f.flags.is_company_supervisor)
-    .bind(f.status.as_str())
-    .bind(f.two_factor_method.as_str())
+    );
+    let done = bind_fields(query, f)
     .bind(f.search_text())
     .bind(now)
     .bind(account.0)
@@ -497,113 +480,6 @@ pub async fn taken_fields(
 }
 
 // ---- the importer: many users in few statements --------------------------------------------
-
-/// A user as the importer writes it: every field, and the stored password hash if any.
-pub struct NewUser<'a> {
-    pub fields: &'a UserFields,
-    pub password_hash: Option<&'a str>,
-    pub must_change_password: bool,
-}
-
-/// Users per statement of `insert_many`. SQLite (and sqlx's binding for it) look `$n`
-/// parameters up by name in a list, so a statement costs the square of its parameter count:
-/// 32 users of up to 33 parameters each measured twice as fast per user as 100, and 8 times
-/// as fast as 500.
-const INSERT_MANY_ROWS: usize = 32;
-
-/// Inserts the users, `INSERT_MANY_ROWS` per statement; returns their ids in the order given.
-pub async fn insert_many(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
-    let mut ids = Vec::with_capacity(users.len());
-    for chunk in users.chunks(INSERT_MANY_ROWS) {
-        ids.extend(insert_chunk(conn, account, chunk, now).await?);
-    }
-    Ok(ids)
-}
-
-async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
-    fn text(sql: &mut Sql, v: Option<&str>) {
-        sql.push(", ");
-        match v {
-            Some(v) => sql.bind(v),
-            None => sql.push("NULL"),
-        };
-    }
-    let mut sql = Sql::new(
-        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
-         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
-         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
-         must_change_password, search_text, created_at, updated_at, version) VALUES ",
-    );
-    for (i, u) in users.iter().enumerate() {
-        let f = u.fields;
-        sql.push(if i == 0 { "(" } else { ", (" }).bind(account.0);
-        text(&mut sql, Some(f.login.as_str()));
-        text(&mut sql, Some(&f.login.key()));
-        text(&mut sql, f.email.as_ref().map(|v| v.as_str()));
-        text(&mut sql, f.email.as_ref().map(|e| e.key()).as_deref());
-        for v in [&f.first_name, &f.last_name] {
-            text(&mut sql, v.as_ref().map(|v| v.as_str()));
-        }
-        for v in [&f.phone, &f.mobile] {
-            text(&mut sql, v.as_ref().map(|v| v.as_str()));
-        }
-        text(&mut sql, f.extension.as_ref().map(|v| v.as_str()));
-        text(&mut sql, f.sip_username.as_ref().map(|v| v.as_str()));
-        text(&mut sql, f.phone_topology.map(|t| t.as_str()));
-        for v in [&f.company, &f.related_contact, &f.external_id] {
-            text(&mut sql, v.as_ref().map(|v| v.as_str()));
-        }
-        text(&mut sql, f.time_zone.as_ref().map(|t| t.as_str()));
-        text(&mut sql, f.date_format.map(|d| d.as_str()));
-        text(&mut sql, f.time_format.map(|t| t.as_str()));
-        let flags = f.flags;
-        for flag in [
-            flags.receive_email,
-            flags.receive_sms,
-            flags.is_agent,
-            flags.is_supervisor,
-            flags.is_superuser,
-            flags.is_end_user,
-            flags.is_company_supervisor,
-        ] {
-            sql.push(", ").bind(flag);
-        }
-        text(&mut sql, Some(f.status.as_str()));
-        text(&mut sql, Some(f.two_factor_method.as_str()));
-        text(&mut sql, u.password_hash);
-        match u.password_hash {
-            Some(_) => sql.push(", ").bind(now),
-            None => sql.push(", NULL"),
-        };
-        sql.push(", ").bind(u.must_change_password);
-        text(&mut sql, Some(&f.search_text()));
-        sql.push(", ").bind(now).push(", ").bind(now).push(", 1)");
-    }
-    sql.push(" RETURNING id, login_key");
-    let rows = sql.query().fetch_all(&mut *conn).await?;
-    // RETURNING promises no order: match the ids back by login.
-    let mut by_login = HashMap::with_capacity(rows.len());
-    for row in rows {
-        by_login.insert(row.try_get::<String, _>(1)?, UserId(row.try_get(0)?));
-    }
-    users
-        .iter()
-        .map(|u| by_login.get(&u.fields.login.key()).copied().ok_or_else(|| sqlx::Error::RowNotFound))
-        .collect()
-}
-
-/// Direct permissions of many users, 250 pairs per statement.
-pub async fn insert_permissions(conn: &mut Conn, pairs: &[(UserId, &str)]) -> Result<(), sqlx::Error> {
-    for chunk in pairs.chunks(250) {
-        let mut sql = Sql::new("INSERT INTO user_permissions (user_id, permission) VALUES ");
-        for (i, (user, permission)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" }).bind(user.0).push(", ").bind(*permission).push(")");
-        }
-        sql.query().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
 
 /// The fields that are unique in an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

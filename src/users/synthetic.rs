@@ -12,12 +12,17 @@ use crate::clock::now_ms;
 use crate::domain::EntityName;
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::store::batch::{self, BatchUser, ROWS_PER_STATEMENT};
+use crate::domain::{Email, Login, PersonName};
+use crate::store::batch::{self, NewUser};
+use crate::users::model::{TwoFactorMethod, UserFields, UserFlags, UserStatus};
 use crate::store::users::Link;
 use crate::store::{Store, accounts, named};
 
 const FIRST_NAMES: [&str; 12] = ["Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas", "Kofi", "Lena"];
 const LAST_NAMES: [&str; 10] = ["Silva", "Müller", "Okafor", "Novak", "Tanaka", "Haddad", "Larsen", "Moreau", "Kowalski", "Reyes"];
+
+/// Users built and linked per step.
+const STEP: usize = 1000;
 
 /// Users committed per transaction: a crash loses at most this many, and the write-ahead log stays small.
 const USERS_PER_TRANSACTION: usize = 50_000;
@@ -41,6 +46,30 @@ impl Report {
     }
 }
 
+fn synthetic_user(prefix: &str, i: usize) -> UserFields {
+    let login = format!("{prefix}{i:07}");
+    UserFields {
+        email: Email::parse(&format!("{login}@example.com")).ok(),
+        login: Login::parse(&login).expect("the prefix was checked in generate"),
+        first_name: PersonName::parse(FIRST_NAMES[i % FIRST_NAMES.len()]).ok(),
+        last_name: PersonName::parse(LAST_NAMES[i % LAST_NAMES.len()]).ok(),
+        phone: None,
+        mobile: None,
+        extension: None,
+        sip_username: None,
+        phone_topology: None,
+        company: None,
+        related_contact: None,
+        external_id: None,
+        time_zone: None,
+        date_format: None,
+        time_format: None,
+        flags: UserFlags { receive_email: true, is_agent: i % 10 != 0, is_supervisor: i % 10 == 0, ..Default::default() },
+        status: if i % 21 == 0 { UserStatus::Disabled } else { UserStatus::Active },
+        two_factor_method: TwoFactorMethod::Disabled,
+    }
+}
+
 /// Ids of the named things `Desk 01…` (or skills), created when missing.
 async fn ensure_named(db: &Store, account: AccountId, link: Link, noun: &str, count: usize) -> Result<Vec<i64>> {
     let mut tx = db.begin().await?;
@@ -60,6 +89,9 @@ async fn ensure_named(db: &Store, account: AccountId, link: Link, noun: &str, co
 pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progress: impl FnMut(usize)) -> Result<Report> {
     if opts.count == 0 || opts.desks == 0 || opts.skills == 0 {
         return Err(Error::invalid("count", "out_of_range", "count, desks and skills must be at least 1"));
+    }
+    if let Err(invalid) = Login::parse(&format!("{}{:07}", opts.prefix, opts.count)) {
+        return Err(Error::invalid("prefix", invalid.code, format!("gives logins that {}", invalid.message)));
     }
     let account = {
         let mut conn = db.read().await?;
@@ -83,21 +115,12 @@ pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progre
         let tx_end = (created + USERS_PER_TRANSACTION).min(opts.count);
         let mut tx = db.begin().await?;
         let now = now_ms();
-        for start in (created..tx_end).step_by(ROWS_PER_STATEMENT) {
-            let end = (start + ROWS_PER_STATEMENT).min(tx_end);
-            let users: Vec<BatchUser> = (start..end)
-                .map(|i| BatchUser {
-                    login: format!("{}{i:07}", opts.prefix),
-                    email: Some(format!("{}{i:07}@example.com", opts.prefix)),
-                    first_name: Some(FIRST_NAMES[i % FIRST_NAMES.len()].to_string()),
-                    last_name: Some(LAST_NAMES[i % LAST_NAMES.len()].to_string()),
-                    extension: None,
-                    status: if i % 21 == 0 { "disabled" } else { "active" },
-                    is_agent: i % 10 != 0,
-                    is_supervisor: i % 10 == 0,
-                })
-                .collect();
-            let ids = batch::insert_users(tx.conn(), account.id, &users, now).await?;
+        for start in (created..tx_end).step_by(STEP) {
+            let end = (start + STEP).min(tx_end);
+            let fields: Vec<UserFields> = (start..end).map(|i| synthetic_user(&opts.prefix, i)).collect();
+            let users: Vec<NewUser<'_>> =
+                fields.iter().map(|f| NewUser { fields: f, password_hash: None, must_change_password: false }).collect();
+            let ids: Vec<i64> = batch::insert_users(tx.conn(), account.id, &users, now).await?.into_iter().map(|id| id.0).collect();
             let pairs = |f: &dyn Fn(usize) -> i64| -> Vec<(i64, i64)> {
                 ids.iter().enumerate().map(|(k, id)| (*id, f(start + k))).collect()
             };

@@ -20,8 +20,8 @@ use crate::clock::now_ms;
 use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
 use crate::store::accounts::{self, AccountRecord};
-use crate::store::batch;
-use crate::store::users::{self as store, Link, NewUser, Unique};
+use crate::store::batch::{self, NewUser};
+use crate::store::users::{self as store, Link, Unique};
 use crate::store::{Conn, Store, named};
 use crate::users::input::UserInput;
 use crate::users::model::UserFields;
@@ -257,7 +257,7 @@ async fn write_batch(conn: &mut Conn, account: &AccountRecord, batch: &mut Vec<(
         .iter()
         .map(|(r, hash)| NewUser { fields: &r.fields, password_hash: hash.as_deref(), must_change_password: r.must_change_password })
         .collect();
-    let ids = store::insert_many(conn, account.id, &new, now).await?;
+    let ids = batch::insert_users(conn, account.id, &new, now).await?;
     for link in Link::ALL {
         let pairs: Vec<(i64, i64)> = ids
             .iter()
@@ -268,7 +268,7 @@ async fn write_batch(conn: &mut Conn, account: &AccountRecord, batch: &mut Vec<(
     }
     let permissions: Vec<_> =
         ids.iter().zip(batch.iter()).flat_map(|(id, (r, _))| r.permissions.iter().map(|p| (*id, p.as_str()))).collect();
-    store::insert_permissions(conn, &permissions).await?;
+    batch::insert_permissions(conn, &permissions).await?;
     let actor = Actor::system(account.id, "import");
     for (id, (r, hash)) in ids.iter().zip(batch.iter()) {
         let f = &r.fields;
