@@ -7,6 +7,7 @@
 //! compiled into the binary: no CDN.
 
 mod activity;
+mod avatar;
 mod auth;
 mod bulk;
 mod catalog;
@@ -48,6 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/password", get(user_actions::password_page).post(user_actions::set_password))
         .route("/console/users/{id}/delete", get(user_actions::delete_page).post(user_actions::delete))
         .route("/console/users/{id}/activity", get(activity::user_activity))
+        .route("/console/users/{id}/avatar", get(avatar::page).post(avatar::upload))
+        .route("/console/users/{id}/avatar/remove", post(avatar::remove))
         .route("/console/activity", get(activity::account_activity));
     let pages = catalog::KINDS.iter().fold(pages, |router, (slug, _)| {
         router

@@ -243,6 +243,7 @@ fn actions_menu(user: &ConsoleUser, u: &UserView) -> Markup {
     let items: Vec<(String, &str, bool)> = [
         (Permission::UsersEdit, format!("/console/users/{id}/edit"), "Edit", false),
         (Permission::UsersPasswords, format!("/console/users/{id}/password"), "Change password", false),
+        (Permission::UsersEdit, format!("/console/users/{id}/avatar"), "Avatar", false),
         (Permission::ActivityView, format!("/console/users/{id}/activity"), "Activity", false),
         (Permission::UsersDelete, format!("/console/users/{id}/delete"), "Delete", true),
     ]

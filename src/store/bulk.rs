@@ -73,8 +73,10 @@ pub async fn apply(
             let changed = sql.query().execute(&mut *conn).await?.rows_affected();
             if *to != "active" {
                 // R25: deactivated users are signed out at once.
+                // Driven from the sessions (few) rather than from the account's disabled users (many).
                 sqlx::query(
-                    "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1 AND status <> 'active')",
+                    "DELETE FROM sessions WHERE account_id = $1 AND EXISTS \
+                     (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status <> 'active')",
                 )
                 .bind(account.0)
                 .execute(&mut *conn)

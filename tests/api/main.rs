@@ -34,6 +34,7 @@ mod avatar;
 mod bulk;
 mod catalog;
 mod console;
+mod console_forms;
 mod errors;
 mod listing;
 mod permissions;
