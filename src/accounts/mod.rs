@@ -17,7 +17,7 @@ use crate::ids::{AccountId, UserId};
 use crate::store::accounts::{self as store, AccountRecord};
 use crate::store::users::Link;
 use crate::store::{Conn, Store, named, users};
-use crate::users::model::{TwoFactorMethod, UserFields, UserFlags, UserStatus};
+use crate::users::model::UserFields;
 
 pub const DEFAULT_ACCOUNT: &str = "default";
 
@@ -144,26 +144,8 @@ pub async fn list(db: &Store) -> Result<Vec<AccountView>> {
 async fn insert_admin(conn: &mut Conn, account: AccountId, admin_role: i64, login: &Login, platform_operator: bool, actor_label: &str) -> Result<(UserId, SecretString)> {
     let pw = password::generate();
     let hash = password::hash(pw.clone()).await?;
-    let fields = UserFields {
-        login: login.clone(),
-        email: None,
-        first_name: None,
-        last_name: None,
-        phone: None,
-        mobile: None,
-        extension: None,
-        sip_username: None,
-        phone_topology: None,
-        company: None,
-        related_contact: None,
-        external_id: None,
-        time_zone: None,
-        date_format: None,
-        time_format: None,
-        flags: UserFlags { receive_email: true, is_superuser: platform_operator, ..Default::default() },
-        status: UserStatus::Active,
-        two_factor_method: TwoFactorMethod::Disabled,
-    };
+    let mut fields = UserFields::new(login.clone());
+    fields.flags.is_superuser = platform_operator;
     if users::find_id_by_login(conn, account, &login.key()).await?.is_some() {
         return Err(Error::Conflict { field: "login", message: format!("{login} exists already in this account") });
     }

@@ -100,6 +100,30 @@ pub struct UserFields {
 }
 
 impl UserFields {
+    /// A new user with only a login: active (R8), receiving email, every other field empty.
+    pub fn new(login: Login) -> Self {
+        UserFields {
+            login,
+            email: None,
+            first_name: None,
+            last_name: None,
+            phone: None,
+            mobile: None,
+            extension: None,
+            sip_username: None,
+            phone_topology: None,
+            company: None,
+            related_contact: None,
+            external_id: None,
+            time_zone: None,
+            date_format: None,
+            time_format: None,
+            flags: UserFlags { receive_email: true, ..Default::default() },
+            status: UserStatus::Active,
+            two_factor_method: TwoFactorMethod::Disabled,
+        }
+    }
+
     /// What the search box matches, lowercased in Rust so both engines compare alike.
     pub fn search_text(&self) -> String {
         let parts = [

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::domain::{Email, Login, PersonName};
 use crate::store::batch::{self, NewUser};
-use crate::users::model::{TwoFactorMethod, UserFields, UserFlags, UserStatus};
+use crate::users::model::{UserFields, UserStatus};
 use crate::store::users::Link;
 use crate::store::{Store, accounts, named};
 
@@ -48,26 +48,16 @@ impl Report {
 
 fn synthetic_user(prefix: &str, i: usize) -> UserFields {
     let login = format!("{prefix}{i:07}");
-    UserFields {
-        email: Email::parse(&format!("{login}@example.com")).ok(),
-        login: Login::parse(&login).expect("the prefix was checked in generate"),
-        first_name: PersonName::parse(FIRST_NAMES[i % FIRST_NAMES.len()]).ok(),
-        last_name: PersonName::parse(LAST_NAMES[i % LAST_NAMES.len()]).ok(),
-        phone: None,
-        mobile: None,
-        extension: None,
-        sip_username: None,
-        phone_topology: None,
-        company: None,
-        related_contact: None,
-        external_id: None,
-        time_zone: None,
-        date_format: None,
-        time_format: None,
-        flags: UserFlags { receive_email: true, is_agent: i % 10 != 0, is_supervisor: i % 10 == 0, ..Default::default() },
-        status: if i % 21 == 0 { UserStatus::Disabled } else { UserStatus::Active },
-        two_factor_method: TwoFactorMethod::Disabled,
+    let mut user = UserFields::new(Login::parse(&login).expect("the prefix was checked in generate"));
+    user.email = Email::parse(&format!("{login}@example.com")).ok();
+    user.first_name = PersonName::parse(FIRST_NAMES[i % FIRST_NAMES.len()]).ok();
+    user.last_name = PersonName::parse(LAST_NAMES[i % LAST_NAMES.len()]).ok();
+    user.flags.is_agent = i % 10 != 0;
+    user.flags.is_supervisor = i % 10 == 0;
+    if i % 21 == 0 {
+        user.status = UserStatus::Disabled;
     }
+    user
 }
 
 /// Ids of the named things `Desk 01…` (or skills), created when missing.
