@@ -35,9 +35,16 @@ pub struct ServeArgs {
     /// The URL people reach Roster at (printed at first start; `https://` turns on Secure cookies).
     #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Lifetime of a session, in hours.
-    #[arg(long, env = "ROSTER_SESSION_HOURS")]
-    pub session_hours: Option<u32>,
+    /// argon2id memory per password hash, in KiB (default 19456, OWASP's). Hashes made with
+    /// other parameters are upgraded at each user's next sign-in.
+    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB")]
+    pub argon2_memory_kib: Option<u32>,
+    /// argon2id passes (default 2).
+    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS")]
+    pub argon2_iterations: Option<u32>,
+    /// argon2id lanes (default 1).
+    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
+    pub argon2_parallelism: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,7 +55,9 @@ struct FileConfig {
     secret_key_file: Option<PathBuf>,
     bind: Option<SocketAddr>,
     public_url: Option<String>,
-    session_hours: Option<u32>,
+    argon2_memory_kib: Option<u32>,
+    argon2_iterations: Option<u32>,
+    argon2_parallelism: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +69,8 @@ pub struct Config {
     pub secret_key: Option<secrecy::SecretString>,
     pub bind: SocketAddr,
     pub public_url: Option<String>,
-    pub session_hours: u32,
+    /// Password hashing cost (sessions' lifetimes are account settings, see `accounts::security`).
+    pub argon2: crate::auth::password::HashParams,
 }
 
 impl Config {
@@ -75,10 +85,13 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("roster.db").display()));
-        let session_hours = serve.session_hours.or(file.session_hours).unwrap_or(12);
-        if !(1..=24 * 90).contains(&session_hours) {
-            anyhow::bail!("session_hours must be between 1 and 2160, not {session_hours}");
-        }
+        let defaults = crate::auth::password::HashParams::default();
+        let argon2 = crate::auth::password::HashParams {
+            memory_kib: serve.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(defaults.memory_kib),
+            iterations: serve.argon2_iterations.or(file.argon2_iterations).unwrap_or(defaults.iterations),
+            parallelism: serve.argon2_parallelism.or(file.argon2_parallelism).unwrap_or(defaults.parallelism),
+        };
+        argon2.check()?;
         Ok(Config {
             database_url,
             secret_key_file: common.secret_key_file.clone().or(file.secret_key_file),
@@ -86,7 +99,7 @@ impl Config {
             data_dir,
             bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: serve.public_url.clone().or(file.public_url),
-            session_hours,
+            argon2,
         })
     }
 
@@ -99,7 +112,7 @@ impl Config {
             secret_key: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
-            session_hours: 12,
+            argon2: Default::default(),
         }
     }
 
@@ -125,15 +138,25 @@ mod tests {
     fn flags_win_over_the_file_and_defaults_fill_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("roster.toml");
-        std::fs::write(&file, "database_url = \"postgres://file/db\"\nsession_hours = 8\n").unwrap();
+        std::fs::write(&file, "database_url = \"postgres://file/db\"\nargon2_memory_kib = 65536\n").unwrap();
         let common = ConfigArgs { config: Some(file.clone()), ..Default::default() };
         let c = Config::load(&common, &ServeArgs::default()).unwrap();
         assert_eq!(c.database_url, "postgres://file/db");
-        assert_eq!(c.session_hours, 8);
+        assert_eq!(c.argon2.memory_kib, 65536);
+        assert_eq!(c.argon2.iterations, 2, "unset parameters keep OWASP's values");
+        let serve = ServeArgs { argon2_memory_kib: Some(32768), ..Default::default() };
+        assert_eq!(Config::load(&common, &serve).unwrap().argon2.memory_kib, 32768);
         assert_eq!(c.bind.port(), 8080);
 
         let common = ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), ..Default::default() };
         assert_eq!(Config::load(&common, &ServeArgs::default()).unwrap().database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn argon2_parameters_below_the_floor_are_refused_at_start() {
+        let serve = ServeArgs { argon2_memory_kib: Some(1024), ..Default::default() };
+        let err = Config::load(&ConfigArgs::default(), &serve).unwrap_err();
+        assert!(err.to_string().contains("8192"), "{err}");
     }
 
     #[test]

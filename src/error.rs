@@ -47,6 +47,12 @@ pub enum Error {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many failed sign-ins from the client's address: try again after this many seconds.
+    #[error("too many failed sign-ins from this address; try again in {0} seconds")]
+    TooManyAttempts(u64),
+    /// One-session policy (R33): the user is signed in elsewhere and did not ask to take over.
+    #[error("{0}")]
+    SessionActive(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -70,6 +76,8 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::SessionActive(_) => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +104,8 @@ impl Error {
             Error::BadRequest(_) => ("bad-request", "Bad request"),
             Error::PayloadTooLarge(_) => ("too-large", "Payload too large"),
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Error::TooManyAttempts(_) => ("too-many-attempts", "Too many failed sign-ins"),
+            Error::SessionActive(_) => ("session-active", "Signed in elsewhere"),
             Error::Internal(_) => ("internal", "Internal error"),
         };
         let detail = match self {
@@ -112,6 +122,10 @@ impl Error {
             title: title.to_string(),
             status: status.as_u16(),
             detail,
+            code: match self {
+                Error::SessionActive(_) => Some("session_active"),
+                _ => None,
+            },
             errors: self.field_issues(),
         }
     }
@@ -125,6 +139,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// A stable name for problems a client is expected to act on (`session_active`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldIssue>,
 }
@@ -141,6 +158,9 @@ impl IntoResponse for Error {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if matches!(self, Error::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Error::TooManyAttempts(seconds) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -47,6 +47,7 @@ impl utoipa::Modify for BearerAuth {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
     store: Store,
     initial_admin: Option<(String, SecretString)>,
 }
@@ -54,14 +55,15 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let secrets = Arc::new(config.secrets()?);
+        crate::auth::password::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets };
-        let router = router(state);
-        Ok(Application { listener, router, store, initial_admin })
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default() };
+        let router = router(state.clone());
+        Ok(Application { listener, router, state, store, initial_admin })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,7 +85,12 @@ impl Application {
 
     pub async fn run_with_shutdown(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let upkeep = tokio::spawn(crate::sessions::upkeep::run(self.state.clone()));
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        upkeep.abort();
+        if let Err(e) = crate::sessions::upkeep::flush_last_seen(&self.state).await {
+            tracing::warn!(error = ?e, "writing last-seen times at shutdown");
+        }
         self.store.close().await;
         result
     }
@@ -92,6 +99,10 @@ impl Application {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::api::router())
+        .merge(crate::auth::me::router())
+        .merge(crate::sessions::api::router())
+        .merge(crate::tokens::api::router())
+        .merge(crate::accounts::security_api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
         .merge(crate::catalog::api::router())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::secrets::Secrets;
+use crate::sessions::SessionCache;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -11,4 +12,6 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub secrets: Arc<Secrets>,
+    /// The session check's memory (see `sessions::cache`).
+    pub sessions: Arc<SessionCache>,
 }

@@ -59,6 +59,8 @@ permissions! {
     ActivityView = "activity.view": "See the activity log",
     SessionsView = "sessions.view": "See who is signed in",
     SessionsManage = "sessions.manage": "End other users' sessions",
+    TokensView = "tokens.view": "See the account's API tokens",
+    TokensManage = "tokens.manage": "Create and revoke API tokens for PBX components",
     SettingsView = "settings.view": "See the account's settings",
     SettingsManage = "settings.manage": "Change the account's settings",
     BillingView = "billing.view": "See seats and financial information",

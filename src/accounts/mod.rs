@@ -2,6 +2,8 @@
 //! from the command line.
 
 pub mod api;
+pub mod security;
+pub mod security_api;
 
 use secrecy::SecretString;
 use serde::Serialize;
@@ -163,6 +165,8 @@ pub async fn bootstrap(db: &Store) -> Result<Option<(String, SecretString)>> {
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     if store::count(conn).await? > 0 {
+        sync_builtin_roles(conn).await?;
+        tx.commit().await?;
         return Ok(None);
     }
     let slug = Slug::parse(DEFAULT_ACCOUNT).expect("valid slug");
@@ -171,6 +175,20 @@ pub async fn bootstrap(db: &Store) -> Result<Option<(String, SecretString)>> {
     let (_, pw) = insert_admin(conn, account, admin_role, &login, true, "first start").await?;
     tx.commit().await?;
     Ok(Some((login.as_str().to_string(), pw)))
+}
+
+/// Built-in roles keep their fixed permissions (R12) as the catalog grows: a permission added
+/// by a newer version reaches the roles of accounts made before it.
+async fn sync_builtin_roles(conn: &mut Conn) -> Result<()> {
+    for role in BuiltinRole::ALL {
+        for permission in role.permissions() {
+            let added = named::grant_to_builtin(conn, role.key(), permission.as_str()).await?;
+            if added > 0 {
+                tracing::info!(role = role.key(), permission = permission.as_str(), roles = added, "built-in role gained a new permission");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `roster admin create`: a new admin in an existing account.
@@ -183,4 +201,39 @@ pub async fn create_admin(db: &Store, account_slug: &str, login: &str, platform_
     let (_, pw) = insert_admin(conn, account.id, admin_role, &login, platform_operator, "command line").await?;
     tx.commit().await?;
     Ok(pw)
+}
+
+/// Replaces an account's security settings if it is still at `expected_version`; records
+/// each changed setting.
+pub async fn update_security(
+    state: &crate::state::AppState,
+    actor: &Actor,
+    account: &AccountRecord,
+    settings: security::SecuritySettings,
+    expected_version: i64,
+) -> Result<AccountRecord> {
+    settings.validate().into_result()?;
+    let before = serde_json::to_value(&account.security).unwrap_or_default();
+    let after = serde_json::to_value(&settings).unwrap_or_default();
+    let mut tx = state.store.begin().await?;
+    if !store::set_security(tx.conn(), account.id, &settings, expected_version, now_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = Changes::new();
+    for section in ["password_policy", "lockout", "sessions"] {
+        let (Some(b), Some(a)) = (before.get(section).and_then(|v| v.as_object()), after.get(section).and_then(|v| v.as_object()))
+        else {
+            continue;
+        };
+        for (key, value) in a {
+            if b.get(key) != Some(value) {
+                changes.diff(&format!("{section}.{key}"), b.get(key).cloned(), Some(value.clone()));
+            }
+        }
+    }
+    let target = Target { kind: "account", id: Some(account.id.0), label: &account.slug };
+    activity::record(tx.conn(), actor, "settings.security_changed", target, &changes).await?;
+    let updated = store::by_id(tx.conn(), account.id).await?.ok_or(Error::NotFound("account"))?;
+    tx.commit().await?;
+    Ok(updated)
 }

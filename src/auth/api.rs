@@ -1,4 +1,5 @@
-//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/session`.
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/password-change`, `POST /api/v1/auth/logout`,
+//! `GET /api/v1/session`.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,14 +10,20 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Caller, ClientInfo, SessionKind};
+use super::sign_in::{Outcome, SignInRequest};
+use super::{Caller, ClientInfo};
 use crate::clock::to_rfc3339;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::ApiJson;
+use crate::sessions::SessionKind;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(session))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(password_change))
+        .routes(routes!(logout))
+        .routes(routes!(session))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -27,21 +34,91 @@ pub struct LoginRequest {
     login: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// `api` (the default) for programs, `phone` for phones; phone sessions time out after
+    /// the account's phone inactivity period (R34).
+    #[serde(default)]
+    kind: Option<String>,
+    /// With the one-session policy (R33): end the session open elsewhere and sign in here.
+    #[serde(default)]
+    take_over: bool,
 }
 
+/// Signed in (`token`), or a step still to take (`step` with its `challenge`).
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`.
-    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
     expires_at: String,
+    /// `password_change`: post a new password with the challenge to `/api/v1/auth/password-change`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<&'static str>,
+    /// Why the step is needed: `required` (set by an admin) or `expired` (R24).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<String>,
 }
 
-/// Sign in with login and password; returns a bearer token.
+impl From<Outcome> for LoginResponse {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::SignedIn(s) => LoginResponse {
+                token: Some(s.token),
+                expires_at: to_rfc3339(s.expires_at),
+                step: None,
+                reason: None,
+                challenge: None,
+            },
+            Outcome::Step(p) => LoginResponse {
+                token: None,
+                expires_at: to_rfc3339(p.expires_at),
+                step: Some(p.step),
+                reason: Some(p.reason),
+                challenge: Some(p.challenge),
+            },
+        }
+    }
+}
+
+/// Sign in with login and password; returns a bearer token or the next step.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "Sign-in refused", body = crate::error::Problem)))]
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "Sign-in refused (the same answer whatever the reason)", body = crate::error::Problem),
+        (status = 409, description = "Signed in elsewhere under the one-session policy (code session_active)", body = crate::error::Problem),
+        (status = 429, description = "Too many failures from this address; see Retry-After", body = crate::error::Problem)))]
 async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>> {
-    let signed_in = super::sign_in(&state, &req.account, &req.login, req.password, SessionKind::Api, &client).await?;
-    Ok(Json(LoginResponse { token: signed_in.token, expires_at: to_rfc3339(signed_in.expires_at) }))
+    let kind = match req.kind.as_deref() {
+        None | Some("api") => SessionKind::Api,
+        Some("phone") => SessionKind::Phone,
+        Some(_) => return Err(Error::invalid("kind", "unknown", "must be api or phone")),
+    };
+    let request =
+        SignInRequest { account: &req.account, login: &req.login, password: req.password, kind, take_over: req.take_over };
+    Ok(Json(super::sign_in(&state, request, &client).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    /// From the login answer with `step: password_change`.
+    challenge: String,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+/// Complete a sign-in that must change its password first.
+#[utoipa::path(post, path = "/api/v1/auth/password-change", tag = "auth", request_body = PasswordChangeRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "Unknown, used or expired challenge", body = crate::error::Problem),
+        (status = 422, description = "The new password breaks the account's policy", body = crate::error::Problem)))]
+async fn password_change(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<PasswordChangeRequest>,
+) -> Result<Json<LoginResponse>> {
+    let signed_in = super::sign_in::complete_password_change(&state, &req.challenge, req.new_password, &client).await?;
+    Ok(Json(Outcome::SignedIn(signed_in).into()))
 }
 
 /// End the session the request is made with.
@@ -57,10 +134,17 @@ pub struct SessionInfo {
     user: SessionUser,
     account: SessionAccount,
     roles: Vec<String>,
-    /// Effective permissions: through roles, groups' roles and direct grants.
+    /// Effective permissions: through roles, groups' roles and direct grants (for an API
+    /// token: those it was given that its creator still holds).
     permissions: Vec<String>,
     platform_operator: bool,
-    expires_at: String,
+    /// When the session ends unless used again (inactivity), or at the latest; `null` for an
+    /// API token that does not expire.
+    expires_at: Option<String>,
+    /// `console`, `api`, `phone` or `api_token`.
+    kind: &'static str,
+    /// The session's id (for an API token, the token's id).
+    session_id: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -76,7 +160,8 @@ pub struct SessionAccount {
     slug: String,
 }
 
-/// Who the bearer is: user, account, roles, effective permissions, expiry.
+/// Who the bearer is: user, account, roles, effective permissions, expiry. Other PBX
+/// components validate tokens here.
 #[utoipa::path(get, path = "/api/v1/session", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionInfo), (status = 401, body = crate::error::Problem)))]
 async fn session(caller: Caller) -> Json<SessionInfo> {
@@ -86,11 +171,13 @@ async fn session(caller: Caller) -> Json<SessionInfo> {
         caller.permissions.iter().map(|p| p.as_str().to_string()).collect()
     };
     Json(SessionInfo {
+        session_id: caller.api_token.unwrap_or(caller.session.0),
+        kind: caller.session_kind,
         user: SessionUser { id: caller.user.0, login: caller.login, display_name: caller.display_name },
         account: SessionAccount { id: caller.account.0, slug: caller.account_slug },
         roles: caller.roles,
         permissions,
         platform_operator: caller.platform_operator,
-        expires_at: to_rfc3339(caller.session_expires_at),
+        expires_at: (caller.session_expires_at != i64::MAX).then(|| to_rfc3339(caller.session_expires_at)),
     })
 }

@@ -23,7 +23,12 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The signed-in user behind a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The session the request came with (0 for an API token).
     pub session: SessionId,
+    /// `console`, `api`, `phone`, or `api_token`.
+    pub session_kind: &'static str,
+    /// Set when the request came with an API token rather than a session.
+    pub api_token: Option<i64>,
     pub session_expires_at: i64,
     pub user: UserId,
     pub login: String,
@@ -88,7 +93,7 @@ impl FromRequestParts<AppState> for Caller {
             Credential::Bearer(t) => (t.as_str(), false),
             Credential::Cookie(t) => (t.as_str(), true),
         };
-        let mut caller = super::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
+        let mut caller = crate::sessions::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
         if via_cookie {
             let csrf = super::token::csrf_for(token);
             // A browser sends the cookie on any site's request; only our own pages know this token.

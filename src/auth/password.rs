@@ -1,18 +1,68 @@
-//! Password hashing: argon2id with OWASP's parameters, always off the async threads.
+//! Password hashing: argon2id (OWASP's parameters unless configured otherwise), always off
+//! the async threads. Hashes imported from other systems are verified as they are and
+//! replaced by argon2id at the next successful sign-in.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::legacy_hash;
 use crate::error::{Error, Result};
 
-/// OWASP: m = 19 MiB, t = 2, p = 1.
+/// argon2id cost: memory in KiB, passes, lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    /// OWASP: m = 19 MiB, t = 2, p = 1.
+    fn default() -> Self {
+        HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl HashParams {
+    pub fn check(&self) -> anyhow::Result<()> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters m={}, t={}, p={}: {e}", self.memory_kib, self.iterations, self.parallelism))?;
+        if self.memory_kib < 8_192 || self.iterations < 1 {
+            anyhow::bail!("argon2 memory must be at least 8192 KiB (OWASP's floor), not {}", self.memory_kib);
+        }
+        Ok(())
+    }
+}
+
+/// The deployment's hashing cost, set once at start (`Application::build`). Process-wide
+/// like `HASHING` below: it is a property of the machine the process runs on.
+static PARAMS: OnceLock<HashParams> = OnceLock::new();
+
+/// Sets the hashing cost for this process; the first setting wins.
+pub fn configure(params: HashParams) -> anyhow::Result<()> {
+    params.check()?;
+    if PARAMS.get_or_init(|| params) != &params {
+        tracing::warn!(?params, "argon2 parameters were already set for this process; keeping the first ones");
+    }
+    Ok(())
+}
+
+pub fn params() -> HashParams {
+    PARAMS.get().copied().unwrap_or_default()
+}
+
 fn hasher() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19_456, 2, 1, None).expect("valid argon2 parameters"))
+    let p = params();
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(p.memory_kib, p.iterations, p.parallelism, None).expect("checked at configure"),
+    )
 }
 
 /// Hashes at once: one per core. Each takes 19 MiB and a core for ~50 ms, so more at a time
@@ -22,7 +72,7 @@ static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
     tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 });
 
-/// Runs one argon2 computation on the blocking pool, within the limit above.
+/// Runs one hashing computation on the blocking pool, within the limit above.
 async fn run_limited<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let _permit = HASHING.acquire().await.map_err(|e| Error::Internal(e.into()))?;
     tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(e.into()))
@@ -33,27 +83,59 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("roster-dum
 
 fn hash_blocking(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    hasher().hash_password(password.as_bytes(), &salt).expect("argon2 hashing cannot fail with valid parameters").to_string()
+    let hasher = hasher();
+    let params = hasher.params().clone();
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut raw_salt).expect("a generated salt decodes");
+    let mut output = [0u8; 32];
+    super::argon2_memory::with_blocks(params.block_count(), |memory| {
+        hasher.hash_password_into_with_memory(password.as_bytes(), raw_salt, &mut output, memory)
+    })
+    .expect("argon2 hashing cannot fail with valid parameters");
+    PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).expect("parameters format"),
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).expect("32 bytes is a valid output")),
+    }
+    .to_string()
 }
 
 pub async fn hash(password: SecretString) -> Result<String> {
     run_limited(move || hash_blocking(password.expose_secret())).await
 }
 
-/// Checks `password` against `stored`, or against a dummy hash when there is none.
-pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bool> {
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    pub ok: bool,
+    /// The hash is of another kind or cost than this deployment's: re-hash the password.
+    pub upgrade: bool,
+}
+
+/// Checks `password` against `stored` (argon2, or an imported bcrypt or Django hash), or
+/// against a dummy hash when there is none.
+pub async fn verify(password: SecretString, stored: Option<String>) -> Result<Checked> {
     run_limited(move || {
-        let (phc, real) = match &stored {
+        let (hash, real) = match &stored {
             Some(h) => (h.as_str(), true),
             None => (DUMMY_HASH.as_str(), false),
         };
-        let ok = match PasswordHash::new(phc) {
-            Ok(parsed) => hasher().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok(),
-            Err(_) => false,
-        };
-        ok && real
+        let ok = legacy_hash::verify(hash, password.expose_secret()) && real;
+        let p = params();
+        let upgrade = ok && legacy_hash::needs_upgrade(hash, p.memory_kib, p.iterations, p.parallelism);
+        Checked { ok, upgrade }
     })
     .await
+}
+
+/// Whether `password` is any of `hashes` (password history); one hashing slot for all.
+pub async fn matches_any(password: SecretString, hashes: Vec<String>) -> Result<bool> {
+    if hashes.is_empty() {
+        return Ok(false);
+    }
+    run_limited(move || hashes.iter().any(|h| legacy_hash::verify(h, password.expose_secret()))).await
 }
 
 /// Warms the dummy hash so the first unknown-login attempt is not faster than later ones.
@@ -78,11 +160,12 @@ pub fn generate() -> SecretString {
     }
 }
 
-/// The minimum the foundation enforces; the account's full policy (R10, R24) builds on it.
+/// What any password must be, whatever the account's policy (`passwords::PasswordPolicy`,
+/// applied where the account is known): not empty, and not absurdly long to hash.
 pub fn check_basic(password: &str) -> std::result::Result<(), crate::domain::Invalid> {
     let n = password.chars().count();
-    if n < 8 {
-        return Err(crate::domain::Invalid::new("too_short", "must be at least 8 characters"));
+    if n == 0 {
+        return Err(crate::domain::Invalid::new("too_short", "must not be empty"));
     }
     if n > 256 {
         return Err(crate::domain::Invalid::new("too_long", "must be at most 256 characters"));
@@ -98,13 +181,13 @@ mod tests {
     async fn a_hash_verifies_only_its_password() {
         let h = hash(SecretString::from("correct horse")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(SecretString::from("correct horse"), Some(h.clone())).await.unwrap());
-        assert!(!verify(SecretString::from("wrong horse"), Some(h)).await.unwrap());
+        assert_eq!(verify(SecretString::from("correct horse"), Some(h.clone())).await.unwrap(), Checked { ok: true, upgrade: false });
+        assert!(!verify(SecretString::from("wrong horse"), Some(h)).await.unwrap().ok);
     }
 
     #[tokio::test]
     async fn no_hash_never_verifies() {
-        assert!(!verify(SecretString::from("roster-dummy-password-for-timing"), None).await.unwrap());
+        assert!(!verify(SecretString::from("roster-dummy-password-for-timing"), None).await.unwrap().ok);
     }
 
     #[test]

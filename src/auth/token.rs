@@ -13,6 +13,18 @@ pub fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// API tokens carry a prefix, so that the session check knows where to look, and secret
+/// scanners can recognise a leaked one.
+pub const API_TOKEN_PREFIX: &str = "rst_";
+
+pub fn new_api_token() -> String {
+    format!("{API_TOKEN_PREFIX}{}", new_token())
+}
+
+pub fn is_api_token(token: &str) -> bool {
+    token.starts_with(API_TOKEN_PREFIX)
+}
+
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

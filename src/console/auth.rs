@@ -11,7 +11,9 @@ use super::extract::{ConsoleUser, go};
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::extract::SESSION_COOKIE;
-use crate::auth::{ClientInfo, SessionKind};
+use crate::auth::{ClientInfo, Outcome, SignInRequest, SignedIn};
+use crate::error::FieldIssue;
+use crate::sessions::SessionKind;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -55,17 +57,23 @@ pub(super) async fn login(
         return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
     let secret = SecretString::from(password.to_string());
-    match crate::auth::sign_in(&state, account, login, secret, SessionKind::Console, &client).await {
-        Ok(signed) => {
-            let expires = time::OffsetDateTime::from_unix_timestamp(signed.expires_at / 1000)
-                .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-            let cookie = Cookie::build((SESSION_COOKIE, signed.token))
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .path("/")
-                .secure(state.config.secure_cookies())
-                .expires(expires);
-            (jar.add(cookie), Redirect::to("/console/users")).into_response()
+    let take_over = first(&form, "take_over").is_some();
+    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over };
+    match crate::auth::sign_in(&state, request, &client).await {
+        Ok(Outcome::SignedIn(signed)) => signed_in(&state, jar, signed),
+        Ok(Outcome::Step(pending)) => {
+            let why = match pending.reason.as_str() {
+                "expired" => "Your password has expired. Choose a new one to continue.",
+                _ => "You must choose a new password before you continue.",
+            };
+            password_change_form(&pending.challenge, why, &[]).into_response()
+        }
+        Err(Error::SessionActive(message)) => {
+            (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
+        }
+        Err(Error::TooManyAttempts(seconds)) => {
+            let message = format!("Too many failed sign-ins from your address. Try again in {} minutes.", seconds.div_ceil(60));
+            (StatusCode::TOO_MANY_REQUESTS, login_form(account, login, Some(&message), None)).into_response()
         }
         Err(Error::Internal(cause)) => {
             tracing::error!(error = ?cause, "sign-in failed with an internal error");
@@ -74,6 +82,95 @@ pub(super) async fn login(
         }
         Err(_) => (StatusCode::UNAUTHORIZED, login_form(account, login, Some(FAILED), None)).into_response(),
     }
+}
+
+fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
+    let expires = time::OffsetDateTime::from_unix_timestamp(signed.expires_at / 1000).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let cookie = Cookie::build((SESSION_COOKIE, signed.token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(state.config.secure_cookies())
+        // The server ends idle sessions; the cookie only needs to outlive the absolute limit.
+        .max_age(time::Duration::days(90));
+    let _ = expires;
+    (jar.add(cookie), Redirect::to("/console/users")).into_response()
+}
+
+/// `POST /login/password`: the forced or expired password change step of a sign-in.
+pub(super) async fn password_change(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(form): Form<Pairs>,
+) -> Response {
+    let challenge = first(&form, "challenge").unwrap_or_default();
+    let new_password = first(&form, "new_password").unwrap_or_default();
+    let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
+    if !same_origin(&headers, state.config.public_url.as_deref()) {
+        return (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None)).into_response();
+    }
+    if new_password != confirmation {
+        let issues = [FieldIssue::new("new_password_confirmation", "mismatch", "does not match the new password")];
+        let page = password_change_form(challenge, "Choose a new password.", &issues);
+        return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+    }
+    let secret = SecretString::from(new_password.to_string());
+    match crate::auth::sign_in::complete_password_change(&state, challenge, secret, &client).await {
+        Ok(signed) => signed_in(&state, jar, signed),
+        Err(Error::Validation(issues)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, password_change_form(challenge, "Choose a new password.", &issues)).into_response()
+        }
+        Err(Error::Internal(cause)) => {
+            tracing::error!(error = ?cause, "password change at sign-in failed with an internal error");
+            let page = login_form("default", "", Some("Sign-in is not available right now; try again shortly."), None);
+            (StatusCode::INTERNAL_SERVER_ERROR, page).into_response()
+        }
+        Err(_) => {
+            let page = login_form("default", "", Some("That sign-in has expired. Sign in again."), None);
+            (StatusCode::UNAUTHORIZED, page).into_response()
+        }
+    }
+}
+
+fn password_change_form(challenge: &str, why: &str, issues: &[FieldIssue]) -> Markup {
+    let body = html! {
+        section.auth-card aria-labelledby="pw-title" {
+            h1 #pw-title { "Choose a new password" }
+            (ui::alert("info", why))
+            form method="post" action="/login/password" {
+                input type="hidden" name="challenge" value=(challenge);
+                (Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password").render(issues))
+                (Field::new("new_password_confirmation", "Repeat the new password", "").kind("password").required().autocomplete("new-password").render(issues))
+                button.button.primary.wide type="submit" { "Change password and sign in" }
+            }
+        }
+    };
+    ui::layout(None, Nav::None, "Choose a new password", body)
+}
+
+/// R33: the account allows one session per user and this user has one elsewhere.
+fn take_over_form(account: &str, login: &str, message: &str) -> Markup {
+    let body = html! {
+        section.auth-card aria-labelledby="take-title" {
+            h1 #take-title { "Signed in elsewhere" }
+            (ui::alert("warning", message))
+            p { "Signing in here ends the other session." }
+            form method="post" action="/login" {
+                input type="hidden" name="account" value=(account);
+                input type="hidden" name="login" value=(login);
+                input type="hidden" name="take_over" value="1";
+                div.field {
+                    label for="f-password" { "Password" span.required aria-hidden="true" { " *" } }
+                    input #f-password name="password" type="password" required autocomplete="current-password" autofocus;
+                }
+                button.button.primary.wide type="submit" { "End the other session and sign in" }
+            }
+            p { a href="/login" { "Cancel" } }
+        }
+    };
+    ui::layout(None, Nav::None, "Signed in elsewhere", body)
 }
 
 /// `POST /logout` (an htmx request, so CSRF-checked): ends the session and clears the cookie.

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(auth::root))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/password", post(auth::password_change))
         .route("/logout", post(auth::logout))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
         .route("/console/users", get(users::list))

@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::Conn;
+use crate::accounts::security::SecuritySettings;
 use crate::ids::AccountId;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,9 +17,31 @@ pub struct AccountRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    #[sqlx(try_from = "String")]
+    pub security: SecuritySettings,
 }
 
-const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version";
+const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version, security";
+
+/// Replaces the security settings if the account is still at `expected_version`.
+pub async fn set_security(
+    conn: &mut Conn,
+    id: AccountId,
+    settings: &SecuritySettings,
+    expected_version: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET security = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+    )
+    .bind(settings.to_json())
+    .bind(now)
+    .bind(id.0)
+    .bind(expected_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
 
 pub async fn insert(conn: &mut Conn, slug: &str, name: &str, seat_limit: Option<i64>, now: i64) -> Result<AccountId, sqlx::Error> {
     let row = sqlx::query(

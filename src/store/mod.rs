@@ -7,6 +7,11 @@ pub mod accounts;
 pub mod activity;
 pub mod batch;
 pub mod bulk;
+pub mod challenges;
+pub mod invalidation;
+pub mod api_tokens;
+pub mod sign_in_failures;
+pub mod password_history;
 pub mod named;
 pub mod sql;
 pub mod sessions;
@@ -21,6 +26,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use invalidation::{Affects, Invalidations};
 
 pub use sqlx::AnyConnection as Conn;
 
@@ -49,12 +56,15 @@ pub struct Store {
     /// SQLite allows one writer; taking this lock before a write transaction turns
     /// "database is locked" races into an orderly queue. PostgreSQL needs none.
     write_lock: Option<Arc<Mutex<()>>>,
+    invalidations: Arc<Invalidations>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     _write_guard: Option<OwnedMutexGuard<()>>,
+    affects: Affects,
+    invalidations: Arc<Invalidations>,
 }
 
 impl Tx {
@@ -62,8 +72,15 @@ impl Tx {
         &mut self.inner
     }
 
+    /// Narrows what this transaction makes stale in caches (by default: everything).
+    pub fn affects(&mut self, affects: Affects) {
+        self.affects = affects;
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        self.invalidations.record(&self.affects);
+        Ok(())
     }
 }
 
@@ -113,7 +130,7 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, engine, write_lock })
+        Ok(Store { pool, engine, write_lock, invalidations: Arc::default() })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -132,6 +149,11 @@ impl Store {
         Ok(())
     }
 
+    /// What committed writes made stale; the session check's cache asks it.
+    pub fn invalidations(&self) -> &Arc<Invalidations> {
+        &self.invalidations
+    }
+
     pub fn engine(&self) -> Engine {
         self.engine
     }
@@ -142,7 +164,7 @@ impl Store {
             None => None,
         };
         let inner = self.pool.begin().await?;
-        Ok(Tx { inner, _write_guard: guard })
+        Ok(Tx { inner, _write_guard: guard, affects: Affects::Everyone, invalidations: self.invalidations.clone() })
     }
 
     /// A write transaction whose reads all see one snapshot (mass actions: what is counted,

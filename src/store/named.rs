@@ -232,3 +232,17 @@ pub async fn effective_roles(conn: &mut Conn, user: crate::ids::UserId) -> Resul
     .map(|r| r.try_get(0))
     .collect()
 }
+
+/// Grants a built-in role, in every account, a permission it lacks (permissions added to the
+/// catalog after the account was made). Returns how many roles gained it.
+pub async fn grant_to_builtin(conn: &mut Conn, key: &str, permission: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO role_permissions (role_id, permission) SELECT r.id, $1 FROM roles r WHERE r.builtin = $2 \
+         AND NOT EXISTS (SELECT 1 FROM role_permissions p WHERE p.role_id = r.id AND p.permission = $1)",
+    )
+    .bind(permission)
+    .bind(key)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}

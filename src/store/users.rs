@@ -14,7 +14,8 @@ const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.las
     u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \
     u.time_zone, u.date_format, u.time_format, u.receive_email, u.receive_sms, u.is_agent, u.is_supervisor, \
     u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, \
-    u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version";
+    u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
+    u.locked_until, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes";
 
 /// The things a user is linked to, each through its own join table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -338,6 +339,9 @@ pub(crate) fn filter_sql(account: AccountId, filter: &UserFilter, reading: Readi
         let statuses: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
         sql.push(" AND u.status IN (").bind_list(&statuses).push(")");
     }
+    if filter.locked {
+        sql.push(" AND u.locked_until > ").bind(crate::clock::now_ms());
+    }
     for (link, ids) in [
         (Link::Roles, filter.role.iter().map(|i| i.0).collect::<Vec<_>>()),
         (Link::Groups, filter.group.iter().map(|i| i.0).collect()),
@@ -532,4 +536,41 @@ pub async fn taken_values(conn: &mut Conn, account: AccountId, field: Unique, va
         }
     }
     Ok(taken)
+}
+
+pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id.0).fetch_optional(&mut *conn).await?;
+    Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
+}
+
+/// Replaces the hash without touching anything else (an upgrade to the current argon2
+/// parameters at sign-in: the same password, so no history entry and no version bump).
+pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.0).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Per-user overrides of the account's security settings (R24, R34).
+pub async fn set_security_overrides(
+    conn: &mut Conn,
+    account: AccountId,
+    id: UserId,
+    password_expiry_months: Option<i64>,
+    console_idle_minutes: Option<i64>,
+    phone_idle_minutes: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET password_expiry_months = $1, console_idle_minutes = $2, phone_idle_minutes = $3, \
+         updated_at = $4, version = version + 1 WHERE account_id = $5 AND id = $6",
+    )
+    .bind(password_expiry_months)
+    .bind(console_idle_minutes)
+    .bind(phone_idle_minutes)
+    .bind(now)
+    .bind(account.0)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(set_password))
+        .routes(routes!(unlock))
+        .routes(routes!(get_security_overrides, put_security_overrides))
         .routes(routes!(bulk_action))
         .routes(routes!(sip_credentials))
         .routes(routes!(get_avatar, put_avatar, delete_avatar))
@@ -51,6 +53,8 @@ pub struct ListQuery {
     skill: Option<String>,
     /// Search text: login, names, email, extension, external id, company.
     q: Option<String>,
+    /// `true`: only users locked out after too many failed sign-ins.
+    locked: Option<bool>,
     /// 1–500, default 50.
     limit: Option<i64>,
     /// From the previous page's `next_cursor`.
@@ -66,7 +70,7 @@ async fn list_users(
     auth: Authorized<perm::UsersView>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Page<UserView>>> {
-    let filter = UserFilter::from_query(
+    let mut filter = UserFilter::from_query(
         q.status.as_deref(),
         q.role.as_deref(),
         q.desk.as_deref(),
@@ -74,6 +78,7 @@ async fn list_users(
         q.skill.as_deref(),
         q.q.as_deref(),
     )?;
+    filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
     Ok(axum::Json(service::list(&state.store, auth.account_id(), &filter, q.cursor.as_deref(), limit).await?))
 }
@@ -292,4 +297,69 @@ async fn delete_avatar(
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     service::delete_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lift a lockout after too many failed sign-ins.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/users/{id}/unlock", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn unlock(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersPasswords>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<axum::http::StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    service::unlock(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct SecurityOverridesView {
+    password_expiry_months: Option<i64>,
+    console_idle_minutes: Option<i64>,
+    phone_idle_minutes: Option<i64>,
+}
+
+impl From<&UserView> for SecurityOverridesView {
+    fn from(v: &UserView) -> Self {
+        SecurityOverridesView {
+            password_expiry_months: v.password_expiry_months,
+            console_idle_minutes: v.console_idle_minutes,
+            phone_idle_minutes: v.phone_idle_minutes,
+        }
+    }
+}
+
+/// A user's own password expiry and inactivity timeouts (R24, R34); `null` follows the account.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/security", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SecurityOverridesView), (status = 404, body = crate::error::Problem)))]
+async fn get_security_overrides(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersView>,
+    path: ItemPath,
+) -> Result<axum::response::Response> {
+    let view = service::get(&state.store, auth.account_id(), UserId(path.id)).await?;
+    Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
+}
+
+/// Set a user's own password expiry and inactivity timeouts (with `If-Match`: the user's ETag).
+#[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/security", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), request_body = service::SecurityOverrides, security(("bearer" = [])),
+    responses((status = 200, body = SecurityOverridesView), (status = 412, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
+async fn put_security_overrides(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersEdit>,
+    client: ClientInfo,
+    headers: axum::http::HeaderMap,
+    path: ItemPath,
+    ApiJson(overrides): ApiJson<service::SecurityOverrides>,
+) -> Result<axum::response::Response> {
+    let expected = if_match(&headers)?;
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let view = service::set_security_overrides(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), overrides, expected)
+        .await?;
+    Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }

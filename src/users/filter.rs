@@ -24,6 +24,9 @@ pub struct UserFilter {
     /// Matches login, names, email, extension, external id and company (case-insensitive).
     #[serde(default)]
     pub q: Option<String>,
+    /// Only users whose sign-in is locked after too many failures.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 impl UserFilter {
@@ -34,6 +37,7 @@ impl UserFilter {
             && self.group.is_empty()
             && self.skill.is_empty()
             && self.search().is_none()
+            && !self.locked
     }
 
     /// The search text as matched: trimmed and lowercased; `None` when blank.

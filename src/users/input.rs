@@ -226,6 +226,7 @@ impl UserInput {
         if let Some(p) = &self.password {
             use secrecy::ExposeSecret;
             issues.check("password", crate::auth::password::check_basic(p.expose_secret()));
+            // The account's full policy is applied by the service, which knows the account.
         }
         if let Some(perms) = &self.permissions {
             for p in perms {

@@ -183,6 +183,12 @@ pub struct UserRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
+    /// Set while sign-in is locked after too many failures.
+    pub locked_until: Option<i64>,
+    /// Per-user overrides of the account's security settings; `None` inherits (R24, R34).
+    pub password_expiry_months: Option<i64>,
+    pub console_idle_minutes: Option<i64>,
+    pub phone_idle_minutes: Option<i64>,
 }
 
 impl UserRecord {

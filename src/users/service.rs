@@ -12,7 +12,9 @@ use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::users::{self as store, Link};
 use crate::secrets::Secrets;
-use crate::store::{Conn, Store, accounts, named};
+use crate::accounts::security::SecuritySettings;
+use crate::passwords::change::{self, Holder};
+use crate::store::{Affects, Conn, Store, accounts, named, password_history};
 use crate::users::filter::UserFilter;
 use crate::users::input::UserInput;
 use crate::users::model::{Assignments, UserFields, UserFlags, UserRecord, UserStatus};
@@ -42,6 +44,15 @@ pub struct UserView {
     pub status: UserStatus,
     pub two_factor_method: crate::users::model::TwoFactorMethod,
     pub must_change_password: bool,
+    /// Until when sign-in is locked after too many failures; `null` when it is not.
+    pub locked_until: Option<String>,
+    pub password_changed_at: Option<String>,
+    /// When the password expires (R24); `null` when it never does.
+    pub password_expires_at: Option<String>,
+    /// Overrides of the account's settings; `null` follows the account (R24, R34).
+    pub password_expiry_months: Option<i64>,
+    pub console_idle_minutes: Option<i64>,
+    pub phone_idle_minutes: Option<i64>,
     pub has_avatar: bool,
     /// Whether a SIP password is set; the password itself is read only through `…/sip-credentials`.
     pub has_sip_password: bool,
@@ -54,8 +65,16 @@ pub struct UserView {
 }
 
 impl UserView {
-    fn new(r: UserRecord, assignments: Assignments) -> Self {
+    fn new(r: UserRecord, assignments: Assignments, settings: &SecuritySettings) -> Self {
+        let now = now_ms();
         UserView {
+            locked_until: r.locked_until.filter(|&t| t > now).map(to_rfc3339),
+            password_changed_at: r.password_changed_at.map(to_rfc3339),
+            password_expires_at: crate::passwords::change::expires_at(settings, r.password_changed_at, r.password_expiry_months)
+                .map(to_rfc3339),
+            password_expiry_months: r.password_expiry_months,
+            console_idle_minutes: r.console_idle_minutes,
+            phone_idle_minutes: r.phone_idle_minutes,
             id: r.id,
             display_name: r.display_name(),
             flags: r.flags(),
@@ -103,7 +122,8 @@ pub struct Acting<'a> {
 async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserView> {
     let record = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
     let mut assignments = store::assignments(conn, &[id]).await?;
-    Ok(UserView::new(record, assignments.remove(&id).unwrap_or_default()))
+    let settings = accounts::by_id(conn, account).await?.map(|a| a.security).unwrap_or_default();
+    Ok(UserView::new(record, assignments.remove(&id).unwrap_or_default(), &settings))
 }
 
 pub async fn get(db: &Store, account: AccountId, id: UserId) -> Result<UserView> {
@@ -123,11 +143,12 @@ pub async fn list(db: &Store, account: AccountId, filter: &UserFilter, cursor: O
     };
     let ids: Vec<UserId> = records.iter().map(|r| r.id).collect();
     let mut assignments = store::assignments(&mut conn, &ids).await?;
+    let settings = accounts::by_id(&mut conn, account).await?.map(|a| a.security).unwrap_or_default();
     let items = records
         .into_iter()
         .map(|r| {
             let a = assignments.remove(&r.id).unwrap_or_default();
-            UserView::new(r, a)
+            UserView::new(r, a, &settings)
         })
         .collect();
     Ok(Page { items, next_cursor })
@@ -149,13 +170,12 @@ pub async fn create(
 ) -> Result<(UserView, Option<SecretString>)> {
     let fields = input.to_fields(None)?;
     guard_superuser(acting, None, &fields)?;
-    let (password, generated) = match input.password.clone() {
-        Some(p) => (p, None),
-        None => {
-            let p = password::generate();
-            (p.clone(), Some(p))
-        }
-    };
+    let settings = account_settings(db, account).await?;
+    let (password, generated) = change::given_or_generated(input.password.clone());
+    if generated.is_none() {
+        let holder = Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
+        change::vet(db, &settings, &holder, &password, "password").await?;
+    }
     let hash = password::hash(password).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -164,6 +184,7 @@ pub async fn create(
     check_unique(conn, account, None, &fields).await?;
     let links = resolve_links(conn, account, &input).await?;
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
+    password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
     if let Some(Some(sealed)) = seal_sip_password(secrets, &input) {
         store::set_sip_password(conn, id, Some(&sealed)).await?;
@@ -246,7 +267,7 @@ pub async fn update(
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
-        crate::auth::end_sessions_of(conn, id).await?;
+        crate::sessions::end_all_of_user(conn, acting.actor, id, fields.login.as_str(), None, "deactivated").await?;
     }
     if !changes.is_empty() {
         activity::record(conn, acting.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
@@ -275,7 +296,8 @@ pub async fn delete(db: &Store, acting: &Acting<'_>, account: AccountId, id: Use
     Ok(())
 }
 
-/// R23: an admin sets a password, or has one generated (returned once).
+/// R23: an admin sets a password, or has one generated (returned once). The account's policy
+/// applies to a given one; the user's sessions end (R25).
 pub async fn set_password(
     db: &Store,
     acting: &Acting<'_>,
@@ -284,35 +306,116 @@ pub async fn set_password(
     new_password: Option<SecretString>,
     must_change: bool,
 ) -> Result<Option<SecretString>> {
-    if let Some(p) = &new_password {
-        use secrecy::ExposeSecret;
-        password::check_basic(p.expose_secret()).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("password", i)]))?;
-    }
-    let (password, generated) = match new_password {
-        Some(p) => (p, None),
-        None => {
-            let p = password::generate();
-            (p.clone(), Some(p))
-        }
-    };
-    let hash = password::hash(password).await?;
-    let mut tx = db.begin().await?;
-    let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let settings = account_settings(db, account).await?;
+    let mut conn = db.read().await?;
+    let current = store::get(&mut conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    drop(conn);
     if current.is_superuser && !acting.platform_operator {
         return Err(Error::Forbidden("only a platform operator can change a platform operator's password".into()));
     }
-    store::set_password(conn, id, &hash, must_change, now_ms()).await?;
-    // R25: a password change ends the user's sessions.
-    let ended = crate::auth::end_sessions_of(conn, id).await?;
+    let (password, generated) = change::given_or_generated(new_password);
+    if generated.is_none() {
+        let holder = Holder { id: Some(id), login: &current.login, email: current.email.as_deref() };
+        change::vet(db, &settings, &holder, &password, "password").await?;
+    }
+    let hash = password::hash(password).await?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    change::save(conn, &settings, id, &hash, must_change, now_ms()).await?;
+    let why = if generated.is_some() { "password_reset" } else { "password_changed" };
+    let ended = crate::sessions::end_all_of_user(conn, acting.actor, id, &current.login, None, why).await?;
     let mut changes = Changes::new();
     changes
         .set("password", if generated.is_some() { "reset to a generated password" } else { "set" })
         .set("must_change_password", must_change)
         .set("sessions_ended", ended);
     activity::record(conn, acting.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
+    tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
     Ok(generated)
+}
+
+/// R24, R34: a user's own password expiry and inactivity timeouts; `None` follows the account.
+pub async fn set_security_overrides(
+    db: &Store,
+    acting: &Acting<'_>,
+    account: AccountId,
+    id: UserId,
+    overrides: SecurityOverrides,
+    expected_version: i64,
+) -> Result<UserView> {
+    let mut issues = crate::error::Issues::new();
+    if overrides.password_expiry_months.is_some_and(|m| !(0..=12).contains(&m)) {
+        issues.add("password_expiry_months", "out_of_range", "must be 0 (never) or between 1 and 12 months");
+    }
+    let idle = crate::accounts::security::IDLE_MINUTES;
+    let idle = i64::from(*idle.start())..=i64::from(*idle.end());
+    for (field, value) in [("console_idle_minutes", overrides.console_idle_minutes), ("phone_idle_minutes", overrides.phone_idle_minutes)] {
+        if value.is_some_and(|m| !idle.contains(&m)) {
+            issues.add(field, "out_of_range", format!("must be between {} and {} minutes", idle.start(), idle.end()));
+        }
+    }
+    issues.into_result()?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if current.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    store::set_security_overrides(
+        conn,
+        account,
+        id,
+        overrides.password_expiry_months,
+        overrides.console_idle_minutes,
+        overrides.phone_idle_minutes,
+        now_ms(),
+    )
+    .await?;
+    let mut changes = Changes::new();
+    changes
+        .diff("password_expiry_months", current.password_expiry_months, overrides.password_expiry_months)
+        .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
+        .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
+    if !changes.is_empty() {
+        activity::record(conn, acting.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
+    }
+    let view = view(conn, account, id).await?;
+    tx.affects(Affects::Users(vec![id]));
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Lifts a lockout after too many failed sign-ins.
+pub async fn unlock(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let was_locked = crate::store::sign_in_failures::clear_user(conn, account, id, now_ms()).await?;
+    if was_locked {
+        activity::record(conn, acting.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
+    }
+    tx.affects(Affects::Nothing);
+    tx.commit().await?;
+    Ok(was_locked)
+}
+
+/// The per-user overrides of the account's security settings.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityOverrides {
+    /// 0 = never, 1..12; `null` = the account's period.
+    pub password_expiry_months: Option<i64>,
+    /// `null` = the account's timeout.
+    pub console_idle_minutes: Option<i64>,
+    pub phone_idle_minutes: Option<i64>,
+}
+
+async fn account_settings(db: &Store, account: AccountId) -> Result<crate::accounts::security::SecuritySettings> {
+    let mut conn = db.read().await?;
+    let record = crate::store::accounts::by_id(&mut conn, account).await?.ok_or(Error::NotFound("account"))?;
+    Ok(record.security)
 }
 
 fn guard_superuser(acting: &Acting<'_>, current: Option<&UserRecord>, fields: &UserFields) -> Result<()> {

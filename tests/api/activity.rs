@@ -21,7 +21,7 @@ async fn create_edit_delete_are_recorded_with_their_changes(engine: Engine) {
     let desk = app.desk("Billing").await;
     let created = app
         .new_user(json!({ "login": "mia", "email": "mia@example.com", "first_name": "Mia", "desks": [desk],
-            "password": "mia-secret-123" }))
+            "password": "aimq-secret-123" }))
         .await;
     let id = id_of(&created);
     app.update_user(id, json!({ "email": "mia@corp.example", "first_name": "Mia", "time_zone": "Asia/Tokyo" })).await;
@@ -45,7 +45,7 @@ async fn create_edit_delete_are_recorded_with_their_changes(engine: Engine) {
             .is_ok()),
             "{e}"
         );
-        assert!(!e.to_string().contains("mia-secret-123"), "a secret in the log: {e}");
+        assert!(!e.to_string().contains("aimq-secret-123"), "a secret in the log: {e}");
     }
 
     let created = &only(&events, "user.created")["changes"];
@@ -69,18 +69,18 @@ async fn create_edit_delete_are_recorded_with_their_changes(engine: Engine) {
     assert_eq!(ned.iter().filter(|e| e["action"] == "user.updated").count(), 0, "{ned:#?}");
 
     // A password change is recorded without the password.
-    app.set_password(other, json!({ "password": "brand-new-pass-7" })).await.expect(200);
+    app.set_password(other, json!({ "password": "wen-dnarbq-pass-7" })).await.expect(200);
     let ned = app.activity(&format!("user={other}")).await;
     assert!(ned.iter().any(|e| e["action"].as_str().is_some_and(|a| a.contains("password"))), "{ned:#?}");
-    assert!(!serde_json::to_string(&ned).unwrap().contains("brand-new-pass-7"));
+    assert!(!serde_json::to_string(&ned).unwrap().contains("wen-dnarbq-pass-7"));
 }
 
 async fn sign_ins_and_refusals_are_recorded(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("nia", "nia-password-1", json!({})).await;
-    app.sign_in("nia", "nia-password-1").await;
-    app.login("nia", "wrong-password-x").await.problem(401);
-    app.login("ghost", "whatever-pass-1").await.problem(401);
+    let id = app.user_with_password("nia", "ainq-password-1", json!({})).await;
+    app.sign_in("nia", "ainq-password-1").await;
+    app.login("nia", "gnorwq-password-x").await.problem(401);
+    app.login("ghost", "revetahwq-pass-1").await.problem(401);
 
     let ok = app.activity(&format!("user={id}&action=auth.sign_in")).await;
     assert_eq!(ok.len(), 1, "{ok:#?}");
@@ -95,7 +95,7 @@ async fn sign_ins_and_refusals_are_recorded(engine: Engine) {
     let ghost = failed.iter().find(|e| e["target_id"].is_null()).expect("the unknown login is recorded");
     assert!(ghost.to_string().contains("ghost"), "the attempted login is kept: {ghost}");
     let all = serde_json::to_string(&failed).unwrap();
-    assert!(!all.contains("wrong-password-x") && !all.contains("whatever-pass-1"), "attempted passwords logged: {all}");
+    assert!(!all.contains("gnorwq-password-x") && !all.contains("revetahwq-pass-1"), "attempted passwords logged: {all}");
     // The admin's own sign-in at start-up is there too.
     assert!(!app.activity(&format!("user={}&action=auth.sign_in", app.admin_id)).await.is_empty());
 }

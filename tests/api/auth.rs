@@ -52,14 +52,14 @@ async fn sign_in_shows_the_session_and_sign_out_ends_it(engine: Engine) {
 
 async fn refused_sign_ins_look_the_same(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    app.user_with_password("gus", "right-password-1", json!({})).await;
-    app.user_with_password("hal", "right-password-1", json!({ "status": "disabled" })).await;
+    app.user_with_password("gus", "thgirq-password-1", json!({})).await;
+    app.user_with_password("hal", "thgirq-password-1", json!({ "status": "disabled" })).await;
 
     let attempts = [
-        ("default", "gus", "wrong-password-1", "wrong password"),
-        ("default", "nobody", "right-password-1", "unknown login"),
-        ("default", "hal", "right-password-1", "disabled user"),
-        ("no-such-account", "gus", "right-password-1", "unknown account"),
+        ("default", "gus", "gnorwq-password-1", "wrong password"),
+        ("default", "nobody", "thgirq-password-1", "unknown login"),
+        ("default", "hal", "thgirq-password-1", "disabled user"),
+        ("no-such-account", "gus", "thgirq-password-1", "unknown account"),
         ("default", "gus", "", "empty password"),
     ];
     let mut bodies = Vec::new();
@@ -74,24 +74,24 @@ async fn refused_sign_ins_look_the_same(engine: Engine) {
         assert_eq!(body, &bodies[0].1, "the answer to a {why} differs from a wrong password's");
     }
     // The right password still works afterwards.
-    app.sign_in("gus", "right-password-1").await;
+    app.sign_in("gus", "thgirq-password-1").await;
 }
 
 async fn a_disabled_user_cannot_sign_in(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("ivy", "ivy-password-1", json!({ "status": "disabled" })).await;
-    app.login("ivy", "ivy-password-1").await.problem(401);
+    let id = app.user_with_password("ivy", "yviq-password-1", json!({ "status": "disabled" })).await;
+    app.login("ivy", "yviq-password-1").await.problem(401);
     app.update_user(id, json!({ "status": "active" })).await;
-    app.sign_in("ivy", "ivy-password-1").await;
+    app.sign_in("ivy", "yviq-password-1").await;
     app.update_user(id, json!({ "status": "disabled" })).await;
-    app.login("ivy", "ivy-password-1").await.problem(401);
+    app.login("ivy", "yviq-password-1").await.problem(401);
 }
 
 async fn deactivation_ends_the_users_sessions(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("jay", "jay-password-1", json!({})).await;
-    let first = app.sign_in("jay", "jay-password-1").await;
-    let second = app.sign_in("jay", "jay-password-1").await;
+    let id = app.user_with_password("jay", "yajq-password-1", json!({})).await;
+    let first = app.sign_in("jay", "yajq-password-1").await;
+    let second = app.sign_in("jay", "yajq-password-1").await;
     app.session(&first).await.expect(200);
 
     app.update_user(id, json!({ "status": "disabled" })).await;
@@ -101,20 +101,20 @@ async fn deactivation_ends_the_users_sessions(engine: Engine) {
     app.update_user(id, json!({ "status": "active" })).await;
     app.session(&first).await.problem(401);
     app.session(&second).await.problem(401);
-    let third = app.sign_in("jay", "jay-password-1").await;
+    let third = app.sign_in("jay", "yajq-password-1").await;
 
     // Deletion ends them too.
     app.delete_user(id).await.expect(204);
     app.session(&third).await.problem(401);
-    app.login("jay", "jay-password-1").await.problem(401);
+    app.login("jay", "yajq-password-1").await.problem(401);
 }
 
 async fn bulk_deactivation_and_deletion_end_sessions(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let kim = app.user_with_password("kim", "kim-password-1", json!({})).await;
-    let lou = app.user_with_password("lou", "lou-password-1", json!({})).await;
-    let kim_token = app.sign_in("kim", "kim-password-1").await;
-    let lou_token = app.sign_in("lou", "lou-password-1").await;
+    let kim = app.user_with_password("kim", "mikq-password-1", json!({})).await;
+    let lou = app.user_with_password("lou", "uolq-password-1", json!({})).await;
+    let kim_token = app.sign_in("kim", "mikq-password-1").await;
+    let lou_token = app.sign_in("lou", "uolq-password-1").await;
 
     app.bulk(json!({ "action": "deactivate", "target": { "ids": [kim] } })).await.expect(200);
     app.session(&kim_token).await.problem(401);
@@ -147,9 +147,9 @@ async fn a_disabled_account_cannot_sign_in(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     app.post("/api/v1/accounts", json!({ "slug": "initech", "name": "Initech", "seat_limit": 2 })).await.json(201);
     let admin_role = app.builtin_role_in(&app.token, "initech", "admin").await;
-    let body = json!({ "login": "peter", "password": "peter-password-1", "roles": [admin_role] });
+    let body = json!({ "login": "peter", "password": "retepq-password-1", "roles": [admin_role] });
     app.post("/api/v1/accounts/initech/users", body).await.json(201);
-    let token = app.sign_in_to("initech", "peter", "peter-password-1").await;
+    let token = app.sign_in_to("initech", "peter", "retepq-password-1").await;
     app.get_as(&token, "/api/v1/accounts/initech/users").await.expect(200);
 
     // R20: the account's seats are a limit.
@@ -165,10 +165,10 @@ async fn a_disabled_account_cannot_sign_in(engine: Engine) {
     let etag = disabled.etag();
     assert_eq!(disabled.json(200)["enabled"], false);
     app.get_as(&token, "/api/v1/accounts/initech/users").await.problem(401);
-    app.login_in("initech", "peter", "peter-password-1").await.problem(401);
+    app.login_in("initech", "peter", "retepq-password-1").await.problem(401);
     // The default account is untouched.
     app.session(&app.token).await.expect(200);
     let patch = app.req(Method::PATCH, "/api/v1/accounts/initech").header("if-match", &etag);
     app.send(patch.json(&json!({ "enabled": true }))).await.expect(200);
-    app.sign_in_to("initech", "peter", "peter-password-1").await;
+    app.sign_in_to("initech", "peter", "retepq-password-1").await;
 }

@@ -65,16 +65,16 @@ async fn rights_come_from_groups_and_direct_permissions(engine: Engine) {
         .create_named("roles", json!({ "name": "Viewer", "description": "Sees users", "permissions": ["users.view"] }))
         .await;
     let group = app.create_named("groups", json!({ "name": "Viewers", "roles": [viewer] })).await;
-    app.user_with_password("via-group", "via-group-pass-1", json!({ "groups": [group] })).await;
-    let token = app.sign_in("via-group", "via-group-pass-1").await;
+    app.user_with_password("via-group", "puorg-aivq-pass-1", json!({ "groups": [group] })).await;
+    let token = app.sign_in("via-group", "puorg-aivq-pass-1").await;
     app.get_as(&token, &app.acct("users")).await.expect(200);
     app.post_as(&token, &app.acct("users"), json!({ "login": "nope" })).await.problem(403);
 
     // A direct permission.
     let direct = app
-        .user_with_password("direct", "direct-pass-12", json!({ "permissions": ["users.view", "users.create"] }))
+        .user_with_password("direct", "tceridq-pass-12", json!({ "permissions": ["users.view", "users.create"] }))
         .await;
-    let token = app.sign_in("direct", "direct-pass-12").await;
+    let token = app.sign_in("direct", "tceridq-pass-12").await;
     app.post_as(&token, &app.acct("users"), json!({ "login": "made-by-direct" })).await.expect(201);
     let s = app.session(&token).await.json(200);
     assert!(s["permissions"].as_array().unwrap().iter().any(|p| p == "users.create"), "{s}");
@@ -92,9 +92,9 @@ async fn another_accounts_users_are_not_found(engine: Engine) {
     let local = id_of(&app.new_user(json!({ "login": "local-lou", "first_name": "Lou" })).await);
     app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme Inc." })).await.json(201);
     let acme_admin_role = app.builtin_role_in(&app.token, "acme", "admin").await;
-    let body = json!({ "login": "acme-admin", "password": "acme-password-1", "roles": [acme_admin_role] });
+    let body = json!({ "login": "acme-admin", "password": "emcaq-password-1", "roles": [acme_admin_role] });
     let acme_admin = id_of(&app.post("/api/v1/accounts/acme/users", body).await.json(201));
-    let acme = app.sign_in_to("acme", "acme-admin", "acme-password-1").await;
+    let acme = app.sign_in_to("acme", "acme-admin", "emcaq-password-1").await;
 
     // Acme's admin cannot enter the default account, nor see its users through Acme.
     app.get_as(&acme, &app.acct("users")).await.problem(404);
@@ -106,7 +106,7 @@ async fn another_accounts_users_are_not_found(engine: Engine) {
     app.send(patch.json(&json!({ "first_name": "Hijacked" }))).await.problem(404);
     app.send(app.req_as(&acme, Method::DELETE, &format!("/api/v1/accounts/acme/users/{local}"))).await.problem(404);
     let pw = app.req_as(&acme, Method::PUT, &format!("/api/v1/accounts/acme/users/{local}/password"));
-    app.send(pw.json(&json!({ "password": "hijacked-pass-1" }))).await.problem(404);
+    app.send(pw.json(&json!({ "password": "dekcajihq-pass-1" }))).await.problem(404);
     let bulk = json!({ "action": "deactivate", "target": { "ids": [local] } });
     let r = app.post_as(&acme, "/api/v1/accounts/acme/users/bulk", bulk).await;
     assert!(r.status == 404 || r.status == 422, "another account's id in a mass action: {}", r.text());
@@ -119,7 +119,7 @@ async fn another_accounts_users_are_not_found(engine: Engine) {
     let after = app.get_user(local).await.json(200);
     assert_eq!((after["first_name"].clone(), after["status"].clone()), (json!("Lou"), json!("active")));
     // Logins belong to their account: Acme's admin cannot sign in to the default account.
-    app.login_in("default", "acme-admin", "acme-password-1").await.problem(401);
+    app.login_in("default", "acme-admin", "emcaq-password-1").await.problem(401);
     app.get(&format!("/api/v1/accounts/acme/users/{acme_admin}")).await.expect(200);
 }
 

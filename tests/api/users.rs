@@ -191,30 +191,30 @@ async fn a_generated_password_is_shown_once_and_works(engine: Engine) {
 
 async fn an_admin_sets_a_password_with_confirmation(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("dan", "first-password-1", json!({})).await;
-    let token = app.sign_in("dan", "first-password-1").await;
+    let id = app.user_with_password("dan", "tsrifq-password-1", json!({})).await;
+    let token = app.sign_in("dan", "tsrifq-password-1").await;
 
     let mismatch = app
-        .set_password(id, json!({ "password": "second-password-2", "password_confirmation": "typo-password-2" }))
+        .set_password(id, json!({ "password": "dnocesq-password-2", "password_confirmation": "opytq-password-2" }))
         .await;
     mismatch.problem_on(422, "password_confirmation");
     app.set_password(id, json!({ "password": "short" })).await.problem_on(422, "password");
     // Neither refused request changed anything or ended the session.
     app.session(&token).await.expect(200);
-    app.sign_in("dan", "first-password-1").await;
+    app.sign_in("dan", "tsrifq-password-1").await;
 
     let done = app
-        .set_password(id, json!({ "password": "second-password-2", "password_confirmation": "second-password-2" }))
+        .set_password(id, json!({ "password": "dnocesq-password-2", "password_confirmation": "dnocesq-password-2" }))
         .await
         .json(200);
     assert!(done.get("generated_password").is_none() || done["generated_password"].is_null(), "{done}");
     // R25: a password change ends the user's sessions at once.
     app.session(&token).await.problem(401);
-    app.login("dan", "first-password-1").await.problem(401);
-    app.sign_in("dan", "second-password-2").await;
+    app.login("dan", "tsrifq-password-1").await.problem(401);
+    app.sign_in("dan", "dnocesq-password-2").await;
     // The password cannot be set through PATCH.
     let etag = app.get_user(id).await.etag();
-    app.patch_user(id, Some(&etag), json!({ "password": "third-password-3" })).await.problem_on(422, "password");
+    app.patch_user(id, Some(&etag), json!({ "password": "drihtq-password-3" })).await.problem_on(422, "password");
 }
 
 async fn stale_and_missing_if_match_are_refused(engine: Engine) {

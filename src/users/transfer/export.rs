@@ -271,6 +271,10 @@ mod tests {
                 created_at: 0,
                 updated_at: 0,
                 version: 1,
+                locked_until: None,
+                password_expiry_months: None,
+                console_idle_minutes: None,
+                phone_idle_minutes: None,
             },
             Assignments::default(),
         );

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::{StreamExt, TryStreamExt};
 use secrecy::SecretString;
 
-use super::Format;
+use super::{Format, PASSWORD, PASSWORD_HASH};
 use super::rows::{self, Pos};
 use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::password;
+use crate::auth::{legacy_hash, password};
 use crate::clock::now_ms;
 use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
@@ -25,6 +25,7 @@ use crate::store::users::{self as store, Link, Unique};
 use crate::store::{Conn, Store, named};
 use crate::users::input::UserInput;
 use crate::users::model::UserFields;
+use crate::passwords::PasswordPolicy;
 
 pub struct ImportOptions {
     pub file: PathBuf,
@@ -53,17 +54,38 @@ pub struct ImportReport {
 enum Credential {
     /// No password: the user cannot sign in until an admin sets one.
     None,
-    /// A plain password (checked by `UserInput::to_fields`), hashed with argon2id before writing.
+    /// A plain password, checked against the account's policy, hashed with argon2id before writing.
     Plain(SecretString),
-    // Issue 3 adds existing bcrypt/pbkdf2 hashes from other systems here (a `password_hash`
-    // column): checked for shape while validating, stored as they are, never re-hashed.
+    /// A hash from another system (`password_hash` column): checked for shape, stored as it
+    /// is, and upgraded to argon2id at the user's next sign-in.
+    Hash(String),
 }
 
 impl Credential {
-    fn take(input: &mut UserInput) -> Credential {
-        match input.password.take() {
-            Some(p) => Credential::Plain(p),
-            None => Credential::None,
+    fn take(input: &mut UserInput, hash: Option<String>, policy: &PasswordPolicy, issues: &mut Issues) -> Credential {
+        let hash = hash.filter(|h| !h.trim().is_empty());
+        match (input.password.take(), hash) {
+            (Some(_), Some(_)) => {
+                issues.add(PASSWORD_HASH, "both", "give either a password or a password hash, not both");
+                Credential::None
+            }
+            (Some(p), None) => {
+                use secrecy::ExposeSecret;
+                let login = input.login.as_deref().unwrap_or_default();
+                let email = input.email.as_ref().and_then(|e| e.as_deref());
+                if let Err(refusals) = policy.check(p.expose_secret(), login, email) {
+                    refusals.into_iter().for_each(|r| issues.add(PASSWORD, r.rule, r.message));
+                }
+                Credential::Plain(p)
+            }
+            (None, Some(h)) => match legacy_hash::classify(h.trim()) {
+                Ok(_) => Credential::Hash(h.trim().to_string()),
+                Err(invalid) => {
+                    issues.check::<()>(PASSWORD_HASH, Err(invalid));
+                    Credential::None
+                }
+            },
+            (None, None) => Credential::None,
         }
     }
 }
@@ -131,7 +153,7 @@ async fn check_row(
         p.dedup();
         p
     });
-    let credential = Credential::take(&mut parsed.input);
+    let credential = Credential::take(&mut parsed.input, parsed.password_hash.take(), &account.security.password_policy, issues);
     let row = fields.filter(|_| issues.is_empty()).map(|fields| Row {
         fields,
         must_change_password,
@@ -314,6 +336,7 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
         let hash = match &row.credential {
             Credential::None => None,
             Credential::Plain(_) => Some(hashes.remove(&n).ok_or_else(changed)?),
+            Credential::Hash(h) => Some(h.clone()),
         };
         with_password += u64::from(hash.is_some());
         batch.push((row, hash));

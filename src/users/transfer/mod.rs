@@ -75,6 +75,9 @@ pub const COLUMNS: [&str; 30] = [
 
 /// Import only: a plain password, hashed on import. Never exported.
 pub const PASSWORD: &str = "password";
+/// Import only: a password hash from another system (argon2, bcrypt, Django's pbkdf2_sha256
+/// or argon2), kept as it is and upgraded to Roster's argon2id at the user's next sign-in.
+pub const PASSWORD_HASH: &str = "password_hash";
 
 /// Joins names into one CSV cell: `;` between them; a `;` or `\` inside a name is escaped with `\`.
 pub fn join_list<S: AsRef<str>>(names: &[S]) -> String {

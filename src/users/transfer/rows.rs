@@ -12,7 +12,7 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{COLUMNS, Format, PASSWORD, split_list};
+use super::{COLUMNS, Format, PASSWORD, PASSWORD_HASH, split_list};
 use crate::error::Issues;
 use crate::store::users::Link;
 use crate::users::input::UserInput;
@@ -53,7 +53,7 @@ pub struct RawRow {
 pub type Item = Result<RawRow, String>;
 
 fn column(name: &str) -> Option<&'static str> {
-    COLUMNS.iter().copied().chain([PASSWORD]).find(|c| *c == name)
+    COLUMNS.iter().copied().chain([PASSWORD, PASSWORD_HASH]).find(|c| *c == name)
 }
 
 /// Counts the bytes read, for a progress bar.
@@ -114,7 +114,7 @@ fn read_csv(input: impl Read, tx: &mpsc::Sender<Item>) -> Result<(), String> {
         let name = name.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
         let Some(c) = column(&name) else {
             return Err(format!(
-                "line 1: unknown column {name:?}; the columns are {}, {PASSWORD}",
+                "line 1: unknown column {name:?}; the columns are {}, {PASSWORD}, {PASSWORD_HASH}",
                 COLUMNS.join(", ")
             ));
         };
@@ -242,6 +242,7 @@ fn json_row(pos: Pos, value: Value) -> RawRow {
 pub struct Parsed {
     pub input: UserInput,
     pub names: Vec<(Link, Vec<String>)>,
+    pub password_hash: Option<String>,
 }
 
 fn link_of(column: &str) -> Option<Link> {
@@ -273,6 +274,7 @@ pub fn parse(row: RawRow, issues: &mut Issues) -> Parsed {
     }
     let mut input = UserInput::default();
     let mut names = Vec::new();
+    let mut password_hash = None;
     for (column, cell) in row.cells {
         if let Some(link) = link_of(column) {
             let list = match cell {
@@ -339,8 +341,9 @@ pub fn parse(row: RawRow, issues: &mut Issues) -> Parsed {
             "status" => input.status = Some(text),
             "two_factor_method" => input.two_factor_method = Some(text),
             PASSWORD => input.password = Some(text.into()),
+            PASSWORD_HASH => password_hash = Some(text),
             other => unreachable!("column {other} is handled above"),
         }
     }
-    Parsed { input, names }
+    Parsed { input, names, password_hash }
 }

@@ -3,6 +3,7 @@
 //! API. `Resp` (in `response`) keeps status, headers and body of a response and prints them
 //! when an assertion about it fails.
 
+mod auth_flows;
 mod browser;
 mod database;
 mod png;
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 use roster::config::Config;
 use roster::startup::Application;
 
+pub use auth_flows::*;
 pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;

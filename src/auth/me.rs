@@ -1,0 +1,98 @@
+//! Self-service for the signed-in user: `/api/v1/me/password` and `/api/v1/me/sessions`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Caller, ClientInfo};
+use crate::error::{Error, Result};
+use crate::http::ApiJson;
+use crate::ids::SessionId;
+use crate::sessions::{self, SessionView};
+use crate::state::AppState;
+use crate::store::sessions::SessionFilter;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(change_password))
+        .routes(routes!(my_sessions))
+        .routes(routes!(end_my_session))
+        .routes(routes!(end_other_sessions))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+    /// When given, must equal `new_password` (R10).
+    #[schema(value_type = Option<String>, format = Password)]
+    new_password_confirmation: Option<SecretString>,
+}
+
+/// Change my password (the current one is required). My other sessions end; this one goes on.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", request_body = ChangePasswordRequest, security(("bearer" = [])),
+    responses((status = 204), (status = 422, description = "Wrong current password, or the new one breaks the policy", body = crate::error::Problem)))]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode> {
+    if req.new_password_confirmation.as_ref().is_some_and(|c| c.expose_secret() != req.new_password.expose_secret()) {
+        return Err(Error::invalid("new_password_confirmation", "mismatch", "does not match the new password"));
+    }
+    super::change_own_password(&state, &caller, &client, req.current_password, req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    items: Vec<SessionView>,
+}
+
+/// My live sessions; `current` marks the one this request uses.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SessionList)))]
+async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<SessionList>> {
+    let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
+    let (items, _) =
+        sessions::list(&state.store, caller.account, &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
+    Ok(Json(SessionList { items }))
+}
+
+/// End one of my sessions.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn end_my_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let actor = caller.actor(&client);
+    sessions::end(&state.store, &state.sessions, &actor, caller.account, SessionId(id), Some(caller.user)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ended {
+    /// How many sessions ended.
+    pub ended: u64,
+}
+
+/// End all my sessions but this one.
+#[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Ended)))]
+async fn end_other_sessions(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<Json<Ended>> {
+    let keep = (caller.api_token.is_none()).then_some(caller.session);
+    let ended = sessions::end_all_for(&state, &caller.actor(&client), caller.user, &caller.login, keep, "ended_by_user").await?;
+    Ok(Json(Ended { ended }))
+}

@@ -1,0 +1,311 @@
+//! Sign-in (R10, R24, R25, R33): password check with throttling and lockout, the steps a
+//! sign-in may still need (a forced or expired password change), and the session it opens.
+//!
+//! Every refusal that is about the account (unknown, wrong password, disabled, locked) gets
+//! the same answer after the same work (an argon2 verification); only the activity log says
+//! which it was. A refused address gets 429: it says nothing about any account.
+
+use secrecy::SecretString;
+
+use super::{ClientInfo, password, token};
+use crate::accounts::security::SecuritySettings;
+use crate::activity::{self, Actor, Changes, Target};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::passwords::change::{self, Holder};
+use crate::sessions::{self, SessionKind};
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::store::{Affects, accounts, challenges, sessions as session_store, sign_in_failures, users};
+use crate::users::model::{UserRecord, UserStatus};
+
+/// How long a sign-in may wait at a step (time to choose a new password).
+const CHALLENGE_MS: i64 = 10 * 60_000;
+
+pub struct SignInRequest<'a> {
+    pub account: &'a str,
+    pub login: &'a str,
+    pub password: SecretString,
+    pub kind: SessionKind,
+    pub take_over: bool,
+}
+
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: UserId,
+    pub account_slug: String,
+}
+
+/// A sign-in that passed the password and must do something more first.
+pub struct Pending {
+    pub step: &'static str,
+    pub reason: String,
+    pub challenge: String,
+    pub expires_at: i64,
+}
+
+pub enum Outcome {
+    SignedIn(SignedIn),
+    Step(Pending),
+}
+
+/// The one answer a refused sign-in gets, whatever the reason.
+fn refused() -> Error {
+    Error::Unauthenticated
+}
+
+pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientInfo) -> Result<Outcome> {
+    let now = now_ms();
+    let mut conn = state.store.read().await?;
+    if let Some(address) = &client.address
+        && let Some(until) = sign_in_failures::address_blocked_until(&mut conn, address, now).await?
+    {
+        return Err(Error::TooManyAttempts(((until - now) / 1000).max(1) as u64));
+    }
+    let account = accounts::by_slug(&mut conn, req.account).await?;
+    let found = match &account {
+        Some(a) => users::get_for_sign_in(&mut conn, a.id, &req.login.to_ascii_lowercase()).await?,
+        None => None,
+    };
+    drop(conn);
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    // Always verify, against a dummy hash when there is no user, so timing reveals nothing.
+    let checked = password::verify(req.password.clone(), hash).await?;
+
+    let settings = account.as_ref().map(|a| a.security.clone()).unwrap_or_default();
+    let reason = match (&account, &user) {
+        (None, _) => Some("unknown_account"),
+        (_, None) => Some("unknown_login"),
+        (_, Some(u)) if u.locked_until.is_some_and(|t| t > now) => Some("locked"),
+        (_, Some(_)) if !checked.ok => Some("wrong_password"),
+        (_, Some(u)) if u.status() != UserStatus::Active => Some("user_disabled"),
+        (Some(a), _) if !a.enabled => Some("account_disabled"),
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        record_failure(state, account.as_ref(), user.as_ref(), &settings, req.login, reason, req.kind, client, now).await?;
+        return Err(refused());
+    }
+    let (account, user) = (account.expect("checked"), user.expect("checked"));
+    if !req.take_over {
+        refuse_second_session(state, &account, &user, now).await?;
+    }
+    let upgraded = match checked.upgrade {
+        true => Some(password::hash(req.password.clone()).await?),
+        false => None,
+    };
+    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
+    if let Some(hash) = &upgraded {
+        users::upgrade_password_hash(tx.conn(), user.id, hash).await?;
+    }
+    let step_reason = if user.must_change_password {
+        Some("required")
+    } else if change::expires_at(&settings, user.password_changed_at, user.password_expiry_months).is_some_and(|at| at <= now) {
+        Some("expired")
+    } else {
+        None
+    };
+    if let Some(reason) = step_reason {
+        let challenge = token::new_token();
+        let expires_at = now + CHALLENGE_MS;
+        challenges::insert(
+            tx.conn(),
+            &challenges::NewChallenge {
+                token_hash: &token::hash(&challenge),
+                account: account.id,
+                user: user.id,
+                step: "password_change",
+                reason,
+                session_kind: req.kind.as_str(),
+                take_over: req.take_over,
+                address: client.address.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+                now,
+                expires_at,
+            },
+        )
+        .await?;
+        let mut changes = Changes::new();
+        changes.set("step", "password_change").set("reason", reason);
+        activity::record(tx.conn(), &actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
+        tx.commit().await?;
+        return Ok(Outcome::Step(Pending { step: "password_change", reason: reason.to_string(), challenge, expires_at }));
+    }
+    let signed_in = open_session(&mut tx, &actor, &account, &user, req.kind, req.take_over, client, now).await?;
+    if req.take_over {
+        tx.affects(Affects::Users(vec![user.id]));
+    }
+    tx.commit().await?;
+    if req.take_over {
+        state.sessions.forget_user(user.id);
+    }
+    Ok(Outcome::SignedIn(signed_in))
+}
+
+/// R33: with one session per user, a second sign-in is refused unless it takes over.
+async fn refuse_second_session(state: &AppState, account: &AccountRecord, user: &UserRecord, now: i64) -> Result<()> {
+    if !account.security.sessions.one_session_per_user {
+        return Ok(());
+    }
+    let mut conn = state.store.read().await?;
+    let live = session_store::count_live_for_user(&mut conn, user.id, &sessions::liveness(&account.security, now)).await?;
+    if live > 0 {
+        return Err(Error::SessionActive(
+            "you are already signed in elsewhere and this account allows one session per user; \
+             sign in again with take_over to end the other session"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_session(
+    tx: &mut crate::store::Tx,
+    actor: &Actor,
+    account: &AccountRecord,
+    user: &UserRecord,
+    kind: SessionKind,
+    take_over: bool,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<SignedIn> {
+    if take_over && account.security.sessions.one_session_per_user {
+        let ended = session_store::delete_for_user(tx.conn(), user.id, None).await?;
+        if ended > 0 {
+            let mut changes = Changes::new();
+            changes.set("ended", ended).set("kind", kind.as_str());
+            activity::record(tx.conn(), actor, "auth.session_taken_over", Target::user(user.id, &user.login), &changes).await?;
+        }
+    }
+    let token = token::new_token();
+    let absolute = now + i64::from(account.security.sessions.absolute_hours) * 3_600_000;
+    session_store::insert(
+        tx.conn(),
+        &session_store::NewSession {
+            account: account.id,
+            user: user.id,
+            token_hash: &token::hash(&token),
+            kind: kind.as_str(),
+            now,
+            expires_at: absolute,
+            address: client.address.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+        },
+    )
+    .await?;
+    let mut changes = Changes::new();
+    changes.set("kind", kind.as_str());
+    activity::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
+    let expires_at = kind.idle_limit_ms(&account.security, user).map_or(absolute, |idle| absolute.min(now + idle));
+    Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone() })
+}
+
+/// Counts a failure once for the user (wrong password only: a locked or disabled user's
+/// count does not grow) and once for the address, locks or blocks at the limit, and records
+/// the reason.
+#[allow(clippy::too_many_arguments)]
+async fn record_failure(
+    state: &AppState,
+    account: Option<&AccountRecord>,
+    user: Option<&UserRecord>,
+    settings: &SecuritySettings,
+    login: &str,
+    reason: &str,
+    kind: SessionKind,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<()> {
+    let lockout = &settings.lockout;
+    let window_ms = i64::from(lockout.window_minutes) * 60_000;
+    let lock_ms = i64::from(lockout.lock_minutes) * 60_000;
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let mut locked_now = false;
+    if let (Some(u), "wrong_password") = (user, reason) {
+        let failures = sign_in_failures::count_user_failure(tx.conn(), u.id, now, window_ms).await?;
+        if failures >= i64::from(lockout.max_failures) {
+            sign_in_failures::lock_user(tx.conn(), u.id, now + lock_ms).await?;
+            locked_now = true;
+        }
+    }
+    if let Some(address) = &client.address {
+        let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
+        if failures >= i64::from(lockout.address_max_failures) {
+            sign_in_failures::block_address(tx.conn(), address, now + lock_ms).await?;
+            tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
+        }
+    }
+    match account {
+        Some(account) => {
+            let actor = Actor {
+                account: account.id,
+                user: user.map(|u| u.id),
+                label: user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect()),
+                address: client.address.clone(),
+            };
+            let target = match user {
+                Some(u) => Target::user(u.id, &u.login),
+                None => Target { kind: "user", id: None, label: &actor.label },
+            };
+            let mut changes = Changes::new();
+            changes.set("reason", reason).set("kind", kind.as_str());
+            activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
+            if let (true, Some(u)) = (locked_now, user) {
+                let mut changes = Changes::new();
+                changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
+                activity::record(tx.conn(), &actor, "user.locked", Target::user(u.id, &u.login), &changes).await?;
+            }
+        }
+        None => tracing::info!(account = login, "sign-in refused: unknown account"),
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The password-change step: a valid challenge and a new password that meets the policy
+/// open the session the sign-in asked for.
+pub async fn complete_password_change(
+    state: &AppState,
+    challenge: &str,
+    new_password: SecretString,
+    client: &ClientInfo,
+) -> Result<SignedIn> {
+    let now = now_ms();
+    let challenge_hash = token::hash(challenge);
+    let mut conn = state.store.read().await?;
+    let pending = challenges::peek(&mut conn, &challenge_hash, now).await?.filter(|c| c.step == "password_change");
+    let Some(pending) = pending else { return Err(refused()) };
+    let account = accounts::by_id(&mut conn, pending.account_id).await?.ok_or_else(refused)?;
+    let user = users::get(&mut conn, account.id, pending.user_id).await?.ok_or_else(refused)?;
+    drop(conn);
+    if user.status() != UserStatus::Active || !account.enabled {
+        return Err(refused());
+    }
+    let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
+    change::vet(&state.store, &account.security, &holder, &new_password, "new_password").await?;
+    let hash = password::hash(new_password).await?;
+    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let mut tx = state.store.begin().await?;
+    // Taken inside the transaction: of two racing requests, one gets it.
+    challenges::take(tx.conn(), &challenge_hash, now).await?.ok_or_else(refused)?;
+    change::save(tx.conn(), &account.security, user.id, &hash, false, now).await?;
+    sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_changed").await?;
+    let mut changes = Changes::new();
+    changes.set("reason", &pending.reason);
+    activity::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    let kind = SessionKind::parse(&pending.session_kind).unwrap_or(SessionKind::Api);
+    let signed_in = open_session(&mut tx, &actor, &account, &user, kind, pending.take_over, client, now).await?;
+    tx.affects(Affects::Users(vec![user.id]));
+    tx.commit().await?;
+    state.sessions.forget_user(user.id);
+    Ok(signed_in)
+}

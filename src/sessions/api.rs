@@ -1,0 +1,150 @@
+//! The account's live sessions (R32): `…/sessions`, `…/sessions/{id}`, `…/users/{id}/sessions`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::SessionView;
+use crate::access::perm;
+use crate::auth::{Authorized, ClientInfo};
+use crate::error::{Error, Issues, Result};
+use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
+use crate::ids::{SessionId, UserId};
+use crate::state::AppState;
+use crate::store::sessions::SessionFilter;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(user_sessions, end_user_sessions))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    /// Only these kinds: comma list of `console`, `api`, `phone`.
+    kind: Option<String>,
+    /// Only this user's sessions.
+    user: Option<i64>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+impl SessionQuery {
+    fn to_filter(&self) -> Result<(SessionFilter, i64)> {
+        let mut issues = Issues::new();
+        let mut kinds = Vec::new();
+        for kind in self.kind.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            match super::SessionKind::parse(kind) {
+                Some(k) => kinds.push(k.as_str().to_string()),
+                None => issues.add("kind", "unknown", format!("{kind:?} is not console, api or phone")),
+            }
+        }
+        let before = match self.cursor.as_deref().map(decode_cursor).transpose() {
+            Ok(c) => c.and_then(|c| c.parse::<i64>().ok()),
+            Err(e) => {
+                e.field_issues().into_iter().for_each(|i| issues.push(i));
+                None
+            }
+        };
+        let limit = page_limit(self.limit).unwrap_or_else(|e| {
+            e.field_issues().into_iter().for_each(|i| issues.push(i));
+            50
+        });
+        issues.into_result()?;
+        Ok((SessionFilter { user: self.user.map(UserId), kinds, before }, limit))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionPage {
+    items: Vec<SessionView>,
+    next_cursor: Option<String>,
+}
+
+/// Who is signed in: the account's live sessions, newest first.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/sessions", tag = "sessions",
+    params(("account" = String, Path), SessionQuery), security(("bearer" = [])),
+    responses((status = 200, body = SessionPage), (status = 422, body = crate::error::Problem)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SessionsView>,
+    ApiQuery(query): ApiQuery<SessionQuery>,
+) -> Result<Json<SessionPage>> {
+    let (filter, limit) = query.to_filter()?;
+    let current = Some(auth.caller.session);
+    let (items, next) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, limit, current).await?;
+    Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
+}
+
+/// End one session: its token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account}/sessions/{id}", tag = "sessions",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn end_session(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SessionsManage>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    super::end(&state.store, &state.sessions, &actor, auth.account_id(), SessionId(path.id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserSessions {
+    items: Vec<SessionView>,
+}
+
+/// A user's live sessions.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/sessions", tag = "sessions",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = UserSessions), (status = 404, body = crate::error::Problem)))]
+async fn user_sessions(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SessionsView>,
+    path: ItemPath,
+) -> Result<Json<UserSessions>> {
+    let user = existing_user(&state, &auth, path.id).await?;
+    let filter = SessionFilter { user: Some(user.id), ..Default::default() };
+    let current = Some(auth.caller.session);
+    let (items, _) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, 500, current).await?;
+    Ok(Json(UserSessions { items }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ended {
+    ended: u64,
+}
+
+/// End all of a user's sessions (R32).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account}/users/{id}/sessions", tag = "sessions",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Ended), (status = 404, body = crate::error::Problem)))]
+async fn end_user_sessions(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SessionsManage>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<Json<Ended>> {
+    let user = existing_user(&state, &auth, path.id).await?;
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let ended = super::end_all_for(&state, &actor, user.id, &user.login, None, "ended_by_admin").await?;
+    Ok(Json(Ended { ended }))
+}
+
+async fn existing_user<P: crate::access::RequiredPermission>(
+    state: &AppState,
+    auth: &Authorized<P>,
+    id: i64,
+) -> Result<crate::users::model::UserRecord> {
+    let mut conn = state.store.read().await?;
+    crate::store::users::get(&mut conn, auth.account_id(), UserId(id)).await?.ok_or(Error::NotFound("user"))
+}

@@ -1,0 +1,149 @@
+//! The session check every authenticated request makes (the PBX's hot path): from a bearer
+//! token or session cookie to a `Caller`, from memory when nothing changed since it was read.
+
+use std::collections::BTreeSet;
+
+use super::SessionKind;
+use super::cache::Entry;
+use crate::access::Permission;
+use crate::auth::{Caller, token};
+use crate::clock::now_ms;
+use crate::error::Result;
+use crate::ids::SessionId;
+use crate::state::AppState;
+use crate::store::{Affects, Conn, accounts, api_tokens, named, sessions, users};
+use crate::users::model::{UserRecord, UserStatus};
+
+/// Who a token belongs to, or `None` when it is unknown, expired, timed out, revoked, or its
+/// user or account can no longer sign in.
+pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
+    let now = now_ms();
+    let token_hash = token::hash(bearer);
+    let invalidations = state.store.invalidations();
+    if let Some(entry) = state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
+        let mut caller = entry.caller.clone();
+        caller.session_expires_at = entry.expires_at();
+        return Ok(Some(caller));
+    }
+    let stamp = invalidations.stamp();
+    let mut conn = state.store.read().await?;
+    let loaded = if token::is_api_token(bearer) {
+        load_api_token(&mut conn, &token_hash, now).await?
+    } else {
+        load_session(&mut conn, &token_hash, now).await?
+    };
+    drop(conn);
+    let Some(mut entry) = loaded else { return Ok(None) };
+    entry.stamp = stamp;
+    if now - entry.persisted_at >= super::cache::TOUCH_EVERY_MS {
+        let mut tx = state.store.begin().await?;
+        tx.affects(Affects::Nothing);
+        match entry.caller.api_token {
+            Some(id) => api_tokens::mark_used(tx.conn(), &[id], now).await?,
+            None => sessions::touch_many(tx.conn(), &[entry.caller.session], now).await?,
+        }
+        tx.commit().await?;
+        entry.persisted_at = now;
+    }
+    entry.last_seen_at = now;
+    let mut caller = entry.caller.clone();
+    caller.session_expires_at = entry.expires_at();
+    state.sessions.insert(token_hash, entry);
+    Ok(Some(caller))
+}
+
+async fn load_session(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Entry>> {
+    let Some(session) = sessions::find(conn, token_hash, now).await? else { return Ok(None) };
+    let Some((account, user)) = signed_in_user(conn, session.account_id, session.user_id).await? else {
+        return Ok(None);
+    };
+    let kind = SessionKind::parse(&session.kind).unwrap_or(SessionKind::Api);
+    let idle_ms = kind.idle_limit_ms(&account.security, &user);
+    if idle_ms.is_some_and(|idle| now - session.last_seen_at >= idle) {
+        return Ok(None);
+    }
+    let (roles, permissions) = grants(conn, &user).await?;
+    Ok(Some(Entry {
+        caller: Caller {
+            session: session.id,
+            session_kind: kind.as_str(),
+            api_token: None,
+            session_expires_at: session.expires_at,
+            user: user.id,
+            login: user.login.clone(),
+            display_name: user.display_name(),
+            account: account.id,
+            account_slug: account.slug.clone(),
+            home_account: account,
+            platform_operator: user.is_superuser,
+            roles,
+            permissions,
+            csrf: None,
+        },
+        stamp: 0,
+        absolute_expiry: session.expires_at,
+        idle_ms,
+        last_seen_at: session.last_seen_at,
+        persisted_at: session.last_seen_at,
+    }))
+}
+
+/// An API token acts for the admin who made it, with only the permissions it was given and
+/// never more than that admin still holds.
+async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Entry>> {
+    let Some(record) = api_tokens::find_usable(conn, token_hash, now).await? else { return Ok(None) };
+    let Some((account, user)) = signed_in_user(conn, record.account_id, record.user_id).await? else {
+        return Ok(None);
+    };
+    let (roles, held) = grants(conn, &user).await?;
+    let permissions: BTreeSet<Permission> = record
+        .permissions
+        .split(',')
+        .filter_map(Permission::parse)
+        .filter(|p| user.is_superuser && !p.is_platform() || held.contains(p))
+        .collect();
+    let absolute_expiry = record.expires_at.unwrap_or(i64::MAX);
+    let last_used = record.last_used_at.unwrap_or(0);
+    Ok(Some(Entry {
+        caller: Caller {
+            session: SessionId(0),
+            session_kind: "api_token",
+            api_token: Some(record.id),
+            session_expires_at: absolute_expiry,
+            user: user.id,
+            login: user.login.clone(),
+            display_name: format!("{} (token {})", user.display_name(), record.name),
+            account: account.id,
+            account_slug: account.slug.clone(),
+            home_account: account,
+            platform_operator: false,
+            roles,
+            permissions,
+            csrf: None,
+        },
+        stamp: 0,
+        absolute_expiry,
+        idle_ms: None,
+        last_seen_at: last_used,
+        persisted_at: last_used,
+    }))
+}
+
+async fn signed_in_user(
+    conn: &mut Conn,
+    account: crate::ids::AccountId,
+    user: crate::ids::UserId,
+) -> Result<Option<(accounts::AccountRecord, UserRecord)>> {
+    let Some(account) = accounts::by_id(conn, account).await? else { return Ok(None) };
+    let Some(user) = users::get(conn, account.id, user).await? else { return Ok(None) };
+    if user.status() != UserStatus::Active || !account.enabled {
+        return Ok(None);
+    }
+    Ok(Some((account, user)))
+}
+
+async fn grants(conn: &mut Conn, user: &UserRecord) -> Result<(Vec<String>, BTreeSet<Permission>)> {
+    let permissions = named::effective_permissions(conn, user.id).await?.iter().filter_map(|p| Permission::parse(p)).collect();
+    let roles = named::effective_roles(conn, user.id).await?;
+    Ok((roles, permissions))
+}

@@ -1,0 +1,121 @@
+//! Background work for sessions, driven by timers: writing last-seen times collected in
+//! memory, forgetting timed-out sessions and old failure counts, and (with several instances
+//! on one PostgreSQL) noticing changes made by the other instances.
+
+use std::time::Duration;
+
+use crate::accounts::security::IDLE_MINUTES;
+use crate::clock::now_ms;
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::store::{Affects, Engine, activity, api_tokens, sessions, sign_in_failures};
+
+const FLUSH_EVERY: Duration = Duration::from_secs(10);
+const CLEAN_EVERY: Duration = Duration::from_secs(300);
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs until the task is aborted; each job logs its own failures and carries on.
+pub async fn run(state: AppState) {
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    let mut clean = tokio::time::interval(CLEAN_EVERY);
+    let mut watch = tokio::time::interval(WATCH_EVERY);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Another instance's writes reach this one only through the database. SQLite is one
+    // process's file, so there is no one else to watch for.
+    let mut watcher = match state.store.engine() {
+        Engine::Postgres => Some(Watcher::start(&state).await),
+        Engine::Sqlite => None,
+    };
+    loop {
+        tokio::select! {
+            _ = flush.tick() => {
+                log(flush_last_seen(&state).await, "writing last-seen times");
+                crate::auth::argon2_memory::trim_if_idle();
+            }
+            _ = clean.tick() => log(clean_up(&state).await, "removing expired sessions"),
+            _ = watch.tick(), if watcher.is_some() => {
+                if let Some(w) = watcher.as_mut() {
+                    log(w.poll(&state).await, "watching for other instances' changes");
+                }
+            }
+        }
+    }
+}
+
+fn log(result: Result<()>, what: &str) {
+    if let Err(e) = result {
+        tracing::warn!(error = ?e, "{what}");
+    }
+}
+
+/// Writes the last-seen times the session check collected (also called at shutdown).
+pub async fn flush_last_seen(state: &AppState) -> Result<()> {
+    let pending = state.sessions.take_pending();
+    if pending.sessions.is_empty() && pending.api_tokens.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    sessions::touch_many(tx.conn(), &pending.sessions, now).await?;
+    api_tokens::mark_used(tx.conn(), &pending.api_tokens, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn clean_up(state: &AppState) -> Result<()> {
+    let now = now_ms();
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let max_idle_ms = i64::from(*IDLE_MINUTES.end()) * 60_000;
+    let ended = sessions::delete_expired(tx.conn(), now, max_idle_ms).await?;
+    sign_in_failures::prune(tx.conn(), now - 24 * 3_600_000, now).await?;
+    tx.commit().await?;
+    if ended > 0 {
+        tracing::debug!(ended, "expired sessions removed");
+    }
+    Ok(())
+}
+
+/// Follows the activity log, which every change writes with the change, and drops cached
+/// callers that another instance's change made stale.
+struct Watcher {
+    last_id: i64,
+}
+
+impl Watcher {
+    async fn start(state: &AppState) -> Watcher {
+        let last_id = match state.store.read().await {
+            Ok(mut conn) => activity::max_id(&mut conn).await.unwrap_or(0),
+            Err(_) => 0,
+        };
+        Watcher { last_id }
+    }
+
+    async fn poll(&mut self, state: &AppState) -> Result<()> {
+        let mut conn = state.store.read().await?;
+        let events = activity::since(&mut conn, self.last_id, 5_000).await?;
+        drop(conn);
+        let Some(last) = events.last() else { return Ok(()) };
+        self.last_id = last.0;
+        let mut users = Vec::new();
+        let mut everyone = events.len() == 5_000;
+        for (_, action, target_type, target_id) in &events {
+            if action.starts_with("auth.sign_in") {
+                continue;
+            }
+            match (target_type.as_str(), target_id) {
+                ("user", Some(id)) => users.push(UserId(*id)),
+                _ => everyone = true,
+            }
+        }
+        let invalidations = state.store.invalidations();
+        if everyone {
+            invalidations.record(&Affects::Everyone);
+        } else if !users.is_empty() {
+            invalidations.record(&Affects::Users(users));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! `…/tokens`: API tokens for PBX components.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{NewToken, TokenView};
+use crate::access::perm;
+use crate::auth::{Authorized, ClientInfo};
+use crate::error::Result;
+use crate::http::{ApiJson, ApiQuery, ItemPath};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_tokens, create_token)).routes(routes!(revoke_token))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// What the token is for, e.g. "IVR server".
+    name: String,
+    /// A subset of your own permissions.
+    permissions: Vec<String>,
+    /// RFC 3339; omit or `null` for a token that does not expire.
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// Make an API token; the answer holds the token itself, shown this once.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/tokens", tag = "tokens",
+    params(("account" = String, Path)), request_body = CreateTokenRequest, security(("bearer" = [])),
+    responses((status = 201, body = TokenView), (status = 422, body = crate::error::Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    auth: Authorized<perm::TokensManage>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<TokenView>)> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let new = NewToken { name: req.name, permissions: req.permissions, expires_at: req.expires_at };
+    let view = super::create(&state, &auth.caller, &actor, auth.account_id(), new).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQuery {
+    /// Include revoked tokens.
+    #[serde(default)]
+    include_revoked: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenList {
+    items: Vec<TokenView>,
+}
+
+/// The account's API tokens (never the tokens themselves).
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/tokens", tag = "tokens",
+    params(("account" = String, Path), TokenQuery), security(("bearer" = [])),
+    responses((status = 200, body = TokenList)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    auth: Authorized<perm::TokensView>,
+    ApiQuery(query): ApiQuery<TokenQuery>,
+) -> Result<Json<TokenList>> {
+    Ok(Json(TokenList { items: super::list(&state, auth.account_id(), query.include_revoked).await? }))
+}
+
+/// Revoke a token: it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account}/tokens/{id}", tag = "tokens",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Authorized<perm::TokensManage>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    super::revoke(&state, &actor, auth.account_id(), path.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,247 @@
+//! Helpers for issue 3: sign-in with a kind or a password-change step, own password changes,
+//! sessions, the account's security settings and API tokens.
+
+use reqwest::{Method, header};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::{Resp, TestApp, id_of, list_items, merge};
+
+/// A password that passes the default policy and `strict_policy` (12+, every class, no login).
+pub const STRONG: &str = "Quartz-Lantern-42!";
+/// Another one, for the next change.
+pub const STRONG_2: &str = "Velvet-Harbor-73?";
+/// And another.
+pub const STRONG_3: &str = "Copper-Meadow-58#";
+
+impl TestApp {
+    // ---- plain verbs ----------------------------------------------------------------------
+
+    pub async fn delete_as(&self, token: &str, path: &str) -> Resp {
+        self.send(self.req_as(token, Method::DELETE, path)).await
+    }
+
+    // ---- sign-in ---------------------------------------------------------------------------
+
+    /// `POST /api/v1/auth/login` with `body` on top of `{account: <first account>}`.
+    pub async fn login_with(&self, body: Value) -> Resp {
+        let mut full = json!({ "account": self.account });
+        merge(&mut full, body);
+        self.send(self.anon(Method::POST, "/api/v1/auth/login").json(&full)).await
+    }
+
+    /// Sign-in of a given kind (`api`, `phone`).
+    pub async fn login_kind(&self, login: &str, password: &str, kind: &str) -> Resp {
+        self.login_with(json!({ "login": login, "password": password, "kind": kind })).await
+    }
+
+    /// Signs in with the given kind, asserting a token; returns it.
+    pub async fn sign_in_kind(&self, login: &str, password: &str, kind: &str) -> String {
+        let body = self.login_kind(login, password, kind).await.json(200);
+        body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}")).to_string()
+    }
+
+    /// Signs in expecting the password-change step; asserts its shape and returns the challenge.
+    pub async fn challenge_for(&self, login: &str, password: &str, reason: &str) -> String {
+        let body = self.login(login, password).await.json(200);
+        assert_eq!(body["step"], "password_change", "{body}");
+        assert_eq!(body["reason"], reason, "{body}");
+        assert!(body.get("token").is_none_or(Value::is_null), "a token before the password change: {body}");
+        assert!(parse_time(&body["expires_at"]) > OffsetDateTime::now_utc(), "{body}");
+        body["challenge"].as_str().filter(|c| !c.is_empty()).unwrap_or_else(|| panic!("no challenge in {body}")).to_string()
+    }
+
+    /// `POST /api/v1/auth/password-change`.
+    pub async fn password_change(&self, challenge: &str, new_password: &str) -> Resp {
+        let body = json!({ "challenge": challenge, "new_password": new_password });
+        self.send(self.anon(Method::POST, "/api/v1/auth/password-change").json(&body)).await
+    }
+
+    /// Console sign-in through the login form; returns a cookie-keeping client.
+    pub async fn console_sign_in(&self, login: &str, password: &str) -> reqwest::Client {
+        let browser =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let signed_in = browser
+            .post(self.url("/login"))
+            .form(&[("account", self.account.as_str()), ("login", login), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert!(signed_in.status().is_redirection(), "console sign-in of {login}: {}", signed_in.status());
+        browser
+    }
+
+    // ---- own password and sessions ---------------------------------------------------------
+
+    /// `POST /api/v1/me/password` with `token`.
+    pub async fn change_own_password(&self, token: &str, body: Value) -> Resp {
+        self.post_as(token, "/api/v1/me/password", body).await
+    }
+
+    /// `GET /api/v1/me/sessions` with `token`, asserting 200; returns the items.
+    pub async fn my_sessions(&self, token: &str) -> Vec<Value> {
+        list_items(&self.get_as(token, "/api/v1/me/sessions").await.json(200))
+    }
+
+    /// The id of the session `token` belongs to, from `GET /api/v1/session`.
+    pub async fn session_id(&self, token: &str) -> String {
+        let s = self.session(token).await.json(200);
+        key(&s["session_id"])
+    }
+
+    /// `GET …/users/{id}/sessions` as the first admin; returns the items.
+    pub async fn user_sessions(&self, id: i64) -> Vec<Value> {
+        list_items(&self.get(&self.acct(&format!("users/{id}/sessions"))).await.json(200))
+    }
+
+    /// `GET …/sessions?{query}` as the first admin.
+    pub async fn account_sessions(&self, query: &str) -> Resp {
+        self.get(&format!("{}?{query}", self.acct("sessions"))).await
+    }
+
+    // ---- security settings -----------------------------------------------------------------
+
+    pub fn security_path(&self) -> String {
+        self.acct("settings/security")
+    }
+
+    /// `GET …/settings/security` as the first admin; returns (document, ETag).
+    pub async fn security(&self) -> (Value, String) {
+        let r = self.get(&self.security_path()).await;
+        let etag = r.etag();
+        (r.json(200), etag)
+    }
+
+    pub async fn put_security(&self, etag: Option<&str>, body: Value) -> Resp {
+        let mut request = self.req(Method::PUT, &self.security_path()).json(&body);
+        if let Some(etag) = etag {
+            request = request.header(header::IF_MATCH, etag);
+        }
+        self.send(request).await
+    }
+
+    /// Reads the settings, applies `edit`, writes them back with the ETag (asserting success)
+    /// and returns what a fresh read shows.
+    pub async fn set_security(&self, edit: impl FnOnce(&mut Value)) -> Value {
+        let (mut doc, etag) = self.security().await;
+        edit(&mut doc);
+        let r = self.put_security(Some(&etag), doc.clone()).await;
+        assert!(r.status == 200 || r.status == 204, "PUT settings/security answered {}: {}", r.status, r.text());
+        let (now, _) = self.security().await;
+        assert_eq!(now, doc, "the settings read back differ from those written");
+        now
+    }
+
+    /// Sets a strict password policy: at least 12 characters and every class.
+    pub async fn strict_policy(&self) -> Value {
+        self.set_security(|s| {
+            let p = &mut s["password_policy"];
+            p["min_length"] = json!(12);
+            p["require_lowercase"] = json!(true);
+            p["require_uppercase"] = json!(true);
+            p["require_digit"] = json!(true);
+            p["require_symbol"] = json!(true);
+        })
+        .await
+    }
+
+    // ---- users, roles ----------------------------------------------------------------------
+
+    /// `POST …/users/{id}/unlock` with `token`.
+    pub async fn unlock_as(&self, token: &str, id: i64) -> Resp {
+        self.post_as(token, &self.acct(&format!("users/{id}/unlock")), json!({})).await
+    }
+
+    /// A user holding a new custom role with exactly `permissions`, signed in; returns (id, token).
+    pub async fn user_with_permissions(&self, login: &str, permissions: &[&str]) -> (i64, i64, String) {
+        let role = self
+            .create_named("roles", json!({ "name": format!("Role of {login}"), "permissions": permissions }))
+            .await;
+        let id = self.user_with_password(login, STRONG, json!({ "roles": [role] })).await;
+        (id, role, self.sign_in(login, STRONG).await)
+    }
+
+    // ---- API tokens ------------------------------------------------------------------------
+
+    pub async fn create_token_as(&self, token: &str, body: Value) -> Resp {
+        self.post_as(token, &self.acct("tokens"), body).await
+    }
+
+    /// Creates an API token as the first admin with `permissions`; returns the 201 body.
+    pub async fn api_token(&self, name: &str, permissions: &[&str]) -> Value {
+        self.create_token_as(&self.token, json!({ "name": name, "permissions": permissions })).await.json(201)
+    }
+
+    /// `GET …/tokens` as the first admin; returns the items.
+    pub async fn list_tokens(&self) -> Vec<Value> {
+        list_items(&self.get(&self.acct("tokens")).await.json(200))
+    }
+
+    // ---- activity --------------------------------------------------------------------------
+
+    /// The events of `action` about user `id`.
+    pub async fn events(&self, id: i64, action: &str) -> Vec<Value> {
+        self.activity(&format!("user={id}&action={action}&limit=500")).await
+    }
+}
+
+/// A JSON id (number or string) as the text that goes into a path.
+#[track_caller]
+pub fn key(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if !s.is_empty() => s.clone(),
+        other => panic!("not an id: {other}"),
+    }
+}
+
+/// The id of a listed session, token, … as path text.
+#[track_caller]
+pub fn key_of(v: &Value) -> String {
+    key(&v["id"])
+}
+
+/// Parses an RFC 3339 time, panicking with the value otherwise.
+#[track_caller]
+pub fn parse_time(v: &Value) -> OffsetDateTime {
+    let s = v.as_str().unwrap_or_else(|| panic!("not an RFC 3339 time: {v}"));
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("not an RFC 3339 time: {s:?}: {e}"))
+}
+
+/// Asserts that `actual` lies within `slack` of `expected`.
+#[track_caller]
+pub fn assert_near(actual: OffsetDateTime, expected: OffsetDateTime, slack: Duration, what: &str) {
+    let off = (actual - expected).abs();
+    assert!(off <= slack, "{what}: {actual} is {off} away from the expected {expected} (allowed {slack})");
+}
+
+/// Asserts a 422 problem with an error on `field` whose code is `code`.
+#[track_caller]
+pub fn assert_refused(r: &Resp, field: &str, code: &str) {
+    r.problem_on(422, field);
+    let errors = r.body["errors"].as_array().cloned().unwrap_or_default();
+    assert!(
+        errors.iter().any(|e| e["field"] == field && e["code"] == code),
+        "{} answered 422 but not with code {code:?} on {field:?}: {}",
+        r.what,
+        r.text()
+    );
+}
+
+/// Asserts that `items` is sorted newest first by `created_at`.
+#[track_caller]
+pub fn assert_newest_first(items: &[Value]) {
+    let times: Vec<OffsetDateTime> = items.iter().map(|i| parse_time(&i["created_at"])).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first: {items:#?}");
+}
+
+/// The ids of listed items, as path text.
+pub fn keys(items: &[Value]) -> Vec<String> {
+    items.iter().map(key_of).collect()
+}
+
+/// The ids of users in a list.
+pub fn user_ids(items: &[Value]) -> Vec<i64> {
+    items.iter().map(id_of).collect()
+}
