@@ -175,7 +175,7 @@ async fn session(caller: Caller) -> Json<SessionInfo> {
         kind: caller.session_kind,
         user: SessionUser { id: caller.user.0, login: caller.login, display_name: caller.display_name },
         account: SessionAccount { id: caller.account.0, slug: caller.account_slug },
-        roles: caller.roles,
+        roles: caller.roles.to_vec(),
         permissions,
         platform_operator: caller.platform_operator,
         expires_at: (caller.session_expires_at != i64::MAX).then(|| to_rfc3339(caller.session_expires_at)),

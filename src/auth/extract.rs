@@ -36,11 +36,12 @@ pub struct Caller {
     pub account: AccountId,
     pub account_slug: String,
     /// The caller's own account as read with the session, so that routes in it need no second read.
-    pub home_account: AccountRecord,
+    pub home_account: std::sync::Arc<AccountRecord>,
     /// R11 "superuser": manages every account.
     pub platform_operator: bool,
-    pub roles: Vec<String>,
-    pub permissions: BTreeSet<Permission>,
+    /// Shared, so that a cached caller is cheap to hand to each request.
+    pub roles: std::sync::Arc<[String]>,
+    pub permissions: std::sync::Arc<BTreeSet<Permission>>,
     /// Set when the request came with the session cookie: the CSRF token its forms carry.
     pub csrf: Option<String>,
 }
@@ -154,7 +155,7 @@ impl<P: RequiredPermission> FromRequestParts<AppState> for Authorized<P> {
 /// tenants' names do not leak), and the caller holds `permission` (else 403).
 pub async fn authorize(state: &AppState, caller: &Caller, slug: &str, permission: Permission) -> Result<AccountRecord> {
     let account = if slug == caller.account_slug {
-        Some(caller.home_account.clone())
+        Some((*caller.home_account).clone())
     } else {
         let mut conn = state.store.read().await?;
         accounts::by_slug(&mut conn, slug).await?

@@ -146,15 +146,28 @@ pub fn warm_up() {
 /// A strong random password for "generate" and "reset" (R9, R23): 20 characters from an
 /// alphabet without look-alikes, always with a lower, an upper letter and a digit.
 pub fn generate() -> SecretString {
+    generate_for(&crate::passwords::PasswordPolicy::default(), "")
+}
+
+/// A generated password that meets `policy` for the user `login`: at least 20 characters
+/// (more if the policy's minimum is higher), every character class the policy requires.
+pub fn generate_for(policy: &crate::passwords::PasswordPolicy, login: &str) -> SecretString {
     const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
     const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
     const DIGITS: &[u8] = b"23456789";
+    // Symbols that survive copying from a page and pasting into a phone's settings.
+    const SYMBOLS: &[u8] = b"-_.!@#%+=?";
+    let mut classes: Vec<&[u8]> = vec![LOWER, UPPER, DIGITS];
+    if policy.require_symbol {
+        classes.push(SYMBOLS);
+    }
+    let all: Vec<u8> = classes.concat();
+    let length = (policy.min_length.max(20) as usize).min(policy.max_length as usize).max(classes.len());
     let mut rng = OsRng;
     loop {
-        let all: Vec<u8> = [LOWER, UPPER, DIGITS].concat();
-        let pw: String = (0..20).map(|_| all[rng.gen_range(0..all.len())] as char).collect();
+        let pw: String = (0..length).map(|_| all[rng.gen_range(0..all.len())] as char).collect();
         let has = |set: &[u8]| pw.bytes().any(|b| set.contains(&b));
-        if has(LOWER) && has(UPPER) && has(DIGITS) {
+        if classes.iter().all(|c| has(c)) && policy.check(&pw, login, None).is_ok() {
             return SecretString::from(pw);
         }
     }
@@ -197,5 +210,22 @@ mod tests {
         assert_eq!(a.expose_secret().len(), 20);
         assert_ne!(a.expose_secret(), b.expose_secret());
         assert!(check_basic(a.expose_secret()).is_ok());
+    }
+
+    #[test]
+    fn generated_passwords_meet_a_strict_policy() {
+        let policy = crate::passwords::PasswordPolicy {
+            min_length: 32,
+            require_lowercase: true,
+            require_uppercase: true,
+            require_digit: true,
+            require_symbol: true,
+            ..Default::default()
+        };
+        for _ in 0..20 {
+            let p = generate_for(&policy, "dora");
+            assert_eq!(p.expose_secret().chars().count(), 32);
+            assert_eq!(policy.check(p.expose_secret(), "dora", None), Ok(()), "{}", p.expose_secret());
+        }
     }
 }

@@ -66,7 +66,8 @@ pub(super) async fn login(
                 "expired" => "Your password has expired. Choose a new one to continue.",
                 _ => "You must choose a new password before you continue.",
             };
-            password_change_form(&pending.challenge, why, &[]).into_response()
+            let hint = policy_hint(&state, account).await;
+            password_change_form(account, &pending.challenge, why, hint.as_deref(), &[]).into_response()
         }
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
@@ -85,7 +86,6 @@ pub(super) async fn login(
 }
 
 fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
-    let expires = time::OffsetDateTime::from_unix_timestamp(signed.expires_at / 1000).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     let cookie = Cookie::build((SESSION_COOKIE, signed.token))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -93,7 +93,6 @@ fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
         .secure(state.config.secure_cookies())
         // The server ends idle sessions; the cookie only needs to outlive the absolute limit.
         .max_age(time::Duration::days(90));
-    let _ = expires;
     (jar.add(cookie), Redirect::to("/console/users")).into_response()
 }
 
@@ -106,21 +105,29 @@ pub(super) async fn password_change(
     Form(form): Form<Pairs>,
 ) -> Response {
     let challenge = first(&form, "challenge").unwrap_or_default();
+    let account = first(&form, "account").map(str::trim).filter(|a| !a.is_empty()).unwrap_or("default");
     let new_password = first(&form, "new_password").unwrap_or_default();
     let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
     if !same_origin(&headers, state.config.public_url.as_deref()) {
         return (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None)).into_response();
     }
-    if new_password != confirmation {
-        let issues = [FieldIssue::new("new_password_confirmation", "mismatch", "does not match the new password")];
-        let page = password_change_form(challenge, "Choose a new password.", &issues);
+    let hint = policy_hint(&state, account).await;
+    let mut issues = Vec::new();
+    if new_password.is_empty() {
+        issues.push(FieldIssue::new("new_password", "required", "enter a new password"));
+    } else if new_password != confirmation {
+        issues.push(FieldIssue::new("new_password_confirmation", "mismatch", "does not match the new password"));
+    }
+    if !issues.is_empty() {
+        let page = password_change_form(account, challenge, "Choose a new password.", hint.as_deref(), &issues);
         return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
     let secret = SecretString::from(new_password.to_string());
     match crate::auth::sign_in::complete_password_change(&state, challenge, secret, &client).await {
         Ok(signed) => signed_in(&state, jar, signed),
         Err(Error::Validation(issues)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, password_change_form(challenge, "Choose a new password.", &issues)).into_response()
+            let page = password_change_form(account, challenge, "Choose a new password.", hint.as_deref(), &issues);
+            (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
         }
         Err(Error::Internal(cause)) => {
             tracing::error!(error = ?cause, "password change at sign-in failed with an internal error");
@@ -128,20 +135,36 @@ pub(super) async fn password_change(
             (StatusCode::INTERNAL_SERVER_ERROR, page).into_response()
         }
         Err(_) => {
-            let page = login_form("default", "", Some("That sign-in has expired. Sign in again."), None);
+            let page = login_form(account, "", Some("That sign-in has expired. Sign in again."), None);
             (StatusCode::UNAUTHORIZED, page).into_response()
         }
     }
 }
 
-fn password_change_form(challenge: &str, why: &str, issues: &[FieldIssue]) -> Markup {
+/// The account's password policy in one line (for the hint under the new password), if the
+/// account exists.
+async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
+    let mut conn = state.store.read().await.ok()?;
+    let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
+    Some(ui::sentence(&record.security.password_policy.describe()))
+}
+
+fn password_change_form(account: &str, challenge: &str, why: &str, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
+    let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
+    if let Some(h) = hint {
+        new_password = new_password.hint(h);
+    }
     let body = html! {
         section.auth-card aria-labelledby="pw-title" {
             h1 #pw-title { "Choose a new password" }
             (ui::alert("info", why))
+            @if !issues.is_empty() {
+                div.alert.alert-error role="alert" { "Your password was not changed: see the messages below." }
+            }
             form method="post" action="/login/password" {
                 input type="hidden" name="challenge" value=(challenge);
-                (Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password").render(issues))
+                input type="hidden" name="account" value=(account);
+                (new_password.render(issues))
                 (Field::new("new_password_confirmation", "Repeat the new password", "").kind("password").required().autocomplete("new-password").render(issues))
                 button.button.primary.wide type="submit" { "Change password and sign in" }
             }

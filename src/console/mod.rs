@@ -13,9 +13,14 @@ mod bulk;
 mod catalog;
 mod extract;
 mod form_fields;
+mod me;
+mod sessions;
+mod settings;
+mod tokens;
 mod ui;
 mod user_actions;
 mod user_form;
+mod user_security;
 mod users;
 
 use std::sync::LazyLock;
@@ -52,7 +57,21 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/activity", get(activity::user_activity))
         .route("/console/users/{id}/avatar", get(avatar::page).post(avatar::upload))
         .route("/console/users/{id}/avatar/remove", post(avatar::remove))
-        .route("/console/activity", get(activity::account_activity));
+        .route("/console/users/{id}/security", get(user_security::page).post(user_security::save))
+        .route("/console/users/{id}/sessions", get(sessions::user_sessions))
+        .route("/console/users/{id}/sessions/end-all", post(sessions::end_all))
+        .route("/console/users/{id}/sessions/{session}/end", post(sessions::end_user_session))
+        .route("/console/users/{id}/unlock", post(sessions::unlock))
+        .route("/console/activity", get(activity::account_activity))
+        .route("/console/me", get(me::page))
+        .route("/console/me/password", post(me::change_password))
+        .route("/console/me/sessions/end-others", post(me::end_others))
+        .route("/console/me/sessions/{id}/end", post(me::end_session))
+        .route("/console/sessions", get(sessions::list))
+        .route("/console/sessions/{id}/end", post(sessions::end))
+        .route("/console/settings/security", get(settings::page).post(settings::save))
+        .route("/console/tokens", get(tokens::page).post(tokens::create))
+        .route("/console/tokens/{id}/revoke", post(tokens::revoke));
     let pages = catalog::KINDS.iter().fold(pages, |router, (slug, _)| {
         router
             .route(&format!("/console/{slug}"), get(catalog::list))

@@ -14,6 +14,10 @@ pub(crate) enum Nav {
     Users,
     Catalog(Kind),
     Activity,
+    Sessions,
+    Tokens,
+    Settings,
+    Me,
     None,
 }
 
@@ -58,6 +62,15 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                 @if u.can(Permission::ActivityView) {
                                     li { a href="/console/activity" aria-current=[current(Nav::Activity)] { "Activity" } }
                                 }
+                                @if u.can(Permission::SessionsView) {
+                                    li { a href="/console/sessions" aria-current=[current(Nav::Sessions)] { "Sessions" } }
+                                }
+                                @if u.can(Permission::TokensView) {
+                                    li { a href="/console/tokens" aria-current=[current(Nav::Tokens)] { "API tokens" } }
+                                }
+                                @if u.can(Permission::SettingsView) {
+                                    li { a href="/console/settings/security" aria-current=[current(Nav::Settings)] { "Settings" } }
+                                }
                             }
                         }
                         div.whoami {
@@ -65,10 +78,11 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                 span.visually-hidden { "Account: " }
                                 (u.account_name)
                             }
-                            span.signed-in {
+                            a.signed-in href="/console/me" aria-current=[current(Nav::Me)] title="My account: password and sessions" {
                                 span.visually-hidden { "Signed in as " }
                                 (u.caller.display_name)
                                 @if u.caller.display_name != u.caller.login { " (" (u.caller.login) ")" }
+                                span.visually-hidden { ": my account" }
                             }
                             button.button.subtle type="button" hx-post="/logout" { "Sign out" }
                         }
@@ -152,6 +166,15 @@ pub(crate) fn label_for(field: &str) -> String {
         ("sip_username", "SIP user name"),
         ("external_id", "External ID"),
         ("password_confirm", "Confirm password"),
+        ("current_password", "Current password"),
+        ("new_password", "New password"),
+        ("new_password_confirmation", "Confirm the new password"),
+        ("password_expiry_months", "Password expiry"),
+        ("console_idle_minutes", "Console inactivity timeout"),
+        ("phone_idle_minutes", "Phone inactivity timeout"),
+        ("expires_at", "Expires"),
+        ("permissions", "Permissions"),
+        ("name", "Name"),
         ("two_factor_method", "Two-factor method"),
         ("is_company_supervisor", "Company supervisor"),
         ("q", "Search"),
@@ -295,6 +318,28 @@ pub(crate) fn time(ms: i64) -> Markup {
         .map(|t| format!("{t} UTC"))
         .unwrap_or_default();
     html! { time datetime=(crate::clock::to_rfc3339(ms)) { (text) } }
+}
+
+/// An RFC 3339 time (as the services give them) like `time`; a dash when absent.
+pub(crate) fn time_text(rfc3339: Option<&str>) -> Markup {
+    match rfc3339.and_then(crate::clock::parse_rfc3339) {
+        Some(ms) => time(ms),
+        None => html! { span.muted { "—" } },
+    }
+}
+
+/// A hidden alert swapped into the flash area along with an htmx answer (`hx-swap-oob`).
+pub(crate) fn flash_oob(kind: &str, message: &str) -> Markup {
+    html! { div #flash hx-swap-oob="innerHTML" { (alert(kind, message)) } }
+}
+
+/// A small padlock drawn inline (decorative: the text next to it says "Locked").
+pub(crate) fn lock_icon() -> Markup {
+    html! {
+        svg.icon aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="12" height="12" {
+            path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4zm2 0h4V5a2 2 0 1 0-4 0v2z" {}
+        }
+    }
 }
 
 /// A checkbox with its label after it.

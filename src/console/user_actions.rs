@@ -14,6 +14,7 @@ use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
 use crate::users::service::{self, Acting, UserView};
 
 pub(super) fn breadcrumbs(u: &UserView, current: &str) -> Markup {
@@ -36,12 +37,23 @@ pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUs
     let body = html! {
         (breadcrumbs(&view, "Change password"))
         (ui::page_head("Change password", Some(&format!("For {}", who(&view))), html! {}))
-        (password_form(&user, &view, true, true, &[]))
+        @if view.locked_until.is_some() {
+            div.alert.alert-info role="status" {
+                (view.login) " is locked out after too many failed sign-ins. "
+                a href=(format!("/console/users/{id}/sessions")) { "Unlock them" } " to let them sign in again."
+            }
+        }
+        (password_form(&user, &view, &policy_hint(&account), true, true, &[]))
     };
     Ok(user.page(Nav::Users, "Change password", body))
 }
 
-fn password_form(user: &ConsoleUser, u: &UserView, generate: bool, must_change: bool, issues: &[FieldIssue]) -> Markup {
+/// The account's password policy in one line, for the hint under a password field.
+pub(super) fn policy_hint(account: &AccountRecord) -> String {
+    ui::sentence(&account.security.password_policy.describe())
+}
+
+fn password_form(user: &ConsoleUser, u: &UserView, hint: &str, generate: bool, must_change: bool, issues: &[FieldIssue]) -> Markup {
     let id = u.id.0;
     html! {
         form #password-form .panel.narrow hx-post=(format!("/console/users/{id}/password")) hx-target="this" hx-swap="outerHTML" novalidate {
@@ -64,7 +76,7 @@ fn password_form(user: &ConsoleUser, u: &UserView, generate: bool, must_change: 
                 }
                 div.password-fields {
                     (Field::new("password", "New password", "").kind("password").autocomplete("new-password")
-                        .hint("At least 8 characters.").render(issues))
+                        .hint(hint).render(issues))
                     (Field::new("password_confirm", "Confirm the new password", "").kind("password")
                         .autocomplete("new-password").render(issues))
                 }
@@ -98,7 +110,7 @@ pub(super) async fn set_password(
         }
     }
     if !issues.is_empty() {
-        let form = password_form(&user, &view, generate, must_change, &issues);
+        let form = password_form(&user, &view, &policy_hint(&account), generate, must_change, &issues);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response());
     }
     let new_password = (!generate).then(|| SecretString::from(password.to_string()));
@@ -107,7 +119,7 @@ pub(super) async fn set_password(
     match service::set_password(&state.store, &acting, account.id, UserId(id), new_password, must_change).await {
         Ok(generated) => Ok(password_changed(&view, generated.as_ref(), must_change).into_response()),
         Err(Error::Validation(issues)) => {
-            let form = password_form(&user, &view, generate, must_change, &issues);
+            let form = password_form(&user, &view, &policy_hint(&account), generate, must_change, &issues);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response())
         }
         Err(err) => Err(user.fail(err)),

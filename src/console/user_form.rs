@@ -220,6 +220,12 @@ fn page(user: &ConsoleUser, form: &Markup, title: &str, id: Option<i64>) -> Mark
                 @if user.can(Permission::UsersPasswords) {
                     a.button.subtle href=(format!("/console/users/{id}/password")) { "Change password" }
                 }
+                @if user.can(Permission::SessionsView) {
+                    a.button.subtle href=(format!("/console/users/{id}/sessions")) { "Sessions" }
+                }
+                @if user.can(Permission::UsersEdit) {
+                    a.button.subtle href=(format!("/console/users/{id}/security")) { "Security" }
+                }
                 @if user.can(Permission::ActivityView) {
                     a.button.subtle href=(format!("/console/users/{id}/activity")) { "Activity" }
                 }

@@ -27,6 +27,8 @@ pub(super) struct ListParams {
     group: String,
     skill: String,
     q: String,
+    /// Only users locked out after too many failed sign-ins.
+    locked: bool,
     pub cursor: String,
 }
 
@@ -42,25 +44,31 @@ impl ListParams {
             group: one("group"),
             skill: one("skill"),
             q: first(p, &key("q")).unwrap_or_default().to_string(),
+            locked: matches!(first(p, &key("locked")), Some("1" | "true" | "on")),
             cursor: one("cursor"),
         }
     }
 
     pub(super) fn filter(&self) -> Result<UserFilter> {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        UserFilter::from_query(
+        let mut filter = UserFilter::from_query(
             Some(&self.status.join(",")),
             opt(&self.role).as_deref(),
             opt(&self.desk).as_deref(),
             opt(&self.group).as_deref(),
             opt(&self.skill).as_deref(),
             opt(&self.q).as_deref(),
-        )
+        )?;
+        filter.locked = self.locked;
+        Ok(filter)
     }
 
     fn pairs(&self) -> Vec<(&'static str, &str)> {
         let mut pairs: Vec<(&str, &str)> = self.status.iter().map(|s| ("status", s.as_str())).collect();
         pairs.extend([("role", self.role.as_str()), ("desk", &self.desk), ("group", &self.group), ("skill", &self.skill), ("q", &self.q)]);
+        if self.locked {
+            pairs.push(("locked", "1"));
+        }
         pairs
     }
 
@@ -152,6 +160,10 @@ fn filters_form(params: &ListParams, catalog: &Catalog) -> Markup {
                         &format!("filter-status-{}", s.as_str())))
                 }
             }
+            fieldset.field.inline-checks {
+                legend { "Sign-in" }
+                (ui::checkbox("locked", "1", "Locked only", params.locked, "filter-locked"))
+            }
             (filter_select("role", Link::Roles, catalog, &params.role))
             (filter_select("desk", Link::Desks, catalog, &params.desk))
             (filter_select("group", Link::Groups, catalog, &params.group))
@@ -232,7 +244,21 @@ fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
                 }
             }
             td { (u.two_factor_method.label()) }
-            td { span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) } }
+            td {
+                div.badges {
+                    span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }
+                    @if let Some(until) = &u.locked_until {
+                        @let title = format!("Sign-in locked after too many failed attempts, until {}", lock_until_text(until));
+                        @if user.can(Permission::UsersPasswords) || user.can(Permission::SessionsView) {
+                            a.status.status-locked href=(format!("/console/users/{id}/sessions")) title=(title) {
+                                (ui::lock_icon()) "Locked"
+                            }
+                        } @else {
+                            span.status.status-locked title=(title) { (ui::lock_icon()) "Locked" }
+                        }
+                    }
+                }
+            }
             td.actions { (actions_menu(user, u)) }
         }
     }
@@ -240,9 +266,17 @@ fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
 
 fn actions_menu(user: &ConsoleUser, u: &UserView) -> Markup {
     let id = u.id.0;
+    let sessions_permission = if u.locked_until.is_some() && !user.can(Permission::SessionsView) {
+        Permission::UsersPasswords
+    } else {
+        Permission::SessionsView
+    };
+    let sessions_label = if u.locked_until.is_some() && user.can(Permission::UsersPasswords) { "Sessions and unlock" } else { "Sessions" };
     let items: Vec<(String, &str, bool)> = [
         (Permission::UsersEdit, format!("/console/users/{id}/edit"), "Edit", false),
         (Permission::UsersPasswords, format!("/console/users/{id}/password"), "Change password", false),
+        (sessions_permission, format!("/console/users/{id}/sessions"), sessions_label, false),
+        (Permission::UsersEdit, format!("/console/users/{id}/security"), "Security", false),
         (Permission::UsersEdit, format!("/console/users/{id}/avatar"), "Avatar", false),
         (Permission::ActivityView, format!("/console/users/{id}/activity"), "Activity", false),
         (Permission::UsersDelete, format!("/console/users/{id}/delete"), "Delete", true),
@@ -270,6 +304,11 @@ fn dash(v: Option<&str>) -> Markup {
             None => span.muted { "—" },
         }
     }
+}
+
+/// An RFC 3339 time as `2025-01-31 14:05 UTC`, for a title attribute.
+fn lock_until_text(rfc3339: &str) -> String {
+    rfc3339.get(..16).map(|t| format!("{} UTC", t.replace('T', " "))).unwrap_or_else(|| rfc3339.to_string())
 }
 
 pub(super) fn status_label(s: UserStatus) -> &'static str {

@@ -61,12 +61,13 @@ pub fn expires_at(settings: &SecuritySettings, changed_at: Option<i64>, user_mon
     changed_at.map(|at| at + months * MONTH_MS)
 }
 
-/// The password to set: the one given, or a generated one to show once (R9).
-pub fn given_or_generated(given: Option<SecretString>) -> (SecretString, Option<SecretString>) {
+/// The password to set: the one given, or a generated one that meets the policy, to show
+/// once (R9).
+pub fn given_or_generated(given: Option<SecretString>, settings: &SecuritySettings, login: &str) -> (SecretString, Option<SecretString>) {
     match given {
         Some(p) => (p, None),
         None => {
-            let p = password::generate();
+            let p = password::generate_for(&settings.password_policy, login);
             (p.clone(), Some(p))
         }
     }

@@ -55,9 +55,9 @@ pub struct SessionCache {
 pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl SessionCache {
-    /// The entry for a token hash, marked as seen now; `None` when absent or no longer usable
-    /// by `is_current`, in which case it is dropped.
-    pub fn hit(&self, token_hash: &str, now: i64, is_current: impl Fn(&Entry) -> bool) -> Option<Entry> {
+    /// The caller of a token hash, marked as seen now, with its current expiry; `None` when
+    /// absent or no longer usable by `is_current`, in which case it is dropped.
+    pub fn hit(&self, token_hash: &str, now: i64, is_current: impl Fn(&Entry) -> bool) -> Option<Caller> {
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(token_hash)?;
         if now >= entry.expires_at() || !is_current(entry) {
@@ -73,7 +73,9 @@ impl SessionCache {
                 None => pending.sessions.push(entry.caller.session),
             }
         }
-        Some(entry.clone())
+        let mut caller = entry.caller.clone();
+        caller.session_expires_at = entry.expires_at();
+        Some(caller)
     }
 
     pub fn insert(&self, token_hash: String, entry: Entry) {

@@ -20,9 +20,7 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
     let now = now_ms();
     let token_hash = token::hash(bearer);
     let invalidations = state.store.invalidations();
-    if let Some(entry) = state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
-        let mut caller = entry.caller.clone();
-        caller.session_expires_at = entry.expires_at();
+    if let Some(caller) = state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
         return Ok(Some(caller));
     }
     let stamp = invalidations.stamp();
@@ -74,10 +72,10 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Opt
             display_name: user.display_name(),
             account: account.id,
             account_slug: account.slug.clone(),
-            home_account: account,
+            home_account: std::sync::Arc::new(account),
             platform_operator: user.is_superuser,
-            roles,
-            permissions,
+            roles: roles.into(),
+            permissions: std::sync::Arc::new(permissions),
             csrf: None,
         },
         stamp: 0,
@@ -115,10 +113,10 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
             display_name: format!("{} (token {})", user.display_name(), record.name),
             account: account.id,
             account_slug: account.slug.clone(),
-            home_account: account,
+            home_account: std::sync::Arc::new(account),
             platform_operator: false,
-            roles,
-            permissions,
+            roles: roles.into(),
+            permissions: std::sync::Arc::new(permissions),
             csrf: None,
         },
         stamp: 0,

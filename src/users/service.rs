@@ -171,7 +171,7 @@ pub async fn create(
     let fields = input.to_fields(None)?;
     guard_superuser(acting, None, &fields)?;
     let settings = account_settings(db, account).await?;
-    let (password, generated) = change::given_or_generated(input.password.clone());
+    let (password, generated) = change::given_or_generated(input.password.clone(), &settings, fields.login.as_str());
     if generated.is_none() {
         let holder = Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
         change::vet(db, &settings, &holder, &password, "password").await?;
@@ -313,7 +313,7 @@ pub async fn set_password(
     if current.is_superuser && !acting.platform_operator {
         return Err(Error::Forbidden("only a platform operator can change a platform operator's password".into()));
     }
-    let (password, generated) = change::given_or_generated(new_password);
+    let (password, generated) = change::given_or_generated(new_password, &settings, &current.login);
     if generated.is_none() {
         let holder = Holder { id: Some(id), login: &current.login, email: current.email.as_deref() };
         change::vet(db, &settings, &holder, &password, "password").await?;

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine, STRONG, STRONG_2, Resp, TestApp, assert_near, parse_time, user_ids};
+use crate::helpers::{Engine, Resp, STRONG, STRONG_2, TestApp, assert_near, parse_time, user_ids};
 
 both_engines!(
     repeated_failures_lock_the_user_until_an_admin_unlocks,
@@ -54,7 +54,12 @@ async fn repeated_failures_lock_the_user_until_an_admin_unlocks(engine: Engine) 
     same_refusal(&app.login("nobody-at-all", STRONG).await, &wrong, "an unknown login");
 
     let user = app.get_user(id).await.json(200);
-    assert_near(parse_time(&user["locked_until"]), locked_at + Duration::minutes(20), Duration::minutes(2), "locked_until");
+    assert_near(
+        parse_time(&user["locked_until"]),
+        locked_at + Duration::minutes(20),
+        Duration::minutes(2),
+        "locked_until",
+    );
     assert_eq!(app.get_user(otto).await.json(200)["locked_until"], Value::Null);
     let locked = app.list_all("locked=true").await;
     assert_eq!(user_ids(&locked), vec![id], "users?locked=true: {locked:#?}");

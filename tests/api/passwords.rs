@@ -5,9 +5,7 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{
-    Engine, STRONG, STRONG_2, STRONG_3, TestApp, assert_near, assert_refused, parse_time,
-};
+use crate::helpers::{Engine, STRONG, STRONG_2, STRONG_3, TestApp, assert_near, assert_refused, parse_time};
 
 both_engines!(
     an_admin_reset_refuses_each_breach_of_the_default_policy,
@@ -19,6 +17,7 @@ both_engines!(
     a_forced_change_comes_before_the_token,
     recent_passwords_cannot_be_reused,
     password_expiry_is_reported_per_account_and_per_user,
+    an_expired_password_signs_in_only_to_change_it,
 );
 
 const LOGIN: &str = "dora.tester";
@@ -150,7 +149,9 @@ async fn own_change_refuses_each_breach_and_a_wrong_current_password(engine: Eng
     let before = app.get_user(id).await.json(200)["password_changed_at"].clone();
 
     // The current password is required and checked.
-    let r = app.change_own_password(&token, json!({ "current_password": "not-my-password-1", "new_password": STRONG_2 })).await;
+    let r = app
+        .change_own_password(&token, json!({ "current_password": "not-my-password-1", "new_password": STRONG_2 }))
+        .await;
     assert_refused(&r, "current_password", "incorrect");
     // Without it: refused (422 naming it, or 400 for a body without a required member).
     let r = app.change_own_password(&token, json!({ "new_password": STRONG_2 })).await;
@@ -162,7 +163,8 @@ async fn own_change_refuses_each_breach_and_a_wrong_current_password(engine: Eng
     let mut breaches = default_breaches();
     breaches.push((STRONG.to_string(), "reused"));
     for (password, code) in breaches {
-        let body = json!({ "current_password": STRONG, "new_password": password, "new_password_confirmation": password });
+        let body =
+            json!({ "current_password": STRONG, "new_password": password, "new_password_confirmation": password });
         let r = app.change_own_password(&token, body).await;
         assert_refused(&r, "new_password", code);
         still_signs_in(&app, STRONG, code).await;
@@ -188,7 +190,9 @@ async fn own_change_refuses_each_breach_and_a_wrong_current_password(engine: Eng
     assert!(parse_time(&after["password_changed_at"]) >= parse_time(&before), "{after}");
     assert_ne!(after["password_changed_at"], before);
     // Without a confirmation it is taken as well (the confirmation is optional).
-    app.change_own_password(&token, json!({ "current_password": STRONG_2, "new_password": STRONG_3 })).await.expect(204);
+    app.change_own_password(&token, json!({ "current_password": STRONG_2, "new_password": STRONG_3 }))
+        .await
+        .expect(204);
     app.sign_in(LOGIN, STRONG_3).await;
     // Anonymous: 401.
     let anon = app.anon(reqwest::Method::POST, "/api/v1/me/password");
@@ -363,19 +367,19 @@ async fn password_expiry_is_reported_per_account_and_per_user(engine: Engine) {
     months(&listed, 3);
 
     // Per-user overrides: 0 = never, 1..12 = months, null = the account's.
-    let u = app.update_user(id, json!({ "password_expiry_months": 0 })).await;
+    let u = app.update_user_security(id, json!({ "password_expiry_months": 0 })).await;
     assert_eq!(u["password_expiry_months"], 0);
     assert_eq!(u["password_expires_at"], Value::Null, "{u}");
-    let u = app.update_user(id, json!({ "password_expiry_months": 1 })).await;
+    let u = app.update_user_security(id, json!({ "password_expiry_months": 1 })).await;
     months(&u, 1);
-    let u = app.update_user(id, json!({ "password_expiry_months": 12 })).await;
+    let u = app.update_user_security(id, json!({ "password_expiry_months": 12 })).await;
     months(&u, 12);
-    let u = app.update_user(id, json!({ "password_expiry_months": null })).await;
+    let u = app.update_user_security(id, json!({ "password_expiry_months": null })).await;
     assert_eq!(u["password_expiry_months"], Value::Null);
     months(&u, 3);
     for bad in [json!(13), json!(-1)] {
-        let etag = app.get_user(id).await.etag();
-        let r = app.patch_user(id, Some(&etag), json!({ "password_expiry_months": bad })).await;
+        let etag = app.get(&format!("{}/security", app.user_path(id))).await.etag();
+        let r = app.put_user_security(id, Some(&etag), json!({ "password_expiry_months": bad })).await;
         assert_eq!(r.status, 422, "password_expiry_months = {bad}: {}", r.text());
         r.problem_on(422, "password_expiry_months");
     }
@@ -395,4 +399,37 @@ async fn password_expiry_is_reported_per_account_and_per_user(engine: Engine) {
     assert_eq!(app.get_user(id).await.json(200)["password_expires_at"], Value::Null);
     // A password that is not expired signs in straight away.
     app.sign_in(LOGIN, STRONG_2).await;
+}
+
+async fn an_expired_password_signs_in_only_to_change_it(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let id = app.user_with_password(LOGIN, STRONG, json!({})).await;
+    app.set_security(|s| s["password_policy"]["expiry_months"] = json!(1)).await;
+    // Not expired yet: a token.
+    assert!(app.login(LOGIN, STRONG).await.json(200)["token"].is_string());
+    // Forty days ago, as far as the server knows.
+    let long_ago = OffsetDateTime::now_utc() - Duration::days(40);
+    let ms = long_ago.unix_timestamp() * 1000;
+    app.sql(&format!("UPDATE users SET password_changed_at = {ms} WHERE id = {id}")).await;
+    let user = app.get_user(id).await.json(200);
+    assert!(parse_time(&user["password_expires_at"]) < OffsetDateTime::now_utc(), "{user}");
+
+    let step = app.login(LOGIN, STRONG).await.json(200);
+    assert_eq!(step["step"], "password_change", "{step}");
+    assert_eq!(step["reason"], "expired", "{step}");
+    assert!(step.get("token").is_none(), "no token before the change: {step}");
+    // The wrong password still gets the plain refusal, not the step.
+    app.login(LOGIN, "Not-The-Password-9").await.expect(401);
+
+    let challenge = step["challenge"].as_str().unwrap();
+    let refused = app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG })).await;
+    assert_refused(&refused, "new_password", "reused");
+    let done = app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_2 })).await.json(200);
+    let token = done["token"].as_str().unwrap();
+    app.session(token).await.expect(200);
+    let user = app.get_user(id).await.json(200);
+    assert!(parse_time(&user["password_expires_at"]) > OffsetDateTime::now_utc() + Duration::days(25), "{user}");
+    assert!(app.login(LOGIN, STRONG_2).await.json(200)["token"].is_string(), "the new password signs in directly");
+    let log = app.get(&format!("/api/v1/accounts/default/activity?user={id}&action=auth.sign_in_step")).await.json(200);
+    assert_eq!(log["items"][0]["changes"]["reason"], "expired", "{log}");
 }

@@ -242,7 +242,9 @@ async fn admins_end_sessions(engine: Engine) {
     // Recorded (the spec names `session.ended` for one session; ending all may be one event).
     let events = app.activity(&format!("user={otto}&limit=500")).await;
     assert!(
-        events.iter().any(|e| e["action"].as_str().is_some_and(|a| a.starts_with("session")) && e["actor_id"] == app.admin_id),
+        events
+            .iter()
+            .any(|e| e["action"].as_str().is_some_and(|a| a.starts_with("session")) && e["actor_id"] == app.admin_id),
         "ending otto's sessions is not recorded: {events:#?}"
     );
     // The user may sign in again.
@@ -438,7 +440,7 @@ async fn per_user_idle_overrides_show_in_expires_at(engine: Engine) {
     assert_eq!(user["phone_idle_minutes"], Value::Null, "{user}");
     assert_eq!(user["console_idle_minutes"], Value::Null, "{user}");
 
-    let user = app.update_user(id, json!({ "phone_idle_minutes": 15, "console_idle_minutes": 10 })).await;
+    let user = app.update_user_security(id, json!({ "phone_idle_minutes": 15, "console_idle_minutes": 10 })).await;
     assert_eq!(user["phone_idle_minutes"], 15);
     assert_eq!(user["console_idle_minutes"], 10);
     let now = OffsetDateTime::now_utc();
@@ -455,7 +457,7 @@ async fn per_user_idle_overrides_show_in_expires_at(engine: Engine) {
     assert_near(parse_time(&s["expires_at"]), now + Duration::minutes(60), slack, "otto follows the account");
 
     // Back to the account's with null.
-    let user = app.update_user(id, json!({ "phone_idle_minutes": null })).await;
+    let user = app.update_user_security(id, json!({ "phone_idle_minutes": null })).await;
     assert_eq!(user["phone_idle_minutes"], Value::Null);
     let now = OffsetDateTime::now_utc();
     let phone = app.sign_in_kind("dora", STRONG, "phone").await;
@@ -464,8 +466,8 @@ async fn per_user_idle_overrides_show_in_expires_at(engine: Engine) {
 
     // Out of range is refused by name.
     for (field, bad) in [("phone_idle_minutes", json!(0)), ("console_idle_minutes", json!(0))] {
-        let etag = app.get_user(id).await.etag();
-        let r = app.patch_user(id, Some(&etag), json!({ field: bad })).await;
+        let etag = app.get(&format!("{}/security", app.user_path(id))).await.etag();
+        let r = app.put_user_security(id, Some(&etag), json!({ field: bad })).await;
         assert_eq!(r.status, 422, "{field} = {bad}: {}", r.text());
         r.problem_on(422, field);
     }

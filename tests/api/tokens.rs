@@ -21,8 +21,12 @@ fn secret(created: &Value) -> String {
 }
 
 fn sorted_strings(v: &Value) -> Vec<String> {
-    let mut s: Vec<String> =
-        v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let mut s: Vec<String> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
     s.sort();
     s
 }
@@ -30,7 +34,9 @@ fn sorted_strings(v: &Value) -> Vec<String> {
 async fn a_token_is_shown_once_and_acts_with_its_permissions_only(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let start = OffsetDateTime::now_utc();
-    let created = app.create_token_as(&app.token, json!({ "name": "CI import", "permissions": ["users.view", "users.create"] })).await;
+    let created = app
+        .create_token_as(&app.token, json!({ "name": "CI import", "permissions": ["users.view", "users.create"] }))
+        .await;
     let created = created.json(201);
     let token = secret(&created);
     assert!(token.starts_with("rst_") && token.len() >= 24, "{created}");
@@ -76,9 +82,8 @@ async fn a_token_is_shown_once_and_acts_with_its_permissions_only(engine: Engine
 
 async fn a_token_never_holds_more_than_its_creator(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (tina, role, tina_token) = app
-        .user_with_permissions("tina", &["tokens.view", "tokens.manage", "users.view", "users.edit"])
-        .await;
+    let (tina, role, tina_token) =
+        app.user_with_permissions("tina", &["tokens.view", "tokens.manage", "users.view", "users.edit"]).await;
     let created = app.create_token_as(&tina_token, json!({ "name": "mine", "permissions": ["users.view"] })).await;
     let token = secret(&created.json(201));
     assert_eq!(created.body["created_by"]["id"], tina);
@@ -174,7 +179,10 @@ async fn token_expiry(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let later = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + Duration::days(2);
     let created = app
-        .create_token_as(&app.token, json!({ "name": "two days", "permissions": ["users.view"], "expires_at": rfc3339(later) }))
+        .create_token_as(
+            &app.token,
+            json!({ "name": "two days", "permissions": ["users.view"], "expires_at": rfc3339(later) }),
+        )
         .await
         .json(201);
     assert_eq!(parse_time(&created["expires_at"]), later, "{created}");
@@ -186,10 +194,14 @@ async fn token_expiry(engine: Engine) {
 
     // An expiry in the past makes a token that could never work: refused.
     let past = rfc3339(OffsetDateTime::now_utc() - Duration::hours(1));
-    let r = app.create_token_as(&app.token, json!({ "name": "stale", "permissions": ["users.view"], "expires_at": past })).await;
+    let r = app
+        .create_token_as(&app.token, json!({ "name": "stale", "permissions": ["users.view"], "expires_at": past }))
+        .await;
     r.problem_on(422, "expires_at");
     // Not a time.
-    let r = app.create_token_as(&app.token, json!({ "name": "odd", "permissions": ["users.view"], "expires_at": "tomorrow" })).await;
+    let r = app
+        .create_token_as(&app.token, json!({ "name": "odd", "permissions": ["users.view"], "expires_at": "tomorrow" }))
+        .await;
     assert!(r.status == 422 || r.status == 400, "expires_at = tomorrow: {}", r.text());
     r.problem(r.status.as_u16());
     // No name.
@@ -201,8 +213,7 @@ async fn token_expiry(engine: Engine) {
         .await
         .json(201);
     assert_eq!(forever["expires_at"], Value::Null);
-    let names: Vec<String> =
-        app.list_tokens().await.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = app.list_tokens().await.iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names.len(), 2, "refused tokens were made: {names:?}");
 }
 

@@ -13,6 +13,8 @@ both_engines!(
     bad_rows_are_reported_by_line_and_nothing_is_written,
     export_then_import_into_another_account_gives_equal_users,
     dry_run_checks_and_writes_nothing,
+    imported_hashes_sign_in_and_are_upgraded,
+    import_refuses_bad_hashes_and_weak_passwords,
 );
 
 struct Run {
@@ -290,7 +292,7 @@ fn user_mut<'a>(users: &'a mut [Value], login: &str) -> &'a mut Value {
 async fn dry_run_checks_and_writes_nothing(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let good = write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,dee-secret-123\neve,,\n");
+    let good = write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,Quartz-Lantern-Meadow-42!\neve,,\n");
     let run = roster_ok(&app, &["users", "import", s(&good), "--dry-run"]).await;
     assert!(run.stdout.contains("All 2 rows are valid. Nothing was written"), "{}", run.stdout);
     assert!(run.stdout.contains("1 of them have no password"), "{}", run.stdout);
@@ -302,4 +304,57 @@ async fn dry_run_checks_and_writes_nothing(engine: Engine) {
     assert_eq!(app.logins("limit=100").await, vec![app.admin_login.clone()], "a dry run writes nothing");
     assert!(app.activity("action=user.created").await.iter().all(|e| e["actor_label"] != "import"));
     assert!(app.activity("action=users.imported").await.is_empty());
+}
+
+/// Made by Python's bcrypt, argon2-cffi and Django for "correct horse battery staple" (the
+/// same fixtures as `auth::legacy_hash`'s unit tests).
+const LEGACY_PASSWORD: &str = "correct horse battery staple";
+const BCRYPT: &str = "$2b$05$I9ZbZhZZQoXSF.29txc6muZTR1o5fRzLPf/wNDjffxU6sqhp8Tr.i";
+const ARGON2ID_CHEAP: &str = "$argon2id$v=19$m=64,t=1,p=1$SFQ86vFnvDnnqNsNIwGsPQ$VrkFIJY1c5zZcZ7WrPyfgcM4vpaU+nlvwTnpqIA6Pjk";
+const DJANGO_ARGON2: &str = "argon2$argon2id$v=19$m=102400,t=2,p=8$Y25qdFZLMXVxSFc5OFFmaUtvUWsxcA$8XYLjlDPOOdiVMproWNssDxrS8u+SR4mI7zfAp2eNHQ";
+
+async fn imported_hashes_sign_in_and_are_upgraded(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    // argon2's parameters hold commas, so those cells are quoted, as any CSV writer does.
+    let text = format!("login,password_hash\nbea,{BCRYPT}\ncal,\"{ARGON2ID_CHEAP}\"\ndee,\"{DJANGO_ARGON2}\"\n");
+    let file = write(dir.path(), "from-old-pbx.csv", &text);
+    let run = roster_ok(&app, &["users", "import", s(&file)]).await;
+    assert!(run.stdout.contains("Imported 3 users"), "{}", run.stdout);
+    for (login, imported) in [("bea", BCRYPT), ("cal", ARGON2ID_CHEAP), ("dee", DJANGO_ARGON2)] {
+        let query = format!("SELECT password_hash FROM users WHERE login = '{login}'");
+
+        assert_eq!(app.sql_text(&query).await, imported, "{login}: kept as it came");
+        app.login(login, "not the password").await.expect(401);
+        assert_eq!(app.sql_text(&query).await, imported, "{login}: a failed sign-in changes nothing");
+        let token = app.login(login, LEGACY_PASSWORD).await.json(200)["token"].as_str().unwrap().to_string();
+        app.session(&token).await.expect(200);
+        let upgraded = app.sql_text(&query).await;
+        assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{login}: upgraded to Roster's argon2id: {upgraded}");
+        app.login(login, LEGACY_PASSWORD).await.expect(200);
+        assert_eq!(app.sql_text(&query).await, upgraded, "{login}: an up-to-date hash is left alone");
+    }
+}
+
+async fn import_refuses_bad_hashes_and_weak_passwords(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = "login,password,password_hash\n\
+        eve,,md5$abc$def\n\
+        fay,fay-is-my-password,\n\
+        gus,password1,\n\
+        hal,Quartz-Lantern-Meadow-42!,$2b$05$I9ZbZhZZQoXSF.29txc6muZTR1o5fRzLPf/wNDjffxU6sqhp8Tr.i\n";
+    let file = write(dir.path(), "bad.csv", text);
+    let run = roster(&app, &["users", "import", s(&file)]).await;
+    assert!(!run.ok, "a file with bad rows imports nothing: {}", run.stdout);
+    let report = format!("{}{}", run.stdout, run.stderr);
+    for expected in [
+        "line 2: password_hash: is not a supported password hash",
+        "line 3: password: must not contain your login",
+        "line 4: password: is one of the 100,000 most common",
+        "line 5: password_hash: give either a password or a password hash",
+    ] {
+        assert!(report.contains(expected), "the report names {expected:?}:\n{report}");
+    }
+    assert!(app.logins("").await.iter().all(|l| !["eve", "fay", "gus", "hal"].contains(&l.as_str())), "nothing imported");
 }

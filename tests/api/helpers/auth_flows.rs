@@ -15,6 +15,42 @@ pub const STRONG_2: &str = "Velvet-Harbor-73?";
 pub const STRONG_3: &str = "Copper-Meadow-58#";
 
 impl TestApp {
+    /// Runs one statement straight on the server's database: for what the API rightly
+    /// offers no way to do, such as making a password months old.
+    pub async fn sql(&self, statement: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url).await.expect("connecting to the test database");
+        sqlx::query(statement).execute(&mut conn).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+
+    /// One text value straight from the server's database.
+    pub async fn sql_text(&self, query: &str) -> String {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url).await.expect("connecting to the test database");
+        let row = sqlx::query(query).fetch_one(&mut conn).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+        sqlx::Row::try_get(&row, 0).expect("a text column")
+    }
+
+    /// `PUT …/users/{id}/security` (per-user password expiry and idle timeouts).
+    pub async fn put_user_security(&self, id: i64, etag: Option<&str>, body: Value) -> Resp {
+        let mut request = self.req(Method::PUT, &format!("{}/security", self.user_path(id))).json(&body);
+        if let Some(etag) = etag {
+            request = request.header(header::IF_MATCH, etag);
+        }
+        self.send(request).await
+    }
+
+    /// Changes some of a user's overrides (the others kept), asserting 200; returns the user.
+    pub async fn update_user_security(&self, id: i64, changes: Value) -> Value {
+        let current = self.get(&format!("{}/security", self.user_path(id))).await;
+        let current = current.expect(200);
+        let etag = current.etag();
+        let mut body = current.body.clone();
+        merge(&mut body, changes);
+        self.put_user_security(id, Some(&etag), body).await.expect(200);
+        self.get_user(id).await.json(200)
+    }
+
     // ---- plain verbs ----------------------------------------------------------------------
 
     pub async fn delete_as(&self, token: &str, path: &str) -> Resp {
@@ -48,7 +84,11 @@ impl TestApp {
         assert_eq!(body["reason"], reason, "{body}");
         assert!(body.get("token").is_none_or(Value::is_null), "a token before the password change: {body}");
         assert!(parse_time(&body["expires_at"]) > OffsetDateTime::now_utc(), "{body}");
-        body["challenge"].as_str().filter(|c| !c.is_empty()).unwrap_or_else(|| panic!("no challenge in {body}")).to_string()
+        body["challenge"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| panic!("no challenge in {body}"))
+            .to_string()
     }
 
     /// `POST /api/v1/auth/password-change`.
@@ -154,9 +194,8 @@ impl TestApp {
 
     /// A user holding a new custom role with exactly `permissions`, signed in; returns (id, token).
     pub async fn user_with_permissions(&self, login: &str, permissions: &[&str]) -> (i64, i64, String) {
-        let role = self
-            .create_named("roles", json!({ "name": format!("Role of {login}"), "permissions": permissions }))
-            .await;
+        let role =
+            self.create_named("roles", json!({ "name": format!("Role of {login}"), "permissions": permissions })).await;
         let id = self.user_with_password(login, STRONG, json!({ "roles": [role] })).await;
         (id, role, self.sign_in(login, STRONG).await)
     }

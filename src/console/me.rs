@@ -1,0 +1,169 @@
+//! My account: what Roster knows about me, changing my own password (R10: the account's
+//! policy, with confirmation), and my sessions, each of which I can end (R32).
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use secrecy::SecretString;
+
+use super::extract::{ConsoleUser, Failure, OrFail, go};
+use super::sessions::{TableOptions, ended_row, table};
+use super::ui::{self, Field, Nav};
+use super::{Pairs, first};
+use crate::error::{Error, FieldIssue};
+use crate::ids::SessionId;
+use crate::sessions;
+use crate::state::AppState;
+use crate::store::sessions::SessionFilter;
+use crate::users::service::{self, UserView};
+
+/// `GET /console/me`.
+pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+    let me = service::get(&state.store, user.caller.account, user.caller.user).await.or_fail(&user)?;
+    let notice = match first(&q, "notice") {
+        Some("password") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
+            0 => "Your password was changed.".to_string(),
+            1 => "Your password was changed. Your 1 other session was ended.".to_string(),
+            n => format!("Your password was changed. Your {n} other sessions were ended."),
+        }),
+        Some("ended_others") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
+            0 => "You had no other sessions.".to_string(),
+            1 => "Your other session was ended.".to_string(),
+            n => format!("Your {n} other sessions were ended."),
+        }),
+        _ => None,
+    };
+    let body = html! {
+        (ui::page_head("My account", Some("Your details, your password and where you are signed in."), html! {}))
+        @if let Some(n) = &notice { (ui::alert("success", n)) }
+        div.me-grid {
+            (details(&user, &me))
+            (password_form(&user, &[]))
+        }
+        (my_sessions(&state, &user).await?)
+    };
+    Ok(user.page(Nav::Me, "My account", body))
+}
+
+fn details(user: &ConsoleUser, me: &UserView) -> Markup {
+    html! {
+        section.panel aria-labelledby="me-details" {
+            h2 #me-details { "Details" }
+            dl.facts {
+                dt { "Name" } dd { (me.display_name) }
+                dt { "Login" } dd { code { (me.login) } }
+                dt { "Account" } dd { (user.account_name) " " span.muted { "(" (user.caller.account_slug) ")" } }
+                dt { "Email" } dd { @match me.email.as_deref() { Some(e) => (e), None => span.muted { "—" } } }
+                dt { "Roles" } dd {
+                    @if me.assignments.roles.is_empty() { span.muted { "None" } }
+                    div.badges { @for r in &me.assignments.roles { span.badge.role title=[r.description.as_deref().filter(|d| !d.is_empty())] { (r.name) } } }
+                }
+                dt { "Password changed" } dd { (ui::time_text(me.password_changed_at.as_deref())) }
+                dt { "Password expires" } dd {
+                    @match me.password_expires_at.as_deref() {
+                        Some(at) => (ui::time_text(Some(at))),
+                        None => "Never",
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn password_form(user: &ConsoleUser, issues: &[FieldIssue]) -> Markup {
+    let hint = user.caller.home_account.security.password_policy.describe();
+    let hint = ui::sentence(&hint);
+    html! {
+        form #me-password .panel hx-post="/console/me/password" hx-target="this" hx-swap="outerHTML" novalidate aria-labelledby="me-password-title" {
+            h2 #me-password-title { "Change my password" }
+            @if !issues.is_empty() {
+                div.alert.alert-error role="alert" tabindex="-1" data-focus { "Your password was not changed: see the messages below." }
+            }
+            (Field::new("current_password", "Current password", "").kind("password").required().autocomplete("current-password").render(issues))
+            (Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password").hint(&hint).render(issues))
+            (Field::new("new_password_confirmation", "Confirm the new password", "").kind("password").required().autocomplete("new-password").render(issues))
+            p.muted { "Your other sessions end when the password changes; this one goes on." }
+            div.form-actions { button.button.primary type="submit" { "Change password" } }
+        }
+    }
+}
+
+async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Failure> {
+    let filter = SessionFilter { user: Some(user.caller.user), ..Default::default() };
+    let security = &user.caller.home_account.security;
+    let (items, _) = sessions::list(&state.store, user.caller.account, security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
+    let others = items.iter().filter(|s| s.current != Some(true)).count();
+    Ok(html! {
+        section.me-sessions aria-labelledby="me-sessions-title" {
+            div.section-head {
+                h2 #me-sessions-title { "My sessions" }
+                @if others > 0 {
+                    button.button.danger type="button" hx-post="/console/me/sessions/end-others"
+                        hx-confirm="End all your other sessions? Everywhere else you are signed out at once." {
+                        "End all my other sessions"
+                    }
+                }
+            }
+            (table(&items, &TableOptions {
+                caption: "My sessions",
+                with_user: false,
+                end_base: Some("/console/me/sessions".into()),
+                empty: "No sessions.",
+            }))
+        }
+    })
+}
+
+/// `POST /console/me/password`.
+pub(super) async fn change_password(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+    let current = first(&form, "current_password").unwrap_or_default();
+    let new = first(&form, "new_password").unwrap_or_default();
+    let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
+    let mut issues = Vec::new();
+    if current.is_empty() {
+        issues.push(FieldIssue::new("current_password", "required", "enter your current password"));
+    }
+    if new.is_empty() {
+        issues.push(FieldIssue::new("new_password", "required", "enter a new password"));
+    } else if confirmation != new {
+        issues.push(FieldIssue::new("new_password_confirmation", "mismatch", "does not match the new password"));
+    }
+    if !issues.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&user, &issues)).into_response());
+    }
+    let result = crate::auth::change_own_password(
+        &state,
+        &user.caller,
+        &user.client,
+        SecretString::from(current.to_string()),
+        SecretString::from(new.to_string()),
+    )
+    .await;
+    match result {
+        Ok(ended) => Ok(go(user.htmx, &format!("/console/me?notice=password&ended={ended}"))),
+        Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&user, &issues)).into_response()),
+        Err(err) => Err(user.fail(err)),
+    }
+}
+
+/// `POST /console/me/sessions/{id}/end`: one of my sessions.
+pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+    let actor = user.caller.actor(&user.client);
+    sessions::end(&state.store, &state.sessions, &actor, user.caller.account, SessionId(id), Some(user.caller.user))
+        .await
+        .or_fail(&user)?;
+    if id == user.caller.session.0 {
+        return Ok(go(user.htmx, "/login"));
+    }
+    Ok(ended_row())
+}
+
+/// `POST /console/me/sessions/end-others`.
+pub(super) async fn end_others(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
+    let actor = user.caller.actor(&user.client);
+    let ended = sessions::end_all_for(&state, &actor, user.caller.user, &user.caller.login, Some(user.caller.session), "ended_by_user")
+        .await
+        .or_fail(&user)?;
+    Ok(go(user.htmx, &format!("/console/me?notice=ended_others&ended={ended}")))
+}
