@@ -25,6 +25,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_other_sessions))
 }
 
+/// These routes are a person's own; an API token acts for its creator only within its permissions.
+fn person(caller: &Caller) -> Result<()> {
+    match caller.api_token {
+        Some(_) => Err(Error::Forbidden("an API token cannot use the signed-in user's own routes".into())),
+        None => Ok(()),
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
@@ -62,6 +70,7 @@ pub struct SessionList {
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = SessionList)))]
 async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<SessionList>> {
+    person(&caller)?;
     let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
     let (items, _) =
         sessions::list(&state.store, caller.account, &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
@@ -77,6 +86,7 @@ async fn end_my_session(
     client: ClientInfo,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
+    person(&caller)?;
     let actor = caller.actor(&client);
     sessions::end(&state.store, &state.sessions, &actor, caller.account, SessionId(id), Some(caller.user)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -92,7 +102,8 @@ pub struct Ended {
 #[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Ended)))]
 async fn end_other_sessions(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<Json<Ended>> {
-    let keep = (caller.api_token.is_none()).then_some(caller.session);
+    person(&caller)?;
+    let keep = Some(caller.session);
     let ended = sessions::end_all_for(&state, &caller.actor(&client), caller.user, &caller.login, keep, "ended_by_user").await?;
     Ok(Json(Ended { ended }))
 }

@@ -67,7 +67,7 @@ pub(super) async fn login(
                 _ => "You must choose a new password before you continue.",
             };
             let hint = policy_hint(&state, account).await;
-            password_change_form(account, &pending.challenge, why, hint.as_deref(), &[]).into_response()
+            password_change_form(account, &pending.challenge, Some(why), hint.as_deref(), &[]).into_response()
         }
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
@@ -119,14 +119,14 @@ pub(super) async fn password_change(
         issues.push(FieldIssue::new("new_password_confirmation", "mismatch", "does not match the new password"));
     }
     if !issues.is_empty() {
-        let page = password_change_form(account, challenge, "Choose a new password.", hint.as_deref(), &issues);
+        let page = password_change_form(account, challenge, None, hint.as_deref(), &issues);
         return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
     let secret = SecretString::from(new_password.to_string());
     match crate::auth::sign_in::complete_password_change(&state, challenge, secret, &client).await {
         Ok(signed) => signed_in(&state, jar, signed),
         Err(Error::Validation(issues)) => {
-            let page = password_change_form(account, challenge, "Choose a new password.", hint.as_deref(), &issues);
+            let page = password_change_form(account, challenge, None, hint.as_deref(), &issues);
             (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
         }
         Err(Error::Internal(cause)) => {
@@ -149,7 +149,7 @@ async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
     Some(ui::sentence(&record.security.password_policy.describe()))
 }
 
-fn password_change_form(account: &str, challenge: &str, why: &str, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
+fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
     let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
     if let Some(h) = hint {
         new_password = new_password.hint(h);
@@ -157,7 +157,7 @@ fn password_change_form(account: &str, challenge: &str, why: &str, hint: Option<
     let body = html! {
         section.auth-card aria-labelledby="pw-title" {
             h1 #pw-title { "Choose a new password" }
-            (ui::alert("info", why))
+            @if let Some(why) = why { (ui::alert("info", why)) }
             @if !issues.is_empty() {
                 div.alert.alert-error role="alert" { "Your password was not changed: see the messages below." }
             }

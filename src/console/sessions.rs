@@ -49,7 +49,7 @@ pub(super) fn table(items: &[SessionView], opts: &TableOptions) -> Markup {
                     th scope="col" { "Kind" }
                     th scope="col" { "Since" }
                     th scope="col" { "Last seen" }
-                    th scope="col" { "Ends if idle" }
+                    th scope="col" { "Expires" }
                     th scope="col" { "Address" }
                     th scope="col" { "Device (user agent)" }
                     @if opts.end_base.is_some() { th scope="col" { span.visually-hidden { "Actions" } } }
@@ -87,7 +87,7 @@ fn row(s: &SessionView, opts: &TableOptions) -> Markup {
             @if let Some(base) = &opts.end_base {
                 td.actions {
                     @if current {
-                        span.muted { "Sign out to end it" }
+                        span.visually-hidden { "This session: sign out to end it" }
                     } @else {
                         button.button.small.danger-text type="button"
                             hx-post=(format!("{base}/{}/end", s.id))

@@ -203,7 +203,7 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
                         }
                         (number("password_policy.history"))
                         (select_field("password_policy.expiry_months", "Password expiry", &expiry_value, &expiry,
-                            "After this long a password must be changed at the next sign-in (R24). Users may have their own.", issues))
+                            "After this long a password must be changed at the next sign-in. Users may have their own.", issues))
                     }
                     fieldset.card {
                         legend { "Sign-in lockout" }

@@ -35,6 +35,7 @@ mod bulk;
 mod catalog;
 mod console;
 mod console_forms;
+mod console_security;
 mod errors;
 mod listing;
 mod lockout;
