@@ -102,7 +102,10 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
+    // A success starts the count afresh; most sign-ins have nothing to clear.
+    if user.failed_sign_ins > 0 || user.locked_until.is_some() {
+        sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
+    }
     if let Some(hash) = &upgraded {
         users::upgrade_password_hash(tx.conn(), user.id, hash).await?;
     }

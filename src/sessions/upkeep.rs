@@ -29,10 +29,7 @@ pub async fn run(state: AppState) {
     };
     loop {
         tokio::select! {
-            _ = flush.tick() => {
-                log(flush_last_seen(&state).await, "writing last-seen times");
-                crate::auth::argon2_memory::trim_if_idle();
-            }
+            _ = flush.tick() => log(flush_last_seen(&state).await, "writing last-seen times"),
             _ = clean.tick() => log(clean_up(&state).await, "removing expired sessions"),
             _ = watch.tick(), if watcher.is_some() => {
                 if let Some(w) = watcher.as_mut() {

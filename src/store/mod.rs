@@ -111,12 +111,10 @@ impl Store {
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA cache_size = -8000").await?;
                         }
-                        // The best plan for a filtered user list depends on the values (a desk of
-                        // ten users or of half the account); generic plans of prepared statements
-                        // chose parallel scans, 200 ms instead of 1 ms. Planning takes under 1 ms.
-                        Engine::Postgres => {
-                            conn.execute("SET plan_cache_mode = force_custom_plan").await?;
-                        }
+                        // Statements whose plan depends on their values are built with `Sql`,
+                        // which does not keep them prepared (see there); the fixed ones keep
+                        // their cached plans, which the sign-in and session paths rely on.
+                        Engine::Postgres => {}
                     }
                     Ok(())
                 })

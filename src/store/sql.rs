@@ -79,8 +79,12 @@ impl Sql {
         &self.text
     }
 
+    /// Statements built here have their shape and selectivity chosen by the request (a desk of
+    /// ten users or half the account), so they are not kept prepared: PostgreSQL then plans
+    /// each one with its actual values, where a cached generic plan chose parallel scans
+    /// (200 ms instead of 1 ms).
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+        let mut q = sqlx::query(&self.text).persistent(false);
         for arg in &self.args {
             q = match arg {
                 Arg::Int(v) => q.bind(*v),
@@ -95,7 +99,7 @@ impl Sql {
     where
         T: for<'r> FromRow<'r, AnyRow>,
     {
-        let mut q = sqlx::query_as::<Any, T>(&self.text);
+        let mut q = sqlx::query_as::<Any, T>(&self.text).persistent(false);
         for arg in &self.args {
             q = match arg {
                 Arg::Int(v) => q.bind(*v),

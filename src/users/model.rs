@@ -185,6 +185,8 @@ pub struct UserRecord {
     pub version: i64,
     /// Set while sign-in is locked after too many failures.
     pub locked_until: Option<i64>,
+    /// Failed sign-ins in the current window (see `accounts::security::LockoutPolicy`).
+    pub failed_sign_ins: i64,
     /// Per-user overrides of the account's security settings; `None` inherits (R24, R34).
     pub password_expiry_months: Option<i64>,
     pub console_idle_minutes: Option<i64>,

@@ -272,6 +272,7 @@ mod tests {
                 updated_at: 0,
                 version: 1,
                 locked_until: None,
+                failed_sign_ins: 0,
                 password_expiry_months: None,
                 console_idle_minutes: None,
                 phone_idle_minutes: None,
