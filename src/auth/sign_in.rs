@@ -93,7 +93,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     }
     let (account, user) = (account.expect("checked"), user.expect("checked"));
     if !req.take_over {
-        refuse_second_session(state, &account, &user, now).await?;
+        refuse_second_session(state, &account, &user, req.kind, client, now).await?;
     }
     let upgraded = match checked.upgrade {
         true => Some(password::hash(req.password.clone()).await?),
@@ -153,21 +153,37 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     Ok(Outcome::SignedIn(signed_in))
 }
 
-/// R33: with one session per user, a second sign-in is refused unless it takes over.
-async fn refuse_second_session(state: &AppState, account: &AccountRecord, user: &UserRecord, now: i64) -> Result<()> {
+/// R33: with one session per user, a second sign-in is refused unless it takes over; the
+/// refusal is recorded, as the take-over is.
+async fn refuse_second_session(
+    state: &AppState,
+    account: &AccountRecord,
+    user: &UserRecord,
+    kind: SessionKind,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<()> {
     if !account.security.sessions.one_session_per_user {
         return Ok(());
     }
     let mut conn = state.store.read().await?;
     let live = session_store::count_live_for_user(&mut conn, user.id, &sessions::liveness(&account.security, now)).await?;
-    if live > 0 {
-        return Err(Error::SessionActive(
-            "you are already signed in elsewhere and this account allows one session per user; \
-             sign in again with take_over to end the other session"
-                .into(),
-        ));
+    drop(conn);
+    if live == 0 {
+        return Ok(());
     }
-    Ok(())
+    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let mut changes = Changes::new();
+    changes.set("reason", "session_active").set("kind", kind.as_str()).set("live_sessions", live);
+    activity::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes).await?;
+    tx.commit().await?;
+    Err(Error::SessionActive(
+        "you are already signed in elsewhere and this account allows one session per user; \
+         sign in again with take_over to end the other session"
+            .into(),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -28,6 +28,8 @@ macro_rules! both_engines {
 
 mod helpers;
 
+mod instances;
+
 mod activity;
 mod auth;
 mod avatar;

@@ -338,6 +338,8 @@ async fn one_session_per_user_refuses_a_second_unless_taking_over(engine: Engine
     assert!(problem.get("token").is_none(), "{problem}");
     // The same for a phone: any live session counts.
     assert_eq!(app.login_kind("dora", STRONG, "phone").await.problem(409)["code"], "session_active");
+    let refusals = app.events(id, "auth.sign_in_refused").await;
+    assert!(!refusals.is_empty() && refusals.iter().all(|e| e["changes"]["reason"] == "session_active"), "{refusals:#?}");
     // Only a right password learns of the other session.
     app.login("dora", "wrong-password-1").await.problem(401);
     app.session(&first).await.expect(200);

@@ -14,7 +14,33 @@ pub const STRONG_2: &str = "Velvet-Harbor-73?";
 /// And another.
 pub const STRONG_3: &str = "Copper-Meadow-58#";
 
+/// Another `roster serve` on the same database, as behind a load balancer.
+pub struct SecondInstance {
+    pub base: String,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SecondInstance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 impl TestApp {
+    /// Starts a second server on this app's database (PostgreSQL: several instances share one).
+    pub async fn second_instance(&self) -> SecondInstance {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = roster::config::Config::for_database(&self.database_url, dir.path());
+        let app = roster::startup::Application::build(config).await.expect("starting a second instance");
+        assert!(app.initial_admin().is_none(), "the second instance finds the first one's account");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let server = tokio::spawn(async move {
+            let _ = app.run_until_stopped().await;
+        });
+        SecondInstance { base, server, _dir: dir }
+    }
+
     /// Runs one statement straight on the server's database: for what the API rightly
     /// offers no way to do, such as making a password months old.
     pub async fn sql(&self, statement: &str) {
