@@ -75,6 +75,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         None => (None, None),
     };
     // Always verify, against a dummy hash when there is no user, so timing reveals nothing.
+    let verified_hash = hash.clone();
     let checked = password::verify(req.password.clone(), hash).await?;
 
     let settings = account.as_ref().map(|a| a.security.clone()).unwrap_or_default();
@@ -82,8 +83,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         (None, _) => Some("unknown_account"),
         (_, None) => Some("unknown_login"),
         (_, Some(u)) if u.locked_until.is_some_and(|t| t > now) => Some("locked"),
-        (_, Some(_)) if !checked.ok => Some("wrong_password"),
         (_, Some(u)) if u.status() != UserStatus::Active => Some("user_disabled"),
+        (_, Some(_)) if !checked.ok => Some("wrong_password"),
         (Some(a), _) if !a.enabled => Some("account_disabled"),
         _ => None,
     };
@@ -102,12 +103,33 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
+    // Hashing took a while: another request may since have locked the user (a burst of
+    // guesses), disabled them, changed the password, or blocked the address. Read again,
+    // with the row locked, and refuse as any failure would.
+    let fresh = users::sign_in_state(tx.conn(), user.id, state.store.row_lock()).await?;
+    let blocked = match &client.address {
+        Some(address) => sign_in_failures::address_blocked_until(tx.conn(), address, now).await?.is_some(),
+        None => false,
+    };
+    let late_reason = match &fresh {
+        None => Some("unknown_login"),
+        Some(_) if blocked => Some("address_blocked"),
+        Some(f) if f.locked_until.is_some_and(|t| t > now) => Some("locked"),
+        Some(f) if f.status != UserStatus::Active.as_str() => Some("user_disabled"),
+        Some(f) if f.password_hash != verified_hash => Some("password_changed"),
+        Some(_) => None,
+    };
+    if let Some(reason) = late_reason {
+        drop(tx);
+        record_failure(state, Some(&account), Some(&user), &settings, req.login, reason, req.kind, client, now).await?;
+        return Err(refused());
+    }
     // A success starts the count afresh; most sign-ins have nothing to clear.
     if user.failed_sign_ins > 0 || user.locked_until.is_some() {
         sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
     }
-    if let Some(hash) = &upgraded {
-        users::upgrade_password_hash(tx.conn(), user.id, hash).await?;
+    if let (Some(hash), Some(old)) = (&upgraded, &verified_hash) {
+        users::upgrade_password_hash(tx.conn(), user.id, old, hash).await?;
     }
     let step_reason = if user.must_change_password {
         Some("required")
@@ -284,7 +306,7 @@ async fn record_failure(
                 activity::record(tx.conn(), &actor, "user.locked", Target::user(u.id, &u.login), &changes).await?;
             }
         }
-        None => tracing::info!(account = login, "sign-in refused: unknown account"),
+        None => tracing::info!("sign-in refused: unknown account"),
     }
     tx.commit().await?;
     Ok(())

@@ -8,7 +8,7 @@ use crate::accounts::security::SecuritySettings;
 use crate::auth::password;
 use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
-use crate::store::{Conn, Store, password_history, users};
+use crate::store::{Conn, Store, challenges, password_history, users};
 
 /// A month of password expiry, in milliseconds: 30 days, so that "3 months" is the same
 /// length whenever it starts.
@@ -47,6 +47,8 @@ pub async fn vet(store: &Store, settings: &SecuritySettings, holder: &Holder<'_>
 pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, hash: &str, must_change: bool, now: i64) -> Result<()> {
     users::set_password(conn, user, hash, must_change, now).await?;
     password_history::push(conn, user, hash, now, settings.password_policy.history).await?;
+    // A sign-in half done with the old password must not finish after the change.
+    challenges::delete_for_user(conn, user).await?;
     Ok(())
 }
 

@@ -38,6 +38,11 @@ impl Entry {
     }
 }
 
+pub enum Lookup {
+    Hit(Caller),
+    Miss { last_seen_at: Option<i64> },
+}
+
 /// What to write back to the database in the next flush.
 #[derive(Default)]
 pub struct Pending {
@@ -55,14 +60,21 @@ pub struct SessionCache {
 pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl SessionCache {
-    /// The caller of a token hash, marked as seen now, with its current expiry; `None` when
-    /// absent or no longer usable by `is_current`, in which case it is dropped.
-    pub fn hit(&self, token_hash: &str, now: i64, is_current: impl Fn(&Entry) -> bool) -> Option<Caller> {
+    /// The caller of a token hash, marked as seen now, with its current expiry. An entry that
+    /// timed out or that `is_current` rejects is dropped; for the latter, the miss carries when
+    /// the session was last used, which the database may not know yet (it is written to the
+    /// minute), so that a reload does not time it out early.
+    pub fn hit(&self, token_hash: &str, now: i64, is_current: impl Fn(&Entry) -> bool) -> Lookup {
         let mut entries = lock(&self.entries);
-        let entry = entries.get_mut(token_hash)?;
-        if now >= entry.expires_at() || !is_current(entry) {
+        let Some(entry) = entries.get_mut(token_hash) else { return Lookup::Miss { last_seen_at: None } };
+        if now >= entry.expires_at() {
             entries.remove(token_hash);
-            return None;
+            return Lookup::Miss { last_seen_at: None };
+        }
+        if !is_current(entry) {
+            let last_seen_at = Some(entry.last_seen_at);
+            entries.remove(token_hash);
+            return Lookup::Miss { last_seen_at };
         }
         entry.last_seen_at = now;
         if now - entry.persisted_at >= TOUCH_EVERY_MS {
@@ -75,7 +87,7 @@ impl SessionCache {
         }
         let mut caller = entry.caller.clone();
         caller.session_expires_at = entry.expires_at();
-        Some(caller)
+        Lookup::Hit(caller)
     }
 
     pub fn insert(&self, token_hash: String, entry: Entry) {

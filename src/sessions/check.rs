@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::SessionKind;
-use super::cache::Entry;
+use super::cache::{Entry, Lookup};
 use crate::access::Permission;
 use crate::auth::{Caller, token};
 use crate::clock::now_ms;
@@ -20,15 +20,19 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
     let now = now_ms();
     let token_hash = token::hash(bearer);
     let invalidations = state.store.invalidations();
-    if let Some(caller) = state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
-        return Ok(Some(caller));
-    }
+    let seen_here = match state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
+        Lookup::Hit(caller) => return Ok(Some(caller)),
+        Lookup::Miss { last_seen_at } => last_seen_at,
+    };
     let stamp = invalidations.stamp();
     let mut conn = state.store.read().await?;
-    let loaded = if token::is_api_token(bearer) {
-        load_api_token(&mut conn, &token_hash, now).await?
-    } else {
-        load_session(&mut conn, &token_hash, now).await?
+    // A session token can start with the API tokens' prefix too (once in 16 million).
+    let loaded = match token::is_api_token(bearer) {
+        true => match load_api_token(&mut conn, &token_hash, now).await? {
+            Some(entry) => Some(entry),
+            None => load_session(&mut conn, &token_hash, now, seen_here).await?,
+        },
+        false => load_session(&mut conn, &token_hash, now, seen_here).await?,
     };
     drop(conn);
     let Some(mut entry) = loaded else { return Ok(None) };
@@ -50,13 +54,22 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
     Ok(Some(caller))
 }
 
-async fn load_session(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Entry>> {
-    let Some(session) = sessions::find(conn, token_hash, now).await? else { return Ok(None) };
+/// `seen_here`: when this instance last saw the session used, if it had it cached.
+async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Option<i64>) -> Result<Option<Entry>> {
+    let Some(mut session) = sessions::find(conn, token_hash, now).await? else { return Ok(None) };
     let Some((account, user)) = signed_in_user(conn, session.account_id, session.user_id).await? else {
         return Ok(None);
     };
+    // The account's lifetime as it is now: lowering it reaches sessions already open.
+    let lifetime_ms = i64::from(account.security.sessions.absolute_hours) * 3_600_000;
+    session.expires_at = session.expires_at.min(session.created_at + lifetime_ms);
+    if now >= session.expires_at {
+        return Ok(None);
+    }
     let kind = SessionKind::parse(&session.kind).unwrap_or(SessionKind::Api);
     let idle_ms = kind.idle_limit_ms(&account.security, &user);
+    let persisted = session.last_seen_at;
+    session.last_seen_at = session.last_seen_at.max(seen_here.unwrap_or(0));
     if idle_ms.is_some_and(|idle| now - session.last_seen_at >= idle) {
         return Ok(None);
     }
@@ -82,7 +95,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Opt
         absolute_expiry: session.expires_at,
         idle_ms,
         last_seen_at: session.last_seen_at,
-        persisted_at: session.last_seen_at,
+        persisted_at: persisted,
     }))
 }
 

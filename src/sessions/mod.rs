@@ -50,6 +50,7 @@ pub fn liveness(settings: &SecuritySettings, now: i64) -> Liveness {
         now,
         console_idle_ms: i64::from(settings.sessions.console_idle_minutes) * 60_000,
         phone_idle_ms: i64::from(settings.sessions.phone_idle_minutes) * 60_000,
+        lifetime_ms: i64::from(settings.sessions.absolute_hours) * 3_600_000,
     }
 }
 
@@ -60,7 +61,8 @@ fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> Session
         "phone" => Some(row.phone_idle_minutes.map_or(live.phone_idle_ms, |m| m * 60_000)),
         _ => None,
     };
-    let expires_at = idle_ms.map_or(s.expires_at, |idle| s.expires_at.min(s.last_seen_at + idle));
+    let absolute = s.expires_at.min(s.created_at + live.lifetime_ms);
+    let expires_at = idle_ms.map_or(absolute, |idle| absolute.min(s.last_seen_at + idle));
     let display_name = match (&row.first_name, &row.last_name) {
         (None, None) => row.login.clone(),
         (first, last) => [first.as_deref(), last.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),

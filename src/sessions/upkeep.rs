@@ -2,7 +2,8 @@
 //! memory, forgetting timed-out sessions and old failure counts, and (with several instances
 //! on one PostgreSQL) noticing changes made by the other instances.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use crate::accounts::security::IDLE_MINUTES;
 use crate::clock::now_ms;
@@ -77,9 +78,20 @@ async fn clean_up(state: &AppState) -> Result<()> {
 
 /// Follows the activity log, which every change writes with the change, and drops cached
 /// callers that another instance's change made stale.
+///
+/// PostgreSQL hands out ids at insert and shows rows at commit, so a lower id can appear after
+/// a higher one. An id skipped over is remembered as a gap and looked for again; if it has not
+/// appeared after `GAP_PATIENCE` (a long transaction, or one rolled back), everyone's cached
+/// state is dropped, since what it changed cannot be known.
 struct Watcher {
     last_id: i64,
+    gaps: HashMap<i64, Instant>,
 }
+
+const GAP_PATIENCE: Duration = Duration::from_secs(30);
+/// More missing ids than this at once: drop everything rather than track them.
+const MAX_GAPS: i64 = 1_000;
+const BATCH: i64 = 5_000;
 
 impl Watcher {
     async fn start(state: &AppState) -> Watcher {
@@ -87,17 +99,39 @@ impl Watcher {
             Ok(mut conn) => activity::max_id(&mut conn).await.unwrap_or(0),
             Err(_) => 0,
         };
-        Watcher { last_id }
+        Watcher { last_id, gaps: HashMap::new() }
     }
 
     async fn poll(&mut self, state: &AppState) -> Result<()> {
         let mut conn = state.store.read().await?;
-        let events = activity::since(&mut conn, self.last_id, 5_000).await?;
+        let mut events = activity::since(&mut conn, self.last_id, BATCH).await?;
+        let gaps: Vec<i64> = self.gaps.keys().copied().collect();
+        let filled = if gaps.is_empty() { Vec::new() } else { activity::with_ids(&mut conn, &gaps).await? };
         drop(conn);
-        let Some(last) = events.last() else { return Ok(()) };
-        self.last_id = last.0;
+        let mut everyone = events.len() as i64 == BATCH;
+        let now = Instant::now();
+        let mut expected = self.last_id + 1;
+        for (id, ..) in &events {
+            if id - expected > MAX_GAPS {
+                everyone = true;
+            } else {
+                for missing in expected..*id {
+                    self.gaps.insert(missing, now);
+                }
+            }
+            expected = id + 1;
+        }
+        if let Some(last) = events.last() {
+            self.last_id = last.0;
+        }
+        for event in &filled {
+            self.gaps.remove(&event.0);
+        }
+        events.extend(filled);
+        let before = self.gaps.len();
+        self.gaps.retain(|_, seen| now.duration_since(*seen) < GAP_PATIENCE);
+        everyone |= self.gaps.len() < before;
         let mut users = Vec::new();
-        let mut everyone = events.len() == 5_000;
         for (_, action, target_type, target_id) in &events {
             if action.starts_with("auth.sign_in") {
                 continue;

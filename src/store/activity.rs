@@ -150,3 +150,13 @@ pub async fn since(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<(i64, 
         .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
 }
+
+/// The events with these ids that exist now (gaps the watcher is waiting for).
+pub async fn with_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String, String, Option<i64>)>, sqlx::Error> {
+    let list = ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+    let rows = sqlx::query(&format!("SELECT id, action, target_type, target_id FROM activity WHERE id IN ({list})"))
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+}

@@ -147,6 +147,15 @@ impl Store {
         Ok(())
     }
 
+    /// Appended to a SELECT in a write transaction to lock the rows it reads. PostgreSQL needs
+    /// it; SQLite's writers are serialised already (`begin`) and has no such clause.
+    pub fn row_lock(&self) -> &'static str {
+        match self.engine {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
     /// What committed writes made stale; the session check's cache asks it.
     pub fn invalidations(&self) -> &Arc<Invalidations> {
         &self.invalidations

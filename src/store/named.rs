@@ -238,7 +238,8 @@ pub async fn effective_roles(conn: &mut Conn, user: crate::ids::UserId) -> Resul
 pub async fn grant_to_builtin(conn: &mut Conn, key: &str, permission: &str) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "INSERT INTO role_permissions (role_id, permission) SELECT r.id, $1 FROM roles r WHERE r.builtin = $2 \
-         AND NOT EXISTS (SELECT 1 FROM role_permissions p WHERE p.role_id = r.id AND p.permission = $1)",
+         AND NOT EXISTS (SELECT 1 FROM role_permissions p WHERE p.role_id = r.id AND p.permission = $1) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(permission)
     .bind(key)

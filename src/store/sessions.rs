@@ -49,6 +49,8 @@ pub struct Liveness {
     pub now: i64,
     pub console_idle_ms: i64,
     pub phone_idle_ms: i64,
+    /// The account's absolute lifetime now (it may have been lowered since sign-in).
+    pub lifetime_ms: i64,
 }
 
 const COLUMNS: &str = "s.id, s.account_id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent";
@@ -56,6 +58,7 @@ const COLUMNS: &str = "s.id, s.account_id, s.user_id, s.kind, s.created_at, s.la
 /// Appends "this session is live" for sessions `s` of users `u`. API sessions have no idle limit.
 fn push_live(sql: &mut Sql, live: &Liveness) {
     sql.push(" s.expires_at > ").bind(live.now);
+    sql.push(" AND s.created_at > ").bind(live.now - live.lifetime_ms);
     sql.push(" AND (s.kind = 'api' OR (s.kind = 'console' AND s.last_seen_at > ").bind(live.now);
     sql.push(" - COALESCE(u.console_idle_minutes * 60000, ").bind(live.console_idle_ms);
     sql.push(")) OR (s.kind = 'phone' AND s.last_seen_at > ").bind(live.now);

@@ -544,10 +544,32 @@ pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>
 }
 
 /// Replaces the hash without touching anything else (an upgrade to the current argon2
-/// parameters at sign-in: the same password, so no history entry and no version bump).
-pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.0).execute(&mut *conn).await?;
+/// parameters at sign-in: the same password, so no history entry and no version bump), unless
+/// the password was changed meanwhile.
+pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, old: &str, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+        .bind(hash)
+        .bind(id.0)
+        .bind(old)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// What sign-in checks again just before it opens a session.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignInState {
+    pub status: String,
+    pub locked_until: Option<i64>,
+    pub password_hash: Option<String>,
+}
+
+/// `row_lock` is `Store::row_lock()`: the row stays locked until the transaction ends.
+pub async fn sign_in_state(conn: &mut Conn, id: UserId, row_lock: &str) -> Result<Option<SignInState>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT status, locked_until, password_hash FROM users WHERE id = $1{row_lock}"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// Per-user overrides of the account's security settings (R24, R34).

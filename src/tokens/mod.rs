@@ -65,6 +65,10 @@ pub async fn create(state: &AppState, caller: &Caller, actor: &Actor, account: A
     if caller.api_token.is_some() {
         return Err(Error::Forbidden("an API token cannot make other tokens".into()));
     }
+    if caller.account != account {
+        // A token acts for its creator, who must be a user of the account it works in.
+        return Err(Error::Forbidden("API tokens are made by a user of the account they serve".into()));
+    }
     let now = now_ms();
     let mut issues = Issues::new();
     let name = new.name.trim();

@@ -201,6 +201,9 @@ async fn set_password(
         && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
             return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
         }
+    if auth.caller.api_token.is_some() && path.id == auth.caller.user.0 {
+        return Err(Error::Forbidden("an API token cannot set the password of the admin who made it".into()));
+    }
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     let generated = service::set_password(
         &state.store,

@@ -360,6 +360,9 @@ pub async fn set_security_overrides(
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    if current.is_superuser && !acting.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can change a platform operator's security settings".into()));
+    }
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }

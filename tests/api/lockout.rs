@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use crate::helpers::{Engine, Resp, STRONG, STRONG_2, TestApp, assert_near, parse_time, user_ids};
 
 both_engines!(
+    wrong_current_passwords_count_toward_the_lockout,
     repeated_failures_lock_the_user_until_an_admin_unlocks,
     refusals_are_byte_identical_whatever_the_reason,
     lockout_is_per_user,
@@ -233,4 +234,21 @@ async fn the_address_throttle_answers_429_with_retry_after(engine: Engine) {
     let body = json!({ "account": app.account, "login": "dora", "password": STRONG });
     let r = other.post(app.url("/api/v1/auth/login")).json(&body).send().await.expect("from 127.0.0.2");
     assert_eq!(r.status(), 200, "sign-in from another address: {}", r.text().await.unwrap_or_default());
+}
+
+async fn wrong_current_passwords_count_toward_the_lockout(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    lock_settings(&app, 3, 20).await;
+    let id = app.user_with_password("dora", STRONG, json!({})).await;
+    let session = app.sign_in("dora", STRONG).await;
+    // Someone at an unattended console guesses at the current password.
+    for _ in 0..3 {
+        let r = app.post_as(&session, "/api/v1/me/password", json!({ "current_password": "guess-Number-1", "new_password": STRONG_2 })).await;
+        r.problem_on(422, "current_password");
+    }
+    let user = app.get_user(id).await.json(200);
+    assert!(!user["locked_until"].is_null(), "three wrong guesses lock, as three failed sign-ins do: {user}");
+    app.login("dora", STRONG).await.problem(401);
+    let events = app.events(id, "user.password_change_failed").await;
+    assert_eq!(events.len(), 3, "{events:#?}");
 }

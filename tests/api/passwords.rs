@@ -18,6 +18,7 @@ both_engines!(
     recent_passwords_cannot_be_reused,
     password_expiry_is_reported_per_account_and_per_user,
     an_expired_password_signs_in_only_to_change_it,
+    a_reset_voids_a_pending_password_change,
 );
 
 const LOGIN: &str = "dora.tester";
@@ -432,4 +433,17 @@ async fn an_expired_password_signs_in_only_to_change_it(engine: Engine) {
     assert!(app.login(LOGIN, STRONG_2).await.json(200)["token"].is_string(), "the new password signs in directly");
     let log = app.get(&format!("/api/v1/accounts/default/activity?user={id}&action=auth.sign_in_step")).await.json(200);
     assert_eq!(log["items"][0]["changes"]["reason"], "expired", "{log}");
+}
+
+async fn a_reset_voids_a_pending_password_change(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let id = app.user_with_password(LOGIN, STRONG, json!({ "must_change_password": true })).await;
+    // Someone with the old password reaches the password-change step…
+    let step = app.login(LOGIN, STRONG).await.json(200);
+    let challenge = step["challenge"].as_str().unwrap().to_string();
+    // …and the admin resets the password meanwhile: the half-done sign-in cannot finish.
+    app.set_password(id, json!({ "password": STRONG_2 })).await.expect(200);
+    app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_3 })).await.problem(401);
+    app.login(LOGIN, STRONG_3).await.problem(401);
+    assert!(app.login(LOGIN, STRONG_2).await.json(200)["token"].is_string());
 }

@@ -11,6 +11,7 @@ use crate::helpers::{
 };
 
 both_engines!(
+    a_shorter_lifetime_reaches_open_sessions,
     my_sessions_show_each_sign_in_and_mark_the_current_one,
     i_end_my_own_sessions,
     admins_list_a_users_and_the_accounts_sessions,
@@ -473,4 +474,19 @@ async fn per_user_idle_overrides_show_in_expires_at(engine: Engine) {
         assert_eq!(r.status, 422, "{field} = {bad}: {}", r.text());
         r.problem_on(422, field);
     }
+}
+
+async fn a_shorter_lifetime_reaches_open_sessions(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_password("dora", STRONG, json!({})).await;
+    let token = app.sign_in("dora", STRONG).await;
+    let now = OffsetDateTime::now_utc();
+    let before = app.session(&token).await.json(200);
+    assert_near(parse_time(&before["expires_at"]), now + Duration::hours(12), Duration::minutes(2), "the default lifetime");
+    app.set_security(|s| s["sessions"]["absolute_hours"] = json!(1)).await;
+    let after = app.session(&token).await.json(200);
+    assert_near(parse_time(&after["expires_at"]), now + Duration::hours(1), Duration::minutes(2), "the lowered lifetime");
+    let listed = list_items(&app.account_sessions("kind=api").await.json(200));
+    let mine = listed.iter().find(|s| s["user"]["login"] == "dora").expect("dora's session is listed");
+    assert_near(parse_time(&mine["expires_at"]), now + Duration::hours(1), Duration::minutes(2), "as listed");
 }
