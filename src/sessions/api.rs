@@ -47,7 +47,14 @@ impl SessionQuery {
             }
         }
         let before = match self.cursor.as_deref().map(decode_cursor).transpose() {
-            Ok(c) => c.and_then(|c| c.parse::<i64>().ok()),
+            Ok(None) => None,
+            Ok(Some(c)) => match c.parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    issues.add("cursor", "invalid_cursor", "is not a cursor this server gave out");
+                    None
+                }
+            },
             Err(e) => {
                 e.field_issues().into_iter().for_each(|i| issues.push(i));
                 None
