@@ -52,9 +52,9 @@ fn synthetic_user(prefix: &str, i: usize) -> UserFields {
     user.email = Email::parse(&format!("{login}@example.com")).ok();
     user.first_name = PersonName::parse(FIRST_NAMES[i % FIRST_NAMES.len()]).ok();
     user.last_name = PersonName::parse(LAST_NAMES[i % LAST_NAMES.len()]).ok();
-    user.flags.is_agent = i % 10 != 0;
-    user.flags.is_supervisor = i % 10 == 0;
-    if i % 21 == 0 {
+    user.flags.is_agent = !i.is_multiple_of(10);
+    user.flags.is_supervisor = i.is_multiple_of(10);
+    if i.is_multiple_of(21) {
         user.status = UserStatus::Disabled;
     }
     user
