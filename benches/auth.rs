@@ -33,9 +33,8 @@
 //! PostgreSQL comes from ROSTER_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 //! the benchmark creates and drops a database `roster_bench_auth` there.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -59,58 +58,9 @@ const SESSION_P99_TARGET_MS: f64 = 5.0;
 const SIGN_IN_RATIO_TARGET: f64 = 0.90;
 const WARM_UP: Duration = Duration::from_secs(3);
 
-// ---------------------------------------------------------------------------------------------
-// The server process
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    base: String,
-    password: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_server(database_url: &str, data_dir: &str) -> Server {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["--database-url", database_url, "--data-dir", data_dir, "serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("ROSTER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start roster serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut password = String::new();
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(p) = line.trim().strip_prefix("password:") {
-            password = p.trim().to_string();
-            break;
-        }
-    }
-    // Keep reading, so the server never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    assert!(!password.is_empty(), "the server printed no first-start password");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // The password is printed before the listener may accept: wait until it does.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the server does not accept connections");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, addr, base: format!("http://{addr}"), password }
-}
+#[path = "support/server.rs"]
+mod server;
+use server::start_server;
 
 // ---------------------------------------------------------------------------------------------
 // Process figures from /proc

@@ -10,66 +10,17 @@
 //! PostgreSQL comes from ROSTER_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 //! the benchmark creates and drops a database `roster_bench` there.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
-struct Server {
-    child: Child,
-    base: String,
-    password: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_server(database_url: &str, data_dir: &str) -> Server {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["--database-url", database_url, "--data-dir", data_dir, "serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("ROSTER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start roster serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut password = String::new();
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(p) = line.trim().strip_prefix("password:") {
-            password = p.trim().to_string();
-            break;
-        }
-    }
-    // Keep reading, so the server never writes into a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    assert!(!password.is_empty(), "the server printed no first-start password");
-    Server { child, base: format!("http://127.0.0.1:{port}"), password }
-}
-
-fn peak_memory_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
+#[path = "support/server.rs"]
+mod server;
+use server::{peak_memory_mb, start_server};
 
 struct Latency {
     p50: f64,
