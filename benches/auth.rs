@@ -48,7 +48,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use rand::RngCore;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -625,18 +625,7 @@ fn run(engine: &str, database_url: &str, psql_url: Option<&str>, settings: &Sett
     // -- 2. Sign-in vs raw argon2id ------------------------------------------------------------
     println!("\n### 2. Sign-in throughput vs raw argon2id ({} s each)", settings.seconds);
     let client = reqwest::Client::new();
-    let admin_token = setup.block_on(async {
-        let login: Value = client
-            .post(format!("{}/api/v1/auth/login", server.base))
-            .json(&json!({"account": "default", "login": "admin", "password": server.password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        login["token"].as_str().expect("admin sign-in").to_string()
-    });
+    let admin_token = setup.block_on(server.admin_token(&client));
     let password = "Bench-password-7q";
     let started = Instant::now();
     let logins: Vec<String> = setup.block_on(async {

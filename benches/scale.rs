@@ -80,16 +80,7 @@ async fn run(engine: &str, database_url: &str, users: usize) {
     let load_seconds = started.elapsed().as_secs_f64();
 
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/api/v1/auth/login", server.base))
-        .json(&json!({"account": "default", "login": "admin", "password": server.password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = server.admin_token(&client).await;
     let desk = find_id(&client, &server.base, &token, "desks", "Desk 04").await;
     let role = find_id(&client, &server.base, &token, "roles", "Agent").await;
     let list = format!("{}/api/v1/accounts/default/users?desk={desk}&role={role}&status=active&limit=50", server.base);

@@ -74,3 +74,19 @@ pub fn peak_memory_mb(pid: u32) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
+
+impl Server {
+    /// Signs in as the first admin and returns the bearer token.
+    pub async fn admin_token(&self, client: &reqwest::Client) -> String {
+        let login: serde_json::Value = client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"account": "default", "login": "admin", "password": self.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login["token"].as_str().expect("the first admin signs in").to_string()
+    }
+}

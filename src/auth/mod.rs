@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::passwords::change::{self, Holder};
 use crate::state::AppState;
-use crate::store::{Affects, sessions as session_store, sign_in_failures, users};
+use crate::store::{Affects, sessions as session_store, users};
 
 pub use crate::sessions::resolve;
 
@@ -61,22 +61,13 @@ pub async fn change_own_password(
     if !password::verify(current, hash).await?.ok {
         // A session left open must not become a way to guess the password without limit:
         // wrong guesses count toward the lockout as failed sign-ins do.
-        let lockout = &caller.home_account.security.lockout;
-        let now = now_ms();
+        let actor = caller.actor(client);
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
-        let failures =
-            sign_in_failures::count_user_failure(tx.conn(), user.id, now, i64::from(lockout.window_minutes) * 60_000).await?;
         let mut changes = Changes::new();
-        changes.set("reason", "wrong_current_password").set("failures", failures);
-        let actor = caller.actor(client);
+        changes.set("reason", "wrong_current_password");
         activity::record(tx.conn(), &actor, "user.password_change_failed", Target::user(user.id, &user.login), &changes).await?;
-        if failures >= i64::from(lockout.max_failures) {
-            sign_in_failures::lock_user(tx.conn(), user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
-            let mut changes = Changes::new();
-            changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
-            activity::record(tx.conn(), &actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
-        }
+        sign_in::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
         tx.commit().await?;
         return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
     }

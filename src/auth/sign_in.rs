@@ -270,14 +270,6 @@ async fn record_failure(
     let lock_ms = i64::from(lockout.lock_minutes) * 60_000;
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    let mut locked_now = false;
-    if let (Some(u), "wrong_password") = (user, reason) {
-        let failures = sign_in_failures::count_user_failure(tx.conn(), u.id, now, window_ms).await?;
-        if failures >= i64::from(lockout.max_failures) {
-            sign_in_failures::lock_user(tx.conn(), u.id, now + lock_ms).await?;
-            locked_now = true;
-        }
-    }
     if let Some(address) = &client.address {
         let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
         if failures >= i64::from(lockout.address_max_failures) {
@@ -300,10 +292,8 @@ async fn record_failure(
             let mut changes = Changes::new();
             changes.set("reason", reason).set("kind", kind.as_str());
             activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
-            if let (true, Some(u)) = (locked_now, user) {
-                let mut changes = Changes::new();
-                changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
-                activity::record(tx.conn(), &actor, "user.locked", Target::user(u.id, &u.login), &changes).await?;
+            if let (Some(u), "wrong_password") = (user, reason) {
+                count_user_failure(tx.conn(), &actor, u, lockout, now).await?;
             }
         }
         None => tracing::info!("sign-in refused: unknown account"),
@@ -349,4 +339,24 @@ pub async fn complete_password_change(
     tx.commit().await?;
     state.sessions.forget_user(user.id);
     Ok(signed_in)
+}
+
+/// Counts one wrong password against a user (a sign-in, or the current password when changing
+/// it) and locks them at the limit, recording the lock. Returns the count in the window.
+pub(crate) async fn count_user_failure(
+    conn: &mut crate::store::Conn,
+    actor: &Actor,
+    user: &UserRecord,
+    lockout: &crate::accounts::security::LockoutPolicy,
+    now: i64,
+) -> Result<i64> {
+    let window_ms = i64::from(lockout.window_minutes) * 60_000;
+    let failures = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await?;
+    if failures >= i64::from(lockout.max_failures) {
+        sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+        let mut changes = Changes::new();
+        changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
+        activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
+    }
+    Ok(failures)
 }
