@@ -57,6 +57,11 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn spawn(engine: Engine) -> TestApp {
+        TestApp::spawn_with(engine, |_| {}).await
+    }
+
+    /// Starts Roster with a configuration the test adjusts first (SMTP, GeoIP file, proxies…).
+    pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let (url, pg) = match engine {
             Engine::Sqlite => (format!("sqlite://{}", dir.path().join("roster.db").display()), None),
@@ -65,7 +70,8 @@ impl TestApp {
                 (url, Some(db))
             }
         };
-        let config = Config::for_database(&url, dir.path());
+        let mut config = Config::for_database(&url, dir.path());
+        adjust(&mut config);
         let app = Application::build(config).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
         let (admin_login, admin_password) =
             app.initial_admin().expect("a first start creates the first admin and reveals its password");
