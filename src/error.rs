@@ -216,6 +216,11 @@ impl Issues {
         self.0.is_empty()
     }
 
+    /// Whether `field` already has an issue (so a rule that depends on it need not add another).
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|i| i.field == field)
+    }
+
     pub fn into_result(self) -> Result<()> {
         if self.0.is_empty() { Ok(()) } else { Err(Error::Validation(self.0)) }
     }

@@ -61,7 +61,7 @@ impl Application {
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default() };
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail: Arc::default() };
         let router = router(state.clone());
         Ok(Application { listener, router, state, store, initial_admin })
     }
@@ -100,6 +100,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::api::router())
         .merge(crate::auth::me::router())
+        .merge(crate::second_factor::api::router())
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
         .merge(crate::accounts::security_api::router())

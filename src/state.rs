@@ -14,4 +14,5 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// The session check's memory (see `sessions::cache`).
     pub sessions: Arc<SessionCache>,
+    pub mail: Arc<crate::mail::Mailer>,
 }

@@ -1,5 +1,5 @@
-//! An account's security settings (R10, R24, R33, R34): password policy, sign-in lockout and
-//! session timeouts. Stored as one JSON document with the account and edited as a whole.
+//! An account's security settings (R10, R24, R27, R33, R34): password policy, sign-in lockout,
+//! session timeouts and who must have a second factor. Stored as one JSON document with the account and edited as a whole.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +13,7 @@ pub struct SecuritySettings {
     pub password_policy: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    pub second_factor: crate::second_factor::SecondFactorPolicy,
 }
 
 /// Brute-force protection: a login is locked for `lock_minutes` after `max_failures` failed
@@ -76,6 +77,7 @@ impl SecuritySettings {
         range("sessions.console_idle_minutes", self.sessions.console_idle_minutes, IDLE_MINUTES);
         range("sessions.phone_idle_minutes", self.sessions.phone_idle_minutes, IDLE_MINUTES);
         range("sessions.absolute_hours", self.sessions.absolute_hours, ABSOLUTE_HOURS);
+        range("second_factor.email_code_minutes", self.second_factor.email_code_minutes, crate::second_factor::EMAIL_CODE_MINUTES);
         issues
     }
 

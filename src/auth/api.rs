@@ -41,6 +41,9 @@ pub struct LoginRequest {
     /// With the one-session policy (R33): end the session open elsewhere and sign in here.
     #[serde(default)]
     take_over: bool,
+    /// The `device` token an earlier sign-in returned: a known device is not "suspicious" (R30).
+    #[serde(default)]
+    device: Option<String>,
 }
 
 /// Signed in (`token`), or a step still to take (`step` with its `challenge`).
@@ -50,14 +53,30 @@ pub struct LoginResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
     expires_at: String,
-    /// `password_change`: post a new password with the challenge to `/api/v1/auth/password-change`.
+    /// `second_factor`: post a code to `/api/v1/auth/second-factor`; `totp_setup`: get the
+    /// authenticator from `/api/v1/auth/totp-setup` and confirm a code at `…/totp-setup/confirm`;
+    /// `password_change`: post a new password to `/api/v1/auth/password-change`. Each with the challenge.
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<&'static str>,
-    /// Why the step is needed: `required` (set by an admin) or `expired` (R24).
+    /// Why the step is needed: for `password_change` `required` (set by an admin) or `expired`
+    /// (R24); for `second_factor` `always` or what is new (`new_device,new_address,new_country`);
+    /// for `totp_setup` `admin_required` (R27), `account_required` or `not_set_up`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     challenge: Option<String>,
+    /// `second_factor`: the methods the code may come from (`totp`, `email`, `recovery_code`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    methods: Vec<&'static str>,
+    /// Where an emailed code was sent (masked), when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_sent_to: Option<String>,
+    /// Ten recovery codes, shown once, after the authenticator was set up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery_codes: Option<Vec<String>>,
+    /// A device token to keep and send as `device` at the next sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<String>,
 }
 
 impl From<Outcome> for LoginResponse {
@@ -69,6 +88,10 @@ impl From<Outcome> for LoginResponse {
                 step: None,
                 reason: None,
                 challenge: None,
+                methods: Vec::new(),
+                email_sent_to: None,
+                recovery_codes: s.recovery_codes,
+                device: s.device,
             },
             Outcome::Step(p) => LoginResponse {
                 token: None,
@@ -76,6 +99,10 @@ impl From<Outcome> for LoginResponse {
                 step: Some(p.step),
                 reason: Some(p.reason),
                 challenge: Some(p.challenge),
+                methods: p.methods,
+                email_sent_to: p.email_sent_to,
+                recovery_codes: p.recovery_codes,
+                device: None,
             },
         }
     }
@@ -94,7 +121,14 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
         Some(_) => return Err(Error::invalid("kind", "unknown", "must be api or phone")),
     };
     let request =
-        SignInRequest { account: &req.account, login: &req.login, password: req.password, kind, take_over: req.take_over };
+        SignInRequest {
+            account: &req.account,
+            login: &req.login,
+            password: req.password,
+            kind,
+            take_over: req.take_over,
+            device: req.device.as_deref(),
+        };
     Ok(Json(super::sign_in(&state, request, &client).await?.into()))
 }
 

@@ -29,6 +29,8 @@ pub struct SignInRequest<'a> {
     pub password: SecretString,
     pub kind: SessionKind,
     pub take_over: bool,
+    /// The device token a client got from an earlier sign-in (R30: a known device).
+    pub device: Option<&'a str>,
 }
 
 pub struct SignedIn {
@@ -36,6 +38,11 @@ pub struct SignedIn {
     pub expires_at: i64,
     pub user: UserId,
     pub account_slug: String,
+    /// A new device token for the client to keep and present next time (users whose second
+    /// factor is asked only for suspicious sign-ins).
+    pub device: Option<String>,
+    /// Recovery codes, shown once, when this sign-in set up the authenticator.
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// A sign-in that passed the password and must do something more first.
@@ -44,6 +51,32 @@ pub struct Pending {
     pub reason: String,
     pub challenge: String,
     pub expires_at: i64,
+    /// For the second-factor step: the methods the user may answer with.
+    pub methods: Vec<&'static str>,
+    /// Where an emailed code went (masked), when one was sent.
+    pub email_sent_to: Option<String>,
+    /// Recovery codes issued by a step just completed (the set-up), shown once.
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// What a sign-in in progress knows about itself, from the password check to the session.
+pub(crate) struct Progress<'a> {
+    pub actor: Actor,
+    pub account: &'a AccountRecord,
+    pub user: &'a UserRecord,
+    pub kind: SessionKind,
+    pub take_over: bool,
+    pub client: &'a ClientInfo,
+    pub now: i64,
+    /// The hash of the device token presented at sign-in, if any.
+    pub device_hash: Option<String>,
+}
+
+/// How far a sign-in has come.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Passed {
+    Password,
+    SecondFactor,
 }
 
 pub enum Outcome {
@@ -131,48 +164,103 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     if let (Some(hash), Some(old)) = (&upgraded, &verified_hash) {
         users::upgrade_password_hash(tx.conn(), user.id, old, hash).await?;
     }
-    let step_reason = if user.must_change_password {
+    let progress = Progress {
+        actor,
+        account: &account,
+        user: &user,
+        kind: req.kind,
+        take_over: req.take_over,
+        client,
+        now,
+        device_hash: req.device.map(token::hash),
+    };
+    let outcome = proceed(state, &mut tx, &progress, Passed::Password).await?;
+    finish(state, tx, &progress, outcome).await
+}
+
+/// Commits a sign-in's step and, when it opened a session that took over another, drops the
+/// other from the cache.
+pub(crate) async fn finish(state: &AppState, mut tx: crate::store::Tx, p: &Progress<'_>, outcome: Outcome) -> Result<Outcome> {
+    let took_over = matches!(outcome, Outcome::SignedIn(_)) && p.take_over;
+    if took_over {
+        tx.affects(Affects::Users(vec![p.user.id]));
+    }
+    tx.commit().await?;
+    if took_over {
+        state.sessions.forget_user(p.user.id);
+    }
+    if let Outcome::Step(pending) = &outcome
+        && pending.email_sent_to.is_some()
+    {
+        state.mail.wake();
+    }
+    Ok(outcome)
+}
+
+/// The rest of a sign-in once it has passed `passed`: the second factor (R26–R30), then a
+/// forced or expired password change (R24), then the session.
+pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Progress<'_>, passed: Passed) -> Result<Outcome> {
+    if passed == Passed::Password
+        && let Some(step) = crate::second_factor::steps::begin(state, tx, p).await?
+    {
+        return Ok(Outcome::Step(step));
+    }
+    let settings = &p.account.security;
+    let step_reason = if p.user.must_change_password {
         Some("required")
-    } else if change::expires_at(&settings, user.password_changed_at, user.password_expiry_months).is_some_and(|at| at <= now) {
+    } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months).is_some_and(|at| at <= p.now) {
         Some("expired")
     } else {
         None
     };
     if let Some(reason) = step_reason {
-        let challenge = token::new_token();
-        let expires_at = now + CHALLENGE_MS;
-        challenges::insert(
-            tx.conn(),
-            &challenges::NewChallenge {
-                token_hash: &token::hash(&challenge),
-                account: account.id,
-                user: user.id,
-                step: "password_change",
-                reason,
-                session_kind: req.kind.as_str(),
-                take_over: req.take_over,
-                address: client.address.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-                now,
-                expires_at,
-            },
-        )
-        .await?;
+        let (challenge, _, expires_at) = new_challenge(tx, p, "password_change", reason).await?;
         let mut changes = Changes::new();
         changes.set("step", "password_change").set("reason", reason);
-        activity::record(tx.conn(), &actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
-        tx.commit().await?;
-        return Ok(Outcome::Step(Pending { step: "password_change", reason: reason.to_string(), challenge, expires_at }));
+        activity::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(p.user.id, &p.user.login), &changes).await?;
+        return Ok(Outcome::Step(Pending {
+            step: "password_change",
+            reason: reason.to_string(),
+            challenge,
+            expires_at,
+            methods: Vec::new(),
+            email_sent_to: None,
+            recovery_codes: None,
+        }));
     }
-    let signed_in = open_session(&mut tx, &actor, &account, &user, req.kind, req.take_over, client, now).await?;
-    if req.take_over {
-        tx.affects(Affects::Users(vec![user.id]));
-    }
-    tx.commit().await?;
-    if req.take_over {
-        state.sessions.forget_user(user.id);
-    }
+    let mut signed_in = open_session(tx, &p.actor, p.account, p.user, p.kind, p.take_over, p.client, p.now).await?;
+    signed_in.device = crate::second_factor::steps::remember_sign_in(state, tx, p).await?;
     Ok(Outcome::SignedIn(signed_in))
+}
+
+/// A new challenge for the sign-in's next step: the client's token, its id, and when it expires.
+pub(crate) async fn new_challenge(
+    tx: &mut crate::store::Tx,
+    p: &Progress<'_>,
+    step: &str,
+    reason: &str,
+) -> Result<(String, i64, i64)> {
+    let challenge = token::new_token();
+    let expires_at = p.now + CHALLENGE_MS;
+    let id = challenges::insert(
+        tx.conn(),
+        &challenges::NewChallenge {
+            token_hash: &token::hash(&challenge),
+            account: p.account.id,
+            user: p.user.id,
+            step,
+            reason,
+            session_kind: p.kind.as_str(),
+            take_over: p.take_over,
+            address: p.client.address.as_deref(),
+            user_agent: p.client.user_agent.as_deref(),
+            now: p.now,
+            expires_at,
+        },
+    )
+    .await?;
+    crate::store::second_factor::set_challenge_device(tx.conn(), id, p.device_hash.as_deref()).await?;
+    Ok((challenge, id, expires_at))
 }
 
 /// R33: with one session per user, a second sign-in is refused unless it takes over; the
@@ -247,7 +335,7 @@ async fn open_session(
     changes.set("kind", kind.as_str());
     activity::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
     let expires_at = kind.idle_limit_ms(&account.security, user).map_or(absolute, |idle| absolute.min(now + idle));
-    Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone() })
+    Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone(), device: None, recovery_codes: None })
 }
 
 /// Counts a failure once for the user (wrong password only: a locked or disabled user's
@@ -333,8 +421,21 @@ pub async fn complete_password_change(
     let mut changes = Changes::new();
     changes.set("reason", &pending.reason);
     activity::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
-    let kind = SessionKind::parse(&pending.session_kind).unwrap_or(SessionKind::Api);
-    let signed_in = open_session(&mut tx, &actor, &account, &user, kind, pending.take_over, client, now).await?;
+    // The second factor, if any, was shown before this step; what is left is the session.
+    let changed = UserRecord { must_change_password: false, password_changed_at: Some(now), ..user.clone() };
+    let progress = Progress {
+        actor,
+        account: &account,
+        user: &changed,
+        kind: SessionKind::parse(&pending.session_kind).unwrap_or(SessionKind::Api),
+        take_over: pending.take_over,
+        client,
+        now,
+        device_hash: pending.device_hash.clone(),
+    };
+    let Outcome::SignedIn(signed_in) = proceed(state, &mut tx, &progress, Passed::SecondFactor).await? else {
+        return Err(Error::Internal(anyhow::anyhow!("a completed password change asked for another step")));
+    };
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
     state.sessions.forget_user(user.id);

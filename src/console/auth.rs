@@ -58,7 +58,7 @@ pub(super) async fn login(
     }
     let secret = SecretString::from(password.to_string());
     let take_over = first(&form, "take_over").is_some();
-    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over };
+    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over, device: None };
     match crate::auth::sign_in(&state, request, &client).await {
         Ok(Outcome::SignedIn(signed)) => signed_in(&state, jar, signed),
         Ok(Outcome::Step(pending)) => {

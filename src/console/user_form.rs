@@ -169,6 +169,7 @@ impl Values {
             is_company_supervisor: flag("is_company_supervisor"),
             status: Some(self.get("status").to_string()).filter(|s| !s.is_empty()),
             two_factor_method: Some(self.get("two_factor_method").to_string()).filter(|s| !s.is_empty()),
+            two_factor_mode: Some(self.get("two_factor_mode").to_string()).filter(|s| !s.is_empty()),
             password,
             must_change_password: creating.then_some(self.must_change_password),
             roles: access.then(|| self.roles.iter().copied().map(RoleId).collect()),

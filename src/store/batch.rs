@@ -45,7 +45,7 @@ async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>]
         "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
          extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
          time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
+         is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
          must_change_password, search_text, created_at, updated_at, version) VALUES ",
     );
     for (i, u) in users.iter().enumerate() {
@@ -85,6 +85,7 @@ async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>]
         }
         text(&mut sql, Some(f.status.as_str()));
         text(&mut sql, Some(f.two_factor_method.as_str()));
+        text(&mut sql, Some(f.two_factor_mode.as_str()));
         text(&mut sql, u.password_hash);
         match u.password_hash {
             Some(_) => sql.push(&format!(", {now}")),

@@ -19,6 +19,8 @@ pub struct ChallengeRecord {
     pub address: Option<String>,
     pub user_agent: Option<String>,
     pub expires_at: i64,
+    /// The hash of the device token the sign-in presented (R30).
+    pub device_hash: Option<String>,
 }
 
 pub struct NewChallenge<'a> {
@@ -67,7 +69,7 @@ pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::
 pub async fn take(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<ChallengeRecord>, sqlx::Error> {
     sqlx::query_as(
         "DELETE FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2 \
-         RETURNING id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at",
+         RETURNING id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash",
     )
     .bind(token_hash)
     .bind(now)
@@ -78,7 +80,7 @@ pub async fn take(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<
 /// Looks at a live challenge without using it up (a refused new password keeps it usable).
 pub async fn peek(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<ChallengeRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at \
+        "SELECT id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash \
          FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash)

@@ -12,6 +12,7 @@ pub mod invalidation;
 pub mod api_tokens;
 pub mod sign_in_failures;
 pub mod password_history;
+pub mod second_factor;
 pub mod named;
 pub mod sql;
 pub mod sessions;

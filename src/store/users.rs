@@ -13,7 +13,8 @@ use crate::users::model::{Assignments, Ref, UserFields, UserRecord};
 const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
     u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \
     u.time_zone, u.date_format, u.time_format, u.receive_email, u.receive_sms, u.is_agent, u.is_supervisor, \
-    u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, \
+    u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, u.two_factor_mode, \
+    u.totp_confirmed_at, \
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
     u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes";
 
@@ -97,6 +98,7 @@ fn bind_fields<'q>(
     .bind(f.flags.is_company_supervisor)
     .bind(f.status.as_str())
     .bind(f.two_factor_method.as_str())
+    .bind(f.two_factor_mode.as_str())
 }
 
 pub async fn insert(
@@ -111,10 +113,10 @@ pub async fn insert(
         "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
          extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
          time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, password_hash, password_changed_at, \
+         is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
          must_change_password, search_text, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32, 1) RETURNING id",
+         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $33, 1) RETURNING id",
     )
     .bind(account.0);
     let query = bind_fields(query, f)
@@ -141,9 +143,9 @@ pub async fn update(
          phone = $7, mobile = $8, extension = $9, sip_username = $10, phone_topology = $11, company = $12, \
          related_contact = $13, external_id = $14, time_zone = $15, date_format = $16, time_format = $17, \
          receive_email = $18, receive_sms = $19, is_agent = $20, is_supervisor = $21, is_superuser = $22, \
-         is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, search_text = $27, \
-         updated_at = $28, version = version + 1 \
-         WHERE account_id = $29 AND id = $30 AND version = $31",
+         is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, two_factor_mode = $27, \
+         search_text = $28, updated_at = $29, version = version + 1 \
+         WHERE account_id = $30 AND id = $31 AND version = $32",
     );
     let done = bind_fields(query, f)
     .bind(f.search_text())
@@ -595,4 +597,16 @@ pub async fn set_security_overrides(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A user's own choice of second-factor method and mode (My Account).
+pub async fn set_two_factor(conn: &mut Conn, id: UserId, method: &str, mode: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET two_factor_method = $1, two_factor_mode = $2, updated_at = $3, version = version + 1 WHERE id = $4")
+        .bind(method)
+        .bind(mode)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::{Issues, Result};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId};
-use crate::users::model::{TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -86,8 +86,11 @@ pub struct UserInput {
     pub is_company_supervisor: Option<bool>,
     /// `active` or `disabled` (R17).
     pub status: Option<String>,
-    /// `disabled`, `email` or `totp`.
+    /// `disabled`, `email`, `totp` or `either` (the user picks at sign-in). An admin's cannot be
+    /// disabled (R27); `email` and `either` need an email address.
     pub two_factor_method: Option<String>,
+    /// `always` or `suspicious` (only for a sign-in from a new address, device or country).
+    pub two_factor_mode: Option<String>,
     /// Creation only. Omit it to have a strong one generated and returned once.
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
@@ -196,10 +199,21 @@ impl UserInput {
         let two_factor_method = self.two_factor_method.as_deref().and_then(|v| match TwoFactorMethod::parse(v) {
             Some(m) => Some(m),
             None => {
-                issues.add("two_factor_method", "unknown_choice", "must be disabled, email or totp");
+                issues.add("two_factor_method", "unknown_choice", "must be disabled, email, totp or either");
                 None
             }
         });
+        let two_factor_mode = self.two_factor_mode.as_deref().and_then(|v| match TwoFactorMode::parse(v) {
+            Some(m) => Some(m),
+            None => {
+                issues.add("two_factor_mode", "unknown_choice", "must be always or suspicious");
+                None
+            }
+        });
+        let resulting_method = two_factor_method.or(c.map(|c| c.two_factor())).unwrap_or(TwoFactorMethod::Disabled);
+        if resulting_method.uses_email() && email.is_none() && !issues.has("email") {
+            issues.add("two_factor_method", "requires_email", "email codes need an email address: set one first");
+        }
         if current.is_some() && (self.password.is_some() || self.must_change_password.is_some()) {
             issues.add("password", "not_here", "change passwords with PUT …/users/{id}/password");
         }
@@ -257,7 +271,8 @@ impl UserInput {
             flags,
             // R8: new users are enabled by default.
             status: status.or(c.map(|c| c.status())).unwrap_or(UserStatus::Active),
-            two_factor_method: two_factor_method.or(c.map(|c| c.two_factor())).unwrap_or(TwoFactorMethod::Disabled),
+            two_factor_method: resulting_method,
+            two_factor_mode: two_factor_mode.or(c.map(|c| c.two_factor_mode())).unwrap_or(TwoFactorMode::Always),
         })
     }
 }

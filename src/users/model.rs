@@ -37,6 +37,8 @@ pub enum TwoFactorMethod {
     Disabled,
     Email,
     Totp,
+    /// The user picks email or authenticator at each sign-in (R30 "both").
+    Either,
 }
 
 impl TwoFactorMethod {
@@ -45,13 +47,23 @@ impl TwoFactorMethod {
             TwoFactorMethod::Disabled => "disabled",
             TwoFactorMethod::Email => "email",
             TwoFactorMethod::Totp => "totp",
+            TwoFactorMethod::Either => "either",
         }
     }
 
+    pub const ALL: [TwoFactorMethod; 4] =
+        [TwoFactorMethod::Disabled, TwoFactorMethod::Email, TwoFactorMethod::Totp, TwoFactorMethod::Either];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [TwoFactorMethod::Disabled, TwoFactorMethod::Email, TwoFactorMethod::Totp]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        TwoFactorMethod::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn uses_email(self) -> bool {
+        matches!(self, TwoFactorMethod::Email | TwoFactorMethod::Either)
+    }
+
+    pub fn uses_totp(self) -> bool {
+        matches!(self, TwoFactorMethod::Totp | TwoFactorMethod::Either)
     }
 
     pub fn label(self) -> &'static str {
@@ -59,6 +71,39 @@ impl TwoFactorMethod {
             TwoFactorMethod::Disabled => "Disabled",
             TwoFactorMethod::Email => "Email Code",
             TwoFactorMethod::Totp => "OTP Authenticator",
+            TwoFactorMethod::Either => "Email or Authenticator",
+        }
+    }
+}
+
+/// When the second factor is asked for (R30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoFactorMode {
+    /// At every sign-in.
+    Always,
+    /// Only when the sign-in comes from an address, device or country the user has not signed in from.
+    Suspicious,
+}
+
+impl TwoFactorMode {
+    pub const ALL: [TwoFactorMode; 2] = [TwoFactorMode::Always, TwoFactorMode::Suspicious];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TwoFactorMode::Always => "always",
+            TwoFactorMode::Suspicious => "suspicious",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        TwoFactorMode::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TwoFactorMode::Always => "At every sign-in",
+            TwoFactorMode::Suspicious => "Only for suspicious sign-ins",
         }
     }
 }
@@ -97,6 +142,7 @@ pub struct UserFields {
     pub flags: UserFlags,
     pub status: UserStatus,
     pub two_factor_method: TwoFactorMethod,
+    pub two_factor_mode: TwoFactorMode,
 }
 
 impl UserFields {
@@ -121,6 +167,7 @@ impl UserFields {
             flags: UserFlags { receive_email: true, ..Default::default() },
             status: UserStatus::Active,
             two_factor_method: TwoFactorMethod::Disabled,
+            two_factor_mode: TwoFactorMode::Always,
         }
     }
 
@@ -176,6 +223,9 @@ pub struct UserRecord {
     pub is_company_supervisor: bool,
     pub status: String,
     pub two_factor_method: String,
+    pub two_factor_mode: String,
+    /// When the authenticator was set up (confirmed by a code); `None` until then.
+    pub totp_confirmed_at: Option<i64>,
     #[sqlx(try_from = "crate::store::Flag")]
     pub must_change_password: bool,
     pub password_changed_at: Option<i64>,
@@ -214,9 +264,62 @@ impl UserRecord {
         TwoFactorMethod::parse(&self.two_factor_method).unwrap_or(TwoFactorMethod::Disabled)
     }
 
+    pub fn two_factor_mode(&self) -> TwoFactorMode {
+        TwoFactorMode::parse(&self.two_factor_mode).unwrap_or(TwoFactorMode::Always)
+    }
+
     /// R3: the display name falls back to the login.
     pub fn display_name(&self) -> String {
         display_name(self.first_name.as_deref(), self.last_name.as_deref(), &self.login)
+    }
+}
+
+#[cfg(test)]
+impl UserRecord {
+    /// A plain active user `ann` for unit tests.
+    pub fn sample() -> UserRecord {
+        UserRecord {
+            id: crate::ids::UserId(1),
+            account_id: crate::ids::AccountId(1),
+            login: "ann".into(),
+            email: None,
+            first_name: None,
+            last_name: None,
+            phone: None,
+            mobile: None,
+            extension: None,
+            sip_username: None,
+            sip_password: None,
+            phone_topology: None,
+            company: None,
+            related_contact: None,
+            external_id: None,
+            time_zone: None,
+            date_format: None,
+            time_format: None,
+            receive_email: true,
+            receive_sms: false,
+            is_agent: false,
+            is_supervisor: false,
+            is_superuser: false,
+            is_end_user: false,
+            is_company_supervisor: false,
+            status: "active".into(),
+            two_factor_method: "disabled".into(),
+            two_factor_mode: "always".into(),
+            totp_confirmed_at: None,
+            must_change_password: false,
+            password_changed_at: None,
+            avatar_at: None,
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+            locked_until: None,
+            failed_sign_ins: 0,
+            password_expiry_months: None,
+            console_idle_minutes: None,
+            phone_idle_minutes: None,
+        }
     }
 }
 

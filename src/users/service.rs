@@ -17,7 +17,7 @@ use crate::passwords::change::{self, Holder};
 use crate::store::{Affects, Conn, Store, accounts, named, password_history};
 use crate::users::filter::UserFilter;
 use crate::users::input::UserInput;
-use crate::users::model::{Assignments, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::users::model::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
 
 /// A user as the API and console show them. Secrets are never part of it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -43,6 +43,10 @@ pub struct UserView {
     pub flags: UserFlags,
     pub status: UserStatus,
     pub two_factor_method: crate::users::model::TwoFactorMethod,
+    pub two_factor_mode: crate::users::model::TwoFactorMode,
+    /// Whether the authenticator app is set up (R29); until then a user whose method uses it
+    /// sets it up at their next sign-in.
+    pub totp_enrolled: bool,
     pub must_change_password: bool,
     /// Until when sign-in is locked after too many failures; `null` when it is not.
     pub locked_until: Option<String>,
@@ -80,6 +84,8 @@ impl UserView {
             flags: r.flags(),
             status: r.status(),
             two_factor_method: r.two_factor(),
+            two_factor_mode: r.two_factor_mode(),
+            totp_enrolled: r.totp_confirmed_at.is_some(),
             must_change_password: r.must_change_password,
             has_avatar: r.avatar_at.is_some(),
             has_sip_password: r.sip_password.is_some(),
@@ -264,6 +270,13 @@ pub async fn update(
         sorted.dedup();
         store::set_permissions(conn, id, &sorted).await?;
         changes.diff("permissions", before.permissions.clone(), sorted);
+    }
+    // R27: an admin keeps a second factor (checked after the roles above are applied).
+    if fields.two_factor_method == TwoFactorMethod::Disabled
+        && current.two_factor() != TwoFactorMethod::Disabled
+        && crate::store::second_factor::is_admin(conn, id).await?
+    {
+        return Err(crate::second_factor::manage::refuse_disabling(true));
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
@@ -517,7 +530,8 @@ fn diff(r: &UserRecord, f: &UserFields) -> Changes {
         .diff("date_format", r.date_format.clone(), f.date_format.map(|v| v.as_str().to_string()))
         .diff("time_format", r.time_format.clone(), f.time_format.map(|v| v.as_str().to_string()))
         .diff("status", r.status.clone(), f.status.as_str().to_string())
-        .diff("two_factor_method", r.two_factor_method.clone(), f.two_factor_method.as_str().to_string());
+        .diff("two_factor_method", r.two_factor_method.clone(), f.two_factor_method.as_str().to_string())
+        .diff("two_factor_mode", r.two_factor_mode.clone(), f.two_factor_mode.as_str().to_string());
     let (a, b) = (r.flags(), f.flags);
     c.diff("receive_email", a.receive_email, b.receive_email)
         .diff("receive_sms", a.receive_sms, b.receive_sms)

@@ -18,7 +18,10 @@ both_engines!(
 
 async fn sign_in_shows_the_session_and_sign_out_ends_it(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let login = app.login(&app.admin_login, &app.admin_password).await.json(200);
+    // The first admin has an authenticator (R27): the sign-in asks for its code.
+    let step = app.login(&app.admin_login, &app.admin_password).await.json(200);
+    assert_eq!(step["step"], "second_factor", "{step}");
+    let login = app.complete_sign_in(&app.admin_login, step).await;
     assert!(login["token"].as_str().is_some_and(|t| t.len() >= 20), "{login}");
     assert!(login["expires_at"].as_str().is_some_and(|t| t.contains('T')), "expires_at is RFC 3339: {login}");
     let token = login["token"].as_str().unwrap();

@@ -231,7 +231,8 @@ fn comparable(u: &Value) -> Value {
     let map = u.as_object_mut().unwrap();
     // Times of the copy, and the password's: an export carries no password, so imported
     // users have none until they are given one.
-    for key in ["id", "created_at", "updated_at", "password_changed_at"] {
+    // Nor an authenticator's key: an imported user with `totp` sets it up at first sign-in.
+    for key in ["id", "created_at", "updated_at", "password_changed_at", "totp_enrolled"] {
         map.remove(key);
     }
     for key in ["roles", "groups", "desks", "skills"] {

@@ -40,7 +40,7 @@ impl Format {
 }
 
 /// The columns, in export order. Import takes them in any order, plus `password`.
-pub const COLUMNS: [&str; 30] = [
+pub const COLUMNS: [&str; 31] = [
     "login",
     "email",
     "first_name",
@@ -65,6 +65,7 @@ pub const COLUMNS: [&str; 30] = [
     "is_company_supervisor",
     "status",
     "two_factor_method",
+    "two_factor_mode",
     "must_change_password",
     "roles",
     "groups",
@@ -138,7 +139,7 @@ pub struct ImportArgs {
     /// last_name, phone, mobile, extension, sip_username, phone_topology, company,
     /// related_contact, external_id, time_zone, date_format, time_format, receive_email,
     /// receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, is_company_supervisor,
-    /// status, two_factor_method, must_change_password, roles, groups, desks, skills,
+    /// status, two_factor_method, two_factor_mode, must_change_password, roles, groups, desks, skills,
     /// permissions; and optionally password (at least 8 characters; hashed). An empty value is
     /// no value. Roles, groups, desks and skills are named (case-insensitively) and must exist
     /// in the account; in CSV, lists are joined with `;` (write `\;` for a `;` inside a name).

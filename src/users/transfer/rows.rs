@@ -340,6 +340,7 @@ pub fn parse(row: RawRow, issues: &mut Issues) -> Parsed {
             "time_format" => input.time_format = value,
             "status" => input.status = Some(text),
             "two_factor_method" => input.two_factor_method = Some(text),
+            "two_factor_mode" => input.two_factor_mode = Some(text),
             PASSWORD => input.password = Some(text.into()),
             PASSWORD_HASH => password_hash = Some(text),
             other => unreachable!("column {other} is handled above"),

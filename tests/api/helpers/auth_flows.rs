@@ -31,7 +31,9 @@ impl TestApp {
     /// Starts a second server on this app's database (PostgreSQL: several instances share one).
     pub async fn second_instance(&self) -> SecondInstance {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = roster::config::Config::for_database(&self.database_url, dir.path());
+        let mut config = roster::config::Config::for_database(&self.database_url, dir.path());
+        // Instances of one deployment share the key that seals TOTP secrets and SIP passwords.
+        config.secret_key_file = Some(self.data_dir().join("secret.key"));
         let app = roster::startup::Application::build(config).await.expect("starting a second instance");
         assert!(app.initial_admin().is_none(), "the second instance finds the first one's account");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -100,6 +102,7 @@ impl TestApp {
     /// Signs in with the given kind, asserting a token; returns it.
     pub async fn sign_in_kind(&self, login: &str, password: &str, kind: &str) -> String {
         let body = self.login_kind(login, password, kind).await.json(200);
+        let body = self.complete_sign_in(login, body).await;
         body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}")).to_string()
     }
 

@@ -9,6 +9,7 @@ mod database;
 mod png;
 mod raw;
 mod response;
+mod second_factor;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ pub use auth_flows::*;
 pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;
+pub use second_factor::{Authenticator, Authenticators, now_step, totp_code};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -44,6 +46,8 @@ pub struct TestApp {
     pub token: String,
     /// The database the server runs on, for running the `roster` binary against it.
     pub database_url: String,
+    /// The authenticator apps of the users this test set up (see `second_factor`).
+    pub authenticators: Authenticators,
     server: tokio::task::JoinHandle<()>,
     _pg: Option<database::PgDatabase>,
     _dir: tempfile::TempDir,
@@ -90,6 +94,7 @@ impl TestApp {
             admin_id: 0,
             token: String::new(),
             database_url: url,
+            authenticators: Authenticators::default(),
             server,
             _pg: pg,
             _dir: dir,
@@ -97,6 +102,11 @@ impl TestApp {
         app.token = app.sign_in(&app.admin_login.clone(), &app.admin_password.clone()).await;
         app.admin_id = app.session(&app.token).await.json(200)["user"]["id"].as_i64().expect("session user id");
         app
+    }
+
+    /// The first instance's data directory (its secret key lives there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     // ---- raw requests -------------------------------------------------------------------
@@ -176,12 +186,14 @@ impl TestApp {
     /// Signs in to the first account and returns the bearer token.
     pub async fn sign_in(&self, login: &str, password: &str) -> String {
         let body = self.login(login, password).await.json(200);
+        let body = self.complete_sign_in(login, body).await;
         body["token"].as_str().expect("token").to_string()
     }
 
     /// Signs in to another account and returns the bearer token.
     pub async fn sign_in_to(&self, account: &str, login: &str, password: &str) -> String {
         let body = self.login_in(account, login, password).await.json(200);
+        let body = self.complete_sign_in(login, body).await;
         body["token"].as_str().expect("token").to_string()
     }
 

@@ -1,0 +1,238 @@
+//! Second-factor routes: the sign-in steps (`/api/v1/auth/second-factor…`, `/api/v1/auth/totp-setup…`),
+//! My Account (`/api/v1/me/second-factor…`) and the admin's reset.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::manage::{self, SecondFactorStatus};
+use super::steps::{self, SetupDetails};
+use crate::auth::api::LoginResponse;
+use crate::auth::{Authorized, Caller, ClientInfo};
+use crate::clock::to_rfc3339;
+use crate::error::{Error, Result};
+use crate::http::{ApiJson, ItemPath};
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::users::model::{TwoFactorMethod, TwoFactorMode};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(verify))
+        .routes(routes!(email_code))
+        .routes(routes!(setup))
+        .routes(routes!(confirm_setup))
+        .routes(routes!(my_status, set_mine))
+        .routes(routes!(start_enrolment))
+        .routes(routes!(confirm_enrolment))
+        .routes(routes!(regenerate_codes))
+        .routes(routes!(reset_authenticator))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// From the login answer with `step: second_factor`.
+    challenge: String,
+    /// A code from the authenticator app, the emailed code, or a recovery code.
+    code: String,
+    /// `totp`, `email` or `recovery_code`; guessed from the code when left out.
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// Complete the second-factor step of a sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "auth", request_body = CodeRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "Unknown, used or expired challenge, or too many wrong codes", body = crate::error::Problem),
+        (status = 422, description = "Wrong, already used or expired code (field `code`)", body = crate::error::Problem)))]
+async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<LoginResponse>> {
+    Ok(Json(steps::verify(&state, &req.challenge, &req.code, req.method.as_deref(), &client).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    challenge: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmailCodeSent {
+    /// The address the code went to, masked.
+    sent_to: String,
+    expires_at: String,
+}
+
+/// Email a code for the second-factor step (again). At most one every 30 seconds, five per sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/second-factor/email", tag = "auth", request_body = ChallengeRequest,
+    responses((status = 202, body = EmailCodeSent),
+        (status = 401, body = crate::error::Problem),
+        (status = 429, description = "Asked too soon or too often; see Retry-After", body = crate::error::Problem)))]
+async fn email_code(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> Result<(StatusCode, Json<EmailCodeSent>)> {
+    let (sent_to, expires_at) = steps::send_email_code(&state, &req.challenge).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailCodeSent { sent_to, expires_at: to_rfc3339(expires_at) })))
+}
+
+/// An authenticator app's set-up: scan the QR code or type the key.
+#[derive(Serialize, ToSchema)]
+pub struct TotpSetup {
+    /// The key in base32, for typing into the app.
+    secret: String,
+    /// The `otpauth://totp/…` URI the QR code holds.
+    uri: String,
+    /// The QR code as SVG markup.
+    qr_svg: String,
+    /// The QR code as a PNG image, base64.
+    qr_png: String,
+}
+
+impl From<SetupDetails> for TotpSetup {
+    fn from(d: SetupDetails) -> Self {
+        TotpSetup { secret: d.secret, uri: d.uri, qr_svg: d.qr_svg, qr_png: d.qr_png_base64 }
+    }
+}
+
+/// The authenticator to set up in the `totp_setup` step of a sign-in (R29).
+#[utoipa::path(post, path = "/api/v1/auth/totp-setup", tag = "auth", request_body = ChallengeRequest,
+    responses((status = 200, body = TotpSetup), (status = 401, body = crate::error::Problem)))]
+async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> Result<Json<TotpSetup>> {
+    Ok(Json(steps::setup_details(&state, &req.challenge).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSetupRequest {
+    challenge: String,
+    /// A code the new authenticator shows.
+    code: String,
+}
+
+/// Confirm the new authenticator with a code: answers with the session (or the next step) and
+/// ten recovery codes, shown this once.
+#[utoipa::path(post, path = "/api/v1/auth/totp-setup/confirm", tag = "auth", request_body = ConfirmSetupRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, body = crate::error::Problem),
+        (status = 422, description = "Wrong code (field `code`)", body = crate::error::Problem)))]
+async fn confirm_setup(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ConfirmSetupRequest>,
+) -> Result<Json<LoginResponse>> {
+    Ok(Json(steps::confirm_setup(&state, &req.challenge, &req.code, &client).await?.into()))
+}
+
+/// My second factor.
+#[utoipa::path(get, path = "/api/v1/me/second-factor", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SecondFactorStatus)))]
+async fn my_status(State(state): State<AppState>, caller: Caller) -> Result<Json<SecondFactorStatus>> {
+    Ok(Json(manage::status(&state, &caller).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMineRequest {
+    /// `disabled`, `email`, `totp` or `either`.
+    method: String,
+    /// `always` or `suspicious`.
+    #[serde(default)]
+    mode: Option<String>,
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+}
+
+/// Choose my second-factor method and mode (my current password is required).
+#[utoipa::path(put, path = "/api/v1/me/second-factor", tag = "me", request_body = SetMineRequest, security(("bearer" = [])),
+    responses((status = 200, body = SecondFactorStatus),
+        (status = 422, description = "Wrong password, mandatory second factor (R27), authenticator not set up, no email", body = crate::error::Problem)))]
+async fn set_mine(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<SetMineRequest>,
+) -> Result<Json<SecondFactorStatus>> {
+    let method = TwoFactorMethod::parse(&req.method)
+        .ok_or_else(|| Error::invalid("method", "unknown_choice", "must be disabled, email, totp or either"))?;
+    let mode = match req.mode.as_deref() {
+        None => None,
+        Some(m) => Some(TwoFactorMode::parse(m).ok_or_else(|| Error::invalid("mode", "unknown_choice", "must be always or suspicious"))?),
+    };
+    let current = manage::status(&state, &caller).await?;
+    Ok(Json(manage::set_own(&state, &caller, &client, method, mode.unwrap_or(current.mode), req.current_password).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+}
+
+/// Start setting up a new authenticator app. The current one (if any) keeps working until a
+/// code from the new one is confirmed.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/totp", tag = "me", request_body = PasswordRequest, security(("bearer" = [])),
+    responses((status = 200, body = TotpSetup), (status = 422, body = crate::error::Problem)))]
+async fn start_enrolment(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<PasswordRequest>,
+) -> Result<Json<TotpSetup>> {
+    Ok(Json(manage::start_enrolment(&state, &caller, &client, req.current_password).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes, shown this once; each signs in once in place of the authenticator.
+    recovery_codes: Vec<String>,
+}
+
+/// Confirm the new authenticator with one of its codes; answers with new recovery codes.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/totp/confirm", tag = "me", request_body = ConfirmRequest, security(("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = crate::error::Problem)))]
+async fn confirm_enrolment(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<Json<RecoveryCodes>> {
+    Ok(Json(RecoveryCodes { recovery_codes: manage::confirm_enrolment(&state, &caller, &client, &req.code).await? }))
+}
+
+/// New recovery codes; the old ones stop working.
+#[utoipa::path(post, path = "/api/v1/me/second-factor/recovery-codes", tag = "me", request_body = PasswordRequest, security(("bearer" = [])),
+    responses((status = 200, body = RecoveryCodes), (status = 422, body = crate::error::Problem)))]
+async fn regenerate_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<PasswordRequest>,
+) -> Result<Json<RecoveryCodes>> {
+    Ok(Json(RecoveryCodes { recovery_codes: manage::regenerate_recovery_codes(&state, &caller, &client, req.current_password).await? }))
+}
+
+/// "Reset OTP authenticator secret" (R29): the user sets up a new authenticator at their next
+/// sign-in and gets new recovery codes.
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/users/{id}/second-factor/reset-totp", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn reset_authenticator(
+    State(state): State<AppState>,
+    auth: Authorized<crate::access::perm::UsersEdit>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<StatusCode> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    manage::reset_authenticator(&state, &actor, auth.account_id(), UserId(path.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,195 @@
+//! Second factor (R26–R30): what a sign-in must show beyond the password, and how.
+//!
+//! - Methods per user: disabled, email code, TOTP authenticator, or either (the user picks at
+//!   sign-in); mode always, or only for suspicious sign-ins (an address, device or country the
+//!   user has not signed in from).
+//! - R27: an admin (the built-in Admin role, directly or through a group, or a platform operator)
+//!   always has a second factor. Turning it off for an admin is refused; a new admin without one
+//!   (the first admin too) sets up the authenticator at their next sign-in. An account may
+//!   require a second factor of everyone the same way.
+//! - R29: the authenticator is set up at the sign-in after the password, confirmed by a code, and
+//!   ten single-use recovery codes are issued; an admin can reset it.
+
+pub mod api;
+pub mod manage;
+pub mod qr;
+pub mod recovery;
+pub mod steps;
+pub mod totp;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::store::second_factor::Familiarity;
+use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord};
+
+/// The account's second-factor policy (part of its security settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecondFactorPolicy {
+    /// `admins` (R27, the minimum) or `everyone`: who must have a second factor. Someone who
+    /// must and has none sets up the authenticator at their next sign-in.
+    pub required_for: RequiredFor,
+    /// How long an emailed code is good for.
+    pub email_code_minutes: u32,
+}
+
+impl Default for SecondFactorPolicy {
+    fn default() -> Self {
+        SecondFactorPolicy { required_for: RequiredFor::Admins, email_code_minutes: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredFor {
+    Admins,
+    Everyone,
+}
+
+pub const EMAIL_CODE_MINUTES: std::ops::RangeInclusive<u32> = 2..=60;
+/// Wrong codes one sign-in may try before it has to start again with the password.
+pub const MAX_WRONG_CODES: i64 = 5;
+/// Emailed codes one sign-in may ask for, and the pause between two.
+pub const MAX_EMAIL_CODES: i64 = 5;
+pub const EMAIL_RESEND_MS: i64 = 30_000;
+
+/// What a sign-in that passed the password still needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    Nothing,
+    /// Set up the authenticator now (R29), for this reason.
+    Setup(&'static str),
+    /// Show a second factor by one of these methods; the reason is `always` or what was new.
+    Code { methods: Vec<&'static str>, reason: String },
+}
+
+/// Why a sign-in is suspicious (R30): what about it is new. Empty when nothing is.
+pub fn suspicious_reasons(f: &Familiarity) -> Vec<&'static str> {
+    let mut reasons = Vec::new();
+    if !f.known_device {
+        reasons.push("new_device");
+    }
+    if !f.known_address {
+        reasons.push("new_address");
+    }
+    if f.known_country == Some(false) {
+        reasons.push("new_country");
+    }
+    reasons
+}
+
+/// Decides the second-factor step of a sign-in. `familiarity` is only looked up (and passed)
+/// for a user in the suspicious mode.
+pub fn need(
+    policy: &SecondFactorPolicy,
+    user: &UserRecord,
+    is_admin: bool,
+    has_recovery_codes: bool,
+    familiarity: Option<&Familiarity>,
+) -> Need {
+    let method = user.two_factor();
+    let enrolled = user.totp_confirmed_at.is_some();
+    let required = is_admin || policy.required_for == RequiredFor::Everyone;
+    match method {
+        TwoFactorMethod::Disabled if required => {
+            return Need::Setup(if is_admin { "admin_required" } else { "account_required" });
+        }
+        TwoFactorMethod::Disabled => return Need::Nothing,
+        TwoFactorMethod::Totp | TwoFactorMethod::Either if !enrolled => return Need::Setup("not_set_up"),
+        _ => {}
+    }
+    let reason = match (user.two_factor_mode(), familiarity) {
+        (TwoFactorMode::Suspicious, Some(f)) => {
+            let reasons = suspicious_reasons(f);
+            if reasons.is_empty() {
+                return Need::Nothing;
+            }
+            reasons.join(",")
+        }
+        _ => "always".to_string(),
+    };
+    let mut methods = Vec::new();
+    if method.uses_totp() {
+        methods.push("totp");
+    }
+    if method.uses_email() {
+        methods.push("email");
+    }
+    if has_recovery_codes {
+        methods.push("recovery_code");
+    }
+    Need::Code { methods, reason }
+}
+
+/// `a•••@example.com`: enough for the user to know where to look, not a way to learn addresses.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(method: &str, mode: &str, enrolled: bool) -> UserRecord {
+        let mut u = UserRecord::sample();
+        u.two_factor_method = method.into();
+        u.two_factor_mode = mode.into();
+        u.totp_confirmed_at = enrolled.then_some(1);
+        u
+    }
+
+    fn familiar(address: bool, device: bool, country: Option<bool>) -> Familiarity {
+        Familiarity { known_address: address, known_device: device, known_country: country, any_history: true }
+    }
+
+    #[test]
+    fn admins_and_required_accounts_must_set_up_the_authenticator() {
+        let p = SecondFactorPolicy::default();
+        assert_eq!(need(&p, &user("disabled", "always", false), true, false, None), Need::Setup("admin_required"));
+        assert_eq!(need(&p, &user("disabled", "always", false), false, false, None), Need::Nothing);
+        let everyone = SecondFactorPolicy { required_for: RequiredFor::Everyone, ..p.clone() };
+        assert_eq!(need(&everyone, &user("disabled", "always", false), false, false, None), Need::Setup("account_required"));
+        assert_eq!(need(&p, &user("totp", "always", false), false, false, None), Need::Setup("not_set_up"));
+        assert_eq!(need(&p, &user("either", "suspicious", false), false, false, None), Need::Setup("not_set_up"));
+    }
+
+    #[test]
+    fn methods_offered_follow_the_user_s_method() {
+        let p = SecondFactorPolicy::default();
+        let code = |u: &UserRecord, rc| match need(&p, u, false, rc, None) {
+            Need::Code { methods, reason } => (methods, reason),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(code(&user("totp", "always", true), true), (vec!["totp", "recovery_code"], "always".into()));
+        assert_eq!(code(&user("email", "always", false), false), (vec!["email"], "always".into()));
+        assert_eq!(code(&user("either", "always", true), true).0, vec!["totp", "email", "recovery_code"]);
+    }
+
+    #[test]
+    fn the_suspicious_mode_asks_only_when_something_is_new() {
+        let p = SecondFactorPolicy::default();
+        let u = user("totp", "suspicious", true);
+        assert_eq!(need(&p, &u, false, false, Some(&familiar(true, true, Some(true)))), Need::Nothing);
+        assert_eq!(need(&p, &u, false, false, Some(&familiar(true, true, None))), Need::Nothing);
+        match need(&p, &u, false, false, Some(&familiar(false, true, Some(false)))) {
+            Need::Code { reason, .. } => assert_eq!(reason, "new_address,new_country"),
+            other => panic!("{other:?}"),
+        }
+        match need(&p, &u, false, false, Some(&familiar(true, false, Some(true)))) {
+            Need::Code { reason, .. } => assert_eq!(reason, "new_device"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn emails_are_masked() {
+        assert_eq!(mask_email("ann@example.com"), "a•••@example.com");
+    }
+}

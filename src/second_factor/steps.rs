@@ -1,0 +1,356 @@
+//! The second-factor steps of a sign-in (R26–R30): asking for a code or for the authenticator's
+//! set-up once the password is right, sending emailed codes, checking what comes back, and
+//! remembering where a user signs in from.
+
+use base64::Engine;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::totp::{self, TotpSecret};
+use super::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, mask_email, qr, recovery};
+use crate::activity::{self, Changes, Target};
+use crate::auth::sign_in::{self, Outcome, Passed, Pending, Progress};
+use crate::auth::{ClientInfo, token};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::store::challenges::{self, ChallengeRecord};
+use crate::store::second_factor::{self as store, ChallengeFactor};
+use crate::store::{Affects, Tx, accounts, users};
+use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
+
+/// Called once the password is right: the step the sign-in must take for its second factor, if any.
+pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Result<Option<Pending>> {
+    let user = p.user;
+    let conn = tx.conn();
+    let is_admin = store::is_admin(conn, user.id).await?;
+    let method = user.two_factor();
+    let (has_codes, familiarity) = match method {
+        TwoFactorMethod::Disabled => (false, None),
+        _ => {
+            let has_codes = store::unused_recovery_codes(conn, user.id).await? > 0;
+            let familiarity = match user.two_factor_mode() {
+                TwoFactorMode::Suspicious => {
+                    let country = country_of(state, p.client);
+                    Some(
+                        store::familiarity(conn, user.id, p.client.address.as_deref(), country.as_deref(), p.device_hash.as_deref())
+                            .await?,
+                    )
+                }
+                TwoFactorMode::Always => None,
+            };
+            (has_codes, familiarity)
+        }
+    };
+    let need = super::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
+    let (step, reason, methods) = match need {
+        Need::Nothing => return Ok(None),
+        Need::Setup(reason) => ("totp_setup", reason.to_string(), vec!["totp"]),
+        Need::Code { methods, reason } => ("second_factor", reason, methods),
+    };
+    let (challenge, id, expires_at) = sign_in::new_challenge(tx, p, step, &reason).await?;
+    let mut email_sent_to = None;
+    if step == "totp_setup" {
+        let secret = TotpSecret::generate();
+        store::set_challenge_setup(tx.conn(), id, &state.secrets.seal(secret.base32()), p.device_hash.as_deref()).await?;
+    } else if methods.contains(&"email") && !methods.contains(&"totp") {
+        // Email is the only way (besides recovery codes): send the code without being asked.
+        email_sent_to = Some(send_code(tx, p.account, user, id, p.now).await?);
+    }
+    let mut changes = Changes::new();
+    changes.set("step", step).set("reason", &reason);
+    activity::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
+    Ok(Some(Pending { step, reason, challenge, expires_at, methods, email_sent_to, recovery_codes: None }))
+}
+
+/// After a completed sign-in of a user whose second factor is asked only for suspicious
+/// sign-ins: remembers the address and the device. Returns a new device token when the client
+/// presented none that the user is known to use.
+pub(crate) async fn remember_sign_in(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Result<Option<String>> {
+    if p.user.two_factor() == TwoFactorMethod::Disabled || p.user.two_factor_mode() != TwoFactorMode::Suspicious {
+        return Ok(None);
+    }
+    if let Some(address) = p.client.address.as_deref() {
+        let country = country_of(state, p.client);
+        store::remember_address(tx.conn(), p.user.id, address, country.as_deref(), p.now).await?;
+    }
+    if let Some(hash) = p.device_hash.as_deref()
+        && store::touch_device(tx.conn(), p.user.id, hash, p.now).await?
+    {
+        return Ok(None);
+    }
+    let device = token::new_token();
+    store::add_device(tx.conn(), p.user.id, &token::hash(&device), p.now).await?;
+    Ok(Some(device))
+}
+
+/// The country of the client's address, when a GeoIP database is configured.
+fn country_of(state: &AppState, client: &ClientInfo) -> Option<String> {
+    let _ = (state, client);
+    None
+}
+
+/// A six-digit code, bound to its challenge, mailed to the user.
+async fn send_code(tx: &mut Tx, account: &AccountRecord, user: &UserRecord, challenge_id: i64, now: i64) -> Result<String> {
+    let email = user.email.as_deref().ok_or_else(|| Error::invalid("method", "no_email", "you have no email address for codes"))?;
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    let minutes = account.security.second_factor.email_code_minutes;
+    store::set_challenge_code(tx.conn(), challenge_id, &code_hash(challenge_id, &code), now + i64::from(minutes) * 60_000, now)
+        .await?;
+    let text = format!(
+        "Your Roster sign-in code for {account} is\n\n    {code}\n\nIt is good for {minutes} minutes. \
+         If you did not just sign in, someone knows your password: change it now.\n",
+        account = account.name
+    );
+    let message = crate::mail::Message { to: email, subject: "Your sign-in code", text: &text, kind: "second_factor_code" };
+    crate::mail::enqueue(tx.conn(), account.id, &message).await?;
+    Ok(mask_email(email))
+}
+
+fn code_hash(challenge_id: i64, code: &str) -> String {
+    hex::encode(Sha256::digest(format!("roster-email-code:{challenge_id}:{code}").as_bytes()))
+}
+
+/// A live challenge of the given step, with its account and user, both still able to sign in.
+struct Live {
+    record: ChallengeRecord,
+    factor: ChallengeFactor,
+    account: AccountRecord,
+    user: UserRecord,
+}
+
+async fn live(state: &AppState, challenge: &str, step: &str, now: i64) -> Result<Live> {
+    let refused = || Error::Unauthenticated;
+    let mut conn = state.store.read().await?;
+    let record = challenges::peek(&mut conn, &token::hash(challenge), now).await?.filter(|c| c.step == step).ok_or_else(refused)?;
+    let factor = store::challenge_factor(&mut conn, record.id).await?.ok_or_else(refused)?;
+    let account = accounts::by_id(&mut conn, record.account_id).await?.ok_or_else(refused)?;
+    let user = users::get(&mut conn, account.id, record.user_id).await?.ok_or_else(refused)?;
+    if user.status() != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
+        return Err(refused());
+    }
+    Ok(Live { record, factor, account, user })
+}
+
+fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a> {
+    Progress {
+        actor: crate::activity::Actor {
+            account: live.account.id,
+            user: Some(live.user.id),
+            label: live.user.login.clone(),
+            address: client.address.clone(),
+        },
+        account: &live.account,
+        user: &live.user,
+        kind: crate::sessions::SessionKind::parse(&live.record.session_kind).unwrap_or(crate::sessions::SessionKind::Api),
+        take_over: live.record.take_over,
+        client,
+        now,
+        device_hash: live.factor.device_hash.clone(),
+    }
+}
+
+/// `POST /api/v1/auth/second-factor/email`: sends (again) an emailed code for the sign-in.
+pub async fn send_email_code(state: &AppState, challenge: &str) -> Result<(String, i64)> {
+    let now = now_ms();
+    let live = live(state, challenge, "second_factor", now).await?;
+    if !live.user.two_factor().uses_email() || live.user.email.is_none() {
+        return Err(Error::invalid("challenge", "email_not_offered", "this sign-in does not offer email codes"));
+    }
+    if live.factor.codes_sent >= MAX_EMAIL_CODES {
+        return Err(Error::TooManyAttempts(((live.record.expires_at - now) / 1000).max(1) as u64));
+    }
+    if let Some(sent) = live.factor.code_sent_at
+        && sent + EMAIL_RESEND_MS > now
+    {
+        return Err(Error::TooManyAttempts(((sent + EMAIL_RESEND_MS - now) / 1000).max(1) as u64));
+    }
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let to = send_code(&mut tx, &live.account, &live.user, live.record.id, now).await?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok((to, now + i64::from(live.account.security.second_factor.email_code_minutes) * 60_000))
+}
+
+/// How a code was checked.
+enum Checked {
+    /// Right, by this method; for TOTP, the step to record as used.
+    Right(&'static str, Option<i64>),
+    Wrong(&'static str, &'static str),
+}
+
+/// `POST /api/v1/auth/second-factor`: the code of the second-factor step.
+pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Option<&str>, client: &ClientInfo) -> Result<Outcome> {
+    let now = now_ms();
+    let live = live(state, challenge, "second_factor", now).await?;
+    let user = &live.user;
+    let method = match method {
+        Some(m @ ("totp" | "email" | "recovery_code")) => m,
+        Some(_) => return Err(Error::invalid("method", "unknown_choice", "must be totp, email or recovery_code")),
+        None if recovery::looks_like(code) => "recovery_code",
+        None if user.two_factor().uses_totp() && user.totp_confirmed_at.is_some() => "totp",
+        None => "email",
+    };
+    let checked = match method {
+        "totp" if user.two_factor().uses_totp() => {
+            let secret = stored_secret(state, user).await?;
+            match secret.matching_step(code, now)? {
+                Some(step) => Checked::Right("totp", Some(step)),
+                None => Checked::Wrong("totp", "wrong_code"),
+            }
+        }
+        "email" if user.two_factor().uses_email() => match (&live.factor.code_hash, live.factor.code_expires_at) {
+            (Some(hash), Some(until)) if until > now => {
+                let given = code_hash(live.record.id, &totp::normalize(code));
+                if bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), hash.as_bytes())) {
+                    Checked::Right("email", None)
+                } else {
+                    Checked::Wrong("email", "wrong_code")
+                }
+            }
+            (Some(_), _) => Checked::Wrong("email", "expired"),
+            (None, _) => return Err(Error::invalid("code", "no_code_sent", "ask for an emailed code first")),
+        },
+        "recovery_code" => Checked::Right("recovery_code", None),
+        _ => return Err(Error::invalid("method", "not_offered", "this sign-in does not offer that method")),
+    };
+    let p = progress(&live, client, now);
+    let mut tx = state.store.begin().await?;
+    let outcome = match checked {
+        Checked::Right("recovery_code", _) => {
+            if store::use_recovery_code(tx.conn(), user.id, &recovery::hash(code), now).await? {
+                Ok("recovery_code")
+            } else {
+                Err(("recovery_code", "wrong_code"))
+            }
+        }
+        Checked::Right("totp", Some(step)) => {
+            if store::use_totp_step(tx.conn(), user.id, step).await? { Ok("totp") } else { Err(("totp", "already_used")) }
+        }
+        Checked::Right(m, _) => Ok(m),
+        Checked::Wrong(m, why) => Err((m, why)),
+    };
+    match outcome {
+        Ok(method) => {
+            // Taken inside the transaction: of two racing requests, one gets it.
+            challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
+            let mut changes = Changes::new();
+            changes.set("method", method);
+            activity::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
+                .await?;
+            let outcome = sign_in::proceed(state, &mut tx, &p, Passed::SecondFactor).await?;
+            sign_in::finish(state, tx, &p, outcome).await
+        }
+        Err((method, why)) => {
+            drop(tx);
+            Err(wrong_code(state, &live, &p, method, why).await)
+        }
+    }
+}
+
+/// Counts a wrong code against the sign-in and the user's lockout; the answer to give.
+async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, method: &str, why: &'static str) -> Error {
+    let result: Result<Error> = async {
+        let mut tx = state.store.begin().await?;
+        tx.affects(Affects::Nothing);
+        let wrong = store::count_wrong_code(tx.conn(), live.record.id).await?;
+        let mut changes = Changes::new();
+        changes.set("method", method).set("reason", why).set("step", &live.record.step);
+        activity::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
+            .await?;
+        sign_in::count_user_failure(tx.conn(), &p.actor, &live.user, &live.account.security.lockout, p.now).await?;
+        let left = MAX_WRONG_CODES - wrong;
+        if left <= 0 {
+            store::delete_challenge(tx.conn(), live.record.id).await?;
+        }
+        tx.commit().await?;
+        Ok(match (left, why) {
+            (..=0, _) => Error::Unauthenticated,
+            (_, "already_used") => Error::invalid("code", "already_used", "this code was used already: wait for the next one"),
+            (_, "expired") => Error::invalid("code", "expired", "this code has expired: ask for a new one"),
+            _ => Error::invalid("code", "wrong_code", format!("is not the right code ({left} attempts left)")),
+        })
+    }
+    .await;
+    result.unwrap_or_else(|e| e)
+}
+
+async fn stored_secret(state: &AppState, user: &UserRecord) -> Result<TotpSecret> {
+    let mut conn = state.store.read().await?;
+    let record = store::totp(&mut conn, user.id).await?.ok_or(Error::Unauthenticated)?;
+    let sealed = record.sealed_secret.ok_or(Error::Unauthenticated)?;
+    open(state, &sealed)
+}
+
+pub(crate) fn open(state: &AppState, sealed: &str) -> Result<TotpSecret> {
+    Ok(TotpSecret::from_base32(state.secrets.open(sealed).map_err(Error::Internal)?))
+}
+
+/// What an authenticator app needs to be set up: the secret, its URI and the URI as QR codes.
+pub struct SetupDetails {
+    pub secret: String,
+    pub uri: String,
+    pub qr_svg: String,
+    pub qr_png_base64: String,
+}
+
+pub(crate) fn details(secret: &TotpSecret, account: &AccountRecord, user: &UserRecord) -> Result<SetupDetails> {
+    let label = user.email.clone().unwrap_or_else(|| user.login.clone());
+    let uri = secret.uri(&format!("Roster {}", account.name), &label)?;
+    Ok(SetupDetails {
+        secret: secret.base32().to_string(),
+        qr_svg: qr::svg(&uri)?,
+        qr_png_base64: base64::engine::general_purpose::STANDARD.encode(qr::png(&uri)?),
+        uri,
+    })
+}
+
+/// `POST /api/v1/auth/totp-setup`: the authenticator being set up by this sign-in (the same
+/// secret each time it is asked while the challenge lives).
+pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDetails> {
+    let live = live(state, challenge, "totp_setup", now_ms()).await?;
+    let sealed = live.factor.pending_secret.as_deref().ok_or(Error::Unauthenticated)?;
+    details(&open(state, sealed)?, &live.account, &live.user)
+}
+
+/// `POST /api/v1/auth/totp-setup/confirm`: a code from the new authenticator completes its
+/// set-up; recovery codes are issued and the sign-in goes on.
+pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client: &ClientInfo) -> Result<Outcome> {
+    let now = now_ms();
+    let live = live(state, challenge, "totp_setup", now).await?;
+    let sealed = live.factor.pending_secret.clone().ok_or(Error::Unauthenticated)?;
+    let secret = open(state, &sealed)?;
+    let p = progress(&live, client, now);
+    let Some(step) = secret.matching_step(code, now)? else {
+        return Err(wrong_code(state, &live, &p, "totp", "wrong_code").await);
+    };
+    let codes = recovery::generate();
+    let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
+    let user = &live.user;
+    let mut tx = state.store.begin().await?;
+    challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
+    let method = match user.two_factor() {
+        TwoFactorMethod::Disabled => Some(TwoFactorMethod::Totp.as_str()),
+        _ => None,
+    };
+    store::confirm_totp(tx.conn(), user.id, &sealed, step, method, now).await?;
+    store::replace_recovery_codes(tx.conn(), user.id, &hashes, now).await?;
+    let mut changes = Changes::new();
+    changes.set("method", method.unwrap_or(user.two_factor().as_str())).set("recovery_codes", codes.len());
+    activity::record(tx.conn(), &p.actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    // The user now has an authenticator (R29): the rest of the sign-in sees them as such.
+    let set_up = UserRecord {
+        two_factor_method: method.map(str::to_string).unwrap_or_else(|| user.two_factor_method.clone()),
+        totp_confirmed_at: Some(now),
+        ..user.clone()
+    };
+    let p = Progress { user: &set_up, ..p };
+    let outcome = match sign_in::proceed(state, &mut tx, &p, Passed::SecondFactor).await? {
+        Outcome::SignedIn(s) => Outcome::SignedIn(sign_in::SignedIn { recovery_codes: Some(codes), ..s }),
+        Outcome::Step(s) => Outcome::Step(Pending { recovery_codes: Some(codes), ..s }),
+    };
+    tx.affects(Affects::Users(vec![user.id]));
+    sign_in::finish(state, tx, &p, outcome).await
+}

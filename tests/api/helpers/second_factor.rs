@@ -1,0 +1,111 @@
+//! Second-factor helpers: the test plays the user's authenticator app. Sign-ins through
+//! `TestApp::sign_in` take the second-factor steps the way a person would (set up the app when
+//! asked, type its code), so tests about other things need not care that admins must have a
+//! second factor (R27).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use super::{Resp, TestApp};
+
+/// What the test's "phone" knows of a user: the authenticator's key, the last step whose code
+/// it typed (a code works once), and the recovery codes it was given.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    pub secret: String,
+    pub last_step: i64,
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct Authenticators(Mutex<HashMap<String, Authenticator>>);
+
+impl Authenticators {
+    pub fn get(&self, login: &str) -> Option<Authenticator> {
+        self.0.lock().unwrap().get(login).cloned()
+    }
+
+    pub fn put(&self, login: &str, a: Authenticator) {
+        self.0.lock().unwrap().insert(login.to_string(), a);
+    }
+
+    pub fn forget(&self, login: &str) {
+        self.0.lock().unwrap().remove(login);
+    }
+}
+
+pub fn now_step() -> i64 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 30) as i64
+}
+
+/// The code of a step for a base32 key (totp-rs; tests against other implementations use oathtool).
+pub fn totp_code(secret: &str, step: i64) -> String {
+    let bytes = Secret::Encoded(secret.to_string()).to_bytes().expect("base32 key");
+    TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).generate(step as u64 * 30)
+}
+
+impl TestApp {
+    /// Takes the steps a sign-in answered with until it has a token; returns the final answer.
+    pub async fn complete_sign_in(&self, login: &str, mut body: Value) -> Value {
+        for _ in 0..4 {
+            match body["step"].as_str() {
+                None => return body,
+                Some("totp_setup") => body = self.set_up_authenticator(login, &body).await.json(200),
+                Some("second_factor") => body = self.answer_second_factor(login, &body).await.json(200),
+                Some(other) => panic!("{login}: sign-in stopped at step {other}: {body}"),
+            }
+        }
+        panic!("{login}: too many sign-in steps: {body}")
+    }
+
+    /// Sets up the authenticator asked for by a `totp_setup` step, as the user's phone.
+    pub async fn set_up_authenticator(&self, login: &str, step: &Value) -> Resp {
+        let challenge = step["challenge"].as_str().expect("challenge");
+        let setup = self.send(self.anon(Method::POST, "/api/v1/auth/totp-setup").json(&json!({ "challenge": challenge }))).await;
+        let secret = setup.json(200)["secret"].as_str().expect("secret").to_string();
+        let step_now = now_step();
+        let code = totp_code(&secret, step_now);
+        let body = json!({ "challenge": challenge, "code": code });
+        let resp = self.send(self.anon(Method::POST, "/api/v1/auth/totp-setup/confirm").json(&body)).await;
+        if resp.status == 200 {
+            let codes = resp.body["recovery_codes"].as_array().map(|a| a.iter().map(|c| c.as_str().unwrap().to_string()).collect());
+            self.authenticators.put(login, Authenticator { secret, last_step: step_now, recovery_codes: codes.unwrap_or_default() });
+        }
+        resp
+    }
+
+    /// The next code the phone would give: a step not used yet within the accepted drift, or a
+    /// recovery code when the test signed in more often than the steps allow.
+    pub fn next_code(&self, login: &str) -> (String, &'static str) {
+        let mut a = self.authenticators.get(login).unwrap_or_else(|| panic!("{login} has no authenticator in this test"));
+        let now = now_step();
+        let code = match (now - 1..=now + 1).find(|s| *s > a.last_step) {
+            Some(step) => {
+                a.last_step = step;
+                (totp_code(&a.secret, step), "totp")
+            }
+            None => (a.recovery_codes.pop().expect("a recovery code left"), "recovery_code"),
+        };
+        self.authenticators.put(login, a);
+        code
+    }
+
+    pub async fn answer_second_factor(&self, login: &str, step: &Value) -> Resp {
+        let (code, method) = self.next_code(login);
+        let body = json!({ "challenge": step["challenge"], "code": code, "method": method });
+        self.send(self.anon(Method::POST, "/api/v1/auth/second-factor").json(&body)).await
+    }
+
+    /// `POST /api/v1/auth/second-factor` with the given code.
+    pub async fn second_factor(&self, challenge: &str, code: &str, method: Option<&str>) -> Resp {
+        let mut body = json!({ "challenge": challenge, "code": code });
+        if let Some(m) = method {
+            body["method"] = json!(m);
+        }
+        self.send(self.anon(Method::POST, "/api/v1/auth/second-factor").json(&body)).await
+    }
+}
