@@ -43,6 +43,7 @@ mod listing;
 mod lockout;
 mod passwords;
 mod permissions;
+mod second_factor;
 mod security_settings;
 mod sessions;
 mod sip;

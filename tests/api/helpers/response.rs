@@ -93,4 +93,19 @@ impl Resp {
         );
         problem
     }
+
+    /// Asserts a problem with this status whose `errors` hold `field` with `code`.
+    #[track_caller]
+    pub fn problem_field(&self, expected: u16, field: &str, code: &str) -> Value {
+        let problem = self.problem_on(expected, field);
+        let codes: Vec<&str> = problem["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["field"] == field)
+            .filter_map(|e| e["code"].as_str())
+            .collect();
+        assert!(codes.contains(&code), "{} named {field:?} with {codes:?}, not {code:?}: {}", self.what, self.text());
+        problem
+    }
 }
