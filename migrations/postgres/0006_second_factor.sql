@@ -48,3 +48,14 @@ ALTER TABLE sign_in_challenges ADD COLUMN code_sent_at BIGINT;
 ALTER TABLE sign_in_challenges ADD COLUMN codes_sent BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sign_in_challenges ADD COLUMN wrong_codes BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sign_in_challenges ADD COLUMN device_hash TEXT;
+
+-- One-time links that bring a user to set up their authenticator (seed 002 emails the QR code;
+-- Roster emails this link instead, never the secret).
+CREATE TABLE enrolment_links (
+    token_hash TEXT   PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT
+);
+CREATE INDEX enrolment_links_user ON enrolment_links (user_id);

@@ -20,4 +20,8 @@ pub struct Mailer;
 
 impl Mailer {
     pub fn wake(&self) {}
+
+    pub fn link(&self, path: &str) -> String {
+        format!("http://127.0.0.1:8080{path}")
+    }
 }

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_enrolment))
         .routes(routes!(regenerate_codes))
         .routes(routes!(reset_authenticator))
+        .routes(routes!(send_enrolment_link))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -221,18 +222,40 @@ async fn regenerate_codes(
     Ok(Json(RecoveryCodes { recovery_codes: manage::regenerate_recovery_codes(&state, &caller, &client, req.current_password).await? }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct EnrolmentLinkSent {
+    /// Where the one-time enrolment link went (masked); `null` when the user has no email address.
+    enrolment_link_sent_to: Option<String>,
+}
+
 /// "Reset OTP authenticator secret" (R29): the user sets up a new authenticator at their next
-/// sign-in and gets new recovery codes.
+/// sign-in and gets new recovery codes. A user with an email address is sent a one-time
+/// enrolment link (never the key).
 #[utoipa::path(post, path = "/api/v1/accounts/{account}/users/{id}/second-factor/reset-totp", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 200, body = EnrolmentLinkSent), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn reset_authenticator(
     State(state): State<AppState>,
     auth: Authorized<crate::access::perm::UsersEdit>,
     client: ClientInfo,
     path: ItemPath,
-) -> Result<StatusCode> {
+) -> Result<Json<EnrolmentLinkSent>> {
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    manage::reset_authenticator(&state, &actor, auth.account_id(), UserId(path.id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let sent_to = manage::reset_authenticator(&state, &actor, auth.account_id(), UserId(path.id)).await?;
+    Ok(Json(EnrolmentLinkSent { enrolment_link_sent_to: sent_to }))
+}
+
+/// Email the user a one-time link to set up their authenticator app (when they have one to set up).
+#[utoipa::path(post, path = "/api/v1/accounts/{account}/users/{id}/second-factor/enrolment-link", tag = "users",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 202, body = EnrolmentLinkSent), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn send_enrolment_link(
+    State(state): State<AppState>,
+    auth: Authorized<crate::access::perm::UsersEdit>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<(StatusCode, Json<EnrolmentLinkSent>)> {
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let sent_to = super::enrolment::send(&state, &actor, auth.account_id(), UserId(path.id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(EnrolmentLinkSent { enrolment_link_sent_to: Some(sent_to) })))
 }

@@ -211,8 +211,9 @@ pub fn refuse_disabling(is_admin: bool) -> Error {
 }
 
 /// Admin: "Reset OTP authenticator secret" (R29). The user sets up a new authenticator at their
-/// next sign-in and gets new recovery codes.
-pub async fn reset_authenticator(state: &AppState, actor: &Actor, account: AccountId, id: UserId) -> Result<()> {
+/// next sign-in and gets new recovery codes; a user with an email address is sent a one-time
+/// enrolment link (never the key). Returns where the link went (masked).
+pub async fn reset_authenticator(state: &AppState, actor: &Actor, account: AccountId, id: UserId) -> Result<Option<String>> {
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     let user = users::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("user"))?;
@@ -222,8 +223,13 @@ pub async fn reset_authenticator(state: &AppState, actor: &Actor, account: Accou
     store::reset_totp(tx.conn(), account, id, now).await?;
     // A sign-in waiting at a step with the old authenticator must start again.
     crate::store::challenges::delete_for_user(tx.conn(), id).await?;
-    activity::record(tx.conn(), actor, "user.totp_reset", Target::user(id, &user.login), &Changes::new()).await?;
+    let record = crate::store::accounts::by_id(tx.conn(), account).await?.ok_or(Error::NotFound("account"))?;
+    let sent_to = super::enrolment::queue(state, tx.conn(), &record, &user, now).await?;
+    let mut changes = Changes::new();
+    changes.set("enrolment_link", sent_to.is_some());
+    activity::record(tx.conn(), actor, "user.totp_reset", Target::user(id, &user.login), &changes).await?;
     tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
-    Ok(())
+    state.mail.wake();
+    Ok(sent_to)
 }

@@ -11,6 +11,7 @@
 //!   ten single-use recovery codes are issued; an admin can reset it.
 
 pub mod api;
+pub mod enrolment;
 pub mod manage;
 pub mod qr;
 pub mod recovery;

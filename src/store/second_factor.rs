@@ -314,3 +314,39 @@ pub async fn delete_challenge(conn: &mut Conn, challenge_id: i64) -> Result<(), 
     sqlx::query("DELETE FROM sign_in_challenges WHERE id = $1").bind(challenge_id).execute(&mut *conn).await?;
     Ok(())
 }
+
+// ---- one-time enrolment links ---------------------------------------------------------------
+
+/// A new link voids the user's earlier ones.
+pub async fn insert_enrolment_link(conn: &mut Conn, user: UserId, token_hash: &str, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM enrolment_links WHERE user_id = $1 OR expires_at < $2").bind(user.0).bind(now).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO enrolment_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The user a live, unused link belongs to.
+pub async fn enrolment_link_user(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<UserId>, sqlx::Error> {
+    sqlx::query("SELECT user_id FROM enrolment_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get(0).map(UserId))
+        .transpose()
+}
+
+/// Uses a link once: `false` when it was used (or expired) meanwhile.
+pub async fn use_enrolment_link(conn: &mut Conn, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE enrolment_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1")
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -182,6 +182,11 @@ pub async fn get(conn: &mut Conn, account: AccountId, id: UserId) -> Result<Opti
         .await
 }
 
+/// A user found by id alone (a link that names no account).
+pub async fn by_id(conn: &mut Conn, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1")).bind(id.0).fetch_optional(&mut *conn).await
+}
+
 /// The user and their password hash, for sign-in.
 pub async fn get_for_sign_in(
     conn: &mut Conn,

@@ -1,0 +1,104 @@
+//! One-time enrolment links. Seed 002 emails the TOTP QR code itself; Roster emails a link
+//! instead, never the key: the link leads to a sign-in (the password is still needed) that sets
+//! up the authenticator. It works once, for three days, and a newer link voids older ones.
+
+use secrecy::SecretString;
+
+use crate::activity::{self, Actor, Changes, Target};
+use crate::auth::sign_in::{Outcome, SignInRequest};
+use crate::auth::{ClientInfo, token};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, UserId};
+use crate::sessions::SessionKind;
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::store::second_factor as store;
+use crate::store::{Affects, Conn, accounts, users};
+use crate::users::model::{UserRecord, UserStatus};
+
+pub const LINK_HOURS: i64 = 72;
+
+/// Queues the link for `user` in the caller's transaction; returns where it goes (masked), or
+/// `None` when the user has no email address.
+pub async fn queue(state: &AppState, conn: &mut Conn, account: &AccountRecord, user: &UserRecord, now: i64) -> Result<Option<String>> {
+    let Some(email) = user.email.as_deref() else { return Ok(None) };
+    let link_token = token::new_token();
+    store::insert_enrolment_link(conn, user.id, &token::hash(&link_token), now, now + LINK_HOURS * 3_600_000).await?;
+    let link = state.mail.link(&format!("/enrol/{link_token}"));
+    let text = format!(
+        "Hello {name},\n\nplease set up an authenticator app (Google or Microsoft Authenticator, or any TOTP app) \
+         for your Roster sign-in at {account}. Open this link, sign in with your password, and scan the code \
+         it shows:\n\n{link}\n\nThe link works once, for {LINK_HOURS} hours. Roster never sends the key itself by \
+         email. If you did not expect this, tell your administrator.\n",
+        name = user.display_name(),
+        account = account.name,
+    );
+    let message = crate::mail::Message { to: email, subject: "Set up your authenticator app", text: &text, kind: "totp_enrolment" };
+    crate::mail::enqueue(conn, account.id, &message).await?;
+    Ok(Some(super::mask_email(email)))
+}
+
+/// Admin: email a user a link to set up their authenticator (only when they have one to set up).
+pub async fn send(state: &AppState, actor: &Actor, account: AccountId, id: UserId) -> Result<String> {
+    let now = now_ms();
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let record = accounts::by_id(tx.conn(), account).await?.ok_or(Error::NotFound("account"))?;
+    let user = users::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("user"))?;
+    if user.totp_confirmed_at.is_some() {
+        return Err(Error::invalid("two_factor_method", "already_set_up", "this user has an authenticator; reset it first"));
+    }
+    let required = store::is_admin(tx.conn(), id).await?
+        || record.security.second_factor.required_for == super::RequiredFor::Everyone;
+    if !user.two_factor().uses_totp() && !required {
+        return Err(Error::invalid("two_factor_method", "no_authenticator", "choose OTP Authenticator for this user first"));
+    }
+    let sent_to = queue(state, tx.conn(), &record, &user, now)
+        .await?
+        .ok_or_else(|| Error::invalid("email", "required", "the user has no email address to send the link to"))?;
+    activity::record(tx.conn(), actor, "user.totp_enrolment_sent", Target::user(id, &user.login), &Changes::new()).await?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(sent_to)
+}
+
+/// The account and user a live link belongs to (the console's page shows who signs in).
+pub async fn check(state: &AppState, link_token: &str) -> Result<(AccountRecord, UserRecord)> {
+    let mut conn = state.store.read().await?;
+    let gone = || Error::invalid("link", "used_or_expired", "this link was used already or has expired: sign in as usual");
+    let user_id = store::enrolment_link_user(&mut conn, &token::hash(link_token), now_ms()).await?.ok_or_else(gone)?;
+    let user = users::by_id(&mut conn, user_id).await?.ok_or_else(gone)?;
+    let account = accounts::by_id(&mut conn, user.account_id).await?.ok_or_else(gone)?;
+    if user.status() != UserStatus::Active {
+        return Err(gone());
+    }
+    Ok((account, user))
+}
+
+/// Signs in through a link: the password as at any sign-in (its steps follow, the set-up among
+/// them); the link is spent once the password was right.
+pub async fn sign_in(
+    state: &AppState,
+    link_token: &str,
+    password: SecretString,
+    take_over: bool,
+    device: Option<&str>,
+    client: &ClientInfo,
+) -> Result<Outcome> {
+    let (account, user) = check(state, link_token).await?;
+    let request = SignInRequest {
+        account: &account.slug,
+        login: &user.login,
+        password,
+        kind: SessionKind::Console,
+        take_over,
+        device,
+    };
+    let outcome = crate::auth::sign_in(state, request, client).await?;
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    store::use_enrolment_link(tx.conn(), &token::hash(link_token), now_ms()).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

@@ -1,0 +1,93 @@
+//! Emailed second-factor codes (R26): sent through the outbox to the test's SMTP server, read from
+//! what arrived; they expire, work once, and resending is throttled.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Engine as Db, STRONG, TestApp};
+
+both_engines!(
+    an_emailed_code_signs_in_once,
+    resending_is_throttled_and_old_codes_expire,
+    either_method_sends_a_code_only_when_asked,
+);
+
+/// The six-digit code in a sign-in mail.
+fn code_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_string()
+}
+
+fn challenge(step: &Value) -> String {
+    step["challenge"].as_str().unwrap_or_else(|| panic!("no challenge in {step}")).to_string()
+}
+
+async fn an_emailed_code_signs_in_once(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    let id = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "email" })).await;
+    let step = app.login("bob", STRONG).await.json(200);
+    assert_eq!(step["step"], "second_factor", "{step}");
+    assert_eq!(step["methods"], json!(["email"]));
+    assert_eq!(step["email_sent_to"], "b•••@example.com");
+    let mail = app.mailbox.wait_for("bob@example.com").await;
+    assert_eq!(mail.subject, "Your sign-in code");
+    let code = code_in(&mail.text);
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    app.second_factor(&challenge(&step), wrong, None).await.problem_field(422, "code", "wrong_code");
+    let done = app.second_factor(&challenge(&step), &code, None).await.json(200);
+    let token = done["token"].as_str().expect("signed in");
+    assert_eq!(app.session(token).await.json(200)["user"]["id"], id);
+    // The challenge is spent; a new sign-in gets a new code, and the old one does not work there.
+    app.second_factor(&challenge(&step), &code, None).await.problem(401);
+    let step = app.login("bob", STRONG).await.json(200);
+    let new_code = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
+    if new_code != code {
+        app.second_factor(&challenge(&step), &code, None).await.problem_field(422, "code", "wrong_code");
+    }
+    app.second_factor(&challenge(&step), &new_code, None).await.json(200);
+    // The outbox shows the messages, never their content.
+    let outbox = app.get(&app.acct("outbox")).await.json(200);
+    let text = outbox.to_string();
+    assert!(text.contains("second_factor_code") && !text.contains(&new_code), "{outbox}");
+}
+
+async fn resending_is_throttled_and_old_codes_expire(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "email" })).await;
+    let step = app.login("bob", STRONG).await.json(200);
+    let code = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
+    let resend = app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await;
+    resend.problem(429);
+    let wait: u64 = resend.header("retry-after").expect("Retry-After").parse().unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+
+    // An emailed code expires (made old in the database: the API has no clock to turn).
+    app.sql("UPDATE sign_in_challenges SET code_expires_at = 1000, code_sent_at = 1000").await;
+    app.second_factor(&challenge(&step), &code, Some("email")).await.problem_field(422, "code", "expired");
+    // Asking again now sends a fresh one, which works.
+    let sent = app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await.json(202);
+    assert_eq!(sent["sent_to"], "b•••@example.com");
+    let fresh = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
+    app.second_factor(&challenge(&step), &fresh, Some("email")).await.json(200);
+}
+
+async fn either_method_sends_a_code_only_when_asked(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "either" })).await;
+    app.sign_in("bob", STRONG).await; // sets up the authenticator first (R29)
+    let step = app.login("bob", STRONG).await.json(200);
+    assert_eq!(step["methods"], json!(["totp", "email", "recovery_code"]), "{step}");
+    assert!(step.get("email_sent_to").is_none(), "no mail until the user picks email: {step}");
+    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await.json(202);
+    let code = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
+    app.second_factor(&challenge(&step), &code, Some("email")).await.json(200);
+    // A user whose method has no email cannot ask for one.
+    app.user_with_password("carl", STRONG, json!({ "two_factor_method": "totp" })).await;
+    app.sign_in("carl", STRONG).await;
+    let step = app.login("carl", STRONG).await.json(200);
+    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) }))
+        .await
+        .problem_field(422, "challenge", "email_not_offered");
+}
