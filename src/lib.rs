@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod mail;
 pub mod passwords;
 pub mod secrets;
 pub mod sessions;

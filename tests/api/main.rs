@@ -41,6 +41,8 @@ mod console_security;
 mod errors;
 mod listing;
 mod lockout;
+mod mail;
+mod forgot_password;
 mod passwords;
 mod permissions;
 mod security_settings;

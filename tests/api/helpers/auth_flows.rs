@@ -31,7 +31,8 @@ impl TestApp {
     /// Starts a second server on this app's database (PostgreSQL: several instances share one).
     pub async fn second_instance(&self) -> SecondInstance {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = roster::config::Config::for_database(&self.database_url, dir.path());
+        let mut config = roster::config::Config::for_database(&self.database_url, dir.path());
+        config.smtp_url = Some(self.mailbox.url().into());
         let app = roster::startup::Application::build(config).await.expect("starting a second instance");
         assert!(app.initial_admin().is_none(), "the second instance finds the first one's account");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -9,6 +9,8 @@ mod database;
 mod png;
 mod raw;
 mod response;
+mod restart;
+mod smtp;
 
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ pub use auth_flows::*;
 pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;
+#[allow(unused_imports)]
+pub use smtp::{Mailbox, ReceivedMail, SMTP_USER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -44,7 +48,12 @@ pub struct TestApp {
     pub token: String,
     /// The database the server runs on, for running the `roster` binary against it.
     pub database_url: String,
+    /// The test SMTP server this app sends its mail to (`smtp_url`), with AUTH.
+    pub mailbox: Mailbox,
     server: tokio::task::JoinHandle<()>,
+    /// Stops the server gracefully (`stop`); the configuration starts it again (`start_again`).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    config: Config,
     _pg: Option<database::PgDatabase>,
     _dir: tempfile::TempDir,
 }
@@ -70,15 +79,15 @@ impl TestApp {
                 (url, Some(db))
             }
         };
+        let mailbox = Mailbox::start().await;
         let mut config = Config::for_database(&url, dir.path());
+        config.smtp_url = Some(mailbox.url().into());
         adjust(&mut config);
-        let app = Application::build(config).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
+        let app = Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
         let (admin_login, admin_password) =
             app.initial_admin().expect("a first start creates the first admin and reveals its password");
         let port = app.port();
-        let server = tokio::spawn(async move {
-            let _ = app.run_until_stopped().await;
-        });
+        let (shutdown, server) = restart::run(app);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         let mut app = TestApp {
             engine,
@@ -90,7 +99,10 @@ impl TestApp {
             admin_id: 0,
             token: String::new(),
             database_url: url,
+            mailbox,
             server,
+            shutdown: Some(shutdown),
+            config,
             _pg: pg,
             _dir: dir,
         };
