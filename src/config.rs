@@ -45,6 +45,24 @@ pub struct ServeArgs {
     /// argon2id lanes (default 1).
     #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
     pub argon2_parallelism: Option<u32>,
+    /// SMTP server for mail: `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS). Unset: mail is written under `<data dir>/mail/` and logged.
+    #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true, value_parser = secret)]
+    pub smtp_url: Option<secrecy::SecretString>,
+    /// The sender of Roster's mail (default `Roster <roster@localhost>`).
+    #[arg(long, env = "ROSTER_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// A PEM file of extra CA certificates to trust for the SMTP server (a private CA).
+    #[arg(long, env = "ROSTER_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Tuning: the first retry delay of a mail that could not be sent, in ms (default 30000;
+    /// later retries wait 4×, 20×, 60×… as long).
+    #[arg(long, env = "ROSTER_MAIL_RETRY_BASE_MS", hide = true)]
+    pub mail_retry_base_ms: Option<u64>,
+}
+
+fn secret(value: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
+    Ok(secrecy::SecretString::from(value.to_string()))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +76,10 @@ struct FileConfig {
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
     argon2_parallelism: Option<u32>,
+    smtp_url: Option<secrecy::SecretString>,
+    mail_from: Option<String>,
+    smtp_ca_file: Option<PathBuf>,
+    mail_retry_base_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +93,15 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Password hashing cost (sessions' lifetimes are account settings, see `accounts::security`).
     pub argon2: crate::auth::password::HashParams,
+    /// Mail delivery (see `mail`): the SMTP URL holds a password, hence secret.
+    pub smtp_url: Option<secrecy::SecretString>,
+    pub mail_from: String,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub mail_retry_base_ms: u64,
 }
+
+pub const DEFAULT_MAIL_FROM: &str = "Roster <roster@localhost>";
+pub const DEFAULT_MAIL_RETRY_BASE_MS: u64 = 30_000;
 
 impl Config {
     pub fn load(common: &ConfigArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
@@ -100,6 +130,10 @@ impl Config {
             bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: serve.public_url.clone().or(file.public_url),
             argon2,
+            smtp_url: serve.smtp_url.clone().or(file.smtp_url),
+            mail_from: serve.mail_from.clone().or(file.mail_from).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_string()),
+            smtp_ca_file: serve.smtp_ca_file.clone().or(file.smtp_ca_file),
+            mail_retry_base_ms: serve.mail_retry_base_ms.or(file.mail_retry_base_ms).unwrap_or(DEFAULT_MAIL_RETRY_BASE_MS),
         })
     }
 
@@ -113,6 +147,10 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             argon2: Default::default(),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
+            smtp_ca_file: None,
+            mail_retry_base_ms: DEFAULT_MAIL_RETRY_BASE_MS,
         }
     }
 
@@ -157,6 +195,15 @@ mod tests {
         let serve = ServeArgs { argon2_memory_kib: Some(1024), ..Default::default() };
         let err = Config::load(&ConfigArgs::default(), &serve).unwrap_err();
         assert!(err.to_string().contains("8192"), "{err}");
+    }
+
+    #[test]
+    fn the_smtp_password_never_shows_in_debug() {
+        let serve = ServeArgs { smtp_url: Some("smtp://u:hunter2@mail.example:587".to_string().into()), ..Default::default() };
+        let c = Config::load(&ConfigArgs::default(), &serve).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{serve:?}").contains("hunter2"));
+        assert_eq!(c.mail_from, DEFAULT_MAIL_FROM);
     }
 
     #[test]

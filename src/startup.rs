@@ -26,6 +26,8 @@ const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// An oversize body up to this size is read and discarded before the 413 is sent, so the
 /// client, still sending, reliably gets the answer instead of a reset connection.
 const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+/// How long shutdown waits for the mail worker to finish the messages it is sending.
+const MAIL_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,7 +63,9 @@ impl Application {
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail: Arc::default() };
+        let link_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
+        let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail };
         let router = router(state.clone());
         Ok(Application { listener, router, state, store, initial_admin })
     }
@@ -86,8 +90,20 @@ impl Application {
     pub async fn run_with_shutdown(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let upkeep = tokio::spawn(crate::sessions::upkeep::run(self.state.clone()));
+        let mail = tokio::spawn(crate::mail::worker::run(self.state.clone()));
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         upkeep.abort();
+        // The worker records what it is sending, then stops; one stuck on a slow server is
+        // stopped and its messages go back to the queue for the next start (or another instance).
+        self.state.mail.stop();
+        let mut mail = mail;
+        if tokio::time::timeout(MAIL_STOP_WAIT, &mut mail).await.is_err() {
+            mail.abort();
+            let _ = mail.await;
+            if let Err(e) = crate::mail::worker::release(&self.state).await {
+                tracing::warn!(error = ?e, "returning unsent mail to the queue at shutdown");
+            }
+        }
         if let Err(e) = crate::sessions::upkeep::flush_last_seen(&self.state).await {
             tracing::warn!(error = ?e, "writing last-seen times at shutdown");
         }
@@ -101,6 +117,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::api::router())
         .merge(crate::auth::me::router())
         .merge(crate::second_factor::api::router())
+        .merge(crate::auth::reset_api::router())
+        .merge(crate::mail::api::router())
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
         .merge(crate::accounts::security_api::router())

@@ -14,5 +14,6 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// The session check's memory (see `sessions::cache`).
     pub sessions: Arc<SessionCache>,
+    /// Mail delivery: `mail.wake()` after a transaction that queued mail commits.
     pub mail: Arc<crate::mail::Mailer>,
 }

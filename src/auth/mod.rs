@@ -8,6 +8,8 @@ pub mod extract;
 pub mod legacy_hash;
 pub mod me;
 pub mod password;
+pub mod reset;
+pub mod reset_api;
 pub mod sign_in;
 pub mod token;
 

@@ -33,7 +33,8 @@ pub(super) async fn login_page(user: Result<ConsoleUser, Response>, Query(q): Qu
         return Redirect::to("/console/users").into_response();
     }
     let account = first(&q, "account").unwrap_or("default");
-    let notice = first(&q, "signed_out").map(|_| "You have signed out.");
+    let notice = first(&q, "signed_out").map(|_| "You have signed out.")
+        .or(first(&q, "reset").map(|_| "Your password was changed. Sign in with the new one."));
     login_form(account, "", None, notice).into_response()
 }
 
@@ -206,7 +207,7 @@ pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser, jar
 }
 
 /// Accepts a form post whose `Origin` (when the browser sends one) is this server.
-fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -243,6 +244,7 @@ fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&s
                 }
                 button.button.primary.wide type="submit" { "Sign in" }
             }
+            p { a href=(format!("/login/forgot?account={}", ui::enc(account))) { "Forgot your password?" } }
         }
     };
     ui::layout(None, Nav::None, "Sign in", body)

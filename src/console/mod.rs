@@ -12,8 +12,10 @@ mod auth;
 mod bulk;
 mod catalog;
 mod extract;
+mod forgot;
 mod form_fields;
 mod me;
+mod outbox;
 mod sessions;
 mod settings;
 mod tokens;
@@ -44,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(auth::root))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/login/password", post(auth::password_change))
+        .route("/login/forgot", get(forgot::forgot_page).post(forgot::forgot))
+        .route("/reset-password/{token}", get(forgot::reset_page).post(forgot::reset))
         .route("/logout", post(auth::logout))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
         .route("/console/users", get(users::list))
@@ -71,7 +75,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/sessions/{id}/end", post(sessions::end))
         .route("/console/settings/security", get(settings::page).post(settings::save))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
-        .route("/console/tokens/{id}/revoke", post(tokens::revoke));
+        .route("/console/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/console/outbox", get(outbox::page))
+        .route("/console/outbox/{id}/retry", post(outbox::retry));
     let pages = catalog::KINDS.iter().fold(pages, |router, (slug, _)| {
         router
             .route(&format!("/console/{slug}"), get(catalog::list))

@@ -17,6 +17,7 @@ pub(crate) enum Nav {
     Sessions,
     Tokens,
     Settings,
+    Outbox,
     Me,
     None,
 }
@@ -70,6 +71,7 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                 }
                                 @if u.can(Permission::SettingsView) {
                                     li { a href="/console/settings/security" aria-current=[current(Nav::Settings)] { "Settings" } }
+                                    li { a href="/console/outbox" aria-current=[current(Nav::Outbox)] { "Mail" } }
                                 }
                             }
                         }

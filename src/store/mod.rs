@@ -9,6 +9,8 @@ pub mod batch;
 pub mod bulk;
 pub mod challenges;
 pub mod invalidation;
+pub mod mail;
+pub mod password_resets;
 pub mod api_tokens;
 pub mod sign_in_failures;
 pub mod password_history;

@@ -10,6 +10,8 @@ mod png;
 mod raw;
 mod response;
 mod second_factor;
+mod restart;
+mod smtp;
 
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;
 pub use second_factor::{Authenticator, Authenticators, now_step, totp_code};
+#[allow(unused_imports)]
+pub use smtp::{Mailbox, ReceivedMail, SMTP_USER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -48,7 +52,12 @@ pub struct TestApp {
     pub database_url: String,
     /// The authenticator apps of the users this test set up (see `second_factor`).
     pub authenticators: Authenticators,
+    /// The test SMTP server this app sends its mail to (`smtp_url`), with AUTH.
+    pub mailbox: Mailbox,
     server: tokio::task::JoinHandle<()>,
+    /// Stops the server gracefully (`stop`); the configuration starts it again (`start_again`).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    config: Config,
     _pg: Option<database::PgDatabase>,
     _dir: tempfile::TempDir,
 }
@@ -74,15 +83,15 @@ impl TestApp {
                 (url, Some(db))
             }
         };
+        let mailbox = Mailbox::start().await;
         let mut config = Config::for_database(&url, dir.path());
+        config.smtp_url = Some(mailbox.url().into());
         adjust(&mut config);
-        let app = Application::build(config).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
+        let app = Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
         let (admin_login, admin_password) =
             app.initial_admin().expect("a first start creates the first admin and reveals its password");
         let port = app.port();
-        let server = tokio::spawn(async move {
-            let _ = app.run_until_stopped().await;
-        });
+        let (shutdown, server) = restart::run(app);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         let mut app = TestApp {
             engine,
@@ -95,7 +104,10 @@ impl TestApp {
             token: String::new(),
             database_url: url,
             authenticators: Authenticators::default(),
+            mailbox,
             server,
+            shutdown: Some(shutdown),
+            config,
             _pg: pg,
             _dir: dir,
         };
