@@ -172,7 +172,7 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<MailRecord>, sqlx::Error> {
-    let mut sql = Sql::new(&format!("{SELECT} WHERE account_id = "));
+    let mut sql = Sql::new(format!("{SELECT} WHERE account_id = "));
     sql.bind(account.0);
     if !states.is_empty() {
         sql.push(" AND state IN (").bind_list(states).push(")");
