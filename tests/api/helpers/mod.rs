@@ -116,11 +116,6 @@ impl TestApp {
         app
     }
 
-    /// The first instance's data directory (its secret key lives there).
-    pub fn data_dir(&self) -> &std::path::Path {
-        self._dir.path()
-    }
-
     // ---- raw requests -------------------------------------------------------------------
 
     pub fn url(&self, path: &str) -> String {
