@@ -99,6 +99,7 @@ impl Application {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::api::router())
+        .merge(crate::captcha::api::router())
         .merge(crate::auth::me::router())
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())

@@ -13,6 +13,8 @@ pub struct SecuritySettings {
     pub password_policy: PasswordPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    /// When sign-in asks for a CAPTCHA (R31).
+    pub captcha: crate::captcha::CaptchaPolicy,
 }
 
 /// Brute-force protection: a login is locked for `lock_minutes` after `max_failures` failed
@@ -76,6 +78,7 @@ impl SecuritySettings {
         range("sessions.console_idle_minutes", self.sessions.console_idle_minutes, IDLE_MINUTES);
         range("sessions.phone_idle_minutes", self.sessions.phone_idle_minutes, IDLE_MINUTES);
         range("sessions.absolute_hours", self.sessions.absolute_hours, ABSOLUTE_HOURS);
+        self.captcha.validate(&self.lockout, &mut issues);
         issues
     }
 

@@ -41,6 +41,9 @@ pub struct LoginRequest {
     /// With the one-session policy (R33): end the session open elsewhere and sign in here.
     #[serde(default)]
     take_over: bool,
+    /// The answer to the CAPTCHA of a `captcha` step (R31), sent with the credentials again.
+    #[serde(default)]
+    captcha: Option<crate::captcha::CaptchaAnswer>,
 }
 
 /// Signed in (`token`), or a step still to take (`step` with its `challenge`).
@@ -51,13 +54,23 @@ pub struct LoginResponse {
     token: Option<String>,
     expires_at: String,
     /// `password_change`: post a new password with the challenge to `/api/v1/auth/password-change`.
+    /// `captcha`: show `image` (or, as its accessible alternative, `question`) and sign in again
+    /// with `captcha: {challenge, answer}`; the password was not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<&'static str>,
-    /// Why the step is needed: `required` (set by an admin) or `expired` (R24).
+    /// Why the step is needed: `required` (set by an admin, or a CAPTCHA is asked for),
+    /// `expired` (R24; for a CAPTCHA: the challenge sent is unknown, used or too old) or
+    /// `wrong_answer` (a CAPTCHA's).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     challenge: Option<String>,
+    /// The CAPTCHA's picture (`captcha` step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    /// The CAPTCHA's question in words, for those who cannot see the picture (`captcha` step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    question: Option<String>,
 }
 
 impl From<Outcome> for LoginResponse {
@@ -69,6 +82,8 @@ impl From<Outcome> for LoginResponse {
                 step: None,
                 reason: None,
                 challenge: None,
+                image: None,
+                question: None,
             },
             Outcome::Step(p) => LoginResponse {
                 token: None,
@@ -76,6 +91,17 @@ impl From<Outcome> for LoginResponse {
                 step: Some(p.step),
                 reason: Some(p.reason),
                 challenge: Some(p.challenge),
+                image: None,
+                question: None,
+            },
+            Outcome::Captcha(c) => LoginResponse {
+                token: None,
+                expires_at: to_rfc3339(c.captcha.expires_at),
+                step: Some("captcha"),
+                reason: Some(c.reason.to_string()),
+                image: Some(c.captcha.image_path()),
+                question: Some(c.captcha.question),
+                challenge: Some(c.captcha.challenge),
             },
         }
     }
@@ -93,8 +119,14 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
         Some("phone") => SessionKind::Phone,
         Some(_) => return Err(Error::invalid("kind", "unknown", "must be api or phone")),
     };
-    let request =
-        SignInRequest { account: &req.account, login: &req.login, password: req.password, kind, take_over: req.take_over };
+    let request = SignInRequest {
+        account: &req.account,
+        login: &req.login,
+        password: req.password,
+        kind,
+        take_over: req.take_over,
+        captcha: req.captcha,
+    };
     Ok(Json(super::sign_in(&state, request, &client).await?.into()))
 }
 

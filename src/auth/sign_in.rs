@@ -29,6 +29,8 @@ pub struct SignInRequest<'a> {
     pub password: SecretString,
     pub kind: SessionKind,
     pub take_over: bool,
+    /// The answer to a CAPTCHA this sign-in was asked for (R31).
+    pub captcha: Option<crate::captcha::CaptchaAnswer>,
 }
 
 pub struct SignedIn {
@@ -49,6 +51,8 @@ pub struct Pending {
 pub enum Outcome {
     SignedIn(SignedIn),
     Step(Pending),
+    /// A CAPTCHA to answer before the password is even checked (R31).
+    Captcha(crate::captcha::Step),
 }
 
 /// The one answer a refused sign-in gets, whatever the reason.
@@ -74,6 +78,11 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
+    if let Some(step) =
+        crate::captcha::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
+    {
+        return Ok(Outcome::Captcha(step));
+    }
     // Always verify, against a dummy hash when there is no user, so timing reveals nothing.
     let verified_hash = hash.clone();
     let checked = password::verify(req.password.clone(), hash).await?;

@@ -191,6 +191,9 @@ pub struct UserRecord {
     pub password_expiry_months: Option<i64>,
     pub console_idle_minutes: Option<i64>,
     pub phone_idle_minutes: Option<i64>,
+    /// R31: every sign-in with this login answers a CAPTCHA first.
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub captcha_required: bool,
 }
 
 impl UserRecord {

@@ -276,6 +276,7 @@ mod tests {
                 password_expiry_months: None,
                 console_idle_minutes: None,
                 phone_idle_minutes: None,
+                captcha_required: false,
             },
             Assignments::default(),
         );
