@@ -34,7 +34,8 @@ pub(super) async fn login_page(State(state): State<AppState>, user: Result<Conso
     }
     let account = first(&q, "account").unwrap_or("default");
     if first(&q, "captcha").is_some()
-        && let Some(page) = super::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default()).await
+        && let Some(page) =
+            super::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default(), first(&q, "take_over").is_some()).await
     {
         return page;
     }
@@ -75,7 +76,7 @@ pub(super) async fn login(
             let hint = policy_hint(&state, account).await;
             password_change_form(account, &pending.challenge, Some(why), hint.as_deref(), &[]).into_response()
         }
-        Ok(Outcome::Captcha(step)) => super::captcha::step_page(account, login, &step).into_response(),
+        Ok(Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }

@@ -20,26 +20,32 @@ pub(super) fn answer_from(form: &Pairs) -> Option<CaptchaAnswer> {
 }
 
 /// The sign-in page when a CAPTCHA is asked for.
-pub(super) fn step_page(account: &str, login: &str, step: &Step) -> Markup {
+/// `take_over` carries the one-session policy's "end the other session" through the step.
+pub(super) fn step_page(account: &str, login: &str, take_over: bool, step: &Step) -> Markup {
     let why = match step.reason {
         "wrong_answer" => ("error", "That answer was not right. Here is a new check; enter your password again too."),
         "expired" => ("error", "That check has expired. Here is a new one; enter your password again too."),
         _ => ("info", "Before you sign in, show that you are a person: answer the check below."),
     };
-    form_page(account, login, &step.captcha, Some(why))
+    form_page(account, login, take_over, &step.captcha, Some(why))
 }
 
 /// `GET /login?captcha=new`: the same form with a fresh challenge (the "new challenge" link).
-pub(super) async fn fresh_page(state: &AppState, account: &str, login: &str) -> Option<Response> {
+pub(super) async fn fresh_page(state: &AppState, account: &str, login: &str, take_over: bool) -> Option<Response> {
     let mut conn = state.store.read().await.ok()?;
     let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
     drop(conn);
     let challenge = crate::captcha::issue(state, record.id, now_ms()).await.ok()?;
-    Some(form_page(account, login, &challenge, None).into_response())
+    Some(form_page(account, login, take_over, &challenge, None).into_response())
 }
 
-fn form_page(account: &str, login: &str, c: &Challenge, why: Option<(&str, &str)>) -> Markup {
-    let again = format!("/login?account={}&login={}&captcha=new", ui::enc(account), ui::enc(login));
+fn form_page(account: &str, login: &str, take_over: bool, c: &Challenge, why: Option<(&str, &str)>) -> Markup {
+    let again = format!(
+        "/login?account={}&login={}&captcha=new{}",
+        ui::enc(account),
+        ui::enc(login),
+        if take_over { "&take_over=1" } else { "" }
+    );
     let body = html! {
         section.auth-card aria-labelledby="login-title" {
             h1 #login-title { "Sign in" }
@@ -47,6 +53,7 @@ fn form_page(account: &str, login: &str, c: &Challenge, why: Option<(&str, &str)
             form method="post" action="/login" {
                 input type="hidden" name="account" value=(account);
                 input type="hidden" name="captcha_challenge" value=(c.challenge);
+                @if take_over { input type="hidden" name="take_over" value="1"; }
                 div.field {
                     label for="f-login" { "Login" span.required aria-hidden="true" { " *" } }
                     input #f-login name="login" type="text" value=(login) required autocomplete="username"
