@@ -78,6 +78,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
+    // R31: before any password work, so a sign-in without its CAPTCHA costs no argon2 and
+    // counts no failure.
     if let Some(step) =
         crate::captcha::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
     {

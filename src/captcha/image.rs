@@ -88,8 +88,8 @@ pub fn render(text: &str, rng: &mut impl Rng) -> Vec<u8> {
             for p in &placed {
                 let alpha = ((p.coverage(sx, sy) - 0.3) / 0.4).clamp(0.0, 1.0);
                 if alpha > 0.0 {
-                    for k in 0..3 {
-                        colour[k] = colour[k] * (1.0 - alpha) + p.ink[k] * alpha;
+                    for (c, ink) in colour.iter_mut().zip(p.ink) {
+                        *c = *c * (1.0 - alpha) + ink * alpha;
                     }
                 }
             }

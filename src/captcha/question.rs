@@ -21,7 +21,7 @@ const LARGEST: u32 = 100;
 pub fn in_words(n: u32) -> String {
     match n {
         0..=19 => UNITS[n as usize].to_string(),
-        20..=99 if n % 10 == 0 => TENS[(n / 10) as usize].to_string(),
+        20..=99 if n.is_multiple_of(10) => TENS[(n / 10) as usize].to_string(),
         20..=99 => format!("{}-{}", TENS[(n / 10) as usize], UNITS[(n % 10) as usize]),
         _ => "one hundred".to_string(),
     }

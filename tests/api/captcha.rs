@@ -19,6 +19,7 @@ both_engines!(
     an_expired_challenge_is_refused,
     no_password_is_checked_without_the_captcha,
     captcha_settings_are_validated,
+    a_take_over_goes_with_the_captcha,
     the_console_login_shows_the_picture_and_the_question,
 );
 
@@ -249,6 +250,26 @@ async fn captcha_settings_are_validated(engine: Engine) {
     let r = app.put_user_security(id, Some(&current.etag()), json!({ "captcha_required": "yes" })).await;
     assert!(r.status.is_client_error(), "{}", r.text());
     assert_eq!(app.get_user(id).await.json(200)["captcha_required"], false);
+}
+
+async fn a_take_over_goes_with_the_captcha(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.set_security(|s| s["sessions"]["one_session_per_user"] = json!(true)).await;
+    flagged_user(&app, "flagged").await;
+    let step = captcha_step(&app.login("flagged", STRONG).await, "required");
+    let first = solved(&app, "flagged", STRONG, &step).await;
+    // The CAPTCHA comes first, then the password, then the one-session policy.
+    let step = captcha_step(&app.login("flagged", STRONG).await, "required");
+    let answer = solve(step["question"].as_str().unwrap()).to_string();
+    let refused = login_answering(&app, "flagged", STRONG, &step, &answer).await;
+    assert_eq!(refused.problem(409)["code"], "session_active");
+    let step = captcha_step(&app.login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true })).await, "required");
+    let answer = solve(step["question"].as_str().unwrap()).to_string();
+    let captcha = json!({ "challenge": step["challenge"], "answer": answer });
+    let body = app.login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true, "captcha": captcha })).await.json(200);
+    let second = body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}"));
+    app.session(&first).await.problem(401);
+    app.session(second).await.expect(200);
 }
 
 async fn the_console_login_shows_the_picture_and_the_question(engine: Engine) {

@@ -21,7 +21,8 @@ fn defaults() -> Value {
             "forbid_common": true, "history": 5, "expiry_months": null },
         "lockout": { "max_failures": 10, "window_minutes": 15, "lock_minutes": 15, "address_max_failures": 50 },
         "sessions": { "console_idle_minutes": 30, "phone_idle_minutes": 10080, "absolute_hours": 12,
-            "one_session_per_user": false }
+            "one_session_per_user": false },
+        "captcha": { "always": false, "after_address_failures": 0 }
     })
 }
 
