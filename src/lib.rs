@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod activity;
 pub mod auth;
+pub mod captcha;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -115,6 +115,7 @@ impl Application {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::api::router())
+        .merge(crate::captcha::api::router())
         .merge(crate::auth::me::router())
         .merge(crate::second_factor::api::router())
         .merge(crate::auth::reset_api::router())

@@ -14,6 +14,8 @@ pub struct SecuritySettings {
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
     pub second_factor: crate::second_factor::SecondFactorPolicy,
+    /// When sign-in asks for a CAPTCHA (R31).
+    pub captcha: crate::captcha::CaptchaPolicy,
 }
 
 /// Brute-force protection: a login is locked for `lock_minutes` after `max_failures` failed
@@ -78,6 +80,7 @@ impl SecuritySettings {
         range("sessions.phone_idle_minutes", self.sessions.phone_idle_minutes, IDLE_MINUTES);
         range("sessions.absolute_hours", self.sessions.absolute_hours, ABSOLUTE_HOURS);
         range("second_factor.email_code_minutes", self.second_factor.email_code_minutes, crate::second_factor::EMAIL_CODE_MINUTES);
+        self.captcha.validate(&self.lockout, &mut issues);
         issues
     }
 

@@ -44,6 +44,9 @@ pub struct LoginRequest {
     /// The `device` token an earlier sign-in returned: a known device is not "suspicious" (R30).
     #[serde(default)]
     device: Option<String>,
+    /// The answer to the CAPTCHA of a `captcha` step (R31), sent with the credentials again.
+    #[serde(default)]
+    captcha: Option<crate::captcha::CaptchaAnswer>,
 }
 
 /// Signed in (`token`), or a step still to take (`step` with its `challenge`).
@@ -56,11 +59,14 @@ pub struct LoginResponse {
     /// `second_factor`: post a code to `/api/v1/auth/second-factor`; `totp_setup`: get the
     /// authenticator from `/api/v1/auth/totp-setup` and confirm a code at `…/totp-setup/confirm`;
     /// `password_change`: post a new password to `/api/v1/auth/password-change`. Each with the challenge.
+    /// `captcha`: show `image` (or, as its accessible alternative, `question`) and sign in again
+    /// with `captcha: {challenge, answer}`; the password was not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     step: Option<&'static str>,
     /// Why the step is needed: for `password_change` `required` (set by an admin) or `expired`
     /// (R24); for `second_factor` `always` or what is new (`new_device,new_address,new_country`);
-    /// for `totp_setup` `admin_required` (R27), `account_required` or `not_set_up`.
+    /// for `totp_setup` `admin_required` (R27), `account_required` or `not_set_up`; for `captcha`
+    /// `required`, `expired` (the challenge sent is unknown, used or too old) or `wrong_answer`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +83,12 @@ pub struct LoginResponse {
     /// A device token to keep and send as `device` at the next sign-in.
     #[serde(skip_serializing_if = "Option::is_none")]
     device: Option<String>,
+    /// The CAPTCHA's picture (`captcha` step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    /// The CAPTCHA's question in words, for those who cannot see the picture (`captcha` step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    question: Option<String>,
 }
 
 impl From<Outcome> for LoginResponse {
@@ -92,6 +104,8 @@ impl From<Outcome> for LoginResponse {
                 email_sent_to: None,
                 recovery_codes: s.recovery_codes,
                 device: s.device,
+                image: None,
+                question: None,
             },
             Outcome::Step(p) => LoginResponse {
                 token: None,
@@ -102,6 +116,21 @@ impl From<Outcome> for LoginResponse {
                 methods: p.methods,
                 email_sent_to: p.email_sent_to,
                 recovery_codes: p.recovery_codes,
+                device: None,
+                image: None,
+                question: None,
+            },
+            Outcome::Captcha(c) => LoginResponse {
+                token: None,
+                expires_at: to_rfc3339(c.captcha.expires_at),
+                step: Some("captcha"),
+                reason: Some(c.reason.to_string()),
+                image: Some(c.captcha.image_path()),
+                question: Some(c.captcha.question),
+                challenge: Some(c.captcha.challenge),
+                methods: Vec::new(),
+                email_sent_to: None,
+                recovery_codes: None,
                 device: None,
             },
         }
@@ -120,15 +149,15 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
         Some("phone") => SessionKind::Phone,
         Some(_) => return Err(Error::invalid("kind", "unknown", "must be api or phone")),
     };
-    let request =
-        SignInRequest {
-            account: &req.account,
-            login: &req.login,
-            password: req.password,
-            kind,
-            take_over: req.take_over,
-            device: req.device.as_deref(),
-        };
+    let request = SignInRequest {
+        account: &req.account,
+        login: &req.login,
+        password: req.password,
+        kind,
+        take_over: req.take_over,
+        device: req.device.as_deref(),
+        captcha: req.captcha,
+    };
     Ok(Json(super::sign_in(&state, request, &client).await?.into()))
 }
 

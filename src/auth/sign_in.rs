@@ -31,6 +31,8 @@ pub struct SignInRequest<'a> {
     pub take_over: bool,
     /// The device token a client got from an earlier sign-in (R30: a known device).
     pub device: Option<&'a str>,
+    /// The answer to a CAPTCHA this sign-in was asked for (R31).
+    pub captcha: Option<crate::captcha::CaptchaAnswer>,
 }
 
 pub struct SignedIn {
@@ -82,6 +84,8 @@ pub(crate) enum Passed {
 pub enum Outcome {
     SignedIn(SignedIn),
     Step(Pending),
+    /// A CAPTCHA to answer before the password is even checked (R31).
+    Captcha(crate::captcha::Step),
 }
 
 /// The one answer a refused sign-in gets, whatever the reason.
@@ -107,6 +111,13 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
+    // R31: before any password work, so a sign-in without its CAPTCHA costs no argon2 and
+    // counts no failure.
+    if let Some(step) =
+        crate::captcha::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
+    {
+        return Ok(Outcome::Captcha(step));
+    }
     // Always verify, against a dummy hash when there is no user, so timing reveals nothing.
     let verified_hash = hash.clone();
     let checked = password::verify(req.password.clone(), hash).await?;

@@ -28,11 +28,17 @@ pub(super) async fn root(user: Result<ConsoleUser, Response>) -> Response {
     }
 }
 
-pub(super) async fn login_page(user: Result<ConsoleUser, Response>, Query(q): Query<Pairs>) -> Response {
+pub(super) async fn login_page(State(state): State<AppState>, user: Result<ConsoleUser, Response>, Query(q): Query<Pairs>) -> Response {
     if user.is_ok() {
         return Redirect::to("/console/users").into_response();
     }
     let account = first(&q, "account").unwrap_or("default");
+    if first(&q, "captcha").is_some()
+        && let Some(page) =
+            super::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default(), first(&q, "take_over").is_some()).await
+    {
+        return page;
+    }
     let notice = first(&q, "signed_out").map(|_| "You have signed out.")
         .or(first(&q, "reset").map(|_| "Your password was changed. Sign in with the new one."));
     login_form(account, "", None, notice).into_response()
@@ -59,7 +65,8 @@ pub(super) async fn login(
     }
     let secret = SecretString::from(password.to_string());
     let take_over = first(&form, "take_over").is_some();
-    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over, device: None };
+    let captcha = super::captcha::answer_from(&form);
+    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over, device: None, captcha };
     match crate::auth::sign_in(&state, request, &client).await {
         Ok(Outcome::SignedIn(signed)) => signed_in(&state, jar, signed),
         Ok(Outcome::Step(pending)) => {
@@ -70,6 +77,7 @@ pub(super) async fn login(
             let hint = policy_hint(&state, account).await;
             password_change_form(account, &pending.challenge, Some(why), hint.as_deref(), &[]).into_response()
         }
+        Ok(Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }

@@ -10,6 +10,7 @@ mod activity;
 mod avatar;
 mod auth;
 mod bulk;
+mod captcha;
 mod catalog;
 mod extract;
 mod forgot;

@@ -98,7 +98,11 @@ struct Values {
 impl Values {
     fn from_settings(settings: &SecuritySettings, version: i64) -> Self {
         Values {
-            numbers: NUMBERS.iter().map(|(path, ..)| (*path, get_number(settings, path).to_string())).collect(),
+            numbers: NUMBERS
+                .iter()
+                .map(|(path, ..)| (*path, get_number(settings, path).to_string()))
+                .chain([(super::captcha::AFTER_FAILURES.0, settings.captcha.after_address_failures.to_string())])
+                .collect(),
             settings: settings.clone(),
             version,
         }
@@ -130,6 +134,7 @@ impl Values {
                 }
             },
         };
+        numbers.push((super::captcha::AFTER_FAILURES.0, super::captcha::settings_from_form(form, &mut settings, &mut issues)));
         let version = first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
         (Values { settings, numbers, version }, issues)
     }
@@ -176,7 +181,11 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
         .collect();
     let expiry_value = v.settings.password_policy.expiry_months.map_or_else(|| "never".to_string(), |m| m.to_string());
     let other_issues: Vec<&FieldIssue> =
-        issues.iter().filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && i.field != "password_policy.expiry_months").collect();
+        issues
+        .iter()
+        .filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && i.field != "password_policy.expiry_months")
+        .filter(|i| i.field != super::captcha::AFTER_FAILURES.0)
+        .collect();
     html! {
         form #security-settings hx-post="/console/settings/security" hx-target="this" hx-swap="outerHTML" novalidate {
             @if let Some(top) = top { (top) }
@@ -223,6 +232,7 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
                             (flag("sessions.one_session_per_user"))
                         }
                     }
+                    (super::captcha::settings_fieldset(&v.settings, v.number(super::captcha::AFTER_FAILURES.0), issues))
                 }
             }
             @if editable {

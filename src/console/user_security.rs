@@ -22,6 +22,7 @@ struct Values {
     expiry: String,
     console: String,
     phone: String,
+    captcha_required: bool,
     version: i64,
 }
 
@@ -32,6 +33,7 @@ impl Values {
             expiry: u.password_expiry_months.map_or_else(|| "default".to_string(), |m| m.to_string()),
             console: text(u.console_idle_minutes),
             phone: text(u.phone_idle_minutes),
+            captcha_required: u.captcha_required,
             version: u.version,
         }
     }
@@ -42,6 +44,7 @@ impl Values {
             expiry: first(form, "password_expiry_months").unwrap_or("default").to_string(),
             console: text("console_idle_minutes"),
             phone: text("phone_idle_minutes"),
+            captcha_required: first(form, "captcha_required").is_some(),
             version: first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0),
         }
     }
@@ -74,7 +77,12 @@ impl Values {
         let console = minutes("console_idle_minutes", &self.console);
         let phone = minutes("phone_idle_minutes", &self.phone);
         if issues.is_empty() {
-            Ok(SecurityOverrides { password_expiry_months: expiry, console_idle_minutes: console, phone_idle_minutes: phone })
+            Ok(SecurityOverrides {
+                password_expiry_months: expiry,
+                console_idle_minutes: console,
+                phone_idle_minutes: phone,
+                captcha_required: self.captcha_required,
+            })
         } else {
             Err(issues)
         }
@@ -126,6 +134,7 @@ fn form(u: &UserView, settings: &SecuritySettings, v: &Values, issues: &[FieldIs
                 &format!("Blank: the account's {} minutes. Between {} and {}.", sessions.console_idle_minutes, IDLE_MINUTES.start(), IDLE_MINUTES.end()), issues))
             (minutes_field("phone_idle_minutes", "Phone inactivity timeout (minutes)", &v.phone,
                 &format!("Blank: the account's {} minutes. Between {} and {}.", sessions.phone_idle_minutes, IDLE_MINUTES.start(), IDLE_MINUTES.end()), issues))
+            (super::captcha::user_flag(v.captcha_required))
             div.form-actions {
                 button.button.primary type="submit" { "Save" }
                 a.button.subtle href=(format!("/console/users/{id}/edit")) { "Cancel" }

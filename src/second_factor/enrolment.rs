@@ -84,6 +84,7 @@ pub async fn sign_in(
     password: SecretString,
     take_over: bool,
     device: Option<&str>,
+    captcha: Option<crate::captcha::CaptchaAnswer>,
     client: &ClientInfo,
 ) -> Result<Outcome> {
     let (account, user) = check(state, link_token).await?;
@@ -94,8 +95,13 @@ pub async fn sign_in(
         kind: SessionKind::Console,
         take_over,
         device,
+        captcha,
     };
     let outcome = crate::auth::sign_in(state, request, client).await?;
+    if matches!(outcome, Outcome::Captcha(_)) {
+        // The password was not checked yet: the link stays good.
+        return Ok(outcome);
+    }
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     store::use_enrolment_link(tx.conn(), &token::hash(link_token), now_ms()).await?;

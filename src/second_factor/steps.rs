@@ -350,6 +350,7 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     let outcome = match sign_in::proceed(state, &mut tx, &p, Passed::SecondFactor).await? {
         Outcome::SignedIn(s) => Outcome::SignedIn(sign_in::SignedIn { recovery_codes: Some(codes), ..s }),
         Outcome::Step(s) => Outcome::Step(Pending { recovery_codes: Some(codes), ..s }),
+        Outcome::Captcha(_) => return Err(Error::Internal(anyhow::anyhow!("a CAPTCHA after the second factor"))),
     };
     tx.affects(Affects::Users(vec![user.id]));
     sign_in::finish(state, tx, &p, outcome).await

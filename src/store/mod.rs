@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod activity;
 pub mod batch;
 pub mod bulk;
+pub mod captcha;
 pub mod challenges;
 pub mod invalidation;
 pub mod mail;

@@ -63,6 +63,16 @@ pub async fn address_blocked_until(conn: &mut Conn, address: &str, now: i64) -> 
     Ok(row.and_then(|r| r.try_get::<Option<i64>, _>(0).ok().flatten()).filter(|&until| until > now))
 }
 
+/// Failures from an address within the window (what the CAPTCHA policy looks at).
+pub async fn address_failures(conn: &mut Conn, address: &str, now: i64, window_ms: i64) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT failures FROM address_failures WHERE address = $1 AND since >= $2")
+        .bind(address)
+        .bind(now - window_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map_or(Ok(0), |r| r.try_get(0))
+}
+
 /// Counts one failure from an address; returns the count in the current window.
 pub async fn count_address_failure(conn: &mut Conn, address: &str, now: i64, window_ms: i64) -> Result<i64, sqlx::Error> {
     sqlx::query(

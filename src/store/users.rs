@@ -16,7 +16,8 @@ const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.las
     u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, u.two_factor_mode, \
     u.totp_confirmed_at, \
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
-    u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes";
+    u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes, \
+    u.captcha_required";
 
 /// The things a user is linked to, each through its own join table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -322,6 +322,7 @@ pub struct SecurityOverridesView {
     password_expiry_months: Option<i64>,
     console_idle_minutes: Option<i64>,
     phone_idle_minutes: Option<i64>,
+    captcha_required: bool,
 }
 
 impl From<&UserView> for SecurityOverridesView {
@@ -330,6 +331,7 @@ impl From<&UserView> for SecurityOverridesView {
             password_expiry_months: v.password_expiry_months,
             console_idle_minutes: v.console_idle_minutes,
             phone_idle_minutes: v.phone_idle_minutes,
+            captcha_required: v.captcha_required,
         }
     }
 }

@@ -241,6 +241,9 @@ pub struct UserRecord {
     pub password_expiry_months: Option<i64>,
     pub console_idle_minutes: Option<i64>,
     pub phone_idle_minutes: Option<i64>,
+    /// R31: every sign-in with this login answers a CAPTCHA first.
+    #[sqlx(try_from = "crate::store::Flag")]
+    pub captcha_required: bool,
 }
 
 impl UserRecord {
@@ -319,6 +322,7 @@ impl UserRecord {
             password_expiry_months: None,
             console_idle_minutes: None,
             phone_idle_minutes: None,
+            captcha_required: false,
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct UserView {
     pub password_expiry_months: Option<i64>,
     pub console_idle_minutes: Option<i64>,
     pub phone_idle_minutes: Option<i64>,
+    /// R31: every sign-in asks this user for a CAPTCHA.
+    pub captcha_required: bool,
     pub has_avatar: bool,
     /// Whether a SIP password is set; the password itself is read only through `…/sip-credentials`.
     pub has_sip_password: bool,
@@ -79,6 +81,7 @@ impl UserView {
             password_expiry_months: r.password_expiry_months,
             console_idle_minutes: r.console_idle_minutes,
             phone_idle_minutes: r.phone_idle_minutes,
+            captcha_required: r.captcha_required,
             id: r.id,
             display_name: r.display_name(),
             flags: r.flags(),
@@ -389,8 +392,10 @@ pub async fn set_security_overrides(
         now_ms(),
     )
     .await?;
+    crate::store::captcha::set_required(conn, account, id, overrides.captcha_required).await?;
     let mut changes = Changes::new();
     changes
+        .diff("captcha_required", current.captcha_required, overrides.captcha_required)
         .diff("password_expiry_months", current.password_expiry_months, overrides.password_expiry_months)
         .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
         .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
@@ -426,6 +431,9 @@ pub struct SecurityOverrides {
     /// `null` = the account's timeout.
     pub console_idle_minutes: Option<i64>,
     pub phone_idle_minutes: Option<i64>,
+    /// R31: ask for a CAPTCHA at every sign-in (whatever the account's policy); absent = no.
+    #[serde(default)]
+    pub captcha_required: bool,
 }
 
 async fn account_settings(db: &Store, account: AccountId) -> Result<crate::accounts::security::SecuritySettings> {

@@ -34,6 +34,7 @@ mod activity;
 mod auth;
 mod avatar;
 mod bulk;
+mod captcha;
 mod catalog;
 mod console;
 mod console_forms;

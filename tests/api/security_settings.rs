@@ -22,7 +22,8 @@ fn defaults() -> Value {
         "lockout": { "max_failures": 10, "window_minutes": 15, "lock_minutes": 15, "address_max_failures": 50 },
         "sessions": { "console_idle_minutes": 30, "phone_idle_minutes": 10080, "absolute_hours": 12,
             "one_session_per_user": false },
-        "second_factor": { "required_for": "admins", "email_code_minutes": 10 }
+        "second_factor": { "required_for": "admins", "email_code_minutes": 10 },
+        "captcha": { "always": false, "after_address_failures": 0 }
     })
 }
 

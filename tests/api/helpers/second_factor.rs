@@ -32,10 +32,6 @@ impl Authenticators {
     pub fn put(&self, login: &str, a: Authenticator) {
         self.0.lock().unwrap().insert(login.to_string(), a);
     }
-
-    pub fn forget(&self, login: &str) {
-        self.0.lock().unwrap().remove(login);
-    }
 }
 
 pub fn now_step() -> i64 {
