@@ -25,12 +25,13 @@ pub struct Authenticator {
 pub struct Authenticators(Mutex<HashMap<String, Authenticator>>);
 
 impl Authenticators {
+    /// Logins are case-insensitive (R1), so the phone is found however the login is typed.
     pub fn get(&self, login: &str) -> Option<Authenticator> {
-        self.0.lock().unwrap().get(login).cloned()
+        self.0.lock().unwrap().get(&login.to_lowercase()).cloned()
     }
 
     pub fn put(&self, login: &str, a: Authenticator) {
-        self.0.lock().unwrap().insert(login.to_string(), a);
+        self.0.lock().unwrap().insert(login.to_lowercase(), a);
     }
 }
 
