@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::access::client_address::TrustedProxies;
+
 /// Settings shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
@@ -45,6 +47,14 @@ pub struct ServeArgs {
     /// argon2id lanes (default 1).
     #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
     pub argon2_parallelism: Option<u32>,
+    /// A MaxMind-format GeoIP database (GeoLite2/GeoIP2 Country or City) for country access
+    /// rules; without one, country rules cannot be saved.
+    #[arg(long, env = "ROSTER_GEOIP_DATABASE")]
+    pub geoip_database: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For is believed, as CIDR blocks or addresses
+    /// separated by commas (default: none, the TCP peer is the client).
+    #[arg(long, env = "ROSTER_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<TrustedProxies>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +68,8 @@ struct FileConfig {
     argon2_memory_kib: Option<u32>,
     argon2_iterations: Option<u32>,
     argon2_parallelism: Option<u32>,
+    geoip_database: Option<PathBuf>,
+    trusted_proxies: Option<TrustedProxies>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +83,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Password hashing cost (sessions' lifetimes are account settings, see `accounts::security`).
     pub argon2: crate::auth::password::HashParams,
+    /// Country access rules' database (opened, and checked, by `Application::build`).
+    pub geoip_database: Option<PathBuf>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Config {
@@ -100,6 +115,8 @@ impl Config {
             bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: serve.public_url.clone().or(file.public_url),
             argon2,
+            geoip_database: serve.geoip_database.clone().or(file.geoip_database),
+            trusted_proxies: serve.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
         })
     }
 
@@ -113,6 +130,8 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             argon2: Default::default(),
+            geoip_database: None,
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 
@@ -157,6 +176,20 @@ mod tests {
         let serve = ServeArgs { argon2_memory_kib: Some(1024), ..Default::default() };
         let err = Config::load(&ConfigArgs::default(), &serve).unwrap_err();
         assert!(err.to_string().contains("8192"), "{err}");
+    }
+
+    #[test]
+    fn access_settings_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roster.toml");
+        std::fs::write(&file, "geoip_database = \"/geo/Country.mmdb\"\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n").unwrap();
+        let common = ConfigArgs { config: Some(file), ..Default::default() };
+        let c = Config::load(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.geoip_database.as_deref(), Some(Path::new("/geo/Country.mmdb")));
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8,192.0.2.1".parse().unwrap());
+        let serve = ServeArgs { trusted_proxies: Some("127.0.0.1".parse().unwrap()), ..Default::default() };
+        assert_eq!(Config::load(&common, &serve).unwrap().trusted_proxies, "127.0.0.1/32".parse().unwrap());
+        assert!(Config::load(&ConfigArgs::default(), &ServeArgs::default()).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

@@ -55,13 +55,17 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let secrets = Arc::new(config.secrets()?);
+        let geoip = Arc::new(match &config.geoip_database {
+            Some(path) => crate::access::geoip::GeoIp::open(path)?,
+            None => crate::access::geoip::GeoIp::none(),
+        });
         crate::auth::password::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default() };
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), geoip };
         let router = router(state.clone());
         Ok(Application { listener, router, state, store, initial_admin })
     }
@@ -103,6 +107,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
         .merge(crate::accounts::security_api::router())
+        .merge(crate::access::rules_api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
         .merge(crate::catalog::api::router())

@@ -14,4 +14,6 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// The session check's memory (see `sessions::cache`).
     pub sessions: Arc<SessionCache>,
+    /// Countries of addresses (`geoip.country(ip)`), for access rules and anyone else.
+    pub geoip: Arc<crate::access::geoip::GeoIp>,
 }

@@ -30,6 +30,7 @@ mod helpers;
 
 mod instances;
 
+mod access_rules;
 mod activity;
 mod auth;
 mod avatar;
