@@ -31,6 +31,7 @@ mod helpers;
 mod instances;
 
 mod access_rules;
+mod access_rules_console;
 mod activity;
 mod auth;
 mod avatar;
