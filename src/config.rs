@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::access::client_address::TrustedProxies;
+
 /// Settings shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigArgs {
@@ -45,6 +47,14 @@ pub struct ServeArgs {
     /// argon2id lanes (default 1).
     #[arg(long, env = "ROSTER_ARGON2_PARALLELISM")]
     pub argon2_parallelism: Option<u32>,
+    /// A MaxMind-format GeoIP database (GeoLite2/GeoIP2 Country or City) for country access
+    /// rules; without one, country rules cannot be saved.
+    #[arg(long, env = "ROSTER_GEOIP_DATABASE")]
+    pub geoip_database: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For is believed, as CIDR blocks or addresses
+    /// separated by commas (default: none, the TCP peer is the client).
+    #[arg(long, env = "ROSTER_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<TrustedProxies>,
     /// SMTP server for mail: `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS),
     /// `smtps://user:pass@host:465` (TLS). Unset: mail is written under `<data dir>/mail/` and logged.
     #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true, value_parser = secret)]
@@ -80,6 +90,8 @@ struct FileConfig {
     mail_from: Option<String>,
     smtp_ca_file: Option<PathBuf>,
     mail_retry_base_ms: Option<u64>,
+    geoip_database: Option<PathBuf>,
+    trusted_proxies: Option<TrustedProxies>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +110,9 @@ pub struct Config {
     pub mail_from: String,
     pub smtp_ca_file: Option<PathBuf>,
     pub mail_retry_base_ms: u64,
+    /// Country access rules' database (opened, and checked, by `Application::build`).
+    pub geoip_database: Option<PathBuf>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "Roster <roster@localhost>";
@@ -134,6 +149,8 @@ impl Config {
             mail_from: serve.mail_from.clone().or(file.mail_from).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_string()),
             smtp_ca_file: serve.smtp_ca_file.clone().or(file.smtp_ca_file),
             mail_retry_base_ms: serve.mail_retry_base_ms.or(file.mail_retry_base_ms).unwrap_or(DEFAULT_MAIL_RETRY_BASE_MS),
+            geoip_database: serve.geoip_database.clone().or(file.geoip_database),
+            trusted_proxies: serve.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
         })
     }
 
@@ -151,6 +168,8 @@ impl Config {
             mail_from: DEFAULT_MAIL_FROM.to_string(),
             smtp_ca_file: None,
             mail_retry_base_ms: DEFAULT_MAIL_RETRY_BASE_MS,
+            geoip_database: None,
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 
@@ -204,6 +223,20 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{serve:?}").contains("hunter2"));
         assert_eq!(c.mail_from, DEFAULT_MAIL_FROM);
+    }
+
+    #[test]
+    fn access_settings_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roster.toml");
+        std::fs::write(&file, "geoip_database = \"/geo/Country.mmdb\"\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n").unwrap();
+        let common = ConfigArgs { config: Some(file), ..Default::default() };
+        let c = Config::load(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.geoip_database.as_deref(), Some(Path::new("/geo/Country.mmdb")));
+        assert_eq!(c.trusted_proxies, "10.0.0.0/8,192.0.2.1".parse().unwrap());
+        let serve = ServeArgs { trusted_proxies: Some("127.0.0.1".parse().unwrap()), ..Default::default() };
+        assert_eq!(Config::load(&common, &serve).unwrap().trusted_proxies, "127.0.0.1/32".parse().unwrap());
+        assert!(Config::load(&ConfigArgs::default(), &ServeArgs::default()).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub enum Error {
     /// One-session policy (R33): the user is signed in elsewhere and did not ask to take over.
     #[error("{0}")]
     SessionActive(String),
+    /// Access rules (R35) refuse the client's address: at sign-in and on every request.
+    #[error("{0}")]
+    AddressDenied(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -78,6 +81,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::SessionActive(_) => StatusCode::CONFLICT,
+            Error::AddressDenied(_) => StatusCode::FORBIDDEN,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Error::TooManyAttempts(_) => ("too-many-attempts", "Too many failed sign-ins"),
             Error::SessionActive(_) => ("session-active", "Signed in elsewhere"),
+            Error::AddressDenied(_) => ("address-denied", "Address not allowed"),
             Error::Internal(_) => ("internal", "Internal error"),
         };
         let detail = match self {
@@ -124,6 +129,7 @@ impl Error {
             detail,
             code: match self {
                 Error::SessionActive(_) => Some("session_active"),
+                Error::AddressDenied(_) => Some("address_denied"),
                 _ => None,
             },
             errors: self.field_issues(),
@@ -219,6 +225,10 @@ impl Issues {
     /// Whether `field` already has an issue (so a rule that depends on it need not add another).
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|i| i.field == field)
+    }
+
+    pub fn into_issues(self) -> Vec<FieldIssue> {
+        self.0
     }
 
     pub fn into_result(self) -> Result<()> {

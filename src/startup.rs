@@ -57,6 +57,10 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let secrets = Arc::new(config.secrets()?);
+        let geoip = Arc::new(match &config.geoip_database {
+            Some(path) => crate::access::geoip::GeoIp::open(path)?,
+            None => crate::access::geoip::GeoIp::none(),
+        });
         crate::auth::password::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
@@ -65,7 +69,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let link_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail };
+        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail, geoip };
         let router = router(state.clone());
         Ok(Application { listener, router, state, store, initial_admin })
     }
@@ -123,6 +127,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
         .merge(crate::accounts::security_api::router())
+        .merge(crate::access::rules_api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
         .merge(crate::catalog::api::router())

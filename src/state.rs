@@ -16,4 +16,6 @@ pub struct AppState {
     pub sessions: Arc<SessionCache>,
     /// Mail delivery: `mail.wake()` after a transaction that queued mail commits.
     pub mail: Arc<crate::mail::Mailer>,
+    /// Countries of addresses (`geoip.country(ip)`), for access rules and anyone else.
+    pub geoip: Arc<crate::access::geoip::GeoIp>,
 }

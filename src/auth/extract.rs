@@ -4,9 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum_extra::extract::CookieJar;
@@ -44,6 +43,8 @@ pub struct Caller {
     pub permissions: std::sync::Arc<BTreeSet<Permission>>,
     /// Set when the request came with the session cookie: the CSRF token its forms carry.
     pub csrf: Option<String>,
+    /// The access rules (R35) in force for this caller; `None` when there are none.
+    pub access_policy: Option<std::sync::Arc<crate::access::policy::Policy>>,
 }
 
 /// Where a request comes from, as recorded in the activity log and sessions.
@@ -53,11 +54,12 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
+    /// The address is the TCP peer's, or behind trusted proxies the one they forwarded.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let address = crate::access::gate::client_ip(parts, state).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -106,6 +108,7 @@ impl FromRequestParts<AppState> for Caller {
             }
             caller.csrf = Some(csrf);
         }
+        crate::access::gate::check_request(state, parts, &caller)?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

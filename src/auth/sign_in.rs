@@ -107,6 +107,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         None => None,
     };
     drop(conn);
+    let access = crate::access::gate::before_password(state, account.as_ref(), found.as_ref().map(|f| &f.0), req.login, req.kind, client).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
@@ -137,6 +138,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         return Err(refused());
     }
     let (account, user) = (account.expect("checked"), user.expect("checked"));
+    access.after_password(state, &account, &user, req.kind, client).await?;
     if !req.take_over {
         refuse_second_session(state, &account, &user, req.kind, client, now).await?;
     }

@@ -19,6 +19,7 @@ mod me;
 mod outbox;
 mod sessions;
 mod settings;
+mod access_rules;
 mod tokens;
 mod ui;
 mod user_actions;
@@ -75,6 +76,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/sessions", get(sessions::list))
         .route("/console/sessions/{id}/end", post(sessions::end))
         .route("/console/settings/security", get(settings::page).post(settings::save))
+        .route("/console/settings/access-rules", get(access_rules::account_page).post(access_rules::account_save))
+        .route("/console/users/{id}/access-rules", get(access_rules::user_page).post(access_rules::user_save))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
         .route("/console/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/outbox", get(outbox::page))

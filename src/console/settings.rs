@@ -155,7 +155,8 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
     let saved = first(&q, "notice") == Some("saved");
     let editable = user.can(Permission::SettingsManage);
     let body = html! {
-        (ui::page_head("Security settings", Some("Password policy, sign-in lockout and session timeouts for everyone in this account."), html! {}))
+        (ui::page_head("Security settings", Some("Password policy, sign-in lockout and session timeouts for everyone in this account."),
+            html! { a.button.subtle href="/console/settings/access-rules" { "Access rules" } }))
         @if saved { (ui::alert("success", "The security settings were saved.")) }
         @if !editable {
             (ui::alert("info", "You can see these settings; changing them needs the permission settings.manage."))

@@ -102,7 +102,8 @@ pub(super) async fn page(
     let title = format!("Security of {}", view.login);
     let body = html! {
         (super::user_actions::breadcrumbs(&view, "Security"))
-        (ui::page_head(&title, Some("Password expiry and inactivity timeouts for this user; blank follows the account's settings."), html! {}))
+        (ui::page_head(&title, Some("Password expiry and inactivity timeouts for this user; blank follows the account's settings."),
+            html! { a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" } }))
         @if saved { (ui::alert("success", "The user's security settings were saved.")) }
         (form(&view, &account.security, &Values::from_view(&view), &[], None))
     };

@@ -87,8 +87,8 @@ pub(crate) async fn remember_sign_in(state: &AppState, tx: &mut Tx, p: &Progress
 
 /// The country of the client's address, when a GeoIP database is configured.
 fn country_of(state: &AppState, client: &ClientInfo) -> Option<String> {
-    let _ = (state, client);
-    None
+    let ip = client.address.as_deref()?.parse().ok()?;
+    state.geoip.country(ip)
 }
 
 /// A six-digit code, bound to its challenge, mailed to the user.

@@ -74,6 +74,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
         return Ok(None);
     }
     let (roles, permissions) = grants(conn, &user).await?;
+    let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
     Ok(Some(Entry {
         caller: Caller {
             session: session.id,
@@ -90,6 +91,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
             roles: roles.into(),
             permissions: std::sync::Arc::new(permissions),
             csrf: None,
+            access_policy,
         },
         stamp: 0,
         absolute_expiry: session.expires_at,
@@ -107,6 +109,7 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
         return Ok(None);
     };
     let (roles, held) = grants(conn, &user).await?;
+    let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
     let permissions: BTreeSet<Permission> = record
         .permissions
         .split(',')
@@ -131,6 +134,7 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
             roles: roles.into(),
             permissions: std::sync::Arc::new(permissions),
             csrf: None,
+            access_policy,
         },
         stamp: 0,
         absolute_expiry,

@@ -3,6 +3,7 @@
 //! (`$n` placeholders, `RETURNING`, BIGINT milliseconds for time). Where the engines truly
 //! differ (migrations, connection set-up, write serialisation) the branch is here and only here.
 
+pub mod access_rules;
 pub mod accounts;
 pub mod activity;
 pub mod batch;

@@ -30,6 +30,8 @@ mod helpers;
 
 mod instances;
 
+mod access_rules;
+mod access_rules_console;
 mod activity;
 mod auth;
 mod avatar;

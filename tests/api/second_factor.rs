@@ -16,6 +16,7 @@ both_engines!(
     a_second_factor_cannot_be_disabled_for_an_admin,
     an_admin_resets_a_users_authenticator,
     the_suspicious_mode_asks_only_for_new_devices,
+    a_new_address_or_country_is_suspicious,
     the_account_can_require_a_second_factor_of_everyone,
     my_account_sets_up_a_new_authenticator,
     bad_input_is_refused_with_the_field,
@@ -236,6 +237,35 @@ async fn the_suspicious_mode_asks_only_for_new_devices(engine: Db) {
     assert_ne!(second_device, device);
     let known = app.login_with(json!({ "login": "bob", "password": STRONG, "device": second_device })).await.json(200);
     assert!(known["token"].is_string(), "{known}");
+}
+
+/// Behind a trusted proxy (the test), `X-Forwarded-For` gives the client's address; the GeoIP
+/// file made for the tests puts 81.2.69.0/24 in GB and 192.0.2.0/24 in FR.
+async fn a_new_address_or_country_is_suspicious(engine: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let geo = dir.path().join("countries.mmdb");
+    std::fs::write(&geo, crate::helpers::mmdb::country_database(&[("81.2.69.0/24", "GB"), ("192.0.2.0/24", "FR")])).unwrap();
+    let app = TestApp::spawn_with(engine, |c| {
+        c.trusted_proxies = "127.0.0.1/32".parse().unwrap();
+        c.geoip_database = Some(geo.clone());
+    })
+    .await;
+    app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
+    let login_from = |address: &'static str, device: Option<String>| {
+        let body = json!({ "account": app.account, "login": "bob", "password": STRONG, "device": device });
+        app.send(app.anon(reqwest::Method::POST, "/api/v1/auth/login").header("x-forwarded-for", address).json(&body))
+    };
+    let first = app.complete_sign_in("bob", login_from("81.2.69.10", None).await.json(200)).await;
+    let device = first["device"].as_str().unwrap().to_string();
+    assert!(login_from("81.2.69.10", Some(device.clone())).await.json(200)["token"].is_string(), "known device and address");
+    // Same country, new address.
+    let step = login_from("81.2.69.20", Some(device.clone())).await.json(200);
+    assert_eq!(step["reason"], "new_address", "{step}");
+    app.answer_second_factor("bob", &step).await.json(200);
+    assert!(login_from("81.2.69.20", Some(device.clone())).await.json(200)["token"].is_string(), "now known");
+    // Another country.
+    let step = login_from("192.0.2.7", Some(device.clone())).await.json(200);
+    assert_eq!(step["reason"], "new_address,new_country", "{step}");
 }
 
 async fn the_account_can_require_a_second_factor_of_everyone(engine: Db) {

@@ -6,6 +6,7 @@
 mod auth_flows;
 mod browser;
 mod database;
+pub mod mmdb;
 mod png;
 mod raw;
 mod response;
@@ -114,6 +115,24 @@ impl TestApp {
         app.token = app.sign_in(&app.admin_login.clone(), &app.admin_password.clone()).await;
         app.admin_id = app.session(&app.token).await.json(200)["user"]["id"].as_i64().expect("session user id");
         app
+    }
+
+    /// Starts Roster with an adjusted configuration that must fail to start; returns the error.
+    pub async fn start_fails(engine: Engine, adjust: impl FnOnce(&mut Config)) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, _pg) = match engine {
+            Engine::Sqlite => (format!("sqlite://{}", dir.path().join("roster.db").display()), None),
+            Engine::Postgres => {
+                let (url, db) = database::fresh_postgres_database().await;
+                (url, Some(db))
+            }
+        };
+        let mut config = Config::for_database(&url, dir.path());
+        adjust(&mut config);
+        match Application::build(config).await {
+            Ok(_) => panic!("Roster started on {url}, but it should have refused"),
+            Err(e) => format!("{e:#}"),
+        }
     }
 
     // ---- raw requests -------------------------------------------------------------------

@@ -1,0 +1,217 @@
+//! Reading and replacing access rules: the account's list and each user's mode and list.
+//! A list is checked whole (each value, conflicts, countries without a GeoIP database, and
+//! whether the person saving would lock themselves out) before anything is written.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::gate::{to_rules, user_rules};
+use super::policy::Policy;
+use super::rules::{self, Labelled, Mode, Rule, RuleInput, RuleView, Value};
+use crate::activity::{self, Actor, Changes, Target};
+use crate::auth::Caller;
+use crate::clock::now_ms;
+use crate::error::{Error, FieldIssue, Result};
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::store::access_rules::{self as store, NewRule};
+use crate::store::accounts::{self as accounts_store, AccountRecord};
+use crate::store::{Affects, users as users_store};
+
+/// The account's rules.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountRules {
+    pub rules: Vec<RuleView>,
+    /// Whether a GeoIP database is configured (country rules need one).
+    pub geoip_configured: bool,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRulesInput {
+    pub rules: Vec<RuleInput>,
+}
+
+/// A user's mode and own rules.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserRulesView {
+    pub mode: Mode,
+    pub rules: Vec<RuleView>,
+    /// The account's rules, which `inherit` and `extend` apply.
+    pub account_rules: Vec<RuleView>,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserRulesInput {
+    /// `inherit` (the account's rules), `extend` (the account's and these), `overwrite` (these only).
+    pub mode: String,
+    #[serde(default)]
+    pub rules: Vec<RuleInput>,
+}
+
+/// Who is saving, from where: to refuse a change that would shut them out.
+pub struct Saving<'a> {
+    pub caller: &'a Caller,
+    pub actor: &'a Actor,
+    pub ip: Option<IpAddr>,
+}
+
+pub async fn account_rules(state: &AppState, account: &AccountRecord) -> Result<AccountRules> {
+    let mut conn = state.store.read().await?;
+    let rows = store::list(&mut conn, account.id, None).await?;
+    Ok(AccountRules { rules: views(&to_rules(&rows)), geoip_configured: state.geoip.is_configured(), version: account.version })
+}
+
+pub async fn set_account_rules(
+    state: &AppState,
+    saving: &Saving<'_>,
+    account: &AccountRecord,
+    input: AccountRulesInput,
+    expected_version: i64,
+) -> Result<AccountRules> {
+    let rules = parse(state, "rules", &input.rules)?;
+    let labelled = label("rules", &rules);
+    refuse(rules::conflicts(&labelled, |_| true))?;
+    let mut conn = state.store.read().await?;
+    let before = to_rules(&store::list(&mut conn, account.id, None).await?);
+    // Would the person saving still get in? Their own mode and rules with the new account list.
+    let own = match saving.caller.account == account.id {
+        true => user_rules(&mut conn, account.id, saving.caller.user).await?,
+        false => None,
+    };
+    drop(conn);
+    if let Some(own) = own {
+        refuse_lock_out(state, saving, Policy::effective(own.mode, &rules, &own.own))?;
+    }
+    let now = now_ms();
+    let mut tx = state.store.begin().await?;
+    if !store::bump_account_version(tx.conn(), account.id, expected_version, now).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    store::replace(tx.conn(), account.id, None, &new_rules(&rules), now).await?;
+    let mut changes = Changes::new();
+    changes.diff("rules", texts(&before), texts(&rules));
+    let target = Target { kind: "account", id: Some(account.id.0), label: &account.slug };
+    activity::record(tx.conn(), saving.actor, "settings.access_rules_changed", target, &changes).await?;
+    let version = accounts_store::by_id(tx.conn(), account.id).await?.ok_or(Error::NotFound("account"))?.version;
+    // Every user of the account may be affected: the default, `Affects::Everyone`.
+    tx.commit().await?;
+    Ok(AccountRules { rules: views(&rules), geoip_configured: state.geoip.is_configured(), version })
+}
+
+pub async fn get_user_rules(state: &AppState, account: &AccountRecord, user: UserId) -> Result<UserRulesView> {
+    let mut conn = state.store.read().await?;
+    let record = users_store::get(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    let rules = user_rules(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    Ok(UserRulesView { mode: rules.mode, rules: views(&rules.own), account_rules: views(&rules.account), version: record.version })
+}
+
+pub async fn set_user_rules(
+    state: &AppState,
+    saving: &Saving<'_>,
+    account: &AccountRecord,
+    user: UserId,
+    input: UserRulesInput,
+    expected_version: i64,
+) -> Result<UserRulesView> {
+    let mut conn = state.store.read().await?;
+    let record = users_store::get(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    let current = user_rules(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    drop(conn);
+    if record.is_superuser && !saving.caller.platform_operator {
+        return Err(Error::Forbidden("only a platform operator can change a platform operator's access rules".into()));
+    }
+    let mode = Mode::parse(input.mode.trim()).map_err(|i| Error::Validation(vec![FieldIssue::from_invalid("mode", i)]))?;
+    let rules = parse(state, "rules", &input.rules)?;
+    // In `extend` the account's rules apply too: the user's must not contradict them.
+    let mut labelled = label("rules", &rules);
+    if mode == Mode::Extend {
+        labelled.extend(current.account.iter().enumerate().map(|(i, r)| Labelled { label: format!("account rules[{i}]"), rule: r }));
+    }
+    refuse(rules::conflicts(&labelled, |l| l.label.starts_with("rules[")))?;
+    if saving.caller.user == user && saving.caller.account == account.id {
+        refuse_lock_out(state, saving, Policy::effective(mode, &current.account, &rules))?;
+    }
+    let now = now_ms();
+    let mut tx = state.store.begin().await?;
+    if !store::set_user_mode(tx.conn(), account.id, user, mode.as_str(), expected_version, now).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    store::replace(tx.conn(), account.id, Some(user), &new_rules(&rules), now).await?;
+    let mut changes = Changes::new();
+    changes.diff("mode", current.mode.as_str(), mode.as_str()).diff("rules", texts(&current.own), texts(&rules));
+    activity::record(tx.conn(), saving.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
+    let version = users_store::get(tx.conn(), account.id, user).await?.ok_or(Error::NotFound("user"))?.version;
+    tx.affects(Affects::Users(vec![user]));
+    tx.commit().await?;
+    Ok(UserRulesView { mode, rules: views(&rules), account_rules: views(&current.account), version })
+}
+
+/// Parses a list and refuses country rules when there is no database to place addresses.
+fn parse(state: &AppState, field: &str, inputs: &[RuleInput]) -> Result<Vec<Rule>> {
+    let rules = rules::parse_list(field, inputs).map_err(Error::Validation)?;
+    if !state.geoip.is_configured() {
+        let issues: Vec<_> = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r.value, Value::Country(_)))
+            .map(|(i, _)| {
+                FieldIssue::new(
+                    format!("{field}[{i}].value"),
+                    "geoip_not_configured",
+                    "country rules need a GeoIP database (--geoip-database), and none is configured",
+                )
+            })
+            .collect();
+        refuse(issues)?;
+    }
+    Ok(rules)
+}
+
+fn refuse(issues: Vec<FieldIssue>) -> Result<()> {
+    if issues.is_empty() { Ok(()) } else { Err(Error::Validation(issues)) }
+}
+
+fn refuse_lock_out(state: &AppState, saving: &Saving<'_>, policy: Option<std::sync::Arc<Policy>>) -> Result<()> {
+    let (Some(policy), Some(ip)) = (policy, saving.ip) else { return Ok(()) };
+    if policy.permits(ip, |ip| state.geoip.country(ip)) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "rules",
+        "would_lock_you_out",
+        format!("these rules would refuse your own address ({ip}); allow it first, or save them from an allowed address"),
+    ))
+}
+
+fn label<'a>(field: &str, rules: &'a [Rule]) -> Vec<Labelled<'a>> {
+    rules.iter().enumerate().map(|(i, rule)| Labelled { label: format!("{field}[{i}]"), rule }).collect()
+}
+
+fn new_rules(rules: &[Rule]) -> Vec<NewRule<'_>> {
+    rules
+        .iter()
+        .map(|r| NewRule { action: r.action.as_str(), kind: r.value.kind(), value: r.value.text(), description: &r.description })
+        .collect()
+}
+
+fn views(rules: &[Rule]) -> Vec<RuleView> {
+    rules.iter().map(Rule::view).collect()
+}
+
+/// How a list shows in the activity log: `allow 10.0.0.0/8 (office)`.
+fn texts(rules: &[Rule]) -> Vec<String> {
+    rules
+        .iter()
+        .map(|r| match r.description.is_empty() {
+            true => format!("{} {}", r.action.as_str(), r.value.text()),
+            false => format!("{} {} ({})", r.action.as_str(), r.value.text(), r.description),
+        })
+        .collect()
+}
