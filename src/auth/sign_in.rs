@@ -72,6 +72,9 @@ pub(crate) struct Progress<'a> {
     pub now: i64,
     /// The hash of the device token presented at sign-in, if any.
     pub device_hash: Option<String>,
+    /// The address the password came from (a later step may come from elsewhere): what a
+    /// suspicious-mode user's sign-in remembers.
+    pub origin: Option<String>,
 }
 
 /// How far a sign-in has come.
@@ -186,6 +189,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         client,
         now,
         device_hash: req.device.map(token::hash),
+        origin: client.address.clone(),
     };
     let outcome = proceed(state, &mut tx, &progress, Passed::Password).await?;
     finish(state, tx, &progress, outcome).await
@@ -445,6 +449,7 @@ pub async fn complete_password_change(
         client,
         now,
         device_hash: pending.device_hash.clone(),
+        origin: pending.address.clone(),
     };
     let Outcome::SignedIn(signed_in) = proceed(state, &mut tx, &progress, Passed::SecondFactor).await? else {
         return Err(Error::Internal(anyhow::anyhow!("a completed password change asked for another step")));

@@ -71,8 +71,8 @@ pub(crate) async fn remember_sign_in(state: &AppState, tx: &mut Tx, p: &Progress
     if p.user.two_factor() == TwoFactorMethod::Disabled || p.user.two_factor_mode() != TwoFactorMode::Suspicious {
         return Ok(None);
     }
-    if let Some(address) = p.client.address.as_deref() {
-        let country = country_of(state, p.client);
+    if let Some(address) = p.origin.as_deref() {
+        let country = address.parse().ok().and_then(|ip| state.geoip.country(ip));
         store::remember_address(tx.conn(), p.user.id, address, country.as_deref(), p.now).await?;
     }
     if let Some(hash) = p.device_hash.as_deref()
@@ -148,6 +148,7 @@ fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a
         client,
         now,
         device_hash: live.factor.device_hash.clone(),
+        origin: live.record.address.clone(),
     }
 }
 
