@@ -162,7 +162,15 @@ pub(super) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(
     };
     match manage::set_own(&state, &user.caller, &user.client, m, d, current).await {
         Ok(_) => Ok(go(user.htmx, "/console/me/second-factor?notice=saved")),
-        Err(Error::Validation(issues)) => Ok(refused(method_form(&status, method, mode, &issues))),
+        Err(Error::Validation(mut issues)) => {
+            // R27's refusal names the user's field; here it is the one called `method`.
+            for i in &mut issues {
+                if i.field == "two_factor_method" {
+                    i.field = "method".into();
+                }
+            }
+            Ok(refused(method_form(&status, method, mode, &issues)))
+        }
         Err(err) => Err(user.fail(err)),
     }
 }

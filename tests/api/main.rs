@@ -37,6 +37,7 @@ mod bulk;
 mod catalog;
 mod console;
 mod console_forms;
+mod console_second_factor;
 mod console_security;
 mod errors;
 mod listing;
