@@ -21,6 +21,8 @@ both_engines!(
     my_account_changes_mode_and_shows_new_recovery_codes_once,
     my_account_sets_up_a_new_authenticator,
     the_security_settings_page_saves_the_second_factor_section,
+    a_known_device_cookie_spares_the_code_for_suspicious_mode,
+    emailed_codes_show_where_they_went_and_are_throttled,
 );
 
 /// A console session over plain HTTP: the cookie, and the CSRF token its pages carry.
@@ -388,4 +390,64 @@ async fn the_security_settings_page_saves_the_second_factor_section(engine: Engi
     let (now, _) = app.security().await;
     assert_eq!(now, doc);
     admin.get("/console/settings/security").await.expect(200).has("<option value=\"everyone\" selected>");
+}
+
+async fn a_known_device_cookie_spares_the_code_for_suspicious_mode(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_password("sam", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
+    app.sign_in("sam", STRONG).await; // sets up the authenticator (through the API, no device kept)
+    let client = || reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = |http: &reqwest::Client| {
+        http.post(app.url("/login")).form(&[("account", "default"), ("login", "sam"), ("password", STRONG)]).send()
+    };
+    // A browser Roster has not seen: the code is asked; answering it sets the device cookie.
+    let http = client();
+    let page = login(&http).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("not used before"), "{body}");
+    let mut form = hidden_fields(&body, "/login/second-factor");
+    let (code, method) = app.next_code("sam");
+    form.retain(|(k, _)| k != "method");
+    form.push(("code".into(), code));
+    form.push(("method".into(), method.into()));
+    let done = http.post(app.url("/login/second-factor")).form(&form).send().await.unwrap();
+    assert!(done.status().is_redirection(), "{}", done.status());
+    let device = done
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("roster_device="))
+        .expect("a device cookie")
+        .to_string();
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Lax") && device.contains("Max-Age="), "{device}");
+    // The same browser again: a known device and address, no code.
+    let again = login(&http).await.unwrap();
+    assert!(again.status().is_redirection(), "the known device was asked again: {}", again.status());
+    // Another browser: asked.
+    assert_eq!(login(&client()).await.unwrap().status(), 200);
+}
+
+async fn emailed_codes_show_where_they_went_and_are_throttled(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_password("eve", STRONG, json!({ "email": "eve@example.com", "two_factor_method": "email" })).await;
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.post(app.url("/login")).form(&[("account", "default"), ("login", "eve"), ("password", STRONG)]).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    // Email is her only way: the code went without asking, and where it went is shown, masked.
+    assert!(body.contains("We sent a code to e•••@example.com") && body.contains("Send again"), "{body}");
+    assert!(!body.contains("eve@example.com"), "the address is masked: {body}");
+    let form = hidden_fields(&body, "/login/second-factor/email");
+    let again = http.post(app.url("/login/second-factor/email")).form(&form).send().await.unwrap();
+    assert_eq!(again.status(), 429);
+    let body = again.text().await.unwrap();
+    assert!(body.contains("before asking again"), "{body}");
+    let mut answer = hidden_fields(&body, "/login/second-factor");
+    answer.push(("code".into(), "000000".into()));
+    let wrong = http.post(app.url("/login/second-factor")).form(&answer).send().await.unwrap();
+    assert_eq!(wrong.status(), 422);
+    let body = wrong.text().await.unwrap();
+    assert!(text_by_id(&body, "f-code-error").contains("attempts left"), "{body}");
 }
