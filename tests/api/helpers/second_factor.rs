@@ -24,17 +24,18 @@ pub struct Authenticator {
 #[derive(Default)]
 pub struct Authenticators(Mutex<HashMap<String, Authenticator>>);
 
+/// Keyed by the login in lowercase: logins are case-insensitive at sign-in.
 impl Authenticators {
     pub fn get(&self, login: &str) -> Option<Authenticator> {
-        self.0.lock().unwrap().get(login).cloned()
+        self.0.lock().unwrap().get(&login.to_lowercase()).cloned()
     }
 
     pub fn put(&self, login: &str, a: Authenticator) {
-        self.0.lock().unwrap().insert(login.to_string(), a);
+        self.0.lock().unwrap().insert(login.to_lowercase(), a);
     }
 
     pub fn forget(&self, login: &str) {
-        self.0.lock().unwrap().remove(login);
+        self.0.lock().unwrap().remove(&login.to_lowercase());
     }
 }
 
