@@ -11,7 +11,7 @@ use super::extract::{ConsoleUser, go};
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::extract::SESSION_COOKIE;
-use crate::auth::{ClientInfo, Outcome, SignInRequest, SignedIn};
+use crate::auth::{ClientInfo, SignInRequest, SignedIn};
 use crate::error::FieldIssue;
 use crate::sessions::SessionKind;
 use crate::error::Error;
@@ -65,19 +65,21 @@ pub(super) async fn login(
     }
     let secret = SecretString::from(password.to_string());
     let take_over = first(&form, "take_over").is_some();
+    // R30: the device token this browser got from an earlier sign-in, if any.
+    let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
     let captcha = super::captcha::answer_from(&form);
-    let request = SignInRequest { account, login, password: secret, kind: SessionKind::Console, take_over, device: None, captcha };
+    let request = SignInRequest {
+        account,
+        login,
+        password: secret,
+        kind: SessionKind::Console,
+        take_over,
+        device: device.as_deref(),
+        captcha,
+    };
     match crate::auth::sign_in(&state, request, &client).await {
-        Ok(Outcome::SignedIn(signed)) => signed_in(&state, jar, signed),
-        Ok(Outcome::Step(pending)) => {
-            let why = match pending.reason.as_str() {
-                "expired" => "Your password has expired. Choose a new one to continue.",
-                _ => "You must choose a new password before you continue.",
-            };
-            let hint = policy_hint(&state, account).await;
-            password_change_form(account, &pending.challenge, Some(why), hint.as_deref(), &[]).into_response()
-        }
-        Ok(Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
+        Ok(crate::auth::Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
+        Ok(outcome) => super::sign_in_steps::outcome(&state, jar, account, outcome).await,
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }
@@ -95,6 +97,26 @@ pub(super) async fn login(
 }
 
 fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
+    (session_jar(state, jar, signed), Redirect::to("/console/users")).into_response()
+}
+
+/// The browser's cookie for R30's known devices: long-lived, so a later sign-in from it is
+/// not "a new device".
+pub(super) const DEVICE_COOKIE: &str = "roster_device";
+
+/// The session cookie of a completed sign-in, and the device cookie when it issued one.
+pub(super) fn session_jar(state: &AppState, jar: CookieJar, signed: SignedIn) -> CookieJar {
+    let jar = match signed.device {
+        Some(device) => jar.add(
+            Cookie::build((DEVICE_COOKIE, device))
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .path("/")
+                .secure(state.config.secure_cookies())
+                .max_age(time::Duration::days(400)),
+        ),
+        None => jar,
+    };
     let cookie = Cookie::build((SESSION_COOKIE, signed.token))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -102,7 +124,7 @@ fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
         .secure(state.config.secure_cookies())
         // The server ends idle sessions; the cookie only needs to outlive the absolute limit.
         .max_age(time::Duration::days(90));
-    (jar.add(cookie), Redirect::to("/console/users")).into_response()
+    jar.add(cookie)
 }
 
 /// `POST /login/password`: the forced or expired password change step of a sign-in.
@@ -152,13 +174,13 @@ pub(super) async fn password_change(
 
 /// The account's password policy in one line (for the hint under the new password), if the
 /// account exists.
-async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
+pub(super) async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
     let mut conn = state.store.read().await.ok()?;
     let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
     Some(ui::sentence(&record.security.password_policy.describe()))
 }
 
-fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
+pub(super) fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
     let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
     if let Some(h) = hint {
         new_password = new_password.hint(h);
@@ -227,7 +249,7 @@ pub(super) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool
     matches(host) || matches(forwarded) || matches(public)
 }
 
-fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
+pub(super) fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
     let body = html! {
         section.auth-card aria-labelledby="login-title" {
             h1 #login-title { "Sign in" }

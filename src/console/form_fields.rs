@@ -13,7 +13,7 @@ use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 /// The single-valued fields the form sends (text inputs and selects).
-pub(super) const FORM_FIELDS: [&str; 17] = [
+pub(super) const FORM_FIELDS: [&str; 18] = [
     "login",
     "email",
     "first_name",
@@ -31,6 +31,7 @@ pub(super) const FORM_FIELDS: [&str; 17] = [
     "time_format",
     "status",
     "two_factor_method",
+    "two_factor_mode",
 ];
 
 /// Fields shown by the form besides `FORM_FIELDS`: their messages appear next to them.
@@ -77,8 +78,11 @@ pub(super) fn user_form(
                     (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
                         Some("A disabled user cannot sign in.")))
                     (select("two_factor_method", "Two-factor method",
-                        &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator")], v, issues,
+                        &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator"), ("either", "Either (the user picks)")], v, issues,
                         Some("Second factor at sign-in. It is mandatory for admins.")))
+                    (select("two_factor_mode", "Ask for it",
+                        &[("always", "At every sign-in"), ("suspicious", "Only for suspicious sign-ins")], v, issues,
+                        Some("Suspicious: from an address, device or country the user has not signed in from.")))
                     fieldset.checks {
                         legend { "Flags" }
                         @for (name, label) in FLAGS {

@@ -66,6 +66,9 @@ fn details(user: &ConsoleUser, me: &UserView) -> Markup {
                         None => "Never",
                     }
                 }
+                dt { "Two-factor" } dd {
+                    (me.two_factor_method.label()) " · " a href="/console/me/second-factor" { "Manage two-factor" }
+                }
             }
         }
     }

@@ -20,11 +20,14 @@ mod outbox;
 mod sessions;
 mod settings;
 mod access_rules;
+mod me_second_factor;
+mod sign_in_steps;
 mod tokens;
 mod ui;
 mod user_actions;
 mod user_form;
 mod user_security;
+mod user_two_factor;
 mod users;
 
 use std::sync::LazyLock;
@@ -50,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route("/login/password", post(auth::password_change))
         .route("/login/forgot", get(forgot::forgot_page).post(forgot::forgot))
         .route("/reset-password/{token}", get(forgot::reset_page).post(forgot::reset))
+        .route("/login/second-factor", post(sign_in_steps::verify))
+        .route("/login/second-factor/email", post(sign_in_steps::send_email))
+        .route("/login/totp-setup", post(sign_in_steps::confirm_setup))
+        .route("/login/continue", post(sign_in_steps::continue_after_codes))
         .route("/logout", post(auth::logout))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
         .route("/console/users", get(users::list))
@@ -63,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/activity", get(activity::user_activity))
         .route("/console/users/{id}/avatar", get(avatar::page).post(avatar::upload))
         .route("/console/users/{id}/avatar/remove", post(avatar::remove))
+        .route("/console/users/{id}/two-factor", get(user_two_factor::confirm_page).post(user_two_factor::apply))
         .route("/console/users/{id}/security", get(user_security::page).post(user_security::save))
         .route("/console/users/{id}/sessions", get(sessions::user_sessions))
         .route("/console/users/{id}/sessions/end-all", post(sessions::end_all))
@@ -71,6 +79,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/activity", get(activity::account_activity))
         .route("/console/me", get(me::page))
         .route("/console/me/password", post(me::change_password))
+        .route("/console/me/second-factor", get(me_second_factor::page).post(me_second_factor::save))
+        .route("/console/me/second-factor/totp", post(me_second_factor::start_enrolment))
+        .route("/console/me/second-factor/totp/confirm", post(me_second_factor::confirm_enrolment))
+        .route("/console/me/second-factor/recovery-codes", post(me_second_factor::regenerate_codes))
         .route("/console/me/sessions/end-others", post(me::end_others))
         .route("/console/me/sessions/{id}/end", post(me::end_session))
         .route("/console/sessions", get(sessions::list))

@@ -13,12 +13,13 @@ use super::user_security::{number_field, select_field};
 use super::{Pairs, first};
 use crate::access::Permission;
 use crate::accounts::security::SecuritySettings;
+use crate::second_factor::RequiredFor;
 use crate::error::{Error, FieldIssue};
 use crate::state::AppState;
 use crate::store::accounts;
 
 /// The whole-number settings: (path, label, hint).
-const NUMBERS: [(&str, &str, &str); 10] = [
+const NUMBERS: [(&str, &str, &str); 11] = [
     ("password_policy.min_length", "Minimum length", "Characters; 6 to 64. NIST recommends at least 8."),
     ("password_policy.max_length", "Maximum length", "Characters; 64 to 256, and at least the minimum."),
     ("password_policy.history", "Remembered passwords", "A new password may not be one of this many previous ones; 0 to 24 (0 allows any)."),
@@ -29,6 +30,7 @@ const NUMBERS: [(&str, &str, &str); 10] = [
     ("sessions.console_idle_minutes", "Console inactivity timeout (minutes)", "5 to 43200. Users may have their own."),
     ("sessions.phone_idle_minutes", "Phone inactivity timeout (minutes)", "5 to 43200. Users may have their own."),
     ("sessions.absolute_hours", "Longest session (hours)", "Any session ends this long after sign-in; 1 to 2160."),
+    ("second_factor.email_code_minutes", "Emailed codes last (minutes)", "How long a code sent by email works; 2 to 60."),
 ];
 
 /// The yes/no settings: (path, label).
@@ -41,6 +43,9 @@ const FLAGS: [(&str, &str); 7] = [
     ("password_policy.forbid_common", "Refuse the 100,000 most common passwords"),
     ("sessions.one_session_per_user", "One session per user: a second sign-in must end the first (it is asked to take over)"),
 ];
+
+/// Fields chosen from a list (their messages appear next to them).
+const SELECTS: [&str; 2] = ["password_policy.expiry_months", "second_factor.required_for"];
 
 fn get_number(s: &SecuritySettings, path: &str) -> u32 {
     let (p, l, x) = (&s.password_policy, &s.lockout, &s.sessions);
@@ -55,6 +60,7 @@ fn get_number(s: &SecuritySettings, path: &str) -> u32 {
         "sessions.console_idle_minutes" => x.console_idle_minutes,
         "sessions.phone_idle_minutes" => x.phone_idle_minutes,
         "sessions.absolute_hours" => x.absolute_hours,
+        "second_factor.email_code_minutes" => s.second_factor.email_code_minutes,
         _ => 0,
     }
 }
@@ -71,6 +77,7 @@ fn number_mut<'a>(s: &'a mut SecuritySettings, path: &str) -> Option<&'a mut u32
         "sessions.console_idle_minutes" => &mut s.sessions.console_idle_minutes,
         "sessions.phone_idle_minutes" => &mut s.sessions.phone_idle_minutes,
         "sessions.absolute_hours" => &mut s.sessions.absolute_hours,
+        "second_factor.email_code_minutes" => &mut s.second_factor.email_code_minutes,
         _ => return None,
     })
 }
@@ -135,6 +142,14 @@ impl Values {
             },
         };
         numbers.push((super::captcha::AFTER_FAILURES.0, super::captcha::settings_from_form(form, &mut settings, &mut issues)));
+        settings.second_factor.required_for = match first(form, "second_factor.required_for").unwrap_or("admins") {
+            "everyone" => RequiredFor::Everyone,
+            "admins" | "" => RequiredFor::Admins,
+            _ => {
+                issues.push(FieldIssue::new("second_factor.required_for", "unknown_choice", "choose who must use a second factor"));
+                RequiredFor::Admins
+            }
+        };
         let version = first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
         (Values { settings, numbers, version }, issues)
     }
@@ -183,10 +198,16 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
     let expiry_value = v.settings.password_policy.expiry_months.map_or_else(|| "never".to_string(), |m| m.to_string());
     let other_issues: Vec<&FieldIssue> =
         issues
-        .iter()
-        .filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && i.field != "password_policy.expiry_months")
-        .filter(|i| i.field != super::captcha::AFTER_FAILURES.0)
-        .collect();
+            .iter()
+            .filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && !SELECTS.contains(&i.field.as_str()))
+            .filter(|i| i.field != super::captcha::AFTER_FAILURES.0)
+            .collect();
+    let required_for = match v.settings.second_factor.required_for {
+        RequiredFor::Everyone => "everyone",
+        RequiredFor::Admins => "admins",
+    };
+    let who: Vec<(String, String)> =
+        vec![("admins".into(), "Admins (R27: always)".into()), ("everyone".into(), "Everyone".into())];
     html! {
         form #security-settings hx-post="/console/settings/security" hx-target="this" hx-swap="outerHTML" novalidate {
             @if let Some(top) = top { (top) }
@@ -222,6 +243,12 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
                         (number("lockout.window_minutes"))
                         (number("lockout.lock_minutes"))
                         (number("lockout.address_max_failures"))
+                    }
+                    fieldset.card {
+                        legend { "Second factor" }
+                        (select_field("second_factor.required_for", "Who must use a second factor", required_for, &who,
+                            "Whoever must and has none sets up an authenticator app at their next sign-in.", issues))
+                        (number("second_factor.email_code_minutes"))
                     }
                     fieldset.card {
                         legend { "Sessions" }

@@ -60,6 +60,7 @@ impl Values {
         let mut v = Values { flags: vec!["receive_email"], generate_password: true, ..Default::default() };
         v.text.insert("status", UserStatus::Active.as_str().into());
         v.text.insert("two_factor_method", TwoFactorMethod::Disabled.as_str().into());
+        v.text.insert("two_factor_mode", "always".into());
         v
     }
 
@@ -83,6 +84,7 @@ impl Values {
             ("time_format", s(&u.time_format)),
             ("status", u.status.as_str().to_string()),
             ("two_factor_method", u.two_factor_method.as_str().to_string()),
+            ("two_factor_mode", u.two_factor_mode.as_str().to_string()),
         ]);
         let f = &u.flags;
         let set = [

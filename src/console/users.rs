@@ -102,6 +102,8 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let notice = match first(&q, "notice") {
         Some("saved") => Some("The user was saved."),
         Some("deleted") => Some("The user was deleted."),
+        Some("two_factor") => Some("The two-factor method was changed."),
+        Some("totp_reset") => Some("The authenticator was reset: the user sets up a new one at their next sign-in."),
         _ => None,
     };
     let bulk_allowed = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
@@ -243,7 +245,7 @@ fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
                     @if u.assignments.desks.is_empty() { span.muted { "—" } }
                 }
             }
-            td { (u.two_factor_method.label()) }
+            td { (super::user_two_factor::cell(user, u)) }
             td {
                 div.badges {
                     span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }

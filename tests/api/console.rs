@@ -117,6 +117,14 @@ async fn scenario(app: &TestApp, b: &Browser) {
     b.fill("#f-login", admin).await;
     b.fill("#f-password", &app.admin_password).await;
     b.click("form[action='/login'] button[type=submit]").await;
+    // R27: the admin's second factor, typed from the test's "phone".
+    b.wait_css("#f-code").await;
+    let (code, method) = app.next_code(admin);
+    if method != "totp" {
+        b.click(&format!("#f-method-{method}")).await;
+    }
+    b.fill("#f-code", &code).await;
+    b.click("form[action='/login/second-factor'] button[type=submit]").await;
     b.wait_css("tbody#user-rows").await;
     assert_eq!(b.path().await, "/console/users");
     wait_rows(b, &[admin, "ann", "bob", "cid"], "after sign-in", |_| true).await;

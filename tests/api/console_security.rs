@@ -286,6 +286,7 @@ fn settings_form(doc: &serde_json::Value, version: &str) -> Vec<(String, String)
                 serde_json::Value::Bool(true) => form.push((name, "on".into())),
                 serde_json::Value::Bool(false) => {}
                 serde_json::Value::Null => form.push((name, "never".into())),
+                serde_json::Value::String(s) => form.push((name, s.clone())),
                 other => form.push((name, other.to_string())),
             }
         }

@@ -40,6 +40,7 @@ mod captcha;
 mod catalog;
 mod console;
 mod console_forms;
+mod console_second_factor;
 mod console_security;
 mod errors;
 mod listing;

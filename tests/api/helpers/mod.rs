@@ -27,7 +27,7 @@ pub use auth_flows::*;
 pub use browser::Browser;
 pub use png::png;
 pub use response::Resp;
-pub use second_factor::{Authenticator, Authenticators, now_step, totp_code};
+pub use second_factor::{Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, totp_code};
 #[allow(unused_imports)]
 pub use smtp::{Mailbox, ReceivedMail, SMTP_USER};
 

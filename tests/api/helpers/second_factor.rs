@@ -24,6 +24,7 @@ pub struct Authenticator {
 #[derive(Default)]
 pub struct Authenticators(Mutex<HashMap<String, Authenticator>>);
 
+/// Keyed by the login in lowercase: logins are case-insensitive at sign-in.
 impl Authenticators {
     /// Logins are case-insensitive (R1), so the phone is found however the login is typed.
     pub fn get(&self, login: &str) -> Option<Authenticator> {
@@ -105,4 +106,83 @@ impl TestApp {
         }
         self.send(self.anon(Method::POST, "/api/v1/auth/second-factor").json(&body)).await
     }
+}
+
+impl TestApp {
+    /// Takes a console sign-in's steps through its forms, as a person would, from the answer to
+    /// `POST /login` until the session's redirect: sets up the authenticator (reading the key
+    /// from the page), types the next code, and ticks "I have saved these codes".
+    pub async fn console_steps(&self, browser: &reqwest::Client, login: &str, mut resp: reqwest::Response) {
+        for _ in 0..5 {
+            if resp.status().is_redirection() {
+                return;
+            }
+            let status = resp.status();
+            let body = resp.text().await.expect("body");
+            assert_eq!(status, 200, "console sign-in of {login} answered {status}:\n{body}");
+            let (action, mut form) = if body.contains("action=\"/login/totp-setup\"") {
+                let secret: String = text_by_id(&body, "totp-key").chars().filter(|c| !c.is_whitespace()).collect();
+                let step = now_step();
+                self.authenticators.put(login, Authenticator { secret: secret.clone(), last_step: step, recovery_codes: Vec::new() });
+                let mut form = hidden_fields(&body, "/login/totp-setup");
+                form.push(("code".into(), totp_code(&secret, step)));
+                ("/login/totp-setup", form)
+            } else if body.contains("action=\"/login/second-factor\"") {
+                let (code, method) = self.next_code(login);
+                let mut form = hidden_fields(&body, "/login/second-factor");
+                form.retain(|(k, _)| k != "method");
+                form.push(("code".into(), code));
+                form.push(("method".into(), method.into()));
+                ("/login/second-factor", form)
+            } else if body.contains("action=\"/login/continue\"") {
+                let codes = recovery_codes_in(&body);
+                if let Some(mut a) = self.authenticators.get(login) {
+                    a.recovery_codes = codes;
+                    self.authenticators.put(login, a);
+                }
+                let mut form = hidden_fields(&body, "/login/continue");
+                form.push(("saved".into(), "on".into()));
+                ("/login/continue", form)
+            } else {
+                panic!("console sign-in of {login} stopped at:\n{body}");
+            };
+            form.retain(|(k, _)| !k.is_empty());
+            resp = browser.post(self.url(action)).form(&form).send().await.expect("POST");
+        }
+        panic!("console sign-in of {login}: too many steps");
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// The text inside the element with this id (up to its first child tag or its end).
+#[track_caller]
+pub fn text_by_id(body: &str, id: &str) -> String {
+    let start = body.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in:\n{body}"));
+    let rest = &body[start..];
+    let open = rest.find('>').expect("tag end") + 1;
+    let close = rest[open..].find('<').expect("closing tag");
+    unescape(rest[open..open + close].trim())
+}
+
+/// The recovery codes a page shows (`#recovery-codes`, one a line).
+pub fn recovery_codes_in(body: &str) -> Vec<String> {
+    text_by_id(body, "recovery-codes").lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+/// The hidden fields of the form posting to `action`.
+#[track_caller]
+pub fn hidden_fields(body: &str, action: &str) -> Vec<(String, String)> {
+    let start = body.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action} in:\n{body}"));
+    let form = &body[start..start + body[start..].find("</form>").expect("form end")];
+    form.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = rest.split('"').next().unwrap_or_default().to_string();
+            let value = rest.split("value=\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or_default();
+            (name, unescape(value))
+        })
+        .collect()
 }
