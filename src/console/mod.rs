@@ -12,6 +12,7 @@ mod auth;
 mod bulk;
 mod captcha;
 mod catalog;
+mod enrol;
 mod extract;
 mod forgot;
 mod form_fields;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/password", post(auth::password_change))
         .route("/login/forgot", get(forgot::forgot_page).post(forgot::forgot))
         .route("/reset-password/{token}", get(forgot::reset_page).post(forgot::reset))
+        .route("/enrol/{token}", get(enrol::page).post(enrol::sign_in))
         .route("/login/second-factor", post(sign_in_steps::verify))
         .route("/login/second-factor/email", post(sign_in_steps::send_email))
         .route("/login/totp-setup", post(sign_in_steps::confirm_setup))

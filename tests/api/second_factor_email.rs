@@ -9,6 +9,7 @@ both_engines!(
     an_emailed_code_signs_in_once,
     resending_is_throttled_and_old_codes_expire,
     either_method_sends_a_code_only_when_asked,
+    an_enrolment_link_leads_to_the_set_up_once,
 );
 
 /// The six-digit code in a sign-in mail.
@@ -90,4 +91,50 @@ async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) }))
         .await
         .problem_field(422, "challenge", "email_not_offered");
+}
+
+/// Seed 002 emails the QR code; Roster emails a one-time link instead, never the key.
+async fn an_enrolment_link_leads_to_the_set_up_once(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    let id = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "totp" })).await;
+    app.sign_in("bob", STRONG).await; // sets up an authenticator
+    let path = format!("{}/second-factor/enrolment-link", app.user_path(id));
+    app.post(&path, json!({})).await.problem_field(422, "two_factor_method", "already_set_up");
+
+    // The admin resets it: the link goes out by mail.
+    let reset = app.post(&format!("{}/second-factor/reset-totp", app.user_path(id)), json!({})).await.json(200);
+    assert_eq!(reset["enrolment_link_sent_to"], "b•••@example.com");
+    let mail = app.mailbox.wait_for("bob@example.com").await;
+    assert_eq!(mail.subject, "Set up your authenticator app");
+    assert!(!mail.text.contains("otpauth") && !mail.text.to_lowercase().contains("secret="), "no key in mail: {}", mail.text);
+    let link = mail.link();
+    assert!(link.starts_with(&format!("{}/enrol/", app.base)), "{link}");
+
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("bob"), "the page names who signs in");
+    let post = |password: &'static str| {
+        browser.post(&link).header("origin", app.base.clone()).form(&[("password", password)]).send()
+    };
+    let wrong = post("not-the-password").await.unwrap();
+    assert_eq!(wrong.status(), 401, "a wrong password is refused and the link stays good");
+    let right = post(STRONG).await.unwrap();
+    assert_eq!(right.status(), 200);
+    let html = right.text().await.unwrap();
+    assert!(html.contains("data:image/png;base64,") && html.contains("totp"), "the set-up page with its QR code");
+    // Used once: it no longer works, and a new one replaces older ones.
+    assert_eq!(browser.get(&link).send().await.unwrap().status(), 410);
+    app.post(&path, json!({})).await.expect(202);
+    let second = app.mailbox.wait_for("bob@example.com").await.link();
+    assert_ne!(second, link);
+    app.post(&path, json!({})).await.expect(202);
+    let third = app.mailbox.wait_for("bob@example.com").await.link();
+    assert_eq!(browser.get(&second).send().await.unwrap().status(), 410, "a newer link voids the older");
+    assert_eq!(browser.get(&third).send().await.unwrap().status(), 200);
+    assert_eq!(app.events(id, "user.totp_enrolment_sent").await.len(), 2);
+
+    // No email address, no link.
+    let carl = app.user_with_password("carl", STRONG, json!({ "two_factor_method": "totp" })).await;
+    app.post(&format!("{}/second-factor/enrolment-link", app.user_path(carl)), json!({})).await.problem_field(422, "email", "required");
 }
