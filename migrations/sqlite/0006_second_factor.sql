@@ -9,8 +9,9 @@ ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_confirmed_at BIGINT;
 -- The last 30-second step whose code was accepted: a code is good once.
 ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
--- A new secret being set up from My Account, until a code confirms it.
+-- A new secret being set up from My Account, until a code confirms it (for ten minutes).
 ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending_at BIGINT;
 
 CREATE TABLE recovery_codes (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

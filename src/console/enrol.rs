@@ -86,23 +86,9 @@ fn form(token: &str, account: &str, login: &str, error: Option<&str>) -> Markup 
 }
 
 fn dead_link(err: &Error) -> Response {
-    if let Error::Internal(cause) = err {
-        tracing::error!(error = ?cause, "enrolment link failed with an internal error");
-    }
-    let message = match err {
-        Error::Validation(issues) => issues.first().map(|i| ui::sentence(&i.message)).unwrap_or_default(),
-        other => ui::error_sentence(other),
-    };
-    let body = html! {
-        section.auth-card aria-labelledby="dead-title" {
-            h1 #dead-title { "This link does not work" }
-            (ui::alert("error", &message))
-            p { a href="/login" { "Sign in" } " — if you still have to set up an authenticator, the sign-in will ask you to." }
-        }
-    };
-    let status = match err {
-        Error::Validation(_) => StatusCode::GONE,
-        other => other.status(),
-    };
-    (status, ui::layout(None, Nav::None, "This link does not work", body)).into_response()
+    ui::dead_link(
+        err,
+        "enrolment link",
+        html! { a href="/login" { "Sign in" } " — if you still have to set up an authenticator, the sign-in will ask you to." },
+    )
 }

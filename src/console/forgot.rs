@@ -143,23 +143,5 @@ fn reset_form(token: &str, login: &str, hint: Option<&str>, issues: &[FieldIssue
 }
 
 fn dead_link(err: &Error) -> Response {
-    if let Error::Internal(cause) = err {
-        tracing::error!(error = ?cause, "password reset failed with an internal error");
-    }
-    let message = match err {
-        Error::Validation(issues) => issues.first().map(|i| ui::sentence(&i.message)).unwrap_or_default(),
-        other => ui::error_sentence(other),
-    };
-    let body = html! {
-        section.auth-card aria-labelledby="dead-title" {
-            h1 #dead-title { "This link does not work" }
-            (ui::alert("error", &message))
-            p { a href="/login/forgot" { "Ask for a new link" } " · " a href="/login" { "Sign in" } }
-        }
-    };
-    let status = match err.status() {
-        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::GONE,
-        other => other,
-    };
-    (status, ui::layout(None, Nav::None, "This link does not work", body)).into_response()
+    ui::dead_link(err, "password reset", html! { a href="/login/forgot" { "Ask for a new link" } " · " a href="/login" { "Sign in" } })
 }

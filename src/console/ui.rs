@@ -353,3 +353,30 @@ pub(crate) fn checkbox(name: &str, value: &str, label: &str, checked: bool, id: 
         }
     }
 }
+
+/// The page a one-time link (password reset, enrolment) shows when it no longer works: why,
+/// and where to go instead. Refusals of the link itself are 410 Gone.
+pub fn dead_link(err: &crate::error::Error, what: &str, next: Markup) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use crate::error::Error;
+    if let Error::Internal(cause) = err {
+        tracing::error!(error = ?cause, "{what} failed with an internal error");
+    }
+    let message = match err {
+        Error::Validation(issues) => issues.first().map(|i| sentence(&i.message)).unwrap_or_default(),
+        other => error_sentence(other),
+    };
+    let body = html! {
+        section.auth-card aria-labelledby="dead-title" {
+            h1 #dead-title { "This link does not work" }
+            (alert("error", &message))
+            p { (next) }
+        }
+    };
+    let status = match err.status() {
+        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::GONE,
+        other => other,
+    };
+    (status, layout(None, Nav::None, "This link does not work", body)).into_response()
+}

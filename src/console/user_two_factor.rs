@@ -167,7 +167,9 @@ pub(super) async fn apply(
         .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
     let actor = user.actor(&account);
     let result = match change {
-        Change::Reset => crate::second_factor::manage::reset_authenticator(&state, &actor, account.id, UserId(id)).await.map(|_| ()),
+        Change::Reset => crate::second_factor::manage::reset_authenticator(&state, &actor, user.caller.platform_operator, account.id, UserId(id))
+            .await
+            .map(|_| ()),
         Change::Method(m) => {
             // The version the page was shown at: a change made since is not overwritten.
             let version = first(&form_data, "version").and_then(|v| v.parse().ok()).unwrap_or(view.version);

@@ -241,7 +241,8 @@ async fn reset_authenticator(
     path: ItemPath,
 ) -> Result<Json<EnrolmentLinkSent>> {
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let sent_to = manage::reset_authenticator(&state, &actor, auth.account_id(), UserId(path.id)).await?;
+    let sent_to =
+        manage::reset_authenticator(&state, &actor, auth.caller.platform_operator, auth.account_id(), UserId(path.id)).await?;
     Ok(Json(EnrolmentLinkSent { enrolment_link_sent_to: sent_to }))
 }
 

@@ -92,7 +92,10 @@ pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientI
     let (user, _, _) = load(state, caller.account, caller.user).await?;
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    store::set_pending_totp(tx.conn(), caller.user, Some(&state.secrets.seal(secret.base32()))).await?;
+    store::set_pending_totp(tx.conn(), caller.user, Some(&state.secrets.seal(secret.base32())), now_ms()).await?;
+    let actor = caller.actor(client);
+    activity::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
+        .await?;
     tx.commit().await?;
     steps::details(&secret, &caller.home_account, &user)
 }
@@ -104,8 +107,16 @@ pub async fn pending_details(state: &AppState, caller: &Caller) -> Result<SetupD
     let record = store::totp(&mut conn, caller.user).await?.ok_or(Error::NotFound("user"))?;
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    let sealed = record.sealed_pending.ok_or(Error::NotFound("authenticator being set up"))?;
+    let sealed = live_pending(&record, now_ms()).ok_or(Error::NotFound("authenticator being set up"))?;
     steps::details(&steps::open(state, &sealed)?, &caller.home_account, &user)
+}
+
+/// How long a new authenticator waits for its first code: the key it shows again to the signed-in
+/// user must not outlive the moment they asked for it with their password.
+const PENDING_MS: i64 = 10 * 60_000;
+
+fn live_pending(record: &store::TotpRecord, now: i64) -> Option<String> {
+    record.sealed_pending.clone().filter(|_| record.pending_at.is_some_and(|at| at + PENDING_MS > now))
 }
 
 /// Confirms the pending authenticator with a code from it; returns new recovery codes (shown once).
@@ -116,9 +127,8 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     let record = store::totp(&mut conn, caller.user).await?.ok_or(Error::NotFound("user"))?;
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    let sealed = record
-        .sealed_pending
-        .ok_or_else(|| Error::invalid("code", "nothing_to_confirm", "start setting up an authenticator first"))?;
+    let sealed = live_pending(&record, now)
+        .ok_or_else(|| Error::invalid("code", "nothing_to_confirm", "start setting up an authenticator first (it is good for ten minutes)"))?;
     let secret = steps::open(state, &sealed)?;
     let step = secret
         .matching_step(code, now)?
@@ -213,16 +223,41 @@ pub fn refuse_disabling(is_admin: bool) -> Error {
 /// Admin: "Reset OTP authenticator secret" (R29). The user sets up a new authenticator at their
 /// next sign-in and gets new recovery codes; a user with an email address is sent a one-time
 /// enrolment link (never the key). Returns where the link went (masked).
-pub async fn reset_authenticator(state: &AppState, actor: &Actor, account: AccountId, id: UserId) -> Result<Option<String>> {
+///
+/// Setting up again needs only the password, so only someone at least as trusted as the user may
+/// reset: not the user themselves (My Account asks for their password), an admin's only by an
+/// admin, a platform operator's only by a platform operator.
+pub async fn reset_authenticator(
+    state: &AppState,
+    actor: &Actor,
+    platform_operator: bool,
+    account: AccountId,
+    id: UserId,
+) -> Result<Option<String>> {
     let now = now_ms();
+    if actor.user == Some(id) {
+        return Err(Error::Forbidden("set up your own authenticator again under My Account".into()));
+    }
     let mut tx = state.store.begin().await?;
     let user = users::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("user"))?;
+    if user.is_superuser && !platform_operator {
+        return Err(Error::Forbidden("only a platform operator can reset a platform operator's authenticator".into()));
+    }
+    let caller_is_admin = match actor.user {
+        Some(me) => platform_operator || store::is_admin(tx.conn(), me).await?,
+        None => platform_operator,
+    };
+    if !caller_is_admin && store::is_admin(tx.conn(), id).await? {
+        return Err(Error::Forbidden("only an admin can reset an admin's authenticator".into()));
+    }
     if !user.two_factor().uses_totp() && user.totp_confirmed_at.is_none() {
         return Err(Error::invalid("two_factor_method", "no_authenticator", "this user has no authenticator to reset"));
     }
     store::reset_totp(tx.conn(), account, id, now).await?;
-    // A sign-in waiting at a step with the old authenticator must start again.
+    // A sign-in waiting at a step with the old authenticator must start again, and what the old
+    // one let in (sessions; devices, forgotten by the store) is ended: it may have been lost or stolen.
     crate::store::challenges::delete_for_user(tx.conn(), id).await?;
+    crate::sessions::end_all_of_user(tx.conn(), actor, id, &user.login, None, "authenticator_reset").await?;
     let record = crate::store::accounts::by_id(tx.conn(), account).await?.ok_or(Error::NotFound("account"))?;
     let sent_to = super::enrolment::queue(state, tx.conn(), &record, &user, now).await?;
     let mut changes = Changes::new();

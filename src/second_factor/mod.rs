@@ -89,18 +89,25 @@ pub fn need(
     has_recovery_codes: bool,
     familiarity: Option<&Familiarity>,
 ) -> Need {
-    let method = user.two_factor();
     let enrolled = user.totp_confirmed_at.is_some();
     let required = is_admin || policy.required_for == RequiredFor::Everyone;
-    match method {
+    let method = match user.two_factor() {
+        // An authenticator still set up is asked for: turning the method off and on again must
+        // not let a password alone set up a new one.
+        TwoFactorMethod::Disabled if required && enrolled => TwoFactorMethod::Totp,
         TwoFactorMethod::Disabled if required => {
             return Need::Setup(if is_admin { "admin_required" } else { "account_required" });
         }
         TwoFactorMethod::Disabled => return Need::Nothing,
-        TwoFactorMethod::Totp | TwoFactorMethod::Either if !enrolled => return Need::Setup("not_set_up"),
-        _ => {}
-    }
-    let reason = match (user.two_factor_mode(), familiarity) {
+        TwoFactorMethod::Totp if !enrolled => return Need::Setup("not_set_up"),
+        // Email is a second factor already: the authenticator is set up from My Account.
+        TwoFactorMethod::Either if !enrolled && user.email.is_some() => TwoFactorMethod::Email,
+        TwoFactorMethod::Either if !enrolled => return Need::Setup("not_set_up"),
+        m => m,
+    };
+    // R27: an admin's second factor is asked at every sign-in.
+    let mode = if is_admin { TwoFactorMode::Always } else { user.two_factor_mode() };
+    let reason = match (mode, familiarity) {
         (TwoFactorMode::Suspicious, Some(f)) => {
             let reasons = suspicious_reasons(f);
             if reasons.is_empty() {
@@ -159,6 +166,11 @@ mod tests {
         assert_eq!(need(&everyone, &user("disabled", "always", false), false, false, None), Need::Setup("account_required"));
         assert_eq!(need(&p, &user("totp", "always", false), false, false, None), Need::Setup("not_set_up"));
         assert_eq!(need(&p, &user("either", "suspicious", false), false, false, None), Need::Setup("not_set_up"));
+        // Turned off and on again with the authenticator kept: its code is asked, not a new set-up.
+        match need(&p, &user("disabled", "always", true), true, false, None) {
+            Need::Code { methods, .. } => assert_eq!(methods, vec!["totp"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -187,6 +199,8 @@ mod tests {
             Need::Code { reason, .. } => assert_eq!(reason, "new_device"),
             other => panic!("{other:?}"),
         }
+        // R27: not for an admin, whatever their mode.
+        assert!(matches!(need(&p, &u, true, false, Some(&familiar(true, true, Some(true)))), Need::Code { .. }));
     }
 
     #[test]

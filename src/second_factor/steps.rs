@@ -96,8 +96,12 @@ async fn send_code(tx: &mut Tx, account: &AccountRecord, user: &UserRecord, chal
     let email = user.email.as_deref().ok_or_else(|| Error::invalid("method", "no_email", "you have no email address for codes"))?;
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
     let minutes = account.security.second_factor.email_code_minutes;
-    store::set_challenge_code(tx.conn(), challenge_id, &code_hash(challenge_id, &code), now + i64::from(minutes) * 60_000, now)
+    let expires_at = now + i64::from(minutes) * 60_000;
+    let sent = store::set_challenge_code(tx.conn(), challenge_id, &code_hash(challenge_id, &code), expires_at, now, MAX_EMAIL_CODES, now - EMAIL_RESEND_MS)
         .await?;
+    if !sent {
+        return Err(Error::TooManyAttempts((EMAIL_RESEND_MS / 1000) as u64));
+    }
     let text = format!(
         "Your Roster sign-in code for {account} is\n\n    {code}\n\nIt is good for {minutes} minutes. \
          If you did not just sign in, someone knows your password: change it now.\n",
@@ -182,10 +186,29 @@ enum Checked {
     Wrong(&'static str, &'static str),
 }
 
+/// Takes one of the challenge's attempts (committed at once) before its code is checked; the
+/// count it reached.
+async fn reserve_attempt(state: &AppState, live: &Live, now: i64) -> Result<i64> {
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let attempt = store::reserve_attempt(tx.conn(), live.record.id, MAX_WRONG_CODES, now).await?;
+    tx.commit().await?;
+    attempt.ok_or(Error::Unauthenticated)
+}
+
+/// Inside the transaction that opens the session: the user may have been locked, disabled or
+/// given a new password while the code was checked.
+async fn still_able(state: &AppState, tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
+    let fresh = users::sign_in_state(tx.conn(), live.user.id, state.store.row_lock()).await?.ok_or(Error::Unauthenticated)?;
+    let able = fresh.status == UserStatus::Active.as_str() && !fresh.locked_until.is_some_and(|t| t > now);
+    if able { Ok(()) } else { Err(Error::Unauthenticated) }
+}
+
 /// `POST /api/v1/auth/second-factor`: the code of the second-factor step.
 pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Option<&str>, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
     let live = live(state, challenge, "second_factor", now).await?;
+    let attempt = reserve_attempt(state, &live, now).await?;
     let user = &live.user;
     let method = match method {
         Some(m @ ("totp" | "email" | "recovery_code")) => m,
@@ -237,6 +260,7 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
         Ok(method) => {
             // Taken inside the transaction: of two racing requests, one gets it.
             challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
+            still_able(state, &mut tx, &live, now).await?;
             let mut changes = Changes::new();
             changes.set("method", method);
             activity::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
@@ -246,17 +270,18 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
         }
         Err((method, why)) => {
             drop(tx);
-            Err(wrong_code(state, &live, &p, method, why).await)
+            Err(wrong_code(state, &live, &p, attempt, method, why).await)
         }
     }
 }
 
-/// Counts a wrong code against the sign-in and the user's lockout; the answer to give.
-async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, method: &str, why: &'static str) -> Error {
+/// Records a wrong code (its attempt was taken before the check) and counts it toward the
+/// user's lockout; the answer to give.
+async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i64, method: &str, why: &'static str) -> Error {
     let result: Result<Error> = async {
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
-        let wrong = store::count_wrong_code(tx.conn(), live.record.id).await?;
+        let wrong = attempt;
         let mut changes = Changes::new();
         changes.set("method", method).set("reason", why).set("step", &live.record.step);
         activity::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
@@ -321,17 +346,24 @@ pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDet
 pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
     let live = live(state, challenge, "totp_setup", now).await?;
+    let attempt = reserve_attempt(state, &live, now).await?;
     let sealed = live.factor.pending_secret.clone().ok_or(Error::Unauthenticated)?;
     let secret = open(state, &sealed)?;
     let p = progress(&live, client, now);
     let Some(step) = secret.matching_step(code, now)? else {
-        return Err(wrong_code(state, &live, &p, "totp", "wrong_code").await);
+        return Err(wrong_code(state, &live, &p, attempt, "totp", "wrong_code").await);
     };
     let codes = recovery::generate();
     let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
     let user = &live.user;
     let mut tx = state.store.begin().await?;
     challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
+    still_able(state, &mut tx, &live, now).await?;
+    // Set up elsewhere since this sign-in began (My Account, another sign-in): do not replace it.
+    let current = store::totp(tx.conn(), user.id).await?.ok_or(Error::Unauthenticated)?;
+    if current.confirmed_at != user.totp_confirmed_at {
+        return Err(Error::Unauthenticated);
+    }
     let method = match user.two_factor() {
         TwoFactorMethod::Disabled => Some(TwoFactorMethod::Totp.as_str()),
         _ => None,

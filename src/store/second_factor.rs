@@ -12,10 +12,13 @@ pub struct TotpRecord {
     pub confirmed_at: Option<i64>,
     pub last_step: Option<i64>,
     pub sealed_pending: Option<String>,
+    pub pending_at: Option<i64>,
 }
 
 pub async fn totp(conn: &mut Conn, user: UserId) -> Result<Option<TotpRecord>, sqlx::Error> {
-    let row = sqlx::query("SELECT totp_secret, totp_confirmed_at, totp_last_step, totp_pending_secret FROM users WHERE id = $1")
+    let row = sqlx::query(
+        "SELECT totp_secret, totp_confirmed_at, totp_last_step, totp_pending_secret, totp_pending_at FROM users WHERE id = $1",
+    )
         .bind(user.0)
         .fetch_optional(&mut *conn)
         .await?;
@@ -25,6 +28,7 @@ pub async fn totp(conn: &mut Conn, user: UserId) -> Result<Option<TotpRecord>, s
             confirmed_at: r.try_get(1)?,
             last_step: r.try_get(2)?,
             sealed_pending: r.try_get(3)?,
+            pending_at: r.try_get(4)?,
         })
     })
     .transpose()
@@ -55,7 +59,8 @@ pub async fn confirm_totp(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET totp_secret = $1, totp_confirmed_at = $2, totp_last_step = $3, totp_pending_secret = NULL, \
-         two_factor_method = COALESCE($4, two_factor_method), updated_at = $2, version = version + 1 WHERE id = $5",
+         totp_pending_at = NULL, two_factor_method = COALESCE($4, two_factor_method), updated_at = $2, version = version + 1 \
+         WHERE id = $5",
     )
     .bind(sealed)
     .bind(now)
@@ -67,8 +72,13 @@ pub async fn confirm_totp(
     Ok(())
 }
 
-pub async fn set_pending_totp(conn: &mut Conn, user: UserId, sealed: Option<&str>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET totp_pending_secret = $1 WHERE id = $2").bind(sealed).bind(user.0).execute(&mut *conn).await?;
+pub async fn set_pending_totp(conn: &mut Conn, user: UserId, sealed: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET totp_pending_secret = $1, totp_pending_at = $2 WHERE id = $3")
+        .bind(sealed)
+        .bind(sealed.map(|_| now))
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -76,7 +86,7 @@ pub async fn set_pending_totp(conn: &mut Conn, user: UserId, sealed: Option<&str
 pub async fn reset_totp(conn: &mut Conn, account: AccountId, user: UserId, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET totp_secret = NULL, totp_confirmed_at = NULL, totp_last_step = NULL, totp_pending_secret = NULL, \
-         updated_at = $1, version = version + 1 WHERE account_id = $2 AND id = $3",
+         totp_pending_at = NULL, updated_at = $1, version = version + 1 WHERE account_id = $2 AND id = $3",
     )
     .bind(now)
     .bind(account.0)
@@ -84,6 +94,8 @@ pub async fn reset_totp(conn: &mut Conn, account: AccountId, user: UserId, now: 
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
+    // Devices trusted with the old authenticator are strangers again.
+    sqlx::query("DELETE FROM known_devices WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -193,24 +205,18 @@ pub async fn familiarity(
 
 /// Remembers the address (with its country) of a completed sign-in.
 pub async fn remember_address(conn: &mut Conn, user: UserId, address: &str, country: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
-    let updated = sqlx::query(
-        "UPDATE known_addresses SET last_seen = $1, country = COALESCE($2, country) WHERE user_id = $3 AND address = $4",
+    // One statement: two sign-ins from a new address finishing together must not collide.
+    sqlx::query(
+        "INSERT INTO known_addresses (user_id, address, country, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (user_id, address) DO UPDATE SET last_seen = excluded.last_seen, \
+         country = COALESCE(excluded.country, known_addresses.country)",
     )
-    .bind(now)
-    .bind(country)
     .bind(user.0)
     .bind(address)
+    .bind(country)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
-    if updated.rows_affected() == 0 {
-        sqlx::query("INSERT INTO known_addresses (user_id, address, country, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)")
-            .bind(user.0)
-            .bind(address)
-            .bind(country)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
     Ok(())
 }
 
@@ -226,7 +232,7 @@ pub async fn touch_device(conn: &mut Conn, user: UserId, token_hash: &str, now: 
 }
 
 pub async fn add_device(conn: &mut Conn, user: UserId, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO known_devices (user_id, token_hash, first_seen, last_seen) VALUES ($1, $2, $3, $3)")
+    sqlx::query("INSERT INTO known_devices (user_id, token_hash, first_seen, last_seen) VALUES ($1, $2, $3, $3) ON CONFLICT (token_hash) DO NOTHING")
         .bind(user.0)
         .bind(token_hash)
         .bind(now)
@@ -284,30 +290,47 @@ pub async fn set_challenge_device(conn: &mut Conn, challenge_id: i64, device_has
     Ok(())
 }
 
-/// A new emailed code replaces the one before it.
-pub async fn set_challenge_code(conn: &mut Conn, challenge_id: i64, code_hash: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// A new emailed code replaces the one before it, unless `max` were sent or the last one went
+/// out after `not_after` (one statement, so parallel requests cannot pass the limits together).
+pub async fn set_challenge_code(
+    conn: &mut Conn,
+    challenge_id: i64,
+    code_hash: &str,
+    expires_at: i64,
+    now: i64,
+    max: i64,
+    not_after: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE sign_in_challenges SET code_hash = $1, code_expires_at = $2, code_sent_at = $3, codes_sent = codes_sent + 1 \
-         WHERE id = $4",
+         WHERE id = $4 AND codes_sent < $5 AND (code_sent_at IS NULL OR code_sent_at <= $6)",
     )
     .bind(code_hash)
     .bind(expires_at)
     .bind(now)
     .bind(challenge_id)
+    .bind(max)
+    .bind(not_after)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Counts a wrong code against the challenge; returns the count.
-pub async fn count_wrong_code(conn: &mut Conn, challenge_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query("UPDATE sign_in_challenges SET wrong_codes = wrong_codes + 1 WHERE id = $1 RETURNING wrong_codes")
-        .bind(challenge_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()
-        .map(|n| n.unwrap_or(i64::MAX))
+/// Takes one of a challenge's attempts before its code is checked: the count it reached, or
+/// `None` when none are left (or the challenge is gone). One statement, committed on its own,
+/// so parallel guesses cannot all be checked before any is counted.
+pub async fn reserve_attempt(conn: &mut Conn, challenge_id: i64, max: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE sign_in_challenges SET wrong_codes = wrong_codes + 1 \
+         WHERE id = $1 AND wrong_codes < $2 AND expires_at > $3 RETURNING wrong_codes",
+    )
+    .bind(challenge_id)
+    .bind(max)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()
 }
 
 pub async fn delete_challenge(conn: &mut Conn, challenge_id: i64) -> Result<(), sqlx::Error> {

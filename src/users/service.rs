@@ -274,12 +274,23 @@ pub async fn update(
         store::set_permissions(conn, id, &sorted).await?;
         changes.diff("permissions", before.permissions.clone(), sorted);
     }
-    // R27: an admin keeps a second factor (checked after the roles above are applied).
-    if fields.two_factor_method == TwoFactorMethod::Disabled
-        && current.two_factor() != TwoFactorMethod::Disabled
-        && crate::store::second_factor::is_admin(conn, id).await?
-    {
-        return Err(crate::second_factor::manage::refuse_disabling(true));
+    let second_factor_changes =
+        fields.two_factor_method != current.two_factor() || fields.two_factor_mode != current.two_factor_mode();
+    // One's own second factor changes under My Account, which asks for the password: a session
+    // or API token alone must not turn it off.
+    if second_factor_changes && acting.actor.user == Some(id) {
+        return Err(Error::invalid("two_factor_method", "self", "change your own second factor under My Account"));
+    }
+    // R27 (and an account that requires it of everyone): a second factor is kept. Checked after
+    // the roles above are applied.
+    if fields.two_factor_method == TwoFactorMethod::Disabled && current.two_factor() != TwoFactorMethod::Disabled {
+        let is_admin = crate::store::second_factor::is_admin(conn, id).await?;
+        let everyone = accounts::by_id(conn, account).await?.is_some_and(|a| {
+            a.security.second_factor.required_for == crate::second_factor::RequiredFor::Everyone
+        });
+        if is_admin || everyone {
+            return Err(crate::second_factor::manage::refuse_disabling(is_admin));
+        }
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {

@@ -9,7 +9,7 @@ use reqwest::header;
 use serde_json::json;
 
 use crate::helpers::{
-    Authenticator, Browser, Engine, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in, text_by_id, totp_code,
+    Authenticator, Browser, Console, Engine, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in, text_by_id, totp_code,
 };
 
 both_engines!(
@@ -25,76 +25,6 @@ both_engines!(
     emailed_codes_show_where_they_went_and_are_throttled,
 );
 
-/// A console session over plain HTTP: the cookie, and the CSRF token its pages carry.
-struct Console {
-    http: reqwest::Client,
-    base: String,
-    csrf: String,
-}
-
-struct Page {
-    status: u16,
-    redirect: Option<String>,
-    body: String,
-}
-
-impl Page {
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "answered {} (redirect {:?}):\n{}", self.status, self.redirect, self.body);
-        self
-    }
-
-    #[track_caller]
-    fn has(&self, needle: &str) -> &Self {
-        assert!(self.body.contains(needle), "no {needle:?} in the page:\n{}", self.body);
-        self
-    }
-
-    #[track_caller]
-    fn lacks(&self, needle: &str) -> &Self {
-        assert!(!self.body.contains(needle), "{needle:?} should not be in the page:\n{}", self.body);
-        self
-    }
-
-    #[track_caller]
-    fn redirects_to(&self, to: &str) -> &Self {
-        assert_eq!(self.redirect.as_deref(), Some(to), "answered {}:\n{}", self.status, self.body);
-        self
-    }
-}
-
-impl Console {
-    async fn sign_in(app: &TestApp, login: &str, password: &str) -> Console {
-        let http = app.console_sign_in(login, password).await;
-        let mut console = Console { http, base: app.base.clone(), csrf: String::new() };
-        let page = console.get("/console/me").await;
-        page.expect(200);
-        console.csrf = page.body.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
-        console
-    }
-
-    async fn answer(response: reqwest::Response) -> Page {
-        let status = response.status().as_u16();
-        let redirect = response
-            .headers()
-            .get("hx-redirect")
-            .or_else(|| response.headers().get(header::LOCATION))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Page { status, redirect, body: response.text().await.expect("body") }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        Self::answer(self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
-    }
-
-    /// A form post as htmx sends it (with the CSRF header).
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(format!("{}{path}", self.base)).header("HX-Request", "true").header("X-CSRF-Token", &self.csrf);
-        Self::answer(request.form(form).send().await.expect("POST")).await
-    }
-}
 
 /// A six-digit code that is none of the codes accepted now.
 fn wrong_code(secret: &str) -> String {
@@ -256,12 +186,20 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
 async fn disabling_an_admins_second_factor_is_refused_in_the_console(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
-    let id = app.admin_id;
+    // Another admin, with an authenticator.
+    let admin_role = app.builtin_role("admin").await;
+    let id = app.user_with_password("ada", STRONG, json!({ "roles": [admin_role] })).await;
+    app.sign_in("ada", STRONG).await;
     let version = app.get_user(id).await.json(200)["version"].to_string();
     admin.get(&format!("/console/users/{id}/two-factor?change=disabled")).await.expect(200).has("Turn off");
     let refused = admin.post(&format!("/console/users/{id}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
     refused.expect(422).has("second factor is mandatory for admins").has("two-factor-error-required_for_admins");
     assert_eq!(app.get_user(id).await.json(200)["two_factor_method"], "totp");
+    // One's own is changed under My Account, which asks for the password.
+    let me = app.admin_id;
+    let version = app.get_user(me).await.json(200)["version"].to_string();
+    let own = admin.post(&format!("/console/users/{me}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
+    own.expect(422).has("under My Account");
     // The user form's select says the same next to the field.
     let edit = admin.get(&format!("/console/users/{id}/edit")).await;
     edit.expect(200).has("name=\"two_factor_mode\"").has("Only for suspicious sign-ins").has("value=\"either\"");

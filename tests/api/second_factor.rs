@@ -20,6 +20,9 @@ both_engines!(
     the_account_can_require_a_second_factor_of_everyone,
     my_account_sets_up_a_new_authenticator,
     bad_input_is_refused_with_the_field,
+    parallel_guesses_cannot_pass_the_attempt_limit,
+    only_someone_as_trusted_may_reset_an_authenticator,
+    a_kept_authenticator_is_asked_for_not_replaced,
 );
 
 /// The current code of a base32 key, from Debian's oathtool.
@@ -331,4 +334,69 @@ async fn bad_input_is_refused_with_the_field(engine: Db) {
     app.post("/api/v1/auth/totp-setup", json!({ "challenge": "nope" })).await.problem(401);
     let r = app.post("/api/v1/auth/second-factor", json!({ "challenge": "nope" })).await.problem(400);
     assert!(r["detail"].as_str().unwrap().contains("code"), "{r}");
+}
+
+async fn parallel_guesses_cannot_pass_the_attempt_limit(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    let id = admin_user(&app, "ada").await;
+    app.sign_in("ada", STRONG).await;
+    let secret = app.authenticators.get("ada").unwrap().secret;
+    let step = app.login("ada", STRONG).await.json(200);
+    let c = challenge(&step);
+    let good: Vec<String> = (now_step() - 1..=now_step() + 2).map(|s| totp_code(&secret, s)).collect();
+    let guesses: Vec<String> = (0..40).map(|n| format!("{:06}", 100_000 + n)).filter(|g| !good.contains(g)).take(30).collect();
+    let answers = futures::future::join_all(guesses.iter().map(|g| app.second_factor(&c, g, Some("totp")))).await;
+    let checked = answers.iter().filter(|r| r.status == 422).count();
+    assert!(checked <= 5, "{checked} guesses were checked; five attempts per sign-in");
+    assert!(answers.iter().all(|r| r.status == 422 || r.status == 401), "only wrong-code or refused answers");
+    let failures: i64 = app.sql_text(&format!("SELECT CAST(failed_sign_ins AS TEXT) FROM users WHERE id = {id}")).await.parse().unwrap();
+    assert_eq!(failures, 5, "the five checked guesses count toward the lockout, no more");
+}
+
+async fn only_someone_as_trusted_may_reset_an_authenticator(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    let ada = admin_user(&app, "ada").await;
+    let ada_token = app.sign_in("ada", STRONG).await;
+    let editor = app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
+    app.user_with_password("ed", STRONG, json!({ "roles": [editor] })).await;
+    let ed = app.sign_in("ed", STRONG).await;
+    let reset = |id: i64| format!("{}/second-factor/reset-totp", app.user_path(id));
+    // Setting up again needs only the password: an editor may not do it to an admin.
+    app.post_as(&ed, &reset(ada), json!({})).await.problem(403);
+    // Nor may anyone to themselves (My Account asks for the password).
+    app.post_as(&ada_token, &reset(ada), json!({})).await.problem(403);
+    // An editor may reset a plain user; an admin may reset an admin, and their sessions end.
+    let bob = app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp" })).await;
+    app.sign_in("bob", STRONG).await;
+    app.post_as(&ed, &reset(bob), json!({})).await.json(200);
+    app.post(&reset(ada), json!({})).await.json(200);
+    app.session(&ada_token).await.problem(401);
+    assert_eq!(app.get_user(ada).await.json(200)["totp_enrolled"], false);
+}
+
+async fn a_kept_authenticator_is_asked_for_not_replaced(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    let admin = app.builtin_role("admin").await;
+    let bob = app.user_with_password("bob", STRONG, json!({ "roles": [admin], "two_factor_mode": "suspicious" })).await;
+    let first = app.complete_sign_in("bob", app.login("bob", STRONG).await.json(200)).await;
+    let bob_token = first["token"].as_str().unwrap().to_string();
+    // R27: an admin is asked at every sign-in, even from a known device in the suspicious mode.
+    let device = first["device"].as_str().map(str::to_string);
+    let step = app.login_with(json!({ "login": "bob", "password": STRONG, "device": device })).await.json(200);
+    assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("second_factor"), Some("always")), "{step}");
+    app.answer_second_factor("bob", &step).await.json(200);
+
+    // One's own second factor is not changed through the user API: My Account asks for the password.
+    let etag = app.get_user(bob).await.expect(200).etag();
+    let own = app.req_as(&bob_token, reqwest::Method::PATCH, &app.user_path(bob)).header("if-match", etag);
+    app.send(own.json(&json!({ "two_factor_mode": "always" }))).await.problem_field(422, "two_factor_method", "self");
+
+    // The Admin role taken away, the method turned off, the role given back: the authenticator
+    // bob still has is asked for; a password alone does not set up a new one.
+    app.update_user(bob, json!({ "roles": [] })).await;
+    app.update_user(bob, json!({ "two_factor_method": "disabled" })).await;
+    app.update_user(bob, json!({ "roles": [admin] })).await;
+    let step = app.login("bob", STRONG).await.json(200);
+    assert_eq!((step["step"].as_str(), step["methods"][0].as_str()), (Some("second_factor"), Some("totp")), "{step}");
+    app.answer_second_factor("bob", &step).await.json(200);
 }

@@ -76,8 +76,16 @@ async fn resending_is_throttled_and_old_codes_expire(engine: Db) {
 
 async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "either" })).await;
-    app.sign_in("bob", STRONG).await; // sets up the authenticator first (R29)
+    let bob = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "either" })).await;
+    // Without an authenticator, "either" signs in by email (the app is set up from My Account).
+    let step = app.login("bob", STRONG).await.json(200);
+    assert_eq!((step["methods"].clone(), step["email_sent_to"].as_str()), (json!(["email"]), Some("b•••@example.com")), "{step}");
+    let code = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
+    app.second_factor(&challenge(&step), &code, None).await.json(200);
+    // With one (set up here through the authenticator-only method), both are offered.
+    app.update_user(bob, json!({ "two_factor_method": "totp" })).await;
+    app.sign_in("bob", STRONG).await;
+    app.update_user(bob, json!({ "two_factor_method": "either" })).await;
     let step = app.login("bob", STRONG).await.json(200);
     assert_eq!(step["methods"], json!(["totp", "email", "recovery_code"]), "{step}");
     assert!(step.get("email_sent_to").is_none(), "no mail until the user picks email: {step}");

@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod browser;
+mod console_client;
 mod database;
 pub mod mmdb;
 mod png;
@@ -25,6 +26,7 @@ use roster::startup::Application;
 
 pub use auth_flows::*;
 pub use browser::Browser;
+pub use console_client::Console;
 pub use png::png;
 pub use response::Resp;
 pub use second_factor::{Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, totp_code};
