@@ -1,13 +1,14 @@
 //! Mail (issue 4): the outbox and its worker, delivering to the test SMTP server over TCP
 //! (with AUTH), retrying after a 4xx, failing at once on a 5xx, waiting while the server is
 //! down and across a restart, writing files when no SMTP server is configured, and sending
-//! each message once with two instances on one PostgreSQL.
+//! each message once with two instances on one PostgreSQL; over STARTTLS and implicit TLS with a
+//! private CA (`smtp_ca_file`), and not at all when that CA is not trusted.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, STRONG, TestApp, list_items};
+use crate::helpers::{Engine, Mailbox, STRONG, SmtpTls, TestApp, list_items};
 
 both_engines!(
     mail_is_delivered_over_smtp_with_auth_and_its_text_is_erased,
@@ -17,6 +18,9 @@ both_engines!(
     queued_mail_survives_a_restart,
     without_smtp_mail_is_written_under_the_data_folder,
     the_outbox_needs_permissions_and_checks_its_query,
+    mail_goes_over_starttls_and_auth_waits_for_it,
+    mail_goes_over_implicit_tls,
+    an_untrusted_certificate_is_refused_and_the_mail_waits,
 );
 
 /// Retries come quickly in these tests (first after 200 ms).
@@ -217,4 +221,61 @@ async fn two_instances_deliver_each_message_once() {
     arrived.sort();
     expected.sort();
     assert_eq!(arrived, expected, "every message arrived exactly once");
+}
+
+/// A TestApp whose SMTP server speaks TLS (`mode`), trusting its CA when `trust_ca`.
+async fn spawn_tls(engine: Engine, mode: SmtpTls, trust_ca: bool) -> TestApp {
+    let mailbox = Mailbox::start_tls(mode).await;
+    let (url, ca) = (mailbox.url(), mailbox.ca_file());
+    TestApp::spawn_with_mailbox(engine, mailbox, |c| {
+        c.smtp_url = Some(url.into());
+        c.smtp_ca_file = trust_ca.then_some(ca);
+    })
+    .await
+}
+
+/// Where `what` first happened in the SMTP session that brought `mail`.
+fn step(mail: &crate::helpers::ReceivedMail, what: &str) -> usize {
+    mail.session.iter().position(|s| s == what).unwrap_or_else(|| panic!("no {what} in {:?}", mail.session))
+}
+
+async fn mail_goes_over_starttls_and_auth_waits_for_it(engine: Engine) {
+    let app = spawn_tls(engine, SmtpTls::StartTls, true).await;
+    assert!(app.mailbox.url().ends_with("?tls=required"), "{}", app.mailbox.url());
+    let to = queue_mail_for(&app, "tess").await;
+    let mail = app.mailbox.wait_for(&to).await;
+    assert_eq!(mail.subject, "Reset your Roster password");
+    assert_eq!(mail.auth_user.as_deref(), Some(crate::helpers::SMTP_USER), "sent after AUTH");
+    assert_eq!(mail.session[..2], ["EHLO", "STARTTLS"], "{:?}", mail.session);
+    assert!(step(&mail, "STARTTLS") < step(&mail, "TLS") && step(&mail, "TLS") < step(&mail, "AUTH"), "{:?}", mail.session);
+    assert!(step(&mail, "TLS") < step(&mail, "MAIL"), "{:?}", mail.session);
+    let sent = outbox_until(&app, &to, "sent", |m| m["state"] == "sent").await;
+    assert_eq!(sent["attempts"], 1, "{sent}");
+}
+
+async fn mail_goes_over_implicit_tls(engine: Engine) {
+    let app = spawn_tls(engine, SmtpTls::Implicit, true).await;
+    assert!(app.mailbox.url().starts_with("smtps://"), "{}", app.mailbox.url());
+    let to = queue_mail_for(&app, "ivo").await;
+    let mail = app.mailbox.wait_for(&to).await;
+    assert_eq!(mail.subject, "Reset your Roster password");
+    assert_eq!(mail.auth_user.as_deref(), Some(crate::helpers::SMTP_USER), "sent after AUTH");
+    assert_eq!(mail.session[0], "TLS", "TLS from the first byte: {:?}", mail.session);
+    assert!(!mail.session.iter().any(|s| s == "STARTTLS"), "{:?}", mail.session);
+    assert!(step(&mail, "TLS") < step(&mail, "AUTH"), "{:?}", mail.session);
+    outbox_until(&app, &to, "sent", |m| m["state"] == "sent").await;
+}
+
+async fn an_untrusted_certificate_is_refused_and_the_mail_waits(engine: Engine) {
+    // No smtp_ca_file: the server's certificate comes from a CA nobody trusts.
+    let app = spawn_tls(engine, SmtpTls::StartTls, false).await;
+    let to = queue_mail_for(&app, "uma").await;
+    let waiting = outbox_until(&app, &to, "tried", |m| m["last_error"].is_string()).await;
+    assert!(["queued", "failed"].contains(&waiting["state"].as_str().unwrap_or_default()), "{waiting}");
+    assert_eq!(waiting["sent_at"], Value::Null, "{waiting}");
+    let reason = waiting["last_error"].as_str().unwrap().to_lowercase();
+    assert!(reason.contains("certificate"), "the reason names the certificate: {waiting}");
+    assert!(!reason.contains(crate::helpers::SMTP_PASSWORD), "{waiting}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mailbox.all().is_empty(), "nothing arrived: {:?}", app.mailbox.all());
 }

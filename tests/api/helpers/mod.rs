@@ -14,6 +14,7 @@ mod response;
 mod second_factor;
 mod restart;
 mod smtp;
+mod smtp_tls;
 
 use std::time::Duration;
 
@@ -31,7 +32,8 @@ pub use png::png;
 pub use response::Resp;
 pub use second_factor::{Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, totp_code};
 #[allow(unused_imports)]
-pub use smtp::{Mailbox, ReceivedMail, SMTP_USER};
+pub use smtp::{Mailbox, ReceivedMail, SMTP_PASSWORD, SMTP_USER};
+pub use smtp_tls::SmtpTls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -78,6 +80,11 @@ impl TestApp {
 
     /// Starts Roster with a configuration the test adjusts first (SMTP, GeoIP file, proxies…).
     pub async fn spawn_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_with_mailbox(engine, Mailbox::start().await, adjust).await
+    }
+
+    /// Like `spawn_with`, with this test SMTP server (e.g. `Mailbox::start_tls`) as `smtp_url`.
+    pub async fn spawn_with_mailbox(engine: Engine, mailbox: Mailbox, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let (url, pg) = match engine {
             Engine::Sqlite => (format!("sqlite://{}", dir.path().join("roster.db").display()), None),
@@ -86,7 +93,6 @@ impl TestApp {
                 (url, Some(db))
             }
         };
-        let mailbox = Mailbox::start().await;
         let mut config = Config::for_database(&url, dir.path());
         config.smtp_url = Some(mailbox.url().into());
         adjust(&mut config);

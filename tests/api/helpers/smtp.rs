@@ -2,16 +2,20 @@
 //! it would a real one. It speaks EHLO/HELO, AUTH PLAIN and LOGIN (and requires them), MAIL,
 //! RCPT, DATA, RSET, NOOP and QUIT; it can be told to refuse the next messages with a 4xx or
 //! 5xx answer, or to be down (nothing listening). What arrives is parsed with `mail-parser`.
+//! `Mailbox::start_tls` makes it speak TLS, implicit or by STARTTLS (see `smtp_tls`).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+use super::smtp_tls::{SmtpTls, TlsSetup};
 
 pub const SMTP_USER: &str = "roster-mailer";
 pub const SMTP_PASSWORD: &str = "smtp-Secret-77";
@@ -27,6 +31,9 @@ pub struct ReceivedMail {
     pub text: String,
     /// Who authenticated for it.
     pub auth_user: Option<String>,
+    /// What happened in the SMTP session that brought it, in order: the commands' verbs
+    /// (`EHLO`, `STARTTLS`, `AUTH`, `MAIL`…) and `TLS` where a TLS handshake completed.
+    pub session: Vec<String>,
 }
 
 impl ReceivedMail {
@@ -51,20 +58,40 @@ pub struct Mailbox {
     shared: Arc<Shared>,
     pub port: u16,
     server: Mutex<Option<JoinHandle<()>>>,
+    tls: Option<Arc<TlsSetup>>,
 }
 
 impl Mailbox {
     pub async fn start() -> Mailbox {
+        Mailbox::listen(None).await
+    }
+
+    /// A server that speaks TLS (`mode`) with a certificate from a CA made for it (`ca_file`).
+    pub async fn start_tls(mode: SmtpTls) -> Mailbox {
+        Mailbox::listen(Some(Arc::new(TlsSetup::new(mode)))).await
+    }
+
+    async fn listen(tls: Option<Arc<TlsSetup>>) -> Mailbox {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the test SMTP server");
         let port = listener.local_addr().expect("address").port();
         let shared = Arc::new(Shared::default());
-        let server = tokio::spawn(serve(listener, shared.clone()));
-        Mailbox { shared, port, server: Mutex::new(Some(server)) }
+        let server = tokio::spawn(serve(listener, shared.clone(), tls.clone()));
+        Mailbox { shared, port, server: Mutex::new(Some(server)), tls }
     }
 
-    /// `smtp://user:password@127.0.0.1:PORT`.
+    /// `smtp://user:password@127.0.0.1:PORT`; with TLS `…?tls=required` (STARTTLS) or `smtps://…`.
     pub fn url(&self) -> String {
-        format!("smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{}", self.port)
+        let (scheme, query) = match self.tls.as_ref().map(|t| t.mode) {
+            None => ("smtp", ""),
+            Some(SmtpTls::StartTls) => ("smtp", "?tls=required"),
+            Some(SmtpTls::Implicit) => ("smtps", ""),
+        };
+        format!("{scheme}://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{}{query}", self.port)
+    }
+
+    /// The PEM file of the CA that signed a TLS server's certificate (for `smtp_ca_file`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls.as_ref().expect("a TLS mailbox (start_tls)").ca_file()
     }
 
     /// Everything that arrived, in order.
@@ -109,7 +136,7 @@ impl Mailbox {
     /// Listens again on the same port.
     pub async fn up(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("listening again on the same port");
-        let server = tokio::spawn(serve(listener, self.shared.clone()));
+        let server = tokio::spawn(serve(listener, self.shared.clone(), self.tls.clone()));
         *self.server.lock().unwrap() = Some(server);
     }
 }
@@ -122,32 +149,77 @@ impl Drop for Mailbox {
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+async fn serve(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<TlsSetup>>) {
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(session(stream, shared.clone()));
+        tokio::spawn(connection(stream, shared.clone(), tls.clone()));
     }
 }
 
-/// One SMTP conversation; any I/O error ends it.
-async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    write.write_all(b"220 test.local ESMTP ready\r\n").await?;
+/// Where a conversation stands with TLS.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// No TLS on this server.
+    Plain,
+    /// Plain, offering STARTTLS; AUTH waits for it.
+    BeforeStartTls,
+    /// Upgraded by STARTTLS: no new greeting.
+    Upgraded,
+    /// Implicit TLS.
+    Implicit,
+}
+
+/// One connection; any I/O error (a refused certificate among them) ends it.
+async fn connection(tcp: TcpStream, shared: Arc<Shared>, tls: Option<Arc<TlsSetup>>) -> std::io::Result<()> {
+    let mut session = Vec::new();
+    let Some(tls) = tls else {
+        converse(tcp, &shared, Stage::Plain, &mut session).await?;
+        return Ok(());
+    };
+    let (tcp, stage) = match tls.mode {
+        SmtpTls::Implicit => (tcp, Stage::Implicit),
+        SmtpTls::StartTls => match converse(tcp, &shared, Stage::BeforeStartTls, &mut session).await? {
+            Some(tcp) => (tcp, Stage::Upgraded),
+            None => return Ok(()),
+        },
+    };
+    let stream = tls.acceptor.accept(tcp).await?;
+    session.push("TLS".into());
+    converse(stream, &shared, stage, &mut session).await?;
+    Ok(())
+}
+
+/// One SMTP conversation over `stream`; returns the stream when the client asked for STARTTLS.
+async fn converse<S>(stream: S, shared: &Shared, stage: Stage, session: &mut Vec<String>) -> std::io::Result<Option<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut lines = BufReader::new(stream);
+    if stage != Stage::Upgraded {
+        send(&mut lines, "220 test.local ESMTP ready").await?;
+    }
     let mut auth_user: Option<String> = None;
     let mut from = String::new();
     let mut rcpts: Vec<String> = Vec::new();
     loop {
-        let Some(line) = read_line(&mut lines).await? else { return Ok(()) };
+        let Some(line) = read_line(&mut lines).await? else { return Ok(None) };
         let upper = line.to_ascii_uppercase();
-        let reply: String = if upper.starts_with("EHLO") {
+        session.push(upper.split_whitespace().next().unwrap_or_default().to_string());
+        let reply: String = if upper.starts_with("EHLO") && stage == Stage::BeforeStartTls {
+            "250-test.local\r\n250-STARTTLS\r\n250-8BITMIME\r\n250 SIZE 10485760".into()
+        } else if upper.starts_with("EHLO") {
             "250-test.local\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 10485760".into()
         } else if upper.starts_with("HELO") {
             "250 test.local".into()
+        } else if upper == "STARTTLS" && stage == Stage::BeforeStartTls {
+            send(&mut lines, "220 2.0.0 Ready to start TLS").await?;
+            return Ok(Some(lines.into_inner()));
+        } else if upper.starts_with("AUTH") && stage == Stage::BeforeStartTls {
+            "530 5.7.0 Must issue a STARTTLS command first".into()
         } else if upper.starts_with("AUTH PLAIN") {
             let encoded = match line.split_whitespace().nth(2) {
                 Some(e) => e.to_string(),
                 None => {
-                    write.write_all(b"334 \r\n").await?;
+                    send(&mut lines, "334 ").await?;
                     read_line(&mut lines).await?.unwrap_or_default()
                 }
             };
@@ -159,9 +231,9 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             };
             authenticate(&mut auth_user, user, pass)
         } else if upper.starts_with("AUTH LOGIN") {
-            write.write_all(b"334 VXNlcm5hbWU6\r\n").await?;
+            send(&mut lines, "334 VXNlcm5hbWU6").await?;
             let user = decode(&read_line(&mut lines).await?.unwrap_or_default());
-            write.write_all(b"334 UGFzc3dvcmQ6\r\n").await?;
+            send(&mut lines, "334 UGFzc3dvcmQ6").await?;
             let pass = decode(&read_line(&mut lines).await?.unwrap_or_default());
             authenticate(&mut auth_user, user, pass)
         } else if upper.starts_with("MAIL FROM:") {
@@ -189,10 +261,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             if rcpts.is_empty() {
                 "554 5.5.1 No valid recipients".into()
             } else {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                send(&mut lines, "354 End data with <CR><LF>.<CR><LF>").await?;
                 let mut data = Vec::new();
                 loop {
-                    let Some(l) = read_line(&mut lines).await? else { return Ok(()) };
+                    let Some(l) = read_line(&mut lines).await? else { return Ok(None) };
                     if l == "." {
                         break;
                     }
@@ -206,7 +278,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                 {
                     let mut received = shared.received.lock().unwrap();
                     for to in rcpts.drain(..) {
-                        received.push(ReceivedMail { to, from: from.clone(), subject: subject.clone(), text: text.clone(), auth_user: auth_user.clone() });
+                        received.push(ReceivedMail { to, from: from.clone(), subject: subject.clone(), text: text.clone(), auth_user: auth_user.clone(), session: session.clone() });
                     }
                 }
                 shared.arrived.notify_waiters();
@@ -218,13 +290,19 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
         } else if upper == "NOOP" {
             "250 2.0.0 OK".into()
         } else if upper == "QUIT" {
-            write.write_all(b"221 2.0.0 Bye\r\n").await?;
-            return Ok(());
+            send(&mut lines, "221 2.0.0 Bye").await?;
+            return Ok(None);
         } else {
             "502 5.5.2 Command not recognised".into()
         };
-        write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+        send(&mut lines, &reply).await?;
     }
+}
+
+/// One reply (lines joined by CRLF), flushed: over TLS it must leave now.
+async fn send<S: AsyncWrite + Unpin>(out: &mut S, reply: &str) -> std::io::Result<()> {
+    out.write_all(format!("{reply}\r\n").as_bytes()).await?;
+    out.flush().await
 }
 
 fn authenticate(auth_user: &mut Option<String>, user: String, pass: String) -> String {
@@ -249,7 +327,7 @@ fn address(rest: &str) -> String {
     }
 }
 
-async fn read_line(lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std::io::Result<Option<String>> {
+async fn read_line(lines: &mut (impl AsyncBufRead + Unpin)) -> std::io::Result<Option<String>> {
     let mut line = String::new();
     if lines.read_line(&mut line).await? == 0 {
         return Ok(None);
