@@ -5,6 +5,7 @@
 pub mod api;
 pub mod argon2_memory;
 pub mod extract;
+pub mod failures;
 pub mod legacy_hash;
 pub mod me;
 pub mod password;

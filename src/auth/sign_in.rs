@@ -1,5 +1,6 @@
-//! Sign-in (R10, R24, R25, R33): password check with throttling and lockout, the steps a
-//! sign-in may still need (a forced or expired password change), and the session it opens.
+//! Sign-in (R10, R24–R31, R33, R35): password check with throttling and lockout, the steps a
+//! sign-in may still need (CAPTCHA before it; the second factor or its set-up, then a forced or
+//! expired password change after it), and the session it opens. Failures are counted in `failures`.
 //!
 //! Every refusal that is about the account (unknown, wrong password, disabled, locked) gets
 //! the same answer after the same work (an argon2 verification); only the activity log says
@@ -7,8 +8,9 @@
 
 use secrecy::SecretString;
 
+use super::failures::record_failure;
+pub(crate) use super::failures::count_user_failure;
 use super::{ClientInfo, password, token};
-use crate::accounts::security::SecuritySettings;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -355,58 +357,6 @@ async fn open_session(
     Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone(), device: None, recovery_codes: None })
 }
 
-/// Counts a failure once for the user (wrong password only: a locked or disabled user's
-/// count does not grow) and once for the address, locks or blocks at the limit, and records
-/// the reason.
-#[allow(clippy::too_many_arguments)]
-async fn record_failure(
-    state: &AppState,
-    account: Option<&AccountRecord>,
-    user: Option<&UserRecord>,
-    settings: &SecuritySettings,
-    login: &str,
-    reason: &str,
-    kind: SessionKind,
-    client: &ClientInfo,
-    now: i64,
-) -> Result<()> {
-    let lockout = &settings.lockout;
-    let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let lock_ms = i64::from(lockout.lock_minutes) * 60_000;
-    let mut tx = state.store.begin().await?;
-    tx.affects(Affects::Nothing);
-    if let Some(address) = &client.address {
-        let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
-        if failures >= i64::from(lockout.address_max_failures) {
-            sign_in_failures::block_address(tx.conn(), address, now + lock_ms).await?;
-            tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
-        }
-    }
-    match account {
-        Some(account) => {
-            let actor = Actor {
-                account: account.id,
-                user: user.map(|u| u.id),
-                label: user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect()),
-                address: client.address.clone(),
-            };
-            let target = match user {
-                Some(u) => Target::user(u.id, &u.login),
-                None => Target { kind: "user", id: None, label: &actor.label },
-            };
-            let mut changes = Changes::new();
-            changes.set("reason", reason).set("kind", kind.as_str());
-            activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
-            if let (Some(u), "wrong_password") = (user, reason) {
-                count_user_failure(tx.conn(), &actor, u, lockout, now).await?;
-            }
-        }
-        None => tracing::info!("sign-in refused: unknown account"),
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// The password-change step: a valid challenge and a new password that meets the policy
 /// open the session the sign-in asked for.
 pub async fn complete_password_change(
@@ -458,24 +408,4 @@ pub async fn complete_password_change(
     tx.commit().await?;
     state.sessions.forget_user(user.id);
     Ok(signed_in)
-}
-
-/// Counts one wrong password against a user (a sign-in, or the current password when changing
-/// it) and locks them at the limit, recording the lock. Returns the count in the window.
-pub(crate) async fn count_user_failure(
-    conn: &mut crate::store::Conn,
-    actor: &Actor,
-    user: &UserRecord,
-    lockout: &crate::accounts::security::LockoutPolicy,
-    now: i64,
-) -> Result<i64> {
-    let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let failures = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await?;
-    if failures >= i64::from(lockout.max_failures) {
-        sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
-        let mut changes = Changes::new();
-        changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
-        activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
-    }
-    Ok(failures)
 }

@@ -1,0 +1,84 @@
+//! Failed sign-ins (R10): counted once per attempt for the user and the address, in the
+//! database so every instance sees them, locking the user or blocking the address at the limit.
+
+use super::ClientInfo;
+use crate::accounts::security::SecuritySettings;
+use crate::activity::{self, Actor, Changes, Target};
+use crate::error::Result;
+use crate::sessions::SessionKind;
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::store::{Affects, sign_in_failures};
+use crate::users::model::UserRecord;
+
+/// Counts a failure once for the user (wrong password only: a locked or disabled user's
+/// count does not grow) and once for the address, locks or blocks at the limit, and records
+/// the reason.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record_failure(
+    state: &AppState,
+    account: Option<&AccountRecord>,
+    user: Option<&UserRecord>,
+    settings: &SecuritySettings,
+    login: &str,
+    reason: &str,
+    kind: SessionKind,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<()> {
+    let lockout = &settings.lockout;
+    let window_ms = i64::from(lockout.window_minutes) * 60_000;
+    let lock_ms = i64::from(lockout.lock_minutes) * 60_000;
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    if let Some(address) = &client.address {
+        let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
+        if failures >= i64::from(lockout.address_max_failures) {
+            sign_in_failures::block_address(tx.conn(), address, now + lock_ms).await?;
+            tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
+        }
+    }
+    match account {
+        Some(account) => {
+            let actor = Actor {
+                account: account.id,
+                user: user.map(|u| u.id),
+                label: user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect()),
+                address: client.address.clone(),
+            };
+            let target = match user {
+                Some(u) => Target::user(u.id, &u.login),
+                None => Target { kind: "user", id: None, label: &actor.label },
+            };
+            let mut changes = Changes::new();
+            changes.set("reason", reason).set("kind", kind.as_str());
+            activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
+            if let (Some(u), "wrong_password") = (user, reason) {
+                count_user_failure(tx.conn(), &actor, u, lockout, now).await?;
+            }
+        }
+        None => tracing::info!("sign-in refused: unknown account"),
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Counts one wrong password against a user (a sign-in, or the current password when changing
+/// it) and locks them at the limit, recording the lock. Returns the count in the window.
+pub(crate) async fn count_user_failure(
+    conn: &mut crate::store::Conn,
+    actor: &Actor,
+    user: &UserRecord,
+    lockout: &crate::accounts::security::LockoutPolicy,
+    now: i64,
+) -> Result<i64> {
+    let window_ms = i64::from(lockout.window_minutes) * 60_000;
+    let failures = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await?;
+    if failures >= i64::from(lockout.max_failures) {
+        sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+        let mut changes = Changes::new();
+        changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
+        activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
+    }
+    Ok(failures)
+}
