@@ -9,7 +9,7 @@ use reqwest::header;
 use serde_json::json;
 
 use crate::helpers::{
-    Authenticator, Browser, Console, Engine, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in, text_by_id, totp_code,
+    Authenticator, Browser, Console, Engine, settings_form, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in, text_by_id, totp_code,
 };
 
 both_engines!(
@@ -288,22 +288,6 @@ async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
     Console::sign_in(&app, &app.admin_login, password).await;
 }
 
-fn settings_form(doc: &serde_json::Value, version: &str) -> Vec<(String, String)> {
-    let mut form = vec![("version".to_string(), version.to_string())];
-    for (section, fields) in doc.as_object().unwrap() {
-        for (field, value) in fields.as_object().unwrap() {
-            let name = format!("{section}.{field}");
-            match value {
-                serde_json::Value::Bool(true) => form.push((name, "on".into())),
-                serde_json::Value::Bool(false) => {}
-                serde_json::Value::Null => form.push((name, "never".into())),
-                serde_json::Value::String(s) => form.push((name, s.clone())),
-                other => form.push((name, other.to_string())),
-            }
-        }
-    }
-    form
-}
 
 async fn the_security_settings_page_saves_the_second_factor_section(engine: Engine) {
     let app = TestApp::spawn(engine).await;

@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use serde_json::json;
 
-use crate::helpers::{Browser, Console, Engine, STRONG, STRONG_2, TestApp, key};
+use crate::helpers::{Browser, Console, Engine, settings_form, STRONG, STRONG_2, TestApp, key};
 
 both_engines!(
     my_account_changes_my_password_and_ends_my_other_sessions,
@@ -169,23 +169,6 @@ async fn ending_a_session_on_the_live_sessions_page_signs_it_out(engine: Engine)
     app.session(&other).await.expect(200);
 }
 
-/// Every field of the settings form, from a settings document.
-fn settings_form(doc: &serde_json::Value, version: &str) -> Vec<(String, String)> {
-    let mut form = vec![("version".to_string(), version.to_string())];
-    for (section, fields) in doc.as_object().unwrap() {
-        for (field, value) in fields.as_object().unwrap() {
-            let name = format!("{section}.{field}");
-            match value {
-                serde_json::Value::Bool(true) => form.push((name, "on".into())),
-                serde_json::Value::Bool(false) => {}
-                serde_json::Value::Null => form.push((name, "never".into())),
-                serde_json::Value::String(s) => form.push((name, s.clone())),
-                other => form.push((name, other.to_string())),
-            }
-        }
-    }
-    form
-}
 
 fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
     form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
@@ -427,4 +410,3 @@ async fn forced_change(b: &Browser) {
     assert_eq!(b.path().await, "/console/users");
     b.wait_text(".whoami", "newbie").await;
 }
-

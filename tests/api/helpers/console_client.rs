@@ -111,3 +111,22 @@ impl Console {
         Self::answer(response).await
     }
 }
+
+/// Every field of the account security settings form, from a settings document (as a browser
+/// would post the form: checked boxes as `on`, "never" for no expiry).
+pub fn settings_form(doc: &serde_json::Value, version: &str) -> Vec<(String, String)> {
+    let mut form = vec![("version".to_string(), version.to_string())];
+    for (section, fields) in doc.as_object().unwrap() {
+        for (field, value) in fields.as_object().unwrap() {
+            let name = format!("{section}.{field}");
+            match value {
+                serde_json::Value::Bool(true) => form.push((name, "on".into())),
+                serde_json::Value::Bool(false) => {}
+                serde_json::Value::Null => form.push((name, "never".into())),
+                serde_json::Value::String(s) => form.push((name, s.clone())),
+                other => form.push((name, other.to_string())),
+            }
+        }
+    }
+    form
+}

@@ -27,7 +27,7 @@ use roster::startup::Application;
 
 pub use auth_flows::*;
 pub use browser::Browser;
-pub use console_client::Console;
+pub use console_client::{Console, settings_form};
 pub use png::png;
 pub use response::Resp;
 pub use second_factor::{Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, totp_code};
