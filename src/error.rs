@@ -56,6 +56,9 @@ pub enum Error {
     /// Access rules (R35) refuse the client's address: at sign-in and on every request.
     #[error("{0}")]
     AddressDenied(String),
+    /// D4: the change would leave the account without an admin who can sign in.
+    #[error("{0}")]
+    LastAdmin(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -82,6 +85,7 @@ impl Error {
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::SessionActive(_) => StatusCode::CONFLICT,
             Error::AddressDenied(_) => StatusCode::FORBIDDEN,
+            Error::LastAdmin(_) => StatusCode::CONFLICT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +115,7 @@ impl Error {
             Error::TooManyAttempts(_) => ("too-many-attempts", "Too many failed sign-ins"),
             Error::SessionActive(_) => ("session-active", "Signed in elsewhere"),
             Error::AddressDenied(_) => ("address-denied", "Address not allowed"),
+            Error::LastAdmin(_) => ("last-admin", "The account needs an admin"),
             Error::Internal(_) => ("internal", "Internal error"),
         };
         let detail = match self {
@@ -130,6 +135,7 @@ impl Error {
             code: match self {
                 Error::SessionActive(_) => Some("session_active"),
                 Error::AddressDenied(_) => Some("address_denied"),
+                Error::LastAdmin(_) => Some("last_admin"),
                 _ => None,
             },
             errors: self.field_issues(),

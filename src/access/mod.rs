@@ -7,8 +7,12 @@ pub mod gate;
 pub mod geoip;
 pub mod permission;
 pub mod policy;
+pub mod principal;
 pub mod rules;
 pub mod rules_api;
+pub mod scope;
 pub mod service;
 
 pub use permission::{BuiltinRole, Permission, RequiredPermission, perm};
+pub use principal::Principal;
+pub use scope::Scope;

@@ -132,6 +132,16 @@ impl BuiltinRole {
         }
     }
 
+    /// Whom the role's holders reach (D8): a supervisor watches their desks, an agent only
+    /// themself.
+    pub fn scope(self) -> super::Scope {
+        match self {
+            BuiltinRole::Admin | BuiltinRole::Financial => super::Scope::Account,
+            BuiltinRole::Supervisor => super::Scope::Desks,
+            BuiltinRole::Agent => super::Scope::Own,
+        }
+    }
+
     pub fn permissions(self) -> Vec<Permission> {
         use Permission::*;
         match self {

@@ -56,8 +56,8 @@ async fn put_account_rules(
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/access-rules", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = UserRulesView), (status = 404, body = crate::error::Problem)))]
-async fn get_user_rules(State(state): State<AppState>, auth: Authorized<perm::UsersView>, path: ItemPath) -> Result<Response> {
-    let view = service::get_user_rules(&state, &auth.account, UserId(path.id)).await?;
+async fn get_user_rules(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+    let view = service::get_user_rules(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }
 
@@ -75,8 +75,6 @@ async fn put_user_rules(
     ApiJson(input): ApiJson<UserRulesInput>,
 ) -> Result<Response> {
     let expected = if_match(&headers)?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let saving = Saving { caller: &auth.caller, actor: &actor, ip: client_ip(&client) };
-    let view = service::set_user_rules(&state, &saving, &auth.account, UserId(path.id), input, expected).await?;
+    let view = service::set_user_rules(&state, &auth.principal(&client), client_ip(&client), UserId(path.id), input, expected).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }

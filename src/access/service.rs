@@ -6,9 +6,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::gate::{to_rules, user_rules};
+use super::gate::{UserRules, to_rules, user_rules};
 use super::policy::Policy;
-use super::rules::{self, Labelled, Mode, Rule, RuleInput, RuleView, Value};
+use super::principal::{self, Principal};
+use super::rules::{self, Action, Labelled, Mode, Rule, RuleInput, RuleView, Value};
+use super::Permission;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
 use crate::clock::now_ms;
@@ -87,7 +89,7 @@ pub async fn set_account_rules(
     };
     drop(conn);
     if let Some(own) = own {
-        refuse_lock_out(state, saving, Policy::effective(own.mode, &rules, &own.own))?;
+        refuse_lock_out(state, saving.ip, Policy::effective(own.mode, &rules, &own.own))?;
     }
     let now = now_ms();
     let mut tx = state.store.begin().await?;
@@ -105,52 +107,80 @@ pub async fn set_account_rules(
     Ok(AccountRules { rules: views(&rules), geoip_configured: state.geoip.is_configured(), version })
 }
 
-pub async fn get_user_rules(state: &AppState, account: &AccountRecord, user: UserId) -> Result<UserRulesView> {
+pub async fn get_user_rules(state: &AppState, principal: &Principal, user: UserId) -> Result<UserRulesView> {
     let mut conn = state.store.read().await?;
-    let record = users_store::get(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
-    let rules = user_rules(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    let record = principal::seen_user(&mut conn, principal, user).await?;
+    let rules = user_rules(&mut conn, principal.account(), user).await?.ok_or(Error::NotFound("user"))?;
     Ok(UserRulesView { mode: rules.mode, rules: views(&rules.own), account_rules: views(&rules.account), version: record.version })
 }
 
+/// A user's mode and rules. Nobody sets their own (D3); someone who may not change the
+/// account's rules (`settings.manage`) may only add deny rules, never exempt a user (D7).
 pub async fn set_user_rules(
     state: &AppState,
-    saving: &Saving<'_>,
-    account: &AccountRecord,
+    principal: &Principal,
+    ip: Option<IpAddr>,
     user: UserId,
     input: UserRulesInput,
     expected_version: i64,
 ) -> Result<UserRulesView> {
+    let account = principal.account();
+    principal.refuse_self(user, "mode", "access rules")?;
     let mut conn = state.store.read().await?;
-    let record = users_store::get(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
-    let current = user_rules(&mut conn, account.id, user).await?.ok_or(Error::NotFound("user"))?;
+    let record = principal::reachable_user(&mut conn, principal, user).await?.record;
+    let current = user_rules(&mut conn, account, user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    if record.is_superuser && !saving.caller.platform_operator {
-        return Err(Error::Forbidden("only a platform operator can change a platform operator's access rules".into()));
-    }
     let mode = Mode::parse(input.mode.trim()).map_err(|i| Error::Validation(vec![FieldIssue::from_invalid("mode", i)]))?;
     let rules = parse(state, "rules", &input.rules)?;
+    if !principal.has(Permission::SettingsManage) {
+        only_adds_deny_rules(&current, mode, &rules)?;
+    }
     // In `extend` the account's rules apply too: the user's must not contradict them.
     let mut labelled = label("rules", &rules);
     if mode == Mode::Extend {
         labelled.extend(current.account.iter().enumerate().map(|(i, r)| Labelled { label: format!("account rules[{i}]"), rule: r }));
     }
     refuse(rules::conflicts(&labelled, |l| l.label.starts_with("rules[")))?;
-    if saving.caller.user == user && saving.caller.account == account.id {
-        refuse_lock_out(state, saving, Policy::effective(mode, &current.account, &rules))?;
-    }
+    let _ = ip; // one's own rules are refused above, so nobody here can lock themself out
     let now = now_ms();
     let mut tx = state.store.begin().await?;
-    if !store::set_user_mode(tx.conn(), account.id, user, mode.as_str(), expected_version, now).await? {
+    if !store::set_user_mode(tx.conn(), account, user, mode.as_str(), expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
-    store::replace(tx.conn(), account.id, Some(user), &new_rules(&rules), now).await?;
+    store::replace(tx.conn(), account, Some(user), &new_rules(&rules), now).await?;
     let mut changes = Changes::new();
     changes.diff("mode", current.mode.as_str(), mode.as_str()).diff("rules", texts(&current.own), texts(&rules));
-    activity::record(tx.conn(), saving.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
-    let version = users_store::get(tx.conn(), account.id, user).await?.ok_or(Error::NotFound("user"))?.version;
+    activity::record(tx.conn(), &principal.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
+    let version = users_store::get(tx.conn(), account, user).await?.ok_or(Error::NotFound("user"))?.version;
     tx.affects(Affects::Users(vec![user]));
     tx.commit().await?;
     Ok(UserRulesView { mode, rules: views(&rules), account_rules: views(&current.account), version })
+}
+
+/// D7: without the right to change the account's rules, a change may only add deny rules:
+/// the mode stays (or goes from `inherit` to `extend`), `overwrite` is not chosen, every rule
+/// kept, and every new one a deny.
+fn only_adds_deny_rules(current: &UserRules, mode: Mode, rules: &[Rule]) -> Result<()> {
+    let refuse = |field: &str, why: &str| {
+        Err(Error::Forbidden(format!(
+            "{field}: {why}; exempting a user from the account's rules needs settings.manage (users.edit may only add deny rules)"
+        )))
+    };
+    if mode == Mode::Overwrite && current.mode != Mode::Overwrite {
+        return refuse("mode", "overwrite replaces the account's rules");
+    }
+    if mode != current.mode && !(current.mode == Mode::Inherit && mode == Mode::Extend) {
+        return refuse("mode", "this change of mode can loosen the rules");
+    }
+    let same = |a: &Rule, b: &Rule| a.action == b.action && a.value == b.value;
+    let had = |r: &Rule| current.own.iter().any(|o| same(o, r));
+    if rules.iter().any(|r| r.action == Action::Allow && !had(r)) {
+        return refuse("rules", "allow rules widen where the user may sign in from");
+    }
+    if current.mode.uses_user() && current.own.iter().any(|o| !rules.iter().any(|r| same(o, r))) {
+        return refuse("rules", "removing a rule can loosen where the user may sign in from");
+    }
+    Ok(())
 }
 
 /// Parses a list and refuses country rules when there is no database to place addresses.
@@ -178,8 +208,8 @@ fn refuse(issues: Vec<FieldIssue>) -> Result<()> {
     if issues.is_empty() { Ok(()) } else { Err(Error::Validation(issues)) }
 }
 
-fn refuse_lock_out(state: &AppState, saving: &Saving<'_>, policy: Option<std::sync::Arc<Policy>>) -> Result<()> {
-    let (Some(policy), Some(ip)) = (policy, saving.ip) else { return Ok(()) };
+fn refuse_lock_out(state: &AppState, ip: Option<IpAddr>, policy: Option<std::sync::Arc<Policy>>) -> Result<()> {
+    let (Some(policy), Some(ip)) = (policy, ip) else { return Ok(()) };
     if policy.permits(ip, |ip| state.geoip.country(ip)) {
         return Ok(());
     }

@@ -64,7 +64,7 @@ async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Op
     let id = store::insert(conn, slug.as_str(), name, seat_limit, now).await?;
     let mut admin_role = 0;
     for role in BuiltinRole::ALL {
-        let role_id = named::insert_builtin_role(conn, id, role.key(), role.name(), role.description(), now).await?;
+        let role_id = named::insert_builtin_role(conn, id, role.key(), role.name(), role.description(), role.scope().as_str(), now).await?;
         let perms: Vec<&str> = role.permissions().iter().map(|p| p.as_str()).collect();
         named::set_role_permissions(conn, role_id, &perms).await?;
         if role == BuiltinRole::Admin {

@@ -123,6 +123,7 @@ impl ActivityQuery {
             from,
             to,
             q: self.q.clone(),
+            ..Default::default()
         };
         Ok((filter, before, limit))
     }
@@ -135,13 +136,17 @@ impl ActivityQuery {
 async fn list_activity(
     State(state): State<AppState>,
     auth: Authorized<perm::ActivityView>,
+    client: crate::auth::ClientInfo,
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<axum::Json<Page<EventView>>> {
-    Ok(axum::Json(list(&state, auth.account_id(), &query).await?))
+    Ok(axum::Json(list(&state, &auth.principal(&client), &query).await?))
 }
 
-pub async fn list(state: &AppState, account: crate::ids::AccountId, query: &ActivityQuery) -> Result<Page<EventView>> {
-    let (filter, before, limit) = query.to_filter()?;
+/// The events the principal may read: about the users they see (D8).
+pub async fn list(state: &AppState, principal: &crate::access::Principal, query: &ActivityQuery) -> Result<Page<EventView>> {
+    let account = principal.account();
+    let (mut filter, before, limit) = query.to_filter()?;
+    filter.seen = principal.seen();
     let mut conn = state.store.read().await?;
     let mut events = store::list(&mut conn, account, &filter, before, limit + 1).await?;
     let next_cursor = if events.len() as i64 > limit {

@@ -41,6 +41,12 @@ pub struct Caller {
     /// Shared, so that a cached caller is cheap to hand to each request.
     pub roles: std::sync::Arc<[String]>,
     pub permissions: std::sync::Arc<BTreeSet<Permission>>,
+    /// The scope each permission comes with (D8), capped by the R40 flags.
+    pub scopes: std::sync::Arc<std::collections::BTreeMap<Permission, crate::access::Scope>>,
+    /// Holds the built-in Admin role (an API token: its creator does and it has every account permission).
+    pub admin: bool,
+    /// The user's company (R40), which a company scope covers.
+    pub company: Option<String>,
     /// Set when the request came with the session cookie: the CSRF token its forms carry.
     pub csrf: Option<String>,
     /// The access rules (R35) in force for this caller; `None` when there are none.
@@ -133,6 +139,11 @@ pub struct Authorized<P: RequiredPermission> {
 impl<P: RequiredPermission> Authorized<P> {
     pub fn account_id(&self) -> AccountId {
         self.account.id
+    }
+
+    /// Who acts, with the scope of this route's permission: what every service decides from.
+    pub fn principal(&self, client: &ClientInfo) -> crate::access::Principal {
+        self.caller.principal(self.account.id, P::PERMISSION, client)
     }
 }
 

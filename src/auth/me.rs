@@ -20,6 +20,7 @@ use crate::store::sessions::SessionFilter;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(change_password))
+        .routes(routes!(change_email))
         .routes(routes!(my_sessions))
         .routes(routes!(end_my_session))
         .routes(routes!(end_other_sessions))
@@ -61,6 +62,30 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+    /// The new address; `null` removes it.
+    email: Option<String>,
+}
+
+/// Change my email (the current password is required, D3). Password-reset links sent before
+/// stop working; an admin's old address is told of the change.
+#[utoipa::path(put, path = "/api/v1/me/email", tag = "me", request_body = ChangeEmailRequest, security(("bearer" = [])),
+    responses((status = 200, body = crate::users::service::UserView), (status = 409, body = crate::error::Problem),
+        (status = 422, description = "Wrong current password, or not an email address", body = crate::error::Problem)))]
+async fn change_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ChangeEmailRequest>,
+) -> Result<Json<crate::users::service::UserView>> {
+    person(&caller)?;
+    Ok(Json(super::change_own_email(&state, &caller, &client, req.current_password, req.email).await?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SessionList {
     items: Vec<SessionView>,
@@ -87,8 +112,8 @@ async fn end_my_session(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     person(&caller)?;
-    let actor = caller.actor(&client);
-    sessions::end(&state.store, &state.sessions, &actor, caller.account, SessionId(id), Some(caller.user)).await?;
+    let me = caller.principal(caller.account, crate::access::Permission::SessionsManage, &client);
+    sessions::end(&state.store, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -57,23 +57,7 @@ pub async fn change_own_password(
     if caller.api_token.is_some() {
         return Err(Error::Forbidden("an API token cannot change its creator's password".into()));
     }
-    let mut conn = state.store.read().await?;
-    let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
-    let hash = users::password_hash(&mut conn, caller.user).await?;
-    drop(conn);
-    if !password::verify(current, hash).await?.ok {
-        // A session left open must not become a way to guess the password without limit:
-        // wrong guesses count toward the lockout as failed sign-ins do.
-        let actor = caller.actor(client);
-        let mut tx = state.store.begin().await?;
-        tx.affects(Affects::Nothing);
-        let mut changes = Changes::new();
-        changes.set("reason", "wrong_current_password");
-        activity::record(tx.conn(), &actor, "user.password_change_failed", Target::user(user.id, &user.login), &changes).await?;
-        sign_in::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
-        tx.commit().await?;
-        return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
-    }
+    let user = check_current_password(state, caller, client, current, "user.password_change_failed").await?;
     let settings = &caller.home_account.security;
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
     change::vet(&state.store, settings, &holder, &new_password, "new_password").await?;
@@ -93,6 +77,52 @@ pub async fn change_own_password(
     Ok(ended)
 }
 
+/// My Account's proof that the person at the keyboard is the user: their current password.
+/// A session left open must not become a way to guess it without limit: wrong guesses count
+/// toward the lockout as failed sign-ins do, recorded as `failed_event`.
+pub async fn check_current_password(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    current: SecretString,
+    failed_event: &str,
+) -> Result<crate::users::model::UserRecord> {
+    if caller.api_token.is_some() {
+        return Err(Error::Forbidden("an API token cannot use its creator's own routes".into()));
+    }
+    let mut conn = state.store.read().await?;
+    let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
+    let hash = users::password_hash(&mut conn, caller.user).await?;
+    drop(conn);
+    if !password::verify(current, hash).await?.ok {
+        let actor = caller.actor(client);
+        let mut tx = state.store.begin().await?;
+        tx.affects(Affects::Nothing);
+        let mut changes = Changes::new();
+        changes.set("reason", "wrong_current_password");
+        activity::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes).await?;
+        sign_in::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
+        tx.commit().await?;
+        return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
+    }
+    Ok(user)
+}
+
+/// Self-service: change my email, knowing my password (D3).
+pub async fn change_own_email(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    current: SecretString,
+    email: Option<String>,
+) -> Result<crate::users::service::UserView> {
+    check_current_password(state, caller, client, current, "user.email_change_failed").await?;
+    let me = caller.principal(caller.account, Permission::UsersView, client);
+    let view = crate::users::service::change_own_email(&state.store, &me, email).await?;
+    state.mail.wake();
+    Ok(view)
+}
+
 impl Caller {
     pub fn actor(&self, client: &ClientInfo) -> Actor {
         Actor {
@@ -108,6 +138,27 @@ impl Caller {
 
     pub fn has(&self, permission: Permission) -> bool {
         self.platform_operator || (!permission.is_platform() && self.permissions.contains(&permission))
+    }
+
+    /// The scope the caller holds `permission` with (D8); a platform operator's is every account.
+    pub fn scope_for(&self, permission: Permission) -> crate::access::Scope {
+        match self.platform_operator {
+            true => crate::access::Scope::Account,
+            false => self.scopes.get(&permission).copied().unwrap_or(crate::access::Scope::Own),
+        }
+    }
+
+    /// The caller acting in `account` under `permission`: what the services decide from.
+    pub fn principal(&self, account: AccountId, permission: Permission, client: &ClientInfo) -> crate::access::Principal {
+        crate::access::Principal {
+            actor: self.actor(client).in_account(account),
+            api_token: self.api_token,
+            permissions: self.permissions.clone(),
+            platform_operator: self.platform_operator,
+            admin: self.admin || self.platform_operator,
+            scope: self.scope_for(permission),
+            company: self.company.clone(),
+        }
     }
 
     /// Whether the caller may act in `account` at all.

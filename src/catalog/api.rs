@@ -59,8 +59,7 @@ macro_rules! catalog_routes {
                 client: ClientInfo,
                 ApiJson(input): ApiJson<CatalogInput>,
             ) -> Result<Response> {
-                let actor = auth.caller.actor(&client).in_account(auth.account_id());
-                let item = super::super::create(&state.store, &actor, $kind, auth.account_id(), input).await?;
+                let item = super::super::create(&state.store, &auth.principal(&client), $kind, input).await?;
                 Ok(with_etag(StatusCode::CREATED, item.version, item))
             }
 
@@ -85,8 +84,7 @@ macro_rules! catalog_routes {
                 ApiJson(input): ApiJson<CatalogInput>,
             ) -> Result<Response> {
                 let version = if_match(&headers)?;
-                let actor = auth.caller.actor(&client).in_account(auth.account_id());
-                let item = super::super::update(&state.store, &actor, $kind, auth.account_id(), path.id, version, input).await?;
+                let item = super::super::update(&state.store, &auth.principal(&client), $kind, path.id, version, input).await?;
                 Ok(with_etag(StatusCode::OK, item.version, item))
             }
 
@@ -99,8 +97,7 @@ macro_rules! catalog_routes {
                 client: ClientInfo,
                 path: ItemPath,
             ) -> Result<StatusCode> {
-                let actor = auth.caller.actor(&client).in_account(auth.account_id());
-                super::super::delete(&state.store, &actor, $kind, auth.account_id(), path.id).await?;
+                super::super::delete(&state.store, &auth.principal(&client), $kind, path.id).await?;
                 Ok(StatusCode::NO_CONTENT)
             }
         }

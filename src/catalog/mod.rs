@@ -8,14 +8,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::Permission;
-use crate::activity::{self, Actor, Changes, Target};
+use crate::access::principal::{self, Principal};
+use crate::access::Scope;
+use crate::activity::{self, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{Description, EntityName};
 use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;
 use crate::store::named::{self, NamedRecord};
 use crate::store::users::Link;
-use crate::store::{Conn, Store};
+use crate::store::{Conn, Store, grants};
 use crate::users::model::Ref;
 
 /// Which kind of named thing a request is about.
@@ -58,6 +60,9 @@ pub struct CatalogInput {
     pub permissions: Option<Vec<String>>,
     /// Groups only: ids of the roles the group gives its members.
     pub roles: Option<Vec<i64>>,
+    /// Roles only: whom the role's holders reach (D8): `account` (default), `desks` (users
+    /// sharing one of their desks), `company` (end users of their company), `self`.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -68,6 +73,9 @@ pub struct CatalogItem {
     /// Roles: the built-in role this is (`admin`, `supervisor`, `agent`, `financial`); built-ins cannot be deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
+    /// Roles only: whom the role's holders reach (D8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
     /// Users assigned directly.
     pub member_count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,6 +108,7 @@ async fn item(conn: &mut Conn, kind: Kind, r: NamedRecord) -> Result<CatalogItem
         name: r.name,
         description: r.description,
         builtin: r.builtin,
+        scope: r.scope.as_deref().map(|s| Scope::parse(s).unwrap_or(Scope::Account)),
         member_count: r.member_count,
         permissions,
         roles,
@@ -129,6 +138,7 @@ struct Parsed {
     description: Option<Description>,
     permissions: Option<Vec<&'static str>>,
     roles: Option<Vec<i64>>,
+    scope: Option<Scope>,
 }
 
 fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
@@ -175,8 +185,16 @@ fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
             None
         }
     };
+    let scope = match (&input.scope, kind) {
+        (None, _) => None,
+        (Some(s), Kind::Role) => issues.check("scope", Scope::parse(s.trim())),
+        (Some(_), _) => {
+            issues.add("scope", "not_allowed", format!("only roles have a scope, not a {}", kind.noun()));
+            None
+        }
+    };
     issues.into_result()?;
-    Ok(Parsed { name, description, permissions, roles })
+    Ok(Parsed { name, description, permissions, roles, scope })
 }
 
 async fn check_roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result<Vec<String>> {
@@ -188,12 +206,32 @@ async fn check_roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result
     Ok(found.into_iter().map(|(_, n)| n).collect())
 }
 
+/// D1: a role or group is changed or deleted only by someone who holds all it grants, so
+/// that nobody edits their way into (or reshapes) more than they have.
+async fn may_manage(conn: &mut Conn, principal: &Principal, kind: Kind, id: i64) -> Result<()> {
+    let account = principal.account();
+    let roles = match kind {
+        Kind::Role => vec![id],
+        Kind::Group => grants::roles_of_groups(conn, account, &[id]).await?,
+        Kind::Desk | Kind::Skill => return Ok(()),
+    };
+    let held = grants::roles(conn, account, &roles).await?;
+    principal.may_give_roles(kind.noun(), &held).map_err(|e| match e {
+        Error::Forbidden(why) => Error::Forbidden(format!("this {} grants more than you hold: {why}", kind.noun())),
+        other => other,
+    })
+}
+
 fn target<'a>(kind: Kind, id: i64, name: &'a str) -> Target<'a> {
     Target { kind: kind.noun(), id: Some(id), label: name }
 }
 
-pub async fn create(db: &Store, actor: &Actor, kind: Kind, account: AccountId, input: CatalogInput) -> Result<CatalogItem> {
+pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: CatalogInput) -> Result<CatalogItem> {
+    let (actor, account) = (&principal.actor, principal.account());
     let p = parse(kind, &input, true)?;
+    if let Some(perms) = &p.permissions {
+        principal.may_give("permissions", perms.iter().copied())?;
+    }
     let name = p.name.expect("required when creating");
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_default();
     let mut tx = db.begin().await?;
@@ -205,8 +243,15 @@ pub async fn create(db: &Store, actor: &Actor, kind: Kind, account: AccountId, i
         named::set_role_permissions(conn, id, perms).await?;
         changes.set("permissions", perms);
     }
+    if kind == Kind::Role {
+        let scope = p.scope.unwrap_or(Scope::Account);
+        principal.may_give_scope("scope", scope)?;
+        named::set_role_scope(conn, id, scope.as_str()).await?;
+        changes.set("scope", scope.as_str());
+    }
     if let Some(roles) = &p.roles {
         let names = check_roles(conn, account, roles).await?;
+        principal.may_give_roles("roles", &grants::roles(conn, account, roles).await?)?;
         named::set_group_roles(conn, id, roles).await?;
         changes.set("roles", names);
     }
@@ -219,13 +264,13 @@ pub async fn create(db: &Store, actor: &Actor, kind: Kind, account: AccountId, i
 
 pub async fn update(
     db: &Store,
-    actor: &Actor,
+    principal: &Principal,
     kind: Kind,
-    account: AccountId,
     id: i64,
     expected_version: i64,
     input: CatalogInput,
 ) -> Result<CatalogItem> {
+    let (actor, account) = (&principal.actor, principal.account());
     let p = parse(kind, &input, false)?;
     let mut tx = db.begin().await?;
     let conn = tx.conn();
@@ -233,13 +278,19 @@ pub async fn update(
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
-    if current.builtin.is_some() && (p.permissions.is_some() || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
+    may_manage(conn, principal, kind, id).await?;
+    let changes_scope = p.scope.is_some_and(|s| current.scope.as_deref() != Some(s.as_str()));
+    if current.builtin.is_some() && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
         return Err(Error::invalid(
             if p.permissions.is_some() { "permissions" } else { "name" },
             "builtin",
             "a built-in role keeps its name and permissions; create a custom role instead",
         ));
     }
+    if let Some(perms) = &p.permissions {
+        principal.may_give("permissions", perms.iter().copied())?;
+    }
+    let admins_before = grants::count_signable_admins(conn, account).await?;
     let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_else(|| current.description.clone());
     let now = now_ms();
@@ -253,12 +304,19 @@ pub async fn update(
         named::set_role_permissions(conn, id, perms).await?;
         changes.diff("permissions", before, perms.iter().map(|s| s.to_string()).collect());
     }
+    if let (Some(scope), true) = (p.scope, changes_scope) {
+        principal.may_give_scope("scope", scope)?;
+        named::set_role_scope(conn, id, scope.as_str()).await?;
+        changes.diff("scope", current.scope.clone(), Some(scope.as_str().to_string()));
+    }
     if let Some(roles) = &p.roles {
         let before: Vec<String> = named::group_roles(conn, id).await?.into_iter().map(|(_, n)| n).collect();
         let names = check_roles(conn, account, roles).await?;
+        principal.may_give_roles("roles", &grants::roles(conn, account, roles).await?)?;
         named::set_group_roles(conn, id, roles).await?;
         changes.diff("roles", before, names);
     }
+    principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
         activity::record(conn, actor, &format!("{}.updated", kind.noun()), target(kind, id, &name), &changes).await?;
     }
@@ -268,17 +326,21 @@ pub async fn update(
     Ok(out)
 }
 
-pub async fn delete(db: &Store, actor: &Actor, kind: Kind, account: AccountId, id: i64) -> Result<()> {
+pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> Result<()> {
+    let (actor, account) = (&principal.actor, principal.account());
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     if current.builtin.is_some() {
         return Err(Error::invalid("id", "builtin", "built-in roles cannot be deleted"));
     }
+    may_manage(conn, principal, kind, id).await?;
+    let admins_before = grants::count_signable_admins(conn, account).await?;
     let mut changes = Changes::new();
     changes.set("name", &current.name).set("members", current.member_count);
     activity::record(conn, actor, &format!("{}.deleted", kind.noun()), target(kind, id, &current.name), &changes).await?;
     named::delete(conn, kind.link(), account, id).await?;
+    principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;
     Ok(())
 }

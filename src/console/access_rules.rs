@@ -243,8 +243,8 @@ pub(super) async fn user_page(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let target = crate::users::service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
-    let rules = service::get_user_rules(&state, &account, UserId(id)).await.or_fail(&user)?;
+    let target = crate::users::service::get(&state.store, &user.principal(&account, Permission::UsersEdit), UserId(id)).await.or_fail(&user)?;
+    let rules = service::get_user_rules(&state, &user.principal(&account, Permission::UsersEdit), UserId(id)).await.or_fail(&user)?;
     let rows: Vec<Row> = rules.rules.iter().map(Row::from).collect();
     let title = format!("Access rules of {}", target.login);
     let form = UserForm { id, mode: rules.mode.as_str(), rows: &rows, account_rules: &rules.account_rules, version: rules.version };
@@ -265,15 +265,15 @@ pub(super) async fn user_save(
     Form(form): Form<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let current = service::get_user_rules(&state, &account, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let current = service::get_user_rules(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let (rows, inputs) = rows_from_form(&form);
     let version = first(&form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mode = first(&form, "mode").unwrap_or("inherit").to_string();
-    let actor = user.actor(&account);
-    let saving = Saving { caller: &user.caller, actor: &actor, ip: user.client.address.as_deref().and_then(|a| a.parse().ok()) };
+    let ip = user.client.address.as_deref().and_then(|a| a.parse().ok());
     let input = UserRulesInput { mode: mode.clone(), rules: inputs };
     let shown = UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version };
-    match service::set_user_rules(&state, &saving, &account, UserId(id), input, version).await {
+    match service::set_user_rules(&state, &principal, ip, UserId(id), input, version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/access-rules?notice=saved"))),
         Err(Error::Validation(issues)) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, user_form(&state, &shown, &row_issues(&issues), None)).into_response())

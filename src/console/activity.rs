@@ -25,14 +25,15 @@ pub(super) async fn user_activity(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::ActivityView).await?;
+    let principal = user.principal(&account, Permission::ActivityView);
     // A deleted user's history stays readable: the events carry their login.
-    let view = match service::get(&state.store, account.id, UserId(id)).await {
+    let view = match service::get(&state.store, &principal, UserId(id)).await {
         Ok(view) => Some(view),
         Err(Error::NotFound(_)) => None,
         Err(err) => return Err(user.fail(err)),
     };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
-    let filter = EventFilter { target_user: Some(UserId(id)), ..Default::default() };
+    let filter = EventFilter { seen: principal.seen(), target_user: Some(UserId(id)), ..Default::default() };
     let list = {
         let mut conn = state.store.read().await.or_fail(&user)?;
         events::list(&mut conn, account.id, &filter, before, LIMIT).await.or_fail(&user)?
@@ -65,9 +66,10 @@ pub(super) async fn user_activity(
 
 pub(super) async fn account_activity(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::ActivityView).await?;
+    let principal = user.principal(&account, Permission::ActivityView);
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let search = first(&q, "q").unwrap_or_default().chars().take(200).collect::<String>();
-    let filter = EventFilter { q: Some(search.clone()), ..Default::default() };
+    let filter = EventFilter { seen: principal.seen(), q: Some(search.clone()), ..Default::default() };
     let list = {
         let mut conn = state.store.read().await.or_fail(&user)?;
         events::list(&mut conn, account.id, &filter, before, LIMIT).await.or_fail(&user)?

@@ -11,11 +11,12 @@ use crate::access::Permission;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::users::service::{self, AVATAR_MAX_BYTES, Acting};
+use crate::users::service::{self, AVATAR_MAX_BYTES};
 
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     // The image comes from the API route, which takes the console's session cookie for reads.
     let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", account.slug, view.version);
     let body = html! {
@@ -58,6 +59,7 @@ pub(super) async fn upload(
     mut form: Multipart,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
+    let principal = user.principal(&account, Permission::UsersEdit);
     let mut bytes = None;
     while let Some(field) = form.next_field().await.map_err(|e| Error::BadRequest(e.body_text())).or_fail(&user)? {
         if field.name() == Some("avatar") {
@@ -68,16 +70,13 @@ pub(super) async fn upload(
         .filter(|b| !b.is_empty())
         .ok_or_else(|| Error::invalid("avatar", "required", "choose an image file to upload"))
         .or_fail(&user)?;
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    service::put_avatar(&state.store, &acting, account.id, UserId(id), &bytes).await.or_fail(&user)?;
+    service::put_avatar(&state.store, &principal, UserId(id), &bytes).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }
 
 pub(super) async fn remove(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    service::delete_avatar(&state.store, &acting, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    service::delete_avatar(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }

@@ -18,7 +18,7 @@ use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
 use crate::users::filter::Target;
-use crate::users::service::{self, Acting};
+use crate::users::service;
 
 pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
     let allowed = |a: BulkAction| {
@@ -70,7 +70,9 @@ pub(super) async fn values(State(state): State<AppState>, user: ConsoleUser, Que
     let Some(link) = first(&q, "action").and_then(BulkAction::parse).and_then(action_link) else {
         return Ok(html! {}.into_response());
     };
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    // Only roles and groups the viewer may give are offered (D1).
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
     Ok(values_select(link, catalog.of(link)).into_response())
 }
 
@@ -99,6 +101,7 @@ pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(f
     };
     let needed = if action == BulkAction::Delete { Permission::UsersDelete } else { Permission::UsersEdit };
     let account = user.allow(&state, needed).await?;
+    let principal = user.principal(&account, needed);
     let params = ListParams::from_pairs(&form, "f_");
     let target = match first(&form, "scope") {
         Some("all") => Target::All,
@@ -117,10 +120,8 @@ pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(f
         None => Vec::new(),
     };
     let dry_run = first(&form, "mode") != Some("apply");
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
     let request = BulkRequest { action, target, values: values.clone(), dry_run };
-    let result = match bulk::run(&state.store, &acting, account.id, request).await {
+    let result = match bulk::run(&state.store, &principal, request).await {
         Ok(r) => r,
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => return Ok(result_alert(&ui::error_sentence(&err))),
         Err(err) => return Err(user.fail(err)),
@@ -133,7 +134,7 @@ pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(f
     // Applied: show the result and refresh the table in place.
     let filter = params.filter().or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state.store, account.id, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state.store, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
     let rows = rows(&user, &page.items, selectable, &params, true);
     // A <template> lets a <tbody> travel outside its table (htmx's out-of-band swap).

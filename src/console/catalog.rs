@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::ui::{self, Field, Nav};
 use super::{Pairs, all, first};
-use crate::access::Permission;
+use crate::access::{Permission, Scope};
 use crate::catalog::{self, CatalogInput, CatalogItem, Kind};
 use crate::error::{Error, FieldIssue};
 use crate::state::AppState;
@@ -137,10 +137,19 @@ fn row(slug: &str, item: &CatalogItem, manage: bool) -> Markup {
 pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser, path: MatchedPath) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    let roles = role_choices(&state, kind, account.id).await.or_fail(&user)?;
-    let empty = Item { name: String::new(), description: String::new(), permissions: vec![], roles: vec![], builtin: false, version: 0 };
+    let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
+    let empty = Item {
+        name: String::new(),
+        description: String::new(),
+        permissions: vec![],
+        roles: vec![],
+        scope: Scope::Account.as_str().to_string(),
+        builtin: false,
+        version: 0,
+    };
     let title = format!("New {}", kind.noun());
-    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, None, &empty, &roles, &[], None))))
+    let offer = Offer::of(&user);
+    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, None, &empty, &roles, &offer, &[], None))))
 }
 
 pub(super) async fn edit_page(
@@ -152,10 +161,11 @@ pub(super) async fn edit_page(
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
     let item = catalog::get(&state.store, kind, account.id, id).await.or_fail(&user)?;
-    let roles = role_choices(&state, kind, account.id).await.or_fail(&user)?;
+    let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
     let title = format!("Edit {}", item.name);
     let values = Item::from(&item);
-    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, Some(id), &values, &roles, &[], None))))
+    let offer = Offer::of(&user);
+    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, Some(id), &values, &roles, &offer, &[], None))))
 }
 
 fn with_head(slug: &str, kind: Kind, title: &str, form: Markup) -> Markup {
@@ -174,8 +184,24 @@ struct Item {
     description: String,
     permissions: Vec<String>,
     roles: Vec<i64>,
+    scope: String,
     builtin: bool,
     version: i64,
+}
+
+/// What the viewer may give (D1): only these are offered; the service decides all the same.
+struct Offer {
+    permissions: Vec<Permission>,
+    widest: Scope,
+}
+
+impl Offer {
+    fn of(user: &ConsoleUser) -> Offer {
+        Offer {
+            permissions: Permission::account_permissions().filter(|p| user.can(*p)).collect(),
+            widest: user.caller.scope_for(Permission::RolesManage),
+        }
+    }
 }
 
 impl From<&CatalogItem> for Item {
@@ -185,18 +211,38 @@ impl From<&CatalogItem> for Item {
             description: c.description.clone(),
             permissions: c.permissions.clone().unwrap_or_default(),
             roles: c.roles.as_ref().map(|r| r.iter().map(|r| r.id).collect()).unwrap_or_default(),
+            scope: c.scope.unwrap_or(Scope::Account).as_str().to_string(),
             builtin: c.builtin.is_some(),
             version: c.version,
         }
     }
 }
 
-/// The roles a group can carry (groups only).
-async fn role_choices(state: &AppState, kind: Kind, account: crate::ids::AccountId) -> crate::error::Result<Vec<CatalogItem>> {
-    if kind == Kind::Group { catalog::list(&state.store, Kind::Role, account).await } else { Ok(Vec::new()) }
+/// The roles a group can carry (groups only): those whose every permission the viewer holds,
+/// and the Admin role only for admins (D1).
+async fn role_choices(state: &AppState, user: &ConsoleUser, kind: Kind, account: crate::ids::AccountId) -> crate::error::Result<Vec<CatalogItem>> {
+    if kind != Kind::Group {
+        return Ok(Vec::new());
+    }
+    let roles = catalog::list(&state.store, Kind::Role, account).await?;
+    Ok(roles
+        .into_iter()
+        .filter(|r| r.builtin.as_deref() != Some("admin") || user.caller.admin || user.caller.platform_operator)
+        .filter(|r| r.permissions.iter().flatten().all(|p| Permission::parse(p).is_some_and(|p| user.can(p))))
+        .collect())
 }
 
-fn form(slug: &str, kind: Kind, id: Option<i64>, v: &Item, roles: &[CatalogItem], issues: &[FieldIssue], top: Option<Markup>) -> Markup {
+#[allow(clippy::too_many_arguments)]
+fn form(
+    slug: &str,
+    kind: Kind,
+    id: Option<i64>,
+    v: &Item,
+    roles: &[CatalogItem],
+    offer: &Offer,
+    issues: &[FieldIssue],
+    top: Option<Markup>,
+) -> Markup {
     let action = match id {
         Some(id) => format!("/console/{slug}/{id}/edit"),
         None => format!("/console/{slug}/new"),
@@ -233,7 +279,7 @@ fn form(slug: &str, kind: Kind, id: Option<i64>, v: &Item, roles: &[CatalogItem]
                 fieldset.checklist #f-permissions {
                     legend { "Permissions" }
                     div.checklist-items.permissions {
-                        @for p in Permission::account_permissions() {
+                        @for p in offer.permissions.iter().copied() {
                             div.check {
                                 input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
                                     checked[v.permissions.iter().any(|x| x == p.as_str())] disabled[v.builtin];
@@ -242,6 +288,18 @@ fn form(slug: &str, kind: Kind, id: Option<i64>, v: &Item, roles: &[CatalogItem]
                         }
                     }
                     (errors("permissions"))
+                }
+                div.narrow-fields {
+                    div.field {
+                        label for="f-scope" { "Reaches" }
+                        select #f-scope name="scope" disabled[v.builtin] aria-describedby="f-scope-hint" {
+                            @for s in Scope::ALL.into_iter().filter(|s| *s <= offer.widest || v.scope == s.as_str()) {
+                                option value=(s.as_str()) selected[v.scope == s.as_str()] { (s.label()) }
+                            }
+                        }
+                        p.hint #f-scope-hint { "Which users the role's holders see and manage: the whole account, the users of their desks, the end users of their company, or only themselves." }
+                        (errors("scope"))
+                    }
                 }
             }
             @if kind == Kind::Group {
@@ -274,6 +332,7 @@ fn item_from_form(kind: Kind, form: &Pairs) -> Item {
         description: first(form, "description").unwrap_or_default().to_string(),
         permissions: if kind == Kind::Role { all(form, "permissions").map(str::to_string).collect() } else { vec![] },
         roles: if kind == Kind::Group { all(form, "roles").filter_map(|r| r.parse().ok()).collect() } else { vec![] },
+        scope: first(form, "scope").unwrap_or("account").to_string(),
         builtin: false,
         version: first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0),
     }
@@ -300,11 +359,12 @@ pub(super) async fn save(
         description: Some(v.description.trim().to_string()),
         permissions: (kind == Kind::Role && !v.builtin).then(|| v.permissions.clone()),
         roles: (kind == Kind::Group).then(|| v.roles.clone()),
+        scope: (kind == Kind::Role && !v.builtin).then(|| v.scope.clone()),
     };
-    let actor = user.actor(&account);
+    let principal = user.principal(&account, manage_permission(kind));
     let result = match id {
-        Some(id) => catalog::update(&state.store, &actor, kind, account.id, id, v.version, input).await,
-        None => catalog::create(&state.store, &actor, kind, account.id, input).await,
+        Some(id) => catalog::update(&state.store, &principal, kind, id, v.version, input).await,
+        None => catalog::create(&state.store, &principal, kind, input).await,
     };
     let (issues, top) = match result {
         Ok(_) => return Ok(go(user.htmx, &format!("/console/{slug}?notice=saved"))),
@@ -312,8 +372,9 @@ pub(super) async fn save(
         Err(Error::PreconditionFailed) => (Vec::new(), Some(ui::alert("error", "Someone else changed this; reload the page to see their change."))),
         Err(err) => return Err(user.fail(err)),
     };
-    let roles = role_choices(&state, kind, account.id).await.or_fail(&user)?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, form(slug, kind, id, &v, &roles, &issues, top)).into_response())
+    let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
+    let offer = Offer::of(&user);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, form(slug, kind, id, &v, &roles, &offer, &issues, top)).into_response())
 }
 
 pub(super) async fn delete_page(
@@ -362,7 +423,6 @@ pub(super) async fn delete(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    let actor = user.actor(&account);
-    catalog::delete(&state.store, &actor, kind, account.id, id).await.or_fail(&user)?;
+    catalog::delete(&state.store, &user.principal(&account, manage_permission(kind)), kind, id).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/{slug}?notice=deleted")))
 }

@@ -72,6 +72,11 @@ impl ConsoleUser {
         self.caller.has(permission)
     }
 
+    /// Who acts in `account` with `permission` (and its scope): what the services decide from.
+    pub fn principal(&self, account: &AccountRecord, permission: Permission) -> crate::access::Principal {
+        self.caller.principal(account.id, permission, &self.client)
+    }
+
     /// The actor recorded in the activity log for changes made in `account`.
     pub fn actor(&self, account: &AccountRecord) -> Actor {
         self.caller.actor(&self.client).in_account(account.id)

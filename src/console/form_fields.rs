@@ -142,7 +142,7 @@ pub(super) fn user_form(
                         (checklist("skills", Link::Skills, catalog, &v.skills, issues))
                     }
                 }
-                @if access { (permissions(v, issues)) }
+                @if access { (permissions(user, v, issues)) }
             }
             div.form-actions {
                 button.button.primary type="submit" { @if creating { "Create user" } @else { "Save changes" } }
@@ -236,7 +236,8 @@ fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues
     }
 }
 
-fn permissions(v: &Values, issues: &[FieldIssue]) -> Markup {
+/// Only what the viewer holds is offered (D1), and what the user has already.
+fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue]) -> Markup {
     let open = !v.permissions.is_empty() || issues.iter().any(|i| i.field == "permissions");
     html! {
         details.card.wide open[open] {
@@ -244,7 +245,7 @@ fn permissions(v: &Values, issues: &[FieldIssue]) -> Markup {
             fieldset.checklist id="f-permissions" {
                 legend.visually-hidden { "Special permissions" }
                 div.checklist-items.permissions {
-                    @for p in Permission::account_permissions() {
+                    @for p in Permission::account_permissions().filter(|p| user.can(*p) || v.permissions.iter().any(|x| x == p.as_str())) {
                         div.check {
                             input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
                                 checked[v.permissions.iter().any(|x| x == p.as_str())];

@@ -20,7 +20,7 @@ use crate::users::service::{self, UserView};
 
 /// `GET /console/me`.
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
-    let me = service::get(&state.store, user.caller.account, user.caller.user).await.or_fail(&user)?;
+    let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("password") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
             0 => "Your password was changed.".to_string(),
@@ -152,8 +152,8 @@ pub(super) async fn change_password(State(state): State<AppState>, user: Console
 
 /// `POST /console/me/sessions/{id}/end`: one of my sessions.
 pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
-    let actor = user.caller.actor(&user.client);
-    sessions::end(&state.store, &state.sessions, &actor, user.caller.account, SessionId(id), Some(user.caller.user))
+    let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
+    sessions::end(&state.store, &state.sessions, &me, SessionId(id), Some(user.caller.user))
         .await
         .or_fail(&user)?;
     if id == user.caller.session.0 {

@@ -197,6 +197,40 @@ impl Catalog {
         })
     }
 
+    /// Keeps the roles and groups the principal may give (D1), and those in `keep` (what the
+    /// user being edited holds already, so that saving the form does not drop them).
+    pub async fn only_grantable(
+        mut self,
+        state: &AppState,
+        principal: &crate::access::Principal,
+        keep: &[i64],
+        keep_groups: &[i64],
+    ) -> Result<Catalog> {
+        if principal.platform_operator {
+            return Ok(self);
+        }
+        let mut conn = state.store.read().await?;
+        let account = principal.account();
+        let mut roles = Vec::new();
+        for role in self.roles {
+            let grant = crate::store::grants::roles(&mut conn, account, &[role.id]).await?;
+            if keep.contains(&role.id) || principal.may_give_roles("roles", &grant).is_ok() {
+                roles.push(role);
+            }
+        }
+        let mut groups = Vec::new();
+        for group in self.groups {
+            let carried = crate::store::grants::roles_of_groups(&mut conn, account, &[group.id]).await?;
+            let grant = crate::store::grants::roles(&mut conn, account, &carried).await?;
+            if keep_groups.contains(&group.id) || principal.may_give_roles("groups", &grant).is_ok() {
+                groups.push(group);
+            }
+        }
+        self.roles = roles;
+        self.groups = groups;
+        Ok(self)
+    }
+
     pub fn of(&self, link: Link) -> &[NamedRecord] {
         match link {
             Link::Roles => &self.roles,

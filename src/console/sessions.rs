@@ -14,7 +14,7 @@ use crate::ids::{SessionId, UserId};
 use crate::sessions::{self, SessionKind, SessionView};
 use crate::state::AppState;
 use crate::store::sessions::SessionFilter;
-use crate::users::service::{self, Acting};
+use crate::users::service;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -123,6 +123,7 @@ pub(super) fn ended_row() -> Response {
 /// `GET /console/sessions?kind=console&kind=phone&login=ann&cursor=123`.
 pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsView).await?;
+    let principal = user.principal(&account, Permission::SessionsView);
     let kinds: Vec<String> = all(&q, "kind").filter_map(SessionKind::parse).map(|k| k.as_str().to_string()).collect();
     let login = first(&q, "login").unwrap_or_default().trim().chars().take(64).collect::<String>();
     let cursor = first(&q, "cursor").and_then(|c| c.parse::<i64>().ok());
@@ -138,7 +139,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let (items, next) = if unknown_login {
         (Vec::new(), None)
     } else {
-        let filter = SessionFilter { user: user_id, kinds: kinds.clone(), before: cursor };
+        let filter = SessionFilter { seen: principal.seen(), user: user_id, kinds: kinds.clone(), before: cursor };
         sessions::list(&state.store, account.id, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
     };
     let mut keep: Vec<(&str, &str)> = kinds.iter().map(|k| ("kind", k.as_str())).collect();
@@ -194,8 +195,8 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 /// `POST /console/sessions/{id}/end`.
 pub(super) async fn end(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
-    let actor = user.actor(&account);
-    sessions::end(&state.store, &state.sessions, &actor, account.id, SessionId(id), None).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::SessionsManage);
+    sessions::end(&state.store, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -214,7 +215,8 @@ pub(super) async fn user_sessions(
     // Seeing sessions needs sessions.view; lifting a lockout users.passwords. Either opens the page.
     let needed = if user.can(Permission::SessionsView) { Permission::SessionsView } else { Permission::UsersPasswords };
     let account = user.allow(&state, needed).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, needed);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
         Some(sessions::list(&state.store, account.id, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
@@ -275,8 +277,8 @@ pub(super) async fn end_user_session(
     Path((id, session)): Path<(i64, i64)>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
-    let actor = user.actor(&account);
-    sessions::end(&state.store, &state.sessions, &actor, account.id, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::SessionsManage);
+    sessions::end(&state.store, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
     if session == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -286,9 +288,9 @@ pub(super) async fn end_user_session(
 /// `POST /console/users/{id}/sessions/end-all` (R32).
 pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
-    let actor = user.actor(&account);
-    let ended = sessions::end_all_for(&state, &actor, view.id, &view.login, None, "ended_by_admin").await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::SessionsManage);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let ended = sessions::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
     if view.id == user.caller.user {
         return Ok(go(user.htmx, "/login"));
     }
@@ -298,9 +300,8 @@ pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Pa
 /// `POST /console/users/{id}/unlock`: lifts a lockout after too many failed sign-ins.
 pub(super) async fn unlock(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    let was_locked = service::unlock(&state.store, &acting, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersPasswords);
+    let was_locked = service::unlock(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let notice = if was_locked { "unlocked" } else { "not_locked" };
     Ok(go(user.htmx, &format!("/console/users/{id}/sessions?notice={notice}")))
 }

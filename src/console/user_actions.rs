@@ -15,7 +15,7 @@ use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
-use crate::users::service::{self, Acting, UserView};
+use crate::users::service::{self, UserView};
 
 pub(super) fn breadcrumbs(u: &UserView, current: &str) -> Markup {
     html! {
@@ -33,7 +33,8 @@ fn who(u: &UserView) -> String {
 
 pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersPasswords);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let body = html! {
         (breadcrumbs(&view, "Change password"))
         (ui::page_head("Change password", Some(&format!("For {}", who(&view))), html! {}))
@@ -97,7 +98,8 @@ pub(super) async fn set_password(
     Form(form): Form<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersPasswords);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let generate = first(&form, "password_mode") != Some("set");
     let must_change = first(&form, "must_change_password").is_some();
     let password = first(&form, "password").unwrap_or_default();
@@ -114,9 +116,7 @@ pub(super) async fn set_password(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response());
     }
     let new_password = (!generate).then(|| SecretString::from(password.to_string()));
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    match service::set_password(&state.store, &acting, account.id, UserId(id), new_password, must_change).await {
+    match service::set_password(&state.store, &principal, UserId(id), new_password, must_change).await {
         Ok(generated) => Ok(password_changed(&view, generated.as_ref(), must_change).into_response()),
         Err(Error::Validation(issues)) => {
             let form = password_form(&user, &view, &policy_hint(&account), generate, must_change, &issues);
@@ -145,7 +145,8 @@ fn password_changed(u: &UserView, generated: Option<&SecretString>, must_change:
 
 pub(super) async fn delete_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersDelete);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let myself = view.id == user.caller.user;
     let title = format!("Delete {}", view.login);
     let body = html! {
@@ -180,8 +181,7 @@ pub(super) async fn delete_page(State(state): State<AppState>, user: ConsoleUser
 
 pub(super) async fn delete(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    service::delete(&state.store, &acting, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersDelete);
+    service::delete(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/users?notice=deleted"))
 }

@@ -19,7 +19,7 @@ use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
 use crate::state::AppState;
 use crate::users::input::UserInput;
 use crate::users::model::{TwoFactorMethod, UserStatus};
-use crate::users::service::{self, Acting, UserView};
+use crate::users::service::{self, UserView};
 
 /// The R11 flags as the form names them.
 pub(super) const FLAGS: [(&str, &str); 7] = [
@@ -200,15 +200,18 @@ impl Mode {
 
 pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersCreate);
+    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
     let form = ff::user_form(&user, &catalog, &Values::new_user(), &[], &Mode::Create, None);
     Ok(user.page(Nav::Users, "New user", page(&user, &form, "New user", None)))
 }
 
 pub(super) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let (roles, groups): (Vec<i64>, Vec<i64>) = (view.assignments.roles.iter().map(|r| r.id).collect(), view.assignments.groups.iter().map(|r| r.id).collect());
+    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &roles, &groups).await.or_fail(&user)?;
     let mode = Mode::Edit { id };
     let form = ff::user_form(&user, &catalog, &Values::from_view(&view), &[], &mode, None);
     let title = format!("Edit {}", view.login);
@@ -243,6 +246,7 @@ fn page(user: &ConsoleUser, form: &Markup, title: &str, id: Option<i64>) -> Mark
 
 pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
+    let principal = user.principal(&account, Permission::UsersCreate);
     let values = Values::from_form(&form);
     let mut issues = Vec::new();
     let password = if values.generate_password {
@@ -263,9 +267,7 @@ pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, For
     if !issues.is_empty() {
         return rerender(&state, &user, account.id, &values, &issues, &Mode::Create, None).await;
     }
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    match service::create(&state.store, &state.secrets, &acting, account.id, input).await {
+    match service::create(&state.store, &state.secrets, &principal, input).await {
         Ok((view, generated)) => Ok(created(&view, generated.as_ref(), values.must_change_password).into_response()),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &Mode::Create, None).await
@@ -281,12 +283,11 @@ pub(super) async fn update(
     Form(form): Form<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
+    let principal = user.principal(&account, Permission::UsersEdit);
     let values = Values::from_form(&form);
     let input = values.to_input(&user, false, None);
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
     let mode = Mode::Edit { id };
-    match service::update(&state.store, &state.secrets, &acting, account.id, UserId(id), values.version, input).await {
+    match service::update(&state.store, &state.secrets, &principal, UserId(id), values.version, input).await {
         Ok(_) => Ok(go(user.htmx, "/console/users?notice=saved")),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &mode, None).await
@@ -317,7 +318,14 @@ async fn rerender(
     mode: &Mode,
     top: Option<Markup>,
 ) -> Result<Response, Failure> {
-    let catalog = Catalog::load(state, account).await.or_fail(user)?;
+    let permission = if matches!(mode, Mode::Create) { Permission::UsersCreate } else { Permission::UsersEdit };
+    let principal = user.caller.principal(account, permission, &user.client);
+    let catalog = Catalog::load(state, account)
+        .await
+        .or_fail(user)?
+        .only_grantable(state, &principal, &values.roles, &values.groups)
+        .await
+        .or_fail(user)?;
     let form = ff::user_form(user, &catalog, values, issues, mode, top);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response())
 }

@@ -15,7 +15,7 @@ use crate::accounts::security::{IDLE_MINUTES, SecuritySettings};
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::users::service::{self, Acting, SecurityOverrides, UserView};
+use crate::users::service::{self, SecurityOverrides, UserView};
 
 /// What the form shows: as stored, or as submitted.
 struct Values {
@@ -97,7 +97,8 @@ pub(super) async fn page(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let saved = first(&q, "notice") == Some("saved");
     let title = format!("Security of {}", view.login);
     let body = html! {
@@ -198,15 +199,14 @@ pub(super) async fn save(
     Form(form): Form<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let values = Values::from_form(&form);
     let overrides = match values.parse() {
         Ok(o) => o,
         Err(issues) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response()),
     };
-    let actor = user.actor(&account);
-    let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-    match service::set_security_overrides(&state.store, &acting, account.id, UserId(id), overrides, values.version).await {
+    match service::set_security_overrides(&state.store, &principal, UserId(id), overrides, values.version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/security?notice=saved"))),
         Err(Error::Validation(issues)) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response())

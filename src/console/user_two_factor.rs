@@ -17,7 +17,7 @@ use crate::ids::UserId;
 use crate::state::AppState;
 use crate::users::input::UserInput;
 use crate::users::model::TwoFactorMethod;
-use crate::users::service::{self, Acting, UserView};
+use crate::users::service::{self, UserView};
 
 const RESET: &str = "reset";
 
@@ -90,7 +90,8 @@ pub(super) async fn confirm_page(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let change = first(&q, "change")
         .and_then(Change::parse)
         .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
@@ -161,21 +162,20 @@ pub(super) async fn apply(
     Form(form_data): Form<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let view = service::get(&state.store, account.id, UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let change = first(&form_data, "change")
         .and_then(Change::parse)
         .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
-    let actor = user.actor(&account);
     let result = match change {
-        Change::Reset => crate::second_factor::manage::reset_authenticator(&state, &actor, user.caller.platform_operator, account.id, UserId(id))
+        Change::Reset => crate::second_factor::manage::reset_authenticator(&state, &principal, UserId(id))
             .await
             .map(|_| ()),
         Change::Method(m) => {
             // The version the page was shown at: a change made since is not overwritten.
             let version = first(&form_data, "version").and_then(|v| v.parse().ok()).unwrap_or(view.version);
             let input = UserInput { two_factor_method: Some(m.as_str().to_string()), ..Default::default() };
-            let acting = Acting { actor: &actor, platform_operator: user.caller.platform_operator };
-            service::update(&state.store, &state.secrets, &acting, account.id, UserId(id), version, input).await.map(|_| ())
+            service::update(&state.store, &state.secrets, &principal, UserId(id), version, input).await.map(|_| ())
         }
     };
     match result {

@@ -94,11 +94,12 @@ impl ListParams {
 
 pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
+    let principal = user.principal(&account, Permission::UsersView);
     let params = ListParams::from_pairs(&q, "");
     let filter = params.filter().or_fail(&user)?;
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state.store, account.id, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state.store, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("saved") => Some("The user was saved."),
         Some("deleted") => Some("The user was deleted."),

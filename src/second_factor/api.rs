@@ -240,9 +240,7 @@ async fn reset_authenticator(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<EnrolmentLinkSent>> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let sent_to =
-        manage::reset_authenticator(&state, &actor, auth.caller.platform_operator, auth.account_id(), UserId(path.id)).await?;
+    let sent_to = manage::reset_authenticator(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(Json(EnrolmentLinkSent { enrolment_link_sent_to: sent_to }))
 }
 
@@ -256,7 +254,6 @@ async fn send_enrolment_link(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<(StatusCode, Json<EnrolmentLinkSent>)> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let sent_to = super::enrolment::send(&state, &actor, auth.account_id(), UserId(path.id)).await?;
+    let sent_to = super::enrolment::send(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok((StatusCode::ACCEPTED, Json(EnrolmentLinkSent { enrolment_link_sent_to: Some(sent_to) })))
 }

@@ -4,12 +4,12 @@
 
 use secrecy::SecretString;
 
-use crate::activity::{self, Actor, Changes, Target};
+use crate::activity::{self, Changes, Target};
 use crate::auth::sign_in::{Outcome, SignInRequest};
 use crate::auth::{ClientInfo, token};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::ids::{AccountId, UserId};
+use crate::ids::UserId;
 use crate::sessions::SessionKind;
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
@@ -40,12 +40,13 @@ pub async fn queue(state: &AppState, conn: &mut Conn, account: &AccountRecord, u
 }
 
 /// Admin: email a user a link to set up their authenticator (only when they have one to set up).
-pub async fn send(state: &AppState, actor: &Actor, account: AccountId, id: UserId) -> Result<String> {
+pub async fn send(state: &AppState, principal: &crate::access::Principal, id: UserId) -> Result<String> {
+    let (actor, account) = (&principal.actor, principal.account());
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let record = accounts::by_id(tx.conn(), account).await?.ok_or(Error::NotFound("account"))?;
-    let user = users::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("user"))?;
+    let user = crate::access::principal::reachable_user(tx.conn(), principal, id).await?.record;
     if user.totp_confirmed_at.is_some() {
         return Err(Error::invalid("two_factor_method", "already_set_up", "this user has an authenticator; reset it first"));
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::steps::{self, SetupDetails};
 use super::totp::TotpSecret;
 use super::{RequiredFor, recovery};
-use crate::activity::{self, Actor, Changes, Target};
+use crate::activity::{self, Changes, Target};
 use crate::auth::{Caller, ClientInfo, password};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
@@ -227,29 +227,15 @@ pub fn refuse_disabling(is_admin: bool) -> Error {
 /// Setting up again needs only the password, so only someone at least as trusted as the user may
 /// reset: not the user themselves (My Account asks for their password), an admin's only by an
 /// admin, a platform operator's only by a platform operator.
-pub async fn reset_authenticator(
-    state: &AppState,
-    actor: &Actor,
-    platform_operator: bool,
-    account: AccountId,
-    id: UserId,
-) -> Result<Option<String>> {
+pub async fn reset_authenticator(state: &AppState, principal: &crate::access::Principal, id: UserId) -> Result<Option<String>> {
+    let (actor, account) = (&principal.actor, principal.account());
     let now = now_ms();
-    if actor.user == Some(id) {
+    if principal.is(id) {
         return Err(Error::Forbidden("set up your own authenticator again under My Account".into()));
     }
     let mut tx = state.store.begin().await?;
-    let user = users::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("user"))?;
-    if user.is_superuser && !platform_operator {
-        return Err(Error::Forbidden("only a platform operator can reset a platform operator's authenticator".into()));
-    }
-    let caller_is_admin = match actor.user {
-        Some(me) => platform_operator || store::is_admin(tx.conn(), me).await?,
-        None => platform_operator,
-    };
-    if !caller_is_admin && store::is_admin(tx.conn(), id).await? {
-        return Err(Error::Forbidden("only an admin can reset an admin's authenticator".into()));
-    }
+    // D2, D8: someone the principal sees and who holds nothing the principal does not.
+    let user = crate::access::principal::reachable_user(tx.conn(), principal, id).await?.record;
     if !user.two_factor().uses_totp() && user.totp_confirmed_at.is_none() {
         return Err(Error::invalid("two_factor_method", "no_authenticator", "this user has no authenticator to reset"));
     }

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::SessionView;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
-use crate::error::{Error, Issues, Result};
+use crate::error::{Issues, Result};
 use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
 use crate::ids::{SessionId, UserId};
 use crate::state::AppState;
@@ -65,7 +65,7 @@ impl SessionQuery {
             50
         });
         issues.into_result()?;
-        Ok((SessionFilter { user: self.user.map(UserId), kinds, before }, limit))
+        Ok((SessionFilter { user: self.user.map(UserId), kinds, before, ..Default::default() }, limit))
     }
 }
 
@@ -82,9 +82,11 @@ pub struct SessionPage {
 async fn list_sessions(
     State(state): State<AppState>,
     auth: Authorized<perm::SessionsView>,
+    client: ClientInfo,
     ApiQuery(query): ApiQuery<SessionQuery>,
 ) -> Result<Json<SessionPage>> {
-    let (filter, limit) = query.to_filter()?;
+    let (mut filter, limit) = query.to_filter()?;
+    filter.seen = auth.principal(&client).seen();
     let current = Some(auth.caller.session);
     let (items, next) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, limit, current).await?;
     Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
@@ -100,8 +102,7 @@ async fn end_session(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    super::end(&state.store, &state.sessions, &actor, auth.account_id(), SessionId(path.id), None).await?;
+    super::end(&state.store, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,9 +118,13 @@ pub struct UserSessions {
 async fn user_sessions(
     State(state): State<AppState>,
     auth: Authorized<perm::SessionsView>,
+    client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<UserSessions>> {
-    let user = existing_user(&state, &auth, path.id).await?;
+    let principal = auth.principal(&client);
+    let mut conn = state.store.read().await?;
+    let user = crate::access::principal::seen_user(&mut conn, &principal, UserId(path.id)).await?;
+    drop(conn);
     let filter = SessionFilter { user: Some(user.id), ..Default::default() };
     let current = Some(auth.caller.session);
     let (items, _) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, 500, current).await?;
@@ -141,17 +146,6 @@ async fn end_user_sessions(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<Ended>> {
-    let user = existing_user(&state, &auth, path.id).await?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let ended = super::end_all_for(&state, &actor, user.id, &user.login, None, "ended_by_admin").await?;
+    let ended = super::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin").await?;
     Ok(Json(Ended { ended }))
-}
-
-async fn existing_user<P: crate::access::RequiredPermission>(
-    state: &AppState,
-    auth: &Authorized<P>,
-    id: i64,
-) -> Result<crate::users::model::UserRecord> {
-    let mut conn = state.store.read().await?;
-    crate::store::users::get(&mut conn, auth.account_id(), UserId(id)).await?.ok_or(Error::NotFound("user"))
 }

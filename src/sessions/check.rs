@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use super::SessionKind;
 use super::cache::{Entry, Lookup};
-use crate::access::Permission;
+use crate::access::principal::Grants;
+use crate::access::{Permission, Scope};
 use crate::auth::{Caller, token};
 use crate::clock::now_ms;
 use crate::error::Result;
@@ -73,7 +74,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
     if idle_ms.is_some_and(|idle| now - session.last_seen_at >= idle) {
         return Ok(None);
     }
-    let (roles, permissions) = grants(conn, &user).await?;
+    let (roles, grants) = grants(conn, &user).await?;
     let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
     Ok(Some(Entry {
         caller: Caller {
@@ -89,7 +90,10 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
             home_account: std::sync::Arc::new(account),
             platform_operator: user.is_superuser,
             roles: roles.into(),
-            permissions: std::sync::Arc::new(permissions),
+            permissions: std::sync::Arc::new(grants.permissions),
+            scopes: std::sync::Arc::new(grants.scopes),
+            admin: grants.admin || user.is_superuser,
+            company: user.company.clone(),
             csrf: None,
             access_policy,
         },
@@ -109,12 +113,13 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
         return Ok(None);
     };
     let (roles, held) = grants(conn, &user).await?;
+    let admin = (held.admin || user.is_superuser) && Permission::account_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
     let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
     let permissions: BTreeSet<Permission> = record
         .permissions
         .split(',')
         .filter_map(Permission::parse)
-        .filter(|p| user.is_superuser && !p.is_platform() || held.contains(p))
+        .filter(|p| user.is_superuser && !p.is_platform() || held.permissions.contains(p))
         .collect();
     let absolute_expiry = record.expires_at.unwrap_or(i64::MAX);
     let last_used = record.last_used_at.unwrap_or(0);
@@ -133,6 +138,9 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
             platform_operator: false,
             roles: roles.into(),
             permissions: std::sync::Arc::new(permissions),
+            scopes: std::sync::Arc::new(held.scopes),
+            admin,
+            company: user.company.clone(),
             csrf: None,
             access_policy,
         },
@@ -157,8 +165,10 @@ async fn signed_in_user(
     Ok(Some((account, user)))
 }
 
-async fn grants(conn: &mut Conn, user: &UserRecord) -> Result<(Vec<String>, BTreeSet<Permission>)> {
-    let permissions = named::effective_permissions(conn, user.id).await?.iter().filter_map(|p| Permission::parse(p)).collect();
+async fn grants(conn: &mut Conn, user: &UserRecord) -> Result<(Vec<String>, Grants)> {
+    let rows = crate::store::grants::effective_grants(conn, user.id).await?;
+    let mut grants = Grants::from_rows(&rows, Scope::cap_for(user.is_end_user, user.is_company_supervisor));
+    grants.admin = crate::store::grants::holds_admin_role(conn, user.id).await?;
     let roles = named::effective_roles(conn, user.id).await?;
-    Ok((roles, permissions))
+    Ok((roles, grants))
 }

@@ -15,6 +15,7 @@ pub use check::resolve;
 pub use kind::SessionKind;
 
 use crate::accounts::security::SecuritySettings;
+use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
@@ -99,10 +100,16 @@ pub async fn list(
     Ok((rows.into_iter().map(|r| view(r, &live, current)).collect(), next.flatten()))
 }
 
-/// Ends one session of the account (R32).
-pub async fn end(store: &Store, cache: &SessionCache, actor: &Actor, account: AccountId, id: SessionId, only_of: Option<UserId>) -> Result<()> {
+/// Ends one session of the account (R32), if its user is one the principal sees and may
+/// change (D2, D8); others' sessions are not found.
+pub async fn end(store: &Store, cache: &SessionCache, principal: &Principal, id: SessionId, only_of: Option<UserId>) -> Result<()> {
+    let (actor, account) = (&principal.actor, principal.account());
     let mut tx = store.begin().await?;
     let user = sessions::delete(tx.conn(), account, id, only_of).await?.ok_or(Error::NotFound("session"))?;
+    crate::access::principal::reachable_user(tx.conn(), principal, user).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::NotFound("session"),
+        other => other,
+    })?;
     let mut changes = Changes::new();
     changes.set("session", id.0);
     activity::record(tx.conn(), actor, "session.ended", Target { kind: "user", id: Some(user.0), label: "" }, &changes)
@@ -130,6 +137,14 @@ pub async fn end_all_of_user(
         activity::record(conn, actor, "sessions.ended", Target::user(user, login), &changes).await?;
     }
     Ok(ended)
+}
+
+/// Ends all sessions of a user the principal sees and may change (R32, D2, D8).
+pub async fn end_all_of_reachable(state: &crate::state::AppState, principal: &Principal, user: UserId, why: &str) -> Result<u64> {
+    let mut conn = state.store.read().await?;
+    let target = crate::access::principal::reachable_user(&mut conn, principal, user).await?;
+    drop(conn);
+    end_all_for(state, &principal.actor, user, &target.record.login, None, why).await
 }
 
 /// Ends a user's sessions but `keep`, in a transaction of its own (R32).

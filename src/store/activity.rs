@@ -84,6 +84,8 @@ pub async fn insert_per_user(conn: &mut Conn, template: &NewEvent<'_>, users_whe
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
+    /// A scoped reader (D8) sees only events about the users they see.
+    pub seen: super::grants::Seen,
     pub target_user: Option<UserId>,
     pub actor: Option<UserId>,
     pub actions: Vec<String>,
@@ -105,6 +107,12 @@ pub async fn list(
          FROM activity WHERE account_id = ",
     );
     sql.bind(account.0);
+    if f.seen != super::grants::Seen::All {
+        sql.push(" AND target_type = 'user' AND target_id IN (SELECT u.id FROM users u WHERE u.account_id = ")
+            .bind(account.0)
+            .append(&f.seen.users_sql())
+            .push(")");
+    }
     if let Some(user) = f.target_user {
         sql.push(" AND target_type = 'user' AND target_id = ").bind(user.0);
     }

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::Conn;
 use super::sql::Sql;
+use super::grants::Seen;
 use super::users::{Link, target_sql};
 use crate::ids::{AccountId, UserId};
 use crate::users::filter::Target;
@@ -16,9 +17,17 @@ pub enum Plan {
     Link { link: Link, add: bool, values: Vec<i64> },
 }
 
-/// A condition on `users u`: the target's users that the plan actually changes.
-pub fn changing_where(account: AccountId, target: &Target, plan: &Plan) -> Sql {
-    let mut sql = target_sql(account, target);
+/// The users a mass action selects: its target within what the actor sees, less those the
+/// actor may not change (`exclude`, a condition on `users u` starting with ` AND`).
+pub fn selected(account: AccountId, seen: &Seen, target: &Target, exclude: &Sql) -> Sql {
+    let mut sql = target_sql(account, seen, target);
+    sql.append(exclude);
+    sql
+}
+
+/// A condition on `users u`: the selected users that the plan actually changes.
+pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
+    let mut sql = selected.clone();
     match plan {
         Plan::SetStatus { to, exclude } => {
             sql.push(" AND u.status <> ").bind(*to);
@@ -56,11 +65,18 @@ pub async fn count_where(conn: &mut Conn, users_where: &Sql) -> Result<i64, sqlx
     sql.query().fetch_one(&mut *conn).await?.try_get(0)
 }
 
+/// Up to `limit` ids of the users `users_where` selects, for a message.
+pub async fn ids_where(conn: &mut Conn, users_where: &Sql, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let mut sql = Sql::new("SELECT u.id FROM users u WHERE ");
+    sql.append(users_where).push(" ORDER BY u.id LIMIT ").bind(limit);
+    sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect()
+}
+
 /// Applies the plan to the users `changing` selects; returns how many users changed.
 pub async fn apply(
     conn: &mut Conn,
     account: AccountId,
-    target: &Target,
+    selected: &Sql,
     plan: &Plan,
     changing: &Sql,
     now: i64,
@@ -101,7 +117,7 @@ pub async fn apply(
                     "INSERT INTO {table} (user_id, {column}) SELECT u.id, t.id FROM users u CROSS JOIN {} t WHERE ",
                     link.table()
                 ));
-                s.append(&target_sql(account, target))
+                s.append(selected)
                     .push(" AND t.account_id = u.account_id AND t.id IN (")
                     .bind_list(values)
                     .push(&format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id)"));
@@ -109,7 +125,7 @@ pub async fn apply(
             } else {
                 let mut s = Sql::new(format!("DELETE FROM {table} WHERE {column} IN ("));
                 s.bind_list(values).push(") AND user_id IN (SELECT u.id FROM users u WHERE ");
-                s.append(&target_sql(account, target)).push(")");
+                s.append(selected).push(")");
                 s
             };
             sql.query().execute(&mut *conn).await?;

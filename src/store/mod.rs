@@ -10,6 +10,7 @@ pub mod batch;
 pub mod bulk;
 pub mod captcha;
 pub mod challenges;
+pub mod grants;
 pub mod invalidation;
 pub mod mail;
 pub mod password_resets;

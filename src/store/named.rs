@@ -16,6 +16,8 @@ pub struct NamedRecord {
     pub description: String,
     /// For roles: the built-in role's key (`admin`, …); `None` for custom roles and other kinds.
     pub builtin: Option<String>,
+    /// For roles: whom its holders reach (D8); `None` for other kinds.
+    pub scope: Option<String>,
     pub member_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -24,9 +26,10 @@ pub struct NamedRecord {
 
 fn select(link: Link) -> String {
     let builtin = if link == Link::Roles { "t.builtin" } else { "CAST(NULL AS TEXT)" };
+    let scope = if link == Link::Roles { "t.scope" } else { "CAST(NULL AS TEXT)" };
     let (join_table, column) = (link.join_table(), link.column());
     format!(
-        "SELECT t.id, t.account_id, t.name, t.description, {builtin} AS builtin, \
+        "SELECT t.id, t.account_id, t.name, t.description, {builtin} AS builtin, {scope} AS scope, \
          (SELECT COUNT(*) FROM {join_table} j WHERE j.{column} = t.id) AS member_count, \
          t.created_at, t.updated_at, t.version FROM {} t",
         link.table()
@@ -78,11 +81,17 @@ pub async fn insert_builtin_role(
     key: &str,
     name: &str,
     description: &str,
+    scope: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let id = insert(conn, Link::Roles, account, name, &name.to_lowercase(), description, now).await?;
-    sqlx::query("UPDATE roles SET builtin = $1 WHERE id = $2").bind(key).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE roles SET builtin = $1, scope = $2 WHERE id = $3").bind(key).bind(scope).bind(id).execute(&mut *conn).await?;
     Ok(id)
+}
+
+pub async fn set_role_scope(conn: &mut Conn, role: i64, scope: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE roles SET scope = $1 WHERE id = $2").bind(scope).bind(role).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Updates if the version still matches; `false` when it does not.

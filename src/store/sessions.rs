@@ -96,6 +96,8 @@ pub async fn find(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<
 
 #[derive(Debug, Default)]
 pub struct SessionFilter {
+    /// Whose sessions the reader sees (D8).
+    pub seen: super::grants::Seen,
     pub user: Option<UserId>,
     pub kinds: Vec<String>,
     /// Keyset: sessions with a smaller id (the list is newest first).
@@ -113,7 +115,7 @@ pub async fn list(
     let mut sql = Sql::new(format!(
         "SELECT {COLUMNS}, u.login, u.first_name, u.last_name, u.console_idle_minutes, u.phone_idle_minutes FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.account_id = "
     ));
-    sql.bind(account.0).push(" AND");
+    sql.bind(account.0).append(&filter.seen.users_sql()).push(" AND");
     push_live(&mut sql, live);
     if let Some(user) = filter.user {
         sql.push(" AND s.user_id = ").bind(user.0);

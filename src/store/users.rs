@@ -7,6 +7,7 @@ use sqlx::Row;
 use super::Conn;
 use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
+use super::grants::Seen;
 use crate::users::filter::{Target, UserFilter};
 use crate::users::model::{Assignments, Ref, UserFields, UserRecord};
 
@@ -339,10 +340,11 @@ pub(crate) enum Reading {
     Set,
 }
 
-/// `u.account_id = … AND <filters>` for the users table aliased `u`.
-pub(crate) fn filter_sql(account: AccountId, filter: &UserFilter, reading: Reading) -> Sql {
+/// `u.account_id = … AND <scope> AND <filters>` for the users table aliased `u`.
+pub(crate) fn filter_sql(account: AccountId, seen: &Seen, filter: &UserFilter, reading: Reading) -> Sql {
     let mut sql = Sql::new("u.account_id = ");
     sql.bind(account.0);
+    sql.append(&seen.users_sql());
     if !filter.status.is_empty() {
         let statuses: Vec<&str> = filter.status.iter().map(|s| s.as_str()).collect();
         sql.push(" AND u.status IN (").bind_list(&statuses).push(")");
@@ -372,12 +374,12 @@ pub(crate) fn filter_sql(account: AccountId, filter: &UserFilter, reading: Readi
     sql
 }
 
-pub(crate) fn target_sql(account: AccountId, target: &Target) -> Sql {
+pub(crate) fn target_sql(account: AccountId, seen: &Seen, target: &Target) -> Sql {
     match target {
-        Target::All => filter_sql(account, &UserFilter::default(), Reading::Set),
-        Target::Filter(filter) => filter_sql(account, filter, Reading::Set),
+        Target::All => filter_sql(account, seen, &UserFilter::default(), Reading::Set),
+        Target::Filter(filter) => filter_sql(account, seen, filter, Reading::Set),
         Target::Ids(ids) => {
-            let mut sql = filter_sql(account, &UserFilter::default(), Reading::Set);
+            let mut sql = filter_sql(account, seen, &UserFilter::default(), Reading::Set);
             let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
             if ids.is_empty() {
                 sql.push(" AND 1 = 0");
@@ -393,12 +395,13 @@ pub(crate) fn target_sql(account: AccountId, target: &Target) -> Sql {
 pub async fn list(
     conn: &mut Conn,
     account: AccountId,
+    seen: &Seen,
     filter: &UserFilter,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<UserRecord>, sqlx::Error> {
     let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM users u WHERE "));
-    sql.append(&filter_sql(account, filter, Reading::Page));
+    sql.append(&filter_sql(account, seen, filter, Reading::Page));
     if let Some(after) = after {
         sql.push(" AND u.login_key > ").bind(after);
     }
@@ -406,20 +409,20 @@ pub async fn list(
     sql.query_as().fetch_all(&mut *conn).await
 }
 
-pub async fn count(conn: &mut Conn, account: AccountId, target: &Target) -> Result<i64, sqlx::Error> {
+pub async fn count(conn: &mut Conn, account: AccountId, seen: &Seen, target: &Target) -> Result<i64, sqlx::Error> {
     let mut sql = Sql::new("SELECT COUNT(*) FROM users u WHERE ");
-    sql.append(&target_sql(account, target));
+    sql.append(&target_sql(account, seen, target));
     sql.query().fetch_one(&mut *conn).await?.try_get(0)
 }
 
-/// Ids among `ids` that are not users of the account.
-pub async fn missing_ids(conn: &mut Conn, account: AccountId, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
+/// Ids among `ids` that are not users of the account that `seen` covers.
+pub async fn missing_ids(conn: &mut Conn, account: AccountId, seen: &Seen, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
-    let mut sql = Sql::new("SELECT id FROM users WHERE account_id = ");
-    sql.bind(account.0).push(" AND id IN (").bind_list(&raw).push(")");
+    let mut sql = Sql::new("SELECT u.id FROM users u WHERE u.account_id = ");
+    sql.bind(account.0).append(&seen.users_sql()).push(" AND u.id IN (").bind_list(&raw).push(")");
     let found: Vec<i64> =
         sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
     Ok(ids.iter().copied().filter(|id| !found.contains(&id.0)).collect())

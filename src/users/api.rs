@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::bulk::{self, BulkRequest, BulkResult};
 use super::filter::UserFilter;
 use super::input::UserInput;
-use super::service::{self, Acting, Page, UserView};
+use super::service::{self, Page, UserView};
 use crate::access::{Permission, perm};
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Error, Result};
@@ -31,10 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk_action))
         .routes(routes!(sip_credentials))
         .routes(routes!(get_avatar, put_avatar, delete_avatar))
-}
-
-fn acting<'a, P: crate::access::RequiredPermission>(auth: &Authorized<P>, actor: &'a crate::activity::Actor) -> Acting<'a> {
-    Acting { actor, platform_operator: auth.caller.platform_operator }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -68,6 +64,7 @@ pub struct ListQuery {
 async fn list_users(
     State(state): State<AppState>,
     auth: Authorized<perm::UsersView>,
+    client: ClientInfo,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Page<UserView>>> {
     let mut filter = UserFilter::from_query(
@@ -80,7 +77,7 @@ async fn list_users(
     )?;
     filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
-    Ok(axum::Json(service::list(&state.store, auth.account_id(), &filter, q.cursor.as_deref(), limit).await?))
+    Ok(axum::Json(service::list(&state.store, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -103,8 +100,7 @@ async fn create_user(
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
     guard_assignments(&auth, &input)?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let (user, generated) = service::create(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), input).await?;
+    let (user, generated) = service::create(&state.store, &state.secrets, &auth.principal(&client), input).await?;
     let version = user.version;
     let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
     Ok(with_etag(StatusCode::CREATED, version, body))
@@ -124,8 +120,8 @@ fn guard_assignments<P: crate::access::RequiredPermission>(auth: &Authorized<P>,
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, body = crate::error::Problem)))]
-async fn get_user(State(state): State<AppState>, auth: Authorized<perm::UsersView>, path: ItemPath) -> Result<Response> {
-    let user = service::get(&state.store, auth.account_id(), UserId(path.id)).await?;
+async fn get_user(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+    let user = service::get(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
 
@@ -144,8 +140,7 @@ async fn update_user(
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
     let version = if_match(&headers)?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let user = service::update(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), UserId(path.id), version, input).await?;
+    let user = service::update(&state.store, &state.secrets, &auth.principal(&client), UserId(path.id), version, input).await?;
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
 
@@ -159,8 +154,7 @@ async fn delete_user(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    service::delete(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    service::delete(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -201,14 +195,9 @@ async fn set_password(
         && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
             return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
         }
-    if auth.caller.api_token.is_some() && path.id == auth.caller.user.0 {
-        return Err(Error::Forbidden("an API token cannot set the password of the admin who made it".into()));
-    }
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
     let generated = service::set_password(
         &state.store,
-        &acting(&auth, &actor),
-        auth.account_id(),
+        &auth.principal(&client),
         UserId(path.id),
         req.password,
         req.must_change_password,
@@ -231,8 +220,7 @@ async fn sip_credentials(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::Json<service::SipCredentials>> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let creds = service::sip_credentials(&state.store, &state.secrets, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    let creds = service::sip_credentials(&state.store, &state.secrets, &auth.principal(&client), UserId(path.id)).await?;
     Ok(axum::Json(creds))
 }
 
@@ -246,19 +234,15 @@ async fn bulk_action(
     client: ClientInfo,
     ApiJson(req): ApiJson<BulkRequest>,
 ) -> Result<axum::Json<BulkResult>> {
-    if req.action == bulk::BulkAction::Delete && !auth.caller.has(Permission::UsersDelete) {
-        return Err(Error::Forbidden("this needs the permission users.delete".into()));
-    }
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    Ok(axum::Json(bulk::run(&state.store, &acting(&auth, &actor), auth.account_id(), req).await?))
+    Ok(axum::Json(bulk::run(&state.store, &auth.principal(&client), req).await?))
 }
 
 /// The user's avatar image.
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/avatar", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, content_type = "image/*", description = "The image"), (status = 404, body = crate::error::Problem)))]
-async fn get_avatar(State(state): State<AppState>, auth: Authorized<perm::UsersView>, path: ItemPath) -> Result<Response> {
-    let avatar = service::get_avatar(&state.store, auth.account_id(), UserId(path.id)).await?;
+async fn get_avatar(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+    let avatar = service::get_avatar(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok((
         [(header::CONTENT_TYPE, avatar.content_type), (header::CACHE_CONTROL, "private, max-age=60".to_string())],
         avatar.data,
@@ -282,8 +266,7 @@ async fn put_avatar(
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge("an avatar may be at most 1024 KiB".into()),
         _ => Error::BadRequest(r.body_text()),
     })?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    service::put_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), &body).await?;
+    service::put_avatar(&state.store, &auth.principal(&client), UserId(path.id), &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,8 +280,7 @@ async fn delete_avatar(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    service::delete_avatar(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    service::delete_avatar(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,8 +294,7 @@ async fn unlock(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::http::StatusCode> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    service::unlock(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id)).await?;
+    service::unlock(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -343,9 +324,10 @@ impl From<&UserView> for SecurityOverridesView {
 async fn get_security_overrides(
     State(state): State<AppState>,
     auth: Authorized<perm::UsersView>,
+    client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::response::Response> {
-    let view = service::get(&state.store, auth.account_id(), UserId(path.id)).await?;
+    let view = service::get(&state.store, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }
 
@@ -363,8 +345,7 @@ async fn put_security_overrides(
     ApiJson(overrides): ApiJson<service::SecurityOverrides>,
 ) -> Result<axum::response::Response> {
     let expected = if_match(&headers)?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let view = service::set_security_overrides(&state.store, &acting(&auth, &actor), auth.account_id(), UserId(path.id), overrides, expected)
+    let view = service::set_security_overrides(&state.store, &auth.principal(&client), UserId(path.id), overrides, expected)
         .await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }

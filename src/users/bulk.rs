@@ -4,16 +4,19 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::access::principal::{self, Principal};
+use crate::access::{Permission, Scope};
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::ids::AccountId;
-use crate::store::Store;
+
 use crate::store::bulk as store;
+use crate::store::grants;
 use crate::store::named;
+use crate::store::sql::Sql;
+use crate::store::Store;
 use crate::store::users::{self as users_store, Link};
 use crate::users::filter::Target;
-use crate::users::service::Acting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -115,14 +118,39 @@ pub struct BulkRequest {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BulkResult {
     pub action: BulkAction,
-    /// Users the target selects (the acting user is never deactivated or deleted by a mass action).
+    /// Users the target selects among those you see (D8). A filter or `all` never changes
+    /// yourself by deactivate, delete or a role or group change (D3): you are left out of `changed`.
     pub matched: i64,
     /// Users the action changes (or would change, in a dry run).
     pub changed: i64,
+    /// Users the filter or `all` selects but the action leaves alone, because they hold
+    /// permissions you do not (or are admins or platform operators you cannot change: D2).
+    /// Named by id, such users refuse the whole action (403).
+    pub out_of_reach: i64,
     pub dry_run: bool,
 }
 
-pub async fn run(db: &Store, acting: &Acting<'_>, account: AccountId, req: BulkRequest) -> Result<BulkResult> {
+impl BulkAction {
+    /// Actions one may not apply to oneself (D3): they change one's status or access.
+    fn refused_on_self(self, scope: Scope) -> bool {
+        match self {
+            BulkAction::Deactivate
+            | BulkAction::Delete
+            | BulkAction::AssignRoles
+            | BulkAction::UnassignRoles
+            | BulkAction::AssignGroups
+            | BulkAction::UnassignGroups => true,
+            BulkAction::AssignDesks | BulkAction::UnassignDesks => scope == Scope::Desks,
+            _ => false,
+        }
+    }
+}
+
+pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<BulkResult> {
+    let account = principal.account();
+    if req.action == BulkAction::Delete && !principal.has(Permission::UsersDelete) {
+        return Err(Error::Forbidden("this needs the permission users.delete".into()));
+    }
     if let Target::Ids(ids) = &req.target {
         if ids.is_empty() {
             return Err(Error::invalid("target.ids", "empty", "select at least one user"));
@@ -146,18 +174,31 @@ pub async fn run(db: &Store, acting: &Acting<'_>, account: AccountId, req: BulkR
         }
         None => (None, Vec::new()),
     };
+    let me = principal.user();
+    let refused_on_self = req.action.refused_on_self(principal.scope);
+    if let (Target::Ids(ids), Some(me)) = (&req.target, me)
+        && refused_on_self
+        && ids.contains(&me)
+    {
+        return Err(Error::invalid(
+            "target.ids",
+            "self",
+            format!("you cannot {} yourself; ask another admin, or use My Account", req.action.label().to_lowercase()),
+        ));
+    }
 
+    let seen = principal.seen();
     let mut tx = db.begin_snapshot().await?;
     let conn = tx.conn();
     if let Target::Ids(ids) = &req.target {
-        let missing = users_store::missing_ids(conn, account, ids).await?;
+        let missing = users_store::missing_ids(conn, account, &seen, ids).await?;
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|i| i.to_string()).collect();
             return Err(Error::invalid("target.ids", "unknown_id", format!("no such users in this account: {}", list.join(", "))));
         }
     }
     let mut names = Vec::new();
-    if let Some((link, _)) = link {
+    if let Some((link, add)) = link {
         let found = named::names(conn, link, account, &values).await?;
         let missing: Vec<String> =
             values.iter().filter(|v| !found.iter().any(|(id, _)| id == *v)).map(|v| v.to_string()).collect();
@@ -165,24 +206,52 @@ pub async fn run(db: &Store, acting: &Acting<'_>, account: AccountId, req: BulkR
             return Err(Error::invalid("values", "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", "))));
         }
         names = found.into_iter().map(|(_, n)| n).collect();
+        // D1: adding a role or a group gives its permissions.
+        match (link, add) {
+            (Link::Roles, true) => principal::may_assign(conn, principal, Some(&values), None, None).await?,
+            (Link::Groups, true) => principal::may_assign(conn, principal, None, Some(&values), None).await?,
+            _ => {}
+        }
     }
 
-    let matched = users_store::count(conn, account, &req.target).await?;
-    let me = acting.actor.user;
+    // D2: users who hold more than the principal are not changed by them.
+    let held = principal.held();
+    let beyond_roles = grants::roles_beyond(conn, account, &held, principal.admin).await?;
+    let beyond = grants::beyond_reach_sql(&held, &beyond_roles, principal.platform_operator);
+    let mut out_of_reach_where = users_store::target_sql(account, &seen, &req.target);
+    out_of_reach_where.push(" AND ").append(&beyond);
+    let out_of_reach = store::count_where(conn, &out_of_reach_where).await?;
+    if out_of_reach > 0 && let Target::Ids(_) = &req.target {
+        let ids = store::ids_where(conn, &out_of_reach_where, 20).await?;
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        return Err(Error::Forbidden(format!(
+            "these users hold permissions you do not, or are admins or platform operators you cannot change: {}",
+            list.join(", ")
+        )));
+    }
+    let mut exclude = Sql::new(" AND NOT ");
+    exclude.append(&beyond);
+    if let (true, Some(me)) = (refused_on_self, me) {
+        exclude.push(" AND u.id <> ").bind(me.0);
+    }
+    let selected = store::selected(account, &seen, &req.target, &exclude);
+
+    let matched = users_store::count(conn, account, &seen, &req.target).await?;
     let plan = match (req.action, link) {
         (BulkAction::Activate, _) => store::Plan::SetStatus { to: "active", exclude: None },
         (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: "disabled", exclude: me },
-        (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !acting.platform_operator },
+        (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !principal.platform_operator },
         (_, Some((link, add))) => store::Plan::Link { link, add, values: values.clone() },
         (_, None) => unreachable!("every other action has a link"),
     };
     // The users this action changes; evaluated before anything is written.
-    let changing = store::changing_where(account, &req.target, &plan);
+    let changing = store::changing_where(&selected, &plan);
     if req.dry_run {
         let changed = store::count_where(conn, &changing).await?;
-        return Ok(BulkResult { action: req.action, matched, changed, dry_run: true });
+        return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, dry_run: true });
     }
 
+    let admins_before = grants::count_signable_admins(conn, account).await?;
     let mut changes = Changes::new();
     match &plan {
         store::Plan::SetStatus { to, .. } => {
@@ -197,23 +266,25 @@ pub async fn run(db: &Store, acting: &Acting<'_>, account: AccountId, req: BulkR
     changes.set("mass_action", req.action.as_str());
     let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
     // Records first: for a deletion the rows are gone afterwards.
-    let recorded = activity::record_per_user(conn, acting.actor, per_user_action, &changes, &changing).await?;
-    let applied = store::apply(conn, account, &req.target, &plan, &changing, now_ms()).await?;
+    let recorded = activity::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
+    let applied = store::apply(conn, account, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
+    principal::keep_an_admin(conn, account, admins_before).await?;
     let mut summary = Changes::new();
     summary
         .set("target", &req.target)
         .set("matched", matched)
         .set("changed", applied)
+        .set("out_of_reach", out_of_reach)
         .set("values", &names);
     activity::record(
         conn,
-        acting.actor,
+        &principal.actor,
         &format!("users.bulk_{}", req.action.as_str()),
         EventTarget { kind: "users", id: None, label: &format!("{applied} users") },
         &summary,
     )
     .await?;
     tx.commit().await?;
-    Ok(BulkResult { action: req.action, matched, changed: applied as i64, dry_run: false })
+    Ok(BulkResult { action: req.action, matched, changed: applied as i64, out_of_reach, dry_run: false })
 }

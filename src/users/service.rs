@@ -5,7 +5,9 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::activity::{self, Actor, Changes, Target as EventTarget};
+use crate::access::Scope;
+use crate::access::principal::{self, Principal};
+use crate::activity::{self, Changes, Target as EventTarget};
 use crate::auth::password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
@@ -14,7 +16,7 @@ use crate::store::users::{self as store, Link};
 use crate::secrets::Secrets;
 use crate::accounts::security::SecuritySettings;
 use crate::passwords::change::{self, Holder};
-use crate::store::{Affects, Conn, Store, accounts, named, password_history};
+use crate::store::{Affects, Conn, Store, accounts, grants, named, password_history};
 use crate::users::filter::UserFilter;
 use crate::users::input::UserInput;
 use crate::users::model::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
@@ -122,12 +124,6 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Who is asking, as the rules need to know it.
-pub struct Acting<'a> {
-    pub actor: &'a Actor,
-    pub platform_operator: bool,
-}
-
 async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserView> {
     let record = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
     let mut assignments = store::assignments(conn, &[id]).await?;
@@ -135,15 +131,19 @@ async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserVie
     Ok(UserView::new(record, assignments.remove(&id).unwrap_or_default(), &settings))
 }
 
-pub async fn get(db: &Store, account: AccountId, id: UserId) -> Result<UserView> {
+/// One user the principal sees (D8); others are 404.
+pub async fn get(db: &Store, principal: &Principal, id: UserId) -> Result<UserView> {
     let mut conn = db.read().await?;
-    view(&mut conn, account, id).await
+    principal::seen_user(&mut conn, principal, id).await?;
+    view(&mut conn, principal.account(), id).await
 }
 
-pub async fn list(db: &Store, account: AccountId, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
+/// A page of the users the principal sees (D8), filtered (R21).
+pub async fn list(db: &Store, principal: &Principal, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
+    let account = principal.account();
     let after = cursor.map(crate::http::decode_cursor).transpose()?;
     let mut conn = db.read().await?;
-    let mut records = store::list(&mut conn, account, filter, after.as_deref(), limit + 1).await?;
+    let mut records = store::list(&mut conn, account, &principal.seen(), filter, after.as_deref(), limit + 1).await?;
     let next_cursor = if records.len() as i64 > limit {
         records.truncate(limit as usize);
         records.last().map(|r| crate::http::encode_cursor(&r.login.to_ascii_lowercase()))
@@ -173,12 +173,12 @@ fn seal_sip_password(secrets: &Secrets, input: &UserInput) -> Option<Option<Stri
 pub async fn create(
     db: &Store,
     secrets: &Secrets,
-    acting: &Acting<'_>,
-    account: AccountId,
+    principal: &Principal,
     input: UserInput,
 ) -> Result<(UserView, Option<SecretString>)> {
+    let account = principal.account();
     let fields = input.to_fields(None)?;
-    guard_superuser(acting, None, &fields)?;
+    guard_superuser(principal, None, &fields)?;
     let settings = account_settings(db, account).await?;
     let (password, generated) = change::given_or_generated(input.password.clone(), &settings, fields.login.as_str());
     if generated.is_none() {
@@ -192,6 +192,7 @@ pub async fn create(
     check_seats(conn, account).await?;
     check_unique(conn, account, None, &fields).await?;
     let links = resolve_links(conn, account, &input).await?;
+    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
@@ -215,7 +216,15 @@ pub async fn create(
     if generated.is_some() {
         changes.set("password", "generated");
     }
-    activity::record(conn, acting.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    // D8: nobody makes a user they would not see (a desk supervisor's new user is in their desk).
+    principal::seen_user(conn, principal, id).await.map_err(|_| {
+        Error::Forbidden(format!(
+            "the new user would be outside the users you manage ({}): {}",
+            principal.scope.as_str(),
+            principal.scope.label().to_lowercase()
+        ))
+    })?;
+    activity::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     let view = view(conn, account, id).await?;
     tx.commit().await?;
     Ok((view, generated))
@@ -224,26 +233,30 @@ pub async fn create(
 pub async fn update(
     db: &Store,
     secrets: &Secrets,
-    acting: &Acting<'_>,
-    account: AccountId,
+    principal: &Principal,
     id: UserId,
     expected_version: i64,
     input: UserInput,
 ) -> Result<UserView> {
+    let account = principal.account();
     let now = now_ms();
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let target = principal::reachable_user(conn, principal, id).await?;
+    let current = target.record;
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
     let fields = input.to_fields(Some(&current))?;
-    guard_superuser(acting, Some(&current), &fields)?;
-    if acting.actor.user == Some(id) && fields.status != UserStatus::Active {
-        return Err(Error::invalid("status", "self", "you cannot disable yourself"));
-    }
+    guard_superuser(principal, Some(&current), &fields)?;
     check_unique(conn, account, Some(id), &fields).await?;
     let links = resolve_links(conn, account, &input).await?;
+    let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
+    if principal.is(id) {
+        refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())?;
+    }
+    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
+    let admins_before = grants::count_signable_admins(conn, account).await?;
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
@@ -252,7 +265,6 @@ pub async fn update(
         store::set_sip_password(conn, id, sealed.as_deref()).await?;
         changes.set("sip_password", if sealed.is_some() { "set" } else { "cleared" });
     }
-    let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
     for (link, ids) in &links {
         store::set_links(conn, id, *link, ids).await?;
         let to: Vec<String> = named::names(conn, *link, account, ids).await?.into_iter().map(|(_, n)| n).collect();
@@ -277,8 +289,8 @@ pub async fn update(
     let second_factor_changes =
         fields.two_factor_method != current.two_factor() || fields.two_factor_mode != current.two_factor_mode();
     // One's own second factor changes under My Account, which asks for the password: a session
-    // or API token alone must not turn it off.
-    if second_factor_changes && acting.actor.user == Some(id) {
+    // or API token alone must not turn it off (D3).
+    if second_factor_changes && principal.is(id) {
         return Err(Error::invalid("two_factor_method", "self", "change your own second factor under My Account"));
     }
     // R27 (and an account that requires it of everyone): a second factor is kept. Checked after
@@ -294,31 +306,63 @@ pub async fn update(
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
-        crate::sessions::end_all_of_user(conn, acting.actor, id, fields.login.as_str(), None, "deactivated").await?;
+        crate::sessions::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
     }
+    principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
-        activity::record(conn, acting.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+        activity::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     }
     let view = view(conn, account, id).await?;
     tx.commit().await?;
     Ok(view)
 }
 
+/// D3: one's own email, changed under My Account once the password was checked (by the caller).
+/// Outstanding reset links end; an admin's old address is told.
+pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>) -> Result<UserView> {
+    let account = me.account();
+    let id = me.user().ok_or(Error::Forbidden("only a signed-in user has an email of their own".into()))?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let input = UserInput { email: Some(email), ..Default::default() };
+    let fields = input.to_fields(Some(&current))?;
+    check_unique(conn, account, Some(id), &fields).await?;
+    if !store::update(conn, account, id, &fields, current.version, now_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = diff(&current, &fields);
+    if !changes.is_empty() {
+        changes.set("by", "self");
+        email_changed(conn, me, &current).await?;
+        activity::record(conn, &me.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    }
+    let view = view(conn, account, id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// What follows a change of a user's email, in its transaction.
+async fn email_changed(conn: &mut Conn, principal: &Principal, before: &UserRecord) -> Result<()> {
+    let _ = (conn, principal, before);
+    Ok(())
+}
+
 /// R22: deleting a user removes their assignments and sessions with them.
-pub async fn delete(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<()> {
-    if acting.actor.user == Some(id) {
+pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()> {
+    let account = principal.account();
+    if principal.is(id) {
         return Err(Error::invalid("id", "self", "you cannot delete yourself"));
     }
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
-    if current.is_superuser && !acting.platform_operator {
-        return Err(Error::Forbidden("only a platform operator can delete a platform operator".into()));
-    }
+    let current = principal::reachable_user(conn, principal, id).await?.record;
+    let admins_before = grants::count_signable_admins(conn, account).await?;
     let mut changes = Changes::new();
     changes.set("login", &current.login).set("email", &current.email);
-    activity::record(conn, acting.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
+    activity::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
     store::delete(conn, account, id).await?;
+    principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -327,19 +371,17 @@ pub async fn delete(db: &Store, acting: &Acting<'_>, account: AccountId, id: Use
 /// applies to a given one; the user's sessions end (R25).
 pub async fn set_password(
     db: &Store,
-    acting: &Acting<'_>,
-    account: AccountId,
+    principal: &Principal,
     id: UserId,
     new_password: Option<SecretString>,
     must_change: bool,
 ) -> Result<Option<SecretString>> {
+    let account = principal.account();
     let settings = account_settings(db, account).await?;
     let mut conn = db.read().await?;
-    let current = store::get(&mut conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let current = principal::reachable_user(&mut conn, principal, id).await?.record;
     drop(conn);
-    if current.is_superuser && !acting.platform_operator {
-        return Err(Error::Forbidden("only a platform operator can change a platform operator's password".into()));
-    }
+    principal.refuse_self(id, "password", "password")?;
     let (password, generated) = change::given_or_generated(new_password, &settings, &current.login);
     if generated.is_none() {
         let holder = Holder { id: Some(id), login: &current.login, email: current.email.as_deref() };
@@ -351,13 +393,13 @@ pub async fn set_password(
     store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
     change::save(conn, &settings, id, &hash, must_change, now_ms()).await?;
     let why = if generated.is_some() { "password_reset" } else { "password_changed" };
-    let ended = crate::sessions::end_all_of_user(conn, acting.actor, id, &current.login, None, why).await?;
+    let ended = crate::sessions::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
     let mut changes = Changes::new();
     changes
         .set("password", if generated.is_some() { "reset to a generated password" } else { "set" })
         .set("must_change_password", must_change)
         .set("sessions_ended", ended);
-    activity::record(conn, acting.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::record(conn, &principal.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
     Ok(generated)
@@ -366,8 +408,7 @@ pub async fn set_password(
 /// R24, R34: a user's own password expiry and inactivity timeouts; `None` follows the account.
 pub async fn set_security_overrides(
     db: &Store,
-    acting: &Acting<'_>,
-    account: AccountId,
+    principal: &Principal,
     id: UserId,
     overrides: SecurityOverrides,
     expected_version: i64,
@@ -384,12 +425,10 @@ pub async fn set_security_overrides(
         }
     }
     issues.into_result()?;
+    let account = principal.account();
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
-    if current.is_superuser && !acting.platform_operator {
-        return Err(Error::Forbidden("only a platform operator can change a platform operator's security settings".into()));
-    }
+    let current = principal::reachable_user(conn, principal, id).await?.record;
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
@@ -411,7 +450,7 @@ pub async fn set_security_overrides(
         .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
         .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
     if !changes.is_empty() {
-        activity::record(conn, acting.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
+        activity::record(conn, &principal.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
     }
     let view = view(conn, account, id).await?;
     tx.affects(Affects::Users(vec![id]));
@@ -420,13 +459,14 @@ pub async fn set_security_overrides(
 }
 
 /// Lifts a lockout after too many failed sign-ins.
-pub async fn unlock(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<bool> {
+pub async fn unlock(db: &Store, principal: &Principal, id: UserId) -> Result<bool> {
+    let account = principal.account();
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let current = principal::reachable_user(conn, principal, id).await?.record;
     let was_locked = crate::store::sign_in_failures::clear_user(conn, account, id, now_ms()).await?;
     if was_locked {
-        activity::record(conn, acting.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
+        activity::record(conn, &principal.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
     }
     tx.affects(Affects::Nothing);
     tx.commit().await?;
@@ -453,9 +493,9 @@ async fn account_settings(db: &Store, account: AccountId) -> Result<crate::accou
     Ok(record.security)
 }
 
-fn guard_superuser(acting: &Acting<'_>, current: Option<&UserRecord>, fields: &UserFields) -> Result<()> {
+fn guard_superuser(principal: &Principal, current: Option<&UserRecord>, fields: &UserFields) -> Result<()> {
     let was = current.is_some_and(|c| c.is_superuser);
-    if (was || fields.flags.is_superuser) && !acting.platform_operator {
+    if (was || fields.flags.is_superuser) && !principal.platform_operator {
         return Err(Error::Forbidden("only a platform operator can grant, change or remove platform-operator rights".into()));
     }
     Ok(())
@@ -505,6 +545,64 @@ async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -
     }
     issues.into_result()?;
     Ok(out)
+}
+
+/// The ids the input sets for `link`, if it sets them.
+fn ids(links: &[(Link, Vec<i64>)], link: Link) -> Option<&[i64]> {
+    links.iter().find(|(l, _)| *l == link).map(|(_, ids)| ids.as_slice())
+}
+
+/// D3: what decides one's own access or identity is not changed through the admin routes
+/// (email, status, roles, groups, permissions, the R40 flags, and what bounds one's scope).
+fn refuse_own_access_changes(
+    principal: &Principal,
+    current: &UserRecord,
+    fields: &UserFields,
+    links: &[(Link, Vec<i64>)],
+    before: &Assignments,
+    permissions: Option<&[String]>,
+) -> Result<()> {
+    let me = current.id;
+    if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
+        principal.refuse_self(me, "email", "email address")?;
+    }
+    if fields.status != current.status() {
+        principal.refuse_self(me, "status", "status")?;
+    }
+    let flags = current.flags();
+    if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
+        principal.refuse_self(me, "is_end_user", "end-user or company-supervisor flags")?;
+    }
+    if principal.scope == Scope::Company && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
+        principal.refuse_self(me, "company", "company (it bounds whom you manage)")?;
+    }
+    for (link, ids) in links {
+        let held: &[crate::users::model::Ref] = match link {
+            Link::Roles => &before.roles,
+            Link::Groups => &before.groups,
+            Link::Desks if principal.scope == Scope::Desks => &before.desks,
+            _ => continue,
+        };
+        let mut had: Vec<i64> = held.iter().map(|r| r.id).collect();
+        had.sort_unstable();
+        if had != *ids {
+            let what = match link {
+                Link::Desks => "desks (they bound whom you manage)",
+                other => other.field(),
+            };
+            principal.refuse_self(me, link.field(), what)?;
+        }
+    }
+    if let Some(perms) = permissions {
+        let mut asked: Vec<&str> = perms.iter().map(String::as_str).collect();
+        asked.sort_unstable();
+        asked.dedup();
+        let had: Vec<&str> = before.permissions.iter().map(String::as_str).collect();
+        if asked != had {
+            principal.refuse_self(me, "permissions", "permissions")?;
+        }
+    }
+    Ok(())
 }
 
 fn created_changes(f: &UserFields) -> Changes {
@@ -572,17 +670,11 @@ pub struct SipCredentials {
 }
 
 /// Reads a user's SIP credentials back for phone provisioning; every read is recorded.
-pub async fn sip_credentials(
-    db: &Store,
-    secrets: &Secrets,
-    acting: &Acting<'_>,
-    account: AccountId,
-    id: UserId,
-) -> Result<SipCredentials> {
+pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principal, id: UserId) -> Result<SipCredentials> {
     use secrecy::ExposeSecret;
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let user = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let user = principal::seen_user(conn, principal, id).await?;
     let extension = user.extension.clone().ok_or_else(|| Error::Conflict {
         field: "extension",
         message: "this user has no extension, so cannot register a SIP phone".into(),
@@ -593,7 +685,7 @@ pub async fn sip_credentials(
     };
     let mut changes = Changes::new();
     changes.set("sip_password", if sip_password.is_some() { "read" } else { "none set" });
-    activity::record(conn, acting.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
+    activity::record(conn, &principal.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
     tx.commit().await?;
     Ok(SipCredentials { extension, sip_username: user.sip_username, sip_password, phone_topology: user.phone_topology })
 }
@@ -601,7 +693,7 @@ pub async fn sip_credentials(
 pub const AVATAR_MAX_BYTES: usize = 1024 * 1024;
 
 /// Stores an avatar after checking that the bytes are a PNG, JPEG, GIF or WebP image of sane size.
-pub async fn put_avatar(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId, bytes: &[u8]) -> Result<()> {
+pub async fn put_avatar(db: &Store, principal: &Principal, id: UserId, bytes: &[u8]) -> Result<()> {
     if bytes.len() > AVATAR_MAX_BYTES {
         return Err(Error::PayloadTooLarge(format!("an avatar may be at most {} KiB", AVATAR_MAX_BYTES / 1024)));
     }
@@ -619,30 +711,31 @@ pub async fn put_avatar(db: &Store, acting: &Acting<'_>, account: AccountId, id:
     }
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let current = principal::reachable_user(conn, principal, id).await?.record;
     store::put_avatar(conn, id, content_type, bytes, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("avatar", format!("{content_type}, {}×{}, {} bytes", size.width, size.height, bytes.len()));
-    activity::record(conn, acting.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn get_avatar(db: &Store, account: AccountId, id: UserId) -> Result<store::Avatar> {
+pub async fn get_avatar(db: &Store, principal: &Principal, id: UserId) -> Result<store::Avatar> {
     let mut conn = db.read().await?;
-    store::get_avatar(&mut conn, account, id).await?.ok_or(Error::NotFound("avatar"))
+    principal::seen_user(&mut conn, principal, id).await?;
+    store::get_avatar(&mut conn, principal.account(), id).await?.ok_or(Error::NotFound("avatar"))
 }
 
-pub async fn delete_avatar(db: &Store, acting: &Acting<'_>, account: AccountId, id: UserId) -> Result<()> {
+pub async fn delete_avatar(db: &Store, principal: &Principal, id: UserId) -> Result<()> {
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    let current = principal::reachable_user(conn, principal, id).await?.record;
     if !store::delete_avatar(conn, id, now_ms()).await? {
         return Err(Error::NotFound("avatar"));
     }
     let mut changes = Changes::new();
     changes.set("avatar", "removed");
-    activity::record(conn, acting.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.commit().await?;
     Ok(())
 }

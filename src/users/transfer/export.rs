@@ -195,7 +195,7 @@ pub async fn export(db: &Store, opts: &ExportOptions) -> Result<u64> {
     let mut count = 0u64;
     let read = async {
         loop {
-            let records = store::list(&mut conn, account.id, &UserFilter::default(), after.as_deref(), PAGE).await?;
+            let records = store::list(&mut conn, account.id, &crate::store::grants::Seen::All, &UserFilter::default(), after.as_deref(), PAGE).await?;
             let Some(last) = records.last() else { break };
             after = Some(last.login.to_ascii_lowercase());
             let ids: Vec<_> = records.iter().map(|r| r.id).collect();
