@@ -46,7 +46,7 @@ pub struct Caller {
     /// Holds the built-in Admin role (an API token: its creator does and it has every account permission).
     pub admin: bool,
     /// The user's company (R40), which a company scope covers.
-    pub company: Option<String>,
+    pub company: Option<std::sync::Arc<str>>,
     /// Set when the request came with the session cookie: the CSRF token its forms carry.
     pub csrf: Option<String>,
     /// The access rules (R35) in force for this caller; `None` when there are none.

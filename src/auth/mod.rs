@@ -157,7 +157,7 @@ impl Caller {
             platform_operator: self.platform_operator,
             admin: self.admin || self.platform_operator,
             scope: self.scope_for(permission),
-            company: self.company.clone(),
+            company: self.company.as_deref().map(str::to_string),
         }
     }
 

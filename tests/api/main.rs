@@ -42,6 +42,7 @@ mod console;
 mod console_forms;
 mod console_second_factor;
 mod console_security;
+mod delegation;
 mod errors;
 mod listing;
 mod lockout;
