@@ -75,6 +75,6 @@ async fn put_user_rules(
     ApiJson(input): ApiJson<UserRulesInput>,
 ) -> Result<Response> {
     let expected = if_match(&headers)?;
-    let view = service::set_user_rules(&state, &auth.principal(&client), client_ip(&client), UserId(path.id), input, expected).await?;
+    let view = service::set_user_rules(&state, &auth.principal(&client), UserId(path.id), input, expected).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }

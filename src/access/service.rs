@@ -119,7 +119,6 @@ pub async fn get_user_rules(state: &AppState, principal: &Principal, user: UserI
 pub async fn set_user_rules(
     state: &AppState,
     principal: &Principal,
-    ip: Option<IpAddr>,
     user: UserId,
     input: UserRulesInput,
     expected_version: i64,
@@ -141,7 +140,6 @@ pub async fn set_user_rules(
         labelled.extend(current.account.iter().enumerate().map(|(i, r)| Labelled { label: format!("account rules[{i}]"), rule: r }));
     }
     refuse(rules::conflicts(&labelled, |l| l.label.starts_with("rules[")))?;
-    let _ = ip; // one's own rules are refused above, so nobody here can lock themself out
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     if !store::set_user_mode(tx.conn(), account, user, mode.as_str(), expected_version, now).await? {

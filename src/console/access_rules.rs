@@ -270,10 +270,9 @@ pub(super) async fn user_save(
     let (rows, inputs) = rows_from_form(&form);
     let version = first(&form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mode = first(&form, "mode").unwrap_or("inherit").to_string();
-    let ip = user.client.address.as_deref().and_then(|a| a.parse().ok());
     let input = UserRulesInput { mode: mode.clone(), rules: inputs };
     let shown = UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version };
-    match service::set_user_rules(&state, &principal, ip, UserId(id), input, version).await {
+    match service::set_user_rules(&state, &principal, UserId(id), input, version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/access-rules?notice=saved"))),
         Err(Error::Validation(issues)) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, user_form(&state, &shown, &row_issues(&issues), None)).into_response())

@@ -336,9 +336,10 @@ async fn rules_that_would_lock_you_out_are_refused(engine: Engine) {
     assert_eq!(app.get(&app.acct("access-rules")).await.json(200)["rules"], json!([]));
     put_account_rules(&app, json!([rule("allow", "192.0.2.0/24"), rule("allow", "127.0.0.1")])).await.expect(200);
 
-    // One's own user rules too; another user's may deny the admin's address.
+    // One's own user rules are not set through the admin routes at all (D3); another user's
+    // may deny the admin's address.
     let resp = put_user_rules(&app, app.admin_id, "overwrite", json!([rule("allow", "192.0.2.0/24")])).await;
-    assert_issue(&resp, "rules", "would_lock_you_out");
+    assert_issue(&resp, "mode", "self");
     let ana = app.user_with_password("ana", PW, json!({})).await;
     put_user_rules(&app, ana, "overwrite", json!([rule("deny", "127.0.0.1")])).await.expect(200);
 
@@ -376,7 +377,12 @@ async fn stale_writes_are_refused(engine: Engine) {
 async fn access_rules_need_their_permissions(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (agent, agent_token) = app.user_with_role("agent1", "agent").await;
-    let (_, supervisor_token) = app.user_with_role("super1", "supervisor").await;
+    let (supervisor, supervisor_token) = app.user_with_role("super1", "supervisor").await;
+    // A supervisor sees the users of their desks (D8).
+    let desk = app.desk("Floor").await;
+    for id in [agent, supervisor] {
+        app.update_user(id, json!({ "desks": [desk] })).await;
+    }
     app.get_as(&agent_token, &app.acct("access-rules")).await.problem(403);
     let etag = app.get(&app.acct("access-rules")).await.etag();
     let put = |token: &str| {

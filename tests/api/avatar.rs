@@ -35,7 +35,8 @@ async fn an_avatar_is_stored_and_served(engine: Engine) {
     assert_eq!((got.content_type(), got.bytes.clone()), ("image/png".to_string(), bigger));
 
     // Others who may view users see it; an agent may not.
-    let (_, sup) = app.user_with_role("pic-sup", "supervisor").await;
+    let (sup_id, sup) = app.user_with_role("pic-sup", "supervisor").await;
+    app.same_desk(&[id, sup_id]).await;
     app.get_as(&sup, &avatar).await.expect(200);
     let (_, agent) = app.user_with_role("pic-agent", "agent").await;
     app.get_as(&agent, &avatar).await.problem(403);

@@ -187,7 +187,8 @@ async fn unlocking_needs_the_passwords_permission(engine: Engine) {
         app.login("dora", "wrong-password-1").await.problem(401);
     }
     let (_, agent) = app.user_with_role("agent1", "agent").await;
-    let (_, supervisor) = app.user_with_role("super1", "supervisor").await;
+    let (supervisor_id, supervisor) = app.user_with_role("super1", "supervisor").await;
+    app.same_desk(&[id, supervisor_id]).await;
     app.unlock_as(&agent, id).await.problem(403);
     app.unlock_as(&supervisor, id).await.problem(403);
     app.send(app.anon(Method::POST, &app.acct(&format!("users/{id}/unlock")))).await.problem(401);

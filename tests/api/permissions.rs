@@ -33,7 +33,9 @@ async fn an_agent_cannot_see_users(engine: Engine) {
 async fn a_supervisor_can_look_but_not_change(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let target = id_of(&app.new_user(json!({ "login": "watched" })).await);
-    let (_, sup) = app.user_with_role("sup-sue", "supervisor").await;
+    let (sup_id, sup) = app.user_with_role("sup-sue", "supervisor").await;
+    // The built-in Supervisor reaches the users of their desks (D8).
+    app.same_desk(&[target, sup_id]).await;
 
     let list = app.get_as(&sup, &app.acct("users")).await.json(200);
     assert!(list["items"].as_array().unwrap().iter().any(|u| u["login"] == "watched"));

@@ -198,7 +198,8 @@ async fn admins_list_a_users_and_the_accounts_sessions(engine: Engine) {
     app.account_sessions("cursor=!!").await.problem_on(422, "cursor");
 
     // Who may look: a supervisor (sessions.view) yes, an agent no.
-    let (_, supervisor) = app.user_with_role("sup", "supervisor").await;
+    let (supervisor_id, supervisor) = app.user_with_role("sup", "supervisor").await;
+    app.same_desk(&[dora, supervisor_id]).await;
     app.get_as(&supervisor, &app.acct("sessions")).await.expect(200);
     app.get_as(&supervisor, &app.acct(&format!("users/{dora}/sessions"))).await.expect(200);
     let (_, agent) = app.user_with_role("agent1", "agent").await;

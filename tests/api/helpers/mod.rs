@@ -331,6 +331,14 @@ impl TestApp {
         self.create_named("desks", json!({ "name": name })).await
     }
 
+    /// Puts the users at one new desk, so that a desk-scoped supervisor among them sees the others (D8).
+    pub async fn same_desk(&self, ids: &[i64]) -> i64 {
+        let desk = self.desk(&format!("Shared {}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join("-"))).await;
+        let body = json!({ "action": "assign_desks", "target": { "ids": ids }, "values": [desk] });
+        self.bulk(body).await.expect(200);
+        desk
+    }
+
     pub async fn skill(&self, name: &str) -> i64 {
         self.create_named("skills", json!({ "name": name })).await
     }
