@@ -56,7 +56,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<TrustedProxies>,
     /// SMTP server for mail: `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS),
-    /// `smtps://user:pass@host:465` (TLS). Unset: mail is written under `<data dir>/mail/` and logged.
+    /// `smtps://user:pass@host:465` (TLS). Unset: mail is written under `<data dir>/mail/` (owner-only files).
     #[arg(long, env = "ROSTER_SMTP_URL", hide_env_values = true, value_parser = secret)]
     pub smtp_url: Option<secrecy::SecretString>,
     /// The sender of Roster's mail (default `Roster <roster@localhost>`).

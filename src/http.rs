@@ -90,6 +90,16 @@ pub fn if_match(headers: &HeaderMap) -> Result<i64, Error> {
     text.trim_matches('"').parse().map_err(|_| Error::PreconditionFailed)
 }
 
+/// Everything but RFC 3986's unreserved characters is percent-encoded in a path segment.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// A value (an account's slug, say) as one URL path segment: `/`, `?`, `#`, `%` and the like
+/// cannot change which route a URL names. Slugs are only `a-z0-9-` today; encoded anyway (D9).
+pub fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
 pub fn encode_cursor(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(value.as_bytes())
 }
@@ -131,6 +141,14 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         assert_eq!(decode_cursor(&encode_cursor("bob.x")).unwrap(), "bob.x");
         assert!(decode_cursor("%%%").is_err());
+    }
+
+    #[test]
+    fn a_path_segment_cannot_leave_its_segment() {
+        assert_eq!(path_segment("default"), "default");
+        assert_eq!(path_segment("branch-2.x_y~"), "branch-2.x_y~");
+        assert_eq!(path_segment("a/../b?c#d"), "a%2F..%2Fb%3Fc%23d");
+        assert_eq!(path_segment("50% off é"), "50%25%20off%20%C3%A9");
     }
 }
 

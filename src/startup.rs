@@ -64,6 +64,7 @@ impl Application {
         crate::auth::password::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
+        crate::secrets::reseal_legacy(&store, &secrets).await.context("sealing SIP passwords and TOTP keys with their owners")?;
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::auth::password::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
@@ -148,8 +149,27 @@ fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response_ext()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %request.method(), uri = %loggable_uri(request.uri()), version = ?request.version())
+        }))
         .with_state(state)
+}
+
+/// Paths whose next segment is a secret (a link's token from a mail).
+const TOKEN_PATHS: [&str; 2] = ["/reset-password/", "/enrol/"];
+
+/// The request's URI as the log may show it (D9): the token of an emailed link is replaced by
+/// `…`, so that a debug log never holds a usable link.
+fn loggable_uri(uri: &axum::http::Uri) -> String {
+    let text = uri.to_string();
+    for prefix in TOKEN_PATHS {
+        if let Some(rest) = uri.path().strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+            return format!("{prefix}…{tail}{query}");
+        }
+    }
+    text
 }
 
 /// Refuses a body whose declared length is over the limit before any handler runs.
@@ -184,5 +204,20 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 impl Error {
     fn into_response_ext(self) -> axum::response::Response {
         axum::response::IntoResponse::into_response(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emailed_tokens_are_not_logged_with_the_request() {
+        let uri = |s: &str| loggable_uri(&s.parse().unwrap());
+        assert_eq!(uri("/reset-password/AbC123-_xyz"), "/reset-password/…");
+        assert_eq!(uri("/enrol/AbC123?x=1"), "/enrol/…?x=1");
+        assert_eq!(uri("/enrol/AbC123/more"), "/enrol/…/more");
+        assert_eq!(uri("/api/v1/accounts/default/users?limit=5"), "/api/v1/accounts/default/users?limit=5");
+        assert_eq!(uri("/login?account=default"), "/login?account=default");
     }
 }

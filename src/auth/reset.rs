@@ -9,12 +9,13 @@ use super::{ClientInfo, password, token};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::mail::{self, Message};
 use crate::passwords::change::{self, Holder};
 use crate::state::AppState;
 use crate::store::accounts::{self, AccountRecord};
 use crate::store::password_resets::{self as store, ResetRecord};
-use crate::store::{Affects, sign_in_failures, users};
+use crate::store::{Affects, Conn, sign_in_failures, users};
 use crate::users::model::{UserRecord, UserStatus};
 
 /// How long a link works.
@@ -93,6 +94,32 @@ fn reset_text(user: &UserRecord, account: &AccountRecord, link: &str) -> String 
     )
 }
 
+/// Why a user's outstanding reset links end (recorded on the link, shown when it is used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinksEnd {
+    /// Any password change: by an admin, by the user, at sign-in, or through a link.
+    PasswordChanged,
+    /// The address the links were sent to is no longer the user's.
+    EmailChanged,
+}
+
+impl LinksEnd {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinksEnd::PasswordChanged => "password_changed",
+            LinksEnd::EmailChanged => "email_changed",
+        }
+    }
+}
+
+/// Ends every outstanding forgot-password link of `user`, in the caller's transaction: a link
+/// then answers 422 `ended`. Every password change does this (`passwords::change::save`); call
+/// it too when a user's email address changes.
+pub async fn void_reset_links(conn: &mut Conn, user: UserId, why: LinksEnd) -> Result<()> {
+    store::end_for_user(conn, user, now_ms(), why.as_str()).await?;
+    Ok(())
+}
+
 /// A live link, with its account and user; a dead one is refused with the reason.
 pub struct LiveLink {
     pub link: ResetRecord,
@@ -109,6 +136,9 @@ pub async fn check_link(state: &AppState, secret: &str) -> Result<LiveLink> {
     match link.end_reason.as_deref() {
         Some("used") => return Err(invalid("used", "this reset link was already used; ask for a new one if you need to")),
         Some("replaced") => return Err(invalid("replaced", "a newer reset link was sent after this one; use the newest")),
+        Some("email_changed") => {
+            return Err(invalid("ended", "this reset link no longer works: the email address was changed since"));
+        }
         Some(_) => return Err(invalid("ended", "this reset link no longer works: the password was changed since")),
         None if link.expires_at <= now => {
             return Err(invalid("expired", "this reset link has expired (links work for 30 minutes); ask for a new one"));
@@ -133,8 +163,8 @@ pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, c
     if !store::take(tx.conn(), link.id, now).await? {
         return Err(Error::invalid("token", "used", "this reset link was already used; ask for a new one if you need to"));
     }
+    // Also ends the user's other links.
     change::save(tx.conn(), &account.security, user.id, &hash, false, now).await?;
-    store::end_for_user(tx.conn(), user.id, now, "password_changed").await?;
     let unlocked = sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
     let ended = crate::sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset").await?;
     let mut changes = Changes::new();

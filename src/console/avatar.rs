@@ -18,7 +18,7 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(
     let principal = user.principal(&account, Permission::UsersEdit);
     let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     // The image comes from the API route, which takes the console's session cookie for reads.
-    let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", account.slug, view.version);
+    let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", crate::http::path_segment(&account.slug), view.version);
     let body = html! {
         (breadcrumbs(&view, "Avatar"))
         (ui::page_head("Avatar", Some(&format!("The picture shown for {}", view.login)), html! {}))

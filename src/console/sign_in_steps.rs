@@ -68,7 +68,7 @@ pub(super) async fn outcome(state: &AppState, jar: CookieJar, account: &str, out
             None => step_page(state, account, &pending).await,
         },
         // Asked before the password (R31), so never after a step; the login page handles it.
-        Outcome::Captcha(_) => Redirect::to(&format!("/login?account={account}&captcha=new")).into_response(),
+        Outcome::Captcha(_) => Redirect::to(&format!("/login?account={}&captcha=new", ui::enc(account))).into_response(),
     }
 }
 

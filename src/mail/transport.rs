@@ -1,6 +1,7 @@
 //! How a message leaves: over SMTP (lettre, rustls) when `smtp_url` is set, else into a file
-//! under `<data dir>/mail/` and the log, so that a newcomer on a fresh machine can follow the
-//! codes and links Roster sends.
+//! under `<data dir>/mail/`, so that a newcomer on a fresh machine can follow the codes and
+//! links Roster sends. The files are the owner's only (0600 in a 0700 folder); the log says
+//! that a message was written, to whom and where, never its text (D9: links and codes in it).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,7 +86,8 @@ impl Transport {
             },
             Transport::Files { dir } => match write_file(dir, mail.id, &message.formatted()).await {
                 Ok(path) => {
-                    tracing::info!(to = mail.to, subject = mail.subject, file = %path.display(), "mail (no SMTP server configured):\n{}", mail.text);
+                    // Never the text: it holds links and codes.
+                    tracing::info!(id = mail.id, to = mail.to, file = %path.display(), "mail written to a file (no SMTP server configured)");
                     Sent::Done(Some(format!("written to {}", path.display())))
                 }
                 Err(e) => Sent::Transient(format!("writing {}: {e}", dir.display())),
@@ -114,12 +116,36 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
+/// Writes one message as `<dir>/<time>-<id>.eml`, readable by Roster's user only: the folder is
+/// made (or narrowed, if it exists) to 0700 and the file created 0600, never through a link.
 async fn write_file(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    tokio::fs::create_dir_all(dir).await?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let path = dir.join(format!("{stamp}-{id}.eml"));
-    tokio::fs::write(&path, bytes).await?;
+    let (dir, file, bytes) = (dir.to_path_buf(), path.clone(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || write_private(&dir, &file, &bytes)).await.map_err(std::io::Error::other)??;
     Ok(path)
+}
+
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    // A message is written once: an existing file (or a planted link) is an error, not a target.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // The folder may predate this version, or have been made by someone else's umask.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The sender address, checked at start.
@@ -146,6 +172,67 @@ mod tests {
             let url = SecretString::from(good.to_string());
             assert!(Transport::from_config(Some(&url), None, Path::new("/tmp")).is_ok(), "{good}");
         }
+    }
+
+    /// What a test's tracing subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Log {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+        type Writer = Log;
+        fn make_writer(&'a self) -> Log {
+            self.clone()
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn mail_files_are_private_and_their_text_is_not_logged() {
+        use std::os::unix::fs::PermissionsExt;
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("mail");
+        // A folder left open by an earlier version (or a loose umask) is narrowed.
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let t = Transport::from_config(None, None, data.path()).unwrap();
+        let from = parse_from("Roster <roster@localhost>").unwrap();
+        let mail = Outgoing { id: 7, to: "ann@example.com", subject: "Reset", text: "open http://x/reset-password/SECRET-TOKEN" };
+        let log = Log::default();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).with_max_level(tracing::Level::TRACE).finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let Sent::Done(Some(note)) = t.send(&from, &mail).await else { panic!("written") };
+        drop(guard);
+        let logged = log.text();
+        assert!(logged.contains("mail written") && logged.contains("ann@example.com") && logged.contains("id=7"), "{logged}");
+        assert!(!logged.contains("SECRET-TOKEN") && !logged.contains("reset-password"), "the text is never logged: {logged}");
+        let path = PathBuf::from(note.trim_start_matches("written to "));
+        assert!(std::fs::read_to_string(&path).unwrap().contains("SECRET-TOKEN"), "the file has the text");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "the file");
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "the folder");
+
+        // A fresh data folder: the mail folder is made 0700.
+        let fresh = tempfile::tempdir().unwrap();
+        let t = Transport::from_config(None, None, &fresh.path().join("new")).unwrap();
+        assert!(matches!(t.send(&from, &Outgoing { id: 8, ..mail }).await, Sent::Done(_)));
+        let mode = std::fs::metadata(fresh.path().join("new/mail")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]

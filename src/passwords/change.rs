@@ -1,6 +1,7 @@
-//! Setting a user's password, whoever does it (admin, the user, the forced change at sign-in):
-//! the account's policy and history are checked (R10), the hash is remembered for the history,
-//! and the expiry (R24) follows from when it was set.
+//! Setting a user's password, whoever does it (admin, the user, the forced change at sign-in,
+//! a reset link): the account's policy and history are checked (R10), the hash is remembered
+//! for the history, the expiry (R24) follows from when it was set, and half-done sign-ins and
+//! outstanding reset links end ([`save`], which every change goes through).
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -49,6 +50,8 @@ pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, ha
     password_history::push(conn, user, hash, now, settings.password_policy.history).await?;
     // A sign-in half done with the old password must not finish after the change.
     challenges::delete_for_user(conn, user).await?;
+    // Nor may a forgot-password link sent before it (D9): whoever changed it, it is changed.
+    crate::auth::reset::void_reset_links(conn, user, crate::auth::reset::LinksEnd::PasswordChanged).await?;
     Ok(())
 }
 

@@ -92,7 +92,8 @@ pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientI
     let (user, _, _) = load(state, caller.account, caller.user).await?;
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    store::set_pending_totp(tx.conn(), caller.user, Some(&state.secrets.seal(secret.base32())), now_ms()).await?;
+    let sealed = state.secrets.seal(crate::secrets::Owner::totp_secret(caller.user), secret.base32());
+    store::set_pending_totp(tx.conn(), caller.user, Some(&sealed), now_ms()).await?;
     let actor = caller.actor(client);
     activity::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
         .await?;
@@ -108,7 +109,7 @@ pub async fn pending_details(state: &AppState, caller: &Caller) -> Result<SetupD
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
     let sealed = live_pending(&record, now_ms()).ok_or(Error::NotFound("authenticator being set up"))?;
-    steps::details(&steps::open(state, &sealed)?, &caller.home_account, &user)
+    steps::details(&steps::open(state, caller.user, &sealed)?, &caller.home_account, &user)
 }
 
 /// How long a new authenticator waits for its first code: the key it shows again to the signed-in
@@ -129,7 +130,7 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     drop(conn);
     let sealed = live_pending(&record, now)
         .ok_or_else(|| Error::invalid("code", "nothing_to_confirm", "start setting up an authenticator first (it is good for ten minutes)"))?;
-    let secret = steps::open(state, &sealed)?;
+    let secret = steps::open(state, user.id, &sealed)?;
     let step = secret
         .matching_step(code, now)?
         .ok_or_else(|| Error::invalid("code", "wrong_code", "is not the code your new authenticator shows"))?;
@@ -142,7 +143,7 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
     store::confirm_totp(tx.conn(), user.id, &sealed, step, method.map(|m| m.as_str()), now).await?;
-    store::replace_recovery_codes(tx.conn(), user.id, &codes.iter().map(|c| recovery::hash(c)).collect::<Vec<_>>(), now).await?;
+    store::replace_recovery_codes(tx.conn(), user.id, &recovery::hashes(&state.secrets, user.id, &codes), now).await?;
     let mut changes = Changes::new();
     changes.set("by", "self").set("replaced", record.sealed_secret.is_some());
     if let Some(m) = method {
@@ -167,7 +168,7 @@ pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, client
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    store::replace_recovery_codes(tx.conn(), user.id, &codes.iter().map(|c| recovery::hash(c)).collect::<Vec<_>>(), now).await?;
+    store::replace_recovery_codes(tx.conn(), user.id, &recovery::hashes(&state.secrets, user.id, &codes), now).await?;
     activity::record(tx.conn(), &actor, "user.recovery_codes_regenerated", Target::user(user.id, &user.login), &Changes::new())
         .await?;
     tx.commit().await?;

@@ -53,7 +53,8 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
     let mut email_sent_to = None;
     if step == "totp_setup" {
         let secret = TotpSecret::generate();
-        store::set_challenge_setup(tx.conn(), id, &state.secrets.seal(secret.base32()), p.device_hash.as_deref()).await?;
+        let sealed = state.secrets.seal(crate::secrets::Owner::totp_secret(user.id), secret.base32());
+        store::set_challenge_setup(tx.conn(), id, &sealed, p.device_hash.as_deref()).await?;
     } else if methods.contains(&"email") && !methods.contains(&"totp") {
         // Email is the only way (besides recovery codes): send the code without being asked.
         email_sent_to = Some(send_code(tx, p.account, user, id, p.now).await?);
@@ -244,7 +245,7 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
     let mut tx = state.store.begin().await?;
     let outcome = match checked {
         Checked::Right("recovery_code", _) => {
-            if store::use_recovery_code(tx.conn(), user.id, &recovery::hash(code), now).await? {
+            if recovery::redeem(tx.conn(), &state.secrets, user.id, code, now).await? {
                 Ok("recovery_code")
             } else {
                 Err(("recovery_code", "wrong_code"))
@@ -307,11 +308,12 @@ async fn stored_secret(state: &AppState, user: &UserRecord) -> Result<TotpSecret
     let mut conn = state.store.read().await?;
     let record = store::totp(&mut conn, user.id).await?.ok_or(Error::Unauthenticated)?;
     let sealed = record.sealed_secret.ok_or(Error::Unauthenticated)?;
-    open(state, &sealed)
+    open(state, user.id, &sealed)
 }
 
-pub(crate) fn open(state: &AppState, sealed: &str) -> Result<TotpSecret> {
-    Ok(TotpSecret::from_base32(state.secrets.open(sealed).map_err(Error::Internal)?))
+pub(crate) fn open(state: &AppState, user: crate::ids::UserId, sealed: &str) -> Result<TotpSecret> {
+    let owner = crate::secrets::Owner::totp_secret(user);
+    Ok(TotpSecret::from_base32(state.secrets.open(owner, sealed).map_err(Error::Internal)?))
 }
 
 /// What an authenticator app needs to be set up: the secret, its URI and the URI as QR codes.
@@ -338,7 +340,7 @@ pub(crate) fn details(secret: &TotpSecret, account: &AccountRecord, user: &UserR
 pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDetails> {
     let live = live(state, challenge, "totp_setup", now_ms()).await?;
     let sealed = live.factor.pending_secret.as_deref().ok_or(Error::Unauthenticated)?;
-    details(&open(state, sealed)?, &live.account, &live.user)
+    details(&open(state, live.user.id, sealed)?, &live.account, &live.user)
 }
 
 /// `POST /api/v1/auth/totp-setup/confirm`: a code from the new authenticator completes its
@@ -348,13 +350,13 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     let live = live(state, challenge, "totp_setup", now).await?;
     let attempt = reserve_attempt(state, &live, now).await?;
     let sealed = live.factor.pending_secret.clone().ok_or(Error::Unauthenticated)?;
-    let secret = open(state, &sealed)?;
+    let secret = open(state, live.user.id, &sealed)?;
     let p = progress(&live, client, now);
     let Some(step) = secret.matching_step(code, now)? else {
         return Err(wrong_code(state, &live, &p, attempt, "totp", "wrong_code").await);
     };
     let codes = recovery::generate();
-    let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
+    let hashes = recovery::hashes(&state.secrets, live.user.id, &codes);
     let user = &live.user;
     let mut tx = state.store.begin().await?;
     challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;

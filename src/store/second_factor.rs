@@ -113,14 +113,19 @@ pub async fn replace_recovery_codes(conn: &mut Conn, user: UserId, hashes: &[Str
     Ok(())
 }
 
-/// Uses a recovery code once: `false` when it is not one of the user's unused codes.
-pub async fn use_recovery_code(conn: &mut Conn, user: UserId, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-        .bind(now)
-        .bind(user.0)
-        .bind(hash)
-        .execute(&mut *conn)
-        .await?;
+/// Uses a recovery code once: `false` when it is not one of the user's unused codes. `hashes`
+/// are the forms the code may be stored in (keyed, and the old plain hash); one row is used.
+pub async fn use_recovery_code(conn: &mut Conn, user: UserId, hashes: &[&str; 2], now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 WHERE id = (SELECT id FROM recovery_codes \
+         WHERE user_id = $2 AND code_hash IN ($3, $4) AND used_at IS NULL ORDER BY id LIMIT 1) AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user.0)
+    .bind(hashes[0])
+    .bind(hashes[1])
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -165,9 +165,10 @@ pub async fn list(db: &Store, principal: &Principal, filter: &UserFilter, cursor
 
 /// The new user, and the generated password when none was given (shown once, R9).
 /// The sealed form of the SIP password the input sets: `None` keeps it, `Some(None)` clears it.
-fn seal_sip_password(secrets: &Secrets, input: &UserInput) -> Option<Option<String>> {
+fn seal_sip_password(secrets: &Secrets, id: UserId, input: &UserInput) -> Option<Option<String>> {
     use secrecy::ExposeSecret;
-    input.sip_password.as_ref().map(|p| p.as_ref().map(|p| secrets.seal(p.expose_secret())))
+    let owner = crate::secrets::Owner::sip_password(id);
+    input.sip_password.as_ref().map(|p| p.as_ref().map(|p| secrets.seal(owner, p.expose_secret())))
 }
 
 pub async fn create(
@@ -196,7 +197,7 @@ pub async fn create(
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
-    if let Some(Some(sealed)) = seal_sip_password(secrets, &input) {
+    if let Some(Some(sealed)) = seal_sip_password(secrets, id, &input) {
         store::set_sip_password(conn, id, Some(&sealed)).await?;
         changes.set("sip_password", "set");
     }
@@ -261,7 +262,7 @@ pub async fn update(
         return Err(Error::PreconditionFailed);
     }
     let mut changes = diff(&current, &fields);
-    if let Some(sealed) = seal_sip_password(secrets, &input) {
+    if let Some(sealed) = seal_sip_password(secrets, id, &input) {
         store::set_sip_password(conn, id, sealed.as_deref()).await?;
         changes.set("sip_password", if sealed.is_some() { "set" } else { "cleared" });
     }
@@ -680,7 +681,10 @@ pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principa
         message: "this user has no extension, so cannot register a SIP phone".into(),
     })?;
     let sip_password = match &user.sip_password {
-        Some(sealed) => Some(secrets.open(sealed).map_err(Error::Internal)?.expose_secret().to_string()),
+        Some(sealed) => {
+            let owner = crate::secrets::Owner::sip_password(id);
+            Some(secrets.open(owner, sealed).map_err(Error::Internal)?.expose_secret().to_string())
+        }
         None => None,
     };
     let mut changes = Changes::new();

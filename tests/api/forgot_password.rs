@@ -17,6 +17,7 @@ both_engines!(
     requests_are_throttled_silently,
     the_console_forgot_and_reset_pages_work,
     the_console_outbox_page_lists_mail_and_retries,
+    any_password_change_ends_outstanding_links,
 );
 
 async fn forgot(app: &TestApp, account: &str, login_or_email: &str) -> Value {
@@ -100,6 +101,39 @@ async fn replaced_expired_and_unknown_links_are_refused(engine: Engine) {
     assert_refused(&reset(&app, &second, STRONG_2).await, "token", "expired");
     assert_refused(&reset(&app, "not-a-token", STRONG_2).await, "token", "unknown");
     app.sign_in("rita", STRONG).await;
+}
+
+/// D9: a link mailed before a password change must not work after it, whoever changed it (an
+/// admin, the user, the forced change at sign-in): the mailbox may not be the user's any more.
+async fn any_password_change_ends_outstanding_links(engine: Engine) {
+    const FOURTH: &str = "Marble-Orchard-61%";
+    const FIFTH: &str = "Saffron-Glacier-29&";
+    let app = TestApp::spawn(engine).await;
+    let id = app.user_with_password("wren", STRONG, json!({ "email": "wren@example.com" })).await;
+
+    // An admin sets the password.
+    let token = link_token(&app, "wren", "wren@example.com").await;
+    app.set_password(id, json!({ "password": STRONG_2 })).await.expect(200);
+    let refused = reset(&app, &token, STRONG_3).await;
+    assert_refused(&refused, "token", "ended");
+    assert!(refused.text().contains("the password was changed since"), "{}", refused.text());
+    app.login("wren", STRONG_3).await.expect(401);
+
+    // The user changes it themself.
+    let token = link_token(&app, "wren", "wren@example.com").await;
+    let session = app.sign_in("wren", STRONG_2).await;
+    app.change_own_password(&session, json!({ "current_password": STRONG_2, "new_password": STRONG_3 })).await.expect(204);
+    assert_refused(&reset(&app, &token, FOURTH).await, "token", "ended");
+
+    // The change at sign-in that an admin asked for.
+    app.set_password(id, json!({ "password": FOURTH, "must_change_password": true })).await.expect(200);
+    let token = link_token(&app, "wren", "wren@example.com").await;
+    let step = app.login("wren", FOURTH).await.json(200);
+    assert_eq!(step["step"], "password_change", "{step}");
+    let body = json!({ "challenge": step["challenge"], "new_password": FIFTH });
+    app.post("/api/v1/auth/password-change", body).await.json(200);
+    assert_refused(&reset(&app, &token, STRONG).await, "token", "ended");
+    app.sign_in("wren", FIFTH).await;
 }
 
 async fn the_new_password_must_meet_the_policy(engine: Engine) {

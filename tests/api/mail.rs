@@ -142,7 +142,15 @@ async fn queued_mail_survives_a_restart(engine: Engine) {
 }
 
 async fn without_smtp_mail_is_written_under_the_data_folder(engine: Engine) {
-    let app = TestApp::spawn_with(engine, |c| c.smtp_url = None).await;
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn_with(engine, |c| {
+        c.smtp_url = None;
+        // A mail folder left open to everyone (an earlier version, a loose umask): narrowed (D9).
+        let dir = c.data_dir.join("mail");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    })
+    .await;
     let to = queue_mail_for(&app, "finn").await;
     let sent = outbox_until(&app, &to, "written", |m| m["state"] == "sent").await;
     let note = sent["last_error"].as_str().unwrap_or_default();
@@ -155,6 +163,10 @@ async fn without_smtp_mail_is_written_under_the_data_folder(engine: Engine) {
     assert!(eml.contains(&format!("To: {to}")), "{eml}");
     assert!(eml.contains("/reset-password/"), "the link is there to follow: {eml}");
     assert!(app.mailbox.all().is_empty(), "nothing went over SMTP");
+    // Links and codes are for the recipient only: the file is the owner's, in a folder that is too.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&files[0]), 0o600, "the message file");
+    assert_eq!(mode(&dir), 0o700, "the mail folder");
 }
 
 async fn the_outbox_needs_permissions_and_checks_its_query(engine: Engine) {

@@ -264,19 +264,43 @@ async fn export_then_import_into_another_account_gives_equal_users(engine: Engin
         .await;
     app.new_user(json!({ "login": "bob", "status": "disabled", "receive_email": false })).await;
     app.new_user(json!({ "login": "cy", "is_end_user": true, "is_company_supervisor": true, "company": "Initech" })).await;
+    // Values a spreadsheet would run as formulas (D9): neutralised in CSV, and back as they were.
+    let overflow = app.desk("+Overflow").await;
+    let hyperlink = "=HYPERLINK(\"http://evil.example/?x\",\"Open\")";
+    app.new_user(json!({ "login": "dee", "first_name": "=1+2", "last_name": "'=quoted", "company": hyperlink,
+        "related_contact": "@SUM(A1:A9)", "external_id": "-42", "desks": [overflow] }))
+        .await;
 
     let dir = tempfile::tempdir().unwrap();
     for (format, slug) in [("csv", "branch"), ("json", "branch-two")] {
         app.post("/api/v1/accounts", json!({ "slug": slug, "name": slug })).await.json(201);
-        for (kind, name) in [("desks", "sales"), ("desks", "Support; Tier 2"), ("skills", "English"), ("groups", "Night")] {
+        for (kind, name) in [("desks", "sales"), ("desks", "Support; Tier 2"), ("desks", "+Overflow"), ("skills", "English"), ("groups", "Night")] {
             app.post(&format!("/api/v1/accounts/{slug}/{kind}"), json!({ "name": name })).await.json(201);
         }
         app.post(&format!("/api/v1/accounts/{slug}/roles"), auditor.clone()).await.json(201);
 
         let file = dir.path().join(format!("default.{format}"));
         roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
+        let text = std::fs::read_to_string(&file).unwrap();
+        if format == "csv" {
+            let rows = csv_rows(&text);
+            for cell in rows.iter().flat_map(|r| r.values()) {
+                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "a cell that runs as a formula: {cell:?}");
+            }
+            let dee = rows.iter().find(|r| r["login"] == "dee").expect("dee is exported");
+            assert_eq!(dee["company"], format!("'{hyperlink}"));
+            assert_eq!((dee["first_name"].as_str(), dee["last_name"].as_str()), ("'=1+2", "''=quoted"));
+            assert_eq!((dee["related_contact"].as_str(), dee["external_id"].as_str()), ("'@SUM(A1:A9)", "'-42"));
+            assert_eq!(dee["desks"], "'+Overflow");
+            let ann = rows.iter().find(|r| r["login"] == "Ann").expect("Ann is exported");
+            assert_eq!(ann["phone"], "'+4915112345678");
+        } else {
+            let users: Vec<Value> = serde_json::from_str(&text).unwrap();
+            assert_eq!(user(&users, "dee")["company"], hyperlink, "JSON is left as it is");
+            assert_eq!(user(&users, "Ann")["phone"], "+4915112345678");
+        }
         let run = roster_ok(&app, &["users", "import", s(&file), "--account", slug]).await;
-        assert!(run.stdout.contains(&format!("Imported 4 users into {slug}.")), "{}", run.stdout);
+        assert!(run.stdout.contains(&format!("Imported 5 users into {slug}.")), "{}", run.stdout);
 
         let (from, to) = (users_of(&app, "default").await, users_of(&app, slug).await);
         let mut expected = from.clone();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::{COLUMNS, Format, join_list};
+use super::{COLUMNS, Format, csv_cell, join_list};
 use crate::error::{Error, Result};
 use crate::store::users as store;
 use crate::store::{Store, accounts};
@@ -148,7 +148,8 @@ fn write_pages(out: Box<dyn Write + Send>, format: Format, mut rx: mpsc::Receive
             w.write_record(COLUMNS)?;
             while let Some(page) = rx.blocking_recv() {
                 for user in &page {
-                    w.write_record(user.csv_record())?;
+                    // No cell a spreadsheet would run as a formula (D9); import takes the `'` off.
+                    w.write_record(user.csv_record().map(csv_cell))?;
                 }
             }
             w.flush()?;

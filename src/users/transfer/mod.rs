@@ -105,6 +105,30 @@ pub fn split_list(cell: &str) -> Vec<String> {
     out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
 }
 
+/// What a spreadsheet may take as the start of a formula (OWASP, CSV injection).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `value`, past any leading `'`, starts like a formula.
+fn formula_like(value: &str) -> bool {
+    value.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
+/// A CSV cell no spreadsheet runs as a formula (D9): a value starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return gets a leading `'`, as OWASP advises (`+4930…` becomes
+/// `'+4930…`). So does a value that starts with `'`s and then such a character, so that
+/// [`csv_cell_value`] gives every value back as it was.
+pub fn csv_cell(value: String) -> String {
+    if formula_like(&value) { format!("'{value}") } else { value }
+}
+
+/// The value of a CSV cell written by [`csv_cell`]: the one `'` it added is taken off.
+pub fn csv_cell_value(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => cell,
+    }
+}
+
 /// A progress bar on stderr, drawn only when stderr is a terminal.
 pub(crate) fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
@@ -207,6 +231,36 @@ mod tests {
         assert_eq!(split_list(&join_list(&names)), vec!["Sales", "R&D; Lab", "C:\\Ops"]);
         assert_eq!(split_list(" Sales ; ;support"), vec!["Sales", "support"]);
         assert!(split_list("").is_empty());
+    }
+
+    #[test]
+    fn cells_that_look_like_formulas_are_neutralised_and_read_back() {
+        let cell = |v: &str| csv_cell(v.to_string());
+        for (value, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+4915112345678", "'+4915112345678"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            // Already starting with quotes before a formula character: one more, taken off again.
+            ("'=1", "''=1"),
+            ("''+1", "'''+1"),
+            // Nothing to neutralise.
+            ("Ann", "Ann"),
+            ("O'Brien", "O'Brien"),
+            ("'quoted'", "'quoted'"),
+            ("'", "'"),
+            ("", ""),
+            ("a=b", "a=b"),
+            (" =1", " =1"),
+        ] {
+            assert_eq!(cell(value), written, "{value:?}");
+            assert_eq!(csv_cell_value(&cell(value)), value, "{value:?} round-trips");
+        }
+        // A cell typed by hand the way spreadsheets are told "this is text".
+        assert_eq!(csv_cell_value("'+4930123456"), "+4930123456");
+        assert_eq!(csv_cell_value("'Ann"), "'Ann");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{COLUMNS, Format, PASSWORD, PASSWORD_HASH, split_list};
+use super::{COLUMNS, Format, PASSWORD, PASSWORD_HASH, csv_cell_value, split_list};
 use crate::error::Issues;
 use crate::store::users::Link;
 use crate::users::input::UserInput;
@@ -146,7 +146,8 @@ fn read_csv(input: impl Read, tx: &mpsc::Sender<Item>) -> Result<(), String> {
         }
         let cells = columns
             .iter()
-            .zip(record.iter())
+            // Export put a `'` before cells that start like formulas (D9): take it off.
+            .zip(record.iter().map(csv_cell_value))
             .filter(|(_, v)| !v.trim().is_empty())
             .map(|(c, v)| (*c, Cell::Text(v.to_string())))
             .collect();
