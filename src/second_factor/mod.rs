@@ -13,6 +13,7 @@
 pub mod api;
 pub mod enrolment;
 pub mod manage;
+pub mod notices;
 pub mod qr;
 pub mod recovery;
 pub mod steps;
