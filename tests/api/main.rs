@@ -51,6 +51,7 @@ mod passwords;
 mod permissions;
 mod second_factor;
 mod second_factor_email;
+mod second_factor_guessing;
 mod security_settings;
 mod sessions;
 mod sip;
