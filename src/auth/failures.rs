@@ -2,13 +2,13 @@
 //! database so every instance sees them, locking the user or blocking the address at the limit.
 
 use super::ClientInfo;
-use crate::accounts::security::SecuritySettings;
+use crate::accounts::security::{LockoutPolicy, SecuritySettings};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::error::Result;
 use crate::sessions::SessionKind;
 use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
-use crate::store::{Affects, sign_in_failures};
+use crate::store::{Affects, challenges, sign_in_failures};
 use crate::users::model::UserRecord;
 
 /// Counts a failure once for the user (wrong password only: a locked or disabled user's
@@ -27,16 +27,10 @@ pub(super) async fn record_failure(
     now: i64,
 ) -> Result<()> {
     let lockout = &settings.lockout;
-    let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let lock_ms = i64::from(lockout.lock_minutes) * 60_000;
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     if let Some(address) = &client.address {
-        let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
-        if failures >= i64::from(lockout.address_max_failures) {
-            sign_in_failures::block_address(tx.conn(), address, now + lock_ms).await?;
-            tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
-        }
+        count_address_failure(tx.conn(), address, lockout, now).await?;
     }
     match account {
         Some(account) => {
@@ -63,19 +57,35 @@ pub(super) async fn record_failure(
     Ok(())
 }
 
-/// Counts one wrong password against a user (a sign-in, or the current password when changing
-/// it) and locks them at the limit, recording the lock. Returns the count in the window.
+/// Counts one failure from a client's address (a wrong password, or a wrong second-factor code,
+/// D5) and refuses the address for a while at the limit. Returns whether it is now refused.
+pub(crate) async fn count_address_failure(conn: &mut crate::store::Conn, address: &str, lockout: &LockoutPolicy, now: i64) -> Result<bool> {
+    let window_ms = i64::from(lockout.window_minutes) * 60_000;
+    let failures = sign_in_failures::count_address_failure(conn, address, now, window_ms).await?;
+    if failures < i64::from(lockout.address_max_failures) {
+        return Ok(false);
+    }
+    sign_in_failures::block_address(conn, address, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+    tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
+    Ok(true)
+}
+
+/// Counts one failure against a user (a wrong password at sign-in or when changing it, or a
+/// wrong second-factor code, D5) and locks them at the limit, recording the lock; a lock also
+/// ends the user's pending sign-in steps. Returns the count in the window (at or above
+/// `lockout.max_failures` when this failure locked the user).
 pub(crate) async fn count_user_failure(
     conn: &mut crate::store::Conn,
     actor: &Actor,
     user: &UserRecord,
-    lockout: &crate::accounts::security::LockoutPolicy,
+    lockout: &LockoutPolicy,
     now: i64,
 ) -> Result<i64> {
     let window_ms = i64::from(lockout.window_minutes) * 60_000;
     let failures = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await?;
     if failures >= i64::from(lockout.max_failures) {
         sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+        challenges::delete_for_user(conn, user.id).await?;
         let mut changes = Changes::new();
         changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
         activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;

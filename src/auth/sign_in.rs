@@ -175,10 +175,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         record_failure(state, Some(&account), Some(&user), &settings, req.login, reason, req.kind, client, now).await?;
         return Err(refused());
     }
-    // A success starts the count afresh; most sign-ins have nothing to clear.
-    if user.failed_sign_ins > 0 || user.locked_until.is_some() {
-        sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
-    }
+    // D5: a right password does not clear the failure count: wrong second-factor codes keep
+    // counting across sign-ins. Only the session at the end of the sign-in (`proceed`) clears it.
     if let (Some(hash), Some(old)) = (&upgraded, &verified_hash) {
         users::upgrade_password_hash(tx.conn(), user.id, old, hash).await?;
     }
@@ -246,6 +244,10 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
             email_sent_to: None,
             recovery_codes: None,
         }));
+    }
+    // A completed sign-in starts the count afresh (D5); most sign-ins have nothing to clear.
+    if p.user.failed_sign_ins > 0 || p.user.locked_until.is_some() {
+        sign_in_failures::clear_after_sign_in(tx.conn(), p.user.id, p.now).await?;
     }
     let mut signed_in = open_session(tx, &p.actor, p.account, p.user, p.kind, p.take_over, p.client, p.now).await?;
     signed_in.device = crate::second_factor::steps::remember_sign_in(state, tx, p).await?;
@@ -373,7 +375,8 @@ pub async fn complete_password_change(
     let account = accounts::by_id(&mut conn, pending.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, pending.user_id).await?.ok_or_else(refused)?;
     drop(conn);
-    if user.status() != UserStatus::Active || !account.enabled {
+    // A lock (D5: wrong codes count too) ends the sign-ins in progress.
+    if user.status() != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
         return Err(refused());
     }
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };

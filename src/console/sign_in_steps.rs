@@ -95,6 +95,13 @@ fn start_again(account: &str) -> Response {
     (StatusCode::UNAUTHORIZED, login_form(account, "", Some(message), None)).into_response()
 }
 
+/// Back to the sign-in page: too many failures from this address (D5: wrong codes count too).
+fn throttled(account: &str, seconds: u64) -> Response {
+    let minutes = seconds.div_ceil(60);
+    let message = format!("Too many failed sign-ins from this address. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+    (StatusCode::TOO_MANY_REQUESTS, login_form(account, "", Some(&message), None)).into_response()
+}
+
 fn unavailable(cause: &anyhow::Error) -> Response {
     tracing::error!(error = ?cause, "a sign-in step failed with an internal error");
     let page = login_form("default", "", Some("Sign-in is not available right now; try again shortly."), None);
@@ -201,18 +208,30 @@ pub(super) async fn verify(
     match steps::verify(&state, carry.challenge, code, method, &client).await {
         Ok(done) => outcome(&state, jar, carry.account, done).await,
         Err(Error::Validation(issues)) => (StatusCode::UNPROCESSABLE_ENTITY, code_page(&carry, None, None, &issues)).into_response(),
+        Err(Error::TooManyAttempts(seconds)) => throttled(carry.account, seconds),
         Err(Error::Internal(cause)) => unavailable(&cause),
         Err(_) => start_again(carry.account),
     }
 }
 
 /// `POST /login/second-factor/email`: "Send me a code" / "Send again".
-pub(super) async fn send_email(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Pairs>) -> Response {
+pub(super) async fn send_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Form(form): Form<Pairs>,
+) -> Response {
     if !same_origin(&headers, state.config.public_url.as_deref()) {
         return foreign();
     }
     let carry = Carry::from_form(&form);
-    match steps::send_email_code(&state, carry.challenge).await {
+    match steps::address_open(&state, &client, crate::clock::now_ms()).await {
+        Ok(()) => {}
+        Err(Error::TooManyAttempts(seconds)) => return throttled(carry.account, seconds),
+        Err(Error::Internal(cause)) => return unavailable(&cause),
+        Err(_) => return start_again(carry.account),
+    }
+    match steps::send_email_code(&state, carry.challenge, &client).await {
         Ok((to, _)) => code_page(&carry, Some(&to), None, &[]).into_response(),
         Err(Error::TooManyAttempts(seconds)) => {
             let message = format!("A code was sent moments ago, or too many were sent: wait {seconds} seconds before asking again.");
@@ -310,6 +329,7 @@ pub(super) async fn confirm_setup(
     match steps::confirm_setup(&state, carry.challenge, code, &client).await {
         Ok(done) => outcome(&state, jar, carry.account, done).await,
         Err(Error::Validation(issues)) => setup_page(&state, &carry, &issues).await,
+        Err(Error::TooManyAttempts(seconds)) => throttled(carry.account, seconds),
         Err(Error::Internal(cause)) => unavailable(&cause),
         Err(_) => start_again(carry.account),
     }

@@ -50,8 +50,9 @@ pub struct CodeRequest {
 /// Complete the second-factor step of a sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "auth", request_body = CodeRequest,
     responses((status = 200, body = LoginResponse),
-        (status = 401, description = "Unknown, used or expired challenge, or too many wrong codes", body = crate::error::Problem),
-        (status = 422, description = "Wrong, already used or expired code (field `code`)", body = crate::error::Problem)))]
+        (status = 401, description = "Unknown, used or expired challenge, too many wrong codes, or the user is locked (wrong codes count toward the lockout, D5)", body = crate::error::Problem),
+        (status = 422, description = "Wrong, already used or expired code (field `code`); a method not offered (field `method`: `not_offered`, or `authenticator_required` for an emailed code from an admin with an authenticator, D6)", body = crate::error::Problem),
+        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
 async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<LoginResponse>> {
     Ok(Json(steps::verify(&state, &req.challenge, &req.code, req.method.as_deref(), &client).await?.into()))
 }
@@ -70,12 +71,18 @@ pub struct EmailCodeSent {
 }
 
 /// Email a code for the second-factor step (again). At most one every 30 seconds, five per sign-in.
+/// Never to an admin who has an authenticator (D6: `authenticator_required`).
 #[utoipa::path(post, path = "/api/v1/auth/second-factor/email", tag = "auth", request_body = ChallengeRequest,
     responses((status = 202, body = EmailCodeSent),
         (status = 401, body = crate::error::Problem),
-        (status = 429, description = "Asked too soon or too often; see Retry-After", body = crate::error::Problem)))]
-async fn email_code(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> Result<(StatusCode, Json<EmailCodeSent>)> {
-    let (sent_to, expires_at) = steps::send_email_code(&state, &req.challenge).await?;
+        (status = 422, description = "Email codes not offered to this sign-in (`email_not_offered`), or an admin who signs in with the authenticator (`authenticator_required`), on field `challenge`", body = crate::error::Problem),
+        (status = 429, description = "Asked too soon or too often, or the address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
+async fn email_code(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> Result<(StatusCode, Json<EmailCodeSent>)> {
+    let (sent_to, expires_at) = steps::send_email_code(&state, &req.challenge, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(EmailCodeSent { sent_to, expires_at: to_rfc3339(expires_at) })))
 }
 
@@ -118,7 +125,8 @@ pub struct ConfirmSetupRequest {
 #[utoipa::path(post, path = "/api/v1/auth/totp-setup/confirm", tag = "auth", request_body = ConfirmSetupRequest,
     responses((status = 200, body = LoginResponse),
         (status = 401, body = crate::error::Problem),
-        (status = 422, description = "Wrong code (field `code`)", body = crate::error::Problem)))]
+        (status = 422, description = "Wrong code (field `code`)", body = crate::error::Problem),
+        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
 async fn confirm_setup(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod enrolment;
 pub mod manage;
+pub mod notices;
 pub mod qr;
 pub mod recovery;
 pub mod steps;
@@ -92,6 +93,9 @@ pub fn need(
     let enrolled = user.totp_confirmed_at.is_some();
     let required = is_admin || policy.required_for == RequiredFor::Everyone;
     let method = match user.two_factor() {
+        // D6: an admin with an authenticator is asked for it, whatever their method: emailed
+        // codes alone never sign an admin in.
+        _ if admin_uses_authenticator(user, is_admin) => TwoFactorMethod::Totp,
         // An authenticator still set up is asked for: turning the method off and on again must
         // not let a password alone set up a new one.
         TwoFactorMethod::Disabled if required && enrolled => TwoFactorMethod::Totp,
@@ -128,6 +132,23 @@ pub fn need(
         methods.push("recovery_code");
     }
     Need::Code { methods, reason }
+}
+
+/// D6: an admin (R27's sense) who has an authenticator set up signs in with it (or a recovery
+/// code), never with an emailed code, whatever their method and mode.
+pub fn admin_uses_authenticator(user: &UserRecord, is_admin: bool) -> bool {
+    is_admin && user.totp_confirmed_at.is_some()
+}
+
+/// The methods a second-factor step of this user accepts now: what `need` offers them, in any
+/// mode (a step was asked for already). Recovery codes are always among them (a code is checked
+/// against the user's unused ones); they are all that is left when the user has no other code
+/// to show any more (their authenticator was reset since the step began, say).
+pub fn accepted_methods(policy: &SecondFactorPolicy, user: &UserRecord, is_admin: bool) -> Vec<&'static str> {
+    match need(policy, user, is_admin, true, None) {
+        Need::Code { methods, .. } => methods,
+        Need::Nothing | Need::Setup(_) => vec!["recovery_code"],
+    }
 }
 
 /// `a•••@example.com`: enough for the user to know where to look, not a way to learn addresses.
@@ -201,6 +222,36 @@ mod tests {
         }
         // R27: not for an admin, whatever their mode.
         assert!(matches!(need(&p, &u, true, false, Some(&familiar(true, true, Some(true)))), Need::Code { .. }));
+    }
+
+    #[test]
+    fn an_admin_with_an_authenticator_is_asked_for_it_whatever_the_method_and_mode() {
+        let p = SecondFactorPolicy::default();
+        let unknown_device = familiar(false, false, Some(false));
+        let known_device = familiar(true, true, Some(true));
+        for method in ["email", "either", "totp", "disabled"] {
+            for mode in ["always", "suspicious"] {
+                let u = user(method, mode, true);
+                for f in [None, Some(&known_device), Some(&unknown_device)] {
+                    match need(&p, &u, true, true, f) {
+                        Need::Code { methods, reason } => {
+                            assert_eq!(methods, vec!["totp", "recovery_code"], "{method}/{mode}");
+                            assert_eq!(reason, "always", "{method}/{mode}");
+                        }
+                        other => panic!("{method}/{mode}: {other:?}"),
+                    }
+                }
+                assert_eq!(accepted_methods(&p, &u, true), vec!["totp", "recovery_code"], "{method}/{mode}");
+            }
+        }
+        // Not an admin: "either" and "email" keep the emailed code.
+        assert_eq!(accepted_methods(&p, &user("either", "always", true), false), vec!["totp", "email", "recovery_code"]);
+        assert_eq!(accepted_methods(&p, &user("email", "suspicious", true), false), vec!["email", "recovery_code"]);
+        // An admin without an authenticator keeps today's way (R27: email until they set one up).
+        assert_eq!(accepted_methods(&p, &user("email", "always", false), true), vec!["email", "recovery_code"]);
+        let with_email = UserRecord { email: Some("ann@example.com".into()), ..user("either", "always", false) };
+        assert_eq!(need(&p, &with_email, true, false, None), Need::Code { methods: vec!["email"], reason: "always".into() });
+        assert_eq!(accepted_methods(&p, &user("disabled", "always", false), true), vec!["recovery_code"]);
     }
 
     #[test]

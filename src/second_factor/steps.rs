@@ -7,7 +7,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::totp::{self, TotpSecret};
-use super::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, mask_email, qr, recovery};
+use super::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email, qr, recovery};
 use crate::activity::{self, Changes, Target};
 use crate::auth::sign_in::{self, Outcome, Passed, Pending, Progress};
 use crate::auth::{ClientInfo, token};
@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store::accounts::AccountRecord;
 use crate::store::challenges::{self, ChallengeRecord};
 use crate::store::second_factor::{self as store, ChallengeFactor};
-use crate::store::{Affects, Tx, accounts, users};
+use crate::store::{Affects, Tx, accounts, sign_in_failures, users};
 use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 
 /// Called once the password is right: the step the sign-in must take for its second factor, if any.
@@ -157,10 +157,43 @@ fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a
     }
 }
 
+/// The address throttle (D5): an address refused for too many failures continues no sign-in,
+/// as it starts none; the same 429 with `Retry-After` as at the password.
+pub async fn address_open(state: &AppState, client: &ClientInfo, now: i64) -> Result<()> {
+    let Some(address) = client.address.as_deref() else { return Ok(()) };
+    let mut conn = state.store.read().await?;
+    match sign_in_failures::address_blocked_until(&mut conn, address, now).await? {
+        Some(until) => Err(Error::TooManyAttempts(u64::try_from((until - now) / 1000).unwrap_or(0).max(1))),
+        None => Ok(()),
+    }
+}
+
+/// Whether the user is an admin with an authenticator (D6), who never signs in by email.
+async fn admin_uses_authenticator(state: &AppState, user: &UserRecord) -> Result<bool> {
+    if user.totp_confirmed_at.is_none() {
+        return Ok(false);
+    }
+    let mut conn = state.store.read().await?;
+    Ok(super::admin_uses_authenticator(user, store::is_admin(&mut conn, user.id).await?))
+}
+
+/// D6: the refusal of an emailed code to an admin who has an authenticator.
+fn authenticator_required(field: &str) -> Error {
+    Error::invalid(
+        field,
+        "authenticator_required",
+        "admins sign in with their authenticator app (or a recovery code), never with an emailed code",
+    )
+}
+
 /// `POST /api/v1/auth/second-factor/email`: sends (again) an emailed code for the sign-in.
-pub async fn send_email_code(state: &AppState, challenge: &str) -> Result<(String, i64)> {
+pub async fn send_email_code(state: &AppState, challenge: &str, client: &ClientInfo) -> Result<(String, i64)> {
     let now = now_ms();
+    address_open(state, client, now).await?;
     let live = live(state, challenge, "second_factor", now).await?;
+    if admin_uses_authenticator(state, &live.user).await? {
+        return Err(authenticator_required("challenge"));
+    }
     if !live.user.two_factor().uses_email() || live.user.email.is_none() {
         return Err(Error::invalid("challenge", "email_not_offered", "this sign-in does not offer email codes"));
     }
@@ -201,32 +234,42 @@ async fn reserve_attempt(state: &AppState, live: &Live, now: i64) -> Result<i64>
 /// given a new password while the code was checked.
 async fn still_able(state: &AppState, tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
     let fresh = users::sign_in_state(tx.conn(), live.user.id, state.store.row_lock()).await?.ok_or(Error::Unauthenticated)?;
-    let able = fresh.status == UserStatus::Active.as_str() && !fresh.locked_until.is_some_and(|t| t > now);
+    let able = fresh.status == UserStatus::Active.as_str() && fresh.locked_until.is_none_or(|t| t <= now);
     if able { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
 /// `POST /api/v1/auth/second-factor`: the code of the second-factor step.
 pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Option<&str>, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
+    address_open(state, client, now).await?;
     let live = live(state, challenge, "second_factor", now).await?;
-    let attempt = reserve_attempt(state, &live, now).await?;
     let user = &live.user;
+    // What this step accepts, as `begin` offered it (D6: an admin's authenticator, not email).
+    let admin_factor = admin_uses_authenticator(state, user).await?;
+    let accepted = accepted_methods(&live.account.security.second_factor, user, admin_factor);
     let method = match method {
         Some(m @ ("totp" | "email" | "recovery_code")) => m,
         Some(_) => return Err(Error::invalid("method", "unknown_choice", "must be totp, email or recovery_code")),
         None if recovery::looks_like(code) => "recovery_code",
-        None if user.two_factor().uses_totp() && user.totp_confirmed_at.is_some() => "totp",
+        None if accepted.contains(&"totp") => "totp",
         None => "email",
     };
+    if method == "email" && admin_factor {
+        return Err(authenticator_required("method"));
+    }
+    if !accepted.contains(&method) {
+        return Err(Error::invalid("method", "not_offered", "this sign-in does not offer that method"));
+    }
+    let attempt = reserve_attempt(state, &live, now).await?;
     let checked = match method {
-        "totp" if user.two_factor().uses_totp() => {
+        "totp" => {
             let secret = stored_secret(state, user).await?;
             match secret.matching_step(code, now)? {
                 Some(step) => Checked::Right("totp", Some(step)),
                 None => Checked::Wrong("totp", "wrong_code"),
             }
         }
-        "email" if user.two_factor().uses_email() => match (&live.factor.code_hash, live.factor.code_expires_at) {
+        "email" => match (&live.factor.code_hash, live.factor.code_expires_at) {
             (Some(hash), Some(until)) if until > now => {
                 let given = code_hash(live.record.id, &totp::normalize(code));
                 if bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), hash.as_bytes())) {
@@ -238,8 +281,7 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
             (Some(_), _) => Checked::Wrong("email", "expired"),
             (None, _) => return Err(Error::invalid("code", "no_code_sent", "ask for an emailed code first")),
         },
-        "recovery_code" => Checked::Right("recovery_code", None),
-        _ => return Err(Error::invalid("method", "not_offered", "this sign-in does not offer that method")),
+        _ => Checked::Right("recovery_code", None),
     };
     let p = progress(&live, client, now);
     let mut tx = state.store.begin().await?;
@@ -276,8 +318,11 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
     }
 }
 
-/// Records a wrong code (its attempt was taken before the check) and counts it toward the
-/// user's lockout; the answer to give.
+/// Records a wrong code (its attempt was taken before the check) and counts it, as a wrong
+/// password is counted (D5), for the user (across sign-ins: only a completed sign-in clears the
+/// count) and for the client's address; the answer to give. A code that locks the user ends
+/// the sign-in with the 401 a locked user's sign-in gets; one that gets the address refused,
+/// with the address's 429.
 async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i64, method: &str, why: &'static str) -> Error {
     let result: Result<Error> = async {
         let mut tx = state.store.begin().await?;
@@ -287,13 +332,22 @@ async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i6
         changes.set("method", method).set("reason", why).set("step", &live.record.step);
         activity::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
             .await?;
-        sign_in::count_user_failure(tx.conn(), &p.actor, &live.user, &live.account.security.lockout, p.now).await?;
+        let lockout = &live.account.security.lockout;
+        // A lock also ends the user's pending sign-ins, this one among them.
+        let locked = sign_in::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now).await?
+            >= i64::from(lockout.max_failures);
+        let blocked = match p.client.address.as_deref() {
+            Some(address) => crate::auth::failures::count_address_failure(tx.conn(), address, lockout, p.now).await?,
+            None => false,
+        };
         let left = MAX_WRONG_CODES - wrong;
-        if left <= 0 {
+        if left <= 0 || blocked {
             store::delete_challenge(tx.conn(), live.record.id).await?;
         }
         tx.commit().await?;
         Ok(match (left, why) {
+            _ if blocked => Error::TooManyAttempts(u64::from(lockout.lock_minutes) * 60),
+            _ if locked => Error::Unauthenticated,
             (..=0, _) => Error::Unauthenticated,
             (_, "already_used") => Error::invalid("code", "already_used", "this code was used already: wait for the next one"),
             (_, "expired") => Error::invalid("code", "expired", "this code has expired: ask for a new one"),
@@ -347,6 +401,7 @@ pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDet
 /// set-up; recovery codes are issued and the sign-in goes on.
 pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
+    address_open(state, client, now).await?;
     let live = live(state, challenge, "totp_setup", now).await?;
     let attempt = reserve_attempt(state, &live, now).await?;
     let sealed = live.factor.pending_secret.clone().ok_or(Error::Unauthenticated)?;

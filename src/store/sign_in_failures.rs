@@ -54,6 +54,21 @@ pub async fn clear_user(conn: &mut Conn, account: AccountId, user: UserId, now: 
     Ok(was_locked)
 }
 
+/// Clears the count of a user who just completed a sign-in (D5: only a session issued clears
+/// it, not a right password alone), and a lock that is over. A lock still running is left as it
+/// is: the sign-in checked it, and this guards against a lock that came since.
+pub async fn clear_after_sign_in(conn: &mut Conn, user: UserId, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET failed_sign_ins = 0, failures_since = NULL, locked_until = NULL \
+         WHERE id = $1 AND (failed_sign_ins > 0 OR locked_until IS NOT NULL) AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(user.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Until when the address is refused, if it is.
 pub async fn address_blocked_until(conn: &mut Conn, address: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query("SELECT blocked_until FROM address_failures WHERE address = $1")

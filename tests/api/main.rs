@@ -52,6 +52,7 @@ mod passwords;
 mod permissions;
 mod second_factor;
 mod second_factor_email;
+mod second_factor_guessing;
 mod secrets_at_rest;
 mod security_settings;
 mod sessions;
