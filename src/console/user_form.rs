@@ -288,7 +288,10 @@ pub(super) async fn update(
     let input = values.to_input(&user, false, None);
     let mode = Mode::Edit { id };
     match service::update(&state.store, &state.secrets, &principal, UserId(id), values.version, input).await {
-        Ok(_) => Ok(go(user.htmx, "/console/users?notice=saved")),
+        Ok(_) => {
+            state.mail.wake();
+            Ok(go(user.htmx, "/console/users?notice=saved"))
+        }
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &mode, None).await
         }

@@ -180,6 +180,7 @@ pub(super) async fn apply(
     };
     match result {
         Ok(()) => {
+            state.mail.wake();
             let notice = if change == Change::Reset { "totp_reset" } else { "two_factor" };
             Ok(go(user.htmx, &format!("/console/users?notice={notice}")))
         }

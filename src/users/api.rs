@@ -141,6 +141,8 @@ async fn update_user(
 ) -> Result<Response> {
     let version = if_match(&headers)?;
     let user = service::update(&state.store, &state.secrets, &auth.principal(&client), UserId(path.id), version, input).await?;
+    // An admin's old address may have a notice waiting (D6).
+    state.mail.wake();
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
 

@@ -309,6 +309,12 @@ pub async fn update(
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
         crate::sessions::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
     }
+    if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
+        email_changed(conn, principal, &current, target.holds.admin).await?;
+    }
+    if second_factor_changes && target.holds.admin {
+        tell_old_address(conn, principal, &current, "second-factor method").await?;
+    }
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
         activity::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
@@ -335,7 +341,8 @@ pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>)
     let mut changes = diff(&current, &fields);
     if !changes.is_empty() {
         changes.set("by", "self");
-        email_changed(conn, me, &current).await?;
+        let admin = grants::holds_admin_role(conn, id).await?;
+        email_changed(conn, me, &current, admin).await?;
         activity::record(conn, &me.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     }
     let view = view(conn, account, id).await?;
@@ -343,10 +350,21 @@ pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>)
     Ok(view)
 }
 
-/// What follows a change of a user's email, in its transaction.
-async fn email_changed(conn: &mut Conn, principal: &Principal, before: &UserRecord) -> Result<()> {
-    let _ = (conn, principal, before);
+/// What follows a change of a user's email, in its transaction: reset links sent to the old
+/// address end (D9), and an admin's old address is told (D6).
+async fn email_changed(conn: &mut Conn, principal: &Principal, before: &UserRecord, admin: bool) -> Result<()> {
+    crate::auth::reset::void_reset_links(conn, before.id, crate::auth::reset::LinksEnd::EmailChanged).await?;
+    if admin {
+        tell_old_address(conn, principal, before, "email").await?;
+    }
     Ok(())
+}
+
+/// D6: an admin hears at their old address of a change to how they sign in.
+async fn tell_old_address(conn: &mut Conn, principal: &Principal, user: &UserRecord, what: &str) -> Result<()> {
+    let Some(old) = user.email.as_deref().filter(|e| !e.trim().is_empty()) else { return Ok(()) };
+    crate::second_factor::notices::admin_factor_changed(conn, principal.account(), user.id, &user.login, old, what, &principal.actor.label)
+        .await
 }
 
 /// R22: deleting a user removes their assignments and sessions with them.

@@ -20,6 +20,7 @@ both_engines!(
     a_desk_supervisor_sees_only_their_desks,
     company_supervisors_and_end_users_see_only_their_scope,
     a_role_reaches_no_wider_than_its_maker,
+    an_admins_old_address_hears_of_changes_and_old_links_end,
 );
 
 const PW: &str = "correct-horse-9";
@@ -343,4 +344,36 @@ async fn a_role_reaches_no_wider_than_its_maker(engine: Engine) {
     app.post_as(&token, &app.acct("roles"), json!({ "name": "Odd", "scope": "planet" })).await.problem_field(422, "scope", "unknown_scope");
     let supervisor = app.get(&app.acct(&format!("roles/{}", app.builtin_role("supervisor").await))).await.json(200);
     assert_eq!(supervisor["scope"], "desks");
+}
+
+async fn an_admins_old_address_hears_of_changes_and_old_links_end(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let admin_role = app.builtin_role("admin").await;
+    let ada = app.user_with_password("ada", PW, json!({ "roles": [admin_role], "email": "ada@example.com" })).await;
+    // A reset link mailed to the old address…
+    let body = json!({ "account": app.account, "login_or_email": "ada" });
+    app.send(app.anon(Method::POST, "/api/v1/auth/forgot-password").json(&body)).await.expect(202);
+    let link = app.mailbox.wait_for("ada@example.com").await.link();
+    let token = link.rsplit('/').next().unwrap().to_string();
+
+    // …ends when another admin changes the address, and the old address is told (D6, D9).
+    app.update_user(ada, json!({ "email": "ada@new.example.com" })).await;
+    let notice = app.mailbox.wait_for("ada@example.com").await;
+    assert_eq!(notice.subject, "Your email was changed");
+    assert!(notice.text.contains(&format!("changed by {}", app.admin_login)), "{}", notice.text);
+    assert!(!notice.text.contains("ada@new.example.com"), "the notice does not name the new address: {}", notice.text);
+    let reset = json!({ "token": token, "new_password": "Saffron-Glacier-29&" });
+    let refused = app.send(app.anon(Method::POST, "/api/v1/auth/reset-password").json(&reset)).await;
+    let problem = refused.problem(422);
+    assert!(problem["errors"].as_array().unwrap().iter().any(|e| e["code"] == "ended"), "{problem}");
+
+    // A change of method is told to the address the admin has.
+    app.update_user(ada, json!({ "two_factor_method": "either" })).await;
+    let notice = app.mailbox.wait_for("ada@new.example.com").await;
+    assert_eq!(notice.subject, "Your second-factor method was changed");
+    // A user who is not an admin gets no such notice; their old links end all the same.
+    let bo = app.user_with_password("bo", PW, json!({ "email": "bo@example.com" })).await;
+    app.update_user(bo, json!({ "email": "bo@new.example.com" })).await;
+    let outbox = app.get(&format!("{}?limit=500", app.acct("outbox"))).await.json(200);
+    assert!(!outbox.to_string().contains("bo@example.com"), "{outbox}");
 }
