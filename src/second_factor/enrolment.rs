@@ -42,6 +42,9 @@ pub async fn queue(state: &AppState, conn: &mut Conn, account: &AccountRecord, u
 /// Admin: email a user a link to set up their authenticator (only when they have one to set up).
 pub async fn send(state: &AppState, principal: &crate::access::Principal, id: UserId) -> Result<String> {
     let (actor, account) = (&principal.actor, principal.account());
+    if principal.is(id) {
+        return Err(Error::Forbidden("set up your own authenticator under My Account".into()));
+    }
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);

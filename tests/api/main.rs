@@ -32,6 +32,7 @@ mod instances;
 
 mod access_rules;
 mod access_rules_console;
+mod authorization_matrix;
 mod activity;
 mod auth;
 mod avatar;
