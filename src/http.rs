@@ -121,6 +121,28 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, Error> {
     }
 }
 
+
+/// The `{account}/…/{id}` of an item route, with a non-numeric id answered as 404.
+pub struct ItemPath {
+    pub id: i64,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound("item"))?;
+        params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .and_then(|(_, v)| v.parse().ok())
+            .map(|id| ItemPath { id })
+            .ok_or(Error::NotFound("item"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,26 +171,5 @@ mod tests {
         assert_eq!(path_segment("branch-2.x_y~"), "branch-2.x_y~");
         assert_eq!(path_segment("a/../b?c#d"), "a%2F..%2Fb%3Fc%23d");
         assert_eq!(path_segment("50% off é"), "50%25%20off%20%C3%A9");
-    }
-}
-
-/// The `{account}/…/{id}` of an item route, with a non-numeric id answered as 404.
-pub struct ItemPath {
-    pub id: i64,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Error::NotFound("item"))?;
-        params
-            .iter()
-            .find(|(k, _)| *k == "id")
-            .and_then(|(_, v)| v.parse().ok())
-            .map(|id| ItemPath { id })
-            .ok_or(Error::NotFound("item"))
     }
 }

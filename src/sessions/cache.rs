@@ -38,6 +38,8 @@ impl Entry {
     }
 }
 
+// A hit is handed out once per request by value; boxing it would allocate on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub enum Lookup {
     Hit(Caller),
     Miss { last_seen_at: Option<i64> },

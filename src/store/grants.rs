@@ -11,20 +11,15 @@ use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
 
 /// Which of an account's users a statement covers: a principal's scope (D8) as data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Seen {
+    #[default]
     All,
     /// The user and everyone sharing one of their desks.
     SharingDesksWith(UserId),
     /// The user and the end users whose company is `company` (compared case-insensitively).
     CompanyOf { me: UserId, company: String },
     Only(UserId),
-}
-
-impl Default for Seen {
-    fn default() -> Self {
-        Seen::All
-    }
 }
 
 impl Seen {
