@@ -2,6 +2,16 @@
 //! what they may give and reach. Every service that changes or reads users takes a
 //! `Principal`, so the API, the console, bulk actions, import and the CLI decide alike; a
 //! handler only names the permission its route needs.
+//!
+//! A permission is held *with a scope* (D8): whom it reaches. So "holding" a permission, for
+//! giving it (D1) or for reaching someone who has it (D2), means holding it at least as widely:
+//!
+//! - a role that reaches others (scope wider than `self`) or a direct permission (which reaches
+//!   the account) is given only by someone who holds each of its permissions account-wide;
+//! - a user is reached only by someone who holds each of that user's permissions at least as
+//!   widely: account-wide, or both at `desks` with the user's desks among the actor's, or both at
+//!   `company` in the same company; what reaches only its holder (`self`) needs the permission
+//!   alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,7 +21,8 @@ use crate::activity::Actor;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::Conn;
-use crate::store::grants::{self, Seen};
+use crate::store::grants::{self, RoleGrant, Seen};
+use crate::store::sql::Sql;
 use crate::store::users as users_store;
 use crate::users::model::UserRecord;
 
@@ -22,11 +33,13 @@ pub struct Principal {
     pub actor: Actor,
     pub api_token: Option<i64>,
     pub permissions: Arc<BTreeSet<Permission>>,
+    /// The scope each permission is held with.
+    pub scopes: Arc<BTreeMap<Permission, Scope>>,
     pub platform_operator: bool,
     /// Holds the built-in Admin role (a token: its creator does, and it carries every
     /// account permission).
     pub admin: bool,
-    /// Which users this principal reaches with the permission the route needs (D8).
+    /// Which users this principal sees with the permission the route needs (D8).
     pub scope: Scope,
     /// The principal's company, for `Scope::Company`.
     pub company: Option<String>,
@@ -59,15 +72,24 @@ impl Grants {
 /// What a user holds, which decides who may change them (D2).
 #[derive(Debug, Clone, Default)]
 pub struct Holds {
-    pub permissions: BTreeSet<String>,
+    /// Each permission with the scope it reaches (after the R40 cap).
+    pub scopes: BTreeMap<String, Scope>,
     pub admin: bool,
     pub platform_operator: bool,
+    pub desks: BTreeSet<i64>,
+    pub company: Option<String>,
 }
 
 /// A user the principal may change.
 pub struct Target {
     pub record: UserRecord,
     pub holds: Holds,
+}
+
+/// Where the principal stands, for comparing scopes: their desks and company.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    pub desks: BTreeSet<i64>,
 }
 
 impl Principal {
@@ -77,6 +99,7 @@ impl Principal {
             actor: Actor::system(account, label),
             api_token: None,
             permissions: Arc::new(Permission::ALL.iter().copied().collect()),
+            scopes: Arc::new(BTreeMap::new()),
             platform_operator: true,
             admin: true,
             scope: Scope::Account,
@@ -100,6 +123,18 @@ impl Principal {
         self.platform_operator || (!permission.is_platform() && self.permissions.contains(&permission))
     }
 
+    /// The scope `permission` is held with (`self` when it is not held).
+    pub fn scope_of(&self, permission: Permission) -> Scope {
+        match self.platform_operator {
+            true => Scope::Account,
+            false => self.scopes.get(&permission).copied().unwrap_or(Scope::Own),
+        }
+    }
+
+    fn holds_account_wide(&self, permission: Permission) -> bool {
+        self.has(permission) && self.scope_of(permission) == Scope::Account
+    }
+
     /// The users this principal sees (D8), as the store applies it.
     pub fn seen(&self) -> Seen {
         let Some(me) = self.actor.user else { return Seen::All };
@@ -111,14 +146,6 @@ impl Principal {
                 None => Seen::Only(me),
             },
             Scope::Own => Seen::Only(me),
-        }
-    }
-
-    /// The permissions held, as stored names.
-    pub fn held(&self) -> Vec<&'static str> {
-        match self.platform_operator {
-            true => Permission::account_permissions().map(Permission::as_str).collect(),
-            false => self.permissions.iter().map(|p| p.as_str()).collect(),
         }
     }
 
@@ -134,55 +161,66 @@ impl Principal {
         Ok(())
     }
 
-    /// D1: the principal holds every permission it would give.
+    /// D1 for direct permissions, which reach the whole account: each held account-wide.
     pub fn may_give<'a>(&self, field: &str, permissions: impl IntoIterator<Item = &'a str>) -> Result<()> {
         if self.platform_operator {
             return Ok(());
         }
         let missing: BTreeSet<&str> =
-            permissions.into_iter().filter(|p| Permission::parse(p).is_none_or(|p| !self.permissions.contains(&p))).collect();
+            permissions.into_iter().filter(|p| Permission::parse(p).is_none_or(|p| !self.holds_account_wide(p))).collect();
         if missing.is_empty() {
             return Ok(());
         }
         let list: Vec<&str> = missing.into_iter().collect();
         Err(Error::Forbidden(format!(
-            "{field}: you cannot give permissions you do not hold yourself ({})",
+            "{field}: you cannot give permissions you do not hold for the whole account yourself ({})",
             list.join(", ")
         )))
     }
 
-    /// D1 for roles: every permission of each role, the Admin role only by an admin, and no
-    /// role that reaches wider than the principal does (D8).
-    pub fn may_give_roles(&self, field: &str, roles: &[grants::RoleGrant]) -> Result<()> {
+    /// D1 for a role with these permissions and scope: the Admin role only by an admin; a role
+    /// that reaches only its holder needs its permissions held; one that reaches others needs
+    /// them held account-wide.
+    pub fn may_give_role(&self, field: &str, builtin: Option<&str>, scope: Scope, permissions: &BTreeSet<String>) -> Result<()> {
         if self.platform_operator {
             return Ok(());
         }
+        if builtin == Some("admin") && !self.admin {
+            return Err(Error::Forbidden(format!("{field}: only an account admin can give the Admin role")));
+        }
+        let lacking: Vec<&str> = permissions
+            .iter()
+            .map(String::as_str)
+            .filter(|p| match Permission::parse(p) {
+                None => true,
+                Some(p) if scope == Scope::Own => !self.has(p),
+                Some(p) => !self.holds_account_wide(p),
+            })
+            .collect();
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Forbidden(match scope {
+            Scope::Own => format!("{field}: you cannot give permissions you do not hold yourself ({})", lacking.join(", ")),
+            _ => format!(
+                "{field}: a role that reaches others ({}) needs its permissions held for the whole account, and you do not hold {} so",
+                scope.as_str(),
+                lacking.join(", ")
+            ),
+        }))
+    }
+
+    pub fn may_give_roles(&self, field: &str, roles: &[RoleGrant]) -> Result<()> {
         for role in roles {
-            if role.builtin.as_deref() == Some("admin") && !self.admin {
-                return Err(Error::Forbidden(format!("{field}: only an account admin can give the Admin role")));
-            }
-            self.may_give(field, role.permissions.iter().map(String::as_str))?;
-            self.may_give_scope(field, Scope::parse(&role.scope).unwrap_or(Scope::Account))?;
+            self.may_give_role(field, role.builtin.as_deref(), role_scope(role), &role.permissions)?;
         }
         Ok(())
     }
 
-    /// D8: nobody makes or gives a role that reaches further than they do.
-    pub fn may_give_scope(&self, field: &str, scope: Scope) -> Result<()> {
-        if self.platform_operator || scope <= self.scope {
-            return Ok(());
-        }
-        Err(Error::Forbidden(format!(
-            "{field}: you reach {} ({}), so you cannot give a role that reaches {}",
-            self.scope.label().to_lowercase(),
-            self.scope.as_str(),
-            scope.as_str()
-        )))
-    }
-
-    /// D2: the principal reaches `target` only if everything the target holds is theirs too;
-    /// admins are reached only by admins, platform operators only by platform operators.
-    pub fn may_reach(&self, target: &Holds) -> Result<()> {
+    /// D2: the principal reaches `target` only if it holds everything the target holds at
+    /// least as widely; admins are reached only by admins, platform operators only by platform
+    /// operators.
+    pub fn may_reach(&self, target: &Holds, me: &Standing) -> Result<()> {
         if self.platform_operator {
             return Ok(());
         }
@@ -193,19 +231,42 @@ impl Principal {
             return Err(Error::Forbidden("only an account admin can change an account admin".into()));
         }
         let beyond: Vec<&str> = target
-            .permissions
+            .scopes
             .iter()
-            .map(String::as_str)
-            .filter(|p| Permission::parse(p).is_some_and(|p| !self.permissions.contains(&p)))
+            .filter(|(p, theirs)| match Permission::parse(p) {
+                None => false,
+                Some(p) if !self.has(p) => true,
+                Some(p) => !self.covers(self.scope_of(p), **theirs, target, me),
+            })
+            .map(|(p, _)| p.as_str())
             .collect();
         if !beyond.is_empty() {
             return Err(Error::Forbidden(format!(
-                "this user holds permissions you do not ({}), so you cannot change them",
+                "this user holds permissions you do not, or holds them more widely than you ({}), so you cannot change them",
                 beyond.join(", ")
             )));
         }
         Ok(())
     }
+
+    /// Whether what `mine` reaches includes what `theirs` reaches for the target.
+    fn covers(&self, mine: Scope, theirs: Scope, target: &Holds, me: &Standing) -> bool {
+        match (mine, theirs) {
+            (Scope::Account, _) | (_, Scope::Own) => true,
+            (Scope::Desks, Scope::Desks) => target.desks.is_subset(&me.desks),
+            (Scope::Company, Scope::Company) => {
+                let key = |c: &Option<String>| c.as_deref().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty());
+                key(&self.company).is_some() && key(&self.company) == key(&target.company)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A stored role's scope (a value that no longer parses reaches the whole account: the safe
+/// reading for "who may give it").
+pub fn role_scope(role: &RoleGrant) -> Scope {
+    Scope::parse(&role.scope).unwrap_or(Scope::Account)
 }
 
 /// A user of the principal's account that the principal sees (D8); others are 404, as another
@@ -223,15 +284,53 @@ pub async fn seen_user(conn: &mut Conn, principal: &Principal, id: UserId) -> Re
 pub async fn reachable_user(conn: &mut Conn, principal: &Principal, id: UserId) -> Result<Target> {
     let record = seen_user(conn, principal, id).await?;
     let holds = holds(conn, &record).await?;
-    principal.may_reach(&holds)?;
+    principal.may_reach(&holds, &standing(conn, principal).await?)?;
     Ok(Target { record, holds })
+}
+
+/// D1, D2 after a change is written (in its transaction): the user as changed must still be
+/// within the principal's reach, so that no change of roles, flags, desks or company gives
+/// them more than the principal has.
+pub async fn still_reachable(conn: &mut Conn, principal: &Principal, id: UserId) -> Result<()> {
+    let Some(record) = users_store::get(conn, principal.account(), id).await? else { return Ok(()) };
+    let holds = holds(conn, &record).await?;
+    principal.may_reach(&holds, &standing(conn, principal).await?).map_err(|e| match e {
+        Error::Forbidden(why) => Error::Forbidden(format!("this change would put the user beyond your reach: {why}")),
+        other => other,
+    })
 }
 
 /// What `user` holds now (read inside the transaction that changes them).
 pub async fn holds(conn: &mut Conn, user: &UserRecord) -> Result<Holds> {
-    let permissions = grants::effective_grants(conn, user.id).await?.into_iter().map(|(p, _)| p).collect();
+    let rows = grants::effective_grants(conn, user.id).await?;
+    let granted = Grants::from_rows(&rows, Scope::cap_for(user.is_end_user, user.is_company_supervisor));
+    let scopes = granted.scopes.into_iter().map(|(p, s)| (p.as_str().to_string(), s)).collect();
     let admin = grants::holds_admin_role(conn, user.id).await?;
-    Ok(Holds { permissions, admin, platform_operator: user.is_superuser })
+    let desks = grants::desks_of(conn, user.id).await?.into_iter().collect();
+    Ok(Holds { scopes, admin, platform_operator: user.is_superuser, desks, company: user.company.clone() })
+}
+
+async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing> {
+    let desks = match (principal.user(), principal.scopes.values().any(|s| *s == Scope::Desks)) {
+        (Some(me), true) => grants::desks_of(conn, me).await?.into_iter().collect(),
+        _ => BTreeSet::new(),
+    };
+    Ok(Standing { desks })
+}
+
+/// D8 before a user exists: whether a user with these desks, flag and company would be one the
+/// principal sees.
+pub async fn would_see(conn: &mut Conn, principal: &Principal, desks: &[i64], is_end_user: bool, company: Option<&str>) -> Result<bool> {
+    let key = |c: Option<&str>| c.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty());
+    Ok(match principal.seen() {
+        Seen::All => true,
+        Seen::Only(_) => false,
+        Seen::CompanyOf { company: mine, .. } => is_end_user && key(company) == key(Some(&mine)),
+        Seen::SharingDesksWith(me) => {
+            let mine: BTreeSet<i64> = grants::desks_of(conn, me).await?.into_iter().collect();
+            desks.iter().any(|d| mine.contains(d))
+        }
+    })
 }
 
 /// D1 for what a user would be given: roles, groups (through the roles they carry) and
@@ -260,6 +359,57 @@ pub async fn may_assign(
     Ok(())
 }
 
+/// `(…)`: a condition on `users u` true of the users beyond the principal's reach, for
+/// set-based work (mass actions, the holders of a role). It errs on the safe side where the
+/// exact rule needs a user's desks: a holder of a role that reaches others is beyond anyone who
+/// does not hold its permissions account-wide.
+pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal) -> Result<Sql> {
+    if principal.platform_operator {
+        return Ok(Sql::new("(1 = 0)"));
+    }
+    let account = principal.account();
+    let beyond_roles: Vec<i64> = grants::all_roles(conn, account)
+        .await?
+        .iter()
+        .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), role_scope(r), &r.permissions).is_err())
+        .map(|r| r.id)
+        .collect();
+    let account_wide: Vec<&str> =
+        Permission::account_permissions().filter(|p| principal.holds_account_wide(*p)).map(Permission::as_str).collect();
+    let mut beyond = grants::beyond_reach_sql(&account_wide, &beyond_roles);
+    // A person is within their own reach (what they may do to themself is D3's to say); a token
+    // holds less than its maker, so its maker is not.
+    if let (Some(me), None) = (principal.user(), principal.api_token) {
+        let mut sql = Sql::new("(");
+        sql.append(&beyond).push(" AND u.id <> ").bind(me.0).push(")");
+        beyond = sql;
+    }
+    Ok(beyond)
+}
+
+/// D2 for a role or group's holders: a change of what it grants changes every holder, so each
+/// must be seen and reachable (the principal themself aside).
+pub async fn may_change_holders(conn: &mut Conn, principal: &Principal, holders: &Sql, what: &str) -> Result<()> {
+    if principal.platform_operator {
+        return Ok(());
+    }
+    let beyond = beyond_reach_sql(conn, principal).await?;
+    let count = grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, principal.user()).await?;
+    if count > 0 {
+        return Err(Error::Forbidden(format!(
+            "{count} user(s) holding this {what} are outside your reach, so you cannot change what it grants"
+        )));
+    }
+    Ok(())
+}
+
+/// D4: the number of admins who can sign in, counted with the account locked against other
+/// such changes until this transaction ends (`row_lock` is `Store::row_lock()`).
+pub async fn admins_before(conn: &mut Conn, account: AccountId, row_lock: &str) -> Result<i64> {
+    grants::lock_account(conn, account, row_lock).await?;
+    Ok(grants::count_signable_admins(conn, account).await?)
+}
+
 /// D4: the change just written (in this transaction) must leave the account an admin who can
 /// sign in, if it had one before.
 pub async fn keep_an_admin(conn: &mut Conn, account: AccountId, before: i64) -> Result<()> {
@@ -275,39 +425,69 @@ pub async fn keep_an_admin(conn: &mut Conn, account: AccountId, before: i64) -> 
 mod tests {
     use super::*;
 
-    fn principal(perms: &[Permission], admin: bool) -> Principal {
+    fn principal(perms: &[(Permission, Scope)], admin: bool) -> Principal {
         Principal {
             actor: Actor { account: AccountId(1), user: Some(UserId(7)), label: "p".into(), address: None },
             api_token: None,
-            permissions: Arc::new(perms.iter().copied().collect()),
+            permissions: Arc::new(perms.iter().map(|(p, _)| *p).collect()),
+            scopes: Arc::new(perms.iter().copied().collect()),
             platform_operator: false,
             admin,
             scope: Scope::Account,
-            company: None,
+            company: Some("Acme".into()),
         }
     }
 
-    fn target(perms: &[&str], admin: bool, platform_operator: bool) -> Holds {
-        Holds { permissions: perms.iter().map(|p| p.to_string()).collect(), admin, platform_operator }
+    fn target(perms: &[(&str, Scope)], admin: bool, platform_operator: bool) -> Holds {
+        Holds {
+            scopes: perms.iter().map(|(p, s)| (p.to_string(), *s)).collect(),
+            admin,
+            platform_operator,
+            desks: [1].into(),
+            company: Some("ACME".into()),
+        }
     }
 
+    fn set(perms: &[&str]) -> BTreeSet<String> {
+        perms.iter().map(|p| p.to_string()).collect()
+    }
+
+    const EDIT: [(Permission, Scope); 2] = [(Permission::UsersView, Scope::Account), (Permission::UsersEdit, Scope::Account)];
+    const DESK_EDIT: [(Permission, Scope); 2] = [(Permission::UsersView, Scope::Desks), (Permission::UsersEdit, Scope::Desks)];
+
     #[test]
-    fn nobody_gives_what_they_do_not_hold() {
-        let p = principal(&[Permission::UsersView, Permission::UsersEdit], false);
+    fn nobody_gives_what_they_do_not_hold_widely_enough() {
+        let p = principal(&EDIT, false);
         assert!(p.may_give("permissions", ["users.view"]).is_ok());
         assert!(p.may_give("permissions", ["users.view", "tokens.manage"]).is_err());
         assert!(p.may_give("permissions", ["no.such"]).is_err());
+        let lead = principal(&DESK_EDIT, false);
+        assert!(lead.may_give("permissions", ["users.view"]).is_err(), "a direct permission reaches the account");
+        assert!(lead.may_give_role("roles", None, Scope::Own, &set(&["users.view"])).is_ok());
+        assert!(lead.may_give_role("roles", None, Scope::Desks, &set(&["users.view"])).is_err());
+        assert!(lead.may_give_role("roles", None, Scope::Company, &set(&["users.view"])).is_err());
+        assert!(p.may_give_role("roles", Some("admin"), Scope::Account, &set(&[])).is_err(), "the Admin role by admins only");
     }
 
     #[test]
-    fn reach_needs_a_superset_and_rank() {
-        let p = principal(&[Permission::UsersView, Permission::UsersEdit], false);
-        assert!(p.may_reach(&target(&["users.view"], false, false)).is_ok());
-        assert!(p.may_reach(&target(&["users.view", "users.delete"], false, false)).is_err());
-        assert!(p.may_reach(&target(&[], true, false)).is_err(), "admins only by admins");
-        let admin = principal(&Permission::account_permissions().collect::<Vec<_>>(), true);
-        assert!(admin.may_reach(&target(&["users.view"], true, false)).is_ok());
-        assert!(admin.may_reach(&target(&[], false, true)).is_err(), "operators only by operators");
+    fn reach_needs_every_permission_at_least_as_widely_and_rank() {
+        let me = Standing { desks: [1, 2].into() };
+        let p = principal(&EDIT, false);
+        assert!(p.may_reach(&target(&[("users.view", Scope::Account)], false, false), &me).is_ok());
+        assert!(p.may_reach(&target(&[("users.delete", Scope::Account)], false, false), &me).is_err());
+        assert!(p.may_reach(&target(&[], true, false), &me).is_err(), "admins only by admins");
+        let lead = principal(&DESK_EDIT, false);
+        assert!(lead.may_reach(&target(&[("users.view", Scope::Own)], false, false), &me).is_ok());
+        assert!(lead.may_reach(&target(&[("users.view", Scope::Desks)], false, false), &me).is_ok(), "desk 1 is among mine");
+        let elsewhere = Standing { desks: [2].into() };
+        assert!(lead.may_reach(&target(&[("users.view", Scope::Desks)], false, false), &elsewhere).is_err());
+        assert!(lead.may_reach(&target(&[("users.view", Scope::Account)], false, false), &me).is_err());
+        assert!(lead.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_err(), "desks do not cover a company");
+        let boss = principal(&[(Permission::UsersView, Scope::Company)], false);
+        assert!(boss.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_ok(), "the same company");
+        let admin = principal(&Permission::account_permissions().map(|p| (p, Scope::Account)).collect::<Vec<_>>(), true);
+        assert!(admin.may_reach(&target(&[("users.view", Scope::Account)], true, false), &me).is_ok());
+        assert!(admin.may_reach(&target(&[], false, true), &me).is_err(), "operators only by operators");
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub async fn set_user_rules(
     refuse(rules::conflicts(&labelled, |l| l.label.starts_with("rules[")))?;
     let now = now_ms();
     let mut tx = state.store.begin().await?;
+    // Again in the transaction that writes: the user may have gained rights since.
+    principal::reachable_user(tx.conn(), principal, user).await?;
     if !store::set_user_mode(tx.conn(), account, user, mode.as_str(), expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
@@ -171,7 +173,9 @@ fn only_adds_deny_rules(current: &UserRules, mode: Mode, rules: &[Rule]) -> Resu
         return refuse("mode", "this change of mode can loosen the rules");
     }
     let same = |a: &Rule, b: &Rule| a.action == b.action && a.value == b.value;
-    let had = |r: &Rule| current.own.iter().any(|o| same(o, r));
+    // Rules kept while the mode ignores them (inherit) are not in force: bringing one back is
+    // adding it.
+    let had = |r: &Rule| current.mode.uses_user() && current.own.iter().any(|o| same(o, r));
     if rules.iter().any(|r| r.action == Action::Allow && !had(r)) {
         return refuse("rules", "allow rules widen where the user may sign in from");
     }

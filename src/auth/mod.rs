@@ -154,6 +154,7 @@ impl Caller {
             actor: self.actor(client).in_account(account),
             api_token: self.api_token,
             permissions: self.permissions.clone(),
+            scopes: self.scopes.clone(),
             platform_operator: self.platform_operator,
             admin: self.admin || self.platform_operator,
             scope: self.scope_for(permission),

@@ -206,20 +206,31 @@ async fn check_roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result
     Ok(found.into_iter().map(|(_, n)| n).collect())
 }
 
-/// D1: a role or group is changed or deleted only by someone who holds all it grants, so
-/// that nobody edits their way into (or reshapes) more than they have.
-async fn may_manage(conn: &mut Conn, principal: &Principal, kind: Kind, id: i64) -> Result<()> {
+/// D1, D2: a role or group is changed or deleted only by someone who could give all it grants
+/// (so that nobody edits their way into, or reshapes, more than they have), and, when what it
+/// grants changes, who may change every user holding it.
+async fn may_manage(conn: &mut Conn, principal: &Principal, kind: Kind, id: i64, changes_grants: bool) -> Result<()> {
     let account = principal.account();
-    let roles = match kind {
-        Kind::Role => vec![id],
-        Kind::Group => grants::roles_of_groups(conn, account, &[id]).await?,
+    let (roles, holders) = match kind {
+        Kind::Role => (vec![id], grants::role_holders_sql(id)),
+        Kind::Group => (grants::roles_of_groups(conn, account, &[id]).await?, grants::group_holders_sql(id)),
         Kind::Desk | Kind::Skill => return Ok(()),
     };
     let held = grants::roles(conn, account, &roles).await?;
     principal.may_give_roles(kind.noun(), &held).map_err(|e| match e {
-        Error::Forbidden(why) => Error::Forbidden(format!("this {} grants more than you hold: {why}", kind.noun())),
+        Error::Forbidden(why) => Error::Forbidden(format!("this {} grants more than you may give: {why}", kind.noun())),
         other => other,
-    })
+    })?;
+    if changes_grants {
+        principal::may_change_holders(conn, principal, &holders, kind.noun()).await?;
+    }
+    Ok(())
+}
+
+/// D1 for a role as it would be: its permissions at its scope.
+fn may_make_role(principal: &Principal, scope: Scope, permissions: &[&str]) -> Result<()> {
+    let set = permissions.iter().map(|p| p.to_string()).collect();
+    principal.may_give_role("permissions", None, scope, &set)
 }
 
 fn target<'a>(kind: Kind, id: i64, name: &'a str) -> Target<'a> {
@@ -229,8 +240,8 @@ fn target<'a>(kind: Kind, id: i64, name: &'a str) -> Target<'a> {
 pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: CatalogInput) -> Result<CatalogItem> {
     let (actor, account) = (&principal.actor, principal.account());
     let p = parse(kind, &input, true)?;
-    if let Some(perms) = &p.permissions {
-        principal.may_give("permissions", perms.iter().copied())?;
+    if kind == Kind::Role {
+        may_make_role(principal, p.scope.unwrap_or(Scope::Account), p.permissions.as_deref().unwrap_or_default())?;
     }
     let name = p.name.expect("required when creating");
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_default();
@@ -245,7 +256,6 @@ pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: Catalo
     }
     if kind == Kind::Role {
         let scope = p.scope.unwrap_or(Scope::Account);
-        principal.may_give_scope("scope", scope)?;
         named::set_role_scope(conn, id, scope.as_str()).await?;
         changes.set("scope", scope.as_str());
     }
@@ -278,8 +288,8 @@ pub async fn update(
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
-    may_manage(conn, principal, kind, id).await?;
     let changes_scope = p.scope.is_some_and(|s| current.scope.as_deref() != Some(s.as_str()));
+    may_manage(conn, principal, kind, id, p.permissions.is_some() || changes_scope || p.roles.is_some()).await?;
     if current.builtin.is_some() && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
         return Err(Error::invalid(
             if p.permissions.is_some() { "permissions" } else { "name" },
@@ -287,10 +297,16 @@ pub async fn update(
             "a built-in role keeps its name and permissions; create a custom role instead",
         ));
     }
-    if let Some(perms) = &p.permissions {
-        principal.may_give("permissions", perms.iter().copied())?;
+    if kind == Kind::Role && (p.permissions.is_some() || changes_scope) {
+        let scope = p.scope.or_else(|| current.scope.as_deref().and_then(|s| Scope::parse(s).ok())).unwrap_or(Scope::Account);
+        let before = named::role_permissions(conn, id).await?;
+        let permissions: Vec<&str> = match &p.permissions {
+            Some(new) => new.clone(),
+            None => before.iter().map(String::as_str).collect(),
+        };
+        may_make_role(principal, scope, &permissions)?;
     }
-    let admins_before = grants::count_signable_admins(conn, account).await?;
+    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_else(|| current.description.clone());
     let now = now_ms();
@@ -305,7 +321,6 @@ pub async fn update(
         changes.diff("permissions", before, perms.iter().map(|s| s.to_string()).collect());
     }
     if let (Some(scope), true) = (p.scope, changes_scope) {
-        principal.may_give_scope("scope", scope)?;
         named::set_role_scope(conn, id, scope.as_str()).await?;
         changes.diff("scope", current.scope.clone(), Some(scope.as_str().to_string()));
     }
@@ -334,8 +349,8 @@ pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> R
     if current.builtin.is_some() {
         return Err(Error::invalid("id", "builtin", "built-in roles cannot be deleted"));
     }
-    may_manage(conn, principal, kind, id).await?;
-    let admins_before = grants::count_signable_admins(conn, account).await?;
+    may_manage(conn, principal, kind, id, true).await?;
+    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     let mut changes = Changes::new();
     changes.set("name", &current.name).set("members", current.member_count);
     activity::record(conn, actor, &format!("{}.deleted", kind.noun()), target(kind, id, &current.name), &changes).await?;

@@ -138,7 +138,11 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
             platform_operator: false,
             roles: roles.into(),
             permissions: std::sync::Arc::new(permissions),
-            scopes: std::sync::Arc::new(held.scopes),
+            // A platform operator's token reaches the account with what it was given, roles or none.
+            scopes: std::sync::Arc::new(match user.is_superuser {
+                true => Permission::account_permissions().map(|p| (p, Scope::Account)).collect(),
+                false => held.scopes,
+            }),
             admin,
             company: user.company.as_deref().map(std::sync::Arc::from),
             csrf: None,

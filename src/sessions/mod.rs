@@ -141,10 +141,13 @@ pub async fn end_all_of_user(
 
 /// Ends all sessions of a user the principal sees and may change (R32, D2, D8).
 pub async fn end_all_of_reachable(state: &crate::state::AppState, principal: &Principal, user: UserId, why: &str) -> Result<u64> {
-    let mut conn = state.store.read().await?;
-    let target = crate::access::principal::reachable_user(&mut conn, principal, user).await?;
-    drop(conn);
-    end_all_for(state, &principal.actor, user, &target.record.login, None, why).await
+    let mut tx = state.store.begin().await?;
+    let target = crate::access::principal::reachable_user(tx.conn(), principal, user).await?;
+    let ended = end_all_of_user(tx.conn(), &principal.actor, user, &target.record.login, None, why).await?;
+    tx.affects(Affects::Users(vec![user]));
+    tx.commit().await?;
+    state.sessions.forget_user(user);
+    Ok(ended)
 }
 
 /// Ends a user's sessions but `keep`, in a transaction of its own (R32).

@@ -70,12 +70,15 @@ pub async fn find_usable(conn: &mut Conn, token_hash: &str, now: i64) -> Result<
 }
 
 /// The account's tokens, newest first; revoked ones only when asked.
-pub async fn list(conn: &mut Conn, account: AccountId, include_revoked: bool) -> Result<Vec<ApiTokenRecord>, sqlx::Error> {
-    let revoked = if include_revoked { "" } else { " AND t.revoked_at IS NULL" };
-    sqlx::query_as(&format!("{SELECT} WHERE t.account_id = $1{revoked} ORDER BY t.id DESC LIMIT 1000"))
-        .bind(account.0)
-        .fetch_all(&mut *conn)
-        .await
+/// The account's tokens whose makers `seen` covers (D8).
+pub async fn list(conn: &mut Conn, account: AccountId, seen: &super::grants::Seen, include_revoked: bool) -> Result<Vec<ApiTokenRecord>, sqlx::Error> {
+    let mut sql = super::sql::Sql::new(format!("{SELECT} WHERE t.account_id = "));
+    sql.bind(account.0).append(&seen.users_sql());
+    if !include_revoked {
+        sql.push(" AND t.revoked_at IS NULL");
+    }
+    sql.push(" ORDER BY t.id DESC LIMIT 1000");
+    sql.query_as().fetch_all(&mut *conn).await
 }
 
 pub async fn revoke(conn: &mut Conn, account: AccountId, id: i64, now: i64) -> Result<bool, sqlx::Error> {

@@ -36,7 +36,7 @@ impl Seen {
             }
             Seen::CompanyOf { me, company } => {
                 sql.push(" AND (u.id = ").bind(me.0).push(" OR (u.is_end_user = ").bind(true);
-                sql.push(" AND LOWER(u.company) = ").bind(company.to_lowercase()).push("))");
+                sql.push(" AND LOWER(u.company) = LOWER(").bind(company.clone()).push(")))");
             }
             Seen::Only(me) => {
                 sql.push(" AND u.id = ").bind(me.0);
@@ -117,41 +117,88 @@ pub async fn roles_of_groups(conn: &mut Conn, account: AccountId, groups: &[i64]
     sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect()
 }
 
-/// The account's roles that grant something outside `held`, and the Admin role unless
-/// `admin_ok`: what an actor holding `held` may neither give nor reach.
-pub async fn roles_beyond(conn: &mut Conn, account: AccountId, held: &[&str], admin_ok: bool) -> Result<Vec<i64>, sqlx::Error> {
-    let mut sql = Sql::new("SELECT DISTINCT r.id FROM roles r JOIN role_permissions rp ON rp.role_id = r.id WHERE r.account_id = ");
-    sql.bind(account.0);
-    if !held.is_empty() {
-        sql.push(" AND rp.permission NOT IN (").bind_list(held).push(")");
-    }
-    if !admin_ok {
-        sql.push(" UNION SELECT r.id FROM roles r WHERE r.account_id = ").bind(account.0).push(" AND r.builtin = 'admin'");
-    }
-    sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect()
+/// Every role of the account, with its permissions.
+pub async fn all_roles(conn: &mut Conn, account: AccountId) -> Result<Vec<RoleGrant>, sqlx::Error> {
+    let ids: Vec<i64> = sqlx::query("SELECT id FROM roles WHERE account_id = $1")
+        .bind(account.0)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    roles(conn, account, &ids).await
 }
 
-/// `(…)`: a condition on `users u` true of the users whose grants go beyond `held` (D2):
-/// platform operators (unless the actor is one), holders of a role in `beyond` (from
-/// `roles_beyond`), directly or through a group, and holders of a direct permission outside `held`.
-pub fn beyond_reach_sql(held: &[&str], beyond: &[i64], platform_operator: bool) -> Sql {
-    if platform_operator {
-        return Sql::new("(1 = 0)");
-    }
+/// The desks a user is at.
+pub async fn desks_of(conn: &mut Conn, user: UserId) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("SELECT desk_id FROM user_desks WHERE user_id = $1")
+        .bind(user.0)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect()
+}
+
+/// `(…)`: a condition on `users u` true of the users holding more than an actor may reach:
+/// platform operators, holders of a role in `beyond_roles` (directly or through a group), and
+/// holders of a direct permission outside `account_wide` (what the actor holds account-wide).
+pub fn beyond_reach_sql(account_wide: &[&str], beyond_roles: &[i64]) -> Sql {
     let mut sql = Sql::new("(u.is_superuser = ");
     sql.bind(true);
-    if !beyond.is_empty() {
-        sql.push(" OR u.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id IN (").bind_list(beyond).push("))");
+    if !beyond_roles.is_empty() {
+        sql.push(" OR u.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id IN (").bind_list(beyond_roles).push("))");
         sql.push(" OR u.id IN (SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gr.role_id IN (")
-            .bind_list(beyond)
+            .bind_list(beyond_roles)
             .push("))");
     }
     sql.push(" OR u.id IN (SELECT up.user_id FROM user_permissions up");
-    if !held.is_empty() {
-        sql.push(" WHERE up.permission NOT IN (").bind_list(held).push(")");
+    if !account_wide.is_empty() {
+        sql.push(" WHERE up.permission NOT IN (").bind_list(account_wide).push(")");
     }
     sql.push("))");
     sql
+}
+
+/// `u.id IN (…)`: the holders of a role, directly or through a group.
+pub fn role_holders_sql(role: i64) -> Sql {
+    let mut sql = Sql::new("u.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id = ");
+    sql.bind(role).push(" UNION SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gr.role_id = ");
+    sql.bind(role).push(")");
+    sql
+}
+
+/// `u.id IN (…)`: the members of a group.
+pub fn group_holders_sql(group: i64) -> Sql {
+    let mut sql = Sql::new("u.id IN (SELECT gm.user_id FROM group_members gm WHERE gm.group_id = ");
+    sql.bind(group).push(")");
+    sql
+}
+
+/// How many of `holders` (a condition on `users u`) the actor does not see or may not reach;
+/// the actor themself aside.
+pub async fn count_holders_out_of_reach(
+    conn: &mut Conn,
+    account: AccountId,
+    holders: &Sql,
+    seen: &Seen,
+    beyond: &Sql,
+    me: Option<UserId>,
+) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM users u WHERE u.account_id = ");
+    sql.bind(account.0).push(" AND ").append(holders);
+    if let Some(me) = me {
+        sql.push(" AND u.id <> ").bind(me.0);
+    }
+    sql.push(" AND (NOT (1 = 1").append(&seen.users_sql()).push(") OR ").append(beyond).push(")");
+    sql.query().fetch_one(&mut *conn).await?.try_get(0)
+}
+
+/// Holds the account's row until the transaction ends (PostgreSQL; SQLite serialises writes),
+/// so that two changes that each leave one admin cannot both commit (D4).
+pub async fn lock_account(conn: &mut Conn, account: AccountId, row_lock: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1{row_lock}")).bind(account.0).fetch_optional(&mut *conn).await?;
+    Ok(())
 }
 
 /// Whether `user` is a user of `account` that `seen` covers.

@@ -68,9 +68,10 @@ pub struct TokenList {
 async fn list_tokens(
     State(state): State<AppState>,
     auth: Authorized<perm::TokensView>,
+    client: ClientInfo,
     ApiQuery(query): ApiQuery<TokenQuery>,
 ) -> Result<Json<TokenList>> {
-    Ok(Json(TokenList { items: super::list(&state, auth.account_id(), query.include_revoked).await? }))
+    Ok(Json(TokenList { items: super::list(&state, &auth.principal(&client), query.include_revoked).await? }))
 }
 
 /// Revoke a token: it stops working at once.
@@ -83,7 +84,6 @@ async fn revoke_token(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    super::revoke(&state, &actor, auth.account_id(), path.id).await?;
+    super::revoke(&state, &auth.principal(&client), path.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -133,15 +133,23 @@ pub async fn create(state: &AppState, caller: &Caller, actor: &Actor, account: A
     Ok(view)
 }
 
-pub async fn list(state: &AppState, account: AccountId, include_revoked: bool) -> Result<Vec<TokenView>> {
+/// The tokens of the users the principal sees (D8).
+pub async fn list(state: &AppState, principal: &crate::access::Principal, include_revoked: bool) -> Result<Vec<TokenView>> {
     let mut conn = state.store.read().await?;
-    Ok(store::list(&mut conn, account, include_revoked).await?.into_iter().map(Into::into).collect())
+    let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked).await?;
+    Ok(records.into_iter().map(Into::into).collect())
 }
 
-/// Revokes a token: it stops working at once, on every instance.
-pub async fn revoke(state: &AppState, actor: &Actor, account: AccountId, id: i64) -> Result<()> {
+/// Revokes a token: it stops working at once, on every instance. Someone else's token only if
+/// its maker is one the principal may change (D2); a maker out of scope's is not found (D8).
+pub async fn revoke(state: &AppState, principal: &crate::access::Principal, id: i64) -> Result<()> {
+    let (actor, account) = (&principal.actor, principal.account());
     let mut tx = state.store.begin().await?;
     let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("token"))?;
+    crate::access::principal::reachable_user(tx.conn(), principal, record.user_id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::NotFound("token"),
+        other => other,
+    })?;
     if !store::revoke(tx.conn(), account, id, now_ms()).await? {
         return Err(Error::NotFound("token"));
     }

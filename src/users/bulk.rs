@@ -11,7 +11,6 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 
 use crate::store::bulk as store;
-use crate::store::grants;
 use crate::store::named;
 use crate::store::sql::Sql;
 use crate::store::Store;
@@ -215,9 +214,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     }
 
     // D2: users who hold more than the principal are not changed by them.
-    let held = principal.held();
-    let beyond_roles = grants::roles_beyond(conn, account, &held, principal.admin).await?;
-    let beyond = grants::beyond_reach_sql(&held, &beyond_roles, principal.platform_operator);
+    let beyond = principal::beyond_reach_sql(conn, principal).await?;
     let mut out_of_reach_where = users_store::target_sql(account, &seen, &req.target);
     out_of_reach_where.push(" AND ").append(&beyond);
     let out_of_reach = store::count_where(conn, &out_of_reach_where).await?;
@@ -251,7 +248,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, dry_run: true });
     }
 
-    let admins_before = grants::count_signable_admins(conn, account).await?;
+    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     let mut changes = Changes::new();
     match &plan {
         store::Plan::SetStatus { to, .. } => {

@@ -190,10 +190,16 @@ pub async fn create(
     let now = now_ms();
     let mut tx = db.begin().await?;
     let conn = tx.conn();
+    let links = resolve_links(conn, account, &input).await?;
+    // D8: nobody makes a user they would not see (a desk lead's new user is at one of their
+    // desks), decided before uniqueness so that a 409 says nothing of users out of scope.
+    let desks = ids(&links, Link::Desks).unwrap_or_default();
+    if !principal::would_see(conn, principal, desks, fields.flags.is_end_user, fields.company.as_ref().map(|c| c.as_str())).await? {
+        return Err(outside_scope(principal));
+    }
+    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
     check_seats(conn, account).await?;
     check_unique(conn, account, None, &fields).await?;
-    let links = resolve_links(conn, account, &input).await?;
-    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
@@ -217,14 +223,8 @@ pub async fn create(
     if generated.is_some() {
         changes.set("password", "generated");
     }
-    // D8: nobody makes a user they would not see (a desk supervisor's new user is in their desk).
-    principal::seen_user(conn, principal, id).await.map_err(|_| {
-        Error::Forbidden(format!(
-            "the new user would be outside the users you manage ({}): {}",
-            principal.scope.as_str(),
-            principal.scope.label().to_lowercase()
-        ))
-    })?;
+    principal::seen_user(conn, principal, id).await.map_err(|_| outside_scope(principal))?;
+    principal::still_reachable(conn, principal, id).await?;
     activity::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -257,7 +257,7 @@ pub async fn update(
         refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())?;
     }
     principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
-    let admins_before = grants::count_signable_admins(conn, account).await?;
+    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
@@ -315,6 +315,7 @@ pub async fn update(
     if second_factor_changes && target.holds.admin {
         tell_old_address(conn, principal, &current, "second-factor method").await?;
     }
+    principal::still_reachable(conn, principal, id).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
         activity::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
@@ -376,7 +377,7 @@ pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()>
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
-    let admins_before = grants::count_signable_admins(conn, account).await?;
+    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     let mut changes = Changes::new();
     changes.set("login", &current.login).set("email", &current.email);
     activity::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
@@ -409,7 +410,8 @@ pub async fn set_password(
     let hash = password::hash(password).await?;
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
+    // Again in the transaction that writes: the user may have gained rights while hashing.
+    principal::reachable_user(conn, principal, id).await?;
     change::save(conn, &settings, id, &hash, must_change, now_ms()).await?;
     let why = if generated.is_some() { "password_reset" } else { "password_changed" };
     let ended = crate::sessions::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
@@ -448,6 +450,8 @@ pub async fn set_security_overrides(
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
+    // Loosening one's own expiry, timeouts or CAPTCHA is loosening one's own security (D3).
+    principal.refuse_self(id, "password_expiry_months", "security settings")?;
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
@@ -483,6 +487,7 @@ pub async fn unlock(db: &Store, principal: &Principal, id: UserId) -> Result<boo
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
+    principal.refuse_self(id, "id", "lockout")?;
     let was_locked = crate::store::sign_in_failures::clear_user(conn, account, id, now_ms()).await?;
     if was_locked {
         activity::record(conn, &principal.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
@@ -564,6 +569,14 @@ async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -
     }
     issues.into_result()?;
     Ok(out)
+}
+
+fn outside_scope(principal: &Principal) -> Error {
+    Error::Forbidden(format!(
+        "the new user would be outside the users you manage ({}): {}",
+        principal.scope.as_str(),
+        principal.scope.label().to_lowercase()
+    ))
 }
 
 /// The ids the input sets for `link`, if it sets them.
@@ -693,7 +706,8 @@ pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principa
     use secrecy::ExposeSecret;
     let mut tx = db.begin().await?;
     let conn = tx.conn();
-    let user = principal::seen_user(conn, principal, id).await?;
+    // A SIP password lets its reader register as the user's phone: only for users one reaches.
+    let user = principal::reachable_user(conn, principal, id).await?.record;
     let extension = user.extension.clone().ok_or_else(|| Error::Conflict {
         field: "extension",
         message: "this user has no extension, so cannot register a SIP phone".into(),

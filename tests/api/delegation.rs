@@ -339,8 +339,12 @@ async fn a_role_reaches_no_wider_than_its_maker(engine: Engine) {
     let token = app.sign_in("lead", PW).await;
     let wide = json!({ "name": "Wide", "scope": "account", "permissions": ["users.view"] });
     app.post_as(&token, &app.acct("roles"), wide).await.problem(403);
-    let narrow = app.post_as(&token, &app.acct("roles"), json!({ "name": "Narrow", "scope": "desks", "permissions": ["users.view"] })).await;
-    assert_eq!(narrow.json(201)["scope"], "desks");
+    // A role that reaches others needs its permissions held account-wide; one that reaches
+    // only its holder, just held.
+    let desks = json!({ "name": "Desks too", "scope": "desks", "permissions": ["users.view"] });
+    app.post_as(&token, &app.acct("roles"), desks).await.problem(403);
+    let narrow = app.post_as(&token, &app.acct("roles"), json!({ "name": "Narrow", "scope": "self", "permissions": ["users.view"] })).await;
+    assert_eq!(narrow.json(201)["scope"], "self");
     app.post_as(&token, &app.acct("roles"), json!({ "name": "Odd", "scope": "planet" })).await.problem_field(422, "scope", "unknown_scope");
     let supervisor = app.get(&app.acct(&format!("roles/{}", app.builtin_role("supervisor").await))).await.json(200);
     assert_eq!(supervisor["scope"], "desks");

@@ -44,6 +44,7 @@ mod console_forms;
 mod console_second_factor;
 mod console_security;
 mod delegation;
+mod delegation_scopes;
 mod errors;
 mod listing;
 mod lockout;
