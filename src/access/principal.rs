@@ -93,20 +93,6 @@ pub struct Standing {
 }
 
 impl Principal {
-    /// The machine's operator at the command line: everything, in the whole account.
-    pub fn system(account: AccountId, label: &str) -> Principal {
-        Principal {
-            actor: Actor::system(account, label),
-            api_token: None,
-            permissions: Arc::new(Permission::ALL.iter().copied().collect()),
-            scopes: Arc::new(BTreeMap::new()),
-            platform_operator: true,
-            admin: true,
-            scope: Scope::Account,
-            company: None,
-        }
-    }
-
     pub fn account(&self) -> AccountId {
         self.actor.account
     }
