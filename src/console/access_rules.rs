@@ -197,6 +197,8 @@ struct UserForm<'a> {
     rows: &'a [Row],
     account_rules: &'a [RuleView],
     version: i64,
+    /// False for one's own rules (D3): shown, not changed here.
+    editable: bool,
 }
 
 fn user_form(state: &AppState, f: &UserForm<'_>, issues: &[FieldIssue], top: Option<Markup>) -> Markup {
@@ -215,7 +217,7 @@ fn user_form(state: &AppState, f: &UserForm<'_>, issues: &[FieldIssue], top: Opt
                 legend { "Mode" }
                 @for (value, label) in modes {
                     div.check {
-                        input type="radio" id=(format!("mode-{value}")) name="mode" value=(value) checked[f.mode == value];
+                        input type="radio" id=(format!("mode-{value}")) name="mode" value=(value) checked[f.mode == value] disabled[!f.editable];
                         label for=(format!("mode-{value}")) { (label) }
                     }
                 }
@@ -226,10 +228,12 @@ fn user_form(state: &AppState, f: &UserForm<'_>, issues: &[FieldIssue], top: Opt
             ul { @for r in f.account_rules { li { (r.action.as_str()) " " (r.value) @if !r.description.is_empty() { " — " (r.description) } } } }
             h2 { "This user's rules" }
             (geoip_status(state))
-            (rows_table(f.rows, true, issues))
-            div.form-actions {
-                button.button.primary type="submit" { "Save" }
-                a.button.subtle href=(format!("/console/users/{}/security", f.id)) { "Cancel" }
+            (rows_table(f.rows, f.editable, issues))
+            @if f.editable {
+                div.form-actions {
+                    button.button.primary type="submit" { "Save" }
+                    a.button.subtle href=(format!("/console/users/{}/security", f.id)) { "Cancel" }
+                }
             }
         }
     }
@@ -243,15 +247,24 @@ pub(super) async fn user_page(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
-    let target = crate::users::service::get(&state.store, &user.principal(&account, Permission::UsersEdit), UserId(id)).await.or_fail(&user)?;
-    let rules = service::get_user_rules(&state, &user.principal(&account, Permission::UsersEdit), UserId(id)).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::UsersEdit);
+    // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
+    let target = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let rules = service::get_user_rules(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let rows: Vec<Row> = rules.rules.iter().map(Row::from).collect();
     let title = format!("Access rules of {}", target.login);
-    let form = UserForm { id, mode: rules.mode.as_str(), rows: &rows, account_rules: &rules.account_rules, version: rules.version };
+    // D3: one's own rules are shown, not changed here.
+    let myself = target.id == user.caller.user;
+    let form = UserForm { id, mode: rules.mode.as_str(), rows: &rows, account_rules: &rules.account_rules, version: rules.version, editable: !myself };
     let body = html! {
         (super::user_actions::breadcrumbs(&target, "Access rules"))
         (ui::page_head(&title, Some("Where this user may sign in and work from."), html! {}))
         @if first(&q, "notice") == Some("saved") { (ui::alert("success", "The user's access rules were saved.")) }
+        @if myself {
+            div #own-user-note .alert.alert-info role="note" {
+                "These are your own access rules: only another admin can change them."
+            }
+        }
         (user_form(&state, &form, &[], None))
     };
     Ok(user.page(Nav::Users, &title, body))
@@ -271,7 +284,7 @@ pub(super) async fn user_save(
     let version = first(&form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mode = first(&form, "mode").unwrap_or("inherit").to_string();
     let input = UserRulesInput { mode: mode.clone(), rules: inputs };
-    let shown = UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version };
+    let shown = UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version, editable: true };
     match service::set_user_rules(&state, &principal, UserId(id), input, version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/access-rules?notice=saved"))),
         Err(Error::Validation(issues)) => {

@@ -43,6 +43,11 @@ pub(super) async fn user_activity(
         (None, Some(e)) => e.target_label.clone(),
         (None, None) => return Err(user.fail(Error::NotFound("user"))),
     };
+    // "Edit user" only on a user the viewer may edit (D2, D8).
+    let edit = match &view {
+        Some(v) if user.can(Permission::UsersEdit) => super::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
+        _ => false,
+    };
     let base = format!("/console/users/{id}/activity");
     let title = format!("Activity of {login}");
     let body = html! {
@@ -53,7 +58,7 @@ pub(super) async fn user_activity(
             },
         }
         (ui::page_head(&title, Some("Every change to this user and every sign-in, newest first."), html! {
-            @if view.is_some() && user.can(Permission::UsersEdit) {
+            @if edit {
                 a.button.subtle href=(format!("/console/users/{id}/edit")) { "Edit user" }
             }
         }))

@@ -16,7 +16,8 @@ use crate::users::service::{self, AVATAR_MAX_BYTES};
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as uploading would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     // The image comes from the API route, which takes the console's session cookie for reads.
     let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", crate::http::path_segment(&account.slug), view.version);
     let body = html! {

@@ -8,9 +8,9 @@ use maud::{Markup, html};
 
 use super::extract::{ConsoleUser, Failure, OrFail};
 use super::ui;
-use super::users::{ListParams, PAGE_SIZE, rows};
+use super::users::{ListParams, PAGE_SIZE, acting_on, rows};
 use super::{Catalog, Pairs, all, first, link_names};
-use crate::access::Permission;
+use crate::access::{Permission, Scope};
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
@@ -23,6 +23,14 @@ use crate::users::service;
 pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
     let allowed = |a: BulkAction| {
         if a == BulkAction::Delete { user.can(Permission::UsersDelete) } else { user.can(Permission::UsersEdit) }
+    };
+    // D8: "all" is all the users the viewer manages, which a scoped viewer is told.
+    let acting = if user.can(Permission::UsersEdit) { Permission::UsersEdit } else { Permission::UsersDelete };
+    let all_users = match user.caller.scope_for(acting) {
+        Scope::Account => "All users",
+        Scope::Desks => "All users in your desks",
+        Scope::Company => "All end users of your company",
+        Scope::Own => "Only yourself",
     };
     html! {
         (params.hidden())
@@ -44,7 +52,7 @@ pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
                 select #bulk-scope name="scope" {
                     option value="selected" { "Selected users" }
                     option value="filter" { "Users matching the filters" }
-                    option value="all" { "All users" }
+                    option value="all" { (all_users) }
                 }
             }
             div.bulk-buttons {
@@ -134,9 +142,12 @@ pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(f
     // Applied: show the result and refresh the table in place.
     let filter = params.filter().or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state.store, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    // The table as the Users page shows it (the viewer's scope to see users, not the action's).
+    let viewing = user.principal(&account, Permission::UsersView);
+    let page = service::list(&state.store, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let acting = acting_on(&state, &user, &account, &page.items).await?;
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
-    let rows = rows(&user, &page.items, selectable, &params, true);
+    let rows = rows(&page.items, &acting, selectable, &params, true);
     // A <template> lets a <tbody> travel outside its table (htmx's out-of-band swap).
     Ok(html! {
         (ui::alert("success", &message))

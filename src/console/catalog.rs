@@ -65,6 +65,11 @@ pub(super) async fn list(
     let items = catalog::list(&state.store, kind, account.id).await.or_fail(&user)?;
     let (plural, singular, about) = titles(kind);
     let manage = user.can(manage_permission(kind));
+    let columns = match kind {
+        Kind::Role => 6,
+        Kind::Group => 5,
+        Kind::Desk | Kind::Skill => 4,
+    };
     let notice = match first(&q, "notice") {
         Some("saved") => Some(format!("The {} was saved.", kind.noun())),
         Some("deleted") => Some(format!("The {} was deleted.", kind.noun())),
@@ -81,14 +86,17 @@ pub(super) async fn list(
                 thead { tr {
                     th scope="col" { "Name" }
                     th scope="col" { "Description" }
-                    @if kind == Kind::Role { th scope="col" { "Permissions" } }
+                    @if kind == Kind::Role {
+                        th scope="col" { "Permissions" }
+                        th scope="col" { abbr title="Which users the role's holders see and manage (their scope)" { "Reaches" } }
+                    }
                     @if kind == Kind::Group { th scope="col" { "Roles" } }
                     th scope="col" { "Members" }
                     th scope="col" { span.visually-hidden { "Actions" } }
                 } }
                 tbody {
                     @if items.is_empty() {
-                        tr { td.empty colspan="5" { "No " (plural.to_lowercase()) " yet." } }
+                        tr { td.empty colspan=(columns) { "No " (plural.to_lowercase()) " yet." } }
                     }
                     @for item in &items { (row(slug, item, manage)) }
                 }
@@ -109,6 +117,8 @@ fn row(slug: &str, item: &CatalogItem, manage: bool) -> Markup {
             td { @if item.description.is_empty() { span.muted { "—" } } @else { (item.description) } }
             @if let Some(perms) = &item.permissions {
                 td { span title=(perms.join(", ")) { (perms.len()) @if perms.len() == 1 { " permission" } @else { " permissions" } } }
+                td.role-scope { @let scope = item.scope.unwrap_or(Scope::Account);
+                    span class=(format!("scope scope-{}", scope.as_str())) title=(scope.as_str()) { (scope.label()) } }
             }
             @if let Some(roles) = &item.roles {
                 td { div.badges {
@@ -354,6 +364,12 @@ pub(super) async fn save(
         None => None,
     };
     v.builtin = current.as_ref().is_some_and(|c| c.builtin.is_some());
+    // A built-in role's permissions and scope are shown disabled, so not sent: shown again as they are.
+    if let (true, Some(c)) = (v.builtin, &current) {
+        let stored = Item::from(c);
+        v.permissions = stored.permissions;
+        v.scope = stored.scope;
+    }
     let input = CatalogInput {
         name: Some(v.name.trim().to_string()),
         description: Some(v.description.trim().to_string()),

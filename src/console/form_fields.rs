@@ -6,7 +6,7 @@ use super::Catalog;
 use super::extract::ConsoleUser;
 use super::ui::{self, Field};
 use super::user_form::{FLAGS, Mode, Values};
-use crate::access::Permission;
+use crate::access::{Permission, Scope};
 use crate::domain::DateFormat;
 use crate::error::FieldIssue;
 use crate::store::named::NamedRecord;
@@ -57,11 +57,13 @@ pub(super) fn user_form(
 ) -> Markup {
     let creating = matches!(mode, Mode::Create);
     let access = user.can(Permission::UsersEdit);
+    let own = Own::of(user, mode);
     let text = |name: &'static str, label: &'static str| Field::new(name, label, v.get(name));
     let none = ("", "Not set");
     html! {
         form #user-form .user-form hx-post=(mode.action()) hx-target="this" hx-swap="outerHTML" novalidate {
             @if let Some(t) = top { (t) }
+            @if let Some(own) = &own { (own.note()) }
             (summary(issues))
             @if !creating { input type="hidden" name="version" value=(v.version); }
             div.form-grid {
@@ -69,25 +71,34 @@ pub(super) fn user_form(
                     legend { "Sign-in" }
                     (text("login", "Login").required().autocomplete("off").maxlength(64)
                         .hint("Latin letters, digits, “-”, “_” and “.”; unique in the account.").render(issues))
-                    (text("email", "Email").kind("email").autocomplete("off")
-                        .hint("For invitations, email codes and password recovery.").render(issues))
+                    (text("email", "Email").kind("email").autocomplete("off").locked(own.is_some())
+                        .hint(if own.is_some() {
+                            "Your own email address changes under My Account, with your password."
+                        } else {
+                            "For invitations, email codes and password recovery."
+                        }).render(issues))
                     @if creating { (password_choice(v, issues)) }
                 }
                 fieldset.card {
                     legend { "Status and security" }
                     (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
-                        Some("A disabled user cannot sign in.")))
+                        Some(if own.is_some() { "You cannot disable yourself." } else { "A disabled user cannot sign in." }), own.is_some()))
                     (select("two_factor_method", "Two-factor method",
                         &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator"), ("either", "Either (the user picks)")], v, issues,
-                        Some("Second factor at sign-in. It is mandatory for admins.")))
+                        Some(if own.is_some() {
+                            "Your own second factor changes under My Account → Two-factor, with your password."
+                        } else {
+                            "Second factor at sign-in. It is mandatory for admins."
+                        }), own.is_some()))
                     (select("two_factor_mode", "Ask for it",
                         &[("always", "At every sign-in"), ("suspicious", "Only for suspicious sign-ins")], v, issues,
-                        Some("Suspicious: from an address, device or country the user has not signed in from.")))
+                        Some("Suspicious: from an address, device or country the user has not signed in from."), own.is_some()))
                     fieldset.checks {
                         legend { "Flags" }
                         @for (name, label) in FLAGS {
                             @if name != "is_superuser" || user.caller.platform_operator {
-                                (ui::checkbox(name, "on", label, v.flags.contains(&name), &format!("f-{name}")))
+                                @let locked = own.is_some() && OWN_FLAGS.contains(&name);
+                                (flag(name, label, v.flags.contains(&name), locked))
                             }
                         }
                         (errors_for("is_company_supervisor", issues))
@@ -97,7 +108,12 @@ pub(super) fn user_form(
                     legend { "Person" }
                     (text("first_name", "First name").render(issues))
                     (text("last_name", "Last name").render(issues))
-                    (text("company", "Company").render(issues))
+                    @if own.as_ref().is_some_and(|o| o.company) {
+                        (text("company", "Company").locked(true)
+                            .hint("Your company bounds whom you manage: another admin changes it.").render(issues))
+                    } @else {
+                        (text("company", "Company").render(issues))
+                    }
                     (text("related_contact", "Related contact").render(issues))
                     (text("external_id", "External ID").hint("The user's ID in another system, e.g. your CRM.").render(issues))
                 }
@@ -121,28 +137,28 @@ pub(super) fn user_form(
                             "f-clear_sip_password"))
                     }
                     (select("phone_topology", "Phone topology", &[none, ("external_phone", "External phone"), ("web_phone", "Web phone")],
-                        v, issues, None))
+                        v, issues, None, false))
                 }
                 fieldset.card {
                     legend { "Preferences" }
                     (text("time_zone", "Time zone").list("tz-list").autocomplete("off")
                         .hint("An IANA name, e.g. Europe/Berlin. Start typing to choose.").render(issues))
                     datalist #tz-list { @for tz in chrono_tz::TZ_VARIANTS.iter() { option value=(tz.name()) {} } }
-                    (select("date_format", "Date format", &date_formats(), v, issues, None))
-                    (select("time_format", "Time format", &[none, ("12h", "12-hour"), ("24h", "24-hour")], v, issues, None))
+                    (select("date_format", "Date format", &date_formats(), v, issues, None, false))
+                    (select("time_format", "Time format", &[none, ("12h", "12-hour"), ("24h", "24-hour")], v, issues, None, false))
                 }
                 fieldset.card.wide {
                     legend { "Roles and assignments" }
                     div.checklists {
                         @if access {
-                            (checklist("roles", Link::Roles, catalog, &v.roles, issues))
-                            (checklist("groups", Link::Groups, catalog, &v.groups, issues))
+                            (checklist("roles", Link::Roles, catalog, &v.roles, issues, own.is_some()))
+                            (checklist("groups", Link::Groups, catalog, &v.groups, issues, own.is_some()))
                         }
-                        (checklist("desks", Link::Desks, catalog, &v.desks, issues))
-                        (checklist("skills", Link::Skills, catalog, &v.skills, issues))
+                        (checklist("desks", Link::Desks, catalog, &v.desks, issues, own.as_ref().is_some_and(|o| o.desks)))
+                        (checklist("skills", Link::Skills, catalog, &v.skills, issues, false))
                     }
                 }
-                @if access { (permissions(user, v, issues)) }
+                @if access { (permissions(user, v, issues, own.is_some())) }
             }
             div.form-actions {
                 button.button.primary type="submit" { @if creating { "Create user" } @else { "Save changes" } }
@@ -184,7 +200,7 @@ fn errors_for(field: &str, issues: &[FieldIssue]) -> Markup {
     ui::field_errors(&format!("f-{field}-error"), &errors)
 }
 
-fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues: &[FieldIssue], hint: Option<&str>) -> Markup {
+fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues: &[FieldIssue], hint: Option<&str>, locked: bool) -> Markup {
     let id = format!("f-{name}");
     let current = v.get(name);
     let has_error = issues.iter().any(|i| i.field == name);
@@ -203,16 +219,17 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues:
         div.field.has-error[has_error] {
             label for=(id) { (label) }
             select id=(id) name=(name) aria-describedby=[described] aria-invalid=[has_error.then_some("true")]
-                data-confirm-change=[confirm] data-initial=[confirm.map(|_| current)] {
+                data-confirm-change=[confirm] data-initial=[confirm.map(|_| current)] disabled[locked] {
                 @for (value, text) in options { option value=(value) selected[*value == current] { (text) } }
             }
+            @if locked { input type="hidden" name=(name) value=(current); }
             @if let Some(h) = hint { p.hint id=(format!("{id}-hint")) { (h) } }
             (errors_for(name, issues))
         }
     }
 }
 
-fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues: &[FieldIssue]) -> Markup {
+fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues: &[FieldIssue], locked: bool) -> Markup {
     let (_, plural) = super::link_names(link);
     let items: &[NamedRecord] = catalog.of(link);
     html! {
@@ -223,7 +240,7 @@ fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues
                 @for item in items {
                     div.check {
                         input type="checkbox" id=(format!("f-{name}-{}", item.id)) name=(name) value=(item.id)
-                            checked[selected.contains(&item.id)];
+                            checked[selected.contains(&item.id)] disabled[locked];
                         label for=(format!("f-{name}-{}", item.id)) {
                             (item.name)
                             @if !item.description.is_empty() { span.desc { (item.description) } }
@@ -231,13 +248,17 @@ fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues
                     }
                 }
             }
+            @if locked {
+                p.hint { "Your own " (plural.to_lowercase()) " are changed by another admin." }
+                @for id in selected { input type="hidden" name=(name) value=(id); }
+            }
             (errors_for(name, issues))
         }
     }
 }
 
 /// Only what the viewer holds is offered (D1), and what the user has already.
-fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue]) -> Markup {
+fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue], locked: bool) -> Markup {
     let open = !v.permissions.is_empty() || issues.iter().any(|i| i.field == "permissions");
     html! {
         details.card.wide open[open] {
@@ -248,13 +269,73 @@ fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue]) -> Markup 
                     @for p in Permission::account_permissions().filter(|p| user.can(*p) || v.permissions.iter().any(|x| x == p.as_str())) {
                         div.check {
                             input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
-                                checked[v.permissions.iter().any(|x| x == p.as_str())];
+                                checked[v.permissions.iter().any(|x| x == p.as_str())] disabled[locked];
                             label for=(format!("f-perm-{}", p.as_str())) { code { (p.as_str()) } span.desc { (p.description()) } }
                         }
                     }
                 }
+                @if locked {
+                    p.hint { "Your own special permissions are changed by another admin." }
+                    @for p in &v.permissions { input type="hidden" name="permissions" value=(p); }
+                }
                 (errors_for("permissions", issues))
             }
+        }
+    }
+}
+
+/// The R40 flags, which bound whom one manages: not one's own to change (D3).
+const OWN_FLAGS: [&str; 2] = ["is_end_user", "is_company_supervisor"];
+
+/// The form of one's own user (D3): what decides one's identity and access is shown, not
+/// changed here. The service refuses such changes all the same.
+struct Own {
+    /// The viewer's scope is their desks: their desks bound whom they manage.
+    desks: bool,
+    /// The viewer's scope is their company's end users.
+    company: bool,
+}
+
+impl Own {
+    fn of(user: &ConsoleUser, mode: &Mode) -> Option<Own> {
+        match mode {
+            Mode::Edit { id } if *id == user.caller.user.0 => {
+                let scope = user.caller.scope_for(Permission::UsersEdit);
+                Some(Own { desks: scope == Scope::Desks, company: scope == Scope::Company })
+            }
+            _ => None,
+        }
+    }
+
+    fn note(&self) -> Markup {
+        let mut fixed = vec!["status", "roles", "groups", "special permissions", "end-user flags"];
+        if self.desks {
+            fixed.push("desks");
+        }
+        if self.company {
+            fixed.push("company");
+        }
+        let last = fixed.pop().unwrap_or_default();
+        html! {
+            div #own-user-note .alert.alert-info role="note" {
+                p {
+                    strong { "This is you." } " Your email address, password and second factor change under "
+                    a href="/console/me" { "My account" } ", which asks for your current password. "
+                    "Your " (fixed.join(", ")) " and " (last) " are shown here but only another admin can change them."
+                }
+            }
+        }
+    }
+}
+
+/// One R11 flag; `locked` shows it disabled and sends it unchanged.
+fn flag(name: &str, label: &str, on: bool, locked: bool) -> Markup {
+    let id = format!("f-{name}");
+    html! {
+        div.check {
+            input type="checkbox" id=(id) name=(name) value="on" checked[on] disabled[locked];
+            label for=(id) { (label) }
+            @if locked && on { input type="hidden" name=(name) value="on"; }
         }
     }
 }

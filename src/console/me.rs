@@ -1,5 +1,6 @@
 //! My account: what Roster knows about me, changing my own password (R10: the account's
-//! policy, with confirmation), and my sessions, each of which I can end (R32).
+//! policy, with confirmation) and email address (D3: with the current password), and my
+//! sessions, each of which I can end (R32).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
@@ -27,6 +28,8 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
             1 => "Your password was changed. Your 1 other session was ended.".to_string(),
             n => format!("Your password was changed. Your {n} other sessions were ended."),
         }),
+        Some("email") => Some("Your email address was changed. Password-reset links sent before no longer work.".to_string()),
+        Some("email_removed") => Some("Your email address was removed.".to_string()),
         Some("ended_others") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
             0 => "You had no other sessions.".to_string(),
             1 => "Your other session was ended.".to_string(),
@@ -35,11 +38,12 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
         _ => None,
     };
     let body = html! {
-        (ui::page_head("My account", Some("Your details, your password and where you are signed in."), html! {}))
+        (ui::page_head("My account", Some("Your details, your password, your email address and where you are signed in."), html! {}))
         @if let Some(n) = &notice { (ui::alert("success", n)) }
         div.me-grid {
             (details(&user, &me))
             (password_form(&user, &[]))
+            (email_form(me.email.as_deref(), me.email.as_deref().unwrap_or_default(), &[]))
         }
         (my_sessions(&state, &user).await?)
     };
@@ -54,7 +58,10 @@ fn details(user: &ConsoleUser, me: &UserView) -> Markup {
                 dt { "Name" } dd { (me.display_name) }
                 dt { "Login" } dd { code { (me.login) } }
                 dt { "Account" } dd { (user.account_name) " " span.muted { "(" (user.caller.account_slug) ")" } }
-                dt { "Email" } dd { @match me.email.as_deref() { Some(e) => (e), None => span.muted { "—" } } }
+                dt { "Email" } dd {
+                    @match me.email.as_deref() { Some(e) => (e), None => span.muted { "—" } }
+                    " · " a href="#me-email" { "Change email address" }
+                }
                 dt { "Roles" } dd {
                     @if me.assignments.roles.is_empty() { span.muted { "None" } }
                     div.badges { @for r in &me.assignments.roles { span.badge.role title=[r.description.as_deref().filter(|d| !d.is_empty())] { (r.name) } } }
@@ -89,6 +96,55 @@ fn password_form(user: &ConsoleUser, issues: &[FieldIssue]) -> Markup {
             p.muted { "Your other sessions end when the password changes; this one goes on." }
             div.form-actions { button.button.primary type="submit" { "Change password" } }
         }
+    }
+}
+
+/// "Email address": a new address (blank removes it) and the current password (D3).
+fn email_form(current: Option<&str>, value: &str, issues: &[FieldIssue]) -> Markup {
+    html! {
+        form #me-email .panel hx-post="/console/me/email" hx-target="this" hx-swap="outerHTML" novalidate aria-labelledby="me-email-title" {
+            h2 #me-email-title { "Email address" }
+            @if !issues.is_empty() {
+                div.alert.alert-error role="alert" tabindex="-1" data-focus { "Your email address was not changed: see the messages below." }
+            }
+            p.muted {
+                @match current {
+                    Some(e) => { "Now: " strong { (e) } ". " }
+                    None => { "You have no email address yet. " }
+                }
+                "It receives password-reset links and sign-in codes."
+            }
+            (Field::new("email", "New email address", value).kind("email").autocomplete("email").maxlength(254)
+                .hint("Leave blank to remove your address. Reset links sent to the old one stop working.").render(issues))
+            (Field::new("current_password", "Current password", "").kind("password").required().autocomplete("current-password").render(issues))
+            div.form-actions { button.button.primary type="submit" { "Change email address" } }
+        }
+    }
+}
+
+/// `POST /console/me/email`: through `auth::change_own_email`, which checks the password.
+pub(super) async fn change_email(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+    let current = first(&form, "current_password").unwrap_or_default();
+    let email = first(&form, "email").unwrap_or_default().trim().to_string();
+    let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user)
+        .await
+        .or_fail(&user)?;
+    let shown = |issues: &[FieldIssue]| {
+        (StatusCode::UNPROCESSABLE_ENTITY, email_form(me.email.as_deref(), &email, issues)).into_response()
+    };
+    if current.is_empty() {
+        return Ok(shown(&[FieldIssue::new("current_password", "required", "enter your current password")]));
+    }
+    let new = (!email.is_empty()).then(|| email.clone());
+    if new.as_deref() == me.email.as_deref() {
+        let what = if new.is_some() { "is already your email address" } else { "you have no email address to remove" };
+        return Ok(shown(&[FieldIssue::new("email", "unchanged", what)]));
+    }
+    let removed = new.is_none();
+    match crate::auth::change_own_email(&state, &user.caller, &user.client, SecretString::from(current.to_string()), new).await {
+        Ok(_) => Ok(go(user.htmx, if removed { "/console/me?notice=email_removed" } else { "/console/me?notice=email" })),
+        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => Ok(shown(&err.field_issues())),
+        Err(err) => Err(user.fail(err)),
     }
 }
 

@@ -22,6 +22,7 @@ mod sessions;
 mod settings;
 mod access_rules;
 mod me_second_factor;
+mod offers;
 mod sign_in_steps;
 mod tokens;
 mod ui;
@@ -81,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/activity", get(activity::account_activity))
         .route("/console/me", get(me::page))
         .route("/console/me/password", post(me::change_password))
+        .route("/console/me/email", post(me::change_email))
         .route("/console/me/second-factor", get(me_second_factor::page).post(me_second_factor::save))
         .route("/console/me/second-factor/totp", post(me_second_factor::start_enrolment))
         .route("/console/me/second-factor/totp/confirm", post(me_second_factor::confirm_enrolment))

@@ -216,14 +216,22 @@ pub(super) async fn user_sessions(
     let needed = if user.can(Permission::SessionsView) { Permission::SessionsView } else { Permission::UsersPasswords };
     let account = user.allow(&state, needed).await?;
     let principal = user.principal(&account, needed);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // Seeing sessions is open for any user in scope; without it the page is only for unlocking,
+    // which a user out of reach (D2) is refused: 403 here, as the unlock would be.
+    let view = match needed {
+        Permission::SessionsView => service::get(&state.store, &principal, UserId(id)).await,
+        _ => crate::users::reach::changeable(&state.store, &principal, UserId(id)).await,
+    }
+    .or_fail(&user)?;
+    let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
         Some(sessions::list(&state.store, account.id, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
     } else {
         None
     };
-    let manage = user.can(Permission::SessionsManage);
+    // Ending sessions and unlocking are offered only on a user in reach (D2).
+    let manage = offers.end_sessions;
     let notice = match first(&q, "notice") {
         Some("unlocked") => Some("The user was unlocked: they can sign in again.".to_string()),
         Some("not_locked") => Some("The user was not locked.".to_string()),
@@ -246,11 +254,14 @@ pub(super) async fn user_sessions(
             }
         }))
         @if let Some(n) = &notice { (ui::alert("success", n)) }
+        @if offers.out_of_reach {
+            p.reach-note { (super::users::out_of_reach_hint(&view.login)) " You can see these sessions, but not end them or unlock the user." }
+        }
         @if let Some(until) = &view.locked_until {
             section.panel.lock-panel aria-labelledby="lock-title" {
                 h2 #lock-title { span.status.status-locked { "Locked" } " Sign-in is locked" }
                 p { "After too many failed sign-ins, " (view.login) " cannot sign in until " (ui::time_text(Some(until))) "." }
-                @if user.can(Permission::UsersPasswords) {
+                @if offers.unlock {
                     form hx-post=(format!("/console/users/{id}/unlock")) {
                         button.button.primary type="submit" { "Unlock " (view.login) }
                     }

@@ -202,11 +202,26 @@ pub(crate) struct Field<'a> {
     autocomplete: Option<&'a str>,
     list: Option<&'a str>,
     maxlength: Option<u32>,
+    /// Shown but not sent; `hidden` then sends the value as it is.
+    disabled: bool,
+    hidden: bool,
 }
 
 impl<'a> Field<'a> {
     pub fn new(name: &'a str, label: &'a str, value: &'a str) -> Self {
-        Field { name, label, value, kind: "text", hint: None, required: false, autocomplete: None, list: None, maxlength: None }
+        Field {
+            name,
+            label,
+            value,
+            kind: "text",
+            hint: None,
+            required: false,
+            autocomplete: None,
+            list: None,
+            maxlength: None,
+            disabled: false,
+            hidden: false,
+        }
     }
     pub fn kind(mut self, kind: &'a str) -> Self {
         self.kind = kind;
@@ -232,6 +247,13 @@ impl<'a> Field<'a> {
         self.maxlength = Some(n);
         self
     }
+    /// A field the viewer may not change here: shown disabled, its value sent unchanged in a
+    /// hidden input (so that a save leaves it as it is, and the service judges any change).
+    pub fn locked(mut self, locked: bool) -> Self {
+        self.disabled = locked;
+        self.hidden = locked;
+        self
+    }
 
     pub fn render(&self, issues: &[FieldIssue]) -> Markup {
         let id = format!("f-{}", self.name);
@@ -255,7 +277,8 @@ impl<'a> Field<'a> {
                 input id=(id) name=(self.name) type=(self.kind) value=(self.value)
                     required[self.required] autocomplete=[self.autocomplete] list=[self.list]
                     maxlength=[self.maxlength] aria-describedby=[described]
-                    aria-invalid=[(!errors.is_empty()).then_some("true")];
+                    aria-invalid=[(!errors.is_empty()).then_some("true")] disabled[self.disabled];
+                @if self.hidden { input type="hidden" name=(self.name) value=(self.value); }
                 @if let Some(h) = self.hint { p.hint id=(hint_id) { (h) } }
                 (field_errors(&err_id, &errors))
             }

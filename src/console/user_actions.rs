@@ -34,7 +34,11 @@ fn who(u: &UserView) -> String {
 pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    if view.id == user.caller.user {
+        return Ok(own_elsewhere(&user, &view, "Change password", "your password", "/console/me", "My account"));
+    }
     let body = html! {
         (breadcrumbs(&view, "Change password"))
         (ui::page_head("Change password", Some(&format!("For {}", who(&view))), html! {}))
@@ -44,7 +48,7 @@ pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUs
                 a href=(format!("/console/users/{id}/sessions")) { "Unlock them" } " to let them sign in again."
             }
         }
-        (password_form(&user, &view, &policy_hint(&account), true, true, &[]))
+        (password_form(&view, &policy_hint(&account), true, true, &[]))
     };
     Ok(user.page(Nav::Users, "Change password", body))
 }
@@ -54,17 +58,14 @@ pub(super) fn policy_hint(account: &AccountRecord) -> String {
     ui::sentence(&account.security.password_policy.describe())
 }
 
-fn password_form(user: &ConsoleUser, u: &UserView, hint: &str, generate: bool, must_change: bool, issues: &[FieldIssue]) -> Markup {
+fn password_form(u: &UserView, hint: &str, generate: bool, must_change: bool, issues: &[FieldIssue]) -> Markup {
     let id = u.id.0;
     html! {
         form #password-form .panel.narrow hx-post=(format!("/console/users/{id}/password")) hx-target="this" hx-swap="outerHTML" novalidate {
             @if !issues.is_empty() {
                 div.alert.alert-error role="alert" tabindex="-1" data-focus { "The password was not changed: see the messages below." }
             }
-            p.muted {
-                "A new password ends all of " (u.login) "'s sessions at once."
-                @if u.id == user.caller.user { " This is your own account: you will be signed out." }
-            }
+            p.muted { "A new password ends all of " (u.login) "'s sessions at once." }
             fieldset.password-choice {
                 legend { "New password" }
                 div.check {
@@ -112,14 +113,14 @@ pub(super) async fn set_password(
         }
     }
     if !issues.is_empty() {
-        let form = password_form(&user, &view, &policy_hint(&account), generate, must_change, &issues);
+        let form = password_form(&view, &policy_hint(&account), generate, must_change, &issues);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response());
     }
     let new_password = (!generate).then(|| SecretString::from(password.to_string()));
     match service::set_password(&state.store, &principal, UserId(id), new_password, must_change).await {
         Ok(generated) => Ok(password_changed(&view, generated.as_ref(), must_change).into_response()),
         Err(Error::Validation(issues)) => {
-            let form = password_form(&user, &view, &policy_hint(&account), generate, must_change, &issues);
+            let form = password_form(&view, &policy_hint(&account), generate, must_change, &issues);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response())
         }
         Err(err) => Err(user.fail(err)),
@@ -143,10 +144,24 @@ fn password_changed(u: &UserView, generated: Option<&SecretString>, must_change:
     }
 }
 
+/// The page for what one changes about oneself only under My Account (D3), in place of a form.
+pub(super) fn own_elsewhere(user: &ConsoleUser, view: &UserView, current: &str, what: &str, href: &str, place: &str) -> Response {
+    let body = html! {
+        (breadcrumbs(view, current))
+        (ui::page_head(current, Some(&format!("For {}", who(view))), html! {}))
+        section #own-user-note .panel.narrow aria-labelledby="own-title" {
+            h2 #own-title { "This is you" }
+            p { "You change " (what) " under " a href=(href) { (place) } ", which asks for your current password." }
+        }
+    };
+    user.page(Nav::Users, current, body)
+}
+
 pub(super) async fn delete_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as deleting would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     let myself = view.id == user.caller.user;
     let title = format!("Delete {}", view.login);
     let body = html! {

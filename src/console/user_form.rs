@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::form_fields::{self as ff, FORM_FIELDS};
+use super::offers::{Acting, Offers};
 use super::ui::{self, Nav};
 use super::{Catalog, Pairs, all, first};
 use crate::access::Permission;
@@ -203,39 +204,51 @@ pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -
     let principal = user.principal(&account, Permission::UsersCreate);
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
     let form = ff::user_form(&user, &catalog, &Values::new_user(), &[], &Mode::Create, None);
-    Ok(user.page(Nav::Users, "New user", page(&user, &form, "New user", None)))
+    Ok(user.page(Nav::Users, "New user", page(&form, "New user", None)))
 }
 
 pub(super) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let offers = Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let (roles, groups): (Vec<i64>, Vec<i64>) = (view.assignments.roles.iter().map(|r| r.id).collect(), view.assignments.groups.iter().map(|r| r.id).collect());
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &roles, &groups).await.or_fail(&user)?;
     let mode = Mode::Edit { id };
     let form = ff::user_form(&user, &catalog, &Values::from_view(&view), &[], &mode, None);
     let title = format!("Edit {}", view.login);
-    Ok(user.page(Nav::Users, &title, page(&user, &form, &title, Some(id))))
+    Ok(user.page(Nav::Users, &title, page(&form, &title, Some((id, &offers)))))
 }
 
-fn page(user: &ConsoleUser, form: &Markup, title: &str, id: Option<i64>) -> Markup {
+/// The page around the form; for an existing user, the actions the viewer may take on them.
+fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
     html! {
         nav.breadcrumbs aria-label="Breadcrumb" { a href="/console/users" { "Users" } " / " span aria-current="page" { (title) } }
         (ui::page_head(title, None, html! {
-            @if let Some(id) = id {
-                @if user.can(Permission::UsersPasswords) {
+            @if let Some((id, offers)) = edit {
+                @if offers.myself {
+                    a.button.subtle href="/console/me" { "My account" }
+                }
+                @if offers.password {
                     a.button.subtle href=(format!("/console/users/{id}/password")) { "Change password" }
                 }
-                @if user.can(Permission::SessionsView) {
+                @if offers.sessions {
                     a.button.subtle href=(format!("/console/users/{id}/sessions")) { "Sessions" }
                 }
-                @if user.can(Permission::UsersEdit) {
+                @if offers.security {
                     a.button.subtle href=(format!("/console/users/{id}/security")) { "Security" }
                 }
-                @if user.can(Permission::ActivityView) {
+                @if offers.access_rules {
+                    a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" }
+                }
+                @if offers.avatar {
+                    a.button.subtle href=(format!("/console/users/{id}/avatar")) { "Avatar" }
+                }
+                @if offers.activity {
                     a.button.subtle href=(format!("/console/users/{id}/activity")) { "Activity" }
                 }
-                @if user.can(Permission::UsersDelete) {
+                @if offers.delete {
                     a.button.subtle.danger-text href=(format!("/console/users/{id}/delete")) { "Delete" }
                 }
             }

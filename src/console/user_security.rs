@@ -98,13 +98,15 @@ pub(super) async fn page(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, false);
     let saved = first(&q, "notice") == Some("saved");
     let title = format!("Security of {}", view.login);
     let body = html! {
         (super::user_actions::breadcrumbs(&view, "Security"))
         (ui::page_head(&title, Some("Password expiry and inactivity timeouts for this user; blank follows the account's settings."),
-            html! { a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" } }))
+            html! { @if offers.access_rules { a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" } } }))
         @if saved { (ui::alert("success", "The user's security settings were saved.")) }
         (form(&view, &account.security, &Values::from_view(&view), &[], None))
     };

@@ -51,14 +51,15 @@ fn label(m: TwoFactorMethod) -> &'static str {
     }
 }
 
-/// The cell: the method, whether the authenticator is set up, and (for editors) the drop-down.
-pub(super) fn cell(user: &ConsoleUser, u: &UserView) -> Markup {
+/// The cell: the method, whether the authenticator is set up, and the drop-down when the viewer
+/// may change this user's second factor (`editable`: users.edit, in reach, not oneself).
+pub(super) fn cell(u: &UserView, editable: bool) -> Markup {
     let id = u.id.0;
     let current = u.two_factor_method;
     let link = |c: Change| format!("/console/users/{id}/two-factor?change={}", c.as_str());
     html! {
         div.two-factor {
-            @if user.can(Permission::UsersEdit) {
+            @if editable {
                 details.menu {
                     summary.button.subtle.small {
                         (label(current)) span.visually-hidden { ": change the two-factor method of " (u.login) }
@@ -91,7 +92,12 @@ pub(super) async fn confirm_page(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
+    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    if view.id == user.caller.user {
+        let page = super::user_actions::own_elsewhere(&user, &view, "Two-factor", "your second factor", "/console/me/second-factor", "My account → Two-factor");
+        return Ok(page);
+    }
     let change = first(&q, "change")
         .and_then(Change::parse)
         .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;

@@ -5,10 +5,12 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::extract::{ConsoleUser, Failure, OrFail};
+use super::offers::{Acting, Offers};
 use super::ui::{self, Nav};
 use super::{Catalog, Pairs, all, first, link_names};
-use crate::access::Permission;
+use crate::access::{Permission, Scope};
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::users::Link;
 use crate::users::filter::UserFilter;
@@ -63,6 +65,11 @@ impl ListParams {
         Ok(filter)
     }
 
+    /// Whether any filter is set (the cursor aside).
+    fn filtered(&self) -> bool {
+        self.pairs().iter().any(|(_, v)| !v.is_empty())
+    }
+
     fn pairs(&self) -> Vec<(&'static str, &str)> {
         let mut pairs: Vec<(&str, &str)> = self.status.iter().map(|s| ("status", s.as_str())).collect();
         pairs.extend([("role", self.role.as_str()), ("desk", &self.desk), ("group", &self.group), ("skill", &self.skill), ("q", &self.q)]);
@@ -100,6 +107,14 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
     let page = service::list(&state.store, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let acting = acting_on(&state, &user, &account, &page.items).await?;
+    // D8: a viewer who sees part of the account is told how many users that part holds (a
+    // count of the whole account is left out: at a million users it would cost every page).
+    let scoped = principal.scope != Scope::Account && !principal.platform_operator;
+    let count = match scoped {
+        true => Some(crate::users::reach::count(&state.store, &principal, &filter).await.or_fail(&user)?),
+        false => None,
+    };
     let notice = match first(&q, "notice") {
         Some("saved") => Some("The user was saved."),
         Some("deleted") => Some("The user was deleted."),
@@ -115,6 +130,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         (ui::page_head("Users", Some("Everyone who can sign in to this account, their roles, desks and second factor."), create))
         @if let Some(n) = notice { (ui::alert("success", n)) }
         (filters_form(&params, &catalog))
+        @if let Some(n) = count { (count_line(n, principal.scope, params.filtered())) }
         form #bulk-form hx-post="/console/users/bulk" hx-target="#bulk-result" hx-swap="innerHTML" {
             @if bulk_allowed { (super::bulk::bulk_bar(&user, &params)) }
             div #bulk-result {}
@@ -136,7 +152,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
                         th scope="col" { "Status" }
                         th scope="col" { span.visually-hidden { "Actions" } }
                     } }
-                    (rows(&user, &page.items, bulk_allowed, &params, false))
+                    (rows(&page.items, &acting, bulk_allowed, &params, false))
                 }
             }
         }
@@ -146,6 +162,36 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         }
     };
     Ok(user.page(Nav::Users, "Users", body))
+}
+
+/// What the viewer may do to each user of a page, read in one query for the page.
+pub(super) async fn acting_on(
+    state: &AppState,
+    user: &ConsoleUser,
+    account: &crate::store::accounts::AccountRecord,
+    items: &[UserView],
+) -> Result<Acting, Failure> {
+    let ids: Vec<UserId> = items.iter().map(|u| u.id).collect();
+    Acting::load(state, user, account, &ids).await.or_fail(user)
+}
+
+/// "3 users share a desk with you." — the size of the viewer's part of the account (D8).
+fn count_line(n: i64, scope: Scope, filtered: bool) -> Markup {
+    let users = if n == 1 { "1 user".to_string() } else { format!("{n} users") };
+    let whom = match scope {
+        Scope::Desks => "in your desks (you and everyone sharing a desk with you)",
+        Scope::Company => "you and the end users of your company",
+        Scope::Own => "only you",
+        Scope::Account => "in this account",
+    };
+    let verb = if n == 1 { "matches" } else { "match" };
+    let text = match (scope, filtered) {
+        (Scope::Company | Scope::Own, false) => format!("{users}: {whom}. You see and manage no one else."),
+        (Scope::Company | Scope::Own, true) => format!("{users} {verb} these filters among the users you see ({whom})."),
+        (_, false) => format!("{users} {whom}. You see and manage no one else."),
+        (_, true) => format!("{users} {verb} these filters among the users {whom}."),
+    };
+    html! { p #user-count .muted role="status" { (text) } }
 }
 
 fn filters_form(params: &ListParams, catalog: &Catalog) -> Markup {
@@ -196,33 +242,40 @@ fn filter_select(name: &str, link: Link, catalog: &Catalog, selected: &str) -> M
 }
 
 /// The table body; `oob` marks it for htmx to swap in place after a mass action.
-pub(super) fn rows(user: &ConsoleUser, items: &[UserView], selectable: bool, params: &ListParams, oob: bool) -> Markup {
+pub(super) fn rows(items: &[UserView], acting: &Acting, selectable: bool, params: &ListParams, oob: bool) -> Markup {
     let columns = if selectable { 9 } else { 8 };
     html! {
         tbody #user-rows hx-swap-oob=[oob.then_some("true")] {
             @if items.is_empty() {
                 tr { td.empty colspan=(columns) {
-                    @if params.pairs().iter().any(|(_, v)| !v.is_empty()) {
+                    @if params.filtered() {
                         "No users match these filters. " a href="/console/users" { "Clear the filters" } "."
                     } @else { "No users yet." }
                 } }
             }
-            @for u in items { (row(user, u, selectable)) }
+            @for u in items { (row(u, &acting.offers(u.id, u.locked_until.is_some()), selectable)) }
         }
     }
 }
 
-fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
+fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {
     let id = u.id.0;
-    let can_edit = user.can(Permission::UsersEdit);
     html! {
-        tr {
+        tr.out-of-reach[offers.out_of_reach] {
             @if selectable {
-                td.sel { input type="checkbox" name="ids" value=(id) aria-label=(format!("Select {}", u.login)); }
+                td.sel {
+                    // A mass action naming a user out of reach is refused whole (D2): not selectable.
+                    @if offers.out_of_reach {
+                        span.visually-hidden { (u.login) " cannot be selected: out of your reach" }
+                    } @else {
+                        input type="checkbox" name="ids" value=(id) aria-label=(format!("Select {}", u.login));
+                    }
+                }
             }
             td {
-                @if can_edit { a.user-login href=(format!("/console/users/{id}/edit")) { (u.login) } }
+                @if offers.edit { a.user-login href=(format!("/console/users/{id}/edit")) { (u.login) } }
                 @else { span.user-login { (u.login) } }
+                @if offers.myself { " " span.badge.you { "You" } }
                 @if u.display_name != u.login { div.muted { (u.display_name) } }
             }
             td { (dash(u.email.as_deref())) }
@@ -246,13 +299,13 @@ fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
                     @if u.assignments.desks.is_empty() { span.muted { "—" } }
                 }
             }
-            td { (super::user_two_factor::cell(user, u)) }
+            td { (super::user_two_factor::cell(u, offers.two_factor)) }
             td {
                 div.badges {
                     span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }
                     @if let Some(until) = &u.locked_until {
                         @let title = format!("Sign-in locked after too many failed attempts, until {}", lock_until_text(until));
-                        @if user.can(Permission::UsersPasswords) || user.can(Permission::SessionsView) {
+                        @if offers.sessions {
                             a.status.status-locked href=(format!("/console/users/{id}/sessions")) title=(title) {
                                 (ui::lock_icon()) "Locked"
                             }
@@ -262,33 +315,46 @@ fn row(user: &ConsoleUser, u: &UserView, selectable: bool) -> Markup {
                     }
                 }
             }
-            td.actions { (actions_menu(user, u)) }
+            td.actions {
+                (actions_menu(u, offers))
+                @if offers.out_of_reach { (out_of_reach_hint(&u.login)) }
+            }
         }
     }
 }
 
-fn actions_menu(user: &ConsoleUser, u: &UserView) -> Markup {
+/// The hint on a user the viewer may not change (D2), in words (not colour alone).
+pub(super) fn out_of_reach_hint(login: &str) -> Markup {
+    html! {
+        span.reach-hint title="This user holds permissions you do not, or is an admin or platform operator you are not: only someone who holds at least as much can change them." {
+            "Out of your reach"
+            span.visually-hidden { ": you cannot change " (login) }
+        }
+    }
+}
+
+fn actions_menu(u: &UserView, offers: &Offers) -> Markup {
     let id = u.id.0;
-    let sessions_permission = if u.locked_until.is_some() && !user.can(Permission::SessionsView) {
-        Permission::UsersPasswords
-    } else {
-        Permission::SessionsView
-    };
-    let sessions_label = if u.locked_until.is_some() && user.can(Permission::UsersPasswords) { "Sessions and unlock" } else { "Sessions" };
+    let sessions_label = if u.locked_until.is_some() && offers.unlock { "Sessions and unlock" } else { "Sessions" };
     let items: Vec<(String, &str, bool)> = [
-        (Permission::UsersEdit, format!("/console/users/{id}/edit"), "Edit", false),
-        (Permission::UsersPasswords, format!("/console/users/{id}/password"), "Change password", false),
-        (sessions_permission, format!("/console/users/{id}/sessions"), sessions_label, false),
-        (Permission::UsersEdit, format!("/console/users/{id}/security"), "Security", false),
-        (Permission::UsersEdit, format!("/console/users/{id}/avatar"), "Avatar", false),
-        (Permission::ActivityView, format!("/console/users/{id}/activity"), "Activity", false),
-        (Permission::UsersDelete, format!("/console/users/{id}/delete"), "Delete", true),
+        (offers.edit, format!("/console/users/{id}/edit"), if offers.myself { "Edit my details" } else { "Edit" }, false),
+        (offers.password, format!("/console/users/{id}/password"), "Change password", false),
+        (offers.sessions, format!("/console/users/{id}/sessions"), sessions_label, false),
+        (offers.security, format!("/console/users/{id}/security"), "Security", false),
+        (offers.access_rules, format!("/console/users/{id}/access-rules"), "Access rules", false),
+        (offers.avatar, format!("/console/users/{id}/avatar"), "Avatar", false),
+        (offers.activity, format!("/console/users/{id}/activity"), "Activity", false),
+        (offers.delete, format!("/console/users/{id}/delete"), "Delete", true),
     ]
     .into_iter()
-    .filter(|(p, ..)| user.can(*p))
+    .filter(|(offered, ..)| *offered)
     .map(|(_, href, label, danger)| (href, label, danger))
     .collect();
     html! {
+        @if offers.myself {
+            a.button.subtle.small href="/console/me" { "My account" span.visually-hidden { ": your password, email and second factor" } }
+            " "
+        }
         @if !items.is_empty() {
             details.menu {
                 summary.button.subtle.small { "Actions" span.visually-hidden { " for " (u.login) } }

@@ -17,6 +17,7 @@ pub mod password_resets;
 pub mod api_tokens;
 pub mod sign_in_failures;
 pub mod password_history;
+pub mod reach;
 pub mod sealed;
 pub mod second_factor;
 pub mod named;

@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod filter;
 pub mod input;
 pub mod model;
+pub mod reach;
 pub mod service;
 pub mod synthetic;
 pub mod transfer;

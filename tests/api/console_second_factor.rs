@@ -152,9 +152,16 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
     let app = TestApp::spawn(engine).await;
     let ann = id_of(&app.new_user(json!({ "login": "ann", "email": "ann@example.com" })).await);
     let bob = id_of(&app.new_user(json!({ "login": "bob" })).await);
+    // Another admin, who sets up an authenticator at her first sign-in.
+    let admin_role = app.builtin_role("admin").await;
+    let ada = app.user_with_password("ada", STRONG, json!({ "roles": [admin_role] })).await;
+    app.sign_in("ada", STRONG).await;
     let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
     let list = admin.get("/console/users").await;
-    list.expect(200).has(&format!("/console/users/{ann}/two-factor?change=email")).has("Reset OTP authenticator secret").has("Authenticator set up");
+    list.expect(200).has(&format!("/console/users/{ann}/two-factor?change=email")).has("Authenticator set up");
+    list.has(&format!("/console/users/{ada}/two-factor?change=reset")).has("Reset OTP authenticator secret");
+    // One's own second factor changes under My Account (D3): no drop-down on one's own row.
+    list.lacks(&format!("/console/users/{}/two-factor", app.admin_id));
 
     let confirm = admin.get(&format!("/console/users/{ann}/two-factor?change=email")).await;
     confirm.expect(200).has("Change ann's two-factor method from Disabled to Email Code?");

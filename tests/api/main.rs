@@ -40,6 +40,7 @@ mod bulk;
 mod captcha;
 mod catalog;
 mod console;
+mod console_delegation;
 mod console_forms;
 mod console_second_factor;
 mod console_security;

@@ -1,0 +1,98 @@
+//! What the console offers the viewer to do to each user it shows (D2, D3, D8): actions on users
+//! out of reach, or outside the scope an action's permission comes with, are not offered, and
+//! neither are those on oneself that only My Account makes (password, email, second factor).
+//! The services refuse all the same; this only keeps the pages from offering what they refuse.
+
+use super::extract::ConsoleUser;
+use crate::access::{Permission, Principal};
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::store::accounts::AccountRecord;
+use crate::users::reach::{self, Reach};
+
+/// The permissions the per-user actions need.
+const ACTING: [Permission; 6] = [
+    Permission::UsersEdit,
+    Permission::UsersPasswords,
+    Permission::UsersDelete,
+    Permission::SessionsView,
+    Permission::SessionsManage,
+    Permission::ActivityView,
+];
+
+/// The permissions that change a user (the rest only read).
+const CHANGING: [Permission; 4] = [Permission::UsersEdit, Permission::UsersPasswords, Permission::UsersDelete, Permission::SessionsManage];
+
+/// The viewer, acting with each permission they hold, and what that reaches among some users.
+pub(super) struct Acting {
+    me: UserId,
+    principals: Vec<(Permission, Principal)>,
+    reach: Reach,
+}
+
+/// What is offered for one user.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Offers {
+    pub myself: bool,
+    /// Out of reach (D2) of a viewer who could otherwise change users: shown read-only.
+    pub out_of_reach: bool,
+    pub edit: bool,
+    pub password: bool,
+    pub delete: bool,
+    pub two_factor: bool,
+    pub security: bool,
+    pub access_rules: bool,
+    pub avatar: bool,
+    pub sessions: bool,
+    pub end_sessions: bool,
+    pub unlock: bool,
+    pub activity: bool,
+}
+
+impl Acting {
+    /// One query for all of `ids` (a page of the users table, or one user).
+    pub async fn load(state: &AppState, user: &ConsoleUser, account: &AccountRecord, ids: &[UserId]) -> Result<Acting> {
+        let principals: Vec<(Permission, Principal)> =
+            ACTING.into_iter().filter(|p| user.can(*p)).map(|p| (p, user.principal(account, p))).collect();
+        let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
+        let reach = reach::of_users(&state.store, &only, ids).await?;
+        Ok(Acting { me: user.caller.user, principals, reach })
+    }
+
+    fn principal(&self, permission: Permission) -> Option<&Principal> {
+        self.principals.iter().find(|(p, _)| *p == permission).map(|(_, p)| p)
+    }
+
+    fn may_change(&self, permission: Permission, id: UserId) -> bool {
+        self.principal(permission).is_some_and(|p| self.reach.may_change(p, id))
+    }
+
+    fn sees(&self, permission: Permission, id: UserId) -> bool {
+        self.principal(permission).is_some_and(|p| self.reach.covers(p, id))
+    }
+
+    /// What the viewer is offered for user `id` (`locked`: locked out after failed sign-ins).
+    pub fn offers(&self, id: UserId, locked: bool) -> Offers {
+        let myself = id == self.me;
+        let changes_users = CHANGING.iter().any(|p| self.principal(*p).is_some());
+        let edit = self.may_change(Permission::UsersEdit, id);
+        let unlock = self.may_change(Permission::UsersPasswords, id);
+        Offers {
+            myself,
+            out_of_reach: changes_users && self.reach.out_of_reach(id),
+            edit,
+            // D3: one's own password, second factor and access rules are not changed here.
+            password: !myself && self.may_change(Permission::UsersPasswords, id),
+            delete: !myself && self.may_change(Permission::UsersDelete, id),
+            two_factor: !myself && edit,
+            security: edit,
+            access_rules: !myself && edit,
+            avatar: edit,
+            sessions: self.sees(Permission::SessionsView, id) || (locked && unlock),
+            end_sessions: self.may_change(Permission::SessionsManage, id),
+            unlock,
+            activity: self.sees(Permission::ActivityView, id),
+        }
+    }
+}
