@@ -72,6 +72,8 @@ impl Grants {
 /// What a user holds, which decides who may change them (D2).
 #[derive(Debug, Clone, Default)]
 pub struct Holds {
+    /// Whose holdings these are (`None` in unit tests of the comparison alone).
+    pub user: Option<UserId>,
     /// Each permission with the scope it reaches (after the R40 cap).
     pub scopes: BTreeMap<String, Scope>,
     pub admin: bool,
@@ -123,8 +125,22 @@ impl Principal {
 
     /// The users this principal sees (D8), as the store applies it.
     pub fn seen(&self) -> Seen {
+        self.seen_with(self.scope)
+    }
+
+    /// The users the principal sees with `permission` (for routes that need two).
+    pub fn seen_for(&self, permission: Permission) -> Seen {
+        self.seen_with(self.scope_of(permission))
+    }
+
+    /// Whether any permission is held with `scope` (what one's desks or company bound).
+    pub fn holds_any_with(&self, scope: Scope) -> bool {
+        !self.platform_operator && self.scopes.values().any(|s| *s == scope)
+    }
+
+    fn seen_with(&self, scope: Scope) -> Seen {
         let Some(me) = self.actor.user else { return Seen::All };
-        match self.scope {
+        match scope {
             Scope::Account => Seen::All,
             Scope::Desks => Seen::SharingDesksWith(me),
             Scope::Company => match self.company.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
@@ -210,6 +226,13 @@ impl Principal {
         if self.platform_operator {
             return Ok(());
         }
+        // A person reaches themself (what they may change of themself is D3's to say); a
+        // token holds less than its maker, so it does not reach them.
+        if let (Some(user), None) = (target.user, self.api_token)
+            && self.is(user)
+        {
+            return Ok(());
+        }
         if target.platform_operator {
             return Err(Error::Forbidden("only a platform operator can change a platform operator".into()));
         }
@@ -241,12 +264,18 @@ impl Principal {
             (Scope::Account, _) | (_, Scope::Own) => true,
             (Scope::Desks, Scope::Desks) => target.desks.is_subset(&me.desks),
             (Scope::Company, Scope::Company) => {
-                let key = |c: &Option<String>| c.as_deref().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty());
+                let key = |c: &Option<String>| company_key(c.as_deref());
                 key(&self.company).is_some() && key(&self.company) == key(&target.company)
             }
             _ => false,
         }
     }
+}
+
+/// A company as scopes compare it: trimmed, ASCII letters in lower case (as SQLite's `LOWER`,
+/// which the store uses on both engines), empty as none.
+pub fn company_key(company: Option<&str>) -> Option<String> {
+    company.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty())
 }
 
 /// A stored role's scope (a value that no longer parses reaches the whole account: the safe
@@ -277,10 +306,13 @@ pub async fn reachable_user(conn: &mut Conn, principal: &Principal, id: UserId) 
 /// D1, D2 after a change is written (in its transaction): the user as changed must still be
 /// within the principal's reach, so that no change of roles, flags, desks or company gives
 /// them more than the principal has.
-pub async fn still_reachable(conn: &mut Conn, principal: &Principal, id: UserId) -> Result<()> {
+pub async fn still_reachable(conn: &mut Conn, principal: &Principal, id: UserId, before: &Standing) -> Result<()> {
     let Some(record) = users_store::get(conn, principal.account(), id).await? else { return Ok(()) };
-    let holds = holds(conn, &record).await?;
-    principal.may_reach(&holds, &standing(conn, principal).await?).map_err(|e| match e {
+    let mut holds = holds(conn, &record).await?;
+    // Compared with where the principal stood before the change, so that one cannot widen
+    // one's own reach by changing oneself.
+    holds.user = None;
+    principal.may_reach(&holds, before).map_err(|e| match e {
         Error::Forbidden(why) => Error::Forbidden(format!("this change would put the user beyond your reach: {why}")),
         other => other,
     })
@@ -293,10 +325,11 @@ pub async fn holds(conn: &mut Conn, user: &UserRecord) -> Result<Holds> {
     let scopes = granted.scopes.into_iter().map(|(p, s)| (p.as_str().to_string(), s)).collect();
     let admin = grants::holds_admin_role(conn, user.id).await?;
     let desks = grants::desks_of(conn, user.id).await?.into_iter().collect();
-    Ok(Holds { scopes, admin, platform_operator: user.is_superuser, desks, company: user.company.clone() })
+    Ok(Holds { user: Some(user.id), scopes, admin, platform_operator: user.is_superuser, desks, company: user.company.clone() })
 }
 
-async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing> {
+/// Where the principal stands now (read before a change, for `still_reachable`).
+pub async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing> {
     let desks = match (principal.user(), principal.scopes.values().any(|s| *s == Scope::Desks)) {
         (Some(me), true) => grants::desks_of(conn, me).await?.into_iter().collect(),
         _ => BTreeSet::new(),
@@ -307,10 +340,10 @@ async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing> {
 /// D8 before a user exists: whether a user with these desks, flag and company would be one the
 /// principal sees.
 pub async fn would_see(conn: &mut Conn, principal: &Principal, desks: &[i64], is_end_user: bool, company: Option<&str>) -> Result<bool> {
-    let key = |c: Option<&str>| c.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty());
+    let key = company_key;
     Ok(match principal.seen() {
         Seen::All => true,
-        Seen::Only(_) => false,
+        Seen::Only(_) | Seen::Both(..) => false,
         Seen::CompanyOf { company: mine, .. } => is_end_user && key(company) == key(Some(&mine)),
         Seen::SharingDesksWith(me) => {
             let mine: BTreeSet<i64> = grants::desks_of(conn, me).await?.into_iter().collect();
@@ -380,7 +413,8 @@ pub async fn may_change_holders(conn: &mut Conn, principal: &Principal, holders:
         return Ok(());
     }
     let beyond = beyond_reach_sql(conn, principal).await?;
-    let count = grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, principal.user()).await?;
+    let me = principal.user().filter(|_| principal.api_token.is_none());
+    let count = grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, me).await?;
     if count > 0 {
         return Err(Error::Forbidden(format!(
             "{count} user(s) holding this {what} are outside your reach, so you cannot change what it grants"
@@ -426,6 +460,7 @@ mod tests {
 
     fn target(perms: &[(&str, Scope)], admin: bool, platform_operator: bool) -> Holds {
         Holds {
+            user: None,
             scopes: perms.iter().map(|(p, s)| (p.to_string(), *s)).collect(),
             admin,
             platform_operator,

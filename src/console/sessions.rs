@@ -133,6 +133,11 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     } else {
         let mut conn = state.store.read().await.or_fail(&user)?;
         let found = crate::store::users::find_id_by_login(&mut conn, account.id, &login.to_lowercase()).await.or_fail(&user)?;
+        // A login out of the viewer's scope (D8) is as unknown as one that does not exist.
+        let found = match found {
+            Some(id) => crate::access::principal::seen_user(&mut conn, &principal, id).await.ok().map(|u| u.id),
+            None => None,
+        };
         unknown_login = found.is_none();
         found
     };

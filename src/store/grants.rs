@@ -20,6 +20,8 @@ pub enum Seen {
     /// The user and the end users whose company is `company` (compared case-insensitively).
     CompanyOf { me: UserId, company: String },
     Only(UserId),
+    /// Users both cover (a route that needs two permissions, each with its scope).
+    Both(Box<Seen>, Box<Seen>),
 }
 
 impl Seen {
@@ -40,6 +42,9 @@ impl Seen {
             }
             Seen::Only(me) => {
                 sql.push(" AND u.id = ").bind(me.0);
+            }
+            Seen::Both(a, b) => {
+                sql.append(&a.users_sql()).append(&b.users_sql());
             }
         }
         sql
@@ -168,6 +173,13 @@ pub fn role_holders_sql(role: i64) -> Sql {
     sql
 }
 
+/// `u.id IN (…)`: the users at a desk.
+pub fn desk_holders_sql(desk: i64) -> Sql {
+    let mut sql = Sql::new("u.id IN (SELECT ud.user_id FROM user_desks ud WHERE ud.desk_id = ");
+    sql.bind(desk).push(")");
+    sql
+}
+
 /// `u.id IN (…)`: the members of a group.
 pub fn group_holders_sql(group: i64) -> Sql {
     let mut sql = Sql::new("u.id IN (SELECT gm.user_id FROM group_members gm WHERE gm.group_id = ");
@@ -208,15 +220,19 @@ pub async fn covers(conn: &mut Conn, account: AccountId, seen: &Seen, user: User
     Ok(sql.query().fetch_optional(&mut *conn).await?.is_some())
 }
 
-/// D4: the account's admins who can sign in: active, with a password, holding the Admin role.
+/// D4: the account's admins who can sign in: active, with a password, holding the Admin role,
+/// and not narrowed by the R40 flags (an end user's or company supervisor's rights stop at
+/// themself or their company).
 pub async fn count_signable_admins(conn: &mut Conn, account: AccountId) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND u.status = 'active' AND u.password_hash IS NOT NULL AND u.id IN ( \
+        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND u.status = 'active' AND u.password_hash IS NOT NULL \
+           AND u.is_end_user = $2 AND u.is_company_supervisor = $2 AND u.id IN ( \
            SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.account_id = $1 AND r.builtin = 'admin' \
            UNION SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
              JOIN roles r ON r.id = gr.role_id WHERE r.account_id = $1 AND r.builtin = 'admin')",
     )
     .bind(account.0)
+    .bind(false)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)

@@ -11,6 +11,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 
 use crate::store::bulk as store;
+use crate::store::grants::Seen;
 use crate::store::named;
 use crate::store::sql::Sql;
 use crate::store::Store;
@@ -131,7 +132,7 @@ pub struct BulkResult {
 
 impl BulkAction {
     /// Actions one may not apply to oneself (D3): they change one's status or access.
-    fn refused_on_self(self, scope: Scope) -> bool {
+    fn refused_on_self(self, principal: &Principal) -> bool {
         match self {
             BulkAction::Deactivate
             | BulkAction::Delete
@@ -139,7 +140,8 @@ impl BulkAction {
             | BulkAction::UnassignRoles
             | BulkAction::AssignGroups
             | BulkAction::UnassignGroups => true,
-            BulkAction::AssignDesks | BulkAction::UnassignDesks => scope == Scope::Desks,
+            // One's desks bound one's reach wherever a permission is held within desks.
+            BulkAction::AssignDesks | BulkAction::UnassignDesks => principal.holds_any_with(Scope::Desks),
             _ => false,
         }
     }
@@ -174,7 +176,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         None => (None, Vec::new()),
     };
     let me = principal.user();
-    let refused_on_self = req.action.refused_on_self(principal.scope);
+    let refused_on_self = req.action.refused_on_self(principal);
     if let (Target::Ids(ids), Some(me)) = (&req.target, me)
         && refused_on_self
         && ids.contains(&me)
@@ -186,7 +188,11 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         ));
     }
 
-    let seen = principal.seen();
+    // Deleting needs users.delete too: its scope bounds the target as well (D8).
+    let seen = match (req.action, principal.seen(), principal.seen_for(Permission::UsersDelete)) {
+        (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
+        (_, edit, _) => edit,
+    };
     let mut tx = db.begin_snapshot().await?;
     let conn = tx.conn();
     if let Target::Ids(ids) = &req.target {
@@ -205,6 +211,15 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
             return Err(Error::invalid("values", "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", "))));
         }
         names = found.into_iter().map(|(_, n)| n).collect();
+        // D8: a desk lead adds users only to desks they are at.
+        if (link, add) == (Link::Desks, true) && principal.scope == Scope::Desks && !principal.platform_operator {
+            let standing = principal::standing(conn, principal).await?;
+            if values.iter().any(|d| !standing.desks.contains(d)) {
+                return Err(Error::Forbidden(
+                    "values: you may only add users to desks you are at yourself; ask someone who manages the whole account".into(),
+                ));
+            }
+        }
         // D1: adding a role or a group gives its permissions.
         match (link, add) {
             (Link::Roles, true) => principal::may_assign(conn, principal, Some(&values), None, None).await?,

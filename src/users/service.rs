@@ -190,7 +190,9 @@ pub async fn create(
     let now = now_ms();
     let mut tx = db.begin().await?;
     let conn = tx.conn();
+    let standing = principal::standing(conn, principal).await?;
     let links = resolve_links(conn, account, &input).await?;
+    keep_within_scope(principal, &standing, None, &fields, &links)?;
     // D8: nobody makes a user they would not see (a desk lead's new user is at one of their
     // desks), decided before uniqueness so that a 409 says nothing of users out of scope.
     let desks = ids(&links, Link::Desks).unwrap_or_default();
@@ -224,7 +226,7 @@ pub async fn create(
         changes.set("password", "generated");
     }
     principal::seen_user(conn, principal, id).await.map_err(|_| outside_scope(principal))?;
-    principal::still_reachable(conn, principal, id).await?;
+    principal::still_reachable(conn, principal, id, &standing).await?;
     activity::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -244,19 +246,28 @@ pub async fn update(
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, id).await?;
+    let standing = principal::standing(conn, principal).await?;
     let current = target.record;
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
     let fields = input.to_fields(Some(&current))?;
     guard_superuser(principal, Some(&current), &fields)?;
-    check_unique(conn, account, Some(id), &fields).await?;
     let links = resolve_links(conn, account, &input).await?;
     let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
     if principal.is(id) {
         refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())?;
     }
-    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
+    keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
+    check_unique(conn, account, Some(id), &fields).await?;
+    // D1 for what the change adds: what the user holds already was given by someone who could.
+    let added = |link: Link, had: &[crate::users::model::Ref]| {
+        ids(&links, link).map(|new| new.iter().copied().filter(|id| !had.iter().any(|r| r.id == *id)).collect::<Vec<i64>>())
+    };
+    let (new_roles, new_groups) = (added(Link::Roles, &before.roles), added(Link::Groups, &before.groups));
+    let new_permissions: Option<Vec<String>> =
+        input.permissions.as_ref().map(|p| p.iter().filter(|p| !before.permissions.contains(p)).cloned().collect());
+    principal::may_assign(conn, principal, new_roles.as_deref(), new_groups.as_deref(), new_permissions.as_deref()).await?;
     let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
         return Err(Error::PreconditionFailed);
@@ -315,7 +326,7 @@ pub async fn update(
     if second_factor_changes && target.holds.admin {
         tell_old_address(conn, principal, &current, "second-factor method").await?;
     }
-    principal::still_reachable(conn, principal, id).await?;
+    principal::still_reachable(conn, principal, id, &standing).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
         activity::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
@@ -571,6 +582,48 @@ async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -
     Ok(out)
 }
 
+/// D8: a scoped principal keeps users within what scopes are made of: a desk lead adds only
+/// desks they are at (else they would hand users to other desks), a company supervisor sets only
+/// their own company, and only someone who reaches the whole account changes the R40 flags.
+/// `current` is the user before an edit, with their assignments (`None` when creating).
+fn keep_within_scope(
+    principal: &Principal,
+    standing: &principal::Standing,
+    current: Option<(&UserRecord, &Assignments)>,
+    fields: &UserFields,
+    links: &[(Link, Vec<i64>)],
+) -> Result<()> {
+    let refuse = |field: &str, why: String| {
+        Err(Error::Forbidden(format!("{field}: {why}; ask someone who manages the whole account")))
+    };
+    if principal.platform_operator || principal.scope == Scope::Account {
+        return Ok(());
+    }
+    if principal.scope == Scope::Desks
+        && let Some(desks) = ids(links, Link::Desks)
+    {
+        let had: Vec<i64> = current.map(|(_, a)| a.desks.iter().map(|d| d.id).collect()).unwrap_or_default();
+        if desks.iter().any(|d| !had.contains(d) && !standing.desks.contains(d)) {
+            return refuse("desks", "you may only add users to desks you are at yourself".into());
+        }
+    }
+    let company = fields.company.as_ref().map(|c| c.as_str());
+    let company_changes = current.is_none_or(|(c, _)| c.company.as_deref() != company);
+    if principal.scope == Scope::Company
+        && company_changes
+        && principal::company_key(company) != principal::company_key(principal.company.as_deref())
+    {
+        return refuse("company", "you may only place users in your own company".into());
+    }
+    if let Some((c, _)) = current {
+        let flags = c.flags();
+        if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
+            return refuse("is_end_user", format!("the end-user and company-supervisor flags bound what a user reaches, and you reach {}", principal.scope.label().to_lowercase()));
+        }
+    }
+    Ok(())
+}
+
 fn outside_scope(principal: &Principal) -> Error {
     Error::Forbidden(format!(
         "the new user would be outside the users you manage ({}): {}",
@@ -605,14 +658,14 @@ fn refuse_own_access_changes(
     if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
         principal.refuse_self(me, "is_end_user", "end-user or company-supervisor flags")?;
     }
-    if principal.scope == Scope::Company && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
+    if principal.holds_any_with(Scope::Company) && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
         principal.refuse_self(me, "company", "company (it bounds whom you manage)")?;
     }
     for (link, ids) in links {
         let held: &[crate::users::model::Ref] = match link {
             Link::Roles => &before.roles,
             Link::Groups => &before.groups,
-            Link::Desks if principal.scope == Scope::Desks => &before.desks,
+            Link::Desks if principal.holds_any_with(Scope::Desks) => &before.desks,
             _ => continue,
         };
         let mut had: Vec<i64> = held.iter().map(|r| r.id).collect();

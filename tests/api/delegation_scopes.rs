@@ -18,6 +18,11 @@ both_engines!(
     a_scoped_creator_learns_nothing_of_users_out_of_scope,
     own_security_settings_and_lockout_are_not_loosened_through_admin_routes,
     tokens_follow_their_makers_scope_and_reach,
+    deleting_in_bulk_is_bound_by_the_delete_permissions_scope,
+    ones_desks_stay_when_any_permission_is_held_within_desks,
+    an_admin_narrowed_by_the_end_user_flag_does_not_keep_an_account,
+    a_desk_lead_neither_hands_users_to_other_desks_nor_deletes_them,
+    a_token_does_not_change_its_maker_through_a_role,
 );
 
 const PW: &str = "correct-horse-9";
@@ -229,4 +234,92 @@ async fn tokens_follow_their_makers_scope_and_reach(engine: Engine) {
     app.send(app.req_as(&lead, Method::DELETE, &revoke)).await.problem(403);
     let token = made["token"].as_str().unwrap();
     app.session(token).await.expect(200);
+}
+
+async fn deleting_in_bulk_is_bound_by_the_delete_permissions_scope(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let north = app.desk("North").await;
+    let editor = app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
+    let deleter = app.create_named("roles", json!({ "name": "Desk deleter", "scope": "desks", "permissions": ["users.delete"] })).await;
+    app.user_with_password("mixed", PW, json!({ "roles": [editor, deleter], "desks": [north] })).await;
+    let near = app.user_with_password("near", PW, json!({ "desks": [north] })).await;
+    let far = app.user_with_password("far", PW, json!({})).await;
+    let token = app.sign_in("mixed", PW).await;
+    app.send(app.req_as(&token, Method::DELETE, &app.user_path(far))).await.problem(404);
+    let by_id = json!({ "action": "delete", "target": { "ids": [far] } });
+    app.post_as(&token, &app.acct("users/bulk"), by_id).await.problem_field(422, "target.ids", "unknown_id");
+    let all = app.post_as(&token, &app.acct("users/bulk"), json!({ "action": "delete", "target": "all" })).await.json(200);
+    assert_eq!(all["changed"], 1, "only the desk's user: {all}");
+    app.get_user(far).await.expect(200);
+    app.get_user(near).await.problem(404);
+}
+
+async fn ones_desks_stay_when_any_permission_is_held_within_desks(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (north, south) = (app.desk("North").await, app.desk("South").await);
+    let own = app.create_named("roles", json!({ "name": "Own profile", "scope": "self", "permissions": ["users.view", "users.edit"] })).await;
+    let help = app.create_named("roles", json!({ "name": "Desk helpdesk", "scope": "desks", "permissions": ["users.view", "users.passwords"] })).await;
+    let me = app.user_with_password("helpdesk", PW, json!({ "roles": [own, help], "desks": [north] })).await;
+    let far = app.user_with_password("far", PW, json!({ "desks": [south] })).await;
+    let token = app.sign_in("helpdesk", PW).await;
+    patch_as(&app, &token, me, json!({ "desks": [north, south] })).await.problem_field(422, "desks", "self");
+    let bulk = json!({ "action": "assign_desks", "target": { "ids": [me] }, "values": [south] });
+    app.post_as(&token, &app.acct("users/bulk"), bulk).await.problem_field(422, "target.ids", "self");
+    let set = app.req_as(&token, Method::PUT, &app.acct(&format!("users/{far}/password"))).json(&json!({ "password": "Taken-Over-98765" }));
+    app.send(set).await.problem(404);
+    assert_eq!(app.get_user(me).await.json(200)["desks"].as_array().unwrap().len(), 1);
+}
+
+async fn an_admin_narrowed_by_the_end_user_flag_does_not_keep_an_account(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme" })).await.expect(201);
+    let admin_role = app.builtin_role_in(&app.token, "acme", "admin").await;
+    let group = app.post("/api/v1/accounts/acme/groups", json!({ "name": "Admins", "roles": [admin_role] })).await.json(201);
+    let group = crate::helpers::id_of(&group);
+    let users = "/api/v1/accounts/acme/users";
+    app.post(users, json!({ "login": "a", "password": PW, "groups": [group] })).await.expect(201);
+    let b = crate::helpers::id_of(&app.post(users, json!({ "login": "b", "password": PW, "roles": [admin_role] })).await.json(201));
+    let b_path = format!("{users}/{b}");
+    let etag = app.get(&b_path).await.etag();
+    app.send(app.req(Method::PATCH, &b_path).header("if-match", &etag).json(&json!({ "is_end_user": true }))).await.expect(200);
+    // b's admin rights now stop at b: with the group stripped, nobody could manage the account.
+    let group_path = format!("/api/v1/accounts/acme/groups/{group}");
+    let etag = app.get(&group_path).await.etag();
+    let strip = app.req(Method::PATCH, &group_path).header("if-match", &etag).json(&json!({ "roles": [] }));
+    assert_eq!(app.send(strip).await.problem(409)["code"], "last_admin");
+}
+
+async fn a_desk_lead_neither_hands_users_to_other_desks_nor_deletes_them(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (north, south) = (app.desk("North").await, app.desk("South").await);
+    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
+        "permissions": ["users.view", "users.create", "users.edit", "desks.view", "desks.manage"] })).await;
+    app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
+    app.user_with_password("south-user", PW, json!({ "desks": [south] })).await;
+    let lead = app.sign_in("lead", PW).await;
+    let made = app.post_as(&lead, &app.acct("users"), json!({ "login": "newbie", "desks": [north] })).await.json(201);
+    let newbie = crate::helpers::id_of(&made);
+    patch_as(&app, &lead, newbie, json!({ "desks": [south] })).await.problem(403);
+    let bulk = json!({ "action": "assign_desks", "target": { "ids": [newbie] }, "values": [south] });
+    app.post_as(&lead, &app.acct("users/bulk"), bulk).await.problem(403);
+    // Releasing a user from one's own desk is allowed.
+    patch_as(&app, &lead, newbie, json!({ "desks": [] })).await.expect(200);
+    // Deleting a desk whose users are not the lead's is refused.
+    app.send(app.req_as(&lead, Method::DELETE, &app.acct(&format!("desks/{south}")))).await.problem(403);
+    app.get(&app.acct(&format!("desks/{south}"))).await.expect(200);
+}
+
+async fn a_token_does_not_change_its_maker_through_a_role(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let catalog = app.create_named("roles", json!({ "name": "Catalog",
+        "permissions": ["users.view", "roles.view", "roles.manage", "tokens.view", "tokens.manage"] })).await;
+    let extra = app.create_named("roles", json!({ "name": "Extra", "permissions": ["users.view"] })).await;
+    app.user_with_password("maker", PW, json!({ "roles": [catalog, extra] })).await;
+    let session = app.sign_in("maker", PW).await;
+    let body = json!({ "name": "ci", "permissions": ["users.view", "roles.view", "roles.manage"] });
+    let token = app.create_token_as(&session, body).await.json(201)["token"].as_str().unwrap().to_string();
+    app.send(app.req_as(&token, Method::DELETE, &app.acct(&format!("roles/{extra}")))).await.problem(403);
+    app.get(&app.acct(&format!("roles/{extra}"))).await.expect(200);
+    // The maker, signed in, may: the role is theirs and nobody else's.
+    app.send(app.req_as(&session, Method::DELETE, &app.acct(&format!("roles/{extra}")))).await.expect(204);
 }
