@@ -434,11 +434,18 @@ pub async fn admins_before(conn: &mut Conn, account: AccountId, row_lock: &str) 
 /// sign in, if it had one before.
 pub async fn keep_an_admin(conn: &mut Conn, account: AccountId, before: i64) -> Result<()> {
     if before > 0 && grants::count_signable_admins(conn, account).await? == 0 {
-        return Err(Error::LastAdmin(
-            "this would leave the account without an active admin who can sign in; make someone else an admin first".into(),
-        ));
+        return Err(last_admin());
     }
     Ok(())
+}
+
+pub fn last_admin() -> Error {
+    Error::LastAdmin("this would leave the account without an active admin who can sign in; make someone else an admin first".into())
+}
+
+/// Whether `user` is the account's only admin who can sign in (D4).
+pub async fn is_last_admin(conn: &mut Conn, account: AccountId, user: UserId) -> Result<bool> {
+    Ok(grants::holds_admin_role(conn, user).await? && grants::count_signable_admins(conn, account).await? <= 1)
 }
 
 #[cfg(test)]

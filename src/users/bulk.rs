@@ -181,6 +181,16 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         && refused_on_self
         && ids.contains(&me)
     {
+        let demoting = matches!(
+            req.action,
+            BulkAction::Deactivate | BulkAction::Delete | BulkAction::UnassignRoles | BulkAction::UnassignGroups
+        );
+        if demoting {
+            let mut conn = db.read().await?;
+            if principal::is_last_admin(&mut conn, account, me).await? {
+                return Err(principal::last_admin());
+            }
+        }
         return Err(Error::invalid(
             "target.ids",
             "self",

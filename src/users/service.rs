@@ -255,8 +255,15 @@ pub async fn update(
     guard_superuser(principal, Some(&current), &fields)?;
     let links = resolve_links(conn, account, &input).await?;
     let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
-    if principal.is(id) {
-        refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())?;
+    if principal.is(id)
+        && let Err(refused) = refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())
+    {
+        // The last admin giving up their own rights hears D4's answer, the one that matters more.
+        let demoting = refused.field_issues().iter().any(|i| ["roles", "groups", "status", "is_end_user"].contains(&i.field.as_str()));
+        if demoting && principal::is_last_admin(conn, account, id).await? {
+            return Err(principal::last_admin());
+        }
+        return Err(refused);
     }
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
     check_unique(conn, account, Some(id), &fields).await?;
@@ -382,11 +389,14 @@ async fn tell_old_address(conn: &mut Conn, principal: &Principal, user: &UserRec
 /// R22: deleting a user removes their assignments and sessions with them.
 pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()> {
     let account = principal.account();
-    if principal.is(id) {
-        return Err(Error::invalid("id", "self", "you cannot delete yourself"));
-    }
     let mut tx = db.begin().await?;
     let conn = tx.conn();
+    if principal.is(id) {
+        if principal::is_last_admin(conn, account, id).await? {
+            return Err(principal::last_admin());
+        }
+        return Err(Error::invalid("id", "self", "you cannot delete yourself"));
+    }
     let current = principal::reachable_user(conn, principal, id).await?.record;
     let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
     let mut changes = Changes::new();
