@@ -98,7 +98,7 @@ async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Js
     person(&caller)?;
     let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
     let (items, _) =
-        sessions::list(&state.store, caller.account, &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
+        sessions::list(&state.store, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
     Ok(Json(SessionList { items }))
 }
 

@@ -165,7 +165,13 @@ pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, c
     }
     // Also ends the user's other links.
     change::save(tx.conn(), &account.security, user.id, &hash, false, now).await?;
-    let unlocked = sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?;
+    // A link proves the mailbox, not an authenticator: for a user who has one, wrong codes and
+    // the lock they led to stay until a completed sign-in or the lock's end (D5), so that the
+    // password and the mailbox together cannot buy unlimited guesses at the codes.
+    let unlocked = match user.totp_confirmed_at {
+        Some(_) => false,
+        None => sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?,
+    };
     let ended = crate::sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset").await?;
     let mut changes = Changes::new();
     changes.set("by", "reset_link").set("sessions_ended", ended).set("unlocked", unlocked);

@@ -184,9 +184,20 @@ fn result_message(r: &BulkResult, names: &str) -> String {
         BulkAction::AssignRoles | BulkAction::AssignSkills => format!("given {names}"),
         BulkAction::UnassignRoles | BulkAction::UnassignSkills => format!("no longer holding {names}"),
     };
+    // Nobody is skipped silently (D2, D3): who is left out, and why.
+    let mut left_out = String::new();
+    if r.out_of_reach > 0 {
+        left_out.push_str(&format!(
+            " {} left alone: they hold rights you do not, or are admins or platform operators.",
+            users(r.out_of_reach)
+        ));
+    }
+    if r.yourself_left_out {
+        left_out.push_str(" You are left out: change yourself under My account.");
+    }
     if r.dry_run {
         let mut s = format!(
-            "Preview: {} of the {} chosen would be {done}. Nothing has changed yet; press Apply to do it.",
+            "Preview: {} of the {} chosen would be {done}.{left_out} Nothing has changed yet; press Apply to do it.",
             r.changed,
             users(r.matched)
         );
@@ -195,6 +206,6 @@ fn result_message(r: &BulkResult, names: &str) -> String {
         }
         s
     } else {
-        format!("{} {done}.", users(r.changed))
+        format!("{} {done}.{left_out}", users(r.changed))
     }
 }

@@ -257,7 +257,13 @@ fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues
     }
 }
 
-/// Only what the viewer holds is offered (D1), and what the user has already.
+/// A direct permission reaches the whole account, so it is offered only to a viewer who holds
+/// it account-wide (D1).
+fn offered(user: &ConsoleUser, p: Permission) -> bool {
+    user.can(p) && user.caller.scope_for(p) == crate::access::Scope::Account
+}
+
+/// Only what the viewer may give is offered (D1), and what the user has already.
 fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue], locked: bool) -> Markup {
     let open = !v.permissions.is_empty() || issues.iter().any(|i| i.field == "permissions");
     html! {
@@ -266,7 +272,7 @@ fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue], locked: bo
             fieldset.checklist id="f-permissions" {
                 legend.visually-hidden { "Special permissions" }
                 div.checklist-items.permissions {
-                    @for p in Permission::account_permissions().filter(|p| user.can(*p) || v.permissions.iter().any(|x| x == p.as_str())) {
+                    @for p in Permission::account_permissions().filter(|p| offered(user, *p) || v.permissions.iter().any(|x| x == p.as_str())) {
                         div.check {
                             input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
                                 checked[v.permissions.iter().any(|x| x == p.as_str())] disabled[locked];

@@ -151,7 +151,7 @@ pub(super) async fn change_email(State(state): State<AppState>, user: ConsoleUse
 async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Failure> {
     let filter = SessionFilter { user: Some(user.caller.user), ..Default::default() };
     let security = &user.caller.home_account.security;
-    let (items, _) = sessions::list(&state.store, user.caller.account, security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
+    let (items, _) = sessions::list(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
     let others = items.iter().filter(|s| s.current != Some(true)).count();
     Ok(html! {
         section.me-sessions aria-labelledby="me-sessions-title" {

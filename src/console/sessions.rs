@@ -144,8 +144,8 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let (items, next) = if unknown_login {
         (Vec::new(), None)
     } else {
-        let filter = SessionFilter { seen: principal.seen(), user: user_id, kinds: kinds.clone(), before: cursor };
-        sessions::list(&state.store, account.id, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
+        let filter = SessionFilter { user: user_id, kinds: kinds.clone(), before: cursor, ..Default::default() };
+        sessions::list(&state.store, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
     };
     let mut keep: Vec<(&str, &str)> = kinds.iter().map(|k| ("kind", k.as_str())).collect();
     keep.push(("login", &login));
@@ -231,7 +231,7 @@ pub(super) async fn user_sessions(
     let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
-        Some(sessions::list(&state.store, account.id, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
+        Some(sessions::list(&state.store, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
     } else {
         None
     };

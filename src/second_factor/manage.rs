@@ -150,8 +150,10 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
         changes.diff("two_factor_method", user.two_factor_method.clone(), m.as_str().to_string());
     }
     activity::record(tx.conn(), &actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    tell_an_admin(tx.conn(), caller, &user, "authenticator app").await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
+    state.mail.wake();
     Ok(codes)
 }
 
@@ -206,9 +208,23 @@ pub async fn set_own(
         .diff("two_factor_method", user.two_factor_method.clone(), method.as_str().to_string())
         .diff("two_factor_mode", user.two_factor_mode.clone(), mode.as_str().to_string());
     activity::record(tx.conn(), &actor, "user.updated", Target::user(user.id, &user.login), &changes).await?;
+    if user.two_factor() != method || user.two_factor_mode() != mode {
+        tell_an_admin(tx.conn(), caller, &user, "second-factor method").await?;
+    }
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
+    state.mail.wake();
     status(state, caller).await
+}
+
+/// D6: an admin hears at their address of every change to how they sign in, their own too (a
+/// stolen session with the password is how an attacker would make one).
+async fn tell_an_admin(conn: &mut crate::store::Conn, caller: &Caller, user: &crate::users::model::UserRecord, what: &str) -> Result<()> {
+    let Some(email) = user.email.as_deref().filter(|e| !e.trim().is_empty()) else { return Ok(()) };
+    if !store::is_admin(conn, user.id).await? {
+        return Ok(());
+    }
+    super::notices::admin_factor_changed(conn, caller.account, user.id, &user.login, email, what, &user.login).await
 }
 
 /// R27's refusal, naming the rule.

@@ -85,10 +85,9 @@ async fn list_sessions(
     client: ClientInfo,
     ApiQuery(query): ApiQuery<SessionQuery>,
 ) -> Result<Json<SessionPage>> {
-    let (mut filter, limit) = query.to_filter()?;
-    filter.seen = auth.principal(&client).seen();
+    let (filter, limit) = query.to_filter()?;
     let current = Some(auth.caller.session);
-    let (items, next) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, limit, current).await?;
+    let (items, next) = super::list(&state.store, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
     Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
 }
 
@@ -127,7 +126,7 @@ async fn user_sessions(
     drop(conn);
     let filter = SessionFilter { user: Some(user.id), ..Default::default() };
     let current = Some(auth.caller.session);
-    let (items, _) = super::list(&state.store, auth.account_id(), &auth.account.security, &filter, 500, current).await?;
+    let (items, _) = super::list(&state.store, &principal, &auth.account.security, &filter, 500, current).await?;
     Ok(Json(UserSessions { items }))
 }
 

@@ -19,7 +19,7 @@ use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
-use crate::ids::{AccountId, SessionId, UserId};
+use crate::ids::{SessionId, UserId};
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
 use crate::store::{Affects, Conn, Store, sessions};
 
@@ -82,17 +82,19 @@ fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> Session
 }
 
 /// Live sessions of an account, newest first, and the cursor of the next page.
+/// Only sessions of users the principal sees (D8).
 pub async fn list(
     store: &Store,
-    account: AccountId,
+    principal: &Principal,
     settings: &SecuritySettings,
     filter: &SessionFilter,
     limit: i64,
     current: Option<SessionId>,
 ) -> Result<(Vec<SessionView>, Option<i64>)> {
     let live = liveness(settings, now_ms());
+    let filter = SessionFilter { seen: principal.seen(), ..filter.clone() };
     let mut conn = store.read().await?;
-    let mut rows = sessions::list(&mut conn, account, filter, &live, limit + 1).await?;
+    let mut rows = sessions::list(&mut conn, principal.account(), &filter, &live, limit + 1).await?;
     let next = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
         rows.last().map(|r| r.session.id.0)

@@ -94,7 +94,7 @@ pub async fn find(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<
         .await
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SessionFilter {
     /// Whose sessions the reader sees (D8).
     pub seen: super::grants::Seen,

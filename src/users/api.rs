@@ -14,7 +14,7 @@ use super::bulk::{self, BulkRequest, BulkResult};
 use super::filter::UserFilter;
 use super::input::UserInput;
 use super::service::{self, Page, UserView};
-use crate::access::{Permission, perm};
+use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ApiQuery, ItemPath, if_match, page_limit, with_etag};
@@ -99,21 +99,10 @@ async fn create_user(
     client: ClientInfo,
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
-    guard_assignments(&auth, &input)?;
     let (user, generated) = service::create(&state.store, &state.secrets, &auth.principal(&client), input).await?;
     let version = user.version;
     let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
     Ok(with_etag(StatusCode::CREATED, version, body))
-}
-
-/// Assigning roles or direct permissions is editing access: it needs roles.manage too.
-fn guard_assignments<P: crate::access::RequiredPermission>(auth: &Authorized<P>, input: &UserInput) -> Result<()> {
-    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
-        && !auth.caller.has(Permission::UsersEdit)
-    {
-        return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
-    }
-    Ok(())
 }
 
 /// One user, with an ETag to send back as If-Match when editing.

@@ -127,6 +127,9 @@ pub struct BulkResult {
     /// permissions you do not (or are admins or platform operators you cannot change: D2).
     /// Named by id, such users refuse the whole action (403).
     pub out_of_reach: i64,
+    /// You are among the users the filter or `all` selects, and this action is not one you
+    /// may apply to yourself (D3): you are left out.
+    pub yourself_left_out: bool,
     pub dry_run: bool,
 }
 
@@ -259,6 +262,14 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     let selected = store::selected(account, &seen, &req.target, &exclude);
 
     let matched = users_store::count(conn, account, &seen, &req.target).await?;
+    let yourself_left_out = match (refused_on_self, me) {
+        (true, Some(me)) => {
+            let mut mine = users_store::target_sql(account, &seen, &req.target);
+            mine.push(" AND u.id = ").bind(me.0);
+            store::count_where(conn, &mine).await? > 0
+        }
+        _ => false,
+    };
     let plan = match (req.action, link) {
         (BulkAction::Activate, _) => store::Plan::SetStatus { to: "active", exclude: None },
         (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: "disabled", exclude: me },
@@ -270,7 +281,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     let changing = store::changing_where(&selected, &plan);
     if req.dry_run {
         let changed = store::count_where(conn, &changing).await?;
-        return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, dry_run: true });
+        return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, yourself_left_out, dry_run: true });
     }
 
     let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
@@ -308,5 +319,5 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     )
     .await?;
     tx.commit().await?;
-    Ok(BulkResult { action: req.action, matched, changed: applied as i64, out_of_reach, dry_run: false })
+    Ok(BulkResult { action: req.action, matched, changed: applied as i64, out_of_reach, yourself_left_out, dry_run: false })
 }

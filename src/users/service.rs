@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::access::Scope;
+use crate::access::{Permission, Scope};
 use crate::access::principal::{self, Principal};
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::auth::password;
@@ -178,6 +178,10 @@ pub async fn create(
     input: UserInput,
 ) -> Result<(UserView, Option<SecretString>)> {
     let account = principal.account();
+    // Giving access is editing access: roles, groups and direct permissions need users.edit too.
+    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some()) && !principal.has(Permission::UsersEdit) {
+        return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
+    }
     let fields = input.to_fields(None)?;
     guard_superuser(principal, None, &fields)?;
     let settings = account_settings(db, account).await?;

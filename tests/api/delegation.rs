@@ -21,6 +21,7 @@ both_engines!(
     company_supervisors_and_end_users_see_only_their_scope,
     a_role_reaches_no_wider_than_its_maker,
     an_admins_old_address_hears_of_changes_and_old_links_end,
+    a_second_admin_changes_neither_own_status_nor_groups_and_lesser_actors_reach_no_admin,
 );
 
 const PW: &str = "correct-horse-9";
@@ -390,4 +391,34 @@ async fn an_admins_old_address_hears_of_changes_and_old_links_end(engine: Engine
     app.update_user(bo, json!({ "email": "bo@new.example.com" })).await;
     let outbox = app.get(&format!("{}?limit=500", app.acct("outbox"))).await.json(200);
     assert!(!outbox.to_string().contains("bo@example.com"), "{outbox}");
+}
+
+async fn a_second_admin_changes_neither_own_status_nor_groups_and_lesser_actors_reach_no_admin(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (me, admin) = app.user_with_role("admin-two", "admin").await;
+    let group = app.group("Helpers").await;
+    patch_as(&app, &admin, me, json!({ "status": "disabled" })).await.problem_field(422, "status", "self");
+    patch_as(&app, &admin, me, json!({ "groups": [group] })).await.problem_field(422, "groups", "self");
+    // My Account: an admin's own change of method is told at their address (D6).
+    app.update_user(me, json!({ "email": "two@example.com" })).await;
+    let body = json!({ "method": "either", "current_password": PW });
+    app.send(app.req_as(&admin, Method::PUT, "/api/v1/me/second-factor").json(&body)).await.expect(200);
+    let notice = loop {
+        let mail = app.mailbox.wait_for("two@example.com").await;
+        if mail.subject.contains("second-factor method") {
+            break mail;
+        }
+    };
+    assert!(notice.text.contains("changed by admin-two"), "{}", notice.text);
+
+    // Reading a SIP password, removing an avatar, ending one session: none on an admin by a lesser role.
+    let (_, _, lesser) =
+        app.user_with_permissions("lesser", &["users.view", "users.edit", "users.sip_credentials", "sessions.view", "sessions.manage"]).await;
+    app.get_as(&lesser, &app.acct(&format!("users/{me}/sip-credentials"))).await.problem(403);
+    app.send(app.req_as(&lesser, Method::DELETE, &app.acct(&format!("users/{me}/avatar")))).await.problem(403);
+    let sessions = app.get(&app.acct(&format!("users/{me}/sessions"))).await.json(200);
+    let session = list_items(&sessions)[0]["id"].clone();
+    let path = app.acct(&format!("sessions/{}", session.as_i64().map(|i| i.to_string()).unwrap_or_else(|| session.as_str().unwrap().to_string())));
+    app.send(app.req_as(&lesser, Method::DELETE, &path)).await.problem(403);
+    app.session(&admin).await.expect(200);
 }

@@ -19,6 +19,7 @@ both_engines!(
     an_admin_is_asked_for_the_authenticator_even_from_a_known_device,
     the_console_offers_admins_no_emailed_code,
     an_admin_hears_of_a_changed_factor_at_the_old_address,
+    a_reset_link_does_not_buy_more_guesses_at_the_authenticator,
 );
 
 async fn lockout(app: &TestApp, max_failures: u32, address_max_failures: u32) {
@@ -441,4 +442,30 @@ async fn an_admin_hears_of_a_changed_factor_at_the_old_address(engine: Db) {
     assert!(!mail.text.contains("http") && !mail.text.contains(STRONG), "no link, no secret: {}", mail.text);
     let outbox = app.get(&app.acct("outbox")).await.json(200);
     assert!(outbox.to_string().contains("admin_factor_changed"), "{outbox}");
+}
+
+/// The mailbox and the password together are not the authenticator: a reset link ends the
+/// password's story, not the count of wrong codes, nor the lock they led to.
+async fn a_reset_link_does_not_buy_more_guesses_at_the_authenticator(engine: Db) {
+    let app = TestApp::spawn(engine).await;
+    lockout(&app, 10, 1000).await;
+    let id = user_with_authenticator(&app, "rita", json!({ "email": "rita@example.com" })).await;
+    let wrong = wrong_totp(&app.authenticators.get("rita").unwrap().secret);
+    let step = code_step(&app, "rita").await;
+    for _ in 0..4 {
+        app.second_factor(&challenge(&step), &wrong, Some("totp")).await.problem_field(422, "code", "wrong_code");
+    }
+    assert_eq!(failures_of(&app, id).await, 4);
+    let body = json!({ "account": app.account, "login_or_email": "rita" });
+    app.send(app.anon(reqwest::Method::POST, "/api/v1/auth/forgot-password").json(&body)).await.expect(202);
+    let link = loop {
+        let mail = app.mailbox.wait_for("rita@example.com").await;
+        if mail.text.contains("/reset-password/") {
+            break mail.link();
+        }
+    };
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let reset = json!({ "token": token, "new_password": "Saffron-Glacier-29&" });
+    app.send(app.anon(reqwest::Method::POST, "/api/v1/auth/reset-password").json(&reset)).await.expect(204);
+    assert_eq!(failures_of(&app, id).await, 4, "the reset cleared nothing");
 }
