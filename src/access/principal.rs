@@ -278,6 +278,34 @@ pub fn company_key(company: Option<&str>) -> Option<String> {
     company.map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty())
 }
 
+/// A user of `account` acting outside a request (the CLI's `--as`): their grants as a session
+/// would carry them, with the scope of `permission`.
+pub async fn of_user(conn: &mut Conn, account: AccountId, login: &str, permission: Permission) -> Result<Principal> {
+    let not_found = || Error::invalid("as", "unknown_login", format!("no user {login:?} in this account"));
+    let id = users_store::find_id_by_login(conn, account, &login.to_ascii_lowercase()).await?.ok_or_else(not_found)?;
+    let user = users_store::get(conn, account, id).await?.ok_or_else(not_found)?;
+    if user.status() != crate::users::model::UserStatus::Active {
+        return Err(Error::invalid("as", "not_active", format!("{login} is not active")));
+    }
+    let rows = grants::effective_grants(conn, id).await?;
+    let granted = Grants::from_rows(&rows, Scope::cap_for(user.is_end_user, user.is_company_supervisor));
+    let admin = grants::holds_admin_role(conn, id).await? || user.is_superuser;
+    let scope = match user.is_superuser {
+        true => Scope::Account,
+        false => granted.scopes.get(&permission).copied().unwrap_or(Scope::Own),
+    };
+    Ok(Principal {
+        actor: Actor { account, user: Some(id), label: user.login.clone(), address: None },
+        api_token: None,
+        permissions: Arc::new(granted.permissions),
+        scopes: Arc::new(granted.scopes),
+        platform_operator: user.is_superuser,
+        admin,
+        scope,
+        company: user.company.clone(),
+    })
+}
+
 /// A stored role's scope (a value that no longer parses reaches the whole account: the safe
 /// reading for "who may give it").
 pub fn role_scope(role: &RoleGrant) -> Scope {

@@ -10,6 +10,7 @@ use crate::helpers::{Engine, TestApp, id_of, names};
 both_engines!(
     export_names_links_and_holds_no_secret,
     import_creates_users_with_links_and_activity,
+    import_as_a_user_gives_and_reaches_only_what_they_may,
     bad_rows_are_reported_by_line_and_nothing_is_written,
     export_then_import_into_another_account_gives_equal_users,
     dry_run_checks_and_writes_nothing,
@@ -382,4 +383,42 @@ async fn import_refuses_bad_hashes_and_weak_passwords(engine: Engine) {
         assert!(report.contains(expected), "the report names {expected:?}:\n{report}");
     }
     assert!(app.logins("").await.iter().all(|l| !["eve", "fay", "gus", "hal"].contains(&l.as_str())), "nothing imported");
+}
+
+/// `--as LOGIN` (D1, D8): the import is what that user could do in the console, row by row.
+async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let north = app.desk("North").await;
+    app.desk("South").await;
+    let lead_role = app
+        .create_named("roles", serde_json::json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] }))
+        .await;
+    app.user_with_password("lead", "correct-horse-9", serde_json::json!({ "roles": [lead_role], "desks": [north] })).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "team.csv",
+        "login,roles,desks,permissions,is_superuser\n\
+         t-ok,,North,,\n\
+         t-admin,Admin,North,,\n\
+         t-nowhere,,,,\n\
+         t-south,,North;South,,\n\
+         t-perm,,North,users.view,\n\
+         t-op,,North,,true\n",
+    );
+    let run = roster(&app, &["users", "import", s(&file), "--as", "lead"]).await;
+    assert!(!run.ok, "{}", run.stdout);
+    for expected in ["line 3: roles:", "line 4: desks:", "line 5: desks:", "line 6: permissions:", "line 7: is_superuser:"] {
+        assert!(run.stderr.contains(expected), "{expected:?} in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("line 2:"), "{}", run.stderr);
+    assert!(!app.logins("limit=500").await.iter().any(|l| l.starts_with("t-")), "nothing was imported");
+
+    let good = write(dir.path(), "good.csv", "login,desks\nt-ok,North\n");
+    roster_ok(&app, &["users", "import", s(&good), "--as", "lead"]).await;
+    let created = app.activity("action=user.created&limit=500").await;
+    let by: Vec<&str> = created.iter().filter(|e| e["target_label"] == "t-ok").map(|e| e["actor_label"].as_str().unwrap()).collect();
+    assert_eq!(by, vec!["lead"], "recorded as the lead's: {created:#?}");
+    let unknown = roster(&app, &["users", "import", s(&good), "--as", "nobody"]).await;
+    assert!(!unknown.ok && unknown.stderr.contains("nobody"), "{}", unknown.stderr);
 }

@@ -14,6 +14,8 @@ use secrecy::SecretString;
 
 use super::{Format, PASSWORD, PASSWORD_HASH};
 use super::rows::{self, Pos};
+use crate::access::principal::{self, Principal};
+use crate::access::{Permission, Scope};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::{legacy_hash, password};
 use crate::clock::now_ms;
@@ -32,6 +34,9 @@ pub struct ImportOptions {
     pub account: String,
     pub format: Format,
     pub dry_run: bool,
+    /// Import with this user's rights (D1, D8), as they would create the users in the console;
+    /// `None`: with the database's, for whoever operates the machine.
+    pub acting_as: Option<String>,
 }
 
 /// A row that cannot be imported, with every reason.
@@ -110,6 +115,7 @@ struct Row {
 async fn check_row(
     conn: &mut Conn,
     account: &AccountRecord,
+    acting: Option<&Principal>,
     names: &mut Names,
     raw: rows::RawRow,
     issues: &mut Issues,
@@ -154,6 +160,9 @@ async fn check_row(
         p
     });
     let credential = Credential::take(&mut parsed.input, parsed.password_hash.take(), &account.security.password_policy, issues);
+    if let (Some(principal), Some(fields)) = (acting, &fields) {
+        may_create(conn, principal, fields, &links, permissions.as_deref(), issues).await?;
+    }
     let row = fields.filter(|_| issues.is_empty()).map(|fields| Row {
         fields,
         must_change_password,
@@ -162,6 +171,52 @@ async fn check_row(
         credential,
     });
     Ok((claims, row))
+}
+
+/// What `principal` may not do in this row, as the user service would refuse it: give what they
+/// do not hold (D1), make a user out of their scope or at a desk they are not at (D8), make a
+/// platform operator.
+async fn may_create(
+    conn: &mut Conn,
+    principal: &Principal,
+    fields: &UserFields,
+    links: &[(Link, Vec<(i64, String)>)],
+    permissions: Option<&[String]>,
+    issues: &mut Issues,
+) -> Result<()> {
+    let ids = |link: Link| links.iter().find(|(l, _)| *l == link).map(|(_, v)| v.iter().map(|(id, _)| *id).collect::<Vec<i64>>());
+    if fields.flags.is_superuser && !principal.platform_operator {
+        issues.add("is_superuser", "not_permitted", "only a platform operator can make a platform operator");
+    }
+    if !principal.has(Permission::UsersCreate) {
+        issues.add("login", "not_permitted", "creating users needs the permission users.create");
+    }
+    let gives = ids(Link::Roles).is_some_and(|v| !v.is_empty()) || ids(Link::Groups).is_some_and(|v| !v.is_empty()) || permissions.is_some_and(|p| !p.is_empty());
+    if gives && !principal.has(Permission::UsersEdit) {
+        issues.add("roles", "not_permitted", "assigning roles, groups or permissions needs users.edit");
+    }
+    for (field, result) in [
+        ("roles", principal::may_assign(conn, principal, ids(Link::Roles).as_deref(), None, None).await),
+        ("groups", principal::may_assign(conn, principal, None, ids(Link::Groups).as_deref(), None).await),
+        ("permissions", principal::may_assign(conn, principal, None, None, permissions).await),
+    ] {
+        match result {
+            Ok(()) => {}
+            Err(Error::Forbidden(why)) => issues.add(field, "not_permitted", why),
+            Err(other) => return Err(other),
+        }
+    }
+    let desks = ids(Link::Desks).unwrap_or_default();
+    let company = fields.company.as_ref().map(|c| c.as_str());
+    if !principal::would_see(conn, principal, &desks, fields.flags.is_end_user, company).await? {
+        issues.add("desks", "outside_scope", format!("the user would be outside the users you manage ({})", principal.scope.as_str()));
+    } else if principal.scope == Scope::Desks {
+        let mine = principal::standing(conn, principal).await?.desks;
+        if desks.iter().any(|d| !mine.contains(d)) {
+            issues.add("desks", "not_permitted", "you may only add users to desks you are at yourself");
+        }
+    }
+    Ok(())
 }
 
 /// The unique values a row claims, each parsed by its own rule, so that duplicates and clashes
@@ -217,7 +272,7 @@ async fn flush(conn: &mut Conn, account: &AccountRecord, pending: &mut Vec<Pendi
     Ok(())
 }
 
-async fn check_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, size: u64) -> Result<Checked> {
+async fn check_file(db: &Store, account: &AccountRecord, acting: Option<&Principal>, opts: &ImportOptions, size: u64) -> Result<Checked> {
     let read = Arc::new(AtomicU64::new(0));
     let bar = super::progress(size, "checking  {wide_bar} {bytes}/{total_bytes} {msg}");
     let mut conn = db.read().await?;
@@ -230,7 +285,7 @@ async fn check_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, s
         out.rows += 1;
         let pos = raw.pos;
         let mut issues = Issues::new();
-        let (claims, row) = check_row(&mut conn, account, &mut out.names, raw, &mut issues).await?;
+        let (claims, row) = check_row(&mut conn, account, acting, &mut out.names, raw, &mut issues).await?;
         for (field, value) in &claims {
             match seen.get(&(*field, value.clone())) {
                 Some(first) => issues.add(field.field(), "duplicate", format!("{value:?} is on {first} already")),
@@ -274,7 +329,7 @@ fn changed() -> Error {
     Error::BadRequest("the file changed while it was being imported; nothing was imported".into())
 }
 
-async fn write_batch(conn: &mut Conn, account: &AccountRecord, batch: &mut Vec<(Row, Option<String>)>, now: i64) -> Result<()> {
+async fn write_batch(conn: &mut Conn, account: &AccountRecord, actor: &Actor, batch: &mut Vec<(Row, Option<String>)>, now: i64) -> Result<()> {
     let new: Vec<NewUser<'_>> = batch
         .iter()
         .map(|(r, hash)| NewUser { fields: &r.fields, password_hash: hash.as_deref(), must_change_password: r.must_change_password })
@@ -291,7 +346,6 @@ async fn write_batch(conn: &mut Conn, account: &AccountRecord, batch: &mut Vec<(
     let permissions: Vec<_> =
         ids.iter().zip(batch.iter()).flat_map(|(id, (r, _))| r.permissions.iter().map(|p| (*id, p.as_str()))).collect();
     batch::insert_permissions(conn, &permissions).await?;
-    let actor = Actor::system(account.id, "import");
     for (id, (r, hash)) in ids.iter().zip(batch.iter()) {
         let f = &r.fields;
         let mut changes = Changes::new();
@@ -313,13 +367,24 @@ async fn write_batch(conn: &mut Conn, account: &AccountRecord, batch: &mut Vec<(
             changes.set("permissions", &r.permissions);
         }
         changes.set("password", if hash.is_some() { "set" } else { "none" });
-        activity::record(conn, &actor, "user.created", Target::user(*id, f.login.as_str()), &changes).await?;
+        activity::record(conn, actor, "user.created", Target::user(*id, f.login.as_str()), &changes).await?;
     }
     batch.clear();
     Ok(())
 }
 
-async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, checked: &Checked, mut hashes: HashMap<u64, String>) -> Result<u64> {
+async fn write_file(
+    db: &Store,
+    account: &AccountRecord,
+    acting: Option<&Principal>,
+    opts: &ImportOptions,
+    checked: &Checked,
+    mut hashes: HashMap<u64, String>,
+) -> Result<u64> {
+    let actor = match acting {
+        Some(p) => p.actor.clone(),
+        None => Actor::system(account.id, "import"),
+    };
     let bar = super::progress(checked.rows, "importing {wide_bar} {pos}/{len} users, {eta} left");
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -332,7 +397,7 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
         n += 1;
         let mut issues = Issues::new();
         // Names were all found in the first pass, so this asks the database nothing.
-        let row = check_row(tx.conn(), account, &mut names, raw, &mut issues).await?.1.ok_or_else(changed)?;
+        let row = check_row(tx.conn(), account, acting, &mut names, raw, &mut issues).await?.1.ok_or_else(changed)?;
         let hash = match &row.credential {
             Credential::None => None,
             Credential::Plain(_) => Some(hashes.remove(&n).ok_or_else(changed)?),
@@ -341,11 +406,11 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
         with_password += u64::from(hash.is_some());
         batch.push((row, hash));
         if batch.len() == BATCH {
-            write_batch(tx.conn(), account, &mut batch, now).await?;
+            write_batch(tx.conn(), account, &actor, &mut batch, now).await?;
             bar.set_position(n);
         }
     }
-    write_batch(tx.conn(), account, &mut batch, now).await?;
+    write_batch(tx.conn(), account, &actor, &mut batch, now).await?;
     if n != checked.rows {
         return Err(changed());
     }
@@ -354,7 +419,7 @@ async fn write_file(db: &Store, account: &AccountRecord, opts: &ImportOptions, c
     changes.set("count", n).set("file", file).set("with_password", with_password).set("without_password", n - with_password);
     let label = format!("{n} users");
     let target = Target { kind: "users", id: None, label: &label };
-    activity::record(tx.conn(), &Actor::system(account.id, "import"), "users.imported", target, &changes).await?;
+    activity::record(tx.conn(), &actor, "users.imported", target, &changes).await?;
     tx.commit().await?;
     bar.finish_and_clear();
     Ok(n)
@@ -369,7 +434,14 @@ pub async fn import(db: &Store, opts: &ImportOptions) -> Result<ImportReport> {
     let size = std::fs::metadata(&opts.file)
         .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", opts.file.display())))?
         .len();
-    let mut checked = check_file(db, &account, opts, size).await?;
+    let acting = match &opts.acting_as {
+        Some(login) => {
+            let mut conn = db.read().await?;
+            Some(principal::of_user(&mut conn, account.id, login, Permission::UsersCreate).await?)
+        }
+        None => None,
+    };
+    let mut checked = check_file(db, &account, acting.as_ref(), opts, size).await?;
     let without_password = checked.rows - checked.passwords.len() as u64;
     if !checked.bad.is_empty() {
         checked.bad.sort_by_key(|b| b.pos);
@@ -394,6 +466,6 @@ pub async fn import(db: &Store, opts: &ImportOptions) -> Result<ImportReport> {
         return Ok(ImportReport { rows: checked.rows, bad: Vec::new(), imported: 0, without_password });
     }
     let hashes = hash_passwords(std::mem::take(&mut checked.passwords)).await?;
-    let imported = write_file(db, &account, opts, &checked, hashes).await?;
+    let imported = write_file(db, &account, acting.as_ref(), opts, &checked, hashes).await?;
     Ok(ImportReport { rows: checked.rows, bad: Vec::new(), imported, without_password })
 }

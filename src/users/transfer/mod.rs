@@ -179,6 +179,11 @@ pub struct ImportArgs {
     /// Check every row and report the bad ones, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import with the rights of this user of the account (their login), as if they created
+    /// the users themselves: only roles, groups and permissions they may give, only users within
+    /// their scope; recorded as theirs. Without it, the import runs with the database's authority.
+    #[arg(long = "as", value_name = "LOGIN")]
+    pub acting_as: Option<String>,
 }
 
 pub async fn run_export(store: &Store, args: ExportArgs) -> anyhow::Result<()> {
@@ -196,7 +201,7 @@ pub async fn run_import(store: &Store, args: ImportArgs) -> anyhow::Result<()> {
     let Some(format) = args.format.or_else(|| Format::from_path(&args.file)) else {
         anyhow::bail!("cannot tell the format of {}: name it .csv or .json, or pass --format", args.file.display());
     };
-    let options = ImportOptions { file: args.file, account: args.account, format, dry_run: args.dry_run };
+    let options = ImportOptions { file: args.file, account: args.account, format, dry_run: args.dry_run, acting_as: args.acting_as };
     let report = import(store, &options).await.map_err(explain)?;
     for bad in &report.bad {
         for issue in &bad.issues {
