@@ -358,9 +358,9 @@ pub async fn holds(conn: &mut Conn, user: &UserRecord) -> Result<Holds> {
 
 /// Where the principal stands now (read before a change, for `still_reachable`).
 pub async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing> {
-    let desks = match (principal.user(), principal.scopes.values().any(|s| *s == Scope::Desks)) {
-        (Some(me), true) => grants::desks_of(conn, me).await?.into_iter().collect(),
-        _ => BTreeSet::new(),
+    let desks = match principal.user() {
+        Some(me) => grants::desks_of(conn, me).await?.into_iter().collect(),
+        None => BTreeSet::new(),
     };
     Ok(Standing { desks })
 }
@@ -473,7 +473,7 @@ pub fn last_admin() -> Error {
 
 /// Whether `user` is the account's only admin who can sign in (D4).
 pub async fn is_last_admin(conn: &mut Conn, account: AccountId, user: UserId) -> Result<bool> {
-    Ok(grants::holds_admin_role(conn, user).await? && grants::count_signable_admins(conn, account).await? <= 1)
+    Ok(grants::is_signable_admin(conn, account, user).await? && grants::count_signable_admins(conn, account).await? <= 1)
 }
 
 #[cfg(test)]

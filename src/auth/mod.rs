@@ -94,6 +94,7 @@ pub async fn check_current_password(
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     let hash = users::password_hash(&mut conn, caller.user).await?;
     drop(conn);
+    refuse_while_locked(&user)?;
     if !password::verify(current, hash).await?.ok {
         let actor = caller.actor(client);
         let mut tx = state.store.begin().await?;
@@ -106,6 +107,19 @@ pub async fn check_current_password(
         return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
     }
     Ok(user)
+}
+
+/// While a lockout runs, no password is checked, not even through a session: otherwise a stolen
+/// session could keep guessing after the guesses locked the account.
+pub fn refuse_while_locked(user: &crate::users::model::UserRecord) -> Result<()> {
+    match user.locked_until {
+        Some(until) if until > now_ms() => Err(Error::invalid(
+            "current_password",
+            "locked",
+            format!("too many wrong passwords: try again after {}", crate::clock::to_rfc3339(until)),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Self-service: change my email, knowing my password (D3).

@@ -216,7 +216,7 @@ async fn may_manage(conn: &mut Conn, principal: &Principal, kind: Kind, id: i64,
         Kind::Group => (grants::roles_of_groups(conn, account, &[id]).await?, grants::group_holders_sql(id)),
         // A desk grants nothing, but deleting it changes whom its users see and who sees them:
         // someone who manages desks only within a scope deletes one only if all its users are theirs.
-        Kind::Desk if changes_grants && principal.scope != Scope::Account => {
+        Kind::Desk if changes_grants && (principal.scope != Scope::Account || principal.holds_any_with(Scope::Desks)) => {
             return principal::may_change_holders(conn, principal, &grants::desk_holders_sql(id), kind.noun()).await;
         }
         Kind::Desk | Kind::Skill => return Ok(()),

@@ -69,8 +69,12 @@ pub(super) fn user_form(
             div.form-grid {
                 fieldset.card {
                     legend { "Sign-in" }
-                    (text("login", "Login").required().autocomplete("off").maxlength(64)
-                        .hint("Latin letters, digits, “-”, “_” and “.”; unique in the account.").render(issues))
+                    (text("login", "Login").required().autocomplete("off").maxlength(64).locked(own.is_some())
+                        .hint(if own.is_some() {
+                            "You sign in with it: another admin changes it."
+                        } else {
+                            "Latin letters, digits, “-”, “_” and “.”; unique in the account."
+                        }).render(issues))
                     (text("email", "Email").kind("email").autocomplete("off").locked(own.is_some())
                         .hint(if own.is_some() {
                             "Your own email address changes under My Account, with your password."
@@ -306,8 +310,9 @@ impl Own {
     fn of(user: &ConsoleUser, mode: &Mode) -> Option<Own> {
         match mode {
             Mode::Edit { id } if *id == user.caller.user.0 => {
-                let scope = user.caller.scope_for(Permission::UsersEdit);
-                Some(Own { desks: scope == Scope::Desks, company: scope == Scope::Company })
+                // As the service refuses them: while any permission is held within desks or a company.
+                let holds = |scope: Scope| user.caller.scopes.values().any(|s| *s == scope);
+                Some(Own { desks: holds(Scope::Desks), company: holds(Scope::Company) })
             }
             _ => None,
         }

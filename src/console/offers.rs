@@ -86,12 +86,12 @@ impl Acting {
             password: !myself && self.may_change(Permission::UsersPasswords, id),
             delete: !myself && self.may_change(Permission::UsersDelete, id),
             two_factor: !myself && edit,
-            security: edit,
+            security: !myself && edit,
             access_rules: !myself && edit,
             avatar: edit,
             sessions: self.sees(Permission::SessionsView, id) || (locked && unlock),
             end_sessions: self.may_change(Permission::SessionsManage, id),
-            unlock,
+            unlock: !myself && unlock,
             activity: self.sees(Permission::ActivityView, id),
         }
     }

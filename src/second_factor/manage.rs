@@ -64,6 +64,7 @@ async fn recheck_password(state: &AppState, caller: &Caller, client: &ClientInfo
     let hash = users::password_hash(&mut conn, caller.user).await?;
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
+    crate::auth::refuse_while_locked(&user)?;
     if password::verify(current, hash).await?.ok {
         return Ok(());
     }

@@ -206,6 +206,26 @@ pub async fn count_holders_out_of_reach(
     sql.query().fetch_one(&mut *conn).await?.try_get(0)
 }
 
+/// Whether `user` is one of the admins `count_signable_admins` counts.
+pub async fn is_signable_admin(conn: &mut Conn, account: AccountId, user: UserId) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT 1 FROM users u WHERE u.account_id = $1 AND u.id = $2 AND u.status = 'active' AND u.password_hash IS NOT NULL \
+           AND u.is_end_user = $3 AND u.is_company_supervisor = $3",
+    )
+    .bind(account.0)
+    .bind(user.0)
+    .bind(false)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some() && holds_admin_role(conn, user).await?)
+}
+
+/// The account's built-in Admin role.
+pub async fn admin_role(conn: &mut Conn, account: AccountId) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT id FROM roles WHERE account_id = $1 AND builtin = 'admin'").bind(account.0).fetch_optional(&mut *conn).await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
 /// Holds the account's row until the transaction ends (PostgreSQL; SQLite serialises writes),
 /// so that two changes that each leave one admin cannot both commit (D4).
 pub async fn lock_account(conn: &mut Conn, account: AccountId, row_lock: &str) -> Result<(), sqlx::Error> {

@@ -152,6 +152,10 @@ impl BulkAction {
 
 pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<BulkResult> {
     let account = principal.account();
+    // A mass action edits users: it needs users.edit whatever the action, and deleting users.delete too.
+    if !principal.has(Permission::UsersEdit) {
+        return Err(Error::Forbidden("a mass action needs the permission users.edit".into()));
+    }
     if req.action == BulkAction::Delete && !principal.has(Permission::UsersDelete) {
         return Err(Error::Forbidden("this needs the permission users.delete".into()));
     }
@@ -184,16 +188,18 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         && refused_on_self
         && ids.contains(&me)
     {
-        let demoting = matches!(
-            req.action,
-            BulkAction::Deactivate | BulkAction::Delete | BulkAction::UnassignRoles | BulkAction::UnassignGroups
-        );
-        if demoting {
-            let mut conn = db.read().await?;
-            if principal::is_last_admin(&mut conn, account, me).await? {
-                return Err(principal::last_admin());
-            }
+        let mut conn = db.read().await?;
+        let admin = crate::store::grants::admin_role(&mut conn, account).await?.unwrap_or(0);
+        let demoting = match req.action {
+            BulkAction::Deactivate | BulkAction::Delete => true,
+            BulkAction::UnassignRoles => req.values.contains(&admin),
+            BulkAction::UnassignGroups => crate::store::grants::roles_of_groups(&mut conn, account, &req.values).await?.contains(&admin),
+            _ => false,
+        };
+        if demoting && principal::is_last_admin(&mut conn, account, me).await? {
+            return Err(principal::last_admin());
         }
+        drop(conn);
         return Err(Error::invalid(
             "target.ids",
             "self",
@@ -202,7 +208,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     }
 
     // Deleting needs users.delete too: its scope bounds the target as well (D8).
-    let seen = match (req.action, principal.seen(), principal.seen_for(Permission::UsersDelete)) {
+    let seen = match (req.action, principal.seen_for(Permission::UsersEdit), principal.seen_for(Permission::UsersDelete)) {
         (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
         (_, edit, _) => edit,
     };
@@ -225,7 +231,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         }
         names = found.into_iter().map(|(_, n)| n).collect();
         // D8: a desk lead adds users only to desks they are at.
-        if (link, add) == (Link::Desks, true) && principal.scope == Scope::Desks && !principal.platform_operator {
+        if (link, add) == (Link::Desks, true) && principal.scope_of(Permission::UsersEdit) != Scope::Account {
             let standing = principal::standing(conn, principal).await?;
             if values.iter().any(|d| !standing.desks.contains(d)) {
                 return Err(Error::Forbidden(

@@ -263,8 +263,7 @@ pub async fn update(
         && let Err(refused) = refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())
     {
         // The last admin giving up their own rights hears D4's answer, the one that matters more.
-        let demoting = refused.field_issues().iter().any(|i| ["roles", "groups", "status", "is_end_user"].contains(&i.field.as_str()));
-        if demoting && principal::is_last_admin(conn, account, id).await? {
+        if gives_up_admin(conn, account, &current, &fields, &links, &before).await? && principal::is_last_admin(conn, account, id).await? {
             return Err(principal::last_admin());
         }
         return Err(refused);
@@ -596,6 +595,38 @@ async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -
     Ok(out)
 }
 
+/// Whether an edit takes a user's admin rights away: the Admin role (directly or through a
+/// group), active status, or a flag that narrows them.
+async fn gives_up_admin(
+    conn: &mut Conn,
+    account: AccountId,
+    current: &UserRecord,
+    fields: &UserFields,
+    links: &[(Link, Vec<i64>)],
+    before: &Assignments,
+) -> Result<bool> {
+    if fields.status != UserStatus::Active && current.status() == UserStatus::Active {
+        return Ok(true);
+    }
+    if (fields.flags.is_end_user && !current.is_end_user) || (fields.flags.is_company_supervisor && !current.is_company_supervisor) {
+        return Ok(true);
+    }
+    let Some(admin) = grants::admin_role(conn, account).await? else { return Ok(false) };
+    if let Some(roles) = ids(links, Link::Roles)
+        && before.roles.iter().any(|r| r.id == admin)
+        && !roles.contains(&admin)
+    {
+        return Ok(true);
+    }
+    if let Some(groups) = ids(links, Link::Groups) {
+        let dropped: Vec<i64> = before.groups.iter().map(|g| g.id).filter(|g| !groups.contains(g)).collect();
+        if grants::roles_of_groups(conn, account, &dropped).await?.contains(&admin) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// D8: a scoped principal keeps users within what scopes are made of: a desk lead adds only
 /// desks they are at (else they would hand users to other desks), a company supervisor sets only
 /// their own company, and only someone who reaches the whole account changes the R40 flags.
@@ -613,9 +644,8 @@ fn keep_within_scope(
     if principal.platform_operator || principal.scope == Scope::Account {
         return Ok(());
     }
-    if principal.scope == Scope::Desks
-        && let Some(desks) = ids(links, Link::Desks)
-    {
+    // Anyone short of the whole account: desks and companies decide others' scopes.
+    if let Some(desks) = ids(links, Link::Desks) {
         let had: Vec<i64> = current.map(|(_, a)| a.desks.iter().map(|d| d.id).collect()).unwrap_or_default();
         if desks.iter().any(|d| !had.contains(d) && !standing.desks.contains(d)) {
             return refuse("desks", "you may only add users to desks you are at yourself".into());
@@ -623,8 +653,8 @@ fn keep_within_scope(
     }
     let company = fields.company.as_ref().map(|c| c.as_str());
     let company_changes = current.is_none_or(|(c, _)| c.company.as_deref() != company);
-    if principal.scope == Scope::Company
-        && company_changes
+    if company_changes
+        && principal::company_key(company).is_some()
         && principal::company_key(company) != principal::company_key(principal.company.as_deref())
     {
         return refuse("company", "you may only place users in your own company".into());
@@ -662,6 +692,9 @@ fn refuse_own_access_changes(
     permissions: Option<&[String]>,
 ) -> Result<()> {
     let me = current.id;
+    if current.login != fields.login.as_str() {
+        principal.refuse_self(me, "login", "login (you sign in with it)")?;
+    }
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
         principal.refuse_self(me, "email", "email address")?;
     }
@@ -672,7 +705,7 @@ fn refuse_own_access_changes(
     if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
         principal.refuse_self(me, "is_end_user", "end-user or company-supervisor flags")?;
     }
-    if principal.holds_any_with(Scope::Company) && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
+    if (principal.holds_any_with(Scope::Company) || current.is_end_user) && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
         principal.refuse_self(me, "company", "company (it bounds whom you manage)")?;
     }
     for (link, ids) in links {

@@ -23,6 +23,8 @@ both_engines!(
     an_admin_narrowed_by_the_end_user_flag_does_not_keep_an_account,
     a_desk_lead_neither_hands_users_to_other_desks_nor_deletes_them,
     a_token_does_not_change_its_maker_through_a_role,
+    scoped_managers_do_not_hand_users_to_other_scopes,
+    a_locked_session_guesses_no_more_and_own_login_stays,
 );
 
 const PW: &str = "correct-horse-9";
@@ -322,4 +324,51 @@ async fn a_token_does_not_change_its_maker_through_a_role(engine: Engine) {
     app.get(&app.acct(&format!("roles/{extra}"))).await.expect(200);
     // The maker, signed in, may: the role is theirs and nobody else's.
     app.send(app.req_as(&session, Method::DELETE, &app.acct(&format!("roles/{extra}")))).await.expect(204);
+}
+
+async fn scoped_managers_do_not_hand_users_to_other_scopes(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (north, south) = (app.desk("North").await, app.desk("South").await);
+    let viewer = app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
+    app.user_with_password("boss", PW, json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true })).await;
+    let client = app.user_with_password("client", PW, json!({ "company": "Acme", "is_end_user": true })).await;
+    let boss = app.sign_in("boss", PW).await;
+    // A company supervisor puts nobody at a desk (a desk's lead would then reach them).
+    patch_as(&app, &boss, client, json!({ "desks": [south] })).await.problem(403);
+    let bulk = json!({ "action": "assign_desks", "target": { "ids": [client] }, "values": [south] });
+    app.post_as(&boss, &app.acct("users/bulk"), bulk).await.problem(403);
+    app.post_as(&boss, &app.acct("users"), json!({ "login": "c2", "company": "Acme", "is_end_user": true, "desks": [south] })).await.problem(403);
+    // A desk lead moves nobody into a company.
+    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] })).await;
+    app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
+    let member = app.user_with_password("member", PW, json!({ "desks": [north] })).await;
+    let lead = app.sign_in("lead", PW).await;
+    patch_as(&app, &lead, member, json!({ "company": "Globex", "is_end_user": true })).await.problem(403);
+    app.post_as(&lead, &app.acct("users"), json!({ "login": "m2", "desks": [north], "company": "Globex" })).await.problem(403);
+    assert_eq!(app.get_user(member).await.json(200)["company"], Value::Null);
+    assert_eq!(app.get_user(client).await.json(200)["desks"], json!([]));
+    // An end user does not leave their company's oversight by themself.
+    let self_role = app.create_named("roles", json!({ "name": "Me", "scope": "self", "permissions": ["users.view", "users.edit"] })).await;
+    let leaver = app.user_with_password("leaver", PW, json!({ "roles": [self_role], "company": "Acme", "is_end_user": true })).await;
+    let leaver_token = app.sign_in("leaver", PW).await;
+    patch_as(&app, &leaver_token, leaver, json!({ "company": "Elsewhere" })).await.problem_field(422, "company", "self");
+}
+
+async fn a_locked_session_guesses_no_more_and_own_login_stays(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.set_security(|s| s["lockout"]["max_failures"] = json!(3)).await;
+    let (me, _, token) = app.user_with_permissions("guesser", &["users.view", "users.edit"]).await;
+    patch_as(&app, &token, me, json!({ "login": "renamed" })).await.problem_field(422, "login", "self");
+    for _ in 0..3 {
+        let body = json!({ "current_password": "wrong-guess-123", "new_password": "Saffron-Glacier-29&" });
+        app.post_as(&token, "/api/v1/me/password", body).await.problem(422);
+    }
+    // Locked: not even the right password is checked now.
+    let body = json!({ "current_password": PW, "new_password": "Saffron-Glacier-29&" });
+    app.post_as(&token, "/api/v1/me/password", body).await.problem_field(422, "current_password", "locked");
+    app.login("guesser", "Saffron-Glacier-29&").await.problem(401);
+    // The last admin adding a role to themself hears D3, not D4: nothing is given up.
+    let agent = app.builtin_role("agent").await;
+    let own = app.req(Method::PATCH, &app.user_path(app.admin_id)).header("if-match", app.get_user(app.admin_id).await.etag());
+    app.send(own.json(&json!({ "roles": [app.builtin_role("admin").await, agent] }))).await.problem_field(422, "roles", "self");
 }

@@ -210,10 +210,14 @@ async fn may_create(
     let company = fields.company.as_ref().map(|c| c.as_str());
     if !principal::would_see(conn, principal, &desks, fields.flags.is_end_user, company).await? {
         issues.add("desks", "outside_scope", format!("the user would be outside the users you manage ({})", principal.scope.as_str()));
-    } else if principal.scope == Scope::Desks {
+    } else if principal.scope != Scope::Account && !principal.platform_operator {
         let mine = principal::standing(conn, principal).await?.desks;
         if desks.iter().any(|d| !mine.contains(d)) {
             issues.add("desks", "not_permitted", "you may only add users to desks you are at yourself");
+        }
+        let key = principal::company_key(company);
+        if key.is_some() && key != principal::company_key(principal.company.as_deref()) {
+            issues.add("company", "not_permitted", "you may only place users in your own company");
         }
     }
     Ok(())
