@@ -88,7 +88,7 @@ pub struct Target {
     pub holds: Holds,
 }
 
-/// Where the principal stands, for comparing scopes: their desks and company.
+/// Where the principal stands, for comparing scopes: their desks (their company is the one read with their session).
 #[derive(Debug, Clone, Default)]
 pub struct Standing {
     pub desks: BTreeSet<i64>,

@@ -27,7 +27,7 @@ both_engines!(
 const PW: &str = "correct-horse-9";
 
 /// `PATCH` a user as `token`, with the user's current ETag.
-async fn patch_as(app: &TestApp, token: &str, id: i64, body: Value) -> Resp {
+pub(crate) async fn patch_as(app: &TestApp, token: &str, id: i64, body: Value) -> Resp {
     let etag = app.get_user(id).await.expect(200).etag();
     let request = app.req_as(token, Method::PATCH, &app.user_path(id)).header("if-match", etag);
     app.send(request.json(&body)).await
@@ -266,7 +266,7 @@ async fn bulk_actions_leave_out_and_count_users_out_of_reach(engine: Engine) {
 }
 
 /// Lists the logins `token` sees.
-async fn logins_as(app: &TestApp, token: &str) -> Vec<String> {
+pub(crate) async fn logins_as(app: &TestApp, token: &str) -> Vec<String> {
     let page = app.get_as(token, &format!("{}?limit=500", app.acct("users"))).await.json(200);
     sorted(list_items(&page).iter().map(|u| u["login"].as_str().unwrap().to_string()).collect())
 }

@@ -6,7 +6,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, Resp, TestApp, list_items, sorted};
+use crate::delegation::{logins_as, patch_as};
+use crate::helpers::{Engine, TestApp, list_items};
 
 both_engines!(
     a_company_supervisor_cannot_widen_a_users_reach_through_flags_or_company,
@@ -28,16 +29,6 @@ both_engines!(
 );
 
 const PW: &str = "correct-horse-9";
-
-async fn patch_as(app: &TestApp, token: &str, id: i64, body: Value) -> Resp {
-    let etag = app.get_user(id).await.expect(200).etag();
-    app.send(app.req_as(token, Method::PATCH, &app.user_path(id)).header("if-match", etag).json(&body)).await
-}
-
-async fn logins_as(app: &TestApp, token: &str) -> Vec<String> {
-    let page = app.get_as(token, &format!("{}?limit=500", app.acct("users"))).await.json(200);
-    sorted(list_items(&page).iter().map(|u| u["login"].as_str().unwrap().to_string()).collect())
-}
 
 async fn a_company_supervisor_cannot_widen_a_users_reach_through_flags_or_company(engine: Engine) {
     let app = TestApp::spawn(engine).await;
