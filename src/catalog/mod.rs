@@ -311,7 +311,11 @@ pub async fn update(
         };
         may_make_role(principal, scope, &permissions)?;
     }
-    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
+    // D4: only a group's roles carry the Admin role to its members (built-in roles are fixed).
+    let admins_before = match kind == Kind::Group && p.roles.is_some() {
+        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        false => 0,
+    };
     let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_else(|| current.description.clone());
     let now = now_ms();
@@ -355,7 +359,10 @@ pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> R
         return Err(Error::invalid("id", "builtin", "built-in roles cannot be deleted"));
     }
     may_manage(conn, principal, kind, id, true).await?;
-    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
+    let admins_before = match kind == Kind::Group {
+        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        false => 0,
+    };
     let mut changes = Changes::new();
     changes.set("name", &current.name).set("members", current.member_count);
     activity::record(conn, actor, &format!("{}.deleted", kind.noun()), target(kind, id, &current.name), &changes).await?;

@@ -211,22 +211,6 @@ pub async fn set_group_roles(conn: &mut Conn, group: i64, roles: &[i64]) -> Resu
     Ok(())
 }
 
-/// Every permission a user holds in their account: through roles, through groups' roles, and directly.
-pub async fn effective_permissions(conn: &mut Conn, user: crate::ids::UserId) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query(
-        "SELECT rp.permission FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1 \
-         UNION SELECT rp.permission FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-           JOIN role_permissions rp ON rp.role_id = gr.role_id WHERE gm.user_id = $1 \
-         UNION SELECT permission FROM user_permissions WHERE user_id = $1",
-    )
-    .bind(user.0)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get(0))
-    .collect()
-}
-
 /// Names of the roles a user holds directly or through groups.
 pub async fn effective_roles(conn: &mut Conn, user: crate::ids::UserId) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query(

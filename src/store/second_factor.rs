@@ -140,17 +140,12 @@ pub async fn unused_recovery_codes(conn: &mut Conn, user: UserId) -> Result<i64,
 /// Whether the user holds the built-in Admin role, directly or through a group, or is a
 /// platform operator: the people R27 makes a second factor mandatory for.
 pub async fn is_admin(conn: &mut Conn, user: UserId) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT 1 FROM users WHERE id = $1 AND is_superuser = $2 \
-         UNION SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 AND r.builtin = 'admin' \
-         UNION SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-           JOIN roles r ON r.id = gr.role_id WHERE gm.user_id = $1 AND r.builtin = 'admin'",
-    )
-    .bind(user.0)
-    .bind(true)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
+    let operator = sqlx::query("SELECT 1 FROM users WHERE id = $1 AND is_superuser = $2")
+        .bind(user.0)
+        .bind(true)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(operator.is_some() || super::grants::holds_admin_role(conn, user).await?)
 }
 
 // ---- where a user has signed in from (R30's "suspicious") -----------------------------------

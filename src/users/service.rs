@@ -278,7 +278,11 @@ pub async fn update(
     let new_permissions: Option<Vec<String>> =
         input.permissions.as_ref().map(|p| p.iter().filter(|p| !before.permissions.contains(p)).cloned().collect());
     principal::may_assign(conn, principal, new_roles.as_deref(), new_groups.as_deref(), new_permissions.as_deref()).await?;
-    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
+    // D4: only an admin's edit can leave the account without one; other edits take no lock.
+    let admins_before = match target.holds.admin {
+        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        false => 0,
+    };
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
@@ -400,8 +404,12 @@ pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()>
         }
         return Err(Error::invalid("id", "self", "you cannot delete yourself"));
     }
-    let current = principal::reachable_user(conn, principal, id).await?.record;
-    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
+    let target = principal::reachable_user(conn, principal, id).await?;
+    let current = target.record;
+    let admins_before = match target.holds.admin {
+        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        false => 0,
+    };
     let mut changes = Changes::new();
     changes.set("login", &current.login).set("email", &current.email);
     activity::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
