@@ -39,7 +39,7 @@ pub enum UsersCommand {
         #[arg(long)]
         count: usize,
         /// The account's slug.
-        #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+        #[arg(long, default_value = crate::model::account::DEFAULT_ACCOUNT)]
         account: String,
         /// How many desks ("Desk 01"…) to spread them over; created when missing.
         #[arg(long, default_value_t = 10)]
@@ -67,7 +67,7 @@ pub enum AdminCommand {
         /// The admin's login.
         login: String,
         /// The account's slug.
-        #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+        #[arg(long, default_value = crate::model::account::DEFAULT_ACCOUNT)]
         account: String,
         /// Make the admin a platform operator (manages every account).
         #[arg(long)]
@@ -86,7 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some((login, password)) = app.initial_admin() {
                 println!();
                 println!("  Roster is set up. Sign in to the console at {url}/login");
-                println!("    account:  {}", crate::accounts::DEFAULT_ACCOUNT);
+                println!("    account:  {}", crate::model::account::DEFAULT_ACCOUNT);
                 println!("    login:    {login}");
                 println!("    password: {password}");
                 println!("  This password is shown only once: keep it now.");
@@ -108,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&config.database_url, 2).await?;
             store.migrate().await?;
             first_start(&store).await?;
-            let password = crate::accounts::create_admin(&store, &account, &login, platform_operator).await.map_err(explain)?;
+            let password = crate::accounts::create_admin(&store, &account, &login, platform_operator).await.map_err(crate::error::explain)?;
             println!("Created admin {login} in account {account}.");
             println!("password: {}", password.expose_secret());
             println!("This password is shown only once: keep it now.");
@@ -131,7 +131,7 @@ async fn run_users(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
             let options = crate::users::synthetic::Options { count, desks, skills, prefix };
             let report = crate::users::synthetic::generate(store, &account, &options, |done| bar.set_position(done as u64))
                 .await
-                .map_err(explain)?;
+                .map_err(crate::error::explain)?;
             bar.finish_and_clear();
             println!(
                 "Created {} users in {account} in {:.1} s ({:.0} users/s).",
@@ -159,26 +159,13 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
 /// Sets up an empty database as `serve` would, and shows the first admin's password, which
 /// would otherwise be lost (it is shown once, and only when it is made).
 async fn first_start(store: &Store) -> anyhow::Result<()> {
-    if let Some((login, password)) = crate::accounts::bootstrap(store).await.map_err(explain)? {
-        eprintln!("The database was empty: created the account {} and its admin.", crate::accounts::DEFAULT_ACCOUNT);
+    if let Some((login, password)) = crate::accounts::bootstrap(store).await.map_err(crate::error::explain)? {
+        eprintln!("The database was empty: created the account {} and its admin.", crate::model::account::DEFAULT_ACCOUNT);
         eprintln!("    login:    {login}");
         eprintln!("    password: {}", password.expose_secret());
         eprintln!("This password is shown only once: keep it now.");
     }
     Ok(())
-}
-
-/// Turns a service error into a sentence for the terminal.
-pub fn explain(err: crate::error::Error) -> anyhow::Error {
-    let problem = err.problem();
-    let mut text = problem.detail.clone();
-    for issue in problem.errors.iter().skip(usize::from(problem.errors.len() == 1)) {
-        text.push_str(&format!("\n  {}: {}", issue.field, issue.message));
-    }
-    if let crate::error::Error::Internal(cause) = err {
-        return cause.context(text);
-    }
-    anyhow::anyhow!(text)
 }
 
 async fn shutdown_signal() {

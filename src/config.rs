@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::access::client_address::TrustedProxies;
+use crate::http::client_address::TrustedProxies;
 
 /// Settings shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Default, Args)]
@@ -104,7 +104,7 @@ pub struct Config {
     pub bind: SocketAddr,
     pub public_url: Option<String>,
     /// Password hashing cost (sessions' lifetimes are account settings, see `accounts::security`).
-    pub argon2: crate::auth::password::HashParams,
+    pub argon2: crate::config::HashParams,
     /// Mail delivery (see `mail`): the SMTP URL holds a password, hence secret.
     pub smtp_url: Option<secrecy::SecretString>,
     pub mail_from: String,
@@ -130,8 +130,8 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("roster.db").display()));
-        let defaults = crate::auth::password::HashParams::default();
-        let argon2 = crate::auth::password::HashParams {
+        let defaults = crate::config::HashParams::default();
+        let argon2 = crate::config::HashParams {
             memory_kib: serve.argon2_memory_kib.or(file.argon2_memory_kib).unwrap_or(defaults.memory_kib),
             iterations: serve.argon2_iterations.or(file.argon2_iterations).unwrap_or(defaults.iterations),
             parallelism: serve.argon2_parallelism.or(file.argon2_parallelism).unwrap_or(defaults.parallelism),
@@ -248,3 +248,19 @@ mod tests {
         assert!(Config::load(&common, &ServeArgs::default()).is_err());
     }
 }
+
+/// The argon2id cost of password hashing (`auth::password`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    /// OWASP: m = 19 MiB, t = 2, p = 1.
+    fn default() -> Self {
+        HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+

@@ -5,26 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::domain::Invalid;
+pub use crate::domain::issues::{FieldIssue, Issues};
 
 /// One refused field of a request body or form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldIssue {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl FieldIssue {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
-    }
-
-    pub fn from_invalid(field: impl Into<String>, invalid: Invalid) -> Self {
-        Self::new(field, invalid.code, invalid.message)
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("validation failed")]
@@ -188,7 +171,7 @@ impl From<sqlx::Error> for Error {
                 };
             }
             if db.is_unique_violation() {
-                let field = crate::store::unique_violation_field(db.as_ref());
+                let field = unique_violation_field(db.as_ref());
                 return Error::Conflict { field, message: format!("this {} is already taken", field.replace('_', " ")) };
             }
         }
@@ -196,48 +179,39 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// Collects field issues while parsing a request, so that all of them are reported at once.
-#[derive(Debug, Default)]
-pub struct Issues(Vec<FieldIssue>);
-
 impl Issues {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn into_result(self) -> Result<()> {
+        if self.is_empty() { Ok(()) } else { Err(Error::Validation(self.into_issues())) }
     }
+}
 
-    pub fn push(&mut self, issue: FieldIssue) {
-        self.0.push(issue);
-    }
-
-    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(FieldIssue::new(field, code, message));
-    }
-
-    /// Parses `value` with `parse`, recording the failure under `field`.
-    pub fn check<T>(&mut self, field: &str, value: Result<T, Invalid>) -> Option<T> {
-        match value {
-            Ok(v) => Some(v),
-            Err(invalid) => {
-                self.0.push(FieldIssue::from_invalid(field, invalid));
-                None
-            }
+/// Which request field a unique violation is about. PostgreSQL names the index; SQLite
+/// names the columns in its message. Index and column names are chosen so both read alike.
+pub fn unique_violation_field(err: &dyn sqlx::error::DatabaseError) -> &'static str {
+    let text = format!("{} {}", err.constraint().unwrap_or_default(), err.message());
+    for (needle, field) in [
+        ("login_key", "login"),
+        ("email_key", "email"),
+        ("extension", "extension"),
+        ("name_key", "name"),
+        ("slug", "slug"),
+    ] {
+        if text.contains(needle) {
+            return field;
         }
     }
+    "value"
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+/// Turns a service error into a sentence for the terminal.
+pub fn explain(err: Error) -> anyhow::Error {
+    let problem = err.problem();
+    let mut text = problem.detail.clone();
+    for issue in problem.errors.iter().skip(usize::from(problem.errors.len() == 1)) {
+        text.push_str(&format!("\n  {}: {}", issue.field, issue.message));
     }
-
-    /// Whether `field` already has an issue (so a rule that depends on it need not add another).
-    pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|i| i.field == field)
+    if let Error::Internal(cause) = err {
+        return cause.context(text);
     }
-
-    pub fn into_issues(self) -> Vec<FieldIssue> {
-        self.0
-    }
-
-    pub fn into_result(self) -> Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(Error::Validation(self.0)) }
-    }
+    anyhow::anyhow!(text)
 }

@@ -5,6 +5,7 @@
 //! `activity`, `console` (server-rendered pages); `store` holds every SQL statement.
 
 pub mod access;
+pub mod access_rules;
 pub mod accounts;
 pub mod activity;
 pub mod auth;
@@ -19,10 +20,14 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod me;
+pub mod model;
+pub mod outbox;
 pub mod passwords;
 pub mod second_factor;
 pub mod secrets;
 pub mod sessions;
+pub mod sign_in;
 pub mod startup;
 pub mod tokens;
 pub mod state;

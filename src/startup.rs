@@ -58,15 +58,15 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let secrets = Arc::new(config.secrets()?);
         let geoip = Arc::new(match &config.geoip_database {
-            Some(path) => crate::access::geoip::GeoIp::open(path)?,
-            None => crate::access::geoip::GeoIp::none(),
+            Some(path) => crate::http::geoip::GeoIp::open(path)?,
+            None => crate::http::geoip::GeoIp::none(),
         });
-        crate::auth::password::configure(config.argon2)?;
+        crate::passwords::hashing::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
         crate::secrets::reseal_legacy(&store, &secrets).await.context("sealing SIP passwords and TOTP keys with their owners")?;
         let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
-        crate::auth::password::warm_up();
+        crate::passwords::hashing::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let link_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
@@ -95,7 +95,7 @@ impl Application {
     pub async fn run_with_shutdown(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let upkeep = tokio::spawn(crate::sessions::upkeep::run(self.state.clone()));
-        let mail = tokio::spawn(crate::mail::worker::run(self.state.clone()));
+        let mail = tokio::spawn(crate::outbox::worker::run(self.state.clone()));
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         upkeep.abort();
         // The worker records what it is sending, then stops; one stuck on a slow server is
@@ -105,7 +105,7 @@ impl Application {
         if tokio::time::timeout(MAIL_STOP_WAIT, &mut mail).await.is_err() {
             mail.abort();
             let _ = mail.await;
-            if let Err(e) = crate::mail::worker::release(&self.state).await {
+            if let Err(e) = crate::outbox::worker::release(&self.state).await {
                 tracing::warn!(error = ?e, "returning unsent mail to the queue at shutdown");
             }
         }
@@ -119,16 +119,16 @@ impl Application {
 
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::auth::api::router())
+        .merge(crate::sign_in::api::router())
         .merge(crate::captcha::api::router())
-        .merge(crate::auth::me::router())
+        .merge(crate::me::api::router())
         .merge(crate::second_factor::api::router())
-        .merge(crate::auth::reset_api::router())
-        .merge(crate::mail::api::router())
+        .merge(crate::passwords::api::router())
+        .merge(crate::outbox::api::router())
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
         .merge(crate::accounts::security_api::router())
-        .merge(crate::access::rules_api::router())
+        .merge(crate::access_rules::api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
         .merge(crate::catalog::api::router())

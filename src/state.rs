@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::secrets::Secrets;
-use crate::sessions::SessionCache;
+use crate::store::session_cache::SessionCache;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -12,10 +12,10 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub secrets: Arc<Secrets>,
-    /// The session check's memory (see `sessions::cache`).
+    /// The session check's memory (see `store::session_cache`).
     pub sessions: Arc<SessionCache>,
     /// Mail delivery: `mail.wake()` after a transaction that queued mail commits.
     pub mail: Arc<crate::mail::Mailer>,
     /// Countries of addresses (`geoip.country(ip)`), for access rules and anyone else.
-    pub geoip: Arc<crate::access::geoip::GeoIp>,
+    pub geoip: Arc<crate::http::geoip::GeoIp>,
 }

@@ -8,18 +8,14 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 
-use super::policy::Policy;
-use super::rules::{Action, Mode, Rule, Value};
-use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::{Caller, ClientInfo};
+use crate::model::access_policy::Policy;
+use crate::domain::access_rules::{Action, Mode, Rule, Value};
+use crate::model::Caller;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
-use crate::sessions::SessionKind;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
 use crate::store::access_rules::{self as store, RuleRow};
-use crate::store::{Affects, Conn};
-use crate::users::model::UserRecord;
+use crate::store::Conn;
 
 /// The client's address of a request, through the trusted proxies (see `client_address`).
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
@@ -27,7 +23,7 @@ pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
     Some(state.config.trusted_proxies.client_address(peer, &parts.headers))
 }
 
-fn denied() -> Error {
+pub(crate) fn denied() -> Error {
     Error::AddressDenied("access rules do not allow this address".into())
 }
 
@@ -76,86 +72,4 @@ pub(crate) async fn user_rules(conn: &mut Conn, account: AccountId, user: UserId
 /// The policy the session check caches with a caller (read on a cache miss only).
 pub async fn load_policy(conn: &mut Conn, account: AccountId, user: UserId) -> Result<Option<Arc<Policy>>> {
     Ok(user_rules(conn, account, user).await?.and_then(|r| r.policy()))
-}
-
-/// What sign-in learned before the password, to finish the check after it.
-pub struct SignInGate {
-    policy: Option<Arc<Policy>>,
-    ip: Option<IpAddr>,
-}
-
-/// Before the password: the account's rules, which say nothing about any user, unless the
-/// user's own rules replace them (`overwrite`, checked after the password).
-pub async fn before_password(
-    state: &AppState,
-    account: Option<&AccountRecord>,
-    user: Option<&UserRecord>,
-    login: &str,
-    kind: SessionKind,
-    client: &ClientInfo,
-) -> Result<SignInGate> {
-    let ip = client.address.as_deref().and_then(|a| a.parse::<IpAddr>().ok());
-    let (Some(account), Some(ip_addr)) = (account, ip) else { return Ok(SignInGate { policy: None, ip }) };
-    let mut conn = state.store.read().await?;
-    let rules = match user {
-        Some(u) => user_rules(&mut conn, account.id, u.id).await?,
-        None => None,
-    };
-    let rules = match rules {
-        Some(r) => r,
-        None => UserRules { mode: Mode::Inherit, account: to_rules(&store::list(&mut conn, account.id, None).await?), own: Vec::new() },
-    };
-    drop(conn);
-    if rules.mode.uses_account()
-        && let Some(account_policy) = Policy::effective(Mode::Inherit, &rules.account, &[])
-        && !account_policy.permits(ip_addr, |ip| state.geoip.country(ip))
-    {
-        record_refusal(state, account, user, login, kind, client).await?;
-        return Err(denied());
-    }
-    Ok(SignInGate { policy: rules.policy(), ip })
-}
-
-impl SignInGate {
-    /// After the password: the user's effective rules.
-    pub async fn after_password(
-        &self,
-        state: &AppState,
-        account: &AccountRecord,
-        user: &UserRecord,
-        kind: SessionKind,
-        client: &ClientInfo,
-    ) -> Result<()> {
-        let (Some(policy), Some(ip)) = (&self.policy, self.ip) else { return Ok(()) };
-        if policy.permits(ip, |ip| state.geoip.country(ip)) {
-            return Ok(());
-        }
-        record_refusal(state, account, Some(user), &user.login, kind, client).await?;
-        Err(denied())
-    }
-}
-
-/// `auth.sign_in_failed` with `reason: address_denied`. Not counted toward lockout or the
-/// address's throttle: it is not a guess, and the rules already refuse the address.
-async fn record_refusal(
-    state: &AppState,
-    account: &AccountRecord,
-    user: Option<&UserRecord>,
-    login: &str,
-    kind: SessionKind,
-    client: &ClientInfo,
-) -> Result<()> {
-    let label: String = user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect());
-    let actor = Actor { account: account.id, user: user.map(|u| u.id), label: label.clone(), address: client.address.clone() };
-    let target = match user {
-        Some(u) => Target::user(u.id, &u.login),
-        None => Target { kind: "user", id: None, label: &label },
-    };
-    let mut changes = Changes::new();
-    changes.set("reason", "address_denied").set("kind", kind.as_str());
-    let mut tx = state.store.begin().await?;
-    tx.affects(Affects::Nothing);
-    activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -17,14 +17,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{Permission, Scope};
-use crate::activity::Actor;
+use crate::model::activity::Actor;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::Conn;
 use crate::store::grants::{self, RoleGrant, Seen};
 use crate::store::sql::Sql;
 use crate::store::users as users_store;
-use crate::users::model::UserRecord;
+use crate::model::user::UserRecord;
+use crate::model::{Caller, ClientInfo};
 
 /// The one who acts in an account: a signed-in user, an API token, or the system (CLI).
 #[derive(Debug, Clone)]
@@ -284,7 +285,7 @@ pub async fn of_user(conn: &mut Conn, account: AccountId, login: &str, permissio
     let not_found = || Error::invalid("as", "unknown_login", format!("no user {login:?} in this account"));
     let id = users_store::find_id_by_login(conn, account, &login.to_ascii_lowercase()).await?.ok_or_else(not_found)?;
     let user = users_store::get(conn, account, id).await?.ok_or_else(not_found)?;
-    if user.status() != crate::users::model::UserStatus::Active {
+    if user.status() != crate::model::user::UserStatus::Active {
         return Err(Error::invalid("as", "not_active", format!("{login} is not active")));
     }
     let rows = grants::effective_grants(conn, id).await?;
@@ -558,5 +559,21 @@ mod tests {
         let capped = Grants::from_rows(&rows, Scope::Company);
         assert_eq!(capped.scopes[&Permission::UsersView], Scope::Company);
         assert_eq!(capped.scopes[&Permission::CallsMake], Scope::Own);
+    }
+}
+
+impl Caller {
+    /// The caller acting in `account` under `permission`: what the services decide from.
+    pub fn principal(&self, account: AccountId, permission: Permission, client: &ClientInfo) -> Principal {
+        Principal {
+            actor: self.actor(client).in_account(account),
+            api_token: self.api_token,
+            permissions: self.permissions.clone(),
+            scopes: self.scopes.clone(),
+            platform_operator: self.platform_operator,
+            admin: self.admin || self.platform_operator,
+            scope: self.scope_for(permission),
+            company: self.company.as_deref().map(str::to_string),
+        }
     }
 }

@@ -11,17 +11,19 @@ use utoipa::ToSchema;
 
 use crate::access::BuiltinRole;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::password;
+use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{EntityName, Login, Slug};
 use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
-use crate::store::accounts::{self as store, AccountRecord};
+use crate::store::accounts as store;
+use crate::model::AccountRecord;
 use crate::store::users::Link;
 use crate::store::{Conn, Store, named, users};
-use crate::users::model::UserFields;
+use crate::model::user::UserFields;
+use crate::model::account::DEFAULT_ACCOUNT;
 
-pub const DEFAULT_ACCOUNT: &str = "default";
+
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountView {
@@ -209,7 +211,7 @@ pub async fn update_security(
     state: &crate::state::AppState,
     actor: &Actor,
     account: &AccountRecord,
-    settings: security::SecuritySettings,
+    settings: crate::model::settings::SecuritySettings,
     expected_version: i64,
 ) -> Result<AccountRecord> {
     settings.validate().into_result()?;

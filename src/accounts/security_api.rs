@@ -6,7 +6,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::security::SecuritySettings;
+use crate::model::settings::SecuritySettings;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::Result;

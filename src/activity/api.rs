@@ -14,7 +14,7 @@ use crate::http::{ApiQuery, page_limit};
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::activity::{self as store, EventFilter, EventRecord};
-use crate::users::service::Page;
+use crate::http::Page;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_activity))

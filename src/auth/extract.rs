@@ -2,7 +2,6 @@
 //! `Authorized<perm::UsersEdit>` resolves the caller, the account in the path, and refuses
 //! unless the caller holds that permission there. This is the one central check.
 
-use std::collections::BTreeSet;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -12,53 +11,13 @@ use axum_extra::extract::CookieJar;
 
 use crate::access::{Permission, RequiredPermission};
 use crate::error::{Error, Result};
-use crate::ids::{AccountId, SessionId, UserId};
+use crate::ids::AccountId;
+use crate::model::{AccountRecord, Caller, ClientInfo};
 use crate::state::AppState;
-use crate::store::accounts::{self, AccountRecord};
+use crate::store::accounts;
 
 pub const SESSION_COOKIE: &str = "roster_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// The signed-in user behind a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The session the request came with (0 for an API token).
-    pub session: SessionId,
-    /// `console`, `api`, `phone`, or `api_token`.
-    pub session_kind: &'static str,
-    /// Set when the request came with an API token rather than a session.
-    pub api_token: Option<i64>,
-    pub session_expires_at: i64,
-    pub user: UserId,
-    pub login: String,
-    pub display_name: String,
-    pub account: AccountId,
-    pub account_slug: String,
-    /// The caller's own account as read with the session, so that routes in it need no second read.
-    pub home_account: std::sync::Arc<AccountRecord>,
-    /// R11 "superuser": manages every account.
-    pub platform_operator: bool,
-    /// Shared, so that a cached caller is cheap to hand to each request.
-    pub roles: std::sync::Arc<[String]>,
-    pub permissions: std::sync::Arc<BTreeSet<Permission>>,
-    /// The scope each permission comes with (D8), capped by the R40 flags.
-    pub scopes: std::sync::Arc<std::collections::BTreeMap<Permission, crate::access::Scope>>,
-    /// Holds the built-in Admin role (an API token: its creator does and it has every account permission).
-    pub admin: bool,
-    /// The user's company (R40), which a company scope covers.
-    pub company: Option<std::sync::Arc<str>>,
-    /// Set when the request came with the session cookie: the CSRF token its forms carry.
-    pub csrf: Option<String>,
-    /// The access rules (R35) in force for this caller; `None` when there are none.
-    pub access_policy: Option<std::sync::Arc<crate::access::policy::Policy>>,
-}
-
-/// Where a request comes from, as recorded in the activity log and sessions.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub address: Option<String>,
-    pub user_agent: Option<String>,
-}
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
@@ -102,9 +61,9 @@ impl FromRequestParts<AppState> for Caller {
             Credential::Bearer(t) => (t.as_str(), false),
             Credential::Cookie(t) => (t.as_str(), true),
         };
-        let mut caller = crate::sessions::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
+        let mut caller = crate::auth::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
         if via_cookie {
-            let csrf = super::token::csrf_for(token);
+            let csrf = crate::secrets::token::csrf_for(token);
             // A browser sends the cookie on any site's request; only our own pages know this token.
             if !is_safe(&parts.method) {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();

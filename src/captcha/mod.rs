@@ -21,15 +21,15 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::{ClientInfo, token};
+use crate::auth::ClientInfo;
+use crate::secrets::token;
 use crate::error::Result;
 use crate::ids::AccountId;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::store::{Affects, Conn, captcha as store, sign_in_failures};
-use crate::users::model::UserRecord;
+use crate::model::user::UserRecord;
 
-pub use policy::CaptchaPolicy;
 
 /// How long a challenge may be answered.
 pub const CHALLENGE_MS: i64 = 10 * 60_000;

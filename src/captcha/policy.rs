@@ -1,23 +1,10 @@
 //! The account's CAPTCHA policy (R31), a section of its security settings. A user's own flag
 //! (`captcha_required`, set in `…/users/{id}/security`) asks for it whatever this says.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::accounts::security::LockoutPolicy;
+use crate::model::settings::LockoutPolicy;
 use crate::error::Issues;
-
-/// When a sign-in must answer a CAPTCHA before its password is checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct CaptchaPolicy {
-    /// Every sign-in to the account.
-    pub always: bool,
-    /// Sign-ins from an address with this many failed sign-ins within the lockout window
-    /// (`lockout.window_minutes`); 0 = never. Below `lockout.address_max_failures`, where the
-    /// address is refused altogether.
-    pub after_address_failures: u32,
-}
+use crate::model::settings::CaptchaPolicy;
 
 impl CaptchaPolicy {
     pub fn validate(&self, lockout: &LockoutPolicy, issues: &mut Issues) {

@@ -18,7 +18,7 @@ use crate::ids::AccountId;
 use crate::store::named::{self, NamedRecord};
 use crate::store::users::Link;
 use crate::store::{Conn, Store, grants};
-use crate::users::model::Ref;
+use crate::model::user::Ref;
 
 /// Which kind of named thing a request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

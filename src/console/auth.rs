@@ -11,9 +11,11 @@ use super::extract::{ConsoleUser, go};
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::extract::SESSION_COOKIE;
-use crate::auth::{ClientInfo, SignInRequest, SignedIn};
+use crate::auth::ClientInfo;
+use crate::sign_in::SignInRequest;
+use crate::sign_in::SignedIn;
 use crate::error::FieldIssue;
-use crate::sessions::SessionKind;
+use crate::model::SessionKind;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -77,8 +79,8 @@ pub(super) async fn login(
         device: device.as_deref(),
         captcha,
     };
-    match crate::auth::sign_in(&state, request, &client).await {
-        Ok(crate::auth::Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
+    match crate::sign_in::sign_in(&state, request, &client).await {
+        Ok(crate::sign_in::Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
         Ok(outcome) => super::sign_in_steps::outcome(&state, jar, account, outcome).await,
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
@@ -154,7 +156,7 @@ pub(super) async fn password_change(
         return (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
     }
     let secret = SecretString::from(new_password.to_string());
-    match crate::auth::sign_in::complete_password_change(&state, challenge, secret, &client).await {
+    match crate::sign_in::service::complete_password_change(&state, challenge, secret, &client).await {
         Ok(signed) => signed_in(&state, jar, signed),
         Err(Error::Validation(issues)) => {
             let page = password_change_form(account, challenge, None, hint.as_deref(), &issues);
@@ -229,7 +231,7 @@ fn take_over_form(account: &str, login: &str, message: &str) -> Markup {
 
 /// `POST /logout` (an htmx request, so CSRF-checked): ends the session and clears the cookie.
 pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser, jar: CookieJar) -> Response {
-    if let Err(err) = crate::auth::sign_out(&state, &user.caller, &user.client).await {
+    if let Err(err) = crate::sign_in::service::sign_out(&state, &user.caller, &user.client).await {
         return user.fail(err).into_response();
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
-use crate::users::filter::Target;
+use crate::model::user_filter::Target;
 use crate::users::service;
 
 pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::ui::{self, Nav};
 use super::user_security::number_field;
 use super::{Pairs, first};
-use crate::accounts::security::SecuritySettings;
+use crate::model::settings::SecuritySettings;
 use crate::captcha::{CaptchaAnswer, Challenge, Step};
 use crate::clock::now_ms;
 use crate::error::FieldIssue;

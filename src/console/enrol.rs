@@ -12,7 +12,8 @@ use secrecy::SecretString;
 use super::auth::{DEVICE_COOKIE, same_origin};
 use super::ui::{self, Nav};
 use super::{Pairs, first};
-use crate::auth::{ClientInfo, Outcome};
+use crate::auth::ClientInfo;
+use crate::sign_in::Outcome;
 use crate::error::Error;
 use crate::second_factor::enrolment;
 use crate::state::AppState;
@@ -45,7 +46,7 @@ pub(super) async fn sign_in(
     }
     let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
     let password = SecretString::from(password.to_string());
-    match enrolment::sign_in(&state, &token, password, false, device.as_deref(), None, &client).await {
+    match crate::sign_in::enrolment_link::sign_in(&state, &token, password, false, device.as_deref(), None, &client).await {
         // This account asks for a CAPTCHA first: the ordinary sign-in page has it.
         Ok(Outcome::Captcha(_)) => axum::response::Redirect::to(&format!(
             "/login?account={}&login={}&captcha=new",

@@ -17,7 +17,8 @@ use crate::auth::extract::authorize;
 use crate::auth::{Caller, ClientInfo};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::accounts::{self, AccountRecord};
+use crate::store::accounts;
+use crate::model::AccountRecord;
 
 /// A signed-in person using the console (their own account, also for platform operators).
 pub(crate) struct ConsoleUser {

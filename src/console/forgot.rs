@@ -11,7 +11,7 @@ use super::auth::same_origin;
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::ClientInfo;
-use crate::auth::reset;
+use crate::passwords::reset;
 use crate::error::{Error, FieldIssue};
 use crate::state::AppState;
 

@@ -141,7 +141,7 @@ pub(super) async fn change_email(State(state): State<AppState>, user: ConsoleUse
         return Ok(shown(&[FieldIssue::new("email", "unchanged", what)]));
     }
     let removed = new.is_none();
-    match crate::auth::change_own_email(&state, &user.caller, &user.client, SecretString::from(current.to_string()), new).await {
+    match crate::me::service::change_own_email(&state, &user.caller, &user.client, SecretString::from(current.to_string()), new).await {
         Ok(_) => Ok(go(user.htmx, if removed { "/console/me?notice=email_removed" } else { "/console/me?notice=email" })),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => Ok(shown(&err.field_issues())),
         Err(err) => Err(user.fail(err)),
@@ -191,7 +191,7 @@ pub(super) async fn change_password(State(state): State<AppState>, user: Console
     if !issues.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&user, &issues)).into_response());
     }
-    let result = crate::auth::change_own_password(
+    let result = crate::me::service::change_own_password(
         &state,
         &user.caller,
         &user.client,

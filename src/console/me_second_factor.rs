@@ -15,7 +15,7 @@ use super::{Pairs, first};
 use crate::error::{Error, FieldIssue};
 use crate::second_factor::manage::{self, SecondFactorStatus};
 use crate::state::AppState;
-use crate::users::model::{TwoFactorMethod, TwoFactorMode};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode};
 
 /// `GET /console/me/second-factor`.
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {

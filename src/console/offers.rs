@@ -8,7 +8,7 @@ use crate::access::{Permission, Principal};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::users::reach::{self, Reach};
 
 /// The permissions the per-user actions need.

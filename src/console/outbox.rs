@@ -9,7 +9,7 @@ use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::ui::{self, Nav};
 use super::{Pairs, first};
 use crate::access::Permission;
-use crate::mail::{self, STATES};
+use crate::outbox::service::STATES;
 use crate::state::AppState;
 
 const PAGE: i64 = 100;
@@ -20,7 +20,7 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
     let chosen = first(&q, "state").filter(|s| STATES.contains(s)).unwrap_or("");
     let states: Vec<String> = if chosen.is_empty() { Vec::new() } else { vec![chosen.to_string()] };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
-    let (items, next) = mail::list(&state, account.id, &states, before, PAGE).await.or_fail(&user)?;
+    let (items, next) = crate::outbox::service::list(&state, account.id, &states, before, PAGE).await.or_fail(&user)?;
     let manage = user.can(Permission::SettingsManage);
     let notice = (first(&q, "notice") == Some("retried")).then_some("The message is queued again and will be sent shortly.");
     let body = html! {
@@ -88,6 +88,6 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
 pub(super) async fn retry(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsManage).await?;
     let actor = user.actor(&account);
-    mail::retry(&state, &actor, account.id, id).await.or_fail(&user)?;
+    crate::outbox::service::retry(&state, &actor, account.id, id).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/outbox?notice=retried"))
 }

@@ -15,10 +15,12 @@ use maud::{Markup, html};
 use super::auth::{login_form, password_change_form, policy_hint, same_origin, session_jar};
 use super::ui::{self, Nav};
 use super::{Pairs, first};
-use crate::auth::sign_in::Pending;
-use crate::auth::{ClientInfo, Outcome};
+use crate::sign_in::service::Pending;
+use crate::auth::ClientInfo;
+use crate::sign_in::Outcome;
 use crate::error::{Error, FieldIssue};
-use crate::second_factor::steps::{self, SetupDetails};
+use crate::sign_in::second_factor as steps;
+use crate::second_factor::authenticator::SetupDetails;
 use crate::state::AppState;
 
 /// What every step form carries along besides the challenge.

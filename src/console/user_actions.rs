@@ -14,7 +14,7 @@ use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::users::service::{self, UserView};
 
 pub(super) fn breadcrumbs(u: &UserView, current: &str) -> Markup {

@@ -19,7 +19,7 @@ use crate::error::{Error, FieldIssue};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
 use crate::state::AppState;
 use crate::users::input::UserInput;
-use crate::users::model::{TwoFactorMethod, UserStatus};
+use crate::model::user::{TwoFactorMethod, UserStatus};
 use crate::users::service::{self, UserView};
 
 /// The R11 flags as the form names them.
@@ -98,7 +98,7 @@ impl Values {
             f.is_superuser,
         ];
         let a = &u.assignments;
-        let ids = |refs: &[crate::users::model::Ref]| refs.iter().map(|r| r.id).collect();
+        let ids = |refs: &[crate::model::user::Ref]| refs.iter().map(|r| r.id).collect();
         Values {
             text,
             flags: FLAGS.iter().zip(set).filter(|(_, on)| *on).map(|((name, _), _)| *name).collect(),

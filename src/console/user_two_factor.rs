@@ -16,7 +16,7 @@ use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::users::input::UserInput;
-use crate::users::model::TwoFactorMethod;
+use crate::model::user::TwoFactorMethod;
 use crate::users::service::{self, UserView};
 
 const RESET: &str = "reset";

@@ -13,8 +13,8 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::users::Link;
-use crate::users::filter::UserFilter;
-use crate::users::model::UserStatus;
+use crate::model::user_filter::UserFilter;
+use crate::model::user::UserStatus;
 use crate::users::service::{self, UserView};
 
 pub(super) const PAGE_SIZE: i64 = 50;
@@ -168,7 +168,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 pub(super) async fn acting_on(
     state: &AppState,
     user: &ConsoleUser,
-    account: &crate::store::accounts::AccountRecord,
+    account: &crate::model::AccountRecord,
     items: &[UserView],
 ) -> Result<Acting, Failure> {
     let ids: Vec<UserId> = items.iter().map(|u| u.id).collect();

@@ -70,6 +70,9 @@ macro_rules! string_newtype {
     };
 }
 
+pub mod access_rules;
+mod countries;
+pub mod issues;
 mod email;
 mod extension;
 mod formats;

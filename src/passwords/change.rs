@@ -5,8 +5,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::accounts::security::SecuritySettings;
-use crate::auth::password;
+use crate::model::settings::SecuritySettings;
+use crate::passwords::hashing as password;
 use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
 use crate::store::{Conn, Store, challenges, password_history, users};
@@ -51,7 +51,7 @@ pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, ha
     // A sign-in half done with the old password must not finish after the change.
     challenges::delete_for_user(conn, user).await?;
     // Nor may a forgot-password link sent before it (D9): whoever changed it, it is changed.
-    crate::auth::reset::void_reset_links(conn, user, crate::auth::reset::LinksEnd::PasswordChanged).await?;
+    crate::passwords::reset::void_reset_links(conn, user, crate::passwords::reset::LinksEnd::PasswordChanged).await?;
     Ok(())
 }
 

@@ -2,10 +2,9 @@
 //! a generous ceiling, a blocklist of common passwords, no composition rules unless an admin
 //! asks for them (they push people to "Password1!" rather than to stronger passwords).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::common;
+use crate::model::settings::PasswordPolicy;
 
 /// Allowed values, shared by `validate` and the API schema.
 const MIN_LENGTH: (u32, u32) = (6, 64);
@@ -16,53 +15,6 @@ const HISTORY_MAX: u32 = 24;
 const EXPIRY_MONTHS: (u32, u32) = (1, 12);
 /// Shorter logins (or email local parts) would forbid too much: "al" is in many passwords.
 const LOGIN_MIN_CHARS: usize = 3;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct PasswordPolicy {
-    /// Fewest characters (Unicode characters, not bytes).
-    #[schema(minimum = 6, maximum = 64, default = 8)]
-    pub min_length: u32,
-    /// Most characters; at least 64 and at least `min_length`.
-    #[schema(minimum = 64, maximum = 256, default = 128)]
-    pub max_length: u32,
-    pub require_lowercase: bool,
-    pub require_uppercase: bool,
-    /// Any Unicode digit or number counts.
-    pub require_digit: bool,
-    /// Anything that is not a letter or a number counts, space included.
-    pub require_symbol: bool,
-    /// Refuse passwords containing the login or the email's local part (case-insensitive;
-    /// only when that is at least 3 characters long).
-    #[schema(default = true)]
-    pub forbid_login: bool,
-    /// Refuse the 100,000 most common passwords.
-    #[schema(default = true)]
-    pub forbid_common: bool,
-    /// How many previous passwords may not be reused; 0 allows any.
-    #[schema(minimum = 0, maximum = 24, default = 5)]
-    pub history: u32,
-    /// Months after which a password must be changed (R24); none = never.
-    #[schema(minimum = 1, maximum = 12)]
-    pub expiry_months: Option<u32>,
-}
-
-impl Default for PasswordPolicy {
-    fn default() -> Self {
-        Self {
-            min_length: 8,
-            max_length: 128,
-            require_lowercase: false,
-            require_uppercase: false,
-            require_digit: false,
-            require_symbol: false,
-            forbid_login: true,
-            forbid_common: true,
-            history: 5,
-            expiry_months: None,
-        }
-    }
-}
 
 /// One rule a candidate password broke: a stable code and a sentence that can follow the
 /// field's label ("Password must be at least 8 characters").

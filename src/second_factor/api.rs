@@ -1,5 +1,4 @@
-//! Second-factor routes: the sign-in steps (`/api/v1/auth/second-factor…`, `/api/v1/auth/totp-setup…`),
-//! My Account (`/api/v1/me/second-factor…`) and the admin's reset.
+//! Second-factor routes: My Account (`/api/v1/me/second-factor…`) and the admin's reset.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,79 +10,22 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::manage::{self, SecondFactorStatus};
-use super::steps::{self, SetupDetails};
-use crate::auth::api::LoginResponse;
+use super::authenticator::SetupDetails;
 use crate::auth::{Authorized, Caller, ClientInfo};
-use crate::clock::to_rfc3339;
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ItemPath};
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::users::model::{TwoFactorMethod, TwoFactorMode};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(verify))
-        .routes(routes!(email_code))
-        .routes(routes!(setup))
-        .routes(routes!(confirm_setup))
         .routes(routes!(my_status, set_mine))
         .routes(routes!(start_enrolment))
         .routes(routes!(confirm_enrolment))
         .routes(routes!(regenerate_codes))
         .routes(routes!(reset_authenticator))
         .routes(routes!(send_enrolment_link))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeRequest {
-    /// From the login answer with `step: second_factor`.
-    challenge: String,
-    /// A code from the authenticator app, the emailed code, or a recovery code.
-    code: String,
-    /// `totp`, `email` or `recovery_code`; guessed from the code when left out.
-    #[serde(default)]
-    method: Option<String>,
-}
-
-/// Complete the second-factor step of a sign-in.
-#[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "auth", request_body = CodeRequest,
-    responses((status = 200, body = LoginResponse),
-        (status = 401, description = "Unknown, used or expired challenge, too many wrong codes, or the user is locked (wrong codes count toward the lockout, D5)", body = crate::error::Problem),
-        (status = 422, description = "Wrong, already used or expired code (field `code`); a method not offered (field `method`: `not_offered`, or `authenticator_required` for an emailed code from an admin with an authenticator, D6)", body = crate::error::Problem),
-        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
-async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<LoginResponse>> {
-    Ok(Json(steps::verify(&state, &req.challenge, &req.code, req.method.as_deref(), &client).await?.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengeRequest {
-    challenge: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EmailCodeSent {
-    /// The address the code went to, masked.
-    sent_to: String,
-    expires_at: String,
-}
-
-/// Email a code for the second-factor step (again). At most one every 30 seconds, five per sign-in.
-/// Never to an admin who has an authenticator (D6: `authenticator_required`).
-#[utoipa::path(post, path = "/api/v1/auth/second-factor/email", tag = "auth", request_body = ChallengeRequest,
-    responses((status = 202, body = EmailCodeSent),
-        (status = 401, body = crate::error::Problem),
-        (status = 422, description = "Email codes not offered to this sign-in (`email_not_offered`), or an admin who signs in with the authenticator (`authenticator_required`), on field `challenge`", body = crate::error::Problem),
-        (status = 429, description = "Asked too soon or too often, or the address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
-async fn email_code(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    ApiJson(req): ApiJson<ChallengeRequest>,
-) -> Result<(StatusCode, Json<EmailCodeSent>)> {
-    let (sent_to, expires_at) = steps::send_email_code(&state, &req.challenge, &client).await?;
-    Ok((StatusCode::ACCEPTED, Json(EmailCodeSent { sent_to, expires_at: to_rfc3339(expires_at) })))
 }
 
 /// An authenticator app's set-up: scan the QR code or type the key.
@@ -103,36 +45,6 @@ impl From<SetupDetails> for TotpSetup {
     fn from(d: SetupDetails) -> Self {
         TotpSetup { secret: d.secret, uri: d.uri, qr_svg: d.qr_svg, qr_png: d.qr_png_base64 }
     }
-}
-
-/// The authenticator to set up in the `totp_setup` step of a sign-in (R29).
-#[utoipa::path(post, path = "/api/v1/auth/totp-setup", tag = "auth", request_body = ChallengeRequest,
-    responses((status = 200, body = TotpSetup), (status = 401, body = crate::error::Problem)))]
-async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> Result<Json<TotpSetup>> {
-    Ok(Json(steps::setup_details(&state, &req.challenge).await?.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmSetupRequest {
-    challenge: String,
-    /// A code the new authenticator shows.
-    code: String,
-}
-
-/// Confirm the new authenticator with a code: answers with the session (or the next step) and
-/// ten recovery codes, shown this once.
-#[utoipa::path(post, path = "/api/v1/auth/totp-setup/confirm", tag = "auth", request_body = ConfirmSetupRequest,
-    responses((status = 200, body = LoginResponse),
-        (status = 401, body = crate::error::Problem),
-        (status = 422, description = "Wrong code (field `code`)", body = crate::error::Problem),
-        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
-async fn confirm_setup(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    ApiJson(req): ApiJson<ConfirmSetupRequest>,
-) -> Result<Json<LoginResponse>> {
-    Ok(Json(steps::confirm_setup(&state, &req.challenge, &req.code, &client).await?.into()))
 }
 
 /// My second factor.

@@ -2,20 +2,17 @@
 //! instead, never the key: the link leads to a sign-in (the password is still needed) that sets
 //! up the authenticator. It works once, for three days, and a newer link voids older ones.
 
-use secrecy::SecretString;
 
 use crate::activity::{self, Changes, Target};
-use crate::auth::sign_in::{Outcome, SignInRequest};
-use crate::auth::{ClientInfo, token};
+use crate::secrets::token;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
-use crate::sessions::SessionKind;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::store::second_factor as store;
 use crate::store::{Affects, Conn, accounts, users};
-use crate::users::model::{UserRecord, UserStatus};
+use crate::model::user::{UserRecord, UserStatus};
 
 pub const LINK_HOURS: i64 = 72;
 
@@ -80,35 +77,3 @@ pub async fn check(state: &AppState, link_token: &str) -> Result<(AccountRecord,
     Ok((account, user))
 }
 
-/// Signs in through a link: the password as at any sign-in (its steps follow, the set-up among
-/// them); the link is spent once the password was right.
-pub async fn sign_in(
-    state: &AppState,
-    link_token: &str,
-    password: SecretString,
-    take_over: bool,
-    device: Option<&str>,
-    captcha: Option<crate::captcha::CaptchaAnswer>,
-    client: &ClientInfo,
-) -> Result<Outcome> {
-    let (account, user) = check(state, link_token).await?;
-    let request = SignInRequest {
-        account: &account.slug,
-        login: &user.login,
-        password,
-        kind: SessionKind::Console,
-        take_over,
-        device,
-        captcha,
-    };
-    let outcome = crate::auth::sign_in(state, request, client).await?;
-    if matches!(outcome, Outcome::Captcha(_)) {
-        // The password was not checked yet: the link stays good.
-        return Ok(outcome);
-    }
-    let mut tx = state.store.begin().await?;
-    tx.affects(Affects::Nothing);
-    store::use_enrolment_link(tx.conn(), &token::hash(link_token), now_ms()).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}

@@ -5,18 +5,20 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::steps::{self, SetupDetails};
+use super::authenticator::{self, SetupDetails};
 use super::totp::TotpSecret;
-use super::{RequiredFor, recovery};
+use super::recovery;
+use crate::model::settings::RequiredFor;
 use crate::activity::{self, Changes, Target};
-use crate::auth::{Caller, ClientInfo, password};
+use crate::auth::{Caller, ClientInfo};
+use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
 use crate::state::AppState;
 use crate::store::second_factor as store;
 use crate::store::{Affects, users};
-use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
 
 /// My second factor, as My Account shows it.
 #[derive(Serialize, ToSchema)]
@@ -41,7 +43,7 @@ async fn load(state: &AppState, account: AccountId, user: UserId) -> Result<(Use
     Ok((record, is_admin, left))
 }
 
-fn required(caller_settings: &crate::accounts::security::SecuritySettings, is_admin: bool) -> bool {
+fn required(caller_settings: &crate::model::settings::SecuritySettings, is_admin: bool) -> bool {
     is_admin || caller_settings.second_factor.required_for == RequiredFor::Everyone
 }
 
@@ -64,14 +66,14 @@ async fn recheck_password(state: &AppState, caller: &Caller, client: &ClientInfo
     let hash = users::password_hash(&mut conn, caller.user).await?;
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    crate::auth::refuse_while_locked(&user)?;
+    crate::passwords::lockout::refuse_while_locked(&user)?;
     if password::verify(current, hash).await?.ok {
         return Ok(());
     }
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    crate::auth::sign_in::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
+    crate::passwords::lockout::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
     tx.commit().await?;
     Err(Error::invalid("current_password", "incorrect", "is not your current password"))
 }
@@ -99,7 +101,7 @@ pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientI
     activity::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
         .await?;
     tx.commit().await?;
-    steps::details(&secret, &caller.home_account, &user)
+    authenticator::details(&secret, &caller.home_account, &user)
 }
 
 /// The pending authenticator's details again (the console's QR download).
@@ -110,7 +112,7 @@ pub async fn pending_details(state: &AppState, caller: &Caller) -> Result<SetupD
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
     let sealed = live_pending(&record, now_ms()).ok_or(Error::NotFound("authenticator being set up"))?;
-    steps::details(&steps::open(state, caller.user, &sealed)?, &caller.home_account, &user)
+    authenticator::details(&authenticator::open(state, caller.user, &sealed)?, &caller.home_account, &user)
 }
 
 /// How long a new authenticator waits for its first code: the key it shows again to the signed-in
@@ -131,7 +133,7 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     drop(conn);
     let sealed = live_pending(&record, now)
         .ok_or_else(|| Error::invalid("code", "nothing_to_confirm", "start setting up an authenticator first (it is good for ten minutes)"))?;
-    let secret = steps::open(state, user.id, &sealed)?;
+    let secret = authenticator::open(state, user.id, &sealed)?;
     let step = secret
         .matching_step(code, now)?
         .ok_or_else(|| Error::invalid("code", "wrong_code", "is not the code your new authenticator shows"))?;
@@ -220,7 +222,7 @@ pub async fn set_own(
 
 /// D6: an admin hears at their address of every change to how they sign in, their own too (a
 /// stolen session with the password is how an attacker would make one).
-async fn tell_an_admin(conn: &mut crate::store::Conn, caller: &Caller, user: &crate::users::model::UserRecord, what: &str) -> Result<()> {
+async fn tell_an_admin(conn: &mut crate::store::Conn, caller: &Caller, user: &crate::model::user::UserRecord, what: &str) -> Result<()> {
     let Some(email) = user.email.as_deref().filter(|e| !e.trim().is_empty()) else { return Ok(()) };
     if !store::is_admin(conn, user.id).await? {
         return Ok(());

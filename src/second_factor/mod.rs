@@ -11,45 +11,19 @@
 //!   ten single-use recovery codes are issued; an admin can reset it.
 
 pub mod api;
+pub mod authenticator;
 pub mod enrolment;
 pub mod manage;
 pub mod notices;
 pub mod qr;
 pub mod recovery;
-pub mod steps;
 pub mod totp;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::store::second_factor::Familiarity;
-use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
+use crate::model::settings::{RequiredFor, SecondFactorPolicy};
 
-/// The account's second-factor policy (part of its security settings).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct SecondFactorPolicy {
-    /// `admins` (R27, the minimum) or `everyone`: who must have a second factor. Someone who
-    /// must and has none sets up the authenticator at their next sign-in.
-    pub required_for: RequiredFor,
-    /// How long an emailed code is good for.
-    pub email_code_minutes: u32,
-}
-
-impl Default for SecondFactorPolicy {
-    fn default() -> Self {
-        SecondFactorPolicy { required_for: RequiredFor::Admins, email_code_minutes: 10 }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RequiredFor {
-    Admins,
-    Everyone,
-}
-
-pub const EMAIL_CODE_MINUTES: std::ops::RangeInclusive<u32> = 2..=60;
 /// Wrong codes one sign-in may try before it has to start again with the password.
 pub const MAX_WRONG_CODES: i64 = 5;
 /// Emailed codes one sign-in may ask for, and the pause between two.

@@ -2,19 +2,14 @@
 //! per-request session check with its cache.
 
 pub mod api;
-pub mod cache;
-pub mod check;
-pub mod kind;
 pub mod upkeep;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use cache::SessionCache;
-pub use check::resolve;
-pub use kind::SessionKind;
+pub use crate::model::SessionKind;
 
-use crate::accounts::security::SecuritySettings;
+use crate::model::settings::SecuritySettings;
 use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
@@ -22,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
 use crate::store::{Affects, Conn, Store, sessions};
+use crate::store::session_cache::SessionCache;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {

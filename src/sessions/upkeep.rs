@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::accounts::security::IDLE_MINUTES;
+use crate::model::settings::IDLE_MINUTES;
 use crate::clock::now_ms;
 use crate::error::Result;
 use crate::ids::UserId;

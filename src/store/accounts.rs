@@ -3,23 +3,9 @@
 use sqlx::Row;
 
 use super::Conn;
-use crate::accounts::security::SecuritySettings;
+use crate::model::settings::SecuritySettings;
 use crate::ids::AccountId;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AccountRecord {
-    pub id: AccountId,
-    pub slug: String,
-    pub name: String,
-    #[sqlx(try_from = "crate::store::Flag")]
-    pub enabled: bool,
-    pub seat_limit: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: i64,
-    #[sqlx(try_from = "String")]
-    pub security: SecuritySettings,
-}
+use crate::model::AccountRecord;
 
 const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version, security";
 

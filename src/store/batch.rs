@@ -9,7 +9,7 @@ use super::Conn;
 use super::sql::Sql;
 use super::users::Link;
 use crate::ids::{AccountId, UserId};
-use crate::users::model::UserFields;
+use crate::model::user::UserFields;
 
 /// A user as the importer writes it: every field, and the stored password hash if any.
 pub struct NewUser<'a> {

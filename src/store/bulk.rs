@@ -8,7 +8,7 @@ use super::sql::Sql;
 use super::grants::Seen;
 use super::users::{Link, target_sql};
 use crate::ids::{AccountId, UserId};
-use crate::users::filter::Target;
+use crate::model::user_filter::Target;
 
 #[derive(Debug, Clone)]
 pub enum Plan {

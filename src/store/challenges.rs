@@ -14,7 +14,7 @@ pub struct ChallengeRecord {
     pub step: String,
     pub reason: String,
     pub session_kind: String,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub take_over: bool,
     pub address: Option<String>,
     pub user_agent: Option<String>,

@@ -157,7 +157,7 @@ pub struct MailRecord {
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub failed_at: Option<i64>,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub has_body: bool,
 }
 

@@ -23,6 +23,7 @@ pub mod second_factor;
 pub mod named;
 pub mod sql;
 pub mod sessions;
+pub mod session_cache;
 pub mod users;
 
 use std::path::Path;
@@ -228,54 +229,5 @@ fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
         _ => url.to_string(),
-    }
-}
-
-/// Which request field a unique violation is about. PostgreSQL names the index; SQLite
-/// names the columns in its message. Index and column names are chosen so both read alike.
-pub fn unique_violation_field(err: &dyn sqlx::error::DatabaseError) -> &'static str {
-    let text = format!("{} {}", err.constraint().unwrap_or_default(), err.message());
-    for (needle, field) in [
-        ("login_key", "login"),
-        ("email_key", "email"),
-        ("extension", "extension"),
-        ("name_key", "name"),
-        ("slug", "slug"),
-    ] {
-        if text.contains(needle) {
-            return field;
-        }
-    }
-    "value"
-}
-
-
-/// A boolean column: BOOLEAN in PostgreSQL, INTEGER 0/1 in SQLite. Read records with
-/// `#[sqlx(try_from = "Flag")]` on `bool` fields.
-#[derive(Debug, Clone, Copy)]
-pub struct Flag(pub bool);
-
-impl From<Flag> for bool {
-    fn from(f: Flag) -> bool {
-        f.0
-    }
-}
-
-impl sqlx::Type<Any> for Flag {
-    fn type_info() -> sqlx::any::AnyTypeInfo {
-        <bool as sqlx::Type<Any>>::type_info()
-    }
-
-    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
-        <bool as sqlx::Type<Any>>::compatible(ty) || <i64 as sqlx::Type<Any>>::compatible(ty)
-    }
-}
-
-impl<'r> sqlx::Decode<'r, Any> for Flag {
-    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        match <bool as sqlx::Decode<Any>>::decode(value.clone()) {
-            Ok(b) => Ok(Flag(b)),
-            Err(_) => Ok(Flag(<i64 as sqlx::Decode<Any>>::decode(value)? != 0)),
-        }
     }
 }

@@ -8,8 +8,8 @@ use super::Conn;
 use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
 use super::grants::Seen;
-use crate::users::filter::{Target, UserFilter};
-use crate::users::model::{Assignments, Ref, UserFields, UserRecord};
+use crate::model::user_filter::{Target, UserFilter};
+use crate::model::user::{Assignments, Ref, UserFields, UserRecord};
 
 const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
     u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use crate::access::Permission;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::{Caller, token};
+use crate::auth::Caller;
+use crate::secrets::token;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;

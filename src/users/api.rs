@@ -11,9 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::bulk::{self, BulkRequest, BulkResult};
-use super::filter::UserFilter;
+use crate::model::user_filter::UserFilter;
 use super::input::UserInput;
-use super::service::{self, Page, UserView};
+use super::service::{self, UserView};
+use crate::http::Page;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Error, Result};

@@ -16,7 +16,7 @@ use crate::store::named;
 use crate::store::sql::Sql;
 use crate::store::Store;
 use crate::store::users::{self as users_store, Link};
-use crate::users::filter::Target;
+use crate::model::user_filter::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::{Issues, Result};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId};
-use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -239,7 +239,7 @@ impl UserInput {
         }
         if let Some(p) = &self.password {
             use secrecy::ExposeSecret;
-            issues.check("password", crate::auth::password::check_basic(p.expose_secret()));
+            issues.check("password", crate::passwords::hashing::check_basic(p.expose_secret()));
             // The account's full policy is applied by the service, which knows the account.
         }
         if let Some(perms) = &self.permissions {

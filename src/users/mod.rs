@@ -4,7 +4,6 @@ pub mod api;
 pub mod bulk;
 pub mod filter;
 pub mod input;
-pub mod model;
 pub mod reach;
 pub mod service;
 pub mod synthetic;

@@ -12,7 +12,8 @@ use crate::store::Store;
 use crate::store::grants::Seen;
 use crate::store::reach as store;
 use crate::store::users as users_store;
-use crate::users::filter::{Target, UserFilter};
+use crate::model::user_filter::Target;
+use crate::model::user_filter::UserFilter;
 use crate::users::service::{self, UserView};
 
 /// For some users: who is out of the principal's reach (D2), and whom each scope covers (D8).

@@ -8,18 +8,19 @@ use utoipa::ToSchema;
 use crate::access::{Permission, Scope};
 use crate::access::principal::{self, Principal};
 use crate::activity::{self, Changes, Target as EventTarget};
-use crate::auth::password;
+use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::users::{self as store, Link};
 use crate::secrets::Secrets;
-use crate::accounts::security::SecuritySettings;
+use crate::model::settings::SecuritySettings;
 use crate::passwords::change::{self, Holder};
 use crate::store::{Affects, Conn, Store, accounts, grants, named, password_history};
-use crate::users::filter::UserFilter;
+use crate::model::user_filter::UserFilter;
 use crate::users::input::UserInput;
-use crate::users::model::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::http::Page;
 
 /// A user as the API and console show them. Secrets are never part of it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -44,8 +45,8 @@ pub struct UserView {
     #[serde(flatten)]
     pub flags: UserFlags,
     pub status: UserStatus,
-    pub two_factor_method: crate::users::model::TwoFactorMethod,
-    pub two_factor_mode: crate::users::model::TwoFactorMode,
+    pub two_factor_method: crate::model::user::TwoFactorMethod,
+    pub two_factor_mode: crate::model::user::TwoFactorMode,
     /// Whether the authenticator app is set up (R29); until then a user whose method uses it
     /// sets it up at their next sign-in.
     pub totp_enrolled: bool,
@@ -115,13 +116,6 @@ impl UserView {
             assignments,
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserView> {
@@ -271,7 +265,7 @@ pub async fn update(
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
     check_unique(conn, account, Some(id), &fields).await?;
     // D1 for what the change adds: what the user holds already was given by someone who could.
-    let added = |link: Link, had: &[crate::users::model::Ref]| {
+    let added = |link: Link, had: &[crate::model::user::Ref]| {
         ids(&links, link).map(|new| new.iter().copied().filter(|id| !had.iter().any(|r| r.id == *id)).collect::<Vec<i64>>())
     };
     let (new_roles, new_groups) = (added(Link::Roles, &before.roles), added(Link::Groups, &before.groups));
@@ -324,7 +318,7 @@ pub async fn update(
     if fields.two_factor_method == TwoFactorMethod::Disabled && current.two_factor() != TwoFactorMethod::Disabled {
         let is_admin = crate::store::second_factor::is_admin(conn, id).await?;
         let everyone = accounts::by_id(conn, account).await?.is_some_and(|a| {
-            a.security.second_factor.required_for == crate::second_factor::RequiredFor::Everyone
+            a.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone
         });
         if is_admin || everyone {
             return Err(crate::second_factor::manage::refuse_disabling(is_admin));
@@ -379,7 +373,7 @@ pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>)
 /// What follows a change of a user's email, in its transaction: reset links sent to the old
 /// address end (D9), and an admin's old address is told (D6).
 async fn email_changed(conn: &mut Conn, principal: &Principal, before: &UserRecord, admin: bool) -> Result<()> {
-    crate::auth::reset::void_reset_links(conn, before.id, crate::auth::reset::LinksEnd::EmailChanged).await?;
+    crate::passwords::reset::void_reset_links(conn, before.id, crate::passwords::reset::LinksEnd::EmailChanged).await?;
     if admin {
         tell_old_address(conn, principal, before, "email").await?;
     }
@@ -470,7 +464,7 @@ pub async fn set_security_overrides(
     if overrides.password_expiry_months.is_some_and(|m| !(0..=12).contains(&m)) {
         issues.add("password_expiry_months", "out_of_range", "must be 0 (never) or between 1 and 12 months");
     }
-    let idle = crate::accounts::security::IDLE_MINUTES;
+    let idle = crate::model::settings::IDLE_MINUTES;
     let idle = i64::from(*idle.start())..=i64::from(*idle.end());
     for (field, value) in [("console_idle_minutes", overrides.console_idle_minutes), ("phone_idle_minutes", overrides.phone_idle_minutes)] {
         if value.is_some_and(|m| !idle.contains(&m)) {
@@ -543,7 +537,7 @@ pub struct SecurityOverrides {
     pub captcha_required: bool,
 }
 
-async fn account_settings(db: &Store, account: AccountId) -> Result<crate::accounts::security::SecuritySettings> {
+async fn account_settings(db: &Store, account: AccountId) -> Result<crate::model::settings::SecuritySettings> {
     let mut conn = db.read().await?;
     let record = crate::store::accounts::by_id(&mut conn, account).await?.ok_or(Error::NotFound("account"))?;
     Ok(record.security)
@@ -717,7 +711,7 @@ fn refuse_own_access_changes(
         principal.refuse_self(me, "company", "company (it bounds whom you manage)")?;
     }
     for (link, ids) in links {
-        let held: &[crate::users::model::Ref] = match link {
+        let held: &[crate::model::user::Ref] = match link {
             Link::Roles => &before.roles,
             Link::Groups => &before.groups,
             Link::Desks if principal.holds_any_with(Scope::Desks) => &before.desks,

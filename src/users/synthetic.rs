@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::domain::{Email, Login, PersonName};
 use crate::store::batch::{self, NewUser};
-use crate::users::model::{UserFields, UserStatus};
+use crate::model::user::{UserFields, UserStatus};
 use crate::store::users::Link;
 use crate::store::{Store, accounts, named};
 

@@ -208,7 +208,7 @@ async fn country_rules_use_the_geoip_database(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let geo = geoip_file(&dir);
     // The file is a real MaxMind DB: Roster's reader (the `maxminddb` crate) places addresses.
-    let reader = roster::access::geoip::GeoIp::open(&geo).unwrap();
+    let reader = roster::http::geoip::GeoIp::open(&geo).unwrap();
     assert_eq!(reader.country("81.2.69.160".parse().unwrap()).as_deref(), Some("GB"));
     assert_eq!(reader.country("2001:db8::1".parse().unwrap()).as_deref(), Some("DE"));
     assert_eq!(reader.country("198.51.100.1".parse().unwrap()), None);

@@ -12,8 +12,8 @@ use super::{COLUMNS, Format, csv_cell, join_list};
 use crate::error::{Error, Result};
 use crate::store::users as store;
 use crate::store::{Store, accounts};
-use crate::users::filter::UserFilter;
-use crate::users::model::{Assignments, UserRecord};
+use crate::model::user_filter::UserFilter;
+use crate::model::user::{Assignments, UserRecord};
 
 pub struct ExportOptions {
     pub account: String,
@@ -63,7 +63,7 @@ struct ExportUser {
 
 impl ExportUser {
     fn new(r: UserRecord, a: Assignments) -> Self {
-        let names = |refs: Vec<crate::users::model::Ref>| refs.into_iter().map(|r| r.name).collect();
+        let names = |refs: Vec<crate::model::user::Ref>| refs.into_iter().map(|r| r.name).collect();
         // Named field by field, so that a secret added to `UserRecord` is never exported by accident.
         ExportUser {
             login: r.login,

@@ -17,17 +17,19 @@ use super::rows::{self, Pos};
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
 use crate::activity::{self, Actor, Changes, Target};
-use crate::auth::{legacy_hash, password};
+use crate::passwords::legacy_hash;
+use crate::passwords::hashing as password;
 use crate::clock::now_ms;
 use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
-use crate::store::accounts::{self, AccountRecord};
+use crate::store::accounts;
+use crate::model::AccountRecord;
 use crate::store::batch::{self, NewUser};
 use crate::store::users::{self as store, Link, Unique};
 use crate::store::{Conn, Store, named};
 use crate::users::input::UserInput;
-use crate::users::model::UserFields;
-use crate::passwords::PasswordPolicy;
+use crate::model::user::UserFields;
+use crate::model::settings::PasswordPolicy;
 
 pub struct ImportOptions {
     pub file: PathBuf,

@@ -16,7 +16,7 @@ pub use export::{ExportOptions, export};
 pub use import::{BadRow, ImportOptions, ImportReport, import};
 pub use rows::Pos;
 
-use crate::cli::explain;
+use crate::error::explain;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,7 +145,7 @@ pub(crate) fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The account whose users to export (its slug).
-    #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+    #[arg(long, default_value = crate::model::account::DEFAULT_ACCOUNT)]
     pub account: String,
     /// `csv` or `json`. By default taken from the output file's extension, else `csv`.
     #[arg(long, value_enum)]
@@ -171,7 +171,7 @@ pub struct ImportArgs {
     /// password cannot sign in until an admin sets one.
     pub file: PathBuf,
     /// The account to import into (its slug).
-    #[arg(long, default_value = crate::accounts::DEFAULT_ACCOUNT)]
+    #[arg(long, default_value = crate::model::account::DEFAULT_ACCOUNT)]
     pub account: String,
     /// `csv` or `json`. By default taken from the file's extension.
     #[arg(long, value_enum)]

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ClientInfo;
+use crate::model::ClientInfo;
 use crate::error::Result;
 use crate::http::ApiJson;
 use crate::state::AppState;

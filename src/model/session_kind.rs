@@ -1,8 +1,8 @@
 //! What a session is for: the web console, a program using the API, or a phone (R34 gives
 //! console and phone sessions their own inactivity timeouts).
 
-use crate::accounts::security::SecuritySettings;
-use crate::users::model::UserRecord;
+use crate::model::settings::SecuritySettings;
+use crate::model::user::UserRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {

@@ -2,23 +2,24 @@
 //! set-up once the password is right, sending emailed codes, checking what comes back, and
 //! remembering where a user signs in from.
 
-use base64::Engine;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::totp::{self, TotpSecret};
-use super::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email, qr, recovery};
+use crate::second_factor::totp::{self, TotpSecret};
+use crate::second_factor::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email, recovery};
+use crate::second_factor::authenticator::{SetupDetails, details, open};
 use crate::activity::{self, Changes, Target};
-use crate::auth::sign_in::{self, Outcome, Passed, Pending, Progress};
-use crate::auth::{ClientInfo, token};
+use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
+use crate::auth::ClientInfo;
+use crate::secrets::token;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::store::challenges::{self, ChallengeRecord};
 use crate::store::second_factor::{self as store, ChallengeFactor};
 use crate::store::{Affects, Tx, accounts, sign_in_failures, users};
-use crate::users::model::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 
 /// Called once the password is right: the step the sign-in must take for its second factor, if any.
 pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Result<Option<Pending>> {
@@ -43,7 +44,7 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
             (has_codes, familiarity)
         }
     };
-    let need = super::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
+    let need = crate::second_factor::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
     let (step, reason, methods) = match need {
         Need::Nothing => return Ok(None),
         Need::Setup(reason) => ("totp_setup", reason.to_string(), vec!["totp"]),
@@ -148,7 +149,7 @@ fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a
         },
         account: &live.account,
         user: &live.user,
-        kind: crate::sessions::SessionKind::parse(&live.record.session_kind).unwrap_or(crate::sessions::SessionKind::Api),
+        kind: crate::model::SessionKind::parse(&live.record.session_kind).unwrap_or(crate::model::SessionKind::Api),
         take_over: live.record.take_over,
         client,
         now,
@@ -174,7 +175,7 @@ async fn admin_uses_authenticator(state: &AppState, user: &UserRecord) -> Result
         return Ok(false);
     }
     let mut conn = state.store.read().await?;
-    Ok(super::admin_uses_authenticator(user, store::is_admin(&mut conn, user.id).await?))
+    Ok(crate::second_factor::admin_uses_authenticator(user, store::is_admin(&mut conn, user.id).await?))
 }
 
 /// D6: the refusal of an emailed code to an admin who has an authenticator.
@@ -334,10 +335,10 @@ async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i6
             .await?;
         let lockout = &live.account.security.lockout;
         // A lock also ends the user's pending sign-ins, this one among them.
-        let locked = sign_in::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now).await?
+        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now).await?
             >= i64::from(lockout.max_failures);
         let blocked = match p.client.address.as_deref() {
-            Some(address) => crate::auth::failures::count_address_failure(tx.conn(), address, lockout, p.now).await?,
+            Some(address) => crate::passwords::lockout::count_address_failure(tx.conn(), address, lockout, p.now).await?,
             None => false,
         };
         let left = MAX_WRONG_CODES - wrong;
@@ -363,30 +364,6 @@ async fn stored_secret(state: &AppState, user: &UserRecord) -> Result<TotpSecret
     let record = store::totp(&mut conn, user.id).await?.ok_or(Error::Unauthenticated)?;
     let sealed = record.sealed_secret.ok_or(Error::Unauthenticated)?;
     open(state, user.id, &sealed)
-}
-
-pub(crate) fn open(state: &AppState, user: crate::ids::UserId, sealed: &str) -> Result<TotpSecret> {
-    let owner = crate::secrets::Owner::totp_secret(user);
-    Ok(TotpSecret::from_base32(state.secrets.open(owner, sealed).map_err(Error::Internal)?))
-}
-
-/// What an authenticator app needs to be set up: the secret, its URI and the URI as QR codes.
-pub struct SetupDetails {
-    pub secret: String,
-    pub uri: String,
-    pub qr_svg: String,
-    pub qr_png_base64: String,
-}
-
-pub(crate) fn details(secret: &TotpSecret, account: &AccountRecord, user: &UserRecord) -> Result<SetupDetails> {
-    let label = user.email.clone().unwrap_or_else(|| user.login.clone());
-    let uri = secret.uri(&format!("Roster {}", account.name), &label)?;
-    Ok(SetupDetails {
-        secret: secret.base32().to_string(),
-        qr_svg: qr::svg(&uri)?,
-        qr_png_base64: base64::engine::general_purpose::STANDARD.encode(qr::png(&uri)?),
-        uri,
-    })
 }
 
 /// `POST /api/v1/auth/totp-setup`: the authenticator being set up by this sign-in (the same

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::countries;
 use crate::domain::Invalid;
-use crate::error::{FieldIssue, Issues};
+use super::issues::{FieldIssue, Issues};
 
 pub const MAX_DESCRIPTION: usize = 200;
 /// A list longer than this is a mistake (or an attempt to make every request slow).

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::rules::{Action, Mode, Rule, Span, Value};
+use crate::domain::access_rules::{Action, Mode, Rule, Span, Value};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -72,7 +72,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::rules::{RuleInput, parse_list};
+    use crate::domain::access_rules::{RuleInput, parse_list};
 
     fn rules(list: &[(&str, &str)]) -> Vec<Rule> {
         let inputs: Vec<_> =

@@ -8,13 +8,13 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{OutboxItem, STATES};
+use super::service::{OutboxItem, STATES};
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Issues, Result};
 use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
 use crate::state::AppState;
-use crate::users::service::Page;
+use crate::http::Page;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_outbox)).routes(routes!(retry_message))
@@ -77,7 +77,7 @@ async fn list_outbox(
     ApiQuery(query): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Page<OutboxItem>>> {
     let f = query.parse()?;
-    let (items, next) = super::list(&state, auth.account_id(), &f.states, f.before, f.limit).await?;
+    let (items, next) = super::service::list(&state, auth.account_id(), &f.states, f.before, f.limit).await?;
     Ok(Json(Page { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
 }
 
@@ -93,5 +93,5 @@ async fn retry_message(
     path: ItemPath,
 ) -> Result<Json<OutboxItem>> {
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    Ok(Json(super::retry(&state, &actor, auth.account_id(), path.id).await?))
+    Ok(Json(super::service::retry(&state, &actor, auth.account_id(), path.id).await?))
 }

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::gate::{UserRules, to_rules, user_rules};
-use super::policy::Policy;
-use super::principal::{self, Principal};
-use super::rules::{self, Action, Labelled, Mode, Rule, RuleInput, RuleView, Value};
-use super::Permission;
+use crate::access::gate::{UserRules, to_rules, user_rules};
+use crate::model::access_policy::Policy;
+use crate::access::principal::{self, Principal};
+use crate::domain::access_rules::{self as rules, Action, Labelled, Mode, Rule, RuleInput, RuleView, Value};
+use crate::access::Permission;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
 use crate::clock::now_ms;
@@ -18,7 +18,8 @@ use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::access_rules::{self as store, NewRule};
-use crate::store::accounts::{self as accounts_store, AccountRecord};
+use crate::store::accounts as accounts_store;
+use crate::model::AccountRecord;
 use crate::store::{Affects, users as users_store};
 
 /// The account's rules.

@@ -5,7 +5,9 @@
 
 use secrecy::SecretString;
 
-use super::{ClientInfo, password, token};
+use super::hashing as password;
+use crate::model::ClientInfo;
+use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -13,10 +15,11 @@ use crate::ids::UserId;
 use crate::mail::{self, Message};
 use crate::passwords::change::{self, Holder};
 use crate::state::AppState;
-use crate::store::accounts::{self, AccountRecord};
+use crate::store::accounts;
+use crate::model::AccountRecord;
 use crate::store::password_resets::{self as store, ResetRecord};
 use crate::store::{Affects, Conn, sign_in_failures, users};
-use crate::users::model::{UserRecord, UserStatus};
+use crate::model::user::{UserRecord, UserStatus};
 
 /// How long a link works.
 pub const LINK_MS: i64 = 30 * 60_000;

@@ -1,21 +1,23 @@
 //! Failed sign-ins (R10): counted once per attempt for the user and the address, in the
 //! database so every instance sees them, locking the user or blocking the address at the limit.
 
-use super::ClientInfo;
-use crate::accounts::security::{LockoutPolicy, SecuritySettings};
+use crate::model::ClientInfo;
+use crate::model::settings::{LockoutPolicy, SecuritySettings};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::error::Result;
-use crate::sessions::SessionKind;
+use crate::model::SessionKind;
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::store::{Affects, challenges, sign_in_failures};
-use crate::users::model::UserRecord;
+use crate::model::user::UserRecord;
+use crate::clock::now_ms;
+use crate::error::Error;
 
 /// Counts a failure once for the user (wrong password only: a locked or disabled user's
 /// count does not grow) and once for the address, locks or blocks at the limit, and records
 /// the reason.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn record_failure(
+pub(crate) async fn record_failure(
     state: &AppState,
     account: Option<&AccountRecord>,
     user: Option<&UserRecord>,
@@ -91,4 +93,17 @@ pub(crate) async fn count_user_failure(
         activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
     }
     Ok(failures)
+}
+
+/// While a lockout runs, no password is checked, not even through a session: otherwise a stolen
+/// session could keep guessing after the guesses locked the account.
+pub fn refuse_while_locked(user: &crate::model::user::UserRecord) -> Result<()> {
+    match user.locked_until {
+        Some(until) if until > now_ms() => Err(Error::invalid(
+            "current_password",
+            "locked",
+            format!("too many wrong passwords: try again after {}", crate::clock::to_rfc3339(until)),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -1,6 +1,9 @@
 //! HTTP helpers shared by the API routes: JSON bodies with problem+json rejections,
 //! ETag / If-Match, and opaque list cursors.
 
+pub mod client_address;
+pub mod geoip;
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -173,3 +176,12 @@ mod tests {
         assert_eq!(path_segment("50% off é"), "50%25%20off%20%C3%A9");
     }
 }
+
+/// One page of a list.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+

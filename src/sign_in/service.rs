@@ -1,6 +1,6 @@
 //! Sign-in (R10, R24–R31, R33, R35): password check with throttling and lockout, the steps a
 //! sign-in may still need (CAPTCHA before it; the second factor or its set-up, then a forced or
-//! expired password change after it), and the session it opens. Failures are counted in `failures`.
+//! expired password change after it), and the session it opens. Failures are counted in `passwords::lockout`.
 //!
 //! Every refusal that is about the account (unknown, wrong password, disabled, locked) gets
 //! the same answer after the same work (an argon2 verification); only the activity log says
@@ -8,9 +8,10 @@
 
 use secrecy::SecretString;
 
-use super::failures::record_failure;
-pub(crate) use super::failures::count_user_failure;
-use super::{ClientInfo, password, token};
+use crate::model::ClientInfo;
+use crate::passwords::hashing as password;
+use crate::passwords::lockout::record_failure;
+use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -18,9 +19,10 @@ use crate::ids::UserId;
 use crate::passwords::change::{self, Holder};
 use crate::sessions::{self, SessionKind};
 use crate::state::AppState;
-use crate::store::accounts::AccountRecord;
+use crate::model::AccountRecord;
 use crate::store::{Affects, accounts, challenges, sessions as session_store, sign_in_failures, users};
-use crate::users::model::{UserRecord, UserStatus};
+use crate::model::user::{UserRecord, UserStatus};
+use crate::model::Caller;
 
 /// How long a sign-in may wait at a step (time to choose a new password).
 const CHALLENGE_MS: i64 = 10 * 60_000;
@@ -112,7 +114,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         None => None,
     };
     drop(conn);
-    let access = crate::access::gate::before_password(state, account.as_ref(), found.as_ref().map(|f| &f.0), req.login, req.kind, client).await?;
+    let access = crate::sign_in::gate::before_password(state, account.as_ref(), found.as_ref().map(|f| &f.0), req.login, req.kind, client).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
@@ -218,7 +220,7 @@ pub(crate) async fn finish(state: &AppState, mut tx: crate::store::Tx, p: &Progr
 /// forced or expired password change (R24), then the session.
 pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Progress<'_>, passed: Passed) -> Result<Outcome> {
     if passed == Passed::Password
-        && let Some(step) = crate::second_factor::steps::begin(state, tx, p).await?
+        && let Some(step) = crate::sign_in::second_factor::begin(state, tx, p).await?
     {
         return Ok(Outcome::Step(step));
     }
@@ -250,7 +252,7 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
         sign_in_failures::clear_after_sign_in(tx.conn(), p.user.id, p.now).await?;
     }
     let mut signed_in = open_session(tx, &p.actor, p.account, p.user, p.kind, p.take_over, p.client, p.now).await?;
-    signed_in.device = crate::second_factor::steps::remember_sign_in(state, tx, p).await?;
+    signed_in.device = crate::sign_in::second_factor::remember_sign_in(state, tx, p).await?;
     Ok(Outcome::SignedIn(signed_in))
 }
 
@@ -412,3 +414,19 @@ pub async fn complete_password_change(
     state.sessions.forget_user(user.id);
     Ok(signed_in)
 }
+
+pub async fn sign_out(state: &AppState, caller: &Caller, client: &ClientInfo) -> Result<()> {
+    if caller.api_token.is_some() {
+        return Err(Error::BadRequest("an API token is not signed out; revoke it instead".into()));
+    }
+    let mut tx = state.store.begin().await?;
+    session_store::delete(tx.conn(), caller.account, caller.session, Some(caller.user)).await?;
+    let actor = caller.actor(client);
+    activity::record(tx.conn(), &actor, "auth.sign_out", Target::user(caller.user, &caller.login), &Changes::new())
+        .await?;
+    tx.affects(Affects::Users(vec![caller.user]));
+    tx.commit().await?;
+    state.sessions.forget_user(caller.user);
+    Ok(())
+}
+

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Caller, ClientInfo};
+use crate::model::{Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::ids::SessionId;
@@ -58,7 +58,7 @@ async fn change_password(
     if req.new_password_confirmation.as_ref().is_some_and(|c| c.expose_secret() != req.new_password.expose_secret()) {
         return Err(Error::invalid("new_password_confirmation", "mismatch", "does not match the new password"));
     }
-    super::change_own_password(&state, &caller, &client, req.current_password, req.new_password).await?;
+    super::service::change_own_password(&state, &caller, &client, req.current_password, req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -83,7 +83,7 @@ async fn change_email(
     ApiJson(req): ApiJson<ChangeEmailRequest>,
 ) -> Result<Json<crate::users::service::UserView>> {
     person(&caller)?;
-    Ok(Json(super::change_own_email(&state, &caller, &client, req.current_password, req.email).await?))
+    Ok(Json(super::service::change_own_email(&state, &caller, &client, req.current_password, req.email).await?))
 }
 
 #[derive(Serialize, ToSchema)]

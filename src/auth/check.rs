@@ -3,17 +3,18 @@
 
 use std::collections::BTreeSet;
 
-use super::SessionKind;
-use super::cache::{Entry, Lookup};
+use crate::model::SessionKind;
+use crate::store::session_cache::{self, Entry, Lookup};
 use crate::access::principal::Grants;
 use crate::access::{Permission, Scope};
-use crate::auth::{Caller, token};
+use crate::auth::Caller;
+use crate::secrets::token;
 use crate::clock::now_ms;
 use crate::error::Result;
 use crate::ids::SessionId;
 use crate::state::AppState;
 use crate::store::{Affects, Conn, accounts, api_tokens, named, sessions, users};
-use crate::users::model::{UserRecord, UserStatus};
+use crate::model::user::{UserRecord, UserStatus};
 
 /// Who a token belongs to, or `None` when it is unknown, expired, timed out, revoked, or its
 /// user or account can no longer sign in.
@@ -38,7 +39,7 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
     drop(conn);
     let Some(mut entry) = loaded else { return Ok(None) };
     entry.stamp = stamp;
-    if now - entry.persisted_at >= super::cache::TOUCH_EVERY_MS {
+    if now - entry.persisted_at >= session_cache::TOUCH_EVERY_MS {
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
         match entry.caller.api_token {
@@ -160,7 +161,7 @@ async fn signed_in_user(
     conn: &mut Conn,
     account: crate::ids::AccountId,
     user: crate::ids::UserId,
-) -> Result<Option<(accounts::AccountRecord, UserRecord)>> {
+) -> Result<Option<(crate::model::AccountRecord, UserRecord)>> {
     let Some(account) = accounts::by_id(conn, account).await? else { return Ok(None) };
     let Some(user) = users::get(conn, account.id, user).await? else { return Ok(None) };
     if user.status() != UserStatus::Active || !account.enabled {

@@ -389,7 +389,7 @@ mod tests {
     /// this module.
     #[tokio::test]
     async fn roster_hashes_verify() {
-        let h = crate::auth::password::hash(secrecy::SecretString::from(PASSWORD)).await.unwrap();
+        let h = crate::passwords::hashing::hash(secrecy::SecretString::from(PASSWORD)).await.unwrap();
         assert_eq!(classify(&h), Ok(HashKind::Argon2));
         assert!(verify(&h, PASSWORD));
         assert!(!needs_upgrade(&h, 19_456, 2, 1));

@@ -7,7 +7,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::perm;
+use crate::access::perm;
 use super::service::{self, AccountRules, AccountRulesInput, Saving, UserRulesInput, UserRulesView};
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::Result;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use super::transport::{Outgoing, Sent};
-use super::{MAX_ATTEMPTS, RETRY_WINDOW_MS, backoff_ms};
+use crate::mail::transport::{Outgoing, Sent};
+use crate::mail::{MAX_ATTEMPTS, RETRY_WINDOW_MS, backoff_ms};
 use crate::clock::now_ms;
 use crate::error::Result;
 use crate::state::AppState;

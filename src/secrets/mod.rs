@@ -10,6 +10,8 @@
 //! `secret_key_file`, else from `<data dir>/secret.key`, created on first start. Instances that
 //! share one PostgreSQL database must share the key.
 
+pub mod token;
+
 use std::path::Path;
 
 use anyhow::{Context, bail};

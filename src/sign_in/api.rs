@@ -10,12 +10,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::sign_in::{Outcome, SignInRequest};
-use super::{Caller, ClientInfo};
+use super::second_factor;
+use super::service::{Outcome, SignInRequest};
+use crate::model::{Caller, ClientInfo};
+use crate::second_factor::api::TotpSetup;
 use crate::clock::to_rfc3339;
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
-use crate::sessions::SessionKind;
+use crate::model::SessionKind;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -24,6 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password_change))
         .routes(routes!(logout))
         .routes(routes!(session))
+        .routes(routes!(verify))
+        .routes(routes!(email_code))
+        .routes(routes!(setup))
+        .routes(routes!(confirm_setup))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -158,7 +164,7 @@ async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): 
         device: req.device.as_deref(),
         captcha: req.captcha,
     };
-    Ok(Json(super::sign_in(&state, request, &client).await?.into()))
+    Ok(Json(super::service::sign_in(&state, request, &client).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -180,7 +186,7 @@ async fn password_change(
     client: ClientInfo,
     ApiJson(req): ApiJson<PasswordChangeRequest>,
 ) -> Result<Json<LoginResponse>> {
-    let signed_in = super::sign_in::complete_password_change(&state, &req.challenge, req.new_password, &client).await?;
+    let signed_in = super::service::complete_password_change(&state, &req.challenge, req.new_password, &client).await?;
     Ok(Json(Outcome::SignedIn(signed_in).into()))
 }
 
@@ -188,7 +194,7 @@ async fn password_change(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn logout(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<StatusCode> {
-    super::sign_out(&state, &caller, &client).await?;
+    super::service::sign_out(&state, &caller, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -244,3 +250,85 @@ async fn session(caller: Caller) -> Json<SessionInfo> {
         expires_at: (caller.session_expires_at != i64::MAX).then(|| to_rfc3339(caller.session_expires_at)),
     })
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// From the login answer with `step: second_factor`.
+    challenge: String,
+    /// A code from the authenticator app, the emailed code, or a recovery code.
+    code: String,
+    /// `totp`, `email` or `recovery_code`; guessed from the code when left out.
+    #[serde(default)]
+    method: Option<String>,
+}
+
+/// Complete the second-factor step of a sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/second-factor", tag = "auth", request_body = CodeRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "Unknown, used or expired challenge, too many wrong codes, or the user is locked (wrong codes count toward the lockout, D5)", body = crate::error::Problem),
+        (status = 422, description = "Wrong, already used or expired code (field `code`); a method not offered (field `method`: `not_offered`, or `authenticator_required` for an emailed code from an admin with an authenticator, D6)", body = crate::error::Problem),
+        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
+async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<LoginResponse>> {
+    Ok(Json(second_factor::verify(&state, &req.challenge, &req.code, req.method.as_deref(), &client).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    challenge: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmailCodeSent {
+    /// The address the code went to, masked.
+    sent_to: String,
+    expires_at: String,
+}
+
+/// Email a code for the second-factor step (again). At most one every 30 seconds, five per sign-in.
+/// Never to an admin who has an authenticator (D6: `authenticator_required`).
+#[utoipa::path(post, path = "/api/v1/auth/second-factor/email", tag = "auth", request_body = ChallengeRequest,
+    responses((status = 202, body = EmailCodeSent),
+        (status = 401, body = crate::error::Problem),
+        (status = 422, description = "Email codes not offered to this sign-in (`email_not_offered`), or an admin who signs in with the authenticator (`authenticator_required`), on field `challenge`", body = crate::error::Problem),
+        (status = 429, description = "Asked too soon or too often, or the address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
+async fn email_code(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ChallengeRequest>,
+) -> Result<(StatusCode, Json<EmailCodeSent>)> {
+    let (sent_to, expires_at) = second_factor::send_email_code(&state, &req.challenge, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailCodeSent { sent_to, expires_at: to_rfc3339(expires_at) })))
+}
+
+/// The authenticator to set up in the `totp_setup` step of a sign-in (R29).
+#[utoipa::path(post, path = "/api/v1/auth/totp-setup", tag = "auth", request_body = ChallengeRequest,
+    responses((status = 200, body = TotpSetup), (status = 401, body = crate::error::Problem)))]
+async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<ChallengeRequest>) -> Result<Json<TotpSetup>> {
+    Ok(Json(second_factor::setup_details(&state, &req.challenge).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSetupRequest {
+    challenge: String,
+    /// A code the new authenticator shows.
+    code: String,
+}
+
+/// Confirm the new authenticator with a code: answers with the session (or the next step) and
+/// ten recovery codes, shown this once.
+#[utoipa::path(post, path = "/api/v1/auth/totp-setup/confirm", tag = "auth", request_body = ConfirmSetupRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, body = crate::error::Problem),
+        (status = 422, description = "Wrong code (field `code`)", body = crate::error::Problem),
+        (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
+async fn confirm_setup(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ConfirmSetupRequest>,
+) -> Result<Json<LoginResponse>> {
+    Ok(Json(second_factor::confirm_setup(&state, &req.challenge, &req.code, &client).await?.into()))
+}
+

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::auth::Caller;
+use crate::model::Caller;
 use crate::ids::{SessionId, UserId};
 
 /// Enough for every live session of a large platform; past it the cache starts afresh

@@ -11,22 +11,8 @@ use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::legacy_hash;
+use crate::config::HashParams;
 use crate::error::{Error, Result};
-
-/// argon2id cost: memory in KiB, passes, lanes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HashParams {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-}
-
-impl Default for HashParams {
-    /// OWASP: m = 19 MiB, t = 2, p = 1.
-    fn default() -> Self {
-        HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 }
-    }
-}
 
 impl HashParams {
     pub fn check(&self) -> anyhow::Result<()> {
@@ -180,12 +166,12 @@ pub fn warm_up() {
 /// A strong random password for "generate" and "reset" (R9, R23): 20 characters from an
 /// alphabet without look-alikes, always with a lower, an upper letter and a digit.
 pub fn generate() -> SecretString {
-    generate_for(&crate::passwords::PasswordPolicy::default(), "")
+    generate_for(&crate::model::settings::PasswordPolicy::default(), "")
 }
 
 /// A generated password that meets `policy` for the user `login`: at least 20 characters
 /// (more if the policy's minimum is higher), every character class the policy requires.
-pub fn generate_for(policy: &crate::passwords::PasswordPolicy, login: &str) -> SecretString {
+pub fn generate_for(policy: &crate::model::settings::PasswordPolicy, login: &str) -> SecretString {
     const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
     const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
     const DIGITS: &[u8] = b"23456789";
@@ -248,7 +234,7 @@ mod tests {
 
     #[test]
     fn generated_passwords_meet_a_strict_policy() {
-        let policy = crate::passwords::PasswordPolicy {
+        let policy = crate::model::settings::PasswordPolicy {
             min_length: 32,
             require_lowercase: true,
             require_uppercase: true,

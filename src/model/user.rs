@@ -207,26 +207,26 @@ pub struct UserRecord {
     pub time_zone: Option<String>,
     pub date_format: Option<String>,
     pub time_format: Option<String>,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub receive_email: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub receive_sms: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub is_agent: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub is_supervisor: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub is_superuser: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub is_end_user: bool,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub is_company_supervisor: bool,
     pub status: String,
     pub two_factor_method: String,
     pub two_factor_mode: String,
     /// When the authenticator was set up (confirmed by a code); `None` until then.
     pub totp_confirmed_at: Option<i64>,
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub must_change_password: bool,
     pub password_changed_at: Option<i64>,
     pub avatar_at: Option<i64>,
@@ -242,7 +242,7 @@ pub struct UserRecord {
     pub console_idle_minutes: Option<i64>,
     pub phone_idle_minutes: Option<i64>,
     /// R31: every sign-in with this login answers a CAPTCHA first.
-    #[sqlx(try_from = "crate::store::Flag")]
+    #[sqlx(try_from = "crate::model::Flag")]
     pub captcha_required: bool,
 }
 

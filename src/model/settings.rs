@@ -1,0 +1,151 @@
+//! An account's security settings (R10, R24, R27, R31, R33, R34) as stored: password policy,
+//! sign-in lockout, session timeouts, who must have a second factor, when to ask for a CAPTCHA.
+//! One JSON document with the account, edited as a whole. The rules that check them live with
+//! their capability (`accounts::security`, `passwords::policy`, `captcha::policy`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub password_policy: PasswordPolicy,
+    pub lockout: LockoutPolicy,
+    pub sessions: SessionPolicy,
+    pub second_factor: SecondFactorPolicy,
+    /// When sign-in asks for a CAPTCHA (R31).
+    pub captcha: CaptchaPolicy,
+}
+
+/// Brute-force protection: a login is locked for `lock_minutes` after `max_failures` failed
+/// sign-ins within `window_minutes`; an address is refused (429) for as long after
+/// `address_max_failures` failures, whatever logins it tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub window_minutes: u32,
+    pub lock_minutes: u32,
+    pub address_max_failures: u32,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        // NIST SP 800-63B 5.2.2 allows at most 100 consecutive failures; ten is the common choice.
+        LockoutPolicy { max_failures: 10, window_minutes: 15, lock_minutes: 15, address_max_failures: 50 }
+    }
+}
+
+/// How long sessions live: ended after inactivity (console and phone, R34) and in any case
+/// `absolute_hours` after sign-in; with `one_session_per_user`, a second sign-in is refused
+/// unless it takes over (R33).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionPolicy {
+    pub console_idle_minutes: u32,
+    pub phone_idle_minutes: u32,
+    pub absolute_hours: u32,
+    pub one_session_per_user: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { console_idle_minutes: 30, phone_idle_minutes: 7 * 24 * 60, absolute_hours: 12, one_session_per_user: false }
+    }
+}
+
+pub const IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=30 * 24 * 60;
+pub const ABSOLUTE_HOURS: std::ops::RangeInclusive<u32> = 1..=90 * 24;
+
+impl TryFrom<String> for SecuritySettings {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Fewest characters (Unicode characters, not bytes).
+    #[schema(minimum = 6, maximum = 64, default = 8)]
+    pub min_length: u32,
+    /// Most characters; at least 64 and at least `min_length`.
+    #[schema(minimum = 64, maximum = 256, default = 128)]
+    pub max_length: u32,
+    pub require_lowercase: bool,
+    pub require_uppercase: bool,
+    /// Any Unicode digit or number counts.
+    pub require_digit: bool,
+    /// Anything that is not a letter or a number counts, space included.
+    pub require_symbol: bool,
+    /// Refuse passwords containing the login or the email's local part (case-insensitive;
+    /// only when that is at least 3 characters long).
+    #[schema(default = true)]
+    pub forbid_login: bool,
+    /// Refuse the 100,000 most common passwords.
+    #[schema(default = true)]
+    pub forbid_common: bool,
+    /// How many previous passwords may not be reused; 0 allows any.
+    #[schema(minimum = 0, maximum = 24, default = 5)]
+    pub history: u32,
+    /// Months after which a password must be changed (R24); none = never.
+    #[schema(minimum = 1, maximum = 12)]
+    pub expiry_months: Option<u32>,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 128,
+            require_lowercase: false,
+            require_uppercase: false,
+            require_digit: false,
+            require_symbol: false,
+            forbid_login: true,
+            forbid_common: true,
+            history: 5,
+            expiry_months: None,
+        }
+    }
+}
+
+/// When a sign-in must answer a CAPTCHA before its password is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptchaPolicy {
+    /// Every sign-in to the account.
+    pub always: bool,
+    /// Sign-ins from an address with this many failed sign-ins within the lockout window
+    /// (`lockout.window_minutes`); 0 = never. Below `lockout.address_max_failures`, where the
+    /// address is refused altogether.
+    pub after_address_failures: u32,
+}
+
+/// The account's second-factor policy (part of its security settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecondFactorPolicy {
+    /// `admins` (R27, the minimum) or `everyone`: who must have a second factor. Someone who
+    /// must and has none sets up the authenticator at their next sign-in.
+    pub required_for: RequiredFor,
+    /// How long an emailed code is good for.
+    pub email_code_minutes: u32,
+}
+
+impl Default for SecondFactorPolicy {
+    fn default() -> Self {
+        SecondFactorPolicy { required_for: RequiredFor::Admins, email_code_minutes: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredFor {
+    Admins,
+    Everyone,
+}
+
+pub const EMAIL_CODE_MINUTES: std::ops::RangeInclusive<u32> = 2..=60;

@@ -1,0 +1,91 @@
+//! The outbox (R32): what mail is queued, sent or failed, and an admin's retry.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::activity::{self, Actor, Changes, Target};
+use crate::clock::{now_ms, to_rfc3339};
+use crate::error::{Error, Result};
+use crate::ids::AccountId;
+use crate::state::AppState;
+use crate::store::mail::{self as store, MailRecord};
+use crate::store::Affects;
+
+/// One message as the outbox view shows it: never its text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub kind: String,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    /// The last failure (or, for mail written to a file, where it went).
+    pub last_error: Option<String>,
+    pub created_at: String,
+    /// When the next attempt is due (queued mail only).
+    pub next_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub failed_at: Option<String>,
+    /// A failed message can be sent again while its text is kept.
+    pub retryable: bool,
+}
+
+impl From<MailRecord> for OutboxItem {
+    fn from(m: MailRecord) -> Self {
+        OutboxItem {
+            retryable: m.state == "failed" && m.has_body,
+            next_attempt_at: (m.state == "queued").then(|| to_rfc3339(m.next_attempt_at)),
+            id: m.id,
+            to: m.recipient,
+            subject: m.subject,
+            kind: m.kind,
+            state: m.state,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: to_rfc3339(m.created_at),
+            sent_at: m.sent_at.map(to_rfc3339),
+            failed_at: m.failed_at.map(to_rfc3339),
+        }
+    }
+}
+
+pub const STATES: [&str; 4] = ["queued", "sending", "sent", "failed"];
+
+/// The account's outbox, newest first, and the id to continue before.
+pub async fn list(state: &AppState, account: AccountId, states: &[String], before: Option<i64>, limit: i64) -> Result<(Vec<OutboxItem>, Option<i64>)> {
+    let mut conn = state.store.read().await?;
+    let mut rows = store::list(&mut conn, account, states, before, limit + 1).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(Into::into).collect(), next))
+}
+
+/// Sends a failed message again (after, say, the SMTP settings were fixed).
+pub async fn retry(state: &AppState, actor: &Actor, account: AccountId, id: i64) -> Result<OutboxItem> {
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
+    if record.state != "failed" {
+        return Err(Error::Conflict { field: "state", message: format!("only a failed message can be retried; this one is {}", record.state) });
+    }
+    if !record.has_body {
+        return Err(Error::Conflict {
+            field: "state",
+            message: "this message failed too long ago: its text was erased, so it cannot be sent again".into(),
+        });
+    }
+    store::requeue_failed(tx.conn(), account, id, now_ms()).await?;
+    let mut changes = Changes::new();
+    changes.set("to", &record.recipient).set("kind", &record.kind).set("last_error", &record.last_error);
+    activity::record(tx.conn(), actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
+    let fresh = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(fresh.into())
+}
