@@ -75,7 +75,8 @@ pub(crate) async fn count_address_failure(conn: &mut crate::store::Conn, address
 /// Counts one failure against a user (a wrong password at sign-in or when changing it, or a
 /// wrong second-factor code, D5) and locks them at the limit, recording the lock; a lock also
 /// ends the user's pending sign-in steps. Returns the count in the window (at or above
-/// `lockout.max_failures` when this failure locked the user).
+/// `lockout.max_failures` when the user is locked, by this failure or before it: a failure
+/// while locked is not counted).
 pub(crate) async fn count_user_failure(
     conn: &mut crate::store::Conn,
     actor: &Actor,
@@ -84,7 +85,9 @@ pub(crate) async fn count_user_failure(
     now: i64,
 ) -> Result<i64> {
     let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let failures = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await?;
+    let Some(failures) = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await? else {
+        return Ok(i64::from(lockout.max_failures));
+    };
     if failures >= i64::from(lockout.max_failures) {
         sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
         challenges::delete_for_user(conn, user.id).await?;

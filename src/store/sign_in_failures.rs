@@ -7,20 +7,23 @@ use super::Conn;
 use crate::ids::{AccountId, UserId};
 
 /// Counts one failure against a user within a window that starts at their first failure;
-/// returns the count in the current window.
-pub async fn count_user_failure(conn: &mut Conn, user: UserId, now: i64, window_ms: i64) -> Result<i64, sqlx::Error> {
+/// returns the count in the current window, or `None` when the user is locked already. The
+/// lock is checked in the same statement, so guesses that were in flight when another one
+/// locked the user neither count nor lock again.
+pub async fn count_user_failure(conn: &mut Conn, user: UserId, now: i64, window_ms: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query(
         "UPDATE users SET \
            failed_sign_ins = CASE WHEN failures_since IS NULL OR failures_since < $1 THEN 1 ELSE failed_sign_ins + 1 END, \
            failures_since = CASE WHEN failures_since IS NULL OR failures_since < $1 THEN $2 ELSE failures_since END \
-         WHERE id = $3 RETURNING failed_sign_ins",
+         WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_sign_ins",
     )
     .bind(now - window_ms)
     .bind(now)
     .bind(user.0)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?
-    .try_get(0)
+    .map(|row| row.try_get(0))
+    .transpose()
 }
 
 /// Locks a user's sign-in until `until`, starting a fresh count for afterwards.
