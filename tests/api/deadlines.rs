@@ -1,14 +1,14 @@
 //! Deadlines are enforced, not only shown: rows are aged in SQL (times are BIGINT milliseconds
 //! since the epoch in both engines) and the next request must be refused, or let through.
 //!
-//! The session check answers from memory (`sessions::cache`): a cached session keeps its
-//! creation time, expiry and last use in the entry, and an entry is dropped only when it times
-//! out by those in-memory times or when a committed write of this process (or, on PostgreSQL,
-//! another instance's change seen in the activity log) touched its user or everyone. Even then
-//! the reload keeps the last use this process saw (`seen_here`), so an idle time aged in SQL is
-//! never seen by a process that used the session. These tests therefore age the rows while the
-//! server is stopped and start it again (`helpers::restart`): a new process, an empty cache,
-//! every time read from the database, as after a deployment.
+//! The session check answers from memory (`sessions::cache`): a cached session or API token
+//! keeps its expiry and last use in the entry, and the entry is read again from the database
+//! only when it times out by those in-memory times or when a committed write touched its user
+//! or everyone (`store::Invalidations`; on PostgreSQL also any change the activity log shows,
+//! `sessions::upkeep::Watcher`). Such a reload sees an aged lifetime or token expiry, but not an
+//! aged last use: it keeps the last use this process saw (`seen_here`). So these tests age the
+//! rows while the server is stopped and start it again (`helpers::restart`): a new process with
+//! an empty cache reads every time from the database, as after a deployment.
 //!
 //! The lock and the failure window have no cache: sign-in reads the user row every time.
 
