@@ -33,6 +33,9 @@
 //! PostgreSQL comes from ROSTER_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 //! the benchmark creates and drops a database `roster_bench_auth` there.
 
+// Test and benchmark code may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
@@ -65,6 +68,8 @@ use server::start_server;
 // ---------------------------------------------------------------------------------------------
 // Process figures from /proc
 
+// The benchmark's one unsafe call (the product's is the allocator tuning in src/main.rs).
+#[allow(unsafe_code)]
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

@@ -10,6 +10,9 @@
 //! PostgreSQL comes from ROSTER_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 //! the benchmark creates and drops a database `roster_bench` there.
 
+// Test and benchmark code may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 
 use std::process::Command;
 use std::time::{Duration, Instant};

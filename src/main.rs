@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
 /// its mmap threshold once such a buffer is freed, and afterwards keeps later ones in per-thread
 /// arenas: 80 hashes on the blocking threads left 750 MB resident. A fixed threshold serves
 /// large buffers with mmap and returns them to the system when freed.
+#[allow(unsafe_code)]
 fn return_large_buffers_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; it is called before any other thread exists.

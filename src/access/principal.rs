@@ -477,6 +477,22 @@ pub async fn is_last_admin(conn: &mut Conn, account: AccountId, user: UserId) ->
     Ok(grants::is_signable_admin(conn, account, user).await? && grants::count_signable_admins(conn, account).await? <= 1)
 }
 
+impl Caller {
+    /// The caller acting in `account` under `permission`: what the services decide from.
+    pub fn principal(&self, account: AccountId, permission: Permission, client: &ClientInfo) -> Principal {
+        Principal {
+            actor: self.actor(client).in_account(account),
+            api_token: self.api_token,
+            permissions: self.permissions.clone(),
+            scopes: self.scopes.clone(),
+            platform_operator: self.platform_operator,
+            admin: self.admin || self.platform_operator,
+            scope: self.scope_for(permission),
+            company: self.company.as_deref().map(str::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,21 +575,5 @@ mod tests {
         let capped = Grants::from_rows(&rows, Scope::Company);
         assert_eq!(capped.scopes[&Permission::UsersView], Scope::Company);
         assert_eq!(capped.scopes[&Permission::CallsMake], Scope::Own);
-    }
-}
-
-impl Caller {
-    /// The caller acting in `account` under `permission`: what the services decide from.
-    pub fn principal(&self, account: AccountId, permission: Permission, client: &ClientInfo) -> Principal {
-        Principal {
-            actor: self.actor(client).in_account(account),
-            api_token: self.api_token,
-            permissions: self.permissions.clone(),
-            scopes: self.scopes.clone(),
-            platform_operator: self.platform_operator,
-            admin: self.admin || self.platform_operator,
-            scope: self.scope_for(permission),
-            company: self.company.as_deref().map(str::to_string),
-        }
     }
 }

@@ -36,8 +36,6 @@ impl SecuritySettings {
     }
 }
 
-/// Read from the `accounts.security` column; `{}` (a new account) means every default.
-
 #[cfg(test)]
 mod tests {
     use super::*;

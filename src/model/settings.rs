@@ -57,6 +57,7 @@ impl Default for SessionPolicy {
 pub const IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=30 * 24 * 60;
 pub const ABSOLUTE_HOURS: std::ops::RangeInclusive<u32> = 1..=90 * 24;
 
+/// Read from the `accounts.security` column; `{}` (a new account) means every default.
 impl TryFrom<String> for SecuritySettings {
     type Error = serde_json::Error;
 

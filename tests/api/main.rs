@@ -7,6 +7,9 @@
 //!
 //! Run one engine with `cargo test --test api sqlite` or `cargo test --test api postgres`.
 
+// Test and benchmark code may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 /// Turns `async fn name(engine: Engine)` into two tests, `name::sqlite` and `name::postgres`.
 macro_rules! both_engines {
     ($($name:ident),+ $(,)?) => {
