@@ -108,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&config.database_url, 2).await?;
             store.migrate().await?;
             first_start(&store).await?;
-            let password = crate::accounts::create_admin(&store, &account, &login, platform_operator).await.map_err(crate::error::explain)?;
+            let password = crate::accounts::service::create_admin(&store, &account, &login, platform_operator).await.map_err(crate::error::explain)?;
             println!("Created admin {login} in account {account}.");
             println!("password: {}", password.expose_secret());
             println!("This password is shown only once: keep it now.");
@@ -159,7 +159,7 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
 /// Sets up an empty database as `serve` would, and shows the first admin's password, which
 /// would otherwise be lost (it is shown once, and only when it is made).
 async fn first_start(store: &Store) -> anyhow::Result<()> {
-    if let Some((login, password)) = crate::accounts::bootstrap(store).await.map_err(crate::error::explain)? {
+    if let Some((login, password)) = crate::accounts::service::bootstrap(store).await.map_err(crate::error::explain)? {
         eprintln!("The database was empty: created the account {} and its admin.", crate::model::account::DEFAULT_ACCOUNT);
         eprintln!("    login:    {login}");
         eprintln!("    password: {}", password.expose_secret());

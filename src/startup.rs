@@ -65,7 +65,7 @@ impl Application {
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
         crate::secrets::reseal_legacy(&store, &secrets).await.context("sealing SIP passwords and TOTP keys with their owners")?;
-        let initial_admin = crate::accounts::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
+        let initial_admin = crate::accounts::service::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::passwords::hashing::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let link_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
@@ -127,7 +127,6 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::outbox::api::router())
         .merge(crate::sessions::api::router())
         .merge(crate::tokens::api::router())
-        .merge(crate::accounts::security_api::router())
         .merge(crate::access_rules::api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())

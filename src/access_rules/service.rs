@@ -101,7 +101,7 @@ pub async fn set_account_rules(
     let mut changes = Changes::new();
     changes.diff("rules", texts(&before), texts(&rules));
     let target = Target { kind: "account", id: Some(account.id.0), label: &account.slug };
-    activity::record(tx.conn(), saving.actor, "settings.access_rules_changed", target, &changes).await?;
+    activity::service::record(tx.conn(), saving.actor, "settings.access_rules_changed", target, &changes).await?;
     let version = accounts_store::by_id(tx.conn(), account.id).await?.ok_or(Error::NotFound("account"))?.version;
     // Every user of the account may be affected: the default, `Affects::Everyone`.
     tx.commit().await?;
@@ -151,7 +151,7 @@ pub async fn set_user_rules(
     store::replace(tx.conn(), account, Some(user), &new_rules(&rules), now).await?;
     let mut changes = Changes::new();
     changes.diff("mode", current.mode.as_str(), mode.as_str()).diff("rules", texts(&current.own), texts(&rules));
-    activity::record(tx.conn(), &principal.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
+    activity::service::record(tx.conn(), &principal.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
     let version = users_store::get(tx.conn(), account, user).await?.ok_or(Error::NotFound("user"))?.version;
     tx.affects(Affects::Users(vec![user]));
     tx.commit().await?;

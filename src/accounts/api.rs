@@ -8,15 +8,17 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AccountView;
+use super::service::AccountView;
 use crate::access::perm;
 use crate::auth::{Authorized, Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, if_match, with_etag};
+use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_accounts, create_account)).routes(routes!(get_account, update_account))
+        .routes(routes!(get_security, put_security))
 }
 
 fn require_operator(caller: &Caller) -> Result<()> {
@@ -32,7 +34,7 @@ fn require_operator(caller: &Caller) -> Result<()> {
     responses((status = 200, body = Vec<AccountView>), (status = 403, body = crate::error::Problem)))]
 async fn list_accounts(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccountView>>> {
     require_operator(&caller)?;
-    Ok(axum::Json(super::list(&state.store).await?))
+    Ok(axum::Json(super::service::list(&state.store).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -54,7 +56,7 @@ async fn create_account(
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<Response> {
     require_operator(&caller)?;
-    let view = super::create(&state.store, &caller.actor(&client), &req.slug, &req.name, req.seat_limit).await?;
+    let view = super::service::create(&state.store, &caller.actor(&client), &req.slug, &req.name, req.seat_limit).await?;
     Ok(with_etag(StatusCode::CREATED, view.version, view))
 }
 
@@ -98,6 +100,32 @@ async fn update_account(
     }
     let version = if_match(&headers)?;
     let actor = auth.caller.actor(&client);
-    let view = super::update(&state.store, &actor, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
+    let view = super::service::update(&state.store, &actor, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
+}
+
+/// The account's security settings; the ETag guards concurrent edits.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/settings/security", tag = "settings",
+    params(("account" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SecuritySettings)))]
+async fn get_security(auth: Authorized<perm::SettingsView>) -> Response {
+    with_etag(StatusCode::OK, auth.account.version, auth.account.security)
+}
+
+/// Replace the account's security settings (send the whole document, with `If-Match`).
+#[utoipa::path(put, path = "/api/v1/accounts/{account}/settings/security", tag = "settings",
+    params(("account" = String, Path)), request_body = SecuritySettings, security(("bearer" = [])),
+    responses((status = 200, body = SecuritySettings), (status = 412, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
+async fn put_security(
+    State(state): State<AppState>,
+    auth: Authorized<perm::SettingsManage>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    ApiJson(settings): ApiJson<SecuritySettings>,
+) -> Result<Response> {
+    let expected = if_match(&headers)?;
+    let actor = auth.caller.actor(&client).in_account(auth.account_id());
+    let updated = super::service::update_security(&state, &actor, &auth.account, settings, expected).await?;
+    Ok(with_etag(StatusCode::OK, updated.version, updated.security))
 }

@@ -23,6 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn captcha_image(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response> {
     // The router cannot match a parameter followed by a suffix, so the name is split here.
     let challenge = file.strip_suffix(".png").ok_or(Error::NotFound("captcha"))?;
-    let png = super::picture(&state, challenge, now_ms()).await?.ok_or(Error::NotFound("captcha"))?;
+    let png = super::service::picture(&state, challenge, now_ms()).await?.ok_or(Error::NotFound("captcha"))?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
 }

@@ -8,7 +8,7 @@ use super::ui::{self, Nav};
 use super::user_security::number_field;
 use super::{Pairs, first};
 use crate::model::settings::SecuritySettings;
-use crate::captcha::{CaptchaAnswer, Challenge, Step};
+use crate::captcha::service::{CaptchaAnswer, Challenge, Step};
 use crate::clock::now_ms;
 use crate::error::FieldIssue;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub(super) async fn fresh_page(state: &AppState, account: &str, login: &str, tak
     let mut conn = state.store.read().await.ok()?;
     let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
     drop(conn);
-    let challenge = crate::captcha::issue(state, record.id, now_ms()).await.ok()?;
+    let challenge = crate::captcha::service::issue(state, record.id, now_ms()).await.ok()?;
     Some(form_page(account, login, take_over, &challenge, None).into_response())
 }
 

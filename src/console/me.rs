@@ -151,7 +151,7 @@ pub(super) async fn change_email(State(state): State<AppState>, user: ConsoleUse
 async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Failure> {
     let filter = SessionFilter { user: Some(user.caller.user), ..Default::default() };
     let security = &user.caller.home_account.security;
-    let (items, _) = sessions::list(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
+    let (items, _) = sessions::service::list(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
     let others = items.iter().filter(|s| s.current != Some(true)).count();
     Ok(html! {
         section.me-sessions aria-labelledby="me-sessions-title" {
@@ -209,7 +209,7 @@ pub(super) async fn change_password(State(state): State<AppState>, user: Console
 /// `POST /console/me/sessions/{id}/end`: one of my sessions.
 pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
-    sessions::end(&state.store, &state.sessions, &me, SessionId(id), Some(user.caller.user))
+    sessions::service::end(&state.store, &state.sessions, &me, SessionId(id), Some(user.caller.user))
         .await
         .or_fail(&user)?;
     if id == user.caller.session.0 {
@@ -221,7 +221,7 @@ pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser
 /// `POST /console/me/sessions/end-others`.
 pub(super) async fn end_others(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
     let actor = user.caller.actor(&user.client);
-    let ended = sessions::end_all_for(&state, &actor, user.caller.user, &user.caller.login, Some(user.caller.session), "ended_by_user")
+    let ended = sessions::service::end_all_for(&state, &actor, user.caller.user, &user.caller.login, Some(user.caller.session), "ended_by_user")
         .await
         .or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/me?notice=ended_others&ended={ended}")))

@@ -11,7 +11,8 @@ use super::ui::{self, Nav};
 use super::{Pairs, all, first};
 use crate::access::Permission;
 use crate::ids::{SessionId, UserId};
-use crate::sessions::{self, SessionKind, SessionView};
+use crate::sessions::{self, SessionKind};
+use crate::sessions::service::SessionView;
 use crate::state::AppState;
 use crate::store::sessions::SessionFilter;
 use crate::users::service;
@@ -145,7 +146,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         (Vec::new(), None)
     } else {
         let filter = SessionFilter { user: user_id, kinds: kinds.clone(), before: cursor, ..Default::default() };
-        sessions::list(&state.store, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
+        sessions::service::list(&state.store, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
     };
     let mut keep: Vec<(&str, &str)> = kinds.iter().map(|k| ("kind", k.as_str())).collect();
     keep.push(("login", &login));
@@ -201,7 +202,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 pub(super) async fn end(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::end(&state.store, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
+    sessions::service::end(&state.store, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -231,7 +232,7 @@ pub(super) async fn user_sessions(
     let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
-        Some(sessions::list(&state.store, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
+        Some(sessions::service::list(&state.store, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
     } else {
         None
     };
@@ -294,7 +295,7 @@ pub(super) async fn end_user_session(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::end(&state.store, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
+    sessions::service::end(&state.store, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
     if session == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -306,7 +307,7 @@ pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Pa
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
     let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
-    let ended = sessions::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
+    let ended = sessions::service::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
     if view.id == user.caller.user {
         return Ok(go(user.htmx, "/login"));
     }

@@ -12,7 +12,8 @@ use super::{Pairs, all, first};
 use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::state::AppState;
-use crate::tokens::{self, NewToken, TokenView};
+use crate::tokens;
+use crate::tokens::service::{NewToken, TokenView};
 
 /// What the create form shows.
 #[derive(Default)]
@@ -25,7 +26,7 @@ struct Values {
 /// `GET /console/tokens`.
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::TokensView).await?;
-    let items = tokens::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
+    let items = tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
     let notice = (first(&q, "notice") == Some("revoked")).then_some("The token was revoked: it no longer works.");
     let body = html! {
         (ui::page_head("API tokens", Some("Credentials for the PBX's other parts (dialer, web phone, reports) to use the API."), html! {}))
@@ -153,9 +154,9 @@ pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, For
     };
     let actor = user.actor(&account);
     let new = NewToken { name: values.name.clone(), permissions: values.permissions.clone(), expires_at };
-    match tokens::create(&state, &user.caller, &actor, account.id, new).await {
+    match tokens::service::create(&state, &user.caller, &actor, account.id, new).await {
         Ok(view) => {
-            let items = tokens::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
+            let items = tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
             Ok(html! { (created(&view)) (token_table(&user, &items, true)) }.into_response())
         }
         Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, create_form(&user, &values, &issues)).into_response()),
@@ -179,6 +180,6 @@ fn created(view: &TokenView) -> Markup {
 /// `POST /console/tokens/{id}/revoke`.
 pub(super) async fn revoke(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::TokensManage).await?;
-    tokens::revoke(&state, &user.principal(&account, Permission::TokensManage), id).await.or_fail(&user)?;
+    tokens::service::revoke(&state, &user.principal(&account, Permission::TokensManage), id).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/tokens?notice=revoked"))
 }

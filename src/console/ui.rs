@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::asset_url;
 use super::extract::ConsoleUser;
 use crate::access::Permission;
-use crate::catalog::Kind;
+use crate::catalog::service::Kind;
 use crate::error::{Error, FieldIssue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

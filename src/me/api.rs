@@ -13,7 +13,8 @@ use crate::model::{Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::ids::SessionId;
-use crate::sessions::{self, SessionView};
+use crate::sessions;
+use crate::sessions::service::SessionView;
 use crate::state::AppState;
 use crate::store::sessions::SessionFilter;
 
@@ -98,7 +99,7 @@ async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Js
     person(&caller)?;
     let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
     let (items, _) =
-        sessions::list(&state.store, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
+        sessions::service::list(&state.store, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
     Ok(Json(SessionList { items }))
 }
 
@@ -113,7 +114,7 @@ async fn end_my_session(
 ) -> Result<StatusCode> {
     person(&caller)?;
     let me = caller.principal(caller.account, crate::access::Permission::SessionsManage, &client);
-    sessions::end(&state.store, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
+    sessions::service::end(&state.store, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,6 +130,6 @@ pub struct Ended {
 async fn end_other_sessions(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<Json<Ended>> {
     person(&caller)?;
     let keep = Some(caller.session);
-    let ended = sessions::end_all_for(&state, &caller.actor(&client), caller.user, &caller.login, keep, "ended_by_user").await?;
+    let ended = sessions::service::end_all_for(&state, &caller.actor(&client), caller.user, &caller.login, keep, "ended_by_user").await?;
     Ok(Json(Ended { ended }))
 }

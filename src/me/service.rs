@@ -35,10 +35,10 @@ pub async fn change_own_password(
     let mut tx = state.store.begin().await?;
     change::save(tx.conn(), settings, user.id, &hash, false, now).await?;
     let ended =
-        crate::sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, Some(caller.session), "password_changed").await?;
+        crate::sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, Some(caller.session), "password_changed").await?;
     let mut changes = Changes::new();
     changes.set("by", "self").set("sessions_ended", ended);
-    activity::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
     state.sessions.forget_user(user.id);
@@ -69,7 +69,7 @@ pub async fn check_current_password(
         tx.affects(Affects::Nothing);
         let mut changes = Changes::new();
         changes.set("reason", "wrong_current_password");
-        activity::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes).await?;
+        activity::service::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes).await?;
         count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
         tx.commit().await?;
         return Err(Error::invalid("current_password", "incorrect", "is not your current password"));

@@ -83,7 +83,7 @@ pub async fn retry(state: &AppState, actor: &Actor, account: AccountId, id: i64)
     store::requeue_failed(tx.conn(), account, id, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("to", &record.recipient).set("kind", &record.kind).set("last_error", &record.last_error);
-    activity::record(tx.conn(), actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
+    activity::service::record(tx.conn(), actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
     let fresh = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
     tx.commit().await?;
     state.mail.wake();

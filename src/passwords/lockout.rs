@@ -48,7 +48,7 @@ pub(crate) async fn record_failure(
             };
             let mut changes = Changes::new();
             changes.set("reason", reason).set("kind", kind.as_str());
-            activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
+            activity::service::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
             if let (Some(u), "wrong_password") = (user, reason) {
                 count_user_failure(tx.conn(), &actor, u, lockout, now).await?;
             }
@@ -93,7 +93,7 @@ pub(crate) async fn count_user_failure(
         challenges::delete_for_user(conn, user.id).await?;
         let mut changes = Changes::new();
         changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
-        activity::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
+        activity::service::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
     }
     Ok(failures)
 }

@@ -76,7 +76,7 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
         let id = mail::enqueue(tx.conn(), account.id, &message).await?;
         changes.set("mail", id);
     }
-    activity::record(tx.conn(), &actor, "auth.password_reset_requested", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "auth.password_reset_requested", Target::user(user.id, &user.login), &changes).await?;
     tx.commit().await?;
     if refusal.is_none() {
         state.mail.wake();
@@ -175,10 +175,10 @@ pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, c
         Some(_) => false,
         None => sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?,
     };
-    let ended = crate::sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset").await?;
+    let ended = crate::sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset").await?;
     let mut changes = Changes::new();
     changes.set("by", "reset_link").set("sessions_ended", ended).set("unlocked", unlocked);
-    activity::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
     state.sessions.forget_user(user.id);

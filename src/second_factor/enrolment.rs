@@ -33,7 +33,7 @@ pub async fn queue(state: &AppState, conn: &mut Conn, account: &AccountRecord, u
     );
     let message = crate::mail::Message { to: email, subject: "Set up your authenticator app", text: &text, kind: "totp_enrolment" };
     crate::mail::enqueue(conn, account.id, &message).await?;
-    Ok(Some(super::mask_email(email)))
+    Ok(Some(super::service::mask_email(email)))
 }
 
 /// Admin: email a user a link to set up their authenticator (only when they have one to set up).
@@ -51,14 +51,14 @@ pub async fn send(state: &AppState, principal: &crate::access::Principal, id: Us
         return Err(Error::invalid("two_factor_method", "already_set_up", "this user has an authenticator; reset it first"));
     }
     let required = store::is_admin(tx.conn(), id).await?
-        || record.security.second_factor.required_for == super::RequiredFor::Everyone;
+        || record.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone;
     if !user.two_factor().uses_totp() && !required {
         return Err(Error::invalid("two_factor_method", "no_authenticator", "choose OTP Authenticator for this user first"));
     }
     let sent_to = queue(state, tx.conn(), &record, &user, now)
         .await?
         .ok_or_else(|| Error::invalid("email", "required", "the user has no email address to send the link to"))?;
-    activity::record(tx.conn(), actor, "user.totp_enrolment_sent", Target::user(id, &user.login), &Changes::new()).await?;
+    activity::service::record(tx.conn(), actor, "user.totp_enrolment_sent", Target::user(id, &user.login), &Changes::new()).await?;
     tx.commit().await?;
     state.mail.wake();
     Ok(sent_to)

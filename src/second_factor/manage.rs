@@ -98,7 +98,7 @@ pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientI
     let sealed = state.secrets.seal(crate::secrets::Owner::totp_secret(caller.user), secret.base32());
     store::set_pending_totp(tx.conn(), caller.user, Some(&sealed), now_ms()).await?;
     let actor = caller.actor(client);
-    activity::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
+    activity::service::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
         .await?;
     tx.commit().await?;
     authenticator::details(&secret, &caller.home_account, &user)
@@ -152,7 +152,7 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     if let Some(m) = method {
         changes.diff("two_factor_method", user.two_factor_method.clone(), m.as_str().to_string());
     }
-    activity::record(tx.conn(), &actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
     tell_an_admin(tx.conn(), caller, &user, "authenticator app").await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
@@ -174,7 +174,7 @@ pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, client
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     store::replace_recovery_codes(tx.conn(), user.id, &recovery::hashes(&state.secrets, user.id, &codes), now).await?;
-    activity::record(tx.conn(), &actor, "user.recovery_codes_regenerated", Target::user(user.id, &user.login), &Changes::new())
+    activity::service::record(tx.conn(), &actor, "user.recovery_codes_regenerated", Target::user(user.id, &user.login), &Changes::new())
         .await?;
     tx.commit().await?;
     Ok(codes)
@@ -210,7 +210,7 @@ pub async fn set_own(
         .set("by", "self")
         .diff("two_factor_method", user.two_factor_method.clone(), method.as_str().to_string())
         .diff("two_factor_mode", user.two_factor_mode.clone(), mode.as_str().to_string());
-    activity::record(tx.conn(), &actor, "user.updated", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.updated", Target::user(user.id, &user.login), &changes).await?;
     if user.two_factor() != method || user.two_factor_mode() != mode {
         tell_an_admin(tx.conn(), caller, &user, "second-factor method").await?;
     }
@@ -263,12 +263,12 @@ pub async fn reset_authenticator(state: &AppState, principal: &crate::access::Pr
     // A sign-in waiting at a step with the old authenticator must start again, and what the old
     // one let in (sessions; devices, forgotten by the store) is ended: it may have been lost or stolen.
     crate::store::challenges::delete_for_user(tx.conn(), id).await?;
-    crate::sessions::end_all_of_user(tx.conn(), actor, id, &user.login, None, "authenticator_reset").await?;
+    crate::sessions::service::end_all_of_user(tx.conn(), actor, id, &user.login, None, "authenticator_reset").await?;
     let record = crate::store::accounts::by_id(tx.conn(), account).await?.ok_or(Error::NotFound("account"))?;
     let sent_to = super::enrolment::queue(state, tx.conn(), &record, &user, now).await?;
     let mut changes = Changes::new();
     changes.set("enrolment_link", sent_to.is_some());
-    activity::record(tx.conn(), actor, "user.totp_reset", Target::user(id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), actor, "user.totp_reset", Target::user(id, &user.login), &changes).await?;
     tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
     state.mail.wake();

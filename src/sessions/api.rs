@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::SessionView;
+use super::service::SessionView;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Issues, Result};
@@ -87,7 +87,7 @@ async fn list_sessions(
 ) -> Result<Json<SessionPage>> {
     let (filter, limit) = query.to_filter()?;
     let current = Some(auth.caller.session);
-    let (items, next) = super::list(&state.store, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
+    let (items, next) = super::service::list(&state.store, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
     Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
 }
 
@@ -101,7 +101,7 @@ async fn end_session(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    super::end(&state.store, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
+    super::service::end(&state.store, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -126,7 +126,7 @@ async fn user_sessions(
     drop(conn);
     let filter = SessionFilter { user: Some(user.id), ..Default::default() };
     let current = Some(auth.caller.session);
-    let (items, _) = super::list(&state.store, &principal, &auth.account.security, &filter, 500, current).await?;
+    let (items, _) = super::service::list(&state.store, &principal, &auth.account.security, &filter, 500, current).await?;
     Ok(Json(UserSessions { items }))
 }
 
@@ -145,6 +145,6 @@ async fn end_user_sessions(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<Ended>> {
-    let ended = super::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin").await?;
+    let ended = super::service::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin").await?;
     Ok(Json(Ended { ended }))
 }

@@ -52,7 +52,7 @@ pub struct LoginRequest {
     device: Option<String>,
     /// The answer to the CAPTCHA of a `captcha` step (R31), sent with the credentials again.
     #[serde(default)]
-    captcha: Option<crate::captcha::CaptchaAnswer>,
+    captcha: Option<crate::captcha::service::CaptchaAnswer>,
 }
 
 /// Signed in (`token`), or a step still to take (`step` with its `challenge`).

@@ -21,7 +21,7 @@ pub async fn sign_in(
     password: SecretString,
     take_over: bool,
     device: Option<&str>,
-    captcha: Option<crate::captcha::CaptchaAnswer>,
+    captcha: Option<crate::captcha::service::CaptchaAnswer>,
     client: &ClientInfo,
 ) -> Result<Outcome> {
     let (account, user) = check(state, link_token).await?;

@@ -91,7 +91,7 @@ async fn record_refusal(
     changes.set("reason", "address_denied").set("kind", kind.as_str());
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    activity::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
+    activity::service::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
     tx.commit().await?;
     Ok(())
 }

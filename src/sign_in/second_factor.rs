@@ -6,7 +6,8 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::second_factor::totp::{self, TotpSecret};
-use crate::second_factor::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email, recovery};
+use crate::second_factor::recovery;
+use crate::second_factor::service::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email};
 use crate::second_factor::authenticator::{SetupDetails, details, open};
 use crate::activity::{self, Changes, Target};
 use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
@@ -44,7 +45,7 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
             (has_codes, familiarity)
         }
     };
-    let need = crate::second_factor::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
+    let need = crate::second_factor::service::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
     let (step, reason, methods) = match need {
         Need::Nothing => return Ok(None),
         Need::Setup(reason) => ("totp_setup", reason.to_string(), vec!["totp"]),
@@ -62,7 +63,7 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
     }
     let mut changes = Changes::new();
     changes.set("step", step).set("reason", &reason);
-    activity::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
     Ok(Some(Pending { step, reason, challenge, expires_at, methods, email_sent_to, recovery_codes: None }))
 }
 
@@ -175,7 +176,7 @@ async fn admin_uses_authenticator(state: &AppState, user: &UserRecord) -> Result
         return Ok(false);
     }
     let mut conn = state.store.read().await?;
-    Ok(crate::second_factor::admin_uses_authenticator(user, store::is_admin(&mut conn, user.id).await?))
+    Ok(crate::second_factor::service::admin_uses_authenticator(user, store::is_admin(&mut conn, user.id).await?))
 }
 
 /// D6: the refusal of an emailed code to an admin who has an authenticator.
@@ -307,7 +308,7 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
             still_able(state, &mut tx, &live, now).await?;
             let mut changes = Changes::new();
             changes.set("method", method);
-            activity::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
+            activity::service::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
                 .await?;
             let outcome = sign_in::proceed(state, &mut tx, &p, Passed::SecondFactor).await?;
             sign_in::finish(state, tx, &p, outcome).await
@@ -331,7 +332,7 @@ async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i6
         let wrong = attempt;
         let mut changes = Changes::new();
         changes.set("method", method).set("reason", why).set("step", &live.record.step);
-        activity::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
+        activity::service::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
             .await?;
         let lockout = &live.account.security.lockout;
         // A lock also ends the user's pending sign-ins, this one among them.
@@ -406,7 +407,7 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     store::replace_recovery_codes(tx.conn(), user.id, &hashes, now).await?;
     let mut changes = Changes::new();
     changes.set("method", method.unwrap_or(user.two_factor().as_str())).set("recovery_codes", codes.len());
-    activity::record(tx.conn(), &p.actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &p.actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
     // The user now has an authenticator (R29): the rest of the sign-in sees them as such.
     let set_up = UserRecord {
         two_factor_method: method.map(str::to_string).unwrap_or_else(|| user.two_factor_method.clone()),

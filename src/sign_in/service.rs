@@ -36,7 +36,7 @@ pub struct SignInRequest<'a> {
     /// The device token a client got from an earlier sign-in (R30: a known device).
     pub device: Option<&'a str>,
     /// The answer to a CAPTCHA this sign-in was asked for (R31).
-    pub captcha: Option<crate::captcha::CaptchaAnswer>,
+    pub captcha: Option<crate::captcha::service::CaptchaAnswer>,
 }
 
 pub struct SignedIn {
@@ -92,7 +92,7 @@ pub enum Outcome {
     SignedIn(SignedIn),
     Step(Pending),
     /// A CAPTCHA to answer before the password is even checked (R31).
-    Captcha(crate::captcha::Step),
+    Captcha(crate::captcha::service::Step),
 }
 
 /// The one answer a refused sign-in gets, whatever the reason.
@@ -122,7 +122,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     // R31: before any password work, so a sign-in without its CAPTCHA costs no argon2 and
     // counts no failure.
     if let Some(step) =
-        crate::captcha::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
+        crate::captcha::service::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
     {
         return Ok(Outcome::Captcha(step));
     }
@@ -236,7 +236,7 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
         let (challenge, _, expires_at) = new_challenge(tx, p, "password_change", reason).await?;
         let mut changes = Changes::new();
         changes.set("step", "password_change").set("reason", reason);
-        activity::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(p.user.id, &p.user.login), &changes).await?;
+        activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(p.user.id, &p.user.login), &changes).await?;
         return Ok(Outcome::Step(Pending {
             step: "password_change",
             reason: reason.to_string(),
@@ -300,7 +300,7 @@ async fn refuse_second_session(
         return Ok(());
     }
     let mut conn = state.store.read().await?;
-    let live = session_store::count_live_for_user(&mut conn, user.id, &sessions::liveness(&account.security, now)).await?;
+    let live = session_store::count_live_for_user(&mut conn, user.id, &sessions::service::liveness(&account.security, now)).await?;
     drop(conn);
     if live == 0 {
         return Ok(());
@@ -310,7 +310,7 @@ async fn refuse_second_session(
     tx.affects(Affects::Nothing);
     let mut changes = Changes::new();
     changes.set("reason", "session_active").set("kind", kind.as_str()).set("live_sessions", live);
-    activity::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes).await?;
     tx.commit().await?;
     Err(Error::SessionActive(
         "you are already signed in elsewhere and this account allows one session per user; \
@@ -335,7 +335,7 @@ async fn open_session(
         if ended > 0 {
             let mut changes = Changes::new();
             changes.set("ended", ended).set("kind", kind.as_str());
-            activity::record(tx.conn(), actor, "auth.session_taken_over", Target::user(user.id, &user.login), &changes).await?;
+            activity::service::record(tx.conn(), actor, "auth.session_taken_over", Target::user(user.id, &user.login), &changes).await?;
         }
     }
     let token = token::new_token();
@@ -356,7 +356,7 @@ async fn open_session(
     .await?;
     let mut changes = Changes::new();
     changes.set("kind", kind.as_str());
-    activity::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
     let expires_at = kind.idle_limit_ms(&account.security, user).map_or(absolute, |idle| absolute.min(now + idle));
     Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone(), device: None, recovery_codes: None })
 }
@@ -389,10 +389,10 @@ pub async fn complete_password_change(
     // Taken inside the transaction: of two racing requests, one gets it.
     challenges::take(tx.conn(), &challenge_hash, now).await?.ok_or_else(refused)?;
     change::save(tx.conn(), &account.security, user.id, &hash, false, now).await?;
-    sessions::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_changed").await?;
+    sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_changed").await?;
     let mut changes = Changes::new();
     changes.set("reason", &pending.reason);
-    activity::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
     // The second factor, if any, was shown before this step; what is left is the session.
     let changed = UserRecord { must_change_password: false, password_changed_at: Some(now), ..user.clone() };
     let progress = Progress {
@@ -422,7 +422,7 @@ pub async fn sign_out(state: &AppState, caller: &Caller, client: &ClientInfo) ->
     let mut tx = state.store.begin().await?;
     session_store::delete(tx.conn(), caller.account, caller.session, Some(caller.user)).await?;
     let actor = caller.actor(client);
-    activity::record(tx.conn(), &actor, "auth.sign_out", Target::user(caller.user, &caller.login), &Changes::new())
+    activity::service::record(tx.conn(), &actor, "auth.sign_out", Target::user(caller.user, &caller.login), &Changes::new())
         .await?;
     tx.affects(Affects::Users(vec![caller.user]));
     tx.commit().await?;

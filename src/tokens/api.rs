@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{NewToken, TokenView};
+use super::service::{NewToken, TokenView};
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::Result;
@@ -43,7 +43,7 @@ async fn create_token(
 ) -> Result<(StatusCode, Json<TokenView>)> {
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     let new = NewToken { name: req.name, permissions: req.permissions, expires_at: req.expires_at };
-    let view = super::create(&state, &auth.caller, &actor, auth.account_id(), new).await?;
+    let view = super::service::create(&state, &auth.caller, &actor, auth.account_id(), new).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -71,7 +71,7 @@ async fn list_tokens(
     client: ClientInfo,
     ApiQuery(query): ApiQuery<TokenQuery>,
 ) -> Result<Json<TokenList>> {
-    Ok(Json(TokenList { items: super::list(&state, &auth.principal(&client), query.include_revoked).await? }))
+    Ok(Json(TokenList { items: super::service::list(&state, &auth.principal(&client), query.include_revoked).await? }))
 }
 
 /// Revoke a token: it stops working at once.
@@ -84,6 +84,6 @@ async fn revoke_token(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    super::revoke(&state, &auth.principal(&client), path.id).await?;
+    super::service::revoke(&state, &auth.principal(&client), path.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -305,7 +305,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     changes.set("mass_action", req.action.as_str());
     let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
     // Records first: for a deletion the rows are gone afterwards.
-    let recorded = activity::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
+    let recorded = activity::service::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
     let applied = store::apply(conn, account, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
     principal::keep_an_admin(conn, account, admins_before).await?;
@@ -316,7 +316,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         .set("changed", applied)
         .set("out_of_reach", out_of_reach)
         .set("values", &names);
-    activity::record(
+    activity::service::record(
         conn,
         &principal.actor,
         &format!("users.bulk_{}", req.action.as_str()),

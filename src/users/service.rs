@@ -225,7 +225,7 @@ pub async fn create(
     }
     principal::seen_user(conn, principal, id).await.map_err(|_| outside_scope(principal))?;
     principal::still_reachable(conn, principal, id, &standing).await?;
-    activity::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     let view = view(conn, account, id).await?;
     tx.commit().await?;
     Ok((view, generated))
@@ -326,7 +326,7 @@ pub async fn update(
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
-        crate::sessions::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
+        crate::sessions::service::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
     }
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
         email_changed(conn, principal, &current, target.holds.admin).await?;
@@ -337,7 +337,7 @@ pub async fn update(
     principal::still_reachable(conn, principal, id, &standing).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
-        activity::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+        activity::service::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     }
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -363,7 +363,7 @@ pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>)
         changes.set("by", "self");
         let admin = grants::holds_admin_role(conn, id).await?;
         email_changed(conn, me, &current, admin).await?;
-        activity::record(conn, &me.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+        activity::service::record(conn, &me.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
     }
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -406,7 +406,7 @@ pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()>
     };
     let mut changes = Changes::new();
     changes.set("login", &current.login).set("email", &current.email);
-    activity::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
     store::delete(conn, account, id).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;
@@ -440,13 +440,13 @@ pub async fn set_password(
     principal::reachable_user(conn, principal, id).await?;
     change::save(conn, &settings, id, &hash, must_change, now_ms()).await?;
     let why = if generated.is_some() { "password_reset" } else { "password_changed" };
-    let ended = crate::sessions::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
+    let ended = crate::sessions::service::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
     let mut changes = Changes::new();
     changes
         .set("password", if generated.is_some() { "reset to a generated password" } else { "set" })
         .set("must_change_password", must_change)
         .set("sessions_ended", ended);
-    activity::record(conn, &principal.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
     Ok(generated)
@@ -499,7 +499,7 @@ pub async fn set_security_overrides(
         .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
         .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
     if !changes.is_empty() {
-        activity::record(conn, &principal.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
+        activity::service::record(conn, &principal.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
     }
     let view = view(conn, account, id).await?;
     tx.affects(Affects::Users(vec![id]));
@@ -516,7 +516,7 @@ pub async fn unlock(db: &Store, principal: &Principal, id: UserId) -> Result<boo
     principal.refuse_self(id, "id", "lockout")?;
     let was_locked = crate::store::sign_in_failures::clear_user(conn, account, id, now_ms()).await?;
     if was_locked {
-        activity::record(conn, &principal.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
+        activity::service::record(conn, &principal.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
     }
     tx.affects(Affects::Nothing);
     tx.commit().await?;
@@ -823,7 +823,7 @@ pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principa
     };
     let mut changes = Changes::new();
     changes.set("sip_password", if sip_password.is_some() { "read" } else { "none set" });
-    activity::record(conn, &principal.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
     tx.commit().await?;
     Ok(SipCredentials { extension, sip_username: user.sip_username, sip_password, phone_topology: user.phone_topology })
 }
@@ -853,7 +853,7 @@ pub async fn put_avatar(db: &Store, principal: &Principal, id: UserId, bytes: &[
     store::put_avatar(conn, id, content_type, bytes, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("avatar", format!("{content_type}, {}×{}, {} bytes", size.width, size.height, bytes.len()));
-    activity::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -873,7 +873,7 @@ pub async fn delete_avatar(db: &Store, principal: &Principal, id: UserId) -> Res
     }
     let mut changes = Changes::new();
     changes.set("avatar", "removed");
-    activity::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -127,7 +127,7 @@ pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progre
         changes.set("count", tx_end - created).set("first", format!("{}{created:07}", opts.prefix));
         let actor = Actor::system(account.id, "synthetic loader");
         let label = format!("{} users", tx_end - created);
-        activity::record(tx.conn(), &actor, "users.generated", Target { kind: "users", id: None, label: &label }, &changes).await?;
+        activity::service::record(tx.conn(), &actor, "users.generated", Target { kind: "users", id: None, label: &label }, &changes).await?;
         tx.commit().await?;
         created = tx_end;
         progress(created);

@@ -373,7 +373,7 @@ async fn write_batch(conn: &mut Conn, account: &AccountRecord, actor: &Actor, ba
             changes.set("permissions", &r.permissions);
         }
         changes.set("password", if hash.is_some() { "set" } else { "none" });
-        activity::record(conn, actor, "user.created", Target::user(*id, f.login.as_str()), &changes).await?;
+        activity::service::record(conn, actor, "user.created", Target::user(*id, f.login.as_str()), &changes).await?;
     }
     batch.clear();
     Ok(())
@@ -425,7 +425,7 @@ async fn write_file(
     changes.set("count", n).set("file", file).set("with_password", with_password).set("without_password", n - with_password);
     let label = format!("{n} users");
     let target = Target { kind: "users", id: None, label: &label };
-    activity::record(tx.conn(), &actor, "users.imported", target, &changes).await?;
+    activity::service::record(tx.conn(), &actor, "users.imported", target, &changes).await?;
     tx.commit().await?;
     bar.finish_and_clear();
     Ok(n)

@@ -1,0 +1,237 @@
+//! Accounts (R17): creating and changing them, the first start's bootstrap and first admin,
+//! and the security settings' edits.
+
+use secrecy::SecretString;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::access::BuiltinRole;
+use crate::activity::{self, Actor, Changes, Target};
+use crate::passwords::hashing as password;
+use crate::clock::{now_ms, to_rfc3339};
+use crate::domain::{EntityName, Login, Slug};
+use crate::error::{Error, Issues, Result};
+use crate::ids::{AccountId, UserId};
+use crate::store::accounts as store;
+use crate::model::AccountRecord;
+use crate::store::users::Link;
+use crate::store::{Conn, Store, named, users};
+use crate::model::user::UserFields;
+use crate::model::account::DEFAULT_ACCOUNT;
+
+
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: AccountId,
+    pub slug: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Paid seats (R20); `null` for no limit.
+    pub seat_limit: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl From<AccountRecord> for AccountView {
+    fn from(a: AccountRecord) -> Self {
+        AccountView {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            enabled: a.enabled,
+            seat_limit: a.seat_limit,
+            created_at: to_rfc3339(a.created_at),
+            updated_at: to_rfc3339(a.updated_at),
+            version: a.version,
+        }
+    }
+}
+
+fn check_seat_limit(issues: &mut Issues, seat_limit: Option<i64>) {
+    if seat_limit.is_some_and(|s| !(0..=10_000_000).contains(&s)) {
+        issues.add("seat_limit", "out_of_range", "must be between 0 and 10,000,000");
+    }
+}
+
+/// Creates an account with its built-in roles; returns it and the Admin role's id.
+async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Option<i64>) -> Result<(AccountId, i64)> {
+    let now = now_ms();
+    let id = store::insert(conn, slug.as_str(), name, seat_limit, now).await?;
+    let mut admin_role = 0;
+    for role in BuiltinRole::ALL {
+        let role_id = named::insert_builtin_role(conn, id, role.key(), role.name(), role.description(), role.scope().as_str(), now).await?;
+        let perms: Vec<&str> = role.permissions().iter().map(|p| p.as_str()).collect();
+        named::set_role_permissions(conn, role_id, &perms).await?;
+        if role == BuiltinRole::Admin {
+            admin_role = role_id;
+        }
+    }
+    Ok((id, admin_role))
+}
+
+pub async fn create(db: &Store, actor: &Actor, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
+    let mut issues = Issues::new();
+    let slug = issues.check("slug", Slug::parse(slug));
+    let name = issues.check("name", EntityName::parse(name));
+    check_seat_limit(&mut issues, seat_limit);
+    issues.into_result()?;
+    let (slug, name) = (slug.expect("checked"), name.expect("checked"));
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    if store::by_slug(conn, slug.as_str()).await?.is_some() {
+        return Err(Error::Conflict { field: "slug", message: format!("an account {slug} exists already") });
+    }
+    let (id, _) = insert_account(conn, &slug, name.as_str(), seat_limit).await?;
+    let mut changes = Changes::new();
+    changes.set("slug", slug.as_str()).set("name", name.as_str()).set("seat_limit", seat_limit);
+    // Recorded in the operator's account, and in the new one, so each log is complete.
+    activity::service::record(conn, actor, "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    activity::service::record(conn, &actor.in_account(id), "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    let view = store::by_id(conn, id).await?.ok_or(Error::NotFound("account"))?.into();
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn update(
+    db: &Store,
+    actor: &Actor,
+    account: AccountId,
+    expected_version: i64,
+    name: Option<&str>,
+    enabled: Option<bool>,
+    seat_limit: Option<Option<i64>>,
+) -> Result<AccountView> {
+    let mut issues = Issues::new();
+    let name = name.and_then(|n| issues.check("name", EntityName::parse(n)));
+    if let Some(limit) = seat_limit {
+        check_seat_limit(&mut issues, limit);
+    }
+    issues.into_result()?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let current = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    if current.version != expected_version {
+        return Err(Error::PreconditionFailed);
+    }
+    let new_name = name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
+    let new_enabled = enabled.unwrap_or(current.enabled);
+    let new_limit = seat_limit.unwrap_or(current.seat_limit);
+    if !store::update(conn, account, &new_name, new_enabled, new_limit, expected_version, now_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = Changes::new();
+    changes
+        .diff("name", &current.name, &new_name)
+        .diff("enabled", current.enabled, new_enabled)
+        .diff("seat_limit", current.seat_limit, new_limit);
+    if !changes.is_empty() {
+        activity::service::record(conn, &actor.in_account(account), "account.updated", Target { kind: "account", id: Some(account.0), label: &current.slug }, &changes).await?;
+    }
+    let view = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?.into();
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub async fn list(db: &Store) -> Result<Vec<AccountView>> {
+    let mut conn = db.read().await?;
+    Ok(store::list(&mut conn).await?.into_iter().map(Into::into).collect())
+}
+
+/// An admin of `account` with a generated password (returned once), made by the system.
+async fn insert_admin(conn: &mut Conn, account: AccountId, admin_role: i64, login: &Login, platform_operator: bool, actor_label: &str) -> Result<(UserId, SecretString)> {
+    let pw = password::generate();
+    let hash = password::hash(pw.clone()).await?;
+    let mut fields = UserFields::new(login.clone());
+    fields.flags.is_superuser = platform_operator;
+    if users::find_id_by_login(conn, account, &login.key()).await?.is_some() {
+        return Err(Error::Conflict { field: "login", message: format!("{login} exists already in this account") });
+    }
+    let id = users::insert(conn, account, &fields, Some(&hash), false, now_ms()).await?;
+    users::set_links(conn, id, Link::Roles, &[admin_role]).await?;
+    let mut changes = Changes::new();
+    changes.set("login", login.as_str()).set("roles", ["Admin"]).set("is_superuser", platform_operator).set("password", "generated");
+    activity::service::record(conn, &Actor::system(account, actor_label), "user.created", Target::user(id, login.as_str()), &changes).await?;
+    Ok((id, pw))
+}
+
+/// On the very first start: the `default` account and its first admin, a platform operator.
+/// Returns the admin's login and generated password, to be shown once.
+pub async fn bootstrap(db: &Store) -> Result<Option<(String, SecretString)>> {
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    if store::count(conn).await? > 0 {
+        sync_builtin_roles(conn).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    let slug = Slug::parse(DEFAULT_ACCOUNT).expect("valid slug");
+    let (account, admin_role) = insert_account(conn, &slug, "Default", None).await?;
+    let login = Login::parse("admin").expect("valid login");
+    let (_, pw) = insert_admin(conn, account, admin_role, &login, true, "first start").await?;
+    tx.commit().await?;
+    Ok(Some((login.as_str().to_string(), pw)))
+}
+
+/// Built-in roles keep their fixed permissions (R12) as the catalog grows: a permission added
+/// by a newer version reaches the roles of accounts made before it.
+async fn sync_builtin_roles(conn: &mut Conn) -> Result<()> {
+    for role in BuiltinRole::ALL {
+        for permission in role.permissions() {
+            let added = named::grant_to_builtin(conn, role.key(), permission.as_str()).await?;
+            if added > 0 {
+                tracing::info!(role = role.key(), permission = permission.as_str(), roles = added, "built-in role gained a new permission");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `roster admin create`: a new admin in an existing account.
+pub async fn create_admin(db: &Store, account_slug: &str, login: &str, platform_operator: bool) -> Result<SecretString> {
+    let login = Login::parse(login).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("login", i)]))?;
+    let mut tx = db.begin().await?;
+    let conn = tx.conn();
+    let account = store::by_slug(conn, account_slug).await?.ok_or(Error::NotFound("account"))?;
+    let admin_role = named::find_by_name(conn, Link::Roles, account.id, "admin").await?.ok_or(Error::NotFound("Admin role"))?;
+    let (_, pw) = insert_admin(conn, account.id, admin_role, &login, platform_operator, "command line").await?;
+    tx.commit().await?;
+    Ok(pw)
+}
+
+/// Replaces an account's security settings if it is still at `expected_version`; records
+/// each changed setting.
+pub async fn update_security(
+    state: &crate::state::AppState,
+    actor: &Actor,
+    account: &AccountRecord,
+    settings: crate::model::settings::SecuritySettings,
+    expected_version: i64,
+) -> Result<AccountRecord> {
+    settings.validate().into_result()?;
+    let before = serde_json::to_value(&account.security).unwrap_or_default();
+    let after = serde_json::to_value(&settings).unwrap_or_default();
+    let mut tx = state.store.begin().await?;
+    if !store::set_security(tx.conn(), account.id, &settings, expected_version, now_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut changes = Changes::new();
+    for section in ["password_policy", "lockout", "sessions"] {
+        let (Some(b), Some(a)) = (before.get(section).and_then(|v| v.as_object()), after.get(section).and_then(|v| v.as_object()))
+        else {
+            continue;
+        };
+        for (key, value) in a {
+            if b.get(key) != Some(value) {
+                changes.diff(&format!("{section}.{key}"), b.get(key).cloned(), Some(value.clone()));
+            }
+        }
+    }
+    let target = Target { kind: "account", id: Some(account.id.0), label: &account.slug };
+    activity::service::record(tx.conn(), actor, "settings.security_changed", target, &changes).await?;
+    let updated = store::by_id(tx.conn(), account.id).await?.ok_or(Error::NotFound("account"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
