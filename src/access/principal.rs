@@ -453,9 +453,9 @@ pub async fn may_change_holders(conn: &mut Conn, principal: &Principal, holders:
 }
 
 /// D4: the number of admins who can sign in, counted with the account locked against other
-/// such changes until this transaction ends (`row_lock` is `Store::row_lock()`).
-pub async fn admins_before(conn: &mut Conn, account: AccountId, row_lock: &str) -> Result<i64> {
-    grants::lock_account(conn, account, row_lock).await?;
+/// such changes until this transaction ends.
+pub async fn admins_before(conn: &mut Conn, account: AccountId) -> Result<i64> {
+    grants::lock_account(conn, account).await?;
     Ok(grants::count_signable_admins(conn, account).await?)
 }
 

@@ -310,7 +310,7 @@ pub async fn update(
     }
     // D4: only a group's roles carry the Admin role to its members (built-in roles are fixed).
     let admins_before = match kind == Kind::Group && p.roles.is_some() {
-        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        true => principal::admins_before(conn, account).await?,
         false => 0,
     };
     let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
@@ -357,7 +357,7 @@ pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> R
     }
     may_manage(conn, principal, kind, id, true).await?;
     let admins_before = match kind == Kind::Group {
-        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        true => principal::admins_before(conn, account).await?,
         false => 0,
     };
     let mut changes = Changes::new();

@@ -65,7 +65,7 @@ pub async fn deliver_due(state: &AppState) -> Result<()> {
         let now = now_ms();
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
-        let batch = store::claim(tx.conn(), state.store.engine(), &state.mail.instance, now, now + CLAIM_MS, BATCH).await?;
+        let batch = store::claim(tx.conn(), &state.mail.instance, now, now + CLAIM_MS, BATCH).await?;
         tx.commit().await?;
         if batch.is_empty() {
             return Ok(());

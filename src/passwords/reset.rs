@@ -55,7 +55,7 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
     tx.affects(Affects::Nothing);
     // Counted with the user's row locked, so that requests at the same moment are counted
     // one after the other (SQLite's writers are one at a time anyway).
-    users::sign_in_state(tx.conn(), user.id, state.store.row_lock()).await?;
+    users::sign_in_state(tx.conn(), user.id).await?;
     let recent = store::count_since(tx.conn(), user.id, now - 3_600_000).await?;
     let refusal = match &user.email {
         _ if user.status() != UserStatus::Active => Some("user_disabled"),

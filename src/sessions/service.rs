@@ -132,6 +132,21 @@ pub async fn end_all_of_user(
     Ok(ended)
 }
 
+/// R25 after a mass deactivation: every session of the account's users who are no longer active
+/// ends in the same transaction, recorded as one event (the per-user events are the mass
+/// action's). The commit invalidates the whole session cache (the transaction affects everyone).
+pub async fn end_all_of_inactive_users(conn: &mut Conn, actor: &Actor, why: &str) -> Result<u64> {
+    let ended = sessions::delete_of_inactive_users(conn, actor.account).await?;
+    if ended > 0 {
+        let mut changes = Changes::new();
+        changes.set("ended", ended).set("reason", why);
+        let label = format!("{ended} sessions");
+        activity::service::record(conn, actor, "sessions.ended", Target { kind: "users", id: None, label: &label }, &changes)
+            .await?;
+    }
+    Ok(ended)
+}
+
 /// Ends all sessions of a user the principal sees and may change (R32, D2, D8).
 pub async fn end_all_of_reachable(state: &crate::state::AppState, principal: &Principal, user: UserId, why: &str) -> Result<u64> {
     let mut tx = state.store.begin().await?;

@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::store::{Affects, Engine, activity, api_tokens, sessions, sign_in_failures};
+use crate::store::{Affects, activity, api_tokens, sessions, sign_in_failures};
 
 const FLUSH_EVERY: Duration = Duration::from_secs(10);
 const CLEAN_EVERY: Duration = Duration::from_secs(300);
@@ -22,11 +22,10 @@ pub async fn run(state: AppState) {
     let mut clean = tokio::time::interval(CLEAN_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Another instance's writes reach this one only through the database. SQLite is one
-    // process's file, so there is no one else to watch for.
-    let mut watcher = match state.store.engine() {
-        Engine::Postgres => Some(Watcher::start(&state).await),
-        Engine::Sqlite => None,
+    // Another instance's writes reach this one only through the database.
+    let mut watcher = match state.store.shared_with_other_instances() {
+        true => Some(Watcher::start(&state).await),
+        false => None,
     };
     loop {
         tokio::select! {

@@ -234,8 +234,8 @@ async fn reserve_attempt(state: &AppState, live: &Live, now: i64) -> Result<i64>
 
 /// Inside the transaction that opens the session: the user may have been locked, disabled or
 /// given a new password while the code was checked.
-async fn still_able(state: &AppState, tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
-    let fresh = users::sign_in_state(tx.conn(), live.user.id, state.store.row_lock()).await?.ok_or(Error::Unauthenticated)?;
+async fn still_able(tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
+    let fresh = users::sign_in_state(tx.conn(), live.user.id).await?.ok_or(Error::Unauthenticated)?;
     let able = fresh.status == UserStatus::Active.as_str() && fresh.locked_until.is_none_or(|t| t <= now);
     if able { Ok(()) } else { Err(Error::Unauthenticated) }
 }
@@ -305,7 +305,7 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
         Ok(method) => {
             // Taken inside the transaction: of two racing requests, one gets it.
             challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
-            still_able(state, &mut tx, &live, now).await?;
+            still_able(&mut tx, &live, now).await?;
             let mut changes = Changes::new();
             changes.set("method", method);
             activity::service::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
@@ -393,7 +393,7 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     let user = &live.user;
     let mut tx = state.store.begin().await?;
     challenges::take(tx.conn(), &token::hash(challenge), now).await?.ok_or(Error::Unauthenticated)?;
-    still_able(state, &mut tx, &live, now).await?;
+    still_able(&mut tx, &live, now).await?;
     // Set up elsewhere since this sign-in began (My Account, another sign-in): do not replace it.
     let current = store::totp(tx.conn(), user.id).await?.ok_or(Error::Unauthenticated)?;
     if current.confirmed_at != user.totp_confirmed_at {

@@ -159,7 +159,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     // Hashing took a while: another request may since have locked the user (a burst of
     // guesses), disabled them, changed the password, or blocked the address. Read again,
     // with the row locked, and refuse as any failure would.
-    let fresh = users::sign_in_state(tx.conn(), user.id, state.store.row_lock()).await?;
+    let fresh = users::sign_in_state(tx.conn(), user.id).await?;
     let blocked = match &client.address {
         Some(address) => sign_in_failures::address_blocked_until(tx.conn(), address, now).await?.is_some(),
         None => false,

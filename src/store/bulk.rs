@@ -75,7 +75,6 @@ pub async fn ids_where(conn: &mut Conn, users_where: &Sql, limit: i64) -> Result
 /// Applies the plan to the users `changing` selects; returns how many users changed.
 pub async fn apply(
     conn: &mut Conn,
-    account: AccountId,
     selected: &Sql,
     plan: &Plan,
     changing: &Sql,
@@ -87,17 +86,6 @@ pub async fn apply(
             sql.bind(*to).push(", updated_at = ").bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             sql.append(changing).push(")");
             let changed = sql.query().execute(&mut *conn).await?.rows_affected();
-            if *to != "active" {
-                // R25: deactivated users are signed out at once.
-                // Driven from the sessions (few) rather than from the account's disabled users (many).
-                sqlx::query(
-                    "DELETE FROM sessions WHERE account_id = $1 AND EXISTS \
-                     (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status <> 'active')",
-                )
-                .bind(account.0)
-                .execute(&mut *conn)
-                .await?;
-            }
             Ok(changed)
         }
         Plan::Delete { .. } => {

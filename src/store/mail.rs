@@ -49,8 +49,8 @@ pub struct Claimed {
 /// Claims up to `limit` due messages for `worker` until `until`: queued ones whose time has
 /// come, and ones whose previous claim ran out (its instance stopped mid-send). Each claim
 /// counts as an attempt.
-pub async fn claim(conn: &mut Conn, engine: Engine, worker: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
-    let lock = match engine {
+pub async fn claim(conn: &mut Conn, worker: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+    let lock = match Engine::of(conn) {
         Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
     };

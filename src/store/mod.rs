@@ -47,6 +47,24 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The engine behind a connection, so that a store function that must write SQL for one
+    /// engine (a locking read, a claim) needs nothing from its caller.
+    pub(crate) fn of(conn: &Conn) -> Engine {
+        match conn.backend_name() {
+            "PostgreSQL" => Engine::Postgres,
+            _ => Engine::Sqlite,
+        }
+    }
+
+    /// What makes a `SELECT` lock the rows it reads until the transaction ends. SQLite needs
+    /// nothing: a write transaction holds the one write lock (`Store::begin`).
+    pub(crate) fn row_lock(self) -> &'static str {
+        match self {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
     pub fn from_url(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Engine::Sqlite)
@@ -158,20 +176,16 @@ impl Store {
 
     /// Appended to a SELECT in a write transaction to lock the rows it reads. PostgreSQL needs
     /// it; SQLite's writers are serialised already (`begin`) and has no such clause.
-    pub fn row_lock(&self) -> &'static str {
-        match self.engine {
-            Engine::Postgres => " FOR UPDATE",
-            Engine::Sqlite => "",
-        }
-    }
 
     /// What committed writes made stale; the session check's cache asks it.
     pub fn invalidations(&self) -> &Arc<Invalidations> {
         &self.invalidations
     }
 
-    pub fn engine(&self) -> Engine {
-        self.engine
+    /// Whether other instances may write to this database: PostgreSQL can be shared; SQLite is
+    /// one process's file, so there is no one else to watch for.
+    pub fn shared_with_other_instances(&self) -> bool {
+        self.engine == Engine::Postgres
     }
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {

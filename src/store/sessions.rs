@@ -175,6 +175,19 @@ pub async fn delete_for_user(conn: &mut Conn, user: UserId, keep: Option<Session
         .rows_affected())
 }
 
+/// Ends every session in the account whose user is not active (after a mass deactivation).
+/// Driven from the sessions (few) rather than from the account's disabled users (many).
+pub async fn delete_of_inactive_users(conn: &mut Conn, account: AccountId) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM sessions WHERE account_id = $1 AND EXISTS \
+         (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.status <> 'active')",
+    )
+    .bind(account.0)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// Forgets sessions whose absolute lifetime is over, and those idle for longer than any
 /// limit allows.
 pub async fn delete_expired(conn: &mut Conn, now: i64, max_idle_ms: i64) -> Result<u64, sqlx::Error> {

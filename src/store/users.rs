@@ -575,8 +575,9 @@ pub struct SignInState {
     pub password_hash: Option<String>,
 }
 
-/// `row_lock` is `Store::row_lock()`: the row stays locked until the transaction ends.
-pub async fn sign_in_state(conn: &mut Conn, id: UserId, row_lock: &str) -> Result<Option<SignInState>, sqlx::Error> {
+/// Within a transaction, the row stays locked until it ends.
+pub async fn sign_in_state(conn: &mut Conn, id: UserId) -> Result<Option<SignInState>, sqlx::Error> {
+    let row_lock = super::Engine::of(conn).row_lock();
     sqlx::query_as(&format!("SELECT status, locked_until, password_hash FROM users WHERE id = $1{row_lock}"))
         .bind(id.0)
         .fetch_optional(&mut *conn)

@@ -290,7 +290,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, yourself_left_out, dry_run: true });
     }
 
-    let admins_before = principal::admins_before(conn, account, db.row_lock()).await?;
+    let admins_before = principal::admins_before(conn, account).await?;
     let mut changes = Changes::new();
     match &plan {
         store::Plan::SetStatus { to, .. } => {
@@ -306,8 +306,13 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
     // Records first: for a deletion the rows are gone afterwards.
     let recorded = activity::service::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
-    let applied = store::apply(conn, account, &selected, &plan, &changing, now_ms()).await?;
+    let applied = store::apply(conn, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
+    if let store::Plan::SetStatus { to, .. } = &plan
+        && *to != "active"
+    {
+        crate::sessions::service::end_all_of_inactive_users(conn, &principal.actor, "deactivated").await?;
+    }
     principal::keep_an_admin(conn, account, admins_before).await?;
     let mut summary = Changes::new();
     summary

@@ -274,7 +274,7 @@ pub async fn update(
     principal::may_assign(conn, principal, new_roles.as_deref(), new_groups.as_deref(), new_permissions.as_deref()).await?;
     // D4: only an admin's edit can leave the account without one; other edits take no lock.
     let admins_before = match target.holds.admin {
-        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        true => principal::admins_before(conn, account).await?,
         false => 0,
     };
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
@@ -401,7 +401,7 @@ pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()>
     let target = principal::reachable_user(conn, principal, id).await?;
     let current = target.record;
     let admins_before = match target.holds.admin {
-        true => principal::admins_before(conn, account, db.row_lock()).await?,
+        true => principal::admins_before(conn, account).await?,
         false => 0,
     };
     let mut changes = Changes::new();
