@@ -103,7 +103,7 @@ async fn sign_ins_and_refusals_are_recorded(engine: Engine) {
 async fn activity_filters_by_user_actor_action_and_time(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let start = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
-    let (ola, ola_token) = app.user_with_role("ola", "admin").await;
+    let (ola, ola_token) = app.admin_with_second_factor("ola").await;
     let pat = app.post_as(&ola_token, &app.acct("users"), json!({ "login": "pat" })).await.json(201);
     let pat = id_of(&pat);
     let quinn = id_of(&app.new_user(json!({ "login": "quinn" })).await);

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine, Resp, STRONG, TestApp, assert_near, parse_time};
+use crate::helpers::{Engine, Resp, STRONG, TestApp, assert_near, parse_time, token_without_steps};
 
 both_engines!(
     a_flagged_user_gets_the_step_and_others_do_not,
@@ -56,11 +56,18 @@ async fn login_answering(app: &TestApp, login: &str, password: &str, step: &Valu
     app.login_with(json!({ "login": login, "password": password, "captcha": captcha })).await
 }
 
-/// Signs in answering the step's question in digits; asserts a token.
+/// Signs in answering the step's question in digits; asserts a token (no further step).
 async fn solved(app: &TestApp, login: &str, password: &str, step: &Value) -> String {
     let answer = solve(step["question"].as_str().unwrap()).to_string();
     let body = login_answering(app, login, password, step, &answer).await.json(200);
-    // An admin's second factor (R27) follows the CAPTCHA.
+    token_without_steps(login, &body)
+}
+
+/// Like `solved`, for an admin: their second factor (R27) follows the CAPTCHA.
+async fn solved_with_second_factor(app: &TestApp, login: &str, password: &str, step: &Value) -> String {
+    let answer = solve(step["question"].as_str().unwrap()).to_string();
+    let body = login_answering(app, login, password, step, &answer).await.json(200);
+    assert_eq!(body["step"], "second_factor", "the CAPTCHA answered, the second factor follows: {body}");
     let body = app.complete_sign_in(login, body).await;
     body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}")).to_string()
 }
@@ -111,7 +118,7 @@ async fn always_asks_every_sign_in_even_unknown_logins(engine: Engine) {
     assert_eq!(settings["captcha"], json!({ "always": true, "after_address_failures": 0 }));
     let step = captcha_step(&app.login(&app.admin_login, &app.admin_password).await, "required");
     captcha_step(&app.login("nobody-here", STRONG).await, "required");
-    solved(&app, &app.admin_login.clone(), &app.admin_password.clone(), &step).await;
+    solved_with_second_factor(&app, &app.admin_login.clone(), &app.admin_password.clone(), &step).await;
 }
 
 async fn the_picture_is_a_real_png_served_without_caching(engine: Engine) {
@@ -278,7 +285,7 @@ async fn the_console_login_shows_the_picture_and_the_question(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let id = flagged_user(&app, "flagged").await;
     // The settings page has the CAPTCHA section, the user's security page the flag.
-    let admin = app.console_sign_in(&app.admin_login, &app.admin_password).await;
+    let admin = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let settings = admin.get(app.url("/console/settings/security")).send().await.unwrap().text().await.unwrap();
     assert!(settings.contains("CAPTCHA at sign-in") && settings.contains("name=\"captcha.after_address_failures\""), "{settings}");
     assert!(settings.contains("name=\"captcha.always\""), "{settings}");

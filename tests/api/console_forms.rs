@@ -11,7 +11,7 @@ both_engines!(an_admin_uploads_and_removes_an_avatar_in_the_console);
 async fn an_admin_uploads_and_removes_an_avatar_in_the_console(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let id = id_of(&app.new_user(json!({ "login": "pictured" })).await);
-    let browser = app.console_sign_in(&app.admin_login, &app.admin_password).await;
+    let browser = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let page = browser.get(app.url(&format!("/console/users/{id}/avatar"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("No avatar yet"), "{page}");
     let csrf = page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();

@@ -222,7 +222,7 @@ async fn the_console_outbox_page_lists_mail_and_retries(engine: Engine) {
     forgot(&app, "default", "vic").await;
     let failed = outbox_until(&app, "vic@example.com", "failed", |m| m["state"] == "failed").await;
 
-    let console = app.console_sign_in(&app.admin_login, &app.admin_password).await;
+    let console = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let get = |path: &str| {
         let (console, url) = (console.clone(), app.url(path));
         async move {

@@ -83,7 +83,7 @@ async fn user_with_authenticator(app: &TestApp, login: &str, extra: Value) -> i6
     let mut body = json!({ "two_factor_method": "totp" });
     crate::helpers::merge(&mut body, extra);
     let id = app.user_with_password(login, STRONG, body).await;
-    app.sign_in(login, STRONG).await;
+    app.sign_in_with_second_factor(login, STRONG).await;
     assert!(app.authenticators.get(login).is_some(), "{login} set up an authenticator");
     id
 }

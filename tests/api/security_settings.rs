@@ -150,7 +150,7 @@ async fn settings_need_their_permissions(engine: Engine) {
     let (_, _, manager) = app.user_with_permissions("manager", &["settings.view", "settings.manage"]).await;
     let r = app.send(put_as(&manager)).await;
     assert!(r.status == 200 || r.status == 204, "{}", r.text());
-    let (_, admin) = app.user_with_role("second.admin", "admin").await;
+    let (_, admin) = app.admin_with_second_factor("second.admin").await;
     app.get_as(&admin, &path).await.expect(200);
     app.send(app.anon(Method::GET, &path)).await.problem(401);
     app.send(app.anon(Method::PUT, &path).header(header::IF_MATCH, &etag).json(&doc)).await.problem(401);
@@ -175,7 +175,7 @@ async fn each_account_has_its_own_settings(engine: Engine) {
     crate::helpers::assert_refused(&short, "password", "too_short");
 
     // Initech's admin cannot see the default account's settings.
-    let peter_token = app.sign_in_to("initech", "peter", "Violet-Harbor-17").await;
+    let peter_token = app.sign_in_to_with_second_factor("initech", "peter", "Violet-Harbor-17").await;
     app.get_as(&peter_token, &app.security_path()).await.problem(404);
     app.get_as(&peter_token, "/api/v1/accounts/initech/settings/security").await.expect(200);
 }

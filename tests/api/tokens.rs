@@ -236,7 +236,7 @@ async fn token_permissions_are_needed_to_see_and_manage_tokens(engine: Engine) {
     app.delete_as(&viewer, &app.acct(&format!("tokens/{}", key_of(&made)))).await.problem(403);
     app.get_as(&secret(&made), &app.acct("users")).await.expect(200);
     // The Admin role has both.
-    let (_, admin) = app.user_with_role("second.admin", "admin").await;
+    let (_, admin) = app.admin_with_second_factor("second.admin").await;
     app.get_as(&admin, &app.acct("tokens")).await.expect(200);
     let own = app.create_token_as(&admin, json!({ "name": "theirs", "permissions": ["users.view"] })).await.json(201);
     app.delete_as(&admin, &app.acct(&format!("tokens/{}", key_of(&own)))).await.expect(204);
