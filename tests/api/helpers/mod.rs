@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod browser;
+mod cli;
 mod console_client;
 mod database;
 pub mod mmdb;
