@@ -263,12 +263,14 @@ async fn my_account_changes_mode_and_shows_new_recovery_codes_once(engine: Engin
     later.expect(200).lacks(&shown[0]).lacks("id=\"recovery-codes\"");
     assert_eq!(text_by_id(&later.body, "sf-codes-left"), "10");
     assert_eq!(app.events(app.admin_id, "user.recovery_codes_regenerated").await.len(), 1);
-    // One of them signs in (through the API) in place of the app.
+    // One of them signs in (through the API) in place of the app: an admin is asked for the
+    // second factor at every sign-in, whatever the mode (R27).
     let step = app.login(&app.admin_login, password).await.json(200);
-    if step["step"] == "second_factor" {
-        let r = app.second_factor(step["challenge"].as_str().unwrap(), &shown[0], Some("recovery_code")).await;
-        assert!(r.json(200)["token"].is_string());
-    }
+    assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("second_factor"), Some("always")), "{step}");
+    let r = app.second_factor(step["challenge"].as_str().unwrap(), &shown[0], Some("recovery_code")).await;
+    assert!(r.json(200)["token"].is_string());
+    let codes_left = app.sql_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {} AND used_at IS NULL", app.admin_id)).await;
+    assert_eq!(codes_left, "9", "the code is spent");
 }
 
 async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
