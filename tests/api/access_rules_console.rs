@@ -26,7 +26,7 @@ async fn console_post(app: &TestApp, http: &reqwest::Client, csrf: &str, path: &
 async fn the_console_pages_edit_account_and_user_rules(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let ana = app.user_with_password("ana", PW, json!({})).await;
-    let http = app.console_sign_in(&app.admin_login, &app.admin_password).await;
+    let http = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let page = http.get(app.url("/console/settings/access-rules")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Access rules") && page.contains("No GeoIP database is configured"), "{page}");
     let csrf = page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();

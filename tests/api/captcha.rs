@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine, Resp, STRONG, TestApp, assert_near, parse_time};
+use crate::helpers::{Engine, Resp, STRONG, TestApp, assert_near, parse_time, token_without_steps};
 
 both_engines!(
     a_flagged_user_gets_the_step_and_others_do_not,
@@ -56,11 +56,18 @@ async fn login_answering(app: &TestApp, login: &str, password: &str, step: &Valu
     app.login_with(json!({ "login": login, "password": password, "captcha": captcha })).await
 }
 
-/// Signs in answering the step's question in digits; asserts a token.
+/// Signs in answering the step's question in digits; asserts a token (no further step).
 async fn solved(app: &TestApp, login: &str, password: &str, step: &Value) -> String {
     let answer = solve(step["question"].as_str().unwrap()).to_string();
     let body = login_answering(app, login, password, step, &answer).await.json(200);
-    // An admin's second factor (R27) follows the CAPTCHA.
+    token_without_steps(login, &body)
+}
+
+/// Like `solved`, for an admin: their second factor (R27) follows the CAPTCHA.
+async fn solved_with_second_factor(app: &TestApp, login: &str, password: &str, step: &Value) -> String {
+    let answer = solve(step["question"].as_str().unwrap()).to_string();
+    let body = login_answering(app, login, password, step, &answer).await.json(200);
+    assert_eq!(body["step"], "second_factor", "the CAPTCHA answered, the second factor follows: {body}");
     let body = app.complete_sign_in(login, body).await;
     body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}")).to_string()
 }
@@ -111,7 +118,7 @@ async fn always_asks_every_sign_in_even_unknown_logins(engine: Engine) {
     assert_eq!(settings["captcha"], json!({ "always": true, "after_address_failures": 0 }));
     let step = captcha_step(&app.login(&app.admin_login, &app.admin_password).await, "required");
     captcha_step(&app.login("nobody-here", STRONG).await, "required");
-    solved(&app, &app.admin_login.clone(), &app.admin_password.clone(), &step).await;
+    solved_with_second_factor(&app, &app.admin_login.clone(), &app.admin_password.clone(), &step).await;
 }
 
 async fn the_picture_is_a_real_png_served_without_caching(engine: Engine) {
@@ -234,23 +241,22 @@ async fn captcha_settings_are_validated(engine: Engine) {
     let mut bad = doc.clone();
     bad["captcha"]["after_address_failures"] = json!(50);
     app.put_security(Some(&etag), bad).await.problem_on(422, "captcha.after_address_failures");
-    let mut bad = doc.clone();
-    bad["captcha"]["after_address_failures"] = json!(-1);
-    assert!(app.put_security(Some(&etag), bad).await.status.is_client_error());
-    let mut bad = doc.clone();
-    bad["captcha"]["sometimes"] = json!(true);
-    assert!(app.put_security(Some(&etag), bad).await.status.is_client_error());
-    let mut bad = doc.clone();
-    bad["captcha"]["always"] = json!("yes");
-    assert!(app.put_security(Some(&etag), bad).await.status.is_client_error());
+    // A document that does not parse (a negative count, an unknown member, a string for a
+    // flag) is a 400 naming the member.
+    for (field, value) in [("after_address_failures", json!(-1)), ("sometimes", json!(true)), ("always", json!("yes"))] {
+        let mut bad = doc.clone();
+        bad["captcha"][field] = value;
+        let r = app.put_security(Some(&etag), bad).await.problem(400);
+        assert!(r["detail"].as_str().unwrap().contains(&format!("captcha.{field}")), "{r}");
+    }
     // Nothing changed on refusal.
     let (now, now_etag) = app.security().await;
     assert_eq!((now, now_etag), (doc, etag));
     // The per-user flag takes a boolean only.
     let id = app.user_with_password("ann", STRONG, json!({})).await;
     let current = app.get(&format!("{}/security", app.user_path(id))).await;
-    let r = app.put_user_security(id, Some(&current.etag()), json!({ "captcha_required": "yes" })).await;
-    assert!(r.status.is_client_error(), "{}", r.text());
+    let r = app.put_user_security(id, Some(&current.etag()), json!({ "captcha_required": "yes" })).await.problem(400);
+    assert!(r["detail"].as_str().unwrap().contains("captcha_required"), "{r}");
     assert_eq!(app.get_user(id).await.json(200)["captcha_required"], false);
 }
 
@@ -278,7 +284,7 @@ async fn the_console_login_shows_the_picture_and_the_question(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let id = flagged_user(&app, "flagged").await;
     // The settings page has the CAPTCHA section, the user's security page the flag.
-    let admin = app.console_sign_in(&app.admin_login, &app.admin_password).await;
+    let admin = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let settings = admin.get(app.url("/console/settings/security")).send().await.unwrap().text().await.unwrap();
     assert!(settings.contains("CAPTCHA at sign-in") && settings.contains("name=\"captcha.after_address_failures\""), "{settings}");
     assert!(settings.contains("name=\"captcha.always\""), "{settings}");

@@ -60,7 +60,7 @@ fn hidden_value(body: &str, name: &str) -> String {
 async fn an_editor_is_offered_nothing_on_an_admin_and_is_refused_anyway(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (me, _, _) = app.user_with_permissions("editor", &["users.view", "users.edit", "users.passwords", "users.delete"]).await;
-    let (admin, _) = app.user_with_role("second-admin", "admin").await;
+    let (admin, _) = app.admin_with_second_factor("second-admin").await;
     let peer = app.user_with_password("peer", PW, json!({ "email": "peer@example.com" })).await;
     let console = Console::sign_in(&app, "editor", STRONG).await;
 

@@ -155,8 +155,8 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
     // Another admin, who sets up an authenticator at her first sign-in.
     let admin_role = app.builtin_role("admin").await;
     let ada = app.user_with_password("ada", STRONG, json!({ "roles": [admin_role] })).await;
-    app.sign_in("ada", STRONG).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    app.sign_in_with_second_factor("ada", STRONG).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let list = admin.get("/console/users").await;
     list.expect(200).has(&format!("/console/users/{ann}/two-factor?change=email")).has("Authenticator set up");
     list.has(&format!("/console/users/{ada}/two-factor?change=reset")).has("Reset OTP authenticator secret");
@@ -192,11 +192,11 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
 
 async fn disabling_an_admins_second_factor_is_refused_in_the_console(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     // Another admin, with an authenticator.
     let admin_role = app.builtin_role("admin").await;
     let id = app.user_with_password("ada", STRONG, json!({ "roles": [admin_role] })).await;
-    app.sign_in("ada", STRONG).await;
+    app.sign_in_with_second_factor("ada", STRONG).await;
     let version = app.get_user(id).await.json(200)["version"].to_string();
     admin.get(&format!("/console/users/{id}/two-factor?change=disabled")).await.expect(200).has("Turn off");
     let refused = admin.post(&format!("/console/users/{id}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
@@ -215,9 +215,9 @@ async fn disabling_an_admins_second_factor_is_refused_in_the_console(engine: Eng
 async fn an_admin_resets_a_users_authenticator_in_the_console(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let id = app.user_with_password("tess", STRONG, json!({ "two_factor_method": "totp" })).await;
-    app.sign_in("tess", STRONG).await; // sets up her authenticator
+    app.sign_in_with_second_factor("tess", STRONG).await; // sets up her authenticator
     assert_eq!(app.get_user(id).await.json(200)["totp_enrolled"], true);
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     admin.get(&format!("/console/users/{id}/two-factor?change=reset")).await.expect(200).has("stops working now");
     admin
         .post(&format!("/console/users/{id}/two-factor"), &[("change", "reset"), ("version", "0")])
@@ -236,7 +236,7 @@ async fn an_admin_resets_a_users_authenticator_in_the_console(engine: Engine) {
 
 async fn my_account_changes_mode_and_shows_new_recovery_codes_once(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let me = admin.get("/console/me").await;
     me.expect(200).has("/console/me/second-factor");
     let page = admin.get("/console/me/second-factor").await;
@@ -263,17 +263,19 @@ async fn my_account_changes_mode_and_shows_new_recovery_codes_once(engine: Engin
     later.expect(200).lacks(&shown[0]).lacks("id=\"recovery-codes\"");
     assert_eq!(text_by_id(&later.body, "sf-codes-left"), "10");
     assert_eq!(app.events(app.admin_id, "user.recovery_codes_regenerated").await.len(), 1);
-    // One of them signs in (through the API) in place of the app.
+    // One of them signs in (through the API) in place of the app: an admin is asked for the
+    // second factor at every sign-in, whatever the mode (R27).
     let step = app.login(&app.admin_login, password).await.json(200);
-    if step["step"] == "second_factor" {
-        let r = app.second_factor(step["challenge"].as_str().unwrap(), &shown[0], Some("recovery_code")).await;
-        assert!(r.json(200)["token"].is_string());
-    }
+    assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("second_factor"), Some("always")), "{step}");
+    let r = app.second_factor(step["challenge"].as_str().unwrap(), &shown[0], Some("recovery_code")).await;
+    assert!(r.json(200)["token"].is_string());
+    let codes_left = app.sql_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {} AND used_at IS NULL", app.admin_id)).await;
+    assert_eq!(codes_left, "9", "the code is spent");
 }
 
 async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let password = app.admin_password.as_str();
     admin.post("/console/me/second-factor/totp", &[("current_password", "nope")]).await.expect(422).has("Is not your current password.");
     let started = admin.post("/console/me/second-factor/totp", &[("current_password", password)]).await;
@@ -292,13 +294,13 @@ async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
     app.authenticators.put(&app.admin_login, Authenticator { secret: key, last_step: step, recovery_codes: codes });
     assert!(app.events(app.admin_id, "user.second_factor_set_up").await.len() >= 2);
     // The new app's code signs in.
-    Console::sign_in(&app, &app.admin_login, password).await;
+    Console::sign_in_with_second_factor(&app, &app.admin_login, password).await;
 }
 
 
 async fn the_security_settings_page_saves_the_second_factor_section(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let page = admin.get("/console/settings/security").await;
     page.expect(200).has("Second factor").has("name=\"second_factor.required_for\"").has("name=\"second_factor.email_code_minutes\"");
     let version = page.body.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
@@ -324,7 +326,7 @@ async fn the_security_settings_page_saves_the_second_factor_section(engine: Engi
 async fn a_known_device_cookie_spares_the_code_for_suspicious_mode(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     app.user_with_password("sam", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
-    app.sign_in("sam", STRONG).await; // sets up the authenticator (through the API, no device kept)
+    app.sign_in_with_second_factor("sam", STRONG).await; // sets up the authenticator (through the API, no device kept)
     let client = || reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let login = |http: &reqwest::Client| {
         http.post(app.url("/login")).form(&[("account", "default"), ("login", "sam"), ("password", STRONG)]).send()

@@ -89,7 +89,7 @@ async fn an_admin_resets_a_password_to_a_generated_one_shown_once(engine: Engine
     let app = TestApp::spawn(engine).await;
     let id = app.user_with_password("rex", STRONG, json!({})).await;
     let rex = app.sign_in("rex", STRONG).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let path = format!("/console/users/{id}/password");
     admin.get(&path).await.expect(200).has("8 to 128 characters").has("Require a new password at next sign-in");
 
@@ -126,7 +126,7 @@ async fn ending_a_session_on_the_live_sessions_page_signs_it_out(engine: Engine)
     let api = app.sign_in("sam", STRONG).await;
     let phone = app.sign_in_kind("sam", STRONG, "phone").await;
     let (api_id, phone_id) = (app.session_id(&api).await, app.session_id(&phone).await);
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
 
     let page = admin.get("/console/sessions").await;
     page.expect(200).has("Live sessions").has(&format!("id=\"session-{api_id}\"")).has(&format!("id=\"session-{phone_id}\""));
@@ -176,7 +176,7 @@ fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
 
 async fn security_settings_are_saved_and_a_stale_form_is_refused(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let page = admin.get("/console/settings/security").await;
     page.expect(200).has("Password policy").has("Sign-in lockout").has("Save settings");
     let version = page.value_of("version");
@@ -241,7 +241,7 @@ async fn security_settings_are_saved_and_a_stale_form_is_refused(engine: Engine)
 async fn a_users_security_overrides_are_saved_with_their_version(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let id = app.user_with_password("ola", STRONG, json!({})).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let path = format!("/console/users/{id}/security");
     let page = admin.get(&path).await;
     page.expect(200).has("Account default (never)").has("30 minutes.");
@@ -277,7 +277,7 @@ async fn a_users_security_overrides_are_saved_with_their_version(engine: Engine)
 
 async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let page = admin.get("/console/tokens").await;
     page.expect(200).has("No API tokens yet.").has("Create token").has("value=\"users.view\"");
 
@@ -334,7 +334,7 @@ async fn a_locked_user_is_listed_and_unlocked(engine: Engine) {
         app.login("lou", "wrong-password-1").await.expect(401);
     }
     app.login("lou", STRONG).await.expect(401);
-    let admin = Console::sign_in(&app, &app.admin_login, &app.admin_password).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
 
     // The list: a lock badge, and the "Locked only" filter.
     let all = admin.get("/console/users").await;

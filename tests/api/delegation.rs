@@ -102,7 +102,7 @@ async fn roles_manage_cannot_grow_a_role_beyond_its_holder(engine: Engine) {
 async fn users_edit_cannot_take_over_an_admins_address_or_factor(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (_, _, token) = app.user_with_permissions("editor", &["users.view", "users.edit"]).await;
-    let (admin, _) = app.user_with_role("second-admin", "admin").await;
+    let (admin, _) = app.admin_with_second_factor("second-admin").await;
     let before = app.get_user(admin).await;
     let etag = before.etag();
     let before = before.json(200);
@@ -154,7 +154,7 @@ async fn users_edit_cannot_exempt_anyone_from_the_account_rules(engine: Engine) 
 
 async fn nobody_but_an_operator_bulk_changes_a_platform_operator(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (_, admin) = app.user_with_role("tenant-admin", "admin").await;
+    let (_, admin) = app.admin_with_second_factor("tenant-admin").await;
     let operator = app.admin_id;
     let by_ids = json!({ "action": "deactivate", "target": { "ids": [operator] } });
     app.post_as(&admin, &app.acct("users/bulk"), by_ids).await.problem(403);
@@ -173,7 +173,7 @@ async fn nobody_but_an_operator_bulk_changes_a_platform_operator(engine: Engine)
 
 async fn an_admin_sets_their_own_password_only_with_the_current_one(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (me, admin) = app.user_with_role("self-admin", "admin").await;
+    let (me, admin) = app.admin_with_second_factor("self-admin").await;
     let path = app.acct(&format!("users/{me}/password"));
     let request = app.req_as(&admin, Method::PUT, &path).json(&json!({ "password": "a-new-long-secret-1" }));
     app.send(request).await.problem_field(422, "password", "self");
@@ -234,7 +234,7 @@ async fn the_last_admin_of_an_account_stays(engine: Engine) {
     let bulk = json!({ "action": "deactivate", "target": { "ids": [app.admin_id] } });
     assert_eq!(app.bulk(bulk).await.problem(409)["code"], "last_admin");
     assert!(!role_ids(&app.get_user(app.admin_id).await.json(200)).is_empty());
-    let (second, _) = app.user_with_role("second", "admin").await;
+    let (second, _) = app.admin_with_second_factor("second").await;
     let own = app.req(Method::PATCH, &app.user_path(app.admin_id))
         .header("if-match", app.get_user(app.admin_id).await.etag())
         .json(&json!({ "roles": [] }));
@@ -395,7 +395,7 @@ async fn an_admins_old_address_hears_of_changes_and_old_links_end(engine: Engine
 
 async fn a_second_admin_changes_neither_own_status_nor_groups_and_lesser_actors_reach_no_admin(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (me, admin) = app.user_with_role("admin-two", "admin").await;
+    let (me, admin) = app.admin_with_second_factor("admin-two").await;
     let group = app.group("Helpers").await;
     patch_as(&app, &admin, me, json!({ "status": "disabled" })).await.problem_field(422, "status", "self");
     patch_as(&app, &admin, me, json!({ "groups": [group] })).await.problem_field(422, "groups", "self");

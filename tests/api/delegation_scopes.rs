@@ -211,7 +211,7 @@ async fn tokens_follow_their_makers_scope_and_reach(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
     // An admin's token, and a desk lead who may see and revoke tokens within their desks.
-    let (_, admin) = app.user_with_role("token-admin", "admin").await;
+    let (_, admin) = app.admin_with_second_factor("token-admin").await;
     let made = app.create_token_as(&admin, json!({ "name": "pbx", "permissions": ["users.view"] })).await.json(201);
     let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
         "permissions": ["users.view", "tokens.view", "tokens.manage"] })).await;

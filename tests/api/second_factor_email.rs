@@ -84,7 +84,7 @@ async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     app.second_factor(&challenge(&step), &code, None).await.json(200);
     // With one (set up here through the authenticator-only method), both are offered.
     app.update_user(bob, json!({ "two_factor_method": "totp" })).await;
-    app.sign_in("bob", STRONG).await;
+    app.sign_in_with_second_factor("bob", STRONG).await;
     app.update_user(bob, json!({ "two_factor_method": "either" })).await;
     let step = app.login("bob", STRONG).await.json(200);
     assert_eq!(step["methods"], json!(["totp", "email", "recovery_code"]), "{step}");
@@ -94,7 +94,7 @@ async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     app.second_factor(&challenge(&step), &code, Some("email")).await.json(200);
     // A user whose method has no email cannot ask for one.
     app.user_with_password("carl", STRONG, json!({ "two_factor_method": "totp" })).await;
-    app.sign_in("carl", STRONG).await;
+    app.sign_in_with_second_factor("carl", STRONG).await;
     let step = app.login("carl", STRONG).await.json(200);
     app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) }))
         .await
@@ -105,7 +105,7 @@ async fn either_method_sends_a_code_only_when_asked(engine: Db) {
 async fn an_enrolment_link_leads_to_the_set_up_once(engine: Db) {
     let app = TestApp::spawn(engine).await;
     let id = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "totp" })).await;
-    app.sign_in("bob", STRONG).await; // sets up an authenticator
+    app.sign_in_with_second_factor("bob", STRONG).await; // sets up an authenticator
     let path = format!("{}/second-factor/enrolment-link", app.user_path(id));
     app.post(&path, json!({})).await.problem_field(422, "two_factor_method", "already_set_up");
 

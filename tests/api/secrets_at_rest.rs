@@ -44,8 +44,8 @@ async fn code_hashes(app: &TestApp, user: i64) -> Vec<String> {
 async fn recovery_codes_are_stored_keyed_and_bound_to_their_user(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (ada, bob) = (admin_user(&app, "ada").await, admin_user(&app, "bob").await);
-    app.sign_in("ada", STRONG).await; // sets up the authenticator, with ten codes
-    app.sign_in("bob", STRONG).await;
+    app.sign_in_with_second_factor("ada", STRONG).await; // sets up the authenticator, with ten codes
+    app.sign_in_with_second_factor("bob", STRONG).await;
     let codes = app.authenticators.get("ada").unwrap().recovery_codes;
     assert_eq!(codes.len(), 10);
 
@@ -76,7 +76,7 @@ async fn recovery_codes_are_stored_keyed_and_bound_to_their_user(engine: Engine)
 async fn recovery_codes_stored_the_old_way_work_once(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let ada = admin_user(&app, "ada").await;
-    app.sign_in("ada", STRONG).await;
+    app.sign_in_with_second_factor("ada", STRONG).await;
     let old = "ABCDE-FGHJK";
     app.sql(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({ada}, '{}', 0)", plain_hash(old))).await;
 
@@ -92,8 +92,8 @@ async fn recovery_codes_stored_the_old_way_work_once(engine: Engine) {
 async fn an_authenticator_key_copied_to_another_user_does_not_open(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (ada, bob) = (admin_user(&app, "ada").await, admin_user(&app, "bob").await);
-    app.sign_in("ada", STRONG).await;
-    app.sign_in("bob", STRONG).await;
+    app.sign_in_with_second_factor("ada", STRONG).await;
+    app.sign_in_with_second_factor("bob", STRONG).await;
     let stored = app.sql_text(&format!("SELECT totp_secret FROM users WHERE id = {ada}")).await;
     assert!(stored.starts_with("v2."), "sealed with its owner: {stored}");
 

@@ -264,9 +264,9 @@ async fn sessions_of_another_account_are_out_of_reach(engine: Engine) {
     let admin_role = app.builtin_role_in(&app.token, "initech", "admin").await;
     let body = json!({ "login": "peter", "password": STRONG, "roles": [admin_role] });
     app.post("/api/v1/accounts/initech/users", body).await.json(201);
-    let peter = app.sign_in_to("initech", "peter", STRONG).await;
+    let peter = app.sign_in_to_with_second_factor("initech", "peter", STRONG).await;
     let peter_sid = app.session_id(&peter).await;
-    let (_, local_admin) = app.user_with_role("local.admin", "admin").await;
+    let (_, local_admin) = app.admin_with_second_factor("local.admin").await;
 
     let ours = list_items(&app.get_as(&local_admin, &app.acct("sessions")).await.json(200));
     assert!(!keys(&ours).contains(&peter_sid), "another account's session listed: {ours:#?}");

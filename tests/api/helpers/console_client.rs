@@ -67,8 +67,18 @@ impl Page {
 }
 
 impl Console {
+    /// A console session of a user whose sign-in asks for no step (see `TestApp::console_sign_in`).
     pub async fn sign_in(app: &TestApp, login: &str, password: &str) -> Console {
-        let http = app.console_sign_in(login, password).await;
+        Console::with(app, app.console_sign_in(login, password).await).await
+    }
+
+    /// A console session of a user who has a second factor (every admin: R27): the test's
+    /// authenticator answers the sign-in's second-factor steps.
+    pub async fn sign_in_with_second_factor(app: &TestApp, login: &str, password: &str) -> Console {
+        Console::with(app, app.console_sign_in_with_second_factor(login, password).await).await
+    }
+
+    async fn with(app: &TestApp, http: reqwest::Client) -> Console {
         let mut console = Console { http, base: app.base.clone(), csrf: String::new() };
         let page = console.get("/console/me").await;
         page.expect(200);

@@ -1,7 +1,8 @@
-//! Second-factor helpers: the test plays the user's authenticator app. Sign-ins through
-//! `TestApp::sign_in` take the second-factor steps the way a person would (set up the app when
-//! asked, type its code), so tests about other things need not care that admins must have a
-//! second factor (R27).
+//! Second-factor helpers: the test plays the user's authenticator app. Only the helpers that
+//! say so take second-factor steps (`sign_in_with_second_factor`, `complete_sign_in`,
+//! `console_sign_in_with_second_factor`, `admin_with_second_factor`), the way a person would:
+//! set up the app when asked, type its code. The plain sign-in helpers fail on such a step,
+//! naming it, so that a test never passes a second factor it did not expect.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,9 +47,31 @@ pub fn totp_code(secret: &str, step: i64) -> String {
     TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new()).generate(step as u64 * 30)
 }
 
+/// The token of a sign-in answer that must have asked for no step. A second-factor step (or
+/// any other) that the test did not ask for fails here, naming it.
+#[track_caller]
+pub fn token_without_steps(login: &str, body: &Value) -> String {
+    if let Some(step) = body["step"].as_str() {
+        let reason = body["reason"].as_str().unwrap_or("none given");
+        match step {
+            "totp_setup" | "second_factor" => panic!(
+                "{login}: the sign-in asked for the second-factor step {step:?} (reason {reason:?}), which this test did \
+                 not expect; a test whose user has a second factor uses sign_in_with_second_factor or complete_sign_in: {body}"
+            ),
+            other => panic!("{login}: the sign-in asked for the step {other:?} (reason {reason:?}), which this test did not expect: {body}"),
+        }
+    }
+    body["token"].as_str().unwrap_or_else(|| panic!("{login}: no token in the sign-in's answer: {body}")).to_string()
+}
+
 impl TestApp {
-    /// Takes the steps a sign-in answered with until it has a token; returns the final answer.
+    /// Takes the second-factor steps a sign-in answered with (the answer must ask for one:
+    /// `totp_setup` or `second_factor`) until it has a token; returns the final answer.
     pub async fn complete_sign_in(&self, login: &str, mut body: Value) -> Value {
+        assert!(
+            matches!(body["step"].as_str(), Some("totp_setup" | "second_factor")),
+            "{login}: complete_sign_in answers a second-factor step, but the sign-in asked for none: {body}"
+        );
         for _ in 0..4 {
             match body["step"].as_str() {
                 None => return body,
@@ -109,10 +132,16 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Takes a console sign-in's steps through its forms, as a person would, from the answer to
-    /// `POST /login` until the session's redirect: sets up the authenticator (reading the key
-    /// from the page), types the next code, and ticks "I have saved these codes".
+    /// Takes a console sign-in's second-factor steps through its forms, as a person would, from
+    /// the answer to `POST /login` (which must ask for one) until the session's redirect: sets up
+    /// the authenticator (reading the key from the page), types the next code, and ticks "I have
+    /// saved these codes".
     pub async fn console_steps(&self, browser: &reqwest::Client, login: &str, mut resp: reqwest::Response) {
+        assert!(
+            !resp.status().is_redirection(),
+            "console sign-in of {login}: a second-factor step was expected, but the sign-in went straight to {:?}",
+            resp.headers().get("location")
+        );
         for _ in 0..5 {
             if resp.status().is_redirection() {
                 return;
