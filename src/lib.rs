@@ -1,8 +1,11 @@
 //! Roster: user and access management for PBX and call-center platforms.
 //!
-//! The tree is organised by capability: `users`, `access` (permissions), `catalog` (roles,
-//! groups, desks, skills), `accounts`, `auth` (sign-in, sessions, the permission check),
-//! `activity`, `console` (server-rendered pages); `store` holds every SQL statement.
+//! The tree is organised by capability (`users`, `catalog`, `sessions`, `sign_in`,
+//! `second_factor`, `passwords`, `accounts`, `activity`…), each with its rules in `service.rs`
+//! and its routes in `api.rs`, over a foundation of plain records (`model`), parsed values
+//! (`domain`) and one store that holds every SQL statement (`store`). `auth` resolves who is
+//! behind a request, `access` decides what they may reach, `console` renders the pages.
+//! docs/architecture.md gives the layers; tests/architecture.rs checks them.
 
 pub mod access;
 pub mod access_rules;

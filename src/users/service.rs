@@ -1,5 +1,7 @@
-//! The rules for users: create, edit, delete, list, passwords, avatars.
-//! No SQL and no HTTP here: the store does the one, the API and console the other.
+//! The rules for users: create, edit, delete, list, passwords, avatars, each bounded by the
+//! principal's reach (D1–D9). No SQL here (that is the store's). The views returned are the
+//! API's JSON shapes, and a list pages by an opaque cursor (`http::encode_cursor`), so that
+//! the API and the console page the same way.
 
 use secrecy::SecretString;
 use serde::Serialize;
