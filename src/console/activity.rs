@@ -45,14 +45,14 @@ pub(super) async fn user_activity(
     };
     // "Edit user" only on a user the viewer may edit (D2, D8).
     let edit = match &view {
-        Some(v) if user.can(Permission::UsersEdit) => super::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
+        Some(v) if user.can(Permission::UsersEdit) => super::users::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
         _ => false,
     };
     let base = format!("/console/users/{id}/activity");
     let title = format!("Activity of {login}");
     let body = html! {
         @match &view {
-            Some(v) => (super::user_actions::breadcrumbs(v, "Activity")),
+            Some(v) => (super::users::actions::breadcrumbs(v, "Activity")),
             None => nav.breadcrumbs aria-label="Breadcrumb" {
                 a href="/console/activity" { "Activity" } " / " span aria-current="page" { (login) }
             },

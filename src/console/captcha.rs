@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::ui::{self, Nav};
-use super::user_security::number_field;
+use super::users::security::number_field;
 use super::{Pairs, first};
 use crate::model::settings::SecuritySettings;
 use crate::captcha::service::{CaptchaAnswer, Challenge, Step};

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::ui::{self, Nav};
-use super::user_security::{number_field, select_field};
+use super::users::security::{number_field, select_field};
 use super::{Pairs, first};
 use crate::access::Permission;
 use crate::model::settings::SecuritySettings;
