@@ -37,7 +37,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::Result;
 use crate::ids::AccountId;
 use crate::state::AppState;
-use crate::store::named::{self, NamedRecord};
+use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 pub fn router() -> Router<AppState> {
@@ -182,13 +182,9 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     pub async fn load(state: &AppState, account: AccountId) -> Result<Catalog> {
-        let mut conn = state.store.read().await?;
-        Ok(Catalog {
-            roles: named::list(&mut conn, Link::Roles, account).await?,
-            groups: named::list(&mut conn, Link::Groups, account).await?,
-            desks: named::list(&mut conn, Link::Desks, account).await?,
-            skills: named::list(&mut conn, Link::Skills, account).await?,
-        })
+        let crate::catalog::service::Names { roles, groups, desks, skills } =
+            crate::catalog::service::names(&state.store, account).await?;
+        Ok(Catalog { roles, groups, desks, skills })
     }
 
     /// Keeps the roles and groups the principal may give (D1), and those in `keep` (what the
@@ -200,28 +196,8 @@ impl Catalog {
         keep: &[i64],
         keep_groups: &[i64],
     ) -> Result<Catalog> {
-        if principal.platform_operator {
-            return Ok(self);
-        }
-        let mut conn = state.store.read().await?;
-        let account = principal.account();
-        let mut roles = Vec::new();
-        for role in self.roles {
-            let grant = crate::store::grants::roles(&mut conn, account, &[role.id]).await?;
-            if keep.contains(&role.id) || principal.may_give_roles("roles", &grant).is_ok() {
-                roles.push(role);
-            }
-        }
-        let mut groups = Vec::new();
-        for group in self.groups {
-            let carried = crate::store::grants::roles_of_groups(&mut conn, account, &[group.id]).await?;
-            let grant = crate::store::grants::roles(&mut conn, account, &carried).await?;
-            if keep_groups.contains(&group.id) || principal.may_give_roles("groups", &grant).is_ok() {
-                groups.push(group);
-            }
-        }
-        self.roles = roles;
-        self.groups = groups;
+        (self.roles, self.groups) =
+            crate::catalog::service::grantable(&state.store, principal, self.roles, self.groups, keep, keep_groups).await?;
         Ok(self)
     }
 

@@ -132,13 +132,8 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let user_id = if login.is_empty() {
         None
     } else {
-        let mut conn = state.store.read().await.or_fail(&user)?;
-        let found = crate::store::users::find_id_by_login(&mut conn, account.id, &login.to_lowercase()).await.or_fail(&user)?;
         // A login out of the viewer's scope (D8) is as unknown as one that does not exist.
-        let found = match found {
-            Some(id) => crate::access::principal::seen_user(&mut conn, &principal, id).await.ok().map(|u| u.id),
-            None => None,
-        };
+        let found = sessions::service::seen_user_by_login(&state.store, &principal, &login).await.or_fail(&user)?;
         unknown_login = found.is_none();
         found
     };
