@@ -160,3 +160,152 @@ fn the_scanner_sees_paths_and_groups() {
     let used = used_modules("use crate::{access::{self, Principal}, store::Conn};\nlet x = crate::users::service::get();");
     assert_eq!(used, ["access", "store", "users"].into_iter().map(String::from).collect());
 }
+
+/// The text with `//` comments blanked out (a `//` after `:` is a URL in a string, kept).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let cut = line.match_indices("//").find(|(i, _)| *i == 0 || &line[i - 1..*i] != ":").map(|(i, _)| i);
+            &line[..cut.unwrap_or(line.len())]
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every path a `use` tree names, spelled out (`a::{b, c::d as e}` → `a::b`, `a::c::d`).
+fn use_paths(tree: &str, prefix: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let head = tree[..open].trim().trim_end_matches("::");
+        let prefix = [prefix, head].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("::");
+        let inner = &tree[open + 1..tree.rfind('}').filter(|close| *close > open).unwrap_or(tree.len())];
+        let (mut depth, mut start) = (0, 0);
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    use_paths(&inner[start..i], &prefix, out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        use_paths(&inner[start..], &prefix, out);
+    } else if !tree.is_empty() {
+        let path = tree.split(" as ").next().unwrap_or(tree).trim();
+        out.push(if prefix.is_empty() { path.to_string() } else { format!("{prefix}::{path}") });
+    }
+}
+
+/// Whether a path under `crate::store::` reaches a function or a module of functions rather than
+/// a plain type: only paths with a type in them (`store::users::Link`) are plain data.
+fn reaches_store_functions(path_after_store: &str) -> bool {
+    !path_after_store.split("::").any(|segment| segment.trim().starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// What in a handler's file opens the database or calls the store: `state.store.read()`,
+/// `state.store.begin()`, and any `crate::store::` path to a function or function module,
+/// called or imported.
+fn store_touches(text: &str) -> Vec<String> {
+    let text = without_comments(without_unit_tests(text));
+    let mut found = Vec::new();
+    for opening in [".store.read()", ".store.begin()"] {
+        if text.contains(opening) {
+            found.push(format!("`{}`", opening.trim_start_matches('.')));
+        }
+    }
+    // Imports, spelled out: `use crate::{store::accounts, …}` and `use crate::store::x::{self, …}` too.
+    // A `use` item starts a line (after any visibility); it may run over several lines.
+    let mut code = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let item = line.trim_start();
+        let item = match item.strip_prefix("pub") {
+            Some(rest) if rest.starts_with(' ') || rest.starts_with('(') => rest[rest.find(' ').unwrap_or(0)..].trim_start(),
+            _ => item,
+        };
+        let Some(tree) = item.strip_prefix("use ") else {
+            code.push_str(line);
+            code.push('\n');
+            continue;
+        };
+        let mut tree = tree.to_string();
+        while !tree.contains(';') {
+            let Some(next) = lines.next() else { break };
+            tree.push(' ');
+            tree.push_str(next);
+        }
+        let mut paths = Vec::new();
+        use_paths(&tree[..tree.find(';').unwrap_or(tree.len())], "", &mut paths);
+        for path in paths {
+            let path = path.replace(char::is_whitespace, "");
+            let Some(after) = path.strip_prefix("crate::store") else { continue };
+            let after = after.trim_start_matches("::");
+            if after.is_empty() || after.ends_with("self") || after.ends_with('*') || reaches_store_functions(after) {
+                found.push(format!("`use {path}`"));
+            }
+        }
+    }
+    // Paths in code: `crate::store::accounts::by_slug(…)`.
+    for (i, _) in code.match_indices("crate::store::") {
+        let after = &code[i + "crate::store::".len()..];
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(after.len());
+        let path = after[..end].trim_end_matches(':');
+        if reaches_store_functions(path) {
+            found.push(format!("`crate::store::{path}`"));
+        }
+    }
+    found
+}
+
+/// The console's pages and every capability's routes reach the database only through services:
+/// no handler opens a connection or calls `crate::store::…` itself (docs/architecture.md).
+#[test]
+fn handlers_never_touch_the_store() {
+    let mut files = Vec::new();
+    rust_files(&src_dir().join("console"), &mut files);
+    let console_files = files.len();
+    for entry in std::fs::read_dir(src_dir()).expect("src/ is readable") {
+        let api = entry.expect("directory entry").path().join("api.rs");
+        if api.is_file() {
+            files.push(api);
+        }
+    }
+    assert!(console_files > 10 && files.len() > console_files + 5, "the scan found too few files: {files:?}");
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source file is readable");
+        for touch in store_touches(&text) {
+            problems.push(format!("{}: {touch}; call the capability's service instead", file.display()));
+        }
+    }
+    assert!(problems.is_empty(), "handlers touching the store:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_store_scanner_tells_types_from_functions() {
+    let clean = "use crate::store::users::Link;\nuse crate::store::activity::{EventFilter, EventRecord};\n\
+        // state.store.read() in a comment, and crate::store::accounts::by_slug too\n\
+        let f = crate::store::sessions::SessionFilter::default();\nlet url = \"https://x\"; let s = &state.store;";
+    assert_eq!(store_touches(clean), Vec::<String>::new());
+    let touches = store_touches(
+        "use crate::store::accounts;\nuse crate::store::activity::{self as events, EventFilter};\n\
+         use crate::{error::Result, store::{grants, named::NamedRecord}};\n\
+         let mut conn = state.store.read().await?;\nlet tx = state.store.begin().await?;\n\
+         let a = crate::store::accounts::by_slug(&mut conn, slug).await?;",
+    );
+    assert_eq!(
+        touches,
+        [
+            "`store.read()`",
+            "`store.begin()`",
+            "`use crate::store::accounts`",
+            "`use crate::store::activity::self`",
+            "`use crate::store::grants`",
+            "`crate::store::accounts::by_slug`",
+        ]
+    );
+    let unit_tests_and_all = "fn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::store::accounts;\n}";
+    assert_eq!(store_touches(unit_tests_and_all), Vec::<String>::new());
+}

@@ -235,3 +235,22 @@ pub async fn update_security(
     tx.commit().await?;
     Ok(updated)
 }
+
+/// The account with `slug`, if there is one (the sign-in pages, before anyone is signed in).
+pub async fn by_slug(db: &Store, slug: &str) -> Result<Option<AccountRecord>> {
+    let mut conn = db.read().await?;
+    Ok(store::by_slug(&mut conn, slug).await?)
+}
+
+/// The account `id` as it is in the database now (its current version, for an edit form).
+pub async fn by_id(db: &Store, id: AccountId) -> Result<Option<AccountRecord>> {
+    let mut conn = db.read().await?;
+    Ok(store::by_id(&mut conn, id).await?)
+}
+
+/// The name of account `id`, for the console's header. `None` when it is not found or cannot be
+/// read (the header then shows the slug); only failing to reach the database is an error.
+pub async fn display_name(db: &Store, id: AccountId) -> Result<Option<String>> {
+    let mut conn = db.read().await?;
+    Ok(store::by_id(&mut conn, id).await.ok().flatten().map(|a| a.name))
+}

@@ -13,7 +13,7 @@ use crate::error::{Issues, Result};
 use crate::http::{ApiQuery, page_limit};
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::store::activity::{self as store, EventFilter, EventRecord};
+use crate::store::activity::{EventFilter, EventRecord};
 use crate::http::Page;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -144,11 +144,8 @@ async fn list_activity(
 
 /// The events the principal may read: about the users they see (D8).
 pub async fn list(state: &AppState, principal: &crate::access::Principal, query: &ActivityQuery) -> Result<Page<EventView>> {
-    let account = principal.account();
-    let (mut filter, before, limit) = query.to_filter()?;
-    filter.seen = principal.seen();
-    let mut conn = state.store.read().await?;
-    let mut events = store::list(&mut conn, account, &filter, before, limit + 1).await?;
+    let (filter, before, limit) = query.to_filter()?;
+    let mut events = super::service::list(&state.store, principal, filter, before, limit + 1).await?;
     let next_cursor = if events.len() as i64 > limit {
         events.truncate(limit as usize);
         events.last().map(|e| crate::http::encode_cursor(&e.id.0.to_string()))

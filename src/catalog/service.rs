@@ -368,3 +368,56 @@ pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> R
     tx.commit().await?;
     Ok(())
 }
+
+/// An account's roles, groups, desks and skills by name: what filters, forms and mass actions
+/// offer to choose from.
+pub struct Names {
+    pub roles: Vec<NamedRecord>,
+    pub groups: Vec<NamedRecord>,
+    pub desks: Vec<NamedRecord>,
+    pub skills: Vec<NamedRecord>,
+}
+
+/// The account's [`Names`], read in one go.
+pub async fn names(db: &Store, account: AccountId) -> Result<Names> {
+    let mut conn = db.read().await?;
+    Ok(Names {
+        roles: named::list(&mut conn, Link::Roles, account).await?,
+        groups: named::list(&mut conn, Link::Groups, account).await?,
+        desks: named::list(&mut conn, Link::Desks, account).await?,
+        skills: named::list(&mut conn, Link::Skills, account).await?,
+    })
+}
+
+/// Of `roles` and `groups`, those the principal may give (D1), and those in `keep` and
+/// `keep_groups` (what a user being edited holds already, so that saving a form does not drop them).
+pub async fn grantable(
+    db: &Store,
+    principal: &Principal,
+    roles: Vec<NamedRecord>,
+    groups: Vec<NamedRecord>,
+    keep: &[i64],
+    keep_groups: &[i64],
+) -> Result<(Vec<NamedRecord>, Vec<NamedRecord>)> {
+    if principal.platform_operator {
+        return Ok((roles, groups));
+    }
+    let mut conn = db.read().await?;
+    let account = principal.account();
+    let mut given_roles = Vec::new();
+    for role in roles {
+        let grant = grants::roles(&mut conn, account, &[role.id]).await?;
+        if keep.contains(&role.id) || principal.may_give_roles("roles", &grant).is_ok() {
+            given_roles.push(role);
+        }
+    }
+    let mut given_groups = Vec::new();
+    for group in groups {
+        let carried = grants::roles_of_groups(&mut conn, account, &[group.id]).await?;
+        let grant = grants::roles(&mut conn, account, &carried).await?;
+        if keep_groups.contains(&group.id) || principal.may_give_roles("groups", &grant).is_ok() {
+            given_groups.push(group);
+        }
+    }
+    Ok((given_roles, given_groups))
+}

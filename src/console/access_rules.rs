@@ -257,7 +257,7 @@ pub(super) async fn user_page(
     let myself = target.id == user.caller.user;
     let form = UserForm { id, mode: rules.mode.as_str(), rows: &rows, account_rules: &rules.account_rules, version: rules.version, editable: !myself };
     let body = html! {
-        (super::user_actions::breadcrumbs(&target, "Access rules"))
+        (super::users::actions::breadcrumbs(&target, "Access rules"))
         (ui::page_head(&title, Some("Where this user may sign in and work from."), html! {}))
         @if first(&q, "notice") == Some("saved") { (ui::alert("success", "The user's access rules were saved.")) }
         @if myself {

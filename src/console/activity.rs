@@ -12,7 +12,7 @@ use crate::access::Permission;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
-use crate::store::activity::{self as events, EventFilter, EventRecord};
+use crate::store::activity::{EventFilter, EventRecord};
 use crate::users::bulk::BulkAction;
 use crate::users::service;
 
@@ -33,11 +33,8 @@ pub(super) async fn user_activity(
         Err(err) => return Err(user.fail(err)),
     };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
-    let filter = EventFilter { seen: principal.seen(), target_user: Some(UserId(id)), ..Default::default() };
-    let list = {
-        let mut conn = state.store.read().await.or_fail(&user)?;
-        events::list(&mut conn, account.id, &filter, before, LIMIT).await.or_fail(&user)?
-    };
+    let filter = EventFilter { target_user: Some(UserId(id)), ..Default::default() };
+    let list = crate::activity::service::list(&state.store, &principal, filter, before, LIMIT).await.or_fail(&user)?;
     let login = match (&view, list.first()) {
         (Some(v), _) => v.login.clone(),
         (None, Some(e)) => e.target_label.clone(),
@@ -45,14 +42,14 @@ pub(super) async fn user_activity(
     };
     // "Edit user" only on a user the viewer may edit (D2, D8).
     let edit = match &view {
-        Some(v) if user.can(Permission::UsersEdit) => super::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
+        Some(v) if user.can(Permission::UsersEdit) => super::users::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
         _ => false,
     };
     let base = format!("/console/users/{id}/activity");
     let title = format!("Activity of {login}");
     let body = html! {
         @match &view {
-            Some(v) => (super::user_actions::breadcrumbs(v, "Activity")),
+            Some(v) => (super::users::actions::breadcrumbs(v, "Activity")),
             None => nav.breadcrumbs aria-label="Breadcrumb" {
                 a href="/console/activity" { "Activity" } " / " span aria-current="page" { (login) }
             },
@@ -74,11 +71,8 @@ pub(super) async fn account_activity(State(state): State<AppState>, user: Consol
     let principal = user.principal(&account, Permission::ActivityView);
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let search = first(&q, "q").unwrap_or_default().chars().take(200).collect::<String>();
-    let filter = EventFilter { seen: principal.seen(), q: Some(search.clone()), ..Default::default() };
-    let list = {
-        let mut conn = state.store.read().await.or_fail(&user)?;
-        events::list(&mut conn, account.id, &filter, before, LIMIT).await.or_fail(&user)?
-    };
+    let filter = EventFilter { q: Some(search.clone()), ..Default::default() };
+    let list = crate::activity::service::list(&state.store, &principal, filter, before, LIMIT).await.or_fail(&user)?;
     let body = html! {
         (ui::page_head("Activity", Some("Who changed what, and who signed in, in this account; newest first."), html! {}))
         form.filters method="get" action="/console/activity" role="search" aria-label="Search the activity" {

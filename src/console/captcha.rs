@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::ui::{self, Nav};
-use super::user_security::number_field;
+use super::users::security::number_field;
 use super::{Pairs, first};
 use crate::model::settings::SecuritySettings;
 use crate::captcha::service::{CaptchaAnswer, Challenge, Step};
@@ -32,9 +32,7 @@ pub(super) fn step_page(account: &str, login: &str, take_over: bool, step: &Step
 
 /// `GET /login?captcha=new`: the same form with a fresh challenge (the "new challenge" link).
 pub(super) async fn fresh_page(state: &AppState, account: &str, login: &str, take_over: bool) -> Option<Response> {
-    let mut conn = state.store.read().await.ok()?;
-    let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
-    drop(conn);
+    let record = crate::accounts::service::by_slug(&state.store, account).await.ok()??;
     let challenge = crate::captcha::service::issue(state, record.id, now_ms()).await.ok()?;
     Some(form_page(account, login, take_over, &challenge, None).into_response())
 }

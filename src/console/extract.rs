@@ -17,7 +17,6 @@ use crate::auth::extract::authorize;
 use crate::auth::{Caller, ClientInfo};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::accounts;
 use crate::model::AccountRecord;
 
 /// A signed-in person using the console (their own account, also for platform operators).
@@ -50,14 +49,9 @@ impl FromRequestParts<AppState> for ConsoleUser {
             return Err(to_login(htmx));
         };
         let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
-        let account_name = match state.store.read().await {
-            Ok(mut conn) => accounts::by_id(&mut conn, caller.account)
-                .await
-                .ok()
-                .flatten()
-                .map(|a| a.name)
-                .unwrap_or_else(|| caller.account_slug.clone()),
-            Err(err) => return Err(bare_failure(err.into(), htmx)),
+        let account_name = match crate::accounts::service::display_name(&state.store, caller.account).await {
+            Ok(name) => name.unwrap_or_else(|| caller.account_slug.clone()),
+            Err(err) => return Err(bare_failure(err, htmx)),
         };
         Ok(ConsoleUser { caller, csrf, htmx, client, account_name })
     }

@@ -6,30 +6,22 @@
 //! `auth::Caller` checks; plain form posts are never accepted for changes. All assets are
 //! compiled into the binary: no CDN.
 
+// Shared plumbing: who is calling and how failures show, the layout and widgets.
+mod extract;
+mod ui;
+
+// One page (or set of pages) per capability, named as in `src/`.
+mod access_rules;
 mod activity;
-mod avatar;
-mod auth;
-mod bulk;
 mod captcha;
 mod catalog;
-mod enrol;
-mod extract;
-mod forgot;
-mod form_fields;
 mod me;
 mod outbox;
+mod passwords;
 mod sessions;
 mod settings;
-mod access_rules;
-mod me_second_factor;
-mod offers;
-mod sign_in_steps;
+mod sign_in;
 mod tokens;
-mod ui;
-mod user_actions;
-mod user_form;
-mod user_security;
-mod user_two_factor;
 mod users;
 
 use std::sync::LazyLock;
@@ -45,50 +37,50 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::Result;
 use crate::ids::AccountId;
 use crate::state::AppState;
-use crate::store::named::{self, NamedRecord};
+use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
-        .route("/", get(auth::root))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/login/password", post(auth::password_change))
-        .route("/login/forgot", get(forgot::forgot_page).post(forgot::forgot))
-        .route("/reset-password/{token}", get(forgot::reset_page).post(forgot::reset))
-        .route("/enrol/{token}", get(enrol::page).post(enrol::sign_in))
-        .route("/login/second-factor", post(sign_in_steps::verify))
-        .route("/login/second-factor/email", post(sign_in_steps::send_email))
-        .route("/login/totp-setup", post(sign_in_steps::confirm_setup))
-        .route("/login/continue", post(sign_in_steps::continue_after_codes))
-        .route("/logout", post(auth::logout))
+        .route("/", get(sign_in::page::root))
+        .route("/login", get(sign_in::page::login_page).post(sign_in::page::login))
+        .route("/login/password", post(sign_in::page::password_change))
+        .route("/login/forgot", get(passwords::forgot_page).post(passwords::forgot))
+        .route("/reset-password/{token}", get(passwords::reset_page).post(passwords::reset))
+        .route("/enrol/{token}", get(sign_in::enrolment_link::page).post(sign_in::enrolment_link::sign_in))
+        .route("/login/second-factor", post(sign_in::steps::verify))
+        .route("/login/second-factor/email", post(sign_in::steps::send_email))
+        .route("/login/totp-setup", post(sign_in::steps::confirm_setup))
+        .route("/login/continue", post(sign_in::steps::continue_after_codes))
+        .route("/logout", post(sign_in::page::logout))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
-        .route("/console/users", get(users::list))
-        .route("/console/users/bulk", post(bulk::run))
-        .route("/console/users/bulk/values", get(bulk::values))
-        .route("/console/users/new", get(user_form::new_page).post(user_form::create))
+        .route("/console/users", get(users::list::list))
+        .route("/console/users/bulk", post(users::bulk::run))
+        .route("/console/users/bulk/values", get(users::bulk::values))
+        .route("/console/users/new", get(users::form::new_page).post(users::form::create))
         .route("/console/users/{id}", get(|Path(id): Path<i64>| async move { Redirect::to(&format!("/console/users/{id}/edit")) }))
-        .route("/console/users/{id}/edit", get(user_form::edit_page).post(user_form::update))
-        .route("/console/users/{id}/password", get(user_actions::password_page).post(user_actions::set_password))
-        .route("/console/users/{id}/delete", get(user_actions::delete_page).post(user_actions::delete))
+        .route("/console/users/{id}/edit", get(users::form::edit_page).post(users::form::update))
+        .route("/console/users/{id}/password", get(users::actions::password_page).post(users::actions::set_password))
+        .route("/console/users/{id}/delete", get(users::actions::delete_page).post(users::actions::delete))
         .route("/console/users/{id}/activity", get(activity::user_activity))
-        .route("/console/users/{id}/avatar", get(avatar::page).post(avatar::upload))
-        .route("/console/users/{id}/avatar/remove", post(avatar::remove))
-        .route("/console/users/{id}/two-factor", get(user_two_factor::confirm_page).post(user_two_factor::apply))
-        .route("/console/users/{id}/security", get(user_security::page).post(user_security::save))
+        .route("/console/users/{id}/avatar", get(users::avatar::page).post(users::avatar::upload))
+        .route("/console/users/{id}/avatar/remove", post(users::avatar::remove))
+        .route("/console/users/{id}/two-factor", get(users::two_factor::confirm_page).post(users::two_factor::apply))
+        .route("/console/users/{id}/security", get(users::security::page).post(users::security::save))
         .route("/console/users/{id}/sessions", get(sessions::user_sessions))
         .route("/console/users/{id}/sessions/end-all", post(sessions::end_all))
         .route("/console/users/{id}/sessions/{session}/end", post(sessions::end_user_session))
         .route("/console/users/{id}/unlock", post(sessions::unlock))
         .route("/console/activity", get(activity::account_activity))
-        .route("/console/me", get(me::page))
-        .route("/console/me/password", post(me::change_password))
-        .route("/console/me/email", post(me::change_email))
-        .route("/console/me/second-factor", get(me_second_factor::page).post(me_second_factor::save))
-        .route("/console/me/second-factor/totp", post(me_second_factor::start_enrolment))
-        .route("/console/me/second-factor/totp/confirm", post(me_second_factor::confirm_enrolment))
-        .route("/console/me/second-factor/recovery-codes", post(me_second_factor::regenerate_codes))
-        .route("/console/me/sessions/end-others", post(me::end_others))
-        .route("/console/me/sessions/{id}/end", post(me::end_session))
+        .route("/console/me", get(me::page::page))
+        .route("/console/me/password", post(me::page::change_password))
+        .route("/console/me/email", post(me::page::change_email))
+        .route("/console/me/second-factor", get(me::second_factor::page).post(me::second_factor::save))
+        .route("/console/me/second-factor/totp", post(me::second_factor::start_enrolment))
+        .route("/console/me/second-factor/totp/confirm", post(me::second_factor::confirm_enrolment))
+        .route("/console/me/second-factor/recovery-codes", post(me::second_factor::regenerate_codes))
+        .route("/console/me/sessions/end-others", post(me::page::end_others))
+        .route("/console/me/sessions/{id}/end", post(me::page::end_session))
         .route("/console/sessions", get(sessions::list))
         .route("/console/sessions/{id}/end", post(sessions::end))
         .route("/console/settings/security", get(settings::page).post(settings::save))
@@ -190,13 +182,9 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     pub async fn load(state: &AppState, account: AccountId) -> Result<Catalog> {
-        let mut conn = state.store.read().await?;
-        Ok(Catalog {
-            roles: named::list(&mut conn, Link::Roles, account).await?,
-            groups: named::list(&mut conn, Link::Groups, account).await?,
-            desks: named::list(&mut conn, Link::Desks, account).await?,
-            skills: named::list(&mut conn, Link::Skills, account).await?,
-        })
+        let crate::catalog::service::Names { roles, groups, desks, skills } =
+            crate::catalog::service::names(&state.store, account).await?;
+        Ok(Catalog { roles, groups, desks, skills })
     }
 
     /// Keeps the roles and groups the principal may give (D1), and those in `keep` (what the
@@ -208,28 +196,8 @@ impl Catalog {
         keep: &[i64],
         keep_groups: &[i64],
     ) -> Result<Catalog> {
-        if principal.platform_operator {
-            return Ok(self);
-        }
-        let mut conn = state.store.read().await?;
-        let account = principal.account();
-        let mut roles = Vec::new();
-        for role in self.roles {
-            let grant = crate::store::grants::roles(&mut conn, account, &[role.id]).await?;
-            if keep.contains(&role.id) || principal.may_give_roles("roles", &grant).is_ok() {
-                roles.push(role);
-            }
-        }
-        let mut groups = Vec::new();
-        for group in self.groups {
-            let carried = crate::store::grants::roles_of_groups(&mut conn, account, &[group.id]).await?;
-            let grant = crate::store::grants::roles(&mut conn, account, &carried).await?;
-            if keep_groups.contains(&group.id) || principal.may_give_roles("groups", &grant).is_ok() {
-                groups.push(group);
-            }
-        }
-        self.roles = roles;
-        self.groups = groups;
+        (self.roles, self.groups) =
+            crate::catalog::service::grantable(&state.store, principal, self.roles, self.groups, keep, keep_groups).await?;
         Ok(self)
     }
 

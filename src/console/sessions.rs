@@ -132,13 +132,8 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
     let user_id = if login.is_empty() {
         None
     } else {
-        let mut conn = state.store.read().await.or_fail(&user)?;
-        let found = crate::store::users::find_id_by_login(&mut conn, account.id, &login.to_lowercase()).await.or_fail(&user)?;
         // A login out of the viewer's scope (D8) is as unknown as one that does not exist.
-        let found = match found {
-            Some(id) => crate::access::principal::seen_user(&mut conn, &principal, id).await.ok().map(|u| u.id),
-            None => None,
-        };
+        let found = sessions::service::seen_user_by_login(&state.store, &principal, &login).await.or_fail(&user)?;
         unknown_login = found.is_none();
         found
     };
@@ -229,7 +224,7 @@ pub(super) async fn user_sessions(
         _ => crate::users::reach::changeable(&state.store, &principal, UserId(id)).await,
     }
     .or_fail(&user)?;
-    let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
+    let offers = super::users::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
         Some(sessions::service::list(&state.store, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
@@ -250,7 +245,7 @@ pub(super) async fn user_sessions(
     };
     let title = format!("Sessions of {}", view.login);
     let body = html! {
-        (super::user_actions::breadcrumbs(&view, "Sessions"))
+        (super::users::actions::breadcrumbs(&view, "Sessions"))
         (ui::page_head(&title, Some("Where this user is signed in. Ending a session signs it out at once."), html! {
             @if manage && items.as_ref().is_some_and(|i| !i.is_empty()) {
                 button.button.danger type="button" hx-post=(format!("/console/users/{id}/sessions/end-all"))
@@ -261,7 +256,7 @@ pub(super) async fn user_sessions(
         }))
         @if let Some(n) = &notice { (ui::alert("success", n)) }
         @if offers.out_of_reach {
-            p.reach-note { (super::users::out_of_reach_hint(&view.login)) " You can see these sessions, but not end them or unlock the user." }
+            p.reach-note { (super::users::list::out_of_reach_hint(&view.login)) " You can see these sessions, but not end them or unlock the user." }
         }
         @if let Some(until) = &view.locked_until {
             section.panel.lock-panel aria-labelledby="lock-title" {

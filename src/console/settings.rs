@@ -9,14 +9,13 @@ use maud::{Markup, html};
 
 use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::ui::{self, Nav};
-use super::user_security::{number_field, select_field};
+use super::users::security::{number_field, select_field};
 use super::{Pairs, first};
 use crate::access::Permission;
 use crate::model::settings::SecuritySettings;
 use crate::model::settings::RequiredFor;
 use crate::error::{Error, FieldIssue};
 use crate::state::AppState;
-use crate::store::accounts;
 
 /// The whole-number settings: (path, label, hint).
 const NUMBERS: [(&str, &str, &str); 11] = [
@@ -163,10 +162,7 @@ impl Values {
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsView).await?;
     // Read afresh: the version must be the one in the database.
-    let account = {
-        let mut conn = state.store.read().await.or_fail(&user)?;
-        accounts::by_id(&mut conn, account.id).await.or_fail(&user)?.unwrap_or(account)
-    };
+    let account = crate::accounts::service::by_id(&state.store, account.id).await.or_fail(&user)?.unwrap_or(account);
     let saved = first(&q, "notice") == Some("saved");
     let editable = user.can(Permission::SettingsManage);
     let body = html! {

@@ -121,12 +121,8 @@ async fn user_sessions(
     path: ItemPath,
 ) -> Result<Json<UserSessions>> {
     let principal = auth.principal(&client);
-    let mut conn = state.store.read().await?;
-    let user = crate::access::principal::seen_user(&mut conn, &principal, UserId(path.id)).await?;
-    drop(conn);
-    let filter = SessionFilter { user: Some(user.id), ..Default::default() };
     let current = Some(auth.caller.session);
-    let (items, _) = super::service::list(&state.store, &principal, &auth.account.security, &filter, 500, current).await?;
+    let items = super::service::list_of_user(&state.store, &principal, &auth.account.security, UserId(path.id), current).await?;
     Ok(Json(UserSessions { items }))
 }
 

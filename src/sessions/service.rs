@@ -174,3 +174,30 @@ pub async fn end_all_for(
     state.sessions.forget_user(user);
     Ok(ended)
 }
+
+/// The live sessions of one user the principal sees (D8), newest first; another user is not found.
+pub async fn list_of_user(
+    store: &Store,
+    principal: &Principal,
+    settings: &SecuritySettings,
+    user: UserId,
+    current: Option<SessionId>,
+) -> Result<Vec<SessionView>> {
+    let user = {
+        let mut conn = store.read().await?;
+        crate::access::principal::seen_user(&mut conn, principal, user).await?.id
+    };
+    let filter = SessionFilter { user: Some(user), ..Default::default() };
+    Ok(list(store, principal, settings, &filter, 500, current).await?.0)
+}
+
+/// The user with `login` in the principal's account, if the principal sees them (D8): a login out
+/// of their scope is as unknown as one that does not exist (the sessions page's filter).
+pub async fn seen_user_by_login(store: &Store, principal: &Principal, login: &str) -> Result<Option<UserId>> {
+    let mut conn = store.read().await?;
+    let found = crate::store::users::find_id_by_login(&mut conn, principal.account(), &login.to_lowercase()).await?;
+    Ok(match found {
+        Some(id) => crate::access::principal::seen_user(&mut conn, principal, id).await.ok().map(|u| u.id),
+        None => None,
+    })
+}

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::ui::{self, Nav};
-use super::user_actions::breadcrumbs;
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::ui::{self, Nav};
+use super::actions::breadcrumbs;
+use crate::console::{Pairs, first};
 use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
@@ -53,7 +53,7 @@ fn label(m: TwoFactorMethod) -> &'static str {
 
 /// The cell: the method, whether the authenticator is set up, and the drop-down when the viewer
 /// may change this user's second factor (`editable`: users.edit, in reach, not oneself).
-pub(super) fn cell(u: &UserView, editable: bool) -> Markup {
+pub(in crate::console) fn cell(u: &UserView, editable: bool) -> Markup {
     let id = u.id.0;
     let current = u.two_factor_method;
     let link = |c: Change| format!("/console/users/{id}/two-factor?change={}", c.as_str());
@@ -84,7 +84,7 @@ pub(super) fn cell(u: &UserView, editable: bool) -> Markup {
 }
 
 /// `GET /console/users/{id}/two-factor?change=…`: the confirmation.
-pub(super) async fn confirm_page(
+pub(in crate::console) async fn confirm_page(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,
@@ -95,7 +95,7 @@ pub(super) async fn confirm_page(
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
     let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
     if view.id == user.caller.user {
-        let page = super::user_actions::own_elsewhere(&user, &view, "Two-factor", "your second factor", "/console/me/second-factor", "My account → Two-factor");
+        let page = super::actions::own_elsewhere(&user, &view, "Two-factor", "your second factor", "/console/me/second-factor", "My account → Two-factor");
         return Ok(page);
     }
     let change = first(&q, "change")
@@ -161,7 +161,7 @@ fn form(u: &UserView, change: Change, issues: Option<&[FieldIssue]>) -> Markup {
 }
 
 /// `POST /console/users/{id}/two-factor`.
-pub(super) async fn apply(
+pub(in crate::console) async fn apply(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,

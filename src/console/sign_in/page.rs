@@ -7,9 +7,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::extract::{ConsoleUser, go};
-use super::ui::{self, Field, Nav};
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, go};
+use crate::console::ui::{self, Field, Nav};
+use crate::console::{Pairs, first};
 use crate::auth::extract::SESSION_COOKIE;
 use crate::auth::ClientInfo;
 use crate::sign_in::SignInRequest;
@@ -23,21 +23,21 @@ use crate::state::AppState;
 const FAILED: &str = "Sign-in failed: check the account, login and password.";
 
 /// `/`: the users page when signed in, else the sign-in page.
-pub(super) async fn root(user: Result<ConsoleUser, Response>) -> Response {
+pub(in crate::console) async fn root(user: Result<ConsoleUser, Response>) -> Response {
     match user {
         Ok(_) => Redirect::to("/console/users").into_response(),
         Err(_) => Redirect::to("/login").into_response(),
     }
 }
 
-pub(super) async fn login_page(State(state): State<AppState>, user: Result<ConsoleUser, Response>, Query(q): Query<Pairs>) -> Response {
+pub(in crate::console) async fn login_page(State(state): State<AppState>, user: Result<ConsoleUser, Response>, Query(q): Query<Pairs>) -> Response {
     if user.is_ok() {
         return Redirect::to("/console/users").into_response();
     }
     let account = first(&q, "account").unwrap_or("default");
     if first(&q, "captcha").is_some()
         && let Some(page) =
-            super::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default(), first(&q, "take_over").is_some()).await
+            crate::console::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default(), first(&q, "take_over").is_some()).await
     {
         return page;
     }
@@ -46,7 +46,7 @@ pub(super) async fn login_page(State(state): State<AppState>, user: Result<Conso
     login_form(account, "", None, notice).into_response()
 }
 
-pub(super) async fn login(
+pub(in crate::console) async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
     jar: CookieJar,
@@ -69,7 +69,7 @@ pub(super) async fn login(
     let take_over = first(&form, "take_over").is_some();
     // R30: the device token this browser got from an earlier sign-in, if any.
     let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
-    let captcha = super::captcha::answer_from(&form);
+    let captcha = crate::console::captcha::answer_from(&form);
     let request = SignInRequest {
         account,
         login,
@@ -80,8 +80,8 @@ pub(super) async fn login(
         captcha,
     };
     match crate::sign_in::sign_in(&state, request, &client).await {
-        Ok(crate::sign_in::Outcome::Captcha(step)) => super::captcha::step_page(account, login, take_over, &step).into_response(),
-        Ok(outcome) => super::sign_in_steps::outcome(&state, jar, account, outcome).await,
+        Ok(crate::sign_in::Outcome::Captcha(step)) => crate::console::captcha::step_page(account, login, take_over, &step).into_response(),
+        Ok(outcome) => super::steps::outcome(&state, jar, account, outcome).await,
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }
@@ -104,10 +104,10 @@ fn signed_in(state: &AppState, jar: CookieJar, signed: SignedIn) -> Response {
 
 /// The browser's cookie for R30's known devices: long-lived, so a later sign-in from it is
 /// not "a new device".
-pub(super) const DEVICE_COOKIE: &str = "roster_device";
+pub(in crate::console) const DEVICE_COOKIE: &str = "roster_device";
 
 /// The session cookie of a completed sign-in, and the device cookie when it issued one.
-pub(super) fn session_jar(state: &AppState, jar: CookieJar, signed: SignedIn) -> CookieJar {
+pub(in crate::console) fn session_jar(state: &AppState, jar: CookieJar, signed: SignedIn) -> CookieJar {
     let jar = match signed.device {
         Some(device) => jar.add(
             Cookie::build((DEVICE_COOKIE, device))
@@ -130,7 +130,7 @@ pub(super) fn session_jar(state: &AppState, jar: CookieJar, signed: SignedIn) ->
 }
 
 /// `POST /login/password`: the forced or expired password change step of a sign-in.
-pub(super) async fn password_change(
+pub(in crate::console) async fn password_change(
     State(state): State<AppState>,
     client: ClientInfo,
     jar: CookieJar,
@@ -176,13 +176,12 @@ pub(super) async fn password_change(
 
 /// The account's password policy in one line (for the hint under the new password), if the
 /// account exists.
-pub(super) async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
-    let mut conn = state.store.read().await.ok()?;
-    let record = crate::store::accounts::by_slug(&mut conn, account).await.ok()??;
+pub(in crate::console) async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
+    let record = crate::accounts::service::by_slug(&state.store, account).await.ok()??;
     Some(ui::sentence(&record.security.password_policy.describe()))
 }
 
-pub(super) fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
+pub(in crate::console) fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
     let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
     if let Some(h) = hint {
         new_password = new_password.hint(h);
@@ -230,7 +229,7 @@ fn take_over_form(account: &str, login: &str, message: &str) -> Markup {
 }
 
 /// `POST /logout` (an htmx request, so CSRF-checked): ends the session and clears the cookie.
-pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser, jar: CookieJar) -> Response {
+pub(in crate::console) async fn logout(State(state): State<AppState>, user: ConsoleUser, jar: CookieJar) -> Response {
     if let Err(err) = crate::sign_in::service::sign_out(&state, &user.caller, &user.client).await {
         return user.fail(err).into_response();
     }
@@ -239,7 +238,7 @@ pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser, jar
 }
 
 /// Accepts a form post whose `Origin` (when the browser sends one) is this server.
-pub(super) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+pub(in crate::console) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -251,7 +250,7 @@ pub(super) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool
     matches(host) || matches(forwarded) || matches(public)
 }
 
-pub(super) fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
+pub(in crate::console) fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
     let body = html! {
         section.auth-card aria-labelledby="login-title" {
             h1 #login-title { "Sign in" }

@@ -4,16 +4,16 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 use maud::html;
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::ui::{self, Nav};
-use super::user_actions::breadcrumbs;
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::ui::{self, Nav};
+use super::actions::breadcrumbs;
 use crate::access::Permission;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::users::service::{self, AVATAR_MAX_BYTES};
 
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as uploading would be: 403, with the reason.
@@ -53,7 +53,7 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(
     Ok(user.page(Nav::Users, "Avatar", body))
 }
 
-pub(super) async fn upload(
+pub(in crate::console) async fn upload(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,
@@ -75,7 +75,7 @@ pub(super) async fn upload(
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }
 
-pub(super) async fn remove(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn remove(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     service::delete_avatar(&state.store, &principal, UserId(id)).await.or_fail(&user)?;

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::extract::{ConsoleUser, Failure, OrFail};
-use super::ui;
-use super::users::{ListParams, PAGE_SIZE, acting_on, rows};
-use super::{Catalog, Pairs, all, first, link_names};
+use crate::console::extract::{ConsoleUser, Failure, OrFail};
+use crate::console::ui;
+use super::list::{ListParams, PAGE_SIZE, acting_on, rows};
+use crate::console::{Catalog, Pairs, all, first, link_names};
 use crate::access::{Permission, Scope};
 use crate::error::Error;
 use crate::ids::UserId;
@@ -20,7 +20,7 @@ use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
 use crate::model::user_filter::Target;
 use crate::users::service;
 
-pub(super) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
+pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
     let allowed = |a: BulkAction| {
         if a == BulkAction::Delete { user.can(Permission::UsersDelete) } else { user.can(Permission::UsersEdit) }
     };
@@ -73,7 +73,7 @@ fn action_link(action: BulkAction) -> Option<Link> {
 }
 
 /// `GET /console/users/bulk/values?action=…`: the values select for an assign/unassign action.
-pub(super) async fn values(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn values(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
     let Some(link) = first(&q, "action").and_then(BulkAction::parse).and_then(action_link) else {
         return Ok(html! {}.into_response());
@@ -103,7 +103,7 @@ fn values_select(link: Link, items: &[NamedRecord]) -> Markup {
 }
 
 /// `POST /console/users/bulk`: preview (dry run) or apply a mass action.
-pub(super) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let Some(action) = first(&form, "action").and_then(BulkAction::parse) else {
         return Ok(result_alert("Choose a mass action first."));
     };

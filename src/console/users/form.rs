@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use super::form_fields::{self as ff, FORM_FIELDS};
 use super::offers::{Acting, Offers};
-use super::ui::{self, Nav};
-use super::{Catalog, Pairs, all, first};
+use crate::console::ui::{self, Nav};
+use crate::console::{Catalog, Pairs, all, first};
 use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
@@ -23,7 +23,7 @@ use crate::model::user::{TwoFactorMethod, UserStatus};
 use crate::users::service::{self, UserView};
 
 /// The R11 flags as the form names them.
-pub(super) const FLAGS: [(&str, &str); 7] = [
+pub(in crate::console) const FLAGS: [(&str, &str); 7] = [
     ("receive_email", "Receives email"),
     ("receive_sms", "Receives SMS"),
     ("is_agent", "Agent"),
@@ -35,7 +35,7 @@ pub(super) const FLAGS: [(&str, &str); 7] = [
 
 /// What the form shows: a user's current values, or what was just submitted.
 #[derive(Debug, Default)]
-pub(super) struct Values {
+pub(in crate::console) struct Values {
     pub text: HashMap<&'static str, String>,
     pub flags: Vec<&'static str>,
     pub roles: Vec<i64>,
@@ -185,13 +185,13 @@ impl Values {
 }
 
 /// Which form this is.
-pub(super) enum Mode {
+pub(in crate::console) enum Mode {
     Create,
     Edit { id: i64 },
 }
 
 impl Mode {
-    pub(super) fn action(&self) -> String {
+    pub(in crate::console) fn action(&self) -> String {
         match self {
             Mode::Create => "/console/users/new".into(),
             Mode::Edit { id, .. } => format!("/console/users/{id}/edit"),
@@ -199,7 +199,7 @@ impl Mode {
     }
 }
 
-pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
+pub(in crate::console) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
     let principal = user.principal(&account, Permission::UsersCreate);
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
@@ -207,7 +207,7 @@ pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -
     Ok(user.page(Nav::Users, "New user", page(&form, "New user", None)))
 }
 
-pub(super) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
@@ -257,7 +257,7 @@ fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
     }
 }
 
-pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn create(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
     let principal = user.principal(&account, Permission::UsersCreate);
     let values = Values::from_form(&form);
@@ -289,7 +289,7 @@ pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, For
     }
 }
 
-pub(super) async fn update(
+pub(in crate::console) async fn update(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,

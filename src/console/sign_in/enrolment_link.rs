@@ -9,23 +9,23 @@ use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::auth::{DEVICE_COOKIE, same_origin};
-use super::ui::{self, Nav};
-use super::{Pairs, first};
+use super::page::{DEVICE_COOKIE, same_origin};
+use crate::console::ui::{self, Nav};
+use crate::console::{Pairs, first};
 use crate::auth::ClientInfo;
 use crate::sign_in::Outcome;
 use crate::error::Error;
 use crate::second_factor::enrolment;
 use crate::state::AppState;
 
-pub(super) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub(in crate::console) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match enrolment::check(&state, &token).await {
         Ok((account, user)) => form(&token, &account.name, &user.login, None).into_response(),
         Err(err) => dead_link(&err),
     }
 }
 
-pub(super) async fn sign_in(
+pub(in crate::console) async fn sign_in(
     State(state): State<AppState>,
     Path(token): Path<String>,
     client: ClientInfo,
@@ -54,7 +54,7 @@ pub(super) async fn sign_in(
             ui::enc(&user.login)
         ))
         .into_response(),
-        Ok(outcome) => super::sign_in_steps::outcome(&state, jar, &account.slug, outcome).await,
+        Ok(outcome) => super::steps::outcome(&state, jar, &account.slug, outcome).await,
         Err(Error::TooManyAttempts(_)) => {
             let message = "Too many failed sign-ins from your address. Try again later.";
             (StatusCode::TOO_MANY_REQUESTS, form(&token, &account.name, &user.login, Some(message))).into_response()

@@ -1,5 +1,5 @@
 //! One user's actions besides editing: change the password (R23), delete (R22).
-//! (The activity page is in `activity.rs`.)
+//! (The activity page is in `console/activity.rs`.)
 
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::ui::{self, Field, Nav};
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::ui::{self, Field, Nav};
+use crate::console::{Pairs, first};
 use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::model::AccountRecord;
 use crate::users::service::{self, UserView};
 
-pub(super) fn breadcrumbs(u: &UserView, current: &str) -> Markup {
+pub(in crate::console) fn breadcrumbs(u: &UserView, current: &str) -> Markup {
     html! {
         nav.breadcrumbs aria-label="Breadcrumb" {
             a href="/console/users" { "Users" } " / "
@@ -31,7 +31,7 @@ fn who(u: &UserView) -> String {
     if u.display_name == u.login { u.login.clone() } else { format!("{} ({})", u.display_name, u.login) }
 }
 
-pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn password_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
@@ -54,7 +54,7 @@ pub(super) async fn password_page(State(state): State<AppState>, user: ConsoleUs
 }
 
 /// The account's password policy in one line, for the hint under a password field.
-pub(super) fn policy_hint(account: &AccountRecord) -> String {
+pub(in crate::console) fn policy_hint(account: &AccountRecord) -> String {
     ui::sentence(&account.security.password_policy.describe())
 }
 
@@ -92,7 +92,7 @@ fn password_form(u: &UserView, hint: &str, generate: bool, must_change: bool, is
     }
 }
 
-pub(super) async fn set_password(
+pub(in crate::console) async fn set_password(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,
@@ -145,7 +145,7 @@ fn password_changed(u: &UserView, generated: Option<&SecretString>, must_change:
 }
 
 /// The page for what one changes about oneself only under My Account (D3), in place of a form.
-pub(super) fn own_elsewhere(user: &ConsoleUser, view: &UserView, current: &str, what: &str, href: &str, place: &str) -> Response {
+pub(in crate::console) fn own_elsewhere(user: &ConsoleUser, view: &UserView, current: &str, what: &str, href: &str, place: &str) -> Response {
     let body = html! {
         (breadcrumbs(view, current))
         (ui::page_head(current, Some(&format!("For {}", who(view))), html! {}))
@@ -157,7 +157,7 @@ pub(super) fn own_elsewhere(user: &ConsoleUser, view: &UserView, current: &str, 
     user.page(Nav::Users, current, body)
 }
 
-pub(super) async fn delete_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn delete_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
     // A user out of reach (D2) is refused here as deleting would be: 403, with the reason.
@@ -194,7 +194,7 @@ pub(super) async fn delete_page(State(state): State<AppState>, user: ConsoleUser
     Ok(user.page(Nav::Users, &title, body))
 }
 
-pub(super) async fn delete(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn delete(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
     service::delete(&state.store, &principal, UserId(id)).await.or_fail(&user)?;

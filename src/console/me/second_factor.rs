@@ -8,17 +8,17 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::sign_in_steps::{authenticator_details, codes_box};
-use super::ui::{self, Field, Nav};
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::sign_in::steps::{authenticator_details, codes_box};
+use crate::console::ui::{self, Field, Nav};
+use crate::console::{Pairs, first};
 use crate::error::{Error, FieldIssue};
 use crate::second_factor::manage::{self, SecondFactorStatus};
 use crate::state::AppState;
 use crate::model::user::{TwoFactorMethod, TwoFactorMode};
 
 /// `GET /console/me/second-factor`.
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("saved") => Some("Your two-factor settings were saved."),
@@ -142,7 +142,7 @@ fn refused(markup: Markup) -> Response {
 }
 
 /// `POST /console/me/second-factor`: method and mode.
-pub(super) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let method = first(&form, "method").and_then(TwoFactorMethod::parse);
     let mode = first(&form, "mode").and_then(TwoFactorMode::parse);
@@ -176,7 +176,7 @@ pub(super) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(
 }
 
 /// `POST /console/me/second-factor/totp`: the password, then the new app's QR code and key.
-pub(super) async fn start_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn start_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let Some(current) = secret(&form) else { return Ok(refused(enrol_form(&status, &password_required()))) };
     match manage::start_enrolment(&state, &user.caller, &user.client, current).await {
@@ -204,7 +204,7 @@ fn confirm_form(s: &SecondFactorStatus, details: &Markup, issues: &[FieldIssue])
 }
 
 /// `POST /console/me/second-factor/totp/confirm`: a code from the new app; new recovery codes.
-pub(super) async fn confirm_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn confirm_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let code = first(&form, "code").map(str::trim).unwrap_or_default();
     let result = if code.is_empty() {
         Err(Error::invalid("code", "required", "enter the code the new app shows"))
@@ -223,7 +223,7 @@ pub(super) async fn confirm_enrolment(State(state): State<AppState>, user: Conso
 }
 
 /// `POST /console/me/second-factor/recovery-codes`.
-pub(super) async fn regenerate_codes(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn regenerate_codes(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let Some(current) = secret(&form) else { return Ok(refused(codes_form(&status, &password_required()))) };
     match manage::regenerate_recovery_codes(&state, &user.caller, &user.client, current).await {

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::ui::{self, Nav};
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::ui::{self, Nav};
+use crate::console::{Pairs, first};
 use crate::access::Permission;
 use crate::model::settings::IDLE_MINUTES;
 use crate::model::settings::SecuritySettings;
@@ -91,7 +91,7 @@ impl Values {
 }
 
 /// `GET /console/users/{id}/security`.
-pub(super) async fn page(
+pub(in crate::console) async fn page(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,
@@ -105,7 +105,7 @@ pub(super) async fn page(
     let saved = first(&q, "notice") == Some("saved");
     let title = format!("Security of {}", view.login);
     let body = html! {
-        (super::user_actions::breadcrumbs(&view, "Security"))
+        (super::actions::breadcrumbs(&view, "Security"))
         (ui::page_head(&title, Some("Password expiry and inactivity timeouts for this user; blank follows the account's settings."),
             html! { @if offers.access_rules { a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" } } }))
         @if saved { (ui::alert("success", "The user's security settings were saved.")) }
@@ -139,7 +139,7 @@ fn form(u: &UserView, settings: &SecuritySettings, v: &Values, issues: &[FieldIs
                 &format!("Blank: the account's {} minutes. Between {} and {}.", sessions.console_idle_minutes, IDLE_MINUTES.start(), IDLE_MINUTES.end()), issues))
             (minutes_field("phone_idle_minutes", "Phone inactivity timeout (minutes)", &v.phone,
                 &format!("Blank: the account's {} minutes. Between {} and {}.", sessions.phone_idle_minutes, IDLE_MINUTES.start(), IDLE_MINUTES.end()), issues))
-            (super::captcha::user_flag(v.captcha_required))
+            (crate::console::captcha::user_flag(v.captcha_required))
             div.form-actions {
                 button.button.primary type="submit" { "Save" }
                 a.button.subtle href=(format!("/console/users/{id}/edit")) { "Cancel" }
@@ -154,7 +154,7 @@ fn expiry_options(account_expiry: &str) -> Vec<(String, String)> {
     options
 }
 
-pub(super) fn select_field(name: &str, label: &str, value: &str, options: &[(String, String)], hint: &str, issues: &[FieldIssue]) -> Markup {
+pub(in crate::console) fn select_field(name: &str, label: &str, value: &str, options: &[(String, String)], hint: &str, issues: &[FieldIssue]) -> Markup {
     let id = format!("f-{}", name.replace('.', "-"));
     let errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == name).collect();
     let err_id = format!("{id}-error");
@@ -173,7 +173,7 @@ pub(super) fn select_field(name: &str, label: &str, value: &str, options: &[(Str
 }
 
 /// A whole-number input (`inputmode=numeric`, so a bad value reaches the server's message).
-pub(super) fn number_field(name: &str, label: &str, value: &str, hint: &str, required: bool, issues: &[FieldIssue]) -> Markup {
+pub(in crate::console) fn number_field(name: &str, label: &str, value: &str, hint: &str, required: bool, issues: &[FieldIssue]) -> Markup {
     let id = format!("f-{}", name.replace('.', "-"));
     let errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == name).collect();
     let err_id = format!("{id}-error");
@@ -195,7 +195,7 @@ fn minutes_field(name: &str, label: &str, value: &str, hint: &str, issues: &[Fie
 }
 
 /// `POST /console/users/{id}/security`.
-pub(super) async fn save(
+pub(in crate::console) async fn save(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,

@@ -12,9 +12,9 @@ use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use maud::{Markup, html};
 
-use super::auth::{login_form, password_change_form, policy_hint, same_origin, session_jar};
-use super::ui::{self, Nav};
-use super::{Pairs, first};
+use super::page::{login_form, password_change_form, policy_hint, same_origin, session_jar};
+use crate::console::ui::{self, Nav};
+use crate::console::{Pairs, first};
 use crate::sign_in::service::Pending;
 use crate::auth::ClientInfo;
 use crate::sign_in::Outcome;
@@ -59,7 +59,7 @@ impl<'a> Carry<'a> {
 
 /// The page for where a sign-in stands: the session (with recovery codes first, if the sign-in
 /// just set up an authenticator), or the next step.
-pub(super) async fn outcome(state: &AppState, jar: CookieJar, account: &str, outcome: Outcome) -> Response {
+pub(in crate::console) async fn outcome(state: &AppState, jar: CookieJar, account: &str, outcome: Outcome) -> Response {
     match outcome {
         Outcome::SignedIn(mut signed) => match signed.recovery_codes.take() {
             Some(codes) => (session_jar(state, jar, signed), recovery_codes_page(account, &codes, None)).into_response(),
@@ -190,7 +190,7 @@ fn code_page(carry: &Carry, sent_to: Option<&str>, error: Option<&str>, issues: 
 }
 
 /// `POST /login/second-factor`: the code of the second-factor step.
-pub(super) async fn verify(
+pub(in crate::console) async fn verify(
     State(state): State<AppState>,
     client: ClientInfo,
     jar: CookieJar,
@@ -217,7 +217,7 @@ pub(super) async fn verify(
 }
 
 /// `POST /login/second-factor/email`: "Send me a code" / "Send again".
-pub(super) async fn send_email(
+pub(in crate::console) async fn send_email(
     State(state): State<AppState>,
     client: ClientInfo,
     headers: HeaderMap,
@@ -258,12 +258,12 @@ fn setup_reason(reason: &str) -> &'static str {
 }
 
 /// The key in groups of four, as authenticator apps show it and people type it.
-pub(super) fn grouped(key: &str) -> String {
+pub(in crate::console) fn grouped(key: &str) -> String {
     key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 /// The QR code, both downloads, the key and the URI: what an authenticator app needs.
-pub(super) fn authenticator_details(d: &SetupDetails) -> Markup {
+pub(in crate::console) fn authenticator_details(d: &SetupDetails) -> Markup {
     let png = format!("data:image/png;base64,{}", d.qr_png_base64);
     let svg = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(&d.qr_svg));
     html! {
@@ -313,7 +313,7 @@ async fn setup_page(state: &AppState, carry: &Carry<'_>, issues: &[FieldIssue]) 
 }
 
 /// `POST /login/totp-setup`: a code from the new authenticator confirms it.
-pub(super) async fn confirm_setup(
+pub(in crate::console) async fn confirm_setup(
     State(state): State<AppState>,
     client: ClientInfo,
     jar: CookieJar,
@@ -338,14 +338,14 @@ pub(super) async fn confirm_setup(
 }
 
 /// The recovery codes as a `data:` URI of a text file (nothing leaves the page).
-pub(super) fn codes_download(codes: &[String]) -> String {
+pub(in crate::console) fn codes_download(codes: &[String]) -> String {
     let text = format!("Roster recovery codes: each works once in place of the authenticator app.\n\n{}\n", codes.join("\n"));
     // `enc` writes spaces as `+`, which a data: URI would keep; a literal `+` is already `%2B`.
     format!("data:text/plain;charset=utf-8,{}", ui::enc(&text).replace('+', "%20"))
 }
 
 /// The codes with Copy and Download; shown once, here or in My Account.
-pub(super) fn codes_box(codes: &[String]) -> Markup {
+pub(in crate::console) fn codes_box(codes: &[String]) -> Markup {
     html! {
         div.secret.recovery-codes {
             span.secret-label #recovery-codes-label { "Recovery codes" }
@@ -388,7 +388,7 @@ fn continue_form(account: &str, next: Option<&Pending>) -> Markup {
 }
 
 /// `POST /login/continue`: past the recovery codes, to the password change or the console.
-pub(super) async fn continue_after_codes(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Pairs>) -> Response {
+pub(in crate::console) async fn continue_after_codes(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Pairs>) -> Response {
     if !same_origin(&headers, state.config.public_url.as_deref()) {
         return foreign();
     }

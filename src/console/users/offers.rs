@@ -3,7 +3,7 @@
 //! neither are those on oneself that only My Account makes (password, email, second factor).
 //! The services refuse all the same; this only keeps the pages from offering what they refuse.
 
-use super::extract::ConsoleUser;
+use crate::console::extract::ConsoleUser;
 use crate::access::{Permission, Principal};
 use crate::error::Result;
 use crate::ids::UserId;
@@ -25,7 +25,7 @@ const ACTING: [Permission; 6] = [
 const CHANGING: [Permission; 4] = [Permission::UsersEdit, Permission::UsersPasswords, Permission::UsersDelete, Permission::SessionsManage];
 
 /// The viewer, acting with each permission they hold, and what that reaches among some users.
-pub(super) struct Acting {
+pub(in crate::console) struct Acting {
     me: UserId,
     principals: Vec<(Permission, Principal)>,
     reach: Reach,
@@ -33,7 +33,7 @@ pub(super) struct Acting {
 
 /// What is offered for one user.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Offers {
+pub(in crate::console) struct Offers {
     pub myself: bool,
     /// Out of reach (D2) of a viewer who could otherwise change users: shown read-only.
     pub out_of_reach: bool,

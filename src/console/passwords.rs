@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::auth::same_origin;
+use super::sign_in::page::same_origin;
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::ClientInfo;

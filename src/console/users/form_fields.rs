@@ -2,10 +2,10 @@
 
 use maud::{Markup, html};
 
-use super::Catalog;
-use super::extract::ConsoleUser;
-use super::ui::{self, Field};
-use super::user_form::{FLAGS, Mode, Values};
+use crate::console::Catalog;
+use crate::console::extract::ConsoleUser;
+use crate::console::ui::{self, Field};
+use super::form::{FLAGS, Mode, Values};
 use crate::access::{Permission, Scope};
 use crate::domain::DateFormat;
 use crate::error::FieldIssue;
@@ -13,7 +13,7 @@ use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 /// The single-valued fields the form sends (text inputs and selects).
-pub(super) const FORM_FIELDS: [&str; 18] = [
+pub(in crate::console) const FORM_FIELDS: [&str; 18] = [
     "login",
     "email",
     "first_name",
@@ -47,7 +47,7 @@ const OTHER_FIELDS: [&str; 9] = [
     "is_company_supervisor",
 ];
 
-pub(super) fn user_form(
+pub(in crate::console) fn user_form(
     user: &ConsoleUser,
     catalog: &Catalog,
     v: &Values,
@@ -234,7 +234,7 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues:
 }
 
 fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues: &[FieldIssue], locked: bool) -> Markup {
-    let (_, plural) = super::link_names(link);
+    let (_, plural) = crate::console::link_names(link);
     let items: &[NamedRecord] = catalog.of(link);
     html! {
         fieldset.checklist id=(format!("f-{name}")) {

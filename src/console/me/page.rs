@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
-use super::extract::{ConsoleUser, Failure, OrFail, go};
-use super::sessions::{TableOptions, ended_row, table};
-use super::ui::{self, Field, Nav};
-use super::{Pairs, first};
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::sessions::{TableOptions, ended_row, table};
+use crate::console::ui::{self, Field, Nav};
+use crate::console::{Pairs, first};
 use crate::error::{Error, FieldIssue};
 use crate::ids::SessionId;
 use crate::sessions;
@@ -20,7 +20,7 @@ use crate::store::sessions::SessionFilter;
 use crate::users::service::{self, UserView};
 
 /// `GET /console/me`.
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("password") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
@@ -123,7 +123,7 @@ fn email_form(current: Option<&str>, value: &str, issues: &[FieldIssue]) -> Mark
 }
 
 /// `POST /console/me/email`: through `auth::change_own_email`, which checks the password.
-pub(super) async fn change_email(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn change_email(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let current = first(&form, "current_password").unwrap_or_default();
     let email = first(&form, "email").unwrap_or_default().trim().to_string();
     let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user)
@@ -175,7 +175,7 @@ async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Fai
 }
 
 /// `POST /console/me/password`.
-pub(super) async fn change_password(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn change_password(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let current = first(&form, "current_password").unwrap_or_default();
     let new = first(&form, "new_password").unwrap_or_default();
     let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
@@ -207,7 +207,7 @@ pub(super) async fn change_password(State(state): State<AppState>, user: Console
 }
 
 /// `POST /console/me/sessions/{id}/end`: one of my sessions.
-pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
     sessions::service::end(&state.store, &state.sessions, &me, SessionId(id), Some(user.caller.user))
         .await
@@ -219,7 +219,7 @@ pub(super) async fn end_session(State(state): State<AppState>, user: ConsoleUser
 }
 
 /// `POST /console/me/sessions/end-others`.
-pub(super) async fn end_others(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
+pub(in crate::console) async fn end_others(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
     let actor = user.caller.actor(&user.client);
     let ended = sessions::service::end_all_for(&state, &actor, user.caller.user, &user.caller.login, Some(user.caller.session), "ended_by_user")
         .await

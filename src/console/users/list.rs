@@ -1,13 +1,13 @@
-//! The Users Manager: the users table and its filters (R21). Mass actions are in `bulk.rs`.
+//! The Users Manager: the users table and its filters (R21). Mass actions are in `users/bulk.rs`.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::extract::{ConsoleUser, Failure, OrFail};
+use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use super::offers::{Acting, Offers};
-use super::ui::{self, Nav};
-use super::{Catalog, Pairs, all, first, link_names};
+use crate::console::ui::{self, Nav};
+use crate::console::{Catalog, Pairs, all, first, link_names};
 use crate::access::{Permission, Scope};
 use crate::error::Result;
 use crate::ids::UserId;
@@ -17,12 +17,12 @@ use crate::model::user_filter::UserFilter;
 use crate::model::user::UserStatus;
 use crate::users::service::{self, UserView};
 
-pub(super) const PAGE_SIZE: i64 = 50;
+pub(in crate::console) const PAGE_SIZE: i64 = 50;
 
 /// The list's filters as they appear in the URL (`status` may repeat) and, prefixed with
 /// `f_`, as hidden fields of the mass-action form.
 #[derive(Debug, Default)]
-pub(super) struct ListParams {
+pub(in crate::console) struct ListParams {
     status: Vec<String>,
     role: String,
     desk: String,
@@ -35,7 +35,7 @@ pub(super) struct ListParams {
 }
 
 impl ListParams {
-    pub(super) fn from_pairs(p: &Pairs, prefix: &str) -> Self {
+    pub(in crate::console) fn from_pairs(p: &Pairs, prefix: &str) -> Self {
         let key = |k: &str| format!("{prefix}{k}");
         let one = |k: &str| first(p, &key(k)).unwrap_or_default().trim().to_string();
         let status_key = key("status");
@@ -51,7 +51,7 @@ impl ListParams {
         }
     }
 
-    pub(super) fn filter(&self) -> Result<UserFilter> {
+    pub(in crate::console) fn filter(&self) -> Result<UserFilter> {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
         let mut filter = UserFilter::from_query(
             Some(&self.status.join(",")),
@@ -89,7 +89,7 @@ impl ListParams {
         if query.is_empty() { "/console/users".into() } else { format!("/console/users?{query}") }
     }
 
-    pub(super) fn hidden(&self) -> Markup {
+    pub(in crate::console) fn hidden(&self) -> Markup {
         html! {
             @for (k, v) in self.pairs() {
                 @if !v.is_empty() { input type="hidden" name=(format!("f_{k}")) value=(v); }
@@ -99,7 +99,7 @@ impl ListParams {
     }
 }
 
-pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
     let principal = user.principal(&account, Permission::UsersView);
     let params = ListParams::from_pairs(&q, "");
@@ -165,7 +165,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 }
 
 /// What the viewer may do to each user of a page, read in one query for the page.
-pub(super) async fn acting_on(
+pub(in crate::console) async fn acting_on(
     state: &AppState,
     user: &ConsoleUser,
     account: &crate::model::AccountRecord,
@@ -242,7 +242,7 @@ fn filter_select(name: &str, link: Link, catalog: &Catalog, selected: &str) -> M
 }
 
 /// The table body; `oob` marks it for htmx to swap in place after a mass action.
-pub(super) fn rows(items: &[UserView], acting: &Acting, selectable: bool, params: &ListParams, oob: bool) -> Markup {
+pub(in crate::console) fn rows(items: &[UserView], acting: &Acting, selectable: bool, params: &ListParams, oob: bool) -> Markup {
     let columns = if selectable { 9 } else { 8 };
     html! {
         tbody #user-rows hx-swap-oob=[oob.then_some("true")] {
@@ -299,7 +299,7 @@ fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {
                     @if u.assignments.desks.is_empty() { span.muted { "—" } }
                 }
             }
-            td { (super::user_two_factor::cell(u, offers.two_factor)) }
+            td { (super::two_factor::cell(u, offers.two_factor)) }
             td {
                 div.badges {
                     span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }
@@ -324,7 +324,7 @@ fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {
 }
 
 /// The hint on a user the viewer may not change (D2), in words (not colour alone).
-pub(super) fn out_of_reach_hint(login: &str) -> Markup {
+pub(in crate::console) fn out_of_reach_hint(login: &str) -> Markup {
     html! {
         span.reach-hint title="This user holds permissions you do not, or is an admin or platform operator you are not: only someone who holds at least as much can change them." {
             "Out of your reach"
@@ -380,7 +380,7 @@ fn lock_until_text(rfc3339: &str) -> String {
     rfc3339.get(..16).map(|t| format!("{} UTC", t.replace('T', " "))).unwrap_or_else(|| rfc3339.to_string())
 }
 
-pub(super) fn status_label(s: UserStatus) -> &'static str {
+pub(in crate::console) fn status_label(s: UserStatus) -> &'static str {
     match s {
         UserStatus::Active => "Active",
         UserStatus::Disabled => "Disabled",
