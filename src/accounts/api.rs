@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::AccountView;
-use crate::access::perm;
+use crate::access::{Permission, perm};
 use crate::auth::{Authorized, Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, if_match, with_etag};
@@ -56,7 +56,7 @@ async fn create_account(
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<Response> {
     require_operator(&caller)?;
-    let view = super::service::create(&state.store, &caller.actor(&client), &req.slug, &req.name, req.seat_limit).await?;
+    let view = super::service::create(&state.store, &caller.principal(caller.account, Permission::AccountsManage, &client), &req.slug, &req.name, req.seat_limit).await?;
     Ok(with_etag(StatusCode::CREATED, view.version, view))
 }
 
@@ -99,8 +99,8 @@ async fn update_account(
         return Err(Error::Forbidden("only a platform operator can enable, disable or size an account".into()));
     }
     let version = if_match(&headers)?;
-    let actor = auth.caller.actor(&client);
-    let view = super::service::update(&state.store, &actor, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
+    let principal = auth.principal(&client);
+    let view = super::service::update(&state.store, &principal, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }
 
@@ -125,7 +125,6 @@ async fn put_security(
     ApiJson(settings): ApiJson<SecuritySettings>,
 ) -> Result<Response> {
     let expected = if_match(&headers)?;
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    let updated = super::service::update_security(&state, &actor, &auth.account, settings, expected).await?;
+    let updated = super::service::update_security(&state, &auth.principal(&client), &auth.account, settings, expected).await?;
     Ok(with_etag(StatusCode::OK, updated.version, updated.security))
 }

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::access::BuiltinRole;
+use crate::access::{BuiltinRole, Principal};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
@@ -72,7 +72,7 @@ async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Op
     Ok((id, admin_role))
 }
 
-pub async fn create(db: &Store, actor: &Actor, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
+pub async fn create(db: &Store, principal: &Principal, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
     let mut issues = Issues::new();
     let slug = issues.check("slug", Slug::parse(slug));
     let name = issues.check("name", EntityName::parse(name));
@@ -88,8 +88,8 @@ pub async fn create(db: &Store, actor: &Actor, slug: &str, name: &str, seat_limi
     let mut changes = Changes::new();
     changes.set("slug", slug.as_str()).set("name", name.as_str()).set("seat_limit", seat_limit);
     // Recorded in the operator's account, and in the new one, so each log is complete.
-    activity::service::record(conn, actor, "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
-    activity::service::record(conn, &actor.in_account(id), "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    activity::service::record(conn, &principal.actor, "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    activity::service::record(conn, &principal.actor.in_account(id), "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
     let view = store::by_id(conn, id).await?.ok_or(Error::NotFound("account"))?.into();
     tx.commit().await?;
     Ok(view)
@@ -97,7 +97,7 @@ pub async fn create(db: &Store, actor: &Actor, slug: &str, name: &str, seat_limi
 
 pub async fn update(
     db: &Store,
-    actor: &Actor,
+    principal: &Principal,
     account: AccountId,
     expected_version: i64,
     name: Option<&str>,
@@ -128,7 +128,7 @@ pub async fn update(
         .diff("enabled", current.enabled, new_enabled)
         .diff("seat_limit", current.seat_limit, new_limit);
     if !changes.is_empty() {
-        activity::service::record(conn, &actor.in_account(account), "account.updated", Target { kind: "account", id: Some(account.0), label: &current.slug }, &changes).await?;
+        activity::service::record(conn, &principal.actor.in_account(account), "account.updated", Target { kind: "account", id: Some(account.0), label: &current.slug }, &changes).await?;
     }
     let view = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?.into();
     tx.commit().await?;
@@ -205,7 +205,7 @@ pub async fn create_admin(db: &Store, account_slug: &str, login: &str, platform_
 /// each changed setting.
 pub async fn update_security(
     state: &crate::state::AppState,
-    actor: &Actor,
+    principal: &Principal,
     account: &AccountRecord,
     settings: crate::model::settings::SecuritySettings,
     expected_version: i64,
@@ -230,7 +230,7 @@ pub async fn update_security(
         }
     }
     let target = Target { kind: "account", id: Some(account.id.0), label: &account.slug };
-    activity::service::record(tx.conn(), actor, "settings.security_changed", target, &changes).await?;
+    activity::service::record(tx.conn(), &principal.actor, "settings.security_changed", target, &changes).await?;
     let updated = store::by_id(tx.conn(), account.id).await?.ok_or(Error::NotFound("account"))?;
     tx.commit().await?;
     Ok(updated)

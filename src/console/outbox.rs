@@ -87,7 +87,7 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
 /// `POST /console/outbox/{id}/retry`.
 pub(super) async fn retry(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsManage).await?;
-    let actor = user.actor(&account);
-    crate::outbox::service::retry(&state, &actor, account.id, id).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::SettingsManage);
+    crate::outbox::service::retry(&state, &principal, id).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/outbox?notice=retried"))
 }

@@ -276,8 +276,8 @@ pub(super) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(
     if !issues.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&values, true, &issues, None)).into_response());
     }
-    let actor = user.actor(&account);
-    match crate::accounts::service::update_security(&state, &actor, &account, values.settings.clone(), values.version).await {
+    let principal = user.principal(&account, Permission::SettingsManage);
+    match crate::accounts::service::update_security(&state, &principal, &account, values.settings.clone(), values.version).await {
         Ok(_) => Ok(go(user.htmx, "/console/settings/security?notice=saved")),
         Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&values, true, &issues, None)).into_response()),
         Err(Error::PreconditionFailed) => {

@@ -92,6 +92,5 @@ async fn retry_message(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<OutboxItem>> {
-    let actor = auth.caller.actor(&client).in_account(auth.account_id());
-    Ok(Json(super::service::retry(&state, &actor, auth.account_id(), path.id).await?))
+    Ok(Json(super::service::retry(&state, &auth.principal(&client), path.id).await?))
 }

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::activity::{self, Actor, Changes, Target};
+use crate::access::Principal;
+use crate::activity::{self, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
@@ -67,7 +68,8 @@ pub async fn list(state: &AppState, account: AccountId, states: &[String], befor
 }
 
 /// Sends a failed message again (after, say, the SMTP settings were fixed).
-pub async fn retry(state: &AppState, actor: &Actor, account: AccountId, id: i64) -> Result<OutboxItem> {
+pub async fn retry(state: &AppState, principal: &Principal, id: i64) -> Result<OutboxItem> {
+    let account = principal.account();
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
@@ -83,7 +85,7 @@ pub async fn retry(state: &AppState, actor: &Actor, account: AccountId, id: i64)
     store::requeue_failed(tx.conn(), account, id, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("to", &record.recipient).set("kind", &record.kind).set("last_error", &record.last_error);
-    activity::service::record(tx.conn(), actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
+    activity::service::record(tx.conn(), &principal.actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
     let fresh = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
     tx.commit().await?;
     state.mail.wake();
