@@ -34,7 +34,7 @@ fn require_operator(caller: &Caller) -> Result<()> {
     responses((status = 200, body = Vec<AccountView>), (status = 403, body = crate::error::Problem)))]
 async fn list_accounts(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccountView>>> {
     require_operator(&caller)?;
-    Ok(axum::Json(super::service::list(&state.store).await?))
+    Ok(axum::Json(super::service::list(&state).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -56,7 +56,7 @@ async fn create_account(
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<Response> {
     require_operator(&caller)?;
-    let view = super::service::create(&state.store, &caller.principal(caller.account, Permission::AccountsManage, &client), &req.slug, &req.name, req.seat_limit).await?;
+    let view = super::service::create(&state, &caller.principal(caller.account, Permission::AccountsManage, &client), &req.slug, &req.name, req.seat_limit).await?;
     Ok(with_etag(StatusCode::CREATED, view.version, view))
 }
 
@@ -100,7 +100,7 @@ async fn update_account(
     }
     let version = if_match(&headers)?;
     let principal = auth.principal(&client);
-    let view = super::service::update(&state.store, &principal, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
+    let view = super::service::update(&state, &principal, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }
 

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::state::AppState;
 use crate::access::{BuiltinRole, Principal};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::passwords::hashing as password;
@@ -72,14 +73,14 @@ async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Op
     Ok((id, admin_role))
 }
 
-pub async fn create(db: &Store, principal: &Principal, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
+pub async fn create(state: &AppState, principal: &Principal, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
     let mut issues = Issues::new();
     let slug = issues.check("slug", Slug::parse(slug));
     let name = issues.check("name", EntityName::parse(name));
     check_seat_limit(&mut issues, seat_limit);
     issues.into_result()?;
     let (slug, name) = (slug.expect("checked"), name.expect("checked"));
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     if store::by_slug(conn, slug.as_str()).await?.is_some() {
         return Err(Error::Conflict { field: "slug", message: format!("an account {slug} exists already") });
@@ -96,7 +97,7 @@ pub async fn create(db: &Store, principal: &Principal, slug: &str, name: &str, s
 }
 
 pub async fn update(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     account: AccountId,
     expected_version: i64,
@@ -110,7 +111,7 @@ pub async fn update(
         check_seat_limit(&mut issues, limit);
     }
     issues.into_result()?;
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
     if current.version != expected_version {
@@ -135,8 +136,8 @@ pub async fn update(
     Ok(view)
 }
 
-pub async fn list(db: &Store) -> Result<Vec<AccountView>> {
-    let mut conn = db.read().await?;
+pub async fn list(state: &AppState) -> Result<Vec<AccountView>> {
+    let mut conn = state.store.read().await?;
     Ok(store::list(&mut conn).await?.into_iter().map(Into::into).collect())
 }
 
@@ -237,20 +238,20 @@ pub async fn update_security(
 }
 
 /// The account with `slug`, if there is one (the sign-in pages, before anyone is signed in).
-pub async fn by_slug(db: &Store, slug: &str) -> Result<Option<AccountRecord>> {
-    let mut conn = db.read().await?;
+pub async fn by_slug(state: &AppState, slug: &str) -> Result<Option<AccountRecord>> {
+    let mut conn = state.store.read().await?;
     Ok(store::by_slug(&mut conn, slug).await?)
 }
 
 /// The account `id` as it is in the database now (its current version, for an edit form).
-pub async fn by_id(db: &Store, id: AccountId) -> Result<Option<AccountRecord>> {
-    let mut conn = db.read().await?;
+pub async fn by_id(state: &AppState, id: AccountId) -> Result<Option<AccountRecord>> {
+    let mut conn = state.store.read().await?;
     Ok(store::by_id(&mut conn, id).await?)
 }
 
 /// The name of account `id`, for the console's header. `None` when it is not found or cannot be
 /// read (the header then shows the slug); only failing to reach the database is an error.
-pub async fn display_name(db: &Store, id: AccountId) -> Result<Option<String>> {
-    let mut conn = db.read().await?;
+pub async fn display_name(state: &AppState, id: AccountId) -> Result<Option<String>> {
+    let mut conn = state.store.read().await?;
     Ok(store::by_id(&mut conn, id).await.ok().flatten().map(|a| a.name))
 }

@@ -145,7 +145,7 @@ async fn list_activity(
 /// The events the principal may read: about the users they see (D8).
 pub async fn list(state: &AppState, principal: &crate::access::Principal, query: &ActivityQuery) -> Result<Page<EventView>> {
     let (filter, before, limit) = query.to_filter()?;
-    let mut events = super::service::list(&state.store, principal, filter, before, limit + 1).await?;
+    let mut events = super::service::list(state, principal, filter, before, limit + 1).await?;
     let next_cursor = if events.len() as i64 > limit {
         events.truncate(limit as usize);
         events.last().map(|e| crate::http::encode_cursor(&e.id.0.to_string()))

@@ -1,10 +1,11 @@
 //! Recording an event, in the same transaction as the change it describes.
 
+use crate::state::AppState;
 use crate::access::Principal;
 use crate::error::Result;
 use crate::model::activity::{Actor, Changes, Target};
 use crate::store::activity::{self as events, EventFilter, EventRecord, NewEvent};
-use crate::store::{Conn, Store, sql::Sql};
+use crate::store::{Conn, sql::Sql};
 
 pub async fn record(conn: &mut Conn, actor: &Actor, action: &str, target: Target<'_>, changes: &Changes) -> Result<()> {
     events::insert(
@@ -56,14 +57,14 @@ pub(crate) async fn record_per_user(
 /// The events the principal may read, newest first, before the event id `before`: those of the
 /// principal's account that match `filter` and, for a scoped reader, are about a user they see (D8).
 pub async fn list(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     mut filter: EventFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<EventRecord>> {
     filter.seen = principal.seen();
-    let mut conn = db.read().await?;
+    let mut conn = state.store.read().await?;
     Ok(events::list(&mut conn, principal.account(), &filter, before, limit).await?)
 }
 

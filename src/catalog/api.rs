@@ -46,7 +46,7 @@ macro_rules! catalog_routes {
             #[utoipa::path(get, path = $collection, tag = $tag, params(("account" = String, Path)),
                 security(("bearer" = [])), responses((status = 200, body = Vec<CatalogItem>)))]
             async fn list(State(state): State<AppState>, auth: Authorized<$view>) -> Result<axum::Json<Vec<CatalogItem>>> {
-                Ok(axum::Json(super::super::service::list(&state.store, $kind, auth.account_id()).await?))
+                Ok(axum::Json(super::super::service::list(&state, $kind, auth.account_id()).await?))
             }
 
             #[utoipa::path(post, path = $collection, tag = $tag, params(("account" = String, Path)),
@@ -59,14 +59,14 @@ macro_rules! catalog_routes {
                 client: ClientInfo,
                 ApiJson(input): ApiJson<CatalogInput>,
             ) -> Result<Response> {
-                let item = super::super::service::create(&state.store, &auth.principal(&client), $kind, input).await?;
+                let item = super::super::service::create(&state, &auth.principal(&client), $kind, input).await?;
                 Ok(with_etag(StatusCode::CREATED, item.version, item))
             }
 
             #[utoipa::path(get, path = $item, tag = $tag, params(("account" = String, Path), ("id" = i64, Path)),
                 security(("bearer" = [])), responses((status = 200, body = CatalogItem), (status = 404, body = crate::error::Problem)))]
             async fn get(State(state): State<AppState>, auth: Authorized<$view>, path: ItemPath) -> Result<Response> {
-                let item = super::super::service::get(&state.store, $kind, auth.account_id(), path.id).await?;
+                let item = super::super::service::get(&state, $kind, auth.account_id(), path.id).await?;
                 Ok(with_etag(StatusCode::OK, item.version, item))
             }
 
@@ -84,7 +84,7 @@ macro_rules! catalog_routes {
                 ApiJson(input): ApiJson<CatalogInput>,
             ) -> Result<Response> {
                 let version = if_match(&headers)?;
-                let item = super::super::service::update(&state.store, &auth.principal(&client), $kind, path.id, version, input).await?;
+                let item = super::super::service::update(&state, &auth.principal(&client), $kind, path.id, version, input).await?;
                 Ok(with_etag(StatusCode::OK, item.version, item))
             }
 
@@ -97,7 +97,7 @@ macro_rules! catalog_routes {
                 client: ClientInfo,
                 path: ItemPath,
             ) -> Result<StatusCode> {
-                super::super::service::delete(&state.store, &auth.principal(&client), $kind, path.id).await?;
+                super::super::service::delete(&state, &auth.principal(&client), $kind, path.id).await?;
                 Ok(StatusCode::NO_CONTENT)
             }
         }

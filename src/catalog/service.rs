@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::state::AppState;
 use crate::access::Permission;
 use crate::access::principal::{self, Principal};
 use crate::access::Scope;
@@ -14,7 +15,7 @@ use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;
 use crate::store::named::{self, NamedRecord};
 use crate::store::users::Link;
-use crate::store::{Conn, Store, grants};
+use crate::store::{Conn, grants};
 use crate::model::user::Ref;
 
 /// Which kind of named thing a request is about.
@@ -115,8 +116,8 @@ async fn item(conn: &mut Conn, kind: Kind, r: NamedRecord) -> Result<CatalogItem
     })
 }
 
-pub async fn list(db: &Store, kind: Kind, account: AccountId) -> Result<Vec<CatalogItem>> {
-    let mut conn = db.read().await?;
+pub async fn list(state: &AppState, kind: Kind, account: AccountId) -> Result<Vec<CatalogItem>> {
+    let mut conn = state.store.read().await?;
     let mut out = Vec::new();
     for r in named::list(&mut conn, kind.link(), account).await? {
         out.push(item(&mut conn, kind, r).await?);
@@ -124,8 +125,8 @@ pub async fn list(db: &Store, kind: Kind, account: AccountId) -> Result<Vec<Cata
     Ok(out)
 }
 
-pub async fn get(db: &Store, kind: Kind, account: AccountId, id: i64) -> Result<CatalogItem> {
-    let mut conn = db.read().await?;
+pub async fn get(state: &AppState, kind: Kind, account: AccountId, id: i64) -> Result<CatalogItem> {
+    let mut conn = state.store.read().await?;
     let r = named::get(&mut conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     item(&mut conn, kind, r).await
 }
@@ -239,7 +240,7 @@ fn target<'a>(kind: Kind, id: i64, name: &'a str) -> Target<'a> {
     Target { kind: kind.noun(), id: Some(id), label: name }
 }
 
-pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: CatalogInput) -> Result<CatalogItem> {
+pub async fn create(state: &AppState, principal: &Principal, kind: Kind, input: CatalogInput) -> Result<CatalogItem> {
     let (actor, account) = (&principal.actor, principal.account());
     let p = parse(kind, &input, true)?;
     if kind == Kind::Role {
@@ -247,7 +248,7 @@ pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: Catalo
     }
     let name = p.name.expect("required when creating");
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_default();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let id = named::insert(conn, kind.link(), account, name.as_str(), &name.key(), &description, now_ms()).await?;
     let mut changes = Changes::new();
@@ -275,7 +276,7 @@ pub async fn create(db: &Store, principal: &Principal, kind: Kind, input: Catalo
 }
 
 pub async fn update(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     kind: Kind,
     id: i64,
@@ -284,7 +285,7 @@ pub async fn update(
 ) -> Result<CatalogItem> {
     let (actor, account) = (&principal.actor, principal.account());
     let p = parse(kind, &input, false)?;
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     if current.version != expected_version {
@@ -347,9 +348,9 @@ pub async fn update(
     Ok(out)
 }
 
-pub async fn delete(db: &Store, principal: &Principal, kind: Kind, id: i64) -> Result<()> {
+pub async fn delete(state: &AppState, principal: &Principal, kind: Kind, id: i64) -> Result<()> {
     let (actor, account) = (&principal.actor, principal.account());
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     if current.builtin.is_some() {
@@ -379,8 +380,8 @@ pub struct Names {
 }
 
 /// The account's [`Names`], read in one go.
-pub async fn names(db: &Store, account: AccountId) -> Result<Names> {
-    let mut conn = db.read().await?;
+pub async fn names(state: &AppState, account: AccountId) -> Result<Names> {
+    let mut conn = state.store.read().await?;
     Ok(Names {
         roles: named::list(&mut conn, Link::Roles, account).await?,
         groups: named::list(&mut conn, Link::Groups, account).await?,
@@ -392,7 +393,7 @@ pub async fn names(db: &Store, account: AccountId) -> Result<Names> {
 /// Of `roles` and `groups`, those the principal may give (D1), and those in `keep` and
 /// `keep_groups` (what a user being edited holds already, so that saving a form does not drop them).
 pub async fn grantable(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     roles: Vec<NamedRecord>,
     groups: Vec<NamedRecord>,
@@ -402,7 +403,7 @@ pub async fn grantable(
     if principal.platform_operator {
         return Ok((roles, groups));
     }
-    let mut conn = db.read().await?;
+    let mut conn = state.store.read().await?;
     let account = principal.account();
     let mut given_roles = Vec::new();
     for role in roles {

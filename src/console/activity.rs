@@ -34,7 +34,7 @@ pub(super) async fn user_activity(
     };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let filter = EventFilter { target_user: Some(UserId(id)), ..Default::default() };
-    let list = crate::activity::service::list(&state.store, &principal, filter, before, LIMIT).await.or_fail(&user)?;
+    let list = crate::activity::service::list(&state, &principal, filter, before, LIMIT).await.or_fail(&user)?;
     let login = match (&view, list.first()) {
         (Some(v), _) => v.login.clone(),
         (None, Some(e)) => e.target_label.clone(),
@@ -72,7 +72,7 @@ pub(super) async fn account_activity(State(state): State<AppState>, user: Consol
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let search = first(&q, "q").unwrap_or_default().chars().take(200).collect::<String>();
     let filter = EventFilter { q: Some(search.clone()), ..Default::default() };
-    let list = crate::activity::service::list(&state.store, &principal, filter, before, LIMIT).await.or_fail(&user)?;
+    let list = crate::activity::service::list(&state, &principal, filter, before, LIMIT).await.or_fail(&user)?;
     let body = html! {
         (ui::page_head("Activity", Some("Who changed what, and who signed in, in this account; newest first."), html! {}))
         form.filters method="get" action="/console/activity" role="search" aria-label="Search the activity" {

@@ -32,7 +32,7 @@ pub(super) fn step_page(account: &str, login: &str, take_over: bool, step: &Step
 
 /// `GET /login?captcha=new`: the same form with a fresh challenge (the "new challenge" link).
 pub(super) async fn fresh_page(state: &AppState, account: &str, login: &str, take_over: bool) -> Option<Response> {
-    let record = crate::accounts::service::by_slug(&state.store, account).await.ok()??;
+    let record = crate::accounts::service::by_slug(state, account).await.ok()??;
     let challenge = crate::captcha::service::issue(state, record.id, now_ms()).await.ok()?;
     Some(form_page(account, login, take_over, &challenge, None).into_response())
 }

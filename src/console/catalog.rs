@@ -63,7 +63,7 @@ pub(super) async fn list(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, view_permission(kind)).await?;
-    let items = catalog::service::list(&state.store, kind, account.id).await.or_fail(&user)?;
+    let items = catalog::service::list(&state, kind, account.id).await.or_fail(&user)?;
     let (plural, singular, about) = titles(kind);
     let manage = user.can(manage_permission(kind));
     let columns = match kind {
@@ -171,7 +171,7 @@ pub(super) async fn edit_page(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    let item = catalog::service::get(&state.store, kind, account.id, id).await.or_fail(&user)?;
+    let item = catalog::service::get(&state, kind, account.id, id).await.or_fail(&user)?;
     let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
     let title = format!("Edit {}", item.name);
     let values = Item::from(&item);
@@ -235,7 +235,7 @@ async fn role_choices(state: &AppState, user: &ConsoleUser, kind: Kind, account:
     if kind != Kind::Group {
         return Ok(Vec::new());
     }
-    let roles = catalog::service::list(&state.store, Kind::Role, account).await?;
+    let roles = catalog::service::list(state, Kind::Role, account).await?;
     Ok(roles
         .into_iter()
         .filter(|r| r.builtin.as_deref() != Some("admin") || user.caller.admin || user.caller.platform_operator)
@@ -361,7 +361,7 @@ pub(super) async fn save(
     let id = id.map(|Path(id)| id);
     let mut v = item_from_form(kind, &form_data);
     let current = match id {
-        Some(id) => Some(catalog::service::get(&state.store, kind, account.id, id).await.or_fail(&user)?),
+        Some(id) => Some(catalog::service::get(&state, kind, account.id, id).await.or_fail(&user)?),
         None => None,
     };
     v.builtin = current.as_ref().is_some_and(|c| c.builtin.is_some());
@@ -380,8 +380,8 @@ pub(super) async fn save(
     };
     let principal = user.principal(&account, manage_permission(kind));
     let result = match id {
-        Some(id) => catalog::service::update(&state.store, &principal, kind, id, v.version, input).await,
-        None => catalog::service::create(&state.store, &principal, kind, input).await,
+        Some(id) => catalog::service::update(&state, &principal, kind, id, v.version, input).await,
+        None => catalog::service::create(&state, &principal, kind, input).await,
     };
     let (issues, top) = match result {
         Ok(_) => return Ok(go(user.htmx, &format!("/console/{slug}?notice=saved"))),
@@ -402,7 +402,7 @@ pub(super) async fn delete_page(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    let item = catalog::service::get(&state.store, kind, account.id, id).await.or_fail(&user)?;
+    let item = catalog::service::get(&state, kind, account.id, id).await.or_fail(&user)?;
     let title = format!("Delete {}", item.name);
     let body = html! {
         nav.breadcrumbs aria-label="Breadcrumb" {
@@ -440,6 +440,6 @@ pub(super) async fn delete(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    catalog::service::delete(&state.store, &user.principal(&account, manage_permission(kind)), kind, id).await.or_fail(&user)?;
+    catalog::service::delete(&state, &user.principal(&account, manage_permission(kind)), kind, id).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/{slug}?notice=deleted")))
 }

@@ -49,7 +49,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
             return Err(to_login(htmx));
         };
         let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
-        let account_name = match crate::accounts::service::display_name(&state.store, caller.account).await {
+        let account_name = match crate::accounts::service::display_name(state, caller.account).await {
             Ok(name) => name.unwrap_or_else(|| caller.account_slug.clone()),
             Err(err) => return Err(bare_failure(err, htmx)),
         };

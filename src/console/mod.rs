@@ -183,7 +183,7 @@ pub(crate) struct Catalog {
 impl Catalog {
     pub async fn load(state: &AppState, account: AccountId) -> Result<Catalog> {
         let crate::catalog::service::Names { roles, groups, desks, skills } =
-            crate::catalog::service::names(&state.store, account).await?;
+            crate::catalog::service::names(state, account).await?;
         Ok(Catalog { roles, groups, desks, skills })
     }
 
@@ -197,7 +197,7 @@ impl Catalog {
         keep_groups: &[i64],
     ) -> Result<Catalog> {
         (self.roles, self.groups) =
-            crate::catalog::service::grantable(&state.store, principal, self.roles, self.groups, keep, keep_groups).await?;
+            crate::catalog::service::grantable(state, principal, self.roles, self.groups, keep, keep_groups).await?;
         Ok(self)
     }
 

@@ -133,7 +133,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         None
     } else {
         // A login out of the viewer's scope (D8) is as unknown as one that does not exist.
-        let found = sessions::service::seen_user_by_login(&state.store, &principal, &login).await.or_fail(&user)?;
+        let found = sessions::service::seen_user_by_login(&state, &principal, &login).await.or_fail(&user)?;
         unknown_login = found.is_none();
         found
     };
@@ -141,7 +141,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         (Vec::new(), None)
     } else {
         let filter = SessionFilter { user: user_id, kinds: kinds.clone(), before: cursor, ..Default::default() };
-        sessions::service::list(&state.store, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
+        sessions::service::list(&state, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
     };
     let mut keep: Vec<(&str, &str)> = kinds.iter().map(|k| ("kind", k.as_str())).collect();
     keep.push(("login", &login));
@@ -197,7 +197,7 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 pub(super) async fn end(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::service::end(&state.store, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
+    sessions::service::end(&state, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -227,7 +227,7 @@ pub(super) async fn user_sessions(
     let offers = super::users::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
-        Some(sessions::service::list(&state.store, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
+        Some(sessions::service::list(&state, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
     } else {
         None
     };
@@ -290,7 +290,7 @@ pub(super) async fn end_user_session(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::service::end(&state.store, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
+    sessions::service::end(&state, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
     if session == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }

@@ -162,7 +162,7 @@ impl Values {
 pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsView).await?;
     // Read afresh: the version must be the one in the database.
-    let account = crate::accounts::service::by_id(&state.store, account.id).await.or_fail(&user)?.unwrap_or(account);
+    let account = crate::accounts::service::by_id(&state, account.id).await.or_fail(&user)?.unwrap_or(account);
     let saved = first(&q, "notice") == Some("saved");
     let editable = user.can(Permission::SettingsManage);
     let body = html! {

@@ -99,7 +99,7 @@ async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Js
     person(&caller)?;
     let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
     let (items, _) =
-        sessions::service::list(&state.store, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
+        sessions::service::list(&state, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
     Ok(Json(SessionList { items }))
 }
 
@@ -114,7 +114,7 @@ async fn end_my_session(
 ) -> Result<StatusCode> {
     person(&caller)?;
     let me = caller.principal(caller.account, crate::access::Permission::SessionsManage, &client);
-    sessions::service::end(&state.store, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
+    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

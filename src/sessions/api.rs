@@ -87,7 +87,7 @@ async fn list_sessions(
 ) -> Result<Json<SessionPage>> {
     let (filter, limit) = query.to_filter()?;
     let current = Some(auth.caller.session);
-    let (items, next) = super::service::list(&state.store, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
+    let (items, next) = super::service::list(&state, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
     Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
 }
 
@@ -101,7 +101,7 @@ async fn end_session(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    super::service::end(&state.store, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
+    super::service::end(&state, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,7 +122,7 @@ async fn user_sessions(
 ) -> Result<Json<UserSessions>> {
     let principal = auth.principal(&client);
     let current = Some(auth.caller.session);
-    let items = super::service::list_of_user(&state.store, &principal, &auth.account.security, UserId(path.id), current).await?;
+    let items = super::service::list_of_user(&state, &principal, &auth.account.security, UserId(path.id), current).await?;
     Ok(Json(UserSessions { items }))
 }
 

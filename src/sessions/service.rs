@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 
+use crate::state::AppState;
 use crate::model::settings::SecuritySettings;
 use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
@@ -11,7 +12,7 @@ use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
-use crate::store::{Affects, Conn, Store, sessions};
+use crate::store::{Affects, Conn, sessions};
 use crate::store::session_cache::SessionCache;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,7 +76,7 @@ fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> Session
 /// Live sessions of an account, newest first, and the cursor of the next page.
 /// Only sessions of users the principal sees (D8).
 pub async fn list(
-    store: &Store,
+    state: &AppState,
     principal: &Principal,
     settings: &SecuritySettings,
     filter: &SessionFilter,
@@ -84,7 +85,7 @@ pub async fn list(
 ) -> Result<(Vec<SessionView>, Option<i64>)> {
     let live = liveness(settings, now_ms());
     let filter = SessionFilter { seen: principal.seen(), ..filter.clone() };
-    let mut conn = store.read().await?;
+    let mut conn = state.store.read().await?;
     let mut rows = sessions::list(&mut conn, principal.account(), &filter, &live, limit + 1).await?;
     let next = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
@@ -95,9 +96,9 @@ pub async fn list(
 
 /// Ends one session of the account (R32), if its user is one the principal sees and may
 /// change (D2, D8); others' sessions are not found.
-pub async fn end(store: &Store, cache: &SessionCache, principal: &Principal, id: SessionId, only_of: Option<UserId>) -> Result<()> {
+pub async fn end(state: &AppState, cache: &SessionCache, principal: &Principal, id: SessionId, only_of: Option<UserId>) -> Result<()> {
     let (actor, account) = (&principal.actor, principal.account());
-    let mut tx = store.begin().await?;
+    let mut tx = state.store.begin().await?;
     let user = sessions::delete(tx.conn(), account, id, only_of).await?.ok_or(Error::NotFound("session"))?;
     crate::access::principal::reachable_user(tx.conn(), principal, user).await.map_err(|e| match e {
         Error::NotFound(_) => Error::NotFound("session"),
@@ -177,24 +178,24 @@ pub async fn end_all_for(
 
 /// The live sessions of one user the principal sees (D8), newest first; another user is not found.
 pub async fn list_of_user(
-    store: &Store,
+    state: &AppState,
     principal: &Principal,
     settings: &SecuritySettings,
     user: UserId,
     current: Option<SessionId>,
 ) -> Result<Vec<SessionView>> {
     let user = {
-        let mut conn = store.read().await?;
+        let mut conn = state.store.read().await?;
         crate::access::principal::seen_user(&mut conn, principal, user).await?.id
     };
     let filter = SessionFilter { user: Some(user), ..Default::default() };
-    Ok(list(store, principal, settings, &filter, 500, current).await?.0)
+    Ok(list(state, principal, settings, &filter, 500, current).await?.0)
 }
 
 /// The user with `login` in the principal's account, if the principal sees them (D8): a login out
 /// of their scope is as unknown as one that does not exist (the sessions page's filter).
-pub async fn seen_user_by_login(store: &Store, principal: &Principal, login: &str) -> Result<Option<UserId>> {
-    let mut conn = store.read().await?;
+pub async fn seen_user_by_login(state: &AppState, principal: &Principal, login: &str) -> Result<Option<UserId>> {
+    let mut conn = state.store.read().await?;
     let found = crate::store::users::find_id_by_login(&mut conn, principal.account(), &login.to_lowercase()).await?;
     Ok(match found {
         Some(id) => crate::access::principal::seen_user(&mut conn, principal, id).await.ok().map(|u| u.id),

@@ -174,9 +174,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appended to a SELECT in a write transaction to lock the rows it reads. PostgreSQL needs
-    /// it; SQLite's writers are serialised already (`begin`) and has no such clause.
-
     /// What committed writes made stale; the session check's cache asks it.
     pub fn invalidations(&self) -> &Arc<Invalidations> {
         &self.invalidations

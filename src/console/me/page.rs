@@ -151,7 +151,7 @@ pub(in crate::console) async fn change_email(State(state): State<AppState>, user
 async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Failure> {
     let filter = SessionFilter { user: Some(user.caller.user), ..Default::default() };
     let security = &user.caller.home_account.security;
-    let (items, _) = sessions::service::list(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
+    let (items, _) = sessions::service::list(state, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
     let others = items.iter().filter(|s| s.current != Some(true)).count();
     Ok(html! {
         section.me-sessions aria-labelledby="me-sessions-title" {
@@ -209,7 +209,7 @@ pub(in crate::console) async fn change_password(State(state): State<AppState>, u
 /// `POST /console/me/sessions/{id}/end`: one of my sessions.
 pub(in crate::console) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
-    sessions::service::end(&state.store, &state.sessions, &me, SessionId(id), Some(user.caller.user))
+    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(user.caller.user))
         .await
         .or_fail(&user)?;
     if id == user.caller.session.0 {

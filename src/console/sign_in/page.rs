@@ -177,7 +177,7 @@ pub(in crate::console) async fn password_change(
 /// The account's password policy in one line (for the hint under the new password), if the
 /// account exists.
 pub(in crate::console) async fn policy_hint(state: &AppState, account: &str) -> Option<String> {
-    let record = crate::accounts::service::by_slug(&state.store, account).await.ok()??;
+    let record = crate::accounts::service::by_slug(state, account).await.ok()??;
     Some(ui::sentence(&record.security.password_policy.describe()))
 }
 
