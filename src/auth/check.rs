@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::SessionKind;
+use crate::model::CallerKind;
 use crate::store::session_cache::{self, Entry, Lookup};
 use crate::access::principal::Grants;
 use crate::access::{Permission, Scope};
@@ -68,7 +68,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
     if now >= session.expires_at {
         return Ok(None);
     }
-    let kind = SessionKind::parse(&session.kind).unwrap_or(SessionKind::Api);
+    let kind = session.kind;
     let idle_ms = kind.idle_limit_ms(&account.security, &user);
     let persisted = session.last_seen_at;
     session.last_seen_at = session.last_seen_at.max(seen_here.unwrap_or(0));
@@ -80,7 +80,7 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
     Ok(Some(Entry {
         caller: Caller {
             session: session.id,
-            session_kind: kind.as_str(),
+            session_kind: CallerKind::Session(kind),
             api_token: None,
             session_expires_at: session.expires_at,
             user: user.id,
@@ -127,7 +127,7 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
     Ok(Some(Entry {
         caller: Caller {
             session: SessionId(0),
-            session_kind: "api_token",
+            session_kind: CallerKind::ApiToken,
             api_token: Some(record.id),
             session_expires_at: absolute_expiry,
             user: user.id,
@@ -164,7 +164,7 @@ async fn signed_in_user(
 ) -> Result<Option<(crate::model::AccountRecord, UserRecord)>> {
     let Some(account) = accounts::by_id(conn, account).await? else { return Ok(None) };
     let Some(user) = users::get(conn, account.id, user).await? else { return Ok(None) };
-    if user.status() != UserStatus::Active || !account.enabled {
+    if user.status != UserStatus::Active || !account.enabled {
         return Ok(None);
     }
     Ok(Some((account, user)))

@@ -31,6 +31,8 @@ impl UserStatus {
     }
 }
 
+super::stored_as_text!(UserStatus, "user status");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TwoFactorMethod {
@@ -76,6 +78,8 @@ impl TwoFactorMethod {
     }
 }
 
+super::stored_as_text!(TwoFactorMethod, "second-factor method");
+
 /// When the second factor is asked for (R30).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -107,6 +111,8 @@ impl TwoFactorMode {
         }
     }
 }
+
+super::stored_as_text!(TwoFactorMode, "second-factor mode");
 
 /// The boolean flags of R11.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -221,9 +227,9 @@ pub struct UserRecord {
     pub is_end_user: bool,
     #[sqlx(try_from = "crate::model::Flag")]
     pub is_company_supervisor: bool,
-    pub status: String,
-    pub two_factor_method: String,
-    pub two_factor_mode: String,
+    pub status: UserStatus,
+    pub two_factor_method: TwoFactorMethod,
+    pub two_factor_mode: TwoFactorMode,
     /// When the authenticator was set up (confirmed by a code); `None` until then.
     pub totp_confirmed_at: Option<i64>,
     #[sqlx(try_from = "crate::model::Flag")]
@@ -257,18 +263,6 @@ impl UserRecord {
             is_end_user: self.is_end_user,
             is_company_supervisor: self.is_company_supervisor,
         }
-    }
-
-    pub fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.status).unwrap_or(UserStatus::Disabled)
-    }
-
-    pub fn two_factor(&self) -> TwoFactorMethod {
-        TwoFactorMethod::parse(&self.two_factor_method).unwrap_or(TwoFactorMethod::Disabled)
-    }
-
-    pub fn two_factor_mode(&self) -> TwoFactorMode {
-        TwoFactorMode::parse(&self.two_factor_mode).unwrap_or(TwoFactorMode::Always)
     }
 
     /// R3: the display name falls back to the login.
@@ -307,9 +301,9 @@ impl UserRecord {
             is_superuser: false,
             is_end_user: false,
             is_company_supervisor: false,
-            status: "active".into(),
-            two_factor_method: "disabled".into(),
-            two_factor_mode: "always".into(),
+            status: UserStatus::Active,
+            two_factor_method: TwoFactorMethod::Disabled,
+            two_factor_mode: TwoFactorMode::Always,
             totp_confirmed_at: None,
             must_change_password: false,
             password_changed_at: None,

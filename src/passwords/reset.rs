@@ -58,7 +58,7 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
     users::sign_in_state(tx.conn(), user.id, state.store.row_lock()).await?;
     let recent = store::count_since(tx.conn(), user.id, now - 3_600_000).await?;
     let refusal = match &user.email {
-        _ if user.status() != UserStatus::Active => Some("user_disabled"),
+        _ if user.status != UserStatus::Active => Some("user_disabled"),
         None => Some("no_email"),
         Some(_) if recent >= MAX_PER_HOUR => Some("throttled"),
         Some(_) => None,
@@ -149,7 +149,7 @@ pub async fn check_link(state: &AppState, secret: &str) -> Result<LiveLink> {
         None => {}
     }
     let account = accounts::by_id(&mut conn, link.account_id).await?.filter(|a| a.enabled).ok_or_else(unknown)?;
-    let user = users::get(&mut conn, account.id, link.user_id).await?.filter(|u| u.status() == UserStatus::Active).ok_or_else(unknown)?;
+    let user = users::get(&mut conn, account.id, link.user_id).await?.filter(|u| u.status == UserStatus::Active).ok_or_else(unknown)?;
     Ok(LiveLink { link, account, user })
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 
+use crate::model::SessionKind;
 use crate::model::settings::SecuritySettings;
 use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
@@ -48,10 +49,10 @@ pub fn liveness(settings: &SecuritySettings, now: i64) -> Liveness {
 
 fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> SessionView {
     let s = &row.session;
-    let idle_ms = match s.kind.as_str() {
-        "console" => Some(row.console_idle_minutes.map_or(live.console_idle_ms, |m| m * 60_000)),
-        "phone" => Some(row.phone_idle_minutes.map_or(live.phone_idle_ms, |m| m * 60_000)),
-        _ => None,
+    let idle_ms = match s.kind {
+        SessionKind::Console => Some(row.console_idle_minutes.map_or(live.console_idle_ms, |m| m * 60_000)),
+        SessionKind::Phone => Some(row.phone_idle_minutes.map_or(live.phone_idle_ms, |m| m * 60_000)),
+        SessionKind::Api => None,
     };
     let absolute = s.expires_at.min(s.created_at + live.lifetime_ms);
     let expires_at = idle_ms.map_or(absolute, |idle| absolute.min(s.last_seen_at + idle));
@@ -62,7 +63,7 @@ fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> Session
     SessionView {
         id: s.id.0,
         user: SessionUserRef { id: s.user_id.0, login: row.login.clone(), display_name },
-        kind: s.kind.clone(),
+        kind: s.kind.as_str().to_string(),
         created_at: to_rfc3339(s.created_at),
         last_seen_at: to_rfc3339(s.last_seen_at),
         expires_at: to_rfc3339(expires_at),

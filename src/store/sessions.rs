@@ -5,13 +5,14 @@ use sqlx::Row;
 use super::Conn;
 use super::sql::Sql;
 use crate::ids::{AccountId, SessionId, UserId};
+use crate::model::SessionKind;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
     pub id: SessionId,
     pub account_id: AccountId,
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: SessionKind,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -35,7 +36,7 @@ pub struct NewSession<'a> {
     pub account: AccountId,
     pub user: UserId,
     pub token_hash: &'a str,
-    pub kind: &'a str,
+    pub kind: SessionKind,
     pub now: i64,
     pub expires_at: i64,
     pub address: Option<&'a str>,
@@ -74,7 +75,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<SessionId, sq
     .bind(s.account.0)
     .bind(s.user.0)
     .bind(s.token_hash)
-    .bind(s.kind)
+    .bind(s.kind.as_str())
     .bind(s.now)
     .bind(s.expires_at)
     .bind(s.address)

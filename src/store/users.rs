@@ -9,7 +9,7 @@ use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
 use super::grants::Seen;
 use crate::model::user_filter::{Target, UserFilter};
-use crate::model::user::{Assignments, Ref, UserFields, UserRecord};
+use crate::model::user::{Assignments, Ref, TwoFactorMethod, TwoFactorMode, UserFields, UserRecord, UserStatus};
 
 const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
     u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \
@@ -570,7 +570,7 @@ pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, old: &str, hash:
 /// What sign-in checks again just before it opens a session.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SignInState {
-    pub status: String,
+    pub status: UserStatus,
     pub locked_until: Option<i64>,
     pub password_hash: Option<String>,
 }
@@ -609,13 +609,42 @@ pub async fn set_security_overrides(
 }
 
 /// A user's own choice of second-factor method and mode (My Account).
-pub async fn set_two_factor(conn: &mut Conn, id: UserId, method: &str, mode: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_two_factor(
+    conn: &mut Conn,
+    id: UserId,
+    method: TwoFactorMethod,
+    mode: TwoFactorMode,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET two_factor_method = $1, two_factor_mode = $2, updated_at = $3, version = version + 1 WHERE id = $4")
-        .bind(method)
-        .bind(mode)
+        .bind(method.as_str())
+        .bind(mode.as_str())
         .bind(now)
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::SignInState;
+    use crate::model::user::UserStatus;
+
+    /// A status Roster does not know fails the read: it is never taken for another.
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_a_decode_error() {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("an in-memory database");
+        let row = |status: &str| {
+            format!("SELECT '{status}' AS status, CAST(NULL AS BIGINT) AS locked_until, CAST(NULL AS TEXT) AS password_hash")
+        };
+        let known: SignInState = sqlx::query_as(&row("disabled")).fetch_one(&mut conn).await.expect("decodes");
+        assert_eq!(known.status, UserStatus::Disabled);
+        let err = sqlx::query_as::<_, SignInState>(&row("frozen")).fetch_one(&mut conn).await.expect_err("not a status");
+        assert!(matches!(err, sqlx::Error::ColumnDecode { .. }), "{err}");
+        assert!(err.to_string().contains("\"frozen\" is not a known user status"), "{err}");
+    }
 }

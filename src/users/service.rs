@@ -88,9 +88,9 @@ impl UserView {
             id: r.id,
             display_name: r.display_name(),
             flags: r.flags(),
-            status: r.status(),
-            two_factor_method: r.two_factor(),
-            two_factor_mode: r.two_factor_mode(),
+            status: r.status,
+            two_factor_method: r.two_factor_method,
+            two_factor_mode: r.two_factor_mode,
             totp_enrolled: r.totp_confirmed_at.is_some(),
             must_change_password: r.must_change_password,
             has_avatar: r.avatar_at.is_some(),
@@ -307,7 +307,7 @@ pub async fn update(
         changes.diff("permissions", before.permissions.clone(), sorted);
     }
     let second_factor_changes =
-        fields.two_factor_method != current.two_factor() || fields.two_factor_mode != current.two_factor_mode();
+        fields.two_factor_method != current.two_factor_method || fields.two_factor_mode != current.two_factor_mode;
     // One's own second factor changes under My Account, which asks for the password: a session
     // or API token alone must not turn it off (D3).
     if second_factor_changes && principal.is(id) {
@@ -315,7 +315,7 @@ pub async fn update(
     }
     // R27 (and an account that requires it of everyone): a second factor is kept. Checked after
     // the roles above are applied.
-    if fields.two_factor_method == TwoFactorMethod::Disabled && current.two_factor() != TwoFactorMethod::Disabled {
+    if fields.two_factor_method == TwoFactorMethod::Disabled && current.two_factor_method != TwoFactorMethod::Disabled {
         let is_admin = crate::store::second_factor::is_admin(conn, id).await?;
         let everyone = accounts::by_id(conn, account).await?.is_some_and(|a| {
             a.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone
@@ -325,7 +325,7 @@ pub async fn update(
         }
     }
     // R25: a user who can no longer sign in is signed out at once.
-    if current.status() == UserStatus::Active && fields.status != UserStatus::Active {
+    if current.status == UserStatus::Active && fields.status != UserStatus::Active {
         crate::sessions::service::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
     }
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
@@ -607,7 +607,7 @@ async fn gives_up_admin(
     links: &[(Link, Vec<i64>)],
     before: &Assignments,
 ) -> Result<bool> {
-    if fields.status != UserStatus::Active && current.status() == UserStatus::Active {
+    if fields.status != UserStatus::Active && current.status == UserStatus::Active {
         return Ok(true);
     }
     if (fields.flags.is_end_user && !current.is_end_user) || (fields.flags.is_company_supervisor && !current.is_company_supervisor) {
@@ -700,7 +700,7 @@ fn refuse_own_access_changes(
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
         principal.refuse_self(me, "email", "email address")?;
     }
-    if fields.status != current.status() {
+    if fields.status != current.status {
         principal.refuse_self(me, "status", "status")?;
     }
     let flags = current.flags();
@@ -780,9 +780,9 @@ fn diff(r: &UserRecord, f: &UserFields) -> Changes {
         .diff("time_zone", r.time_zone.clone(), f.time_zone.as_ref().map(|v| v.as_str().to_string()))
         .diff("date_format", r.date_format.clone(), f.date_format.map(|v| v.as_str().to_string()))
         .diff("time_format", r.time_format.clone(), f.time_format.map(|v| v.as_str().to_string()))
-        .diff("status", r.status.clone(), f.status.as_str().to_string())
-        .diff("two_factor_method", r.two_factor_method.clone(), f.two_factor_method.as_str().to_string())
-        .diff("two_factor_mode", r.two_factor_mode.clone(), f.two_factor_mode.as_str().to_string());
+        .diff("status", r.status, f.status)
+        .diff("two_factor_method", r.two_factor_method, f.two_factor_method)
+        .diff("two_factor_mode", r.two_factor_mode, f.two_factor_mode);
     let (a, b) = (r.flags(), f.flags);
     c.diff("receive_email", a.receive_email, b.receive_email)
         .diff("receive_sms", a.receive_sms, b.receive_sms)
