@@ -7,6 +7,7 @@ use crate::domain::{
     DateFormat, E164Phone, Email, Extension, Login, PersonName, PhoneTopology, ShortText, SipUsername, TimeFormat,
     TimeZoneName,
 };
+use crate::clock::Timestamp;
 use crate::ids::{AccountId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -234,13 +235,14 @@ pub struct UserRecord {
     pub totp_confirmed_at: Option<i64>,
     #[sqlx(try_from = "crate::model::Flag")]
     pub must_change_password: bool,
-    pub password_changed_at: Option<i64>,
+    pub password_changed_at: Option<Timestamp>,
     pub avatar_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
-    /// Set while sign-in is locked after too many failures.
-    pub locked_until: Option<i64>,
+    /// Until when sign-in is locked after too many failures (it may have passed); `None` when
+    /// it never was or was cleared.
+    pub locked_until: Option<Timestamp>,
     /// Failed sign-ins in the current window (see `accounts::security::LockoutPolicy`).
     pub failed_sign_ins: i64,
     /// Per-user overrides of the account's security settings; `None` inherits (R24, R34).

@@ -14,7 +14,7 @@ use super::second_factor;
 use super::service::{Outcome, SignInRequest};
 use crate::model::{Caller, ClientInfo};
 use crate::second_factor::api::TotpSetup;
-use crate::clock::to_rfc3339;
+use crate::clock::{Timestamp, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::model::SessionKind;
@@ -247,7 +247,7 @@ async fn session(caller: Caller) -> Json<SessionInfo> {
         roles: caller.roles.to_vec(),
         permissions,
         platform_operator: caller.platform_operator,
-        expires_at: (caller.session_expires_at != i64::MAX).then(|| to_rfc3339(caller.session_expires_at)),
+        expires_at: caller.session_expires_at.map(Timestamp::to_rfc3339),
     })
 }
 

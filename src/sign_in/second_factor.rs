@@ -13,7 +13,7 @@ use crate::activity::{self, Changes, Target};
 use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
 use crate::auth::ClientInfo;
 use crate::secrets::token;
-use crate::clock::now_ms;
+use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::model::{AccountRecord, SignInStep};
@@ -134,7 +134,7 @@ async fn live(state: &AppState, challenge: &str, step: SignInStep, now: i64) -> 
     let factor = store::challenge_factor(&mut conn, record.id).await?.ok_or_else(refused)?;
     let account = accounts::by_id(&mut conn, record.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, record.user_id).await?.ok_or_else(refused)?;
-    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
+    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
         return Err(refused());
     }
     Ok(Live { record, factor, account, user })
@@ -236,7 +236,7 @@ async fn reserve_attempt(state: &AppState, live: &Live, now: i64) -> Result<i64>
 /// given a new password while the code was checked.
 async fn still_able(state: &AppState, tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
     let fresh = users::sign_in_state(tx.conn(), live.user.id, state.store.row_lock()).await?.ok_or(Error::Unauthenticated)?;
-    let able = fresh.status == UserStatus::Active && fresh.locked_until.is_none_or(|t| t <= now);
+    let able = fresh.status == UserStatus::Active && fresh.locked_until.is_none_or(|t| t <= Timestamp::from_ms(now));
     if able { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 

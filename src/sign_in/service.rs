@@ -13,7 +13,7 @@ use crate::passwords::hashing as password;
 use crate::passwords::lockout::record_failure;
 use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::clock::now_ms;
+use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::passwords::change::{self, Holder};
@@ -134,7 +134,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let reason = match (&account, &user) {
         (None, _) => Some("unknown_account"),
         (_, None) => Some("unknown_login"),
-        (_, Some(u)) if u.locked_until.is_some_and(|t| t > now) => Some("locked"),
+        (_, Some(u)) if u.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) => Some("locked"),
         (_, Some(u)) if u.status != UserStatus::Active => Some("user_disabled"),
         (_, Some(_)) if !checked.ok => Some("wrong_password"),
         (Some(a), _) if !a.enabled => Some("account_disabled"),
@@ -167,7 +167,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let late_reason = match &fresh {
         None => Some("unknown_login"),
         Some(_) if blocked => Some("address_blocked"),
-        Some(f) if f.locked_until.is_some_and(|t| t > now) => Some("locked"),
+        Some(f) if f.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) => Some("locked"),
         Some(f) if f.status != UserStatus::Active => Some("user_disabled"),
         Some(f) if f.password_hash != verified_hash => Some("password_changed"),
         Some(_) => None,
@@ -227,7 +227,9 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
     let settings = &p.account.security;
     let step_reason = if p.user.must_change_password {
         Some("required")
-    } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months).is_some_and(|at| at <= p.now) {
+    } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months)
+        .is_some_and(|at| at <= Timestamp::from_ms(p.now))
+    {
         Some("expired")
     } else {
         None
@@ -379,7 +381,7 @@ pub async fn complete_password_change(
     let user = users::get(&mut conn, account.id, pending.user_id).await?.ok_or_else(refused)?;
     drop(conn);
     // A lock (D5: wrong codes count too) ends the sign-ins in progress.
-    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
+    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
         return Err(refused());
     }
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
@@ -395,7 +397,7 @@ pub async fn complete_password_change(
     changes.set("reason", &pending.reason);
     activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
     // The second factor, if any, was shown before this step; what is left is the session.
-    let changed = UserRecord { must_change_password: false, password_changed_at: Some(now), ..user.clone() };
+    let changed = UserRecord { must_change_password: false, password_changed_at: Some(Timestamp::from_ms(now)), ..user.clone() };
     let progress = Progress {
         actor,
         account: &account,

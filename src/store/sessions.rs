@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::Conn;
 use super::sql::Sql;
+use crate::clock::Timestamp;
 use crate::ids::{AccountId, SessionId, UserId};
 use crate::model::SessionKind;
 
@@ -13,9 +14,10 @@ pub struct SessionRecord {
     pub account_id: AccountId,
     pub user_id: UserId,
     pub kind: SessionKind,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// The absolute end, as set at sign-in (the account's lifetime may since have been lowered).
+    pub expires_at: Timestamp,
     pub address: Option<String>,
     pub user_agent: Option<String>,
 }

@@ -571,7 +571,7 @@ pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, old: &str, hash:
 #[derive(Debug, sqlx::FromRow)]
 pub struct SignInState {
     pub status: UserStatus,
-    pub locked_until: Option<i64>,
+    pub locked_until: Option<crate::clock::Timestamp>,
     pub password_hash: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use crate::access::{Permission, Scope};
 use crate::access::principal::{self, Principal};
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::passwords::hashing as password;
-use crate::clock::{now_ms, to_rfc3339};
+use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
 use crate::store::users::{self as store, Link};
@@ -75,12 +75,12 @@ pub struct UserView {
 
 impl UserView {
     fn new(r: UserRecord, assignments: Assignments, settings: &SecuritySettings) -> Self {
-        let now = now_ms();
+        let now = Timestamp::now();
         UserView {
-            locked_until: r.locked_until.filter(|&t| t > now).map(to_rfc3339),
-            password_changed_at: r.password_changed_at.map(to_rfc3339),
+            locked_until: r.locked_until.filter(|&t| t > now).map(Timestamp::to_rfc3339),
+            password_changed_at: r.password_changed_at.map(Timestamp::to_rfc3339),
             password_expires_at: crate::passwords::change::expires_at(settings, r.password_changed_at, r.password_expiry_months)
-                .map(to_rfc3339),
+                .map(Timestamp::to_rfc3339),
             password_expiry_months: r.password_expiry_months,
             console_idle_minutes: r.console_idle_minutes,
             phone_idle_minutes: r.phone_idle_minutes,
