@@ -73,7 +73,10 @@ impl<'r> sqlx::Decode<'r, Any> for Timestamp {
 }
 
 impl<'q> sqlx::Encode<'q, Any> for Timestamp {
-    fn encode_by_ref(&self, buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
         <i64 as sqlx::Encode<Any>>::encode_by_ref(&self.0, buf)
     }
 }

@@ -128,8 +128,10 @@ pub struct UserFlags {
     pub is_company_supervisor: bool,
 }
 
-/// Every editable field of a user, each already parsed by its rule.
-#[derive(Debug, Clone)]
+/// Every editable field of a user, each already parsed by its rule. Serialised, its keys are the
+/// field names every place that handles a user field uses (flags flattened); a unit test in
+/// `users::service` checks each place against them.
+#[derive(Debug, Clone, Serialize)]
 pub struct UserFields {
     pub login: Login,
     pub email: Option<Email>,
@@ -146,6 +148,7 @@ pub struct UserFields {
     pub time_zone: Option<TimeZoneName>,
     pub date_format: Option<DateFormat>,
     pub time_format: Option<TimeFormat>,
+    #[serde(flatten)]
     pub flags: UserFlags,
     pub status: UserStatus,
     pub two_factor_method: TwoFactorMethod,

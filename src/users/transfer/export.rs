@@ -27,7 +27,7 @@ const PAGE: i64 = 1000;
 
 /// One exported user; the fields are in the order of [`COLUMNS`].
 #[derive(Debug, Serialize)]
-struct ExportUser {
+pub(super) struct ExportUser {
     login: String,
     email: Option<String>,
     first_name: Option<String>,
@@ -62,7 +62,7 @@ struct ExportUser {
 }
 
 impl ExportUser {
-    fn new(r: UserRecord, a: Assignments) -> Self {
+    pub(super) fn new(r: UserRecord, a: Assignments) -> Self {
         let names = |refs: Vec<crate::model::user::Ref>| refs.into_iter().map(|r| r.name).collect();
         // Named field by field, so that a secret added to `UserRecord` is never exported by accident.
         ExportUser {
