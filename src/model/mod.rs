@@ -47,6 +47,7 @@ pub mod account;
 pub mod activity;
 pub mod caller;
 pub mod mail;
+pub mod password_reset;
 pub mod permission;
 pub mod scope;
 pub mod session_kind;
@@ -115,6 +116,7 @@ mod tests {
     use std::fmt::Debug;
 
     use super::mail::MailState;
+    use super::password_reset::ResetLinkEnd;
     use super::user::{TwoFactorMethod, TwoFactorMode, UserStatus};
     use super::{Scope, SessionKind, SignInStep, UnknownValue};
 
@@ -147,6 +149,7 @@ mod tests {
         round_trips(&SignInStep::ALL, SignInStep::as_str);
         round_trips(&MailState::ALL, MailState::as_str);
         round_trips(&Scope::ALL, Scope::as_str);
+        round_trips(&ResetLinkEnd::ALL, ResetLinkEnd::as_str);
         serde_names_are_stored_names(&UserStatus::ALL, UserStatus::as_str);
         serde_names_are_stored_names(&TwoFactorMethod::ALL, TwoFactorMethod::as_str);
         serde_names_are_stored_names(&TwoFactorMode::ALL, TwoFactorMode::as_str);
