@@ -48,7 +48,7 @@ const ORDER: &[&str] = &[
 
 /// Modules that may use less than everything below them.
 const NARROWER: &[(&str, &[&str])] = &[
-    ("model", &["domain", "ids"]),
+    ("model", &["clock", "domain", "ids"]),
     ("error", &["domain"]),
     ("store", &["clock", "ids", "domain", "model", "error"]),
 ];

@@ -57,11 +57,11 @@ pub struct Grants {
 impl Grants {
     /// From `(permission, scope)` rows: the widest scope of each permission, capped by the
     /// user's R40 flags.
-    pub fn from_rows(rows: &[(String, String)], cap: Scope) -> Grants {
+    pub fn from_rows(rows: &[(String, Scope)], cap: Scope) -> Grants {
         let mut grants = Grants::default();
         for (name, scope) in rows {
             let Some(permission) = Permission::parse(name) else { continue };
-            let scope = Scope::parse(scope).unwrap_or(Scope::Own).min(cap);
+            let scope = (*scope).min(cap);
             grants.permissions.insert(permission);
             let entry = grants.scopes.entry(permission).or_insert(scope);
             *entry = (*entry).max(scope);
@@ -215,7 +215,7 @@ impl Principal {
 
     pub fn may_give_roles(&self, field: &str, roles: &[RoleGrant]) -> Result<()> {
         for role in roles {
-            self.may_give_role(field, role.builtin.as_deref(), role_scope(role), &role.permissions)?;
+            self.may_give_role(field, role.builtin.as_deref(), role.scope, &role.permissions)?;
         }
         Ok(())
     }
@@ -285,7 +285,7 @@ pub async fn of_user(conn: &mut Conn, account: AccountId, login: &str, permissio
     let not_found = || Error::invalid("as", "unknown_login", format!("no user {login:?} in this account"));
     let id = users_store::find_id_by_login(conn, account, &login.to_ascii_lowercase()).await?.ok_or_else(not_found)?;
     let user = users_store::get(conn, account, id).await?.ok_or_else(not_found)?;
-    if user.status() != crate::model::user::UserStatus::Active {
+    if user.status != crate::model::user::UserStatus::Active {
         return Err(Error::invalid("as", "not_active", format!("{login} is not active")));
     }
     let rows = grants::effective_grants(conn, id).await?;
@@ -305,12 +305,6 @@ pub async fn of_user(conn: &mut Conn, account: AccountId, login: &str, permissio
         scope,
         company: user.company.clone(),
     })
-}
-
-/// A stored role's scope (a value that no longer parses reaches the whole account: the safe
-/// reading for "who may give it").
-pub fn role_scope(role: &RoleGrant) -> Scope {
-    Scope::parse(&role.scope).unwrap_or(Scope::Account)
 }
 
 /// A user of the principal's account that the principal sees (D8); others are 404, as another
@@ -419,7 +413,7 @@ pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal) -> Result<
     let beyond_roles: Vec<i64> = grants::all_roles(conn, account)
         .await?
         .iter()
-        .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), role_scope(r), &r.permissions).is_err())
+        .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), r.scope, &r.permissions).is_err())
         .map(|r| r.id)
         .collect();
     let account_wide: Vec<&str> =
@@ -566,9 +560,9 @@ mod tests {
     #[test]
     fn grants_keep_the_widest_scope_under_the_cap() {
         let rows = vec![
-            ("users.view".to_string(), "desks".to_string()),
-            ("users.view".to_string(), "account".to_string()),
-            ("calls.make".to_string(), "self".to_string()),
+            ("users.view".to_string(), Scope::Desks),
+            ("users.view".to_string(), Scope::Account),
+            ("calls.make".to_string(), Scope::Own),
         ];
         let g = Grants::from_rows(&rows, Scope::Account);
         assert_eq!(g.scopes[&Permission::UsersView], Scope::Account);

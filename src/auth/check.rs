@@ -3,13 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::SessionKind;
-use crate::store::session_cache::{self, Entry, Lookup};
+use crate::model::CallerKind;
+use crate::store::session_cache::{Entry, Lookup};
 use crate::access::principal::Grants;
 use crate::access::{Permission, Scope};
 use crate::auth::Caller;
 use crate::secrets::token;
-use crate::clock::now_ms;
+use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::ids::SessionId;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ use crate::model::user::{UserRecord, UserStatus};
 /// Who a token belongs to, or `None` when it is unknown, expired, timed out, revoked, or its
 /// user or account can no longer sign in.
 pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
-    let now = now_ms();
+    let now = Timestamp::now();
     let token_hash = token::hash(bearer);
     let invalidations = state.store.invalidations();
     let seen_here = match state.sessions.hit(&token_hash, now, |e| invalidations.is_current(e.stamp, e.user())) {
@@ -39,15 +39,15 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
     drop(conn);
     let Some(mut entry) = loaded else { return Ok(None) };
     entry.stamp = stamp;
-    if now - entry.persisted_at >= session_cache::TOUCH_EVERY_MS {
+    if entry.due_for_touch(now) {
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
         match entry.caller.api_token {
-            Some(id) => api_tokens::mark_used(tx.conn(), &[id], now).await?,
-            None => sessions::touch_many(tx.conn(), &[entry.caller.session], now).await?,
+            Some(id) => api_tokens::mark_used(tx.conn(), &[id], now.as_ms()).await?,
+            None => sessions::touch_many(tx.conn(), &[entry.caller.session], now.as_ms()).await?,
         }
         tx.commit().await?;
-        entry.persisted_at = now;
+        entry.persisted_at = Some(now);
     }
     entry.last_seen_at = now;
     let mut caller = entry.caller.clone();
@@ -57,22 +57,24 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
 }
 
 /// `seen_here`: when this instance last saw the session used, if it had it cached.
-async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Option<i64>) -> Result<Option<Entry>> {
-    let Some(mut session) = sessions::find(conn, token_hash, now).await? else { return Ok(None) };
+async fn load_session(conn: &mut Conn, token_hash: &str, now: Timestamp, seen_here: Option<Timestamp>) -> Result<Option<Entry>> {
+    let Some(mut session) = sessions::find(conn, token_hash, now.as_ms()).await? else { return Ok(None) };
     let Some((account, user)) = signed_in_user(conn, session.account_id, session.user_id).await? else {
         return Ok(None);
     };
     // The account's lifetime as it is now: lowering it reaches sessions already open.
     let lifetime_ms = i64::from(account.security.sessions.absolute_hours) * 3_600_000;
-    session.expires_at = session.expires_at.min(session.created_at + lifetime_ms);
+    session.expires_at = session.expires_at.min(session.created_at.plus_ms(lifetime_ms));
     if now >= session.expires_at {
         return Ok(None);
     }
-    let kind = SessionKind::parse(&session.kind).unwrap_or(SessionKind::Api);
+    let kind = session.kind;
     let idle_ms = kind.idle_limit_ms(&account.security, &user);
     let persisted = session.last_seen_at;
-    session.last_seen_at = session.last_seen_at.max(seen_here.unwrap_or(0));
-    if idle_ms.is_some_and(|idle| now - session.last_seen_at >= idle) {
+    if let Some(seen) = seen_here {
+        session.last_seen_at = session.last_seen_at.max(seen);
+    }
+    if idle_ms.is_some_and(|idle| now.ms_since(session.last_seen_at) >= idle) {
         return Ok(None);
     }
     let (roles, grants) = grants(conn, &user).await?;
@@ -80,9 +82,9 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
     Ok(Some(Entry {
         caller: Caller {
             session: session.id,
-            session_kind: kind.as_str(),
+            session_kind: CallerKind::Session(kind),
             api_token: None,
-            session_expires_at: session.expires_at,
+            session_expires_at: Some(session.expires_at),
             user: user.id,
             login: user.login.clone(),
             display_name: user.display_name(),
@@ -99,17 +101,17 @@ async fn load_session(conn: &mut Conn, token_hash: &str, now: i64, seen_here: Op
             access_policy,
         },
         stamp: 0,
-        absolute_expiry: session.expires_at,
+        absolute_expiry: Some(session.expires_at),
         idle_ms,
         last_seen_at: session.last_seen_at,
-        persisted_at: persisted,
+        persisted_at: Some(persisted),
     }))
 }
 
 /// An API token acts for the admin who made it, with only the permissions it was given and
 /// never more than that admin still holds.
-async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<Entry>> {
-    let Some(record) = api_tokens::find_usable(conn, token_hash, now).await? else { return Ok(None) };
+async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Result<Option<Entry>> {
+    let Some(record) = api_tokens::find_usable(conn, token_hash, now.as_ms()).await? else { return Ok(None) };
     let Some((account, user)) = signed_in_user(conn, record.account_id, record.user_id).await? else {
         return Ok(None);
     };
@@ -122,12 +124,12 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
         .filter_map(Permission::parse)
         .filter(|p| user.is_superuser && !p.is_platform() || held.permissions.contains(p))
         .collect();
-    let absolute_expiry = record.expires_at.unwrap_or(i64::MAX);
-    let last_used = record.last_used_at.unwrap_or(0);
+    // `None`: a token without an expiry never ends.
+    let absolute_expiry = record.expires_at;
     Ok(Some(Entry {
         caller: Caller {
             session: SessionId(0),
-            session_kind: "api_token",
+            session_kind: CallerKind::ApiToken,
             api_token: Some(record.id),
             session_expires_at: absolute_expiry,
             user: user.id,
@@ -152,8 +154,9 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: i64) -> Result<O
         stamp: 0,
         absolute_expiry,
         idle_ms: None,
-        last_seen_at: last_used,
-        persisted_at: last_used,
+        // Set to now once resolved; until then, the last use on record.
+        last_seen_at: record.last_used_at.unwrap_or(now),
+        persisted_at: record.last_used_at,
     }))
 }
 
@@ -164,7 +167,7 @@ async fn signed_in_user(
 ) -> Result<Option<(crate::model::AccountRecord, UserRecord)>> {
     let Some(account) = accounts::by_id(conn, account).await? else { return Ok(None) };
     let Some(user) = users::get(conn, account.id, user).await? else { return Ok(None) };
-    if user.status() != UserStatus::Active || !account.enabled {
+    if user.status != UserStatus::Active || !account.enabled {
         return Ok(None);
     }
     Ok(Some((account, user)))

@@ -106,7 +106,7 @@ async fn item(conn: &mut Conn, kind: Kind, r: NamedRecord) -> Result<CatalogItem
         name: r.name,
         description: r.description,
         builtin: r.builtin,
-        scope: r.scope.as_deref().map(|s| Scope::parse(s).unwrap_or(Scope::Account)),
+        scope: r.scope,
         member_count: r.member_count,
         permissions,
         roles,
@@ -291,7 +291,7 @@ pub async fn update(
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
-    let changes_scope = p.scope.is_some_and(|s| current.scope.as_deref() != Some(s.as_str()));
+    let changes_scope = p.scope.is_some_and(|s| current.scope != Some(s));
     may_manage(conn, principal, kind, id, p.permissions.is_some() || changes_scope || p.roles.is_some()).await?;
     if current.builtin.is_some() && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
         return Err(Error::invalid(
@@ -301,7 +301,7 @@ pub async fn update(
         ));
     }
     if kind == Kind::Role && (p.permissions.is_some() || changes_scope) {
-        let scope = p.scope.or_else(|| current.scope.as_deref().and_then(|s| Scope::parse(s).ok())).unwrap_or(Scope::Account);
+        let scope = p.scope.or(current.scope).unwrap_or(Scope::Account);
         let before = named::role_permissions(conn, id).await?;
         let permissions: Vec<&str> = match &p.permissions {
             Some(new) => new.clone(),
@@ -329,7 +329,7 @@ pub async fn update(
     }
     if let (Some(scope), true) = (p.scope, changes_scope) {
         named::set_role_scope(conn, id, scope.as_str()).await?;
-        changes.diff("scope", current.scope.clone(), Some(scope.as_str().to_string()));
+        changes.diff("scope", current.scope, Some(scope));
     }
     if let Some(roles) = &p.roles {
         let before: Vec<String> = named::group_roles(conn, id).await?.into_iter().map(|(_, n)| n).collect();

@@ -22,7 +22,7 @@ mod sessions;
 mod settings;
 mod sign_in;
 mod tokens;
-mod users;
+pub(crate) mod users;
 
 use std::sync::LazyLock;
 

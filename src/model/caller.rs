@@ -13,11 +13,13 @@ use crate::model::permission::Permission;
 pub struct Caller {
     /// The session the request came with (0 for an API token).
     pub session: SessionId,
-    /// `console`, `api`, `phone`, or `api_token`.
-    pub session_kind: &'static str,
+    /// A session's kind (`console`, `api`, `phone`), or an API token.
+    pub session_kind: crate::model::CallerKind,
     /// Set when the request came with an API token rather than a session.
     pub api_token: Option<i64>,
-    pub session_expires_at: i64,
+    /// When the session ends unless used again, or at the latest; `None` for an API token that
+    /// never expires.
+    pub session_expires_at: Option<crate::clock::Timestamp>,
     pub user: UserId,
     pub login: String,
     pub display_name: String,

@@ -61,6 +61,8 @@ impl Scope {
     }
 }
 
+super::stored_as_text!(Scope, "role scope");
+
 #[cfg(test)]
 mod tests {
     use super::*;

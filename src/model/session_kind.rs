@@ -12,6 +12,8 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
+    pub const ALL: [SessionKind; 3] = [SessionKind::Console, SessionKind::Api, SessionKind::Phone];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SessionKind::Console => "console",
@@ -21,12 +23,7 @@ impl SessionKind {
     }
 
     pub fn parse(text: &str) -> Option<SessionKind> {
-        match text {
-            "console" => Some(SessionKind::Console),
-            "api" => Some(SessionKind::Api),
-            "phone" => Some(SessionKind::Phone),
-            _ => None,
-        }
+        SessionKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
     /// How long such a session may stay unused: the user's override, else the account's
@@ -39,5 +36,24 @@ impl SessionKind {
             SessionKind::Api => return None,
         };
         Some(minutes * 60_000)
+    }
+}
+
+super::stored_as_text!(SessionKind, "session kind");
+
+/// What a request was signed in with: a session of some kind, or an API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKind {
+    Session(SessionKind),
+    ApiToken,
+}
+
+impl CallerKind {
+    /// `console`, `api`, `phone` or `api_token`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerKind::Session(kind) => kind.as_str(),
+            CallerKind::ApiToken => "api_token",
+        }
     }
 }

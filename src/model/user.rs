@@ -7,6 +7,7 @@ use crate::domain::{
     DateFormat, E164Phone, Email, Extension, Login, PersonName, PhoneTopology, ShortText, SipUsername, TimeFormat,
     TimeZoneName,
 };
+use crate::clock::Timestamp;
 use crate::ids::{AccountId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -30,6 +31,8 @@ impl UserStatus {
         UserStatus::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
+
+super::stored_as_text!(UserStatus, "user status");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -76,6 +79,8 @@ impl TwoFactorMethod {
     }
 }
 
+super::stored_as_text!(TwoFactorMethod, "second-factor method");
+
 /// When the second factor is asked for (R30).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +113,8 @@ impl TwoFactorMode {
     }
 }
 
+super::stored_as_text!(TwoFactorMode, "second-factor mode");
+
 /// The boolean flags of R11.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserFlags {
@@ -121,8 +128,10 @@ pub struct UserFlags {
     pub is_company_supervisor: bool,
 }
 
-/// Every editable field of a user, each already parsed by its rule.
-#[derive(Debug, Clone)]
+/// Every editable field of a user, each already parsed by its rule. Serialised, its keys are the
+/// field names every place that handles a user field uses (flags flattened); a unit test in
+/// `users::service` checks each place against them.
+#[derive(Debug, Clone, Serialize)]
 pub struct UserFields {
     pub login: Login,
     pub email: Option<Email>,
@@ -139,6 +148,7 @@ pub struct UserFields {
     pub time_zone: Option<TimeZoneName>,
     pub date_format: Option<DateFormat>,
     pub time_format: Option<TimeFormat>,
+    #[serde(flatten)]
     pub flags: UserFlags,
     pub status: UserStatus,
     pub two_factor_method: TwoFactorMethod,
@@ -221,20 +231,21 @@ pub struct UserRecord {
     pub is_end_user: bool,
     #[sqlx(try_from = "crate::model::Flag")]
     pub is_company_supervisor: bool,
-    pub status: String,
-    pub two_factor_method: String,
-    pub two_factor_mode: String,
+    pub status: UserStatus,
+    pub two_factor_method: TwoFactorMethod,
+    pub two_factor_mode: TwoFactorMode,
     /// When the authenticator was set up (confirmed by a code); `None` until then.
     pub totp_confirmed_at: Option<i64>,
     #[sqlx(try_from = "crate::model::Flag")]
     pub must_change_password: bool,
-    pub password_changed_at: Option<i64>,
+    pub password_changed_at: Option<Timestamp>,
     pub avatar_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
-    /// Set while sign-in is locked after too many failures.
-    pub locked_until: Option<i64>,
+    /// Until when sign-in is locked after too many failures (it may have passed); `None` when
+    /// it never was or was cleared.
+    pub locked_until: Option<Timestamp>,
     /// Failed sign-ins in the current window (see `accounts::security::LockoutPolicy`).
     pub failed_sign_ins: i64,
     /// Per-user overrides of the account's security settings; `None` inherits (R24, R34).
@@ -257,18 +268,6 @@ impl UserRecord {
             is_end_user: self.is_end_user,
             is_company_supervisor: self.is_company_supervisor,
         }
-    }
-
-    pub fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.status).unwrap_or(UserStatus::Disabled)
-    }
-
-    pub fn two_factor(&self) -> TwoFactorMethod {
-        TwoFactorMethod::parse(&self.two_factor_method).unwrap_or(TwoFactorMethod::Disabled)
-    }
-
-    pub fn two_factor_mode(&self) -> TwoFactorMode {
-        TwoFactorMode::parse(&self.two_factor_mode).unwrap_or(TwoFactorMode::Always)
     }
 
     /// R3: the display name falls back to the login.
@@ -307,9 +306,9 @@ impl UserRecord {
             is_superuser: false,
             is_end_user: false,
             is_company_supervisor: false,
-            status: "active".into(),
-            two_factor_method: "disabled".into(),
-            two_factor_mode: "always".into(),
+            status: UserStatus::Active,
+            two_factor_method: TwoFactorMethod::Disabled,
+            two_factor_mode: TwoFactorMode::Always,
             totp_confirmed_at: None,
             must_change_password: false,
             password_changed_at: None,

@@ -8,6 +8,7 @@ use crate::activity::{self, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
+use crate::model::mail::MailState;
 use crate::state::AppState;
 use crate::store::mail::{self as store, MailRecord};
 use crate::store::Affects;
@@ -36,13 +37,13 @@ pub struct OutboxItem {
 impl From<MailRecord> for OutboxItem {
     fn from(m: MailRecord) -> Self {
         OutboxItem {
-            retryable: m.state == "failed" && m.has_body,
-            next_attempt_at: (m.state == "queued").then(|| to_rfc3339(m.next_attempt_at)),
+            retryable: m.state == MailState::Failed && m.has_body,
+            next_attempt_at: (m.state == MailState::Queued).then(|| to_rfc3339(m.next_attempt_at)),
             id: m.id,
             to: m.recipient,
             subject: m.subject,
             kind: m.kind,
-            state: m.state,
+            state: m.state.as_str().to_string(),
             attempts: m.attempts,
             last_error: m.last_error,
             created_at: to_rfc3339(m.created_at),
@@ -52,7 +53,9 @@ impl From<MailRecord> for OutboxItem {
     }
 }
 
-pub const STATES: [&str; 4] = ["queued", "sending", "sent", "failed"];
+/// The states a listing may filter by: every `MailState`.
+pub const STATES: [&str; 4] =
+    [MailState::Queued.as_str(), MailState::Sending.as_str(), MailState::Sent.as_str(), MailState::Failed.as_str()];
 
 /// The account's outbox, newest first, and the id to continue before.
 pub async fn list(state: &AppState, account: AccountId, states: &[String], before: Option<i64>, limit: i64) -> Result<(Vec<OutboxItem>, Option<i64>)> {
@@ -73,8 +76,9 @@ pub async fn retry(state: &AppState, principal: &Principal, id: i64) -> Result<O
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
-    if record.state != "failed" {
-        return Err(Error::Conflict { field: "state", message: format!("only a failed message can be retried; this one is {}", record.state) });
+    if record.state != MailState::Failed {
+        let message = format!("only a failed message can be retried; this one is {}", record.state.as_str());
+        return Err(Error::Conflict { field: "state", message });
     }
     if !record.has_body {
         return Err(Error::Conflict {

@@ -5,6 +5,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clock::Timestamp;
 use crate::model::settings::SecuritySettings;
 use crate::passwords::hashing as password;
 use crate::error::{Error, FieldIssue, Result};
@@ -57,13 +58,13 @@ pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, ha
 
 /// When the user's password expires (R24): their own period if set (0 = never), else the
 /// account's; `None` when it never does.
-pub fn expires_at(settings: &SecuritySettings, changed_at: Option<i64>, user_months: Option<i64>) -> Option<i64> {
+pub fn expires_at(settings: &SecuritySettings, changed_at: Option<Timestamp>, user_months: Option<i64>) -> Option<Timestamp> {
     let months = match user_months {
         Some(0) => return None,
         Some(m) => m,
         None => i64::from(settings.password_policy.expiry_months?),
     };
-    changed_at.map(|at| at + months * MONTH_MS)
+    changed_at.map(|at| at.plus_ms(months * MONTH_MS))
 }
 
 /// The password to set: the one given, or a generated one that meets the policy, to show
@@ -85,11 +86,12 @@ mod tests {
     #[test]
     fn expiry_follows_the_user_override_then_the_account() {
         let mut settings = SecuritySettings::default();
-        assert_eq!(expires_at(&settings, Some(0), None), None, "the default is never");
+        let at = |ms| Some(Timestamp::from_ms(ms));
+        assert_eq!(expires_at(&settings, at(0), None), None, "the default is never");
         settings.password_policy.expiry_months = Some(3);
-        assert_eq!(expires_at(&settings, Some(1_000), None), Some(1_000 + 3 * MONTH_MS));
-        assert_eq!(expires_at(&settings, Some(1_000), Some(1)), Some(1_000 + MONTH_MS));
-        assert_eq!(expires_at(&settings, Some(1_000), Some(0)), None, "0 months is never, whatever the account says");
+        assert_eq!(expires_at(&settings, at(1_000), None), at(1_000 + 3 * MONTH_MS));
+        assert_eq!(expires_at(&settings, at(1_000), Some(1)), at(1_000 + MONTH_MS));
+        assert_eq!(expires_at(&settings, at(1_000), Some(0)), None, "0 months is never, whatever the account says");
         assert_eq!(expires_at(&settings, None, None), None, "no password, nothing to expire");
     }
 }

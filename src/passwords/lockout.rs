@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::model::AccountRecord;
 use crate::store::{Affects, challenges, sign_in_failures};
 use crate::model::user::UserRecord;
-use crate::clock::now_ms;
+use crate::clock::Timestamp;
 use crate::error::Error;
 
 /// Counts a failure once for the user (wrong password only: a locked or disabled user's
@@ -102,10 +102,10 @@ pub(crate) async fn count_user_failure(
 /// session could keep guessing after the guesses locked the account.
 pub fn refuse_while_locked(user: &crate::model::user::UserRecord) -> Result<()> {
     match user.locked_until {
-        Some(until) if until > now_ms() => Err(Error::invalid(
+        Some(until) if until > Timestamp::now() => Err(Error::invalid(
             "current_password",
             "locked",
-            format!("too many wrong passwords: try again after {}", crate::clock::to_rfc3339(until)),
+            format!("too many wrong passwords: try again after {}", until.to_rfc3339()),
         )),
         _ => Ok(()),
     }

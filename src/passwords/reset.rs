@@ -17,6 +17,7 @@ use crate::passwords::change::{self, Holder};
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::model::AccountRecord;
+use crate::model::password_reset::ResetLinkEnd;
 use crate::store::password_resets::{self as store, ResetRecord};
 use crate::store::{Affects, Conn, sign_in_failures, users};
 use crate::model::user::{UserRecord, UserStatus};
@@ -58,7 +59,7 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
     users::sign_in_state(tx.conn(), user.id).await?;
     let recent = store::count_since(tx.conn(), user.id, now - 3_600_000).await?;
     let refusal = match &user.email {
-        _ if user.status() != UserStatus::Active => Some("user_disabled"),
+        _ if user.status != UserStatus::Active => Some("user_disabled"),
         None => Some("no_email"),
         Some(_) if recent >= MAX_PER_HOUR => Some("throttled"),
         Some(_) => None,
@@ -68,7 +69,7 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
         changes.set("mail", "not_sent").set("reason", reason);
     } else {
         let email = user.email.as_deref().unwrap_or_default();
-        store::end_for_user(tx.conn(), user.id, now, "replaced").await?;
+        store::end_for_user(tx.conn(), user.id, now, ResetLinkEnd::Replaced).await?;
         let secret = token::new_token();
         store::insert(tx.conn(), &token::hash(&secret), account.id, user.id, now, now + LINK_MS).await?;
         let text = reset_text(&user, &account, &state.mail.link(&format!("/reset-password/{secret}")));
@@ -107,10 +108,10 @@ pub enum LinksEnd {
 }
 
 impl LinksEnd {
-    fn as_str(self) -> &'static str {
+    fn stored(self) -> ResetLinkEnd {
         match self {
-            LinksEnd::PasswordChanged => "password_changed",
-            LinksEnd::EmailChanged => "email_changed",
+            LinksEnd::PasswordChanged => ResetLinkEnd::PasswordChanged,
+            LinksEnd::EmailChanged => ResetLinkEnd::EmailChanged,
         }
     }
 }
@@ -119,7 +120,7 @@ impl LinksEnd {
 /// then answers 422 `ended`. Every password change does this (`passwords::change::save`); call
 /// it too when a user's email address changes.
 pub async fn void_reset_links(conn: &mut Conn, user: UserId, why: LinksEnd) -> Result<()> {
-    store::end_for_user(conn, user, now_ms(), why.as_str()).await?;
+    store::end_for_user(conn, user, now_ms(), why.stored()).await?;
     Ok(())
 }
 
@@ -136,20 +137,26 @@ pub async fn check_link(state: &AppState, secret: &str) -> Result<LiveLink> {
     let now = now_ms();
     let mut conn = state.store.read().await?;
     let link = store::find(&mut conn, &token::hash(secret)).await?.ok_or_else(unknown)?;
-    match link.end_reason.as_deref() {
-        Some("used") => return Err(invalid("used", "this reset link was already used; ask for a new one if you need to")),
-        Some("replaced") => return Err(invalid("replaced", "a newer reset link was sent after this one; use the newest")),
-        Some("email_changed") => {
+    match link.end_reason {
+        Some(ResetLinkEnd::Used) => {
+            return Err(invalid("used", "this reset link was already used; ask for a new one if you need to"));
+        }
+        Some(ResetLinkEnd::Replaced) => {
+            return Err(invalid("replaced", "a newer reset link was sent after this one; use the newest"));
+        }
+        Some(ResetLinkEnd::EmailChanged) => {
             return Err(invalid("ended", "this reset link no longer works: the email address was changed since"));
         }
-        Some(_) => return Err(invalid("ended", "this reset link no longer works: the password was changed since")),
+        Some(ResetLinkEnd::PasswordChanged) => {
+            return Err(invalid("ended", "this reset link no longer works: the password was changed since"));
+        }
         None if link.expires_at <= now => {
             return Err(invalid("expired", "this reset link has expired (links work for 30 minutes); ask for a new one"));
         }
         None => {}
     }
     let account = accounts::by_id(&mut conn, link.account_id).await?.filter(|a| a.enabled).ok_or_else(unknown)?;
-    let user = users::get(&mut conn, account.id, link.user_id).await?.filter(|u| u.status() == UserStatus::Active).ok_or_else(unknown)?;
+    let user = users::get(&mut conn, account.id, link.user_id).await?.filter(|u| u.status == UserStatus::Active).ok_or_else(unknown)?;
     Ok(LiveLink { link, account, user })
 }
 

@@ -52,7 +52,7 @@ pub async fn send(state: &AppState, principal: &crate::access::Principal, id: Us
     }
     let required = store::is_admin(tx.conn(), id).await?
         || record.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone;
-    if !user.two_factor().uses_totp() && !required {
+    if !user.two_factor_method.uses_totp() && !required {
         return Err(Error::invalid("two_factor_method", "no_authenticator", "choose OTP Authenticator for this user first"));
     }
     let sent_to = queue(state, tx.conn(), &record, &user, now)
@@ -71,7 +71,7 @@ pub async fn check(state: &AppState, link_token: &str) -> Result<(AccountRecord,
     let user_id = store::enrolment_link_user(&mut conn, &token::hash(link_token), now_ms()).await?.ok_or_else(gone)?;
     let user = users::by_id(&mut conn, user_id).await?.ok_or_else(gone)?;
     let account = accounts::by_id(&mut conn, user.account_id).await?.ok_or_else(gone)?;
-    if user.status() != UserStatus::Active {
+    if user.status != UserStatus::Active {
         return Err(gone());
     }
     Ok((account, user))

@@ -50,8 +50,8 @@ fn required(caller_settings: &crate::model::settings::SecuritySettings, is_admin
 pub async fn status(state: &AppState, caller: &Caller) -> Result<SecondFactorStatus> {
     let (user, is_admin, left) = load(state, caller.account, caller.user).await?;
     Ok(SecondFactorStatus {
-        method: user.two_factor(),
-        mode: user.two_factor_mode(),
+        method: user.two_factor_method,
+        mode: user.two_factor_mode,
         totp_enrolled: user.totp_confirmed_at.is_some(),
         totp_enrolled_at: user.totp_confirmed_at.map(to_rfc3339),
         recovery_codes_left: left,
@@ -137,7 +137,7 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     let step = secret
         .matching_step(code, now)?
         .ok_or_else(|| Error::invalid("code", "wrong_code", "is not the code your new authenticator shows"))?;
-    let method = match user.two_factor() {
+    let method = match user.two_factor_method {
         TwoFactorMethod::Disabled => Some(TwoFactorMethod::Totp),
         TwoFactorMethod::Email => Some(TwoFactorMethod::Either),
         _ => None,
@@ -145,12 +145,12 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     let codes = recovery::generate();
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
-    store::confirm_totp(tx.conn(), user.id, &sealed, step, method.map(|m| m.as_str()), now).await?;
+    store::confirm_totp(tx.conn(), user.id, &sealed, step, method, now).await?;
     store::replace_recovery_codes(tx.conn(), user.id, &recovery::hashes(&state.secrets, user.id, &codes), now).await?;
     let mut changes = Changes::new();
     changes.set("by", "self").set("replaced", record.sealed_secret.is_some());
     if let Some(m) = method {
-        changes.diff("two_factor_method", user.two_factor_method.clone(), m.as_str().to_string());
+        changes.diff("two_factor_method", user.two_factor_method, m);
     }
     activity::service::record(tx.conn(), &actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
     tell_an_admin(tx.conn(), caller, &user, "authenticator app").await?;
@@ -204,14 +204,14 @@ pub async fn set_own(
     }
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
-    users::set_two_factor(tx.conn(), user.id, method.as_str(), mode.as_str(), now_ms()).await?;
+    users::set_two_factor(tx.conn(), user.id, method, mode, now_ms()).await?;
     let mut changes = Changes::new();
     changes
         .set("by", "self")
-        .diff("two_factor_method", user.two_factor_method.clone(), method.as_str().to_string())
-        .diff("two_factor_mode", user.two_factor_mode.clone(), mode.as_str().to_string());
+        .diff("two_factor_method", user.two_factor_method, method)
+        .diff("two_factor_mode", user.two_factor_mode, mode);
     activity::service::record(tx.conn(), &actor, "user.updated", Target::user(user.id, &user.login), &changes).await?;
-    if user.two_factor() != method || user.two_factor_mode() != mode {
+    if user.two_factor_method != method || user.two_factor_mode != mode {
         tell_an_admin(tx.conn(), caller, &user, "second-factor method").await?;
     }
     tx.affects(Affects::Users(vec![user.id]));
@@ -256,7 +256,7 @@ pub async fn reset_authenticator(state: &AppState, principal: &crate::access::Pr
     let mut tx = state.store.begin().await?;
     // D2, D8: someone the principal sees and who holds nothing the principal does not.
     let user = crate::access::principal::reachable_user(tx.conn(), principal, id).await?.record;
-    if !user.two_factor().uses_totp() && user.totp_confirmed_at.is_none() {
+    if !user.two_factor_method.uses_totp() && user.totp_confirmed_at.is_none() {
         return Err(Error::invalid("two_factor_method", "no_authenticator", "this user has no authenticator to reset"));
     }
     store::reset_totp(tx.conn(), account, id, now).await?;

@@ -47,7 +47,7 @@ pub fn need(
 ) -> Need {
     let enrolled = user.totp_confirmed_at.is_some();
     let required = is_admin || policy.required_for == RequiredFor::Everyone;
-    let method = match user.two_factor() {
+    let method = match user.two_factor_method {
         // D6: an admin with an authenticator is asked for it, whatever their method: emailed
         // codes alone never sign an admin in.
         _ if admin_uses_authenticator(user, is_admin) => TwoFactorMethod::Totp,
@@ -65,7 +65,7 @@ pub fn need(
         m => m,
     };
     // R27: an admin's second factor is asked at every sign-in.
-    let mode = if is_admin { TwoFactorMode::Always } else { user.two_factor_mode() };
+    let mode = if is_admin { TwoFactorMode::Always } else { user.two_factor_mode };
     let reason = match (mode, familiarity) {
         (TwoFactorMode::Suspicious, Some(f)) => {
             let reasons = suspicious_reasons(f);
@@ -123,8 +123,8 @@ mod tests {
 
     fn user(method: &str, mode: &str, enrolled: bool) -> UserRecord {
         let mut u = UserRecord::sample();
-        u.two_factor_method = method.into();
-        u.two_factor_mode = mode.into();
+        u.two_factor_method = TwoFactorMethod::parse(method).expect("a method");
+        u.two_factor_mode = TwoFactorMode::parse(mode).expect("a mode");
         u.totp_confirmed_at = enrolled.then_some(1);
         u
     }

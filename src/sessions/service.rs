@@ -5,10 +5,11 @@ use utoipa::ToSchema;
 
 
 use crate::state::AppState;
+use crate::model::SessionKind;
 use crate::model::settings::SecuritySettings;
 use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::clock::{now_ms, to_rfc3339};
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
@@ -49,13 +50,13 @@ pub fn liveness(settings: &SecuritySettings, now: i64) -> Liveness {
 
 fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> SessionView {
     let s = &row.session;
-    let idle_ms = match s.kind.as_str() {
-        "console" => Some(row.console_idle_minutes.map_or(live.console_idle_ms, |m| m * 60_000)),
-        "phone" => Some(row.phone_idle_minutes.map_or(live.phone_idle_ms, |m| m * 60_000)),
-        _ => None,
+    let idle_ms = match s.kind {
+        SessionKind::Console => Some(row.console_idle_minutes.map_or(live.console_idle_ms, |m| m * 60_000)),
+        SessionKind::Phone => Some(row.phone_idle_minutes.map_or(live.phone_idle_ms, |m| m * 60_000)),
+        SessionKind::Api => None,
     };
-    let absolute = s.expires_at.min(s.created_at + live.lifetime_ms);
-    let expires_at = idle_ms.map_or(absolute, |idle| absolute.min(s.last_seen_at + idle));
+    let absolute = s.expires_at.min(s.created_at.plus_ms(live.lifetime_ms));
+    let expires_at = idle_ms.map_or(absolute, |idle| absolute.min(s.last_seen_at.plus_ms(idle)));
     let display_name = match (&row.first_name, &row.last_name) {
         (None, None) => row.login.clone(),
         (first, last) => [first.as_deref(), last.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
@@ -63,10 +64,10 @@ fn view(row: SessionRow, live: &Liveness, current: Option<SessionId>) -> Session
     SessionView {
         id: s.id.0,
         user: SessionUserRef { id: s.user_id.0, login: row.login.clone(), display_name },
-        kind: s.kind.clone(),
-        created_at: to_rfc3339(s.created_at),
-        last_seen_at: to_rfc3339(s.last_seen_at),
-        expires_at: to_rfc3339(expires_at),
+        kind: s.kind.as_str().to_string(),
+        created_at: s.created_at.to_rfc3339(),
+        last_seen_at: s.last_seen_at.to_rfc3339(),
+        expires_at: expires_at.to_rfc3339(),
         address: s.address.clone(),
         user_agent: s.user_agent.clone(),
         current: current.map(|c| c == s.id),

@@ -14,7 +14,7 @@ use super::second_factor;
 use super::service::{Outcome, SignInRequest};
 use crate::model::{Caller, ClientInfo};
 use crate::second_factor::api::TotpSetup;
-use crate::clock::to_rfc3339;
+use crate::clock::{Timestamp, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::model::SessionKind;
@@ -116,7 +116,7 @@ impl From<Outcome> for LoginResponse {
             Outcome::Step(p) => LoginResponse {
                 token: None,
                 expires_at: to_rfc3339(p.expires_at),
-                step: Some(p.step),
+                step: Some(p.step.as_str()),
                 reason: Some(p.reason),
                 challenge: Some(p.challenge),
                 methods: p.methods,
@@ -241,13 +241,13 @@ async fn session(caller: Caller) -> Json<SessionInfo> {
     };
     Json(SessionInfo {
         session_id: caller.api_token.unwrap_or(caller.session.0),
-        kind: caller.session_kind,
+        kind: caller.session_kind.as_str(),
         user: SessionUser { id: caller.user.0, login: caller.login, display_name: caller.display_name },
         account: SessionAccount { id: caller.account.0, slug: caller.account_slug },
         roles: caller.roles.to_vec(),
         permissions,
         platform_operator: caller.platform_operator,
-        expires_at: (caller.session_expires_at != i64::MAX).then(|| to_rfc3339(caller.session_expires_at)),
+        expires_at: caller.session_expires_at.map(Timestamp::to_rfc3339),
     })
 }
 

@@ -13,10 +13,10 @@ use crate::activity::{self, Changes, Target};
 use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
 use crate::auth::ClientInfo;
 use crate::secrets::token;
-use crate::clock::now_ms;
+use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::model::AccountRecord;
+use crate::model::{AccountRecord, SignInStep};
 use crate::store::challenges::{self, ChallengeRecord};
 use crate::store::second_factor::{self as store, ChallengeFactor};
 use crate::store::{Affects, Tx, accounts, sign_in_failures, users};
@@ -27,12 +27,12 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
     let user = p.user;
     let conn = tx.conn();
     let is_admin = store::is_admin(conn, user.id).await?;
-    let method = user.two_factor();
+    let method = user.two_factor_method;
     let (has_codes, familiarity) = match method {
         TwoFactorMethod::Disabled => (false, None),
         _ => {
             let has_codes = store::unused_recovery_codes(conn, user.id).await? > 0;
-            let familiarity = match user.two_factor_mode() {
+            let familiarity = match user.two_factor_mode {
                 TwoFactorMode::Suspicious => {
                     let country = country_of(state, p.client);
                     Some(
@@ -48,12 +48,12 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
     let need = crate::second_factor::service::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
     let (step, reason, methods) = match need {
         Need::Nothing => return Ok(None),
-        Need::Setup(reason) => ("totp_setup", reason.to_string(), vec!["totp"]),
-        Need::Code { methods, reason } => ("second_factor", reason, methods),
+        Need::Setup(reason) => (SignInStep::TotpSetup, reason.to_string(), vec!["totp"]),
+        Need::Code { methods, reason } => (SignInStep::SecondFactor, reason, methods),
     };
     let (challenge, id, expires_at) = sign_in::new_challenge(tx, p, step, &reason).await?;
     let mut email_sent_to = None;
-    if step == "totp_setup" {
+    if step == SignInStep::TotpSetup {
         let secret = TotpSecret::generate();
         let sealed = state.secrets.seal(crate::secrets::Owner::totp_secret(user.id), secret.base32());
         store::set_challenge_setup(tx.conn(), id, &sealed, p.device_hash.as_deref()).await?;
@@ -62,7 +62,7 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
         email_sent_to = Some(send_code(tx, p.account, user, id, p.now).await?);
     }
     let mut changes = Changes::new();
-    changes.set("step", step).set("reason", &reason);
+    changes.set("step", step.as_str()).set("reason", &reason);
     activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
     Ok(Some(Pending { step, reason, challenge, expires_at, methods, email_sent_to, recovery_codes: None }))
 }
@@ -71,7 +71,7 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
 /// sign-ins: remembers the address and the device. Returns a new device token when the client
 /// presented none that the user is known to use.
 pub(crate) async fn remember_sign_in(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Result<Option<String>> {
-    if p.user.two_factor() == TwoFactorMethod::Disabled || p.user.two_factor_mode() != TwoFactorMode::Suspicious {
+    if p.user.two_factor_method == TwoFactorMethod::Disabled || p.user.two_factor_mode != TwoFactorMode::Suspicious {
         return Ok(None);
     }
     if let Some(address) = p.origin.as_deref() {
@@ -127,14 +127,14 @@ struct Live {
     user: UserRecord,
 }
 
-async fn live(state: &AppState, challenge: &str, step: &str, now: i64) -> Result<Live> {
+async fn live(state: &AppState, challenge: &str, step: SignInStep, now: i64) -> Result<Live> {
     let refused = || Error::Unauthenticated;
     let mut conn = state.store.read().await?;
     let record = challenges::peek(&mut conn, &token::hash(challenge), now).await?.filter(|c| c.step == step).ok_or_else(refused)?;
     let factor = store::challenge_factor(&mut conn, record.id).await?.ok_or_else(refused)?;
     let account = accounts::by_id(&mut conn, record.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, record.user_id).await?.ok_or_else(refused)?;
-    if user.status() != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
+    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
         return Err(refused());
     }
     Ok(Live { record, factor, account, user })
@@ -150,7 +150,7 @@ fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a
         },
         account: &live.account,
         user: &live.user,
-        kind: crate::model::SessionKind::parse(&live.record.session_kind).unwrap_or(crate::model::SessionKind::Api),
+        kind: live.record.session_kind,
         take_over: live.record.take_over,
         client,
         now,
@@ -192,11 +192,11 @@ fn authenticator_required(field: &str) -> Error {
 pub async fn send_email_code(state: &AppState, challenge: &str, client: &ClientInfo) -> Result<(String, i64)> {
     let now = now_ms();
     address_open(state, client, now).await?;
-    let live = live(state, challenge, "second_factor", now).await?;
+    let live = live(state, challenge, SignInStep::SecondFactor, now).await?;
     if admin_uses_authenticator(state, &live.user).await? {
         return Err(authenticator_required("challenge"));
     }
-    if !live.user.two_factor().uses_email() || live.user.email.is_none() {
+    if !live.user.two_factor_method.uses_email() || live.user.email.is_none() {
         return Err(Error::invalid("challenge", "email_not_offered", "this sign-in does not offer email codes"));
     }
     if live.factor.codes_sent >= MAX_EMAIL_CODES {
@@ -236,7 +236,7 @@ async fn reserve_attempt(state: &AppState, live: &Live, now: i64) -> Result<i64>
 /// given a new password while the code was checked.
 async fn still_able(tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
     let fresh = users::sign_in_state(tx.conn(), live.user.id).await?.ok_or(Error::Unauthenticated)?;
-    let able = fresh.status == UserStatus::Active.as_str() && fresh.locked_until.is_none_or(|t| t <= now);
+    let able = fresh.status == UserStatus::Active && fresh.locked_until.is_none_or(|t| t <= Timestamp::from_ms(now));
     if able { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
@@ -244,7 +244,7 @@ async fn still_able(tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
 pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Option<&str>, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
     address_open(state, client, now).await?;
-    let live = live(state, challenge, "second_factor", now).await?;
+    let live = live(state, challenge, SignInStep::SecondFactor, now).await?;
     let user = &live.user;
     // What this step accepts, as `begin` offered it (D6: an admin's authenticator, not email).
     let admin_factor = admin_uses_authenticator(state, user).await?;
@@ -331,7 +331,7 @@ async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i6
         tx.affects(Affects::Nothing);
         let wrong = attempt;
         let mut changes = Changes::new();
-        changes.set("method", method).set("reason", why).set("step", &live.record.step);
+        changes.set("method", method).set("reason", why).set("step", live.record.step.as_str());
         activity::service::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
             .await?;
         let lockout = &live.account.security.lockout;
@@ -370,7 +370,7 @@ async fn stored_secret(state: &AppState, user: &UserRecord) -> Result<TotpSecret
 /// `POST /api/v1/auth/totp-setup`: the authenticator being set up by this sign-in (the same
 /// secret each time it is asked while the challenge lives).
 pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDetails> {
-    let live = live(state, challenge, "totp_setup", now_ms()).await?;
+    let live = live(state, challenge, SignInStep::TotpSetup, now_ms()).await?;
     let sealed = live.factor.pending_secret.as_deref().ok_or(Error::Unauthenticated)?;
     details(&open(state, live.user.id, sealed)?, &live.account, &live.user)
 }
@@ -380,7 +380,7 @@ pub async fn setup_details(state: &AppState, challenge: &str) -> Result<SetupDet
 pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client: &ClientInfo) -> Result<Outcome> {
     let now = now_ms();
     address_open(state, client, now).await?;
-    let live = live(state, challenge, "totp_setup", now).await?;
+    let live = live(state, challenge, SignInStep::TotpSetup, now).await?;
     let attempt = reserve_attempt(state, &live, now).await?;
     let sealed = live.factor.pending_secret.clone().ok_or(Error::Unauthenticated)?;
     let secret = open(state, live.user.id, &sealed)?;
@@ -399,18 +399,18 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     if current.confirmed_at != user.totp_confirmed_at {
         return Err(Error::Unauthenticated);
     }
-    let method = match user.two_factor() {
-        TwoFactorMethod::Disabled => Some(TwoFactorMethod::Totp.as_str()),
+    let method = match user.two_factor_method {
+        TwoFactorMethod::Disabled => Some(TwoFactorMethod::Totp),
         _ => None,
     };
     store::confirm_totp(tx.conn(), user.id, &sealed, step, method, now).await?;
     store::replace_recovery_codes(tx.conn(), user.id, &hashes, now).await?;
     let mut changes = Changes::new();
-    changes.set("method", method.unwrap_or(user.two_factor().as_str())).set("recovery_codes", codes.len());
+    changes.set("method", method.unwrap_or(user.two_factor_method).as_str()).set("recovery_codes", codes.len());
     activity::service::record(tx.conn(), &p.actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
     // The user now has an authenticator (R29): the rest of the sign-in sees them as such.
     let set_up = UserRecord {
-        two_factor_method: method.map(str::to_string).unwrap_or_else(|| user.two_factor_method.clone()),
+        two_factor_method: method.unwrap_or(user.two_factor_method),
         totp_confirmed_at: Some(now),
         ..user.clone()
     };

@@ -13,13 +13,13 @@ use crate::passwords::hashing as password;
 use crate::passwords::lockout::record_failure;
 use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::clock::now_ms;
+use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::passwords::change::{self, Holder};
 use crate::sessions::{self, SessionKind};
 use crate::state::AppState;
-use crate::model::AccountRecord;
+use crate::model::{AccountRecord, SignInStep};
 use crate::store::{Affects, accounts, challenges, sessions as session_store, sign_in_failures, users};
 use crate::model::user::{UserRecord, UserStatus};
 use crate::model::Caller;
@@ -53,7 +53,7 @@ pub struct SignedIn {
 
 /// A sign-in that passed the password and must do something more first.
 pub struct Pending {
-    pub step: &'static str,
+    pub step: SignInStep,
     pub reason: String,
     pub challenge: String,
     pub expires_at: i64,
@@ -134,8 +134,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let reason = match (&account, &user) {
         (None, _) => Some("unknown_account"),
         (_, None) => Some("unknown_login"),
-        (_, Some(u)) if u.locked_until.is_some_and(|t| t > now) => Some("locked"),
-        (_, Some(u)) if u.status() != UserStatus::Active => Some("user_disabled"),
+        (_, Some(u)) if u.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) => Some("locked"),
+        (_, Some(u)) if u.status != UserStatus::Active => Some("user_disabled"),
         (_, Some(_)) if !checked.ok => Some("wrong_password"),
         (Some(a), _) if !a.enabled => Some("account_disabled"),
         _ => None,
@@ -167,8 +167,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     let late_reason = match &fresh {
         None => Some("unknown_login"),
         Some(_) if blocked => Some("address_blocked"),
-        Some(f) if f.locked_until.is_some_and(|t| t > now) => Some("locked"),
-        Some(f) if f.status != UserStatus::Active.as_str() => Some("user_disabled"),
+        Some(f) if f.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) => Some("locked"),
+        Some(f) if f.status != UserStatus::Active => Some("user_disabled"),
         Some(f) if f.password_hash != verified_hash => Some("password_changed"),
         Some(_) => None,
     };
@@ -227,18 +227,21 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
     let settings = &p.account.security;
     let step_reason = if p.user.must_change_password {
         Some("required")
-    } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months).is_some_and(|at| at <= p.now) {
+    } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months)
+        .is_some_and(|at| at <= Timestamp::from_ms(p.now))
+    {
         Some("expired")
     } else {
         None
     };
     if let Some(reason) = step_reason {
-        let (challenge, _, expires_at) = new_challenge(tx, p, "password_change", reason).await?;
+        let step = SignInStep::PasswordChange;
+        let (challenge, _, expires_at) = new_challenge(tx, p, step, reason).await?;
         let mut changes = Changes::new();
-        changes.set("step", "password_change").set("reason", reason);
+        changes.set("step", step.as_str()).set("reason", reason);
         activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(p.user.id, &p.user.login), &changes).await?;
         return Ok(Outcome::Step(Pending {
-            step: "password_change",
+            step,
             reason: reason.to_string(),
             challenge,
             expires_at,
@@ -260,7 +263,7 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
 pub(crate) async fn new_challenge(
     tx: &mut crate::store::Tx,
     p: &Progress<'_>,
-    step: &str,
+    step: SignInStep,
     reason: &str,
 ) -> Result<(String, i64, i64)> {
     let challenge = token::new_token();
@@ -273,7 +276,7 @@ pub(crate) async fn new_challenge(
             user: p.user.id,
             step,
             reason,
-            session_kind: p.kind.as_str(),
+            session_kind: p.kind,
             take_over: p.take_over,
             address: p.client.address.as_deref(),
             user_agent: p.client.user_agent.as_deref(),
@@ -346,7 +349,7 @@ async fn open_session(
             account: account.id,
             user: user.id,
             token_hash: &token::hash(&token),
-            kind: kind.as_str(),
+            kind,
             now,
             expires_at: absolute,
             address: client.address.as_deref(),
@@ -372,13 +375,13 @@ pub async fn complete_password_change(
     let now = now_ms();
     let challenge_hash = token::hash(challenge);
     let mut conn = state.store.read().await?;
-    let pending = challenges::peek(&mut conn, &challenge_hash, now).await?.filter(|c| c.step == "password_change");
+    let pending = challenges::peek(&mut conn, &challenge_hash, now).await?.filter(|c| c.step == SignInStep::PasswordChange);
     let Some(pending) = pending else { return Err(refused()) };
     let account = accounts::by_id(&mut conn, pending.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, pending.user_id).await?.ok_or_else(refused)?;
     drop(conn);
     // A lock (D5: wrong codes count too) ends the sign-ins in progress.
-    if user.status() != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > now) {
+    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
         return Err(refused());
     }
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
@@ -394,12 +397,12 @@ pub async fn complete_password_change(
     changes.set("reason", &pending.reason);
     activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
     // The second factor, if any, was shown before this step; what is left is the session.
-    let changed = UserRecord { must_change_password: false, password_changed_at: Some(now), ..user.clone() };
+    let changed = UserRecord { must_change_password: false, password_changed_at: Some(Timestamp::from_ms(now)), ..user.clone() };
     let progress = Progress {
         actor,
         account: &account,
         user: &changed,
-        kind: SessionKind::parse(&pending.session_kind).unwrap_or(SessionKind::Api),
+        kind: pending.session_kind,
         take_over: pending.take_over,
         client,
         now,

@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::Conn;
+use crate::clock::Timestamp;
 use crate::ids::{AccountId, UserId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -14,8 +15,10 @@ pub struct ApiTokenRecord {
     /// Comma-separated permission names.
     pub permissions: String,
     pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
+    /// `None`: the token never expires.
+    pub expires_at: Option<Timestamp>,
+    /// `None`: never used.
+    pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<i64>,
     pub creator_login: String,
 }

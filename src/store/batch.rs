@@ -33,6 +33,13 @@ pub async fn insert_users(conn: &mut Conn, account: AccountId, users: &[NewUser<
     Ok(ids)
 }
 
+/// The statement's head; each row's values follow in this order.
+pub(crate) const INSERT_MANY: &str = "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, \
+    last_name, phone, mobile, extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, \
+    date_format, time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
+    is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
+    must_change_password, search_text, created_at, updated_at, version) VALUES ";
+
 async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
     fn text(sql: &mut Sql, v: Option<&str>) {
         sql.push(", ");
@@ -41,13 +48,7 @@ async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>]
             None => sql.push("NULL"),
         };
     }
-    let mut sql = Sql::new(
-        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
-         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
-         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
-         must_change_password, search_text, created_at, updated_at, version) VALUES ",
-    );
+    let mut sql = Sql::new(INSERT_MANY);
     for (i, u) in users.iter().enumerate() {
         let f = u.fields;
         // Integers and flags are Roster's own values, written as literals: fewer parameters.

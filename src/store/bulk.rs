@@ -8,11 +8,12 @@ use super::sql::Sql;
 use super::grants::Seen;
 use super::users::{Link, target_sql};
 use crate::ids::{AccountId, UserId};
+use crate::model::user::UserStatus;
 use crate::model::user_filter::Target;
 
 #[derive(Debug, Clone)]
 pub enum Plan {
-    SetStatus { to: &'static str, exclude: Option<UserId> },
+    SetStatus { to: UserStatus, exclude: Option<UserId> },
     Delete { exclude: Option<UserId>, keep_superusers: bool },
     Link { link: Link, add: bool, values: Vec<i64> },
 }
@@ -30,7 +31,7 @@ pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
     let mut sql = selected.clone();
     match plan {
         Plan::SetStatus { to, exclude } => {
-            sql.push(" AND u.status <> ").bind(*to);
+            sql.push(" AND u.status <> ").bind(to.as_str());
             if let Some(me) = exclude {
                 sql.push(" AND u.id <> ").bind(me.0);
             }
@@ -83,7 +84,7 @@ pub async fn apply(
     match plan {
         Plan::SetStatus { to, .. } => {
             let mut sql = Sql::new("UPDATE users SET status = ");
-            sql.bind(*to).push(", updated_at = ").bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
+            sql.bind(to.as_str()).push(", updated_at = ").bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             sql.append(changing).push(")");
             let changed = sql.query().execute(&mut *conn).await?.rows_affected();
             Ok(changed)

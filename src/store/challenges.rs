@@ -5,15 +5,16 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::ids::{AccountId, UserId};
+use crate::model::{SessionKind, SignInStep};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChallengeRecord {
     pub id: i64,
     pub account_id: AccountId,
     pub user_id: UserId,
-    pub step: String,
+    pub step: SignInStep,
     pub reason: String,
-    pub session_kind: String,
+    pub session_kind: SessionKind,
     #[sqlx(try_from = "crate::model::Flag")]
     pub take_over: bool,
     pub address: Option<String>,
@@ -27,9 +28,9 @@ pub struct NewChallenge<'a> {
     pub token_hash: &'a str,
     pub account: AccountId,
     pub user: UserId,
-    pub step: &'a str,
+    pub step: SignInStep,
     pub reason: &'a str,
-    pub session_kind: &'a str,
+    pub session_kind: SessionKind,
     pub take_over: bool,
     pub address: Option<&'a str>,
     pub user_agent: Option<&'a str>,
@@ -51,9 +52,9 @@ pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::
     .bind(c.token_hash)
     .bind(c.account.0)
     .bind(c.user.0)
-    .bind(c.step)
+    .bind(c.step.as_str())
     .bind(c.reason)
-    .bind(c.session_kind)
+    .bind(c.session_kind.as_str())
     .bind(c.take_over)
     .bind(c.address)
     .bind(c.user_agent)

@@ -9,6 +9,7 @@ use sqlx::Row;
 use super::Conn;
 use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
+use crate::model::Scope;
 
 /// Which of an account's users a statement covers: a principal's scope (D8) as data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +54,7 @@ impl Seen {
 
 /// A user's permissions, each with the scope of the widest role that grants it; direct
 /// permissions come with the whole account.
-pub async fn effective_grants(conn: &mut Conn, user: UserId) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub async fn effective_grants(conn: &mut Conn, user: UserId) -> Result<Vec<(String, Scope)>, sqlx::Error> {
     sqlx::query(
         "SELECT rp.permission, r.scope FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
            JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1 \
@@ -88,7 +89,7 @@ pub struct RoleGrant {
     pub id: i64,
     pub name: String,
     pub builtin: Option<String>,
-    pub scope: String,
+    pub scope: Scope,
     pub permissions: BTreeSet<String>,
 }
 

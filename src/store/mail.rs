@@ -150,7 +150,7 @@ pub struct MailRecord {
     pub recipient: String,
     pub subject: String,
     pub kind: String,
-    pub state: String,
+    pub state: crate::model::mail::MailState,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,

@@ -17,7 +17,7 @@ pub struct NamedRecord {
     /// For roles: the built-in role's key (`admin`, …); `None` for custom roles and other kinds.
     pub builtin: Option<String>,
     /// For roles: whom its holders reach (D8); `None` for other kinds.
-    pub scope: Option<String>,
+    pub scope: Option<crate::model::Scope>,
     pub member_count: i64,
     pub created_at: i64,
     pub updated_at: i64,

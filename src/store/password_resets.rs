@@ -4,6 +4,7 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::ids::{AccountId, UserId};
+use crate::model::password_reset::ResetLinkEnd;
 
 /// The user a forgot-password request names, by login or email (both lowercased keys).
 pub async fn find_user(conn: &mut Conn, account: AccountId, key: &str) -> Result<Option<UserId>, sqlx::Error> {
@@ -27,10 +28,10 @@ pub async fn count_since(conn: &mut Conn, user: UserId, since: i64) -> Result<i6
 
 /// Ends the user's live links (`replaced` by a newer one, `password_changed`, …) and forgets
 /// links older than a day.
-pub async fn end_for_user(conn: &mut Conn, user: UserId, now: i64, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn end_for_user(conn: &mut Conn, user: UserId, now: i64, reason: ResetLinkEnd) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE password_resets SET ended_at = $1, end_reason = $2 WHERE user_id = $3 AND ended_at IS NULL")
         .bind(now)
-        .bind(reason)
+        .bind(reason.as_str())
         .bind(user.0)
         .execute(&mut *conn)
         .await?;
@@ -61,7 +62,7 @@ pub struct ResetRecord {
     pub user_id: UserId,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<ResetLinkEnd>,
 }
 
 /// A link by its token's hash, whatever its state (so a refusal can say why).

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::ids::{AccountId, UserId};
+use crate::model::user::TwoFactorMethod;
 
 /// The stored authenticator of a user: the sealed secret, and the last step whose code was used.
 pub struct TotpRecord {
@@ -54,7 +55,7 @@ pub async fn confirm_totp(
     user: UserId,
     sealed: &str,
     step: i64,
-    method: Option<&str>,
+    method: Option<TwoFactorMethod>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -65,7 +66,7 @@ pub async fn confirm_totp(
     .bind(sealed)
     .bind(now)
     .bind(step)
-    .bind(method)
+    .bind(method.map(TwoFactorMethod::as_str))
     .bind(user.0)
     .execute(&mut *conn)
     .await?;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::clock::Timestamp;
 use crate::model::Caller;
 use crate::ids::{SessionId, UserId};
 
@@ -18,19 +19,26 @@ pub struct Entry {
     pub caller: Caller,
     /// `Invalidations::stamp()` taken before the entry was read from the database.
     pub stamp: u64,
-    pub absolute_expiry: i64,
+    /// The latest end, whatever the use; `None` for an API token that never expires.
+    pub absolute_expiry: Option<Timestamp>,
+    /// How long the session may stay unused; `None` when it has no idle limit.
     pub idle_ms: Option<i64>,
-    pub last_seen_at: i64,
-    /// When last-seen was last written to the database.
-    pub persisted_at: i64,
+    pub last_seen_at: Timestamp,
+    /// When last-seen was last written to the database; `None` when it never was (an API token
+    /// not used before).
+    pub persisted_at: Option<Timestamp>,
 }
 
 impl Entry {
-    pub fn expires_at(&self) -> i64 {
-        match self.idle_ms {
-            Some(idle) => self.absolute_expiry.min(self.last_seen_at + idle),
-            None => self.absolute_expiry,
-        }
+    /// When the entry stops being good: the earlier of its absolute end and its idle limit
+    /// from the last use; `None` when neither applies.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        ends_at(self.absolute_expiry, self.idle_ms, self.last_seen_at)
+    }
+
+    /// Whether last-seen is due to be written to the database.
+    pub fn due_for_touch(&self, now: Timestamp) -> bool {
+        due_for_touch(self.persisted_at, now)
     }
 
     pub fn user(&self) -> UserId {
@@ -38,11 +46,23 @@ impl Entry {
     }
 }
 
+fn ends_at(absolute: Option<Timestamp>, idle_ms: Option<i64>, last_seen_at: Timestamp) -> Option<Timestamp> {
+    let idle_end = idle_ms.map(|idle| last_seen_at.plus_ms(idle));
+    match (absolute, idle_end) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn due_for_touch(persisted_at: Option<Timestamp>, now: Timestamp) -> bool {
+    persisted_at.is_none_or(|at| now.ms_since(at) >= TOUCH_EVERY_MS)
+}
+
 // A hit is handed out once per request by value; boxing it would allocate on the hot path.
 #[allow(clippy::large_enum_variant)]
 pub enum Lookup {
     Hit(Caller),
-    Miss { last_seen_at: Option<i64> },
+    Miss { last_seen_at: Option<Timestamp> },
 }
 
 /// What to write back to the database in the next flush.
@@ -66,10 +86,10 @@ impl SessionCache {
     /// timed out or that `is_current` rejects is dropped; for the latter, the miss carries when
     /// the session was last used, which the database may not know yet (it is written to the
     /// minute), so that a reload does not time it out early.
-    pub fn hit(&self, token_hash: &str, now: i64, is_current: impl Fn(&Entry) -> bool) -> Lookup {
+    pub fn hit(&self, token_hash: &str, now: Timestamp, is_current: impl Fn(&Entry) -> bool) -> Lookup {
         let mut entries = lock(&self.entries);
         let Some(entry) = entries.get_mut(token_hash) else { return Lookup::Miss { last_seen_at: None } };
-        if now >= entry.expires_at() {
+        if entry.expires_at().is_some_and(|end| now >= end) {
             entries.remove(token_hash);
             return Lookup::Miss { last_seen_at: None };
         }
@@ -79,8 +99,8 @@ impl SessionCache {
             return Lookup::Miss { last_seen_at };
         }
         entry.last_seen_at = now;
-        if now - entry.persisted_at >= TOUCH_EVERY_MS {
-            entry.persisted_at = now;
+        if entry.due_for_touch(now) {
+            entry.persisted_at = Some(now);
             let mut pending = lock(&self.pending);
             match entry.caller.api_token {
                 Some(id) => pending.api_tokens.push(id),
@@ -120,4 +140,27 @@ impl SessionCache {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TOUCH_EVERY_MS, due_for_touch, ends_at};
+    use crate::clock::Timestamp;
+
+    #[test]
+    fn an_entry_ends_at_the_earlier_of_its_limits_or_never() {
+        let at = Timestamp::from_ms;
+        assert_eq!(ends_at(Some(at(10_000)), Some(1_000), at(5_000)), Some(at(6_000)), "idle first");
+        assert_eq!(ends_at(Some(at(10_000)), Some(9_000), at(5_000)), Some(at(10_000)), "absolute first");
+        assert_eq!(ends_at(Some(at(10_000)), None, at(5_000)), Some(at(10_000)), "no idle limit (API)");
+        assert_eq!(ends_at(None, None, at(5_000)), None, "a token that never expires");
+    }
+
+    #[test]
+    fn last_seen_is_written_once_a_minute_and_at_first_use() {
+        let now = Timestamp::from_ms(1_000_000);
+        assert!(due_for_touch(None, now), "never written");
+        assert!(!due_for_touch(Some(now.plus_ms(1 - TOUCH_EVERY_MS)), now));
+        assert!(due_for_touch(Some(now.plus_ms(-TOUCH_EVERY_MS)), now));
+    }
 }

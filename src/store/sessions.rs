@@ -4,17 +4,20 @@ use sqlx::Row;
 
 use super::Conn;
 use super::sql::Sql;
+use crate::clock::Timestamp;
 use crate::ids::{AccountId, SessionId, UserId};
+use crate::model::SessionKind;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRecord {
     pub id: SessionId,
     pub account_id: AccountId,
     pub user_id: UserId,
-    pub kind: String,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+    pub kind: SessionKind,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// The absolute end, as set at sign-in (the account's lifetime may since have been lowered).
+    pub expires_at: Timestamp,
     pub address: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -35,7 +38,7 @@ pub struct NewSession<'a> {
     pub account: AccountId,
     pub user: UserId,
     pub token_hash: &'a str,
-    pub kind: &'a str,
+    pub kind: SessionKind,
     pub now: i64,
     pub expires_at: i64,
     pub address: Option<&'a str>,
@@ -74,7 +77,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>) -> Result<SessionId, sq
     .bind(s.account.0)
     .bind(s.user.0)
     .bind(s.token_hash)
-    .bind(s.kind)
+    .bind(s.kind.as_str())
     .bind(s.now)
     .bind(s.expires_at)
     .bind(s.address)

@@ -9,9 +9,10 @@ use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
 use super::grants::Seen;
 use crate::model::user_filter::{Target, UserFilter};
-use crate::model::user::{Assignments, Ref, UserFields, UserRecord};
+use crate::model::user::{Assignments, Ref, TwoFactorMethod, TwoFactorMode, UserFields, UserRecord, UserStatus};
 
-const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
+/// What a `UserRecord` is read from.
+pub(crate) const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
     u.extension, u.sip_username, u.sip_password, u.phone_topology, u.company, u.related_contact, u.external_id, \
     u.time_zone, u.date_format, u.time_format, u.receive_email, u.receive_sms, u.is_agent, u.is_supervisor, \
     u.is_superuser, u.is_end_user, u.is_company_supervisor, u.status, u.two_factor_method, u.two_factor_mode, \
@@ -103,6 +104,15 @@ fn bind_fields<'q>(
     .bind(f.two_factor_mode.as_str())
 }
 
+/// `account_id`, then the fields in `bind_fields`' order, then the password and the times.
+pub(crate) const INSERT: &str = "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, \
+    last_name, phone, mobile, extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, \
+    date_format, time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
+    is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
+    must_change_password, search_text, created_at, updated_at, version) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+    $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $33, 1) RETURNING id";
+
 pub async fn insert(
     conn: &mut Conn,
     account: AccountId,
@@ -111,16 +121,7 @@ pub async fn insert(
     must_change_password: bool,
     now: i64,
 ) -> Result<UserId, sqlx::Error> {
-    let query = sqlx::query(
-        "INSERT INTO users (account_id, login, login_key, email, email_key, first_name, last_name, phone, mobile, \
-         extension, sip_username, phone_topology, company, related_contact, external_id, time_zone, date_format, \
-         time_format, receive_email, receive_sms, is_agent, is_supervisor, is_superuser, is_end_user, \
-         is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
-         must_change_password, search_text, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $33, 1) RETURNING id",
-    )
-    .bind(account.0);
+    let query = sqlx::query(INSERT).bind(account.0);
     let query = bind_fields(query, f)
     .bind(password_hash)
     .bind(password_hash.map(|_| now))
@@ -131,6 +132,15 @@ pub async fn insert(
     Ok(UserId(row.try_get(0)?))
 }
 
+/// The fields in `bind_fields`' order, then the search text, the time and the row's key.
+pub(crate) const UPDATE: &str = "UPDATE users SET login = $1, login_key = $2, email = $3, email_key = $4, \
+    first_name = $5, last_name = $6, phone = $7, mobile = $8, extension = $9, sip_username = $10, phone_topology = $11, \
+    company = $12, related_contact = $13, external_id = $14, time_zone = $15, date_format = $16, time_format = $17, \
+    receive_email = $18, receive_sms = $19, is_agent = $20, is_supervisor = $21, is_superuser = $22, \
+    is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, two_factor_mode = $27, \
+    search_text = $28, updated_at = $29, version = version + 1 \
+    WHERE account_id = $30 AND id = $31 AND version = $32";
+
 /// Writes every field if the stored version is still `expected_version`; `false` when it is not.
 pub async fn update(
     conn: &mut Conn,
@@ -140,15 +150,7 @@ pub async fn update(
     expected_version: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let query = sqlx::query(
-        "UPDATE users SET login = $1, login_key = $2, email = $3, email_key = $4, first_name = $5, last_name = $6, \
-         phone = $7, mobile = $8, extension = $9, sip_username = $10, phone_topology = $11, company = $12, \
-         related_contact = $13, external_id = $14, time_zone = $15, date_format = $16, time_format = $17, \
-         receive_email = $18, receive_sms = $19, is_agent = $20, is_supervisor = $21, is_superuser = $22, \
-         is_end_user = $23, is_company_supervisor = $24, status = $25, two_factor_method = $26, two_factor_mode = $27, \
-         search_text = $28, updated_at = $29, version = version + 1 \
-         WHERE account_id = $30 AND id = $31 AND version = $32",
-    );
+    let query = sqlx::query(UPDATE);
     let done = bind_fields(query, f)
     .bind(f.search_text())
     .bind(now)
@@ -570,8 +572,8 @@ pub async fn upgrade_password_hash(conn: &mut Conn, id: UserId, old: &str, hash:
 /// What sign-in checks again just before it opens a session.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SignInState {
-    pub status: String,
-    pub locked_until: Option<i64>,
+    pub status: UserStatus,
+    pub locked_until: Option<crate::clock::Timestamp>,
     pub password_hash: Option<String>,
 }
 
@@ -610,13 +612,42 @@ pub async fn set_security_overrides(
 }
 
 /// A user's own choice of second-factor method and mode (My Account).
-pub async fn set_two_factor(conn: &mut Conn, id: UserId, method: &str, mode: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_two_factor(
+    conn: &mut Conn,
+    id: UserId,
+    method: TwoFactorMethod,
+    mode: TwoFactorMode,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET two_factor_method = $1, two_factor_mode = $2, updated_at = $3, version = version + 1 WHERE id = $4")
-        .bind(method)
-        .bind(mode)
+        .bind(method.as_str())
+        .bind(mode.as_str())
         .bind(now)
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::SignInState;
+    use crate::model::user::UserStatus;
+
+    /// A status Roster does not know fails the read: it is never taken for another.
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_a_decode_error() {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("an in-memory database");
+        let row = |status: &str| {
+            format!("SELECT '{status}' AS status, CAST(NULL AS BIGINT) AS locked_until, CAST(NULL AS TEXT) AS password_hash")
+        };
+        let known: SignInState = sqlx::query_as(&row("disabled")).fetch_one(&mut conn).await.expect("decodes");
+        assert_eq!(known.status, UserStatus::Disabled);
+        let err = sqlx::query_as::<_, SignInState>(&row("frozen")).fetch_one(&mut conn).await.expect_err("not a status");
+        assert!(matches!(err, sqlx::Error::ColumnDecode { .. }), "{err}");
+        assert!(err.to_string().contains("\"frozen\" is not a known user status"), "{err}");
+    }
 }

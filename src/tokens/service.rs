@@ -7,7 +7,7 @@ use crate::access::Permission;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
 use crate::secrets::token;
-use crate::clock::{now_ms, to_rfc3339};
+use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;
 use crate::state::AppState;
@@ -42,8 +42,8 @@ impl From<ApiTokenRecord> for TokenView {
             name: t.name,
             permissions: t.permissions.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
             created_at: to_rfc3339(t.created_at),
-            expires_at: t.expires_at.map(to_rfc3339),
-            last_used_at: t.last_used_at.map(to_rfc3339),
+            expires_at: t.expires_at.map(Timestamp::to_rfc3339),
+            last_used_at: t.last_used_at.map(Timestamp::to_rfc3339),
             revoked_at: t.revoked_at.map(to_rfc3339),
             created_by: Creator { id: t.user_id.0, login: t.creator_login },
             token: None,

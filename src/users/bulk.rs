@@ -17,6 +17,7 @@ use crate::store::sql::Sql;
 use crate::store::Store;
 use crate::store::users::{self as users_store, Link};
 use crate::model::user_filter::Target;
+use crate::model::user::UserStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -277,8 +278,8 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         _ => false,
     };
     let plan = match (req.action, link) {
-        (BulkAction::Activate, _) => store::Plan::SetStatus { to: "active", exclude: None },
-        (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: "disabled", exclude: me },
+        (BulkAction::Activate, _) => store::Plan::SetStatus { to: UserStatus::Active, exclude: None },
+        (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: UserStatus::Disabled, exclude: me },
         (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !principal.platform_operator },
         (_, Some((link, add))) => store::Plan::Link { link, add, values: values.clone() },
         (_, None) => unreachable!("every other action has a link"),
@@ -294,7 +295,10 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     let mut changes = Changes::new();
     match &plan {
         store::Plan::SetStatus { to, .. } => {
-            let from = if *to == "active" { "disabled" } else { "active" };
+            let from = match to {
+                UserStatus::Active => UserStatus::Disabled,
+                UserStatus::Disabled => UserStatus::Active,
+            };
             changes.diff("status", from, *to);
         }
         store::Plan::Delete { .. } => {}
@@ -309,7 +313,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
     let applied = store::apply(conn, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
     if let store::Plan::SetStatus { to, .. } = &plan
-        && *to != "active"
+        && *to != UserStatus::Active
     {
         crate::sessions::service::end_all_of_inactive_users(conn, &principal.actor, "deactivated").await?;
     }

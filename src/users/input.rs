@@ -210,7 +210,7 @@ impl UserInput {
                 None
             }
         });
-        let resulting_method = two_factor_method.or(c.map(|c| c.two_factor())).unwrap_or(TwoFactorMethod::Disabled);
+        let resulting_method = two_factor_method.or(c.map(|c| c.two_factor_method)).unwrap_or(TwoFactorMethod::Disabled);
         if resulting_method.uses_email() && email.is_none() && !issues.has("email") {
             issues.add("two_factor_method", "requires_email", "email codes need an email address: set one first");
         }
@@ -270,9 +270,9 @@ impl UserInput {
             time_format,
             flags,
             // R8: new users are enabled by default.
-            status: status.or(c.map(|c| c.status())).unwrap_or(UserStatus::Active),
+            status: status.or(c.map(|c| c.status)).unwrap_or(UserStatus::Active),
             two_factor_method: resulting_method,
-            two_factor_mode: two_factor_mode.or(c.map(|c| c.two_factor_mode())).unwrap_or(TwoFactorMode::Always),
+            two_factor_mode: two_factor_mode.or(c.map(|c| c.two_factor_mode)).unwrap_or(TwoFactorMode::Always),
         })
     }
 }

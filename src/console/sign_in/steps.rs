@@ -22,6 +22,7 @@ use crate::error::{Error, FieldIssue};
 use crate::sign_in::second_factor as steps;
 use crate::second_factor::authenticator::SetupDetails;
 use crate::state::AppState;
+use crate::model::SignInStep;
 
 /// What every step form carries along besides the challenge.
 struct Carry<'a> {
@@ -78,9 +79,9 @@ async fn step_page(state: &AppState, account: &str, pending: &Pending) -> Respon
     let methods = pending.methods.join(",");
     let carry = Carry { account, challenge: &pending.challenge, reason: &pending.reason, methods: &methods };
     match pending.step {
-        "second_factor" => code_page(&carry, pending.email_sent_to.as_deref(), None, &[]).into_response(),
-        "totp_setup" => setup_page(state, &carry, &[]).await,
-        _ => {
+        SignInStep::SecondFactor => code_page(&carry, pending.email_sent_to.as_deref(), None, &[]).into_response(),
+        SignInStep::TotpSetup => setup_page(state, &carry, &[]).await,
+        SignInStep::PasswordChange => {
             let why = match pending.reason.as_str() {
                 "expired" => "Your password has expired. Choose a new one to continue.",
                 _ => "You must choose a new password before you continue.",
@@ -394,7 +395,7 @@ pub(in crate::console) async fn continue_after_codes(State(state): State<AppStat
     }
     let carry = Carry::from_form(&form);
     let next = (!carry.challenge.is_empty()).then(|| Pending {
-        step: "password_change",
+        step: SignInStep::PasswordChange,
         reason: carry.reason.to_string(),
         challenge: carry.challenge.to_string(),
         expires_at: 0,

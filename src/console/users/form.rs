@@ -23,7 +23,7 @@ use crate::model::user::{TwoFactorMethod, UserStatus};
 use crate::users::service::{self, UserView};
 
 /// The R11 flags as the form names them.
-pub(in crate::console) const FLAGS: [(&str, &str); 7] = [
+pub(crate) const FLAGS: [(&str, &str); 7] = [
     ("receive_email", "Receives email"),
     ("receive_sms", "Receives SMS"),
     ("is_agent", "Agent"),

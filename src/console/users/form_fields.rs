@@ -13,7 +13,7 @@ use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 /// The single-valued fields the form sends (text inputs and selects).
-pub(in crate::console) const FORM_FIELDS: [&str; 18] = [
+pub(crate) const FORM_FIELDS: [&str; 18] = [
     "login",
     "email",
     "first_name",

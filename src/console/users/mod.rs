@@ -7,8 +7,8 @@
 pub(super) mod actions;
 pub(super) mod avatar;
 pub(super) mod bulk;
-pub(super) mod form;
-pub(super) mod form_fields;
+pub(crate) mod form;
+pub(crate) mod form_fields;
 pub(super) mod list;
 pub(super) mod offers;
 pub(super) mod security;

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::users as store;
 use crate::store::{Store, accounts};
 use crate::model::user_filter::UserFilter;
-use crate::model::user::{Assignments, UserRecord};
+use crate::model::user::{Assignments, TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 
 pub struct ExportOptions {
     pub account: String,
@@ -27,7 +27,7 @@ const PAGE: i64 = 1000;
 
 /// One exported user; the fields are in the order of [`COLUMNS`].
 #[derive(Debug, Serialize)]
-struct ExportUser {
+pub(super) struct ExportUser {
     login: String,
     email: Option<String>,
     first_name: Option<String>,
@@ -50,9 +50,9 @@ struct ExportUser {
     is_superuser: bool,
     is_end_user: bool,
     is_company_supervisor: bool,
-    status: String,
-    two_factor_method: String,
-    two_factor_mode: String,
+    status: UserStatus,
+    two_factor_method: TwoFactorMethod,
+    two_factor_mode: TwoFactorMode,
     must_change_password: bool,
     roles: Vec<String>,
     groups: Vec<String>,
@@ -62,7 +62,7 @@ struct ExportUser {
 }
 
 impl ExportUser {
-    fn new(r: UserRecord, a: Assignments) -> Self {
+    pub(super) fn new(r: UserRecord, a: Assignments) -> Self {
         let names = |refs: Vec<crate::model::user::Ref>| refs.into_iter().map(|r| r.name).collect();
         // Named field by field, so that a secret added to `UserRecord` is never exported by accident.
         ExportUser {
@@ -127,9 +127,9 @@ impl ExportUser {
             b(self.is_superuser),
             b(self.is_end_user),
             b(self.is_company_supervisor),
-            self.status.clone(),
-            self.two_factor_method.clone(),
-            self.two_factor_mode.clone(),
+            self.status.as_str().to_string(),
+            self.two_factor_method.as_str().to_string(),
+            self.two_factor_mode.as_str().to_string(),
             b(self.must_change_password),
             join_list(&self.roles),
             join_list(&self.groups),

@@ -200,7 +200,7 @@ impl<'de> Visitor<'de> for Items<'_> {
     }
 }
 
-fn json_row(pos: Pos, value: Value) -> RawRow {
+pub(super) fn json_row(pos: Pos, value: Value) -> RawRow {
     let mut row = RawRow { pos, cells: Vec::new(), problems: Vec::new() };
     let Value::Object(map) = value else {
         row.problems.push(("item".into(), "must be an object with the user's fields".into()));
