@@ -249,7 +249,7 @@ pub(super) async fn user_page(
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
-    let target = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let target = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let rules = service::get_user_rules(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let rows: Vec<Row> = rules.rules.iter().map(Row::from).collect();
     let title = format!("Access rules of {}", target.login);

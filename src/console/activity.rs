@@ -27,7 +27,7 @@ pub(super) async fn user_activity(
     let account = user.allow(&state, Permission::ActivityView).await?;
     let principal = user.principal(&account, Permission::ActivityView);
     // A deleted user's history stays readable: the events carry their login.
-    let view = match service::get(&state.store, &principal, UserId(id)).await {
+    let view = match service::get(&state, &principal, UserId(id)).await {
         Ok(view) => Some(view),
         Err(Error::NotFound(_)) => None,
         Err(err) => return Err(user.fail(err)),

@@ -220,8 +220,8 @@ pub(super) async fn user_sessions(
     // Seeing sessions is open for any user in scope; without it the page is only for unlocking,
     // which a user out of reach (D2) is refused: 403 here, as the unlock would be.
     let view = match needed {
-        Permission::SessionsView => service::get(&state.store, &principal, UserId(id)).await,
-        _ => crate::users::reach::changeable(&state.store, &principal, UserId(id)).await,
+        Permission::SessionsView => service::get(&state, &principal, UserId(id)).await,
+        _ => crate::users::reach::changeable(&state, &principal, UserId(id)).await,
     }
     .or_fail(&user)?;
     let offers = super::users::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
@@ -301,7 +301,7 @@ pub(super) async fn end_user_session(
 pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let ended = sessions::service::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
     if view.id == user.caller.user {
         return Ok(go(user.htmx, "/login"));
@@ -313,7 +313,7 @@ pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Pa
 pub(super) async fn unlock(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
-    let was_locked = service::unlock(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let was_locked = service::unlock(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let notice = if was_locked { "unlocked" } else { "not_locked" };
     Ok(go(user.htmx, &format!("/console/users/{id}/sessions?notice={notice}")))
 }

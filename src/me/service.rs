@@ -88,7 +88,7 @@ pub async fn change_own_email(
 ) -> Result<crate::users::service::UserView> {
     check_current_password(state, caller, client, current, "user.email_change_failed").await?;
     let me = caller.principal(caller.account, Permission::UsersView, client);
-    let view = crate::users::service::change_own_email(&state.store, &me, email).await?;
+    let view = crate::users::service::change_own_email(&state, &me, email).await?;
     state.mail.wake();
     Ok(view)
 }

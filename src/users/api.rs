@@ -78,7 +78,7 @@ async fn list_users(
     )?;
     filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
-    Ok(axum::Json(service::list(&state.store, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))
+    Ok(axum::Json(service::list(&state, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -100,7 +100,7 @@ async fn create_user(
     client: ClientInfo,
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
-    let (user, generated) = service::create(&state.store, &state.secrets, &auth.principal(&client), input).await?;
+    let (user, generated) = service::create(&state, &auth.principal(&client), input).await?;
     let version = user.version;
     let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
     Ok(with_etag(StatusCode::CREATED, version, body))
@@ -111,7 +111,7 @@ async fn create_user(
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, body = crate::error::Problem)))]
 async fn get_user(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
-    let user = service::get(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    let user = service::get(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
 
@@ -130,7 +130,7 @@ async fn update_user(
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
     let version = if_match(&headers)?;
-    let user = service::update(&state.store, &state.secrets, &auth.principal(&client), UserId(path.id), version, input).await?;
+    let user = service::update(&state, &auth.principal(&client), UserId(path.id), version, input).await?;
     // An admin's old address may have a notice waiting (D6).
     state.mail.wake();
     Ok(with_etag(StatusCode::OK, user.version, user))
@@ -146,7 +146,7 @@ async fn delete_user(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    service::delete(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    service::delete(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,7 +188,7 @@ async fn set_password(
             return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
         }
     let generated = service::set_password(
-        &state.store,
+        &state,
         &auth.principal(&client),
         UserId(path.id),
         req.password,
@@ -212,7 +212,7 @@ async fn sip_credentials(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::Json<service::SipCredentials>> {
-    let creds = service::sip_credentials(&state.store, &state.secrets, &auth.principal(&client), UserId(path.id)).await?;
+    let creds = service::sip_credentials(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(axum::Json(creds))
 }
 
@@ -226,7 +226,7 @@ async fn bulk_action(
     client: ClientInfo,
     ApiJson(req): ApiJson<BulkRequest>,
 ) -> Result<axum::Json<BulkResult>> {
-    Ok(axum::Json(bulk::run(&state.store, &auth.principal(&client), req).await?))
+    Ok(axum::Json(bulk::run(&state, &auth.principal(&client), req).await?))
 }
 
 /// The user's avatar image.
@@ -234,7 +234,7 @@ async fn bulk_action(
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, content_type = "image/*", description = "The image"), (status = 404, body = crate::error::Problem)))]
 async fn get_avatar(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
-    let avatar = service::get_avatar(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    let avatar = service::get_avatar(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok((
         [(header::CONTENT_TYPE, avatar.content_type), (header::CACHE_CONTROL, "private, max-age=60".to_string())],
         avatar.data,
@@ -258,7 +258,7 @@ async fn put_avatar(
         StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge("an avatar may be at most 1024 KiB".into()),
         _ => Error::BadRequest(r.body_text()),
     })?;
-    service::put_avatar(&state.store, &auth.principal(&client), UserId(path.id), &body).await?;
+    service::put_avatar(&state, &auth.principal(&client), UserId(path.id), &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,7 +272,7 @@ async fn delete_avatar(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    service::delete_avatar(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    service::delete_avatar(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -286,7 +286,7 @@ async fn unlock(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::http::StatusCode> {
-    service::unlock(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    service::unlock(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -319,7 +319,7 @@ async fn get_security_overrides(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::response::Response> {
-    let view = service::get(&state.store, &auth.principal(&client), UserId(path.id)).await?;
+    let view = service::get(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }
 
@@ -337,7 +337,7 @@ async fn put_security_overrides(
     ApiJson(overrides): ApiJson<service::SecurityOverrides>,
 ) -> Result<axum::response::Response> {
     let expected = if_match(&headers)?;
-    let view = service::set_security_overrides(&state.store, &auth.principal(&client), UserId(path.id), overrides, expected)
+    let view = service::set_security_overrides(&state, &auth.principal(&client), UserId(path.id), overrides, expected)
         .await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }

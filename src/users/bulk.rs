@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::state::AppState;
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
 use crate::activity::{self, Changes, Target as EventTarget};
@@ -14,7 +15,7 @@ use crate::store::bulk as store;
 use crate::store::grants::Seen;
 use crate::store::named;
 use crate::store::sql::Sql;
-use crate::store::Store;
+
 use crate::store::users::{self as users_store, Link};
 use crate::model::user_filter::Target;
 use crate::model::user::UserStatus;
@@ -151,7 +152,7 @@ impl BulkAction {
     }
 }
 
-pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<BulkResult> {
+pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> Result<BulkResult> {
     let account = principal.account();
     // A mass action edits users: it needs users.edit whatever the action, and deleting users.delete too.
     if !principal.has(Permission::UsersEdit) {
@@ -189,7 +190,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         && refused_on_self
         && ids.contains(&me)
     {
-        let mut conn = db.read().await?;
+        let mut conn = state.store.read().await?;
         let admin = crate::store::grants::admin_role(&mut conn, account).await?.unwrap_or(0);
         let demoting = match req.action {
             BulkAction::Deactivate | BulkAction::Delete => true,
@@ -213,7 +214,7 @@ pub async fn run(db: &Store, principal: &Principal, req: BulkRequest) -> Result<
         (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
         (_, edit, _) => edit,
     };
-    let mut tx = db.begin_snapshot().await?;
+    let mut tx = state.store.begin_snapshot().await?;
     let conn = tx.conn();
     if let Target::Ids(ids) = &req.target {
         let missing = users_store::missing_ids(conn, account, &seen, ids).await?;

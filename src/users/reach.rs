@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::state::AppState;
 use crate::access::Principal;
 use crate::access::principal;
 use crate::error::Result;
 use crate::ids::UserId;
-use crate::store::Store;
+
 use crate::store::grants::Seen;
 use crate::store::reach as store;
 use crate::store::users as users_store;
@@ -50,7 +51,7 @@ impl Reach {
 
 /// What the principals (one caller, acting with different permissions and so perhaps with
 /// different scopes) reach among `ids`: two statements, whatever the number of users.
-pub async fn of_users(db: &Store, principals: &[Principal], ids: &[UserId]) -> Result<Reach> {
+pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]) -> Result<Reach> {
     let Some(first) = principals.first() else { return Ok(Reach::default()) };
     if ids.is_empty() {
         return Ok(Reach::default());
@@ -62,7 +63,7 @@ pub async fn of_users(db: &Store, principals: &[Principal], ids: &[UserId]) -> R
             seens.push(seen);
         }
     }
-    let mut conn = db.read().await?;
+    let mut conn = state.store.read().await?;
     // The set-based reach of mass actions: on the safe side, so the page may offer a little
     // less than a single change would allow, never more.
     let beyond = principal::beyond_reach_sql(&mut conn, first).await?;
@@ -84,15 +85,15 @@ pub async fn of_users(db: &Store, principals: &[Principal], ids: &[UserId]) -> R
 
 /// One user the principal may change (D2, D8), for the pages that change them: others are
 /// refused as the change itself would be (404 unseen, 403 out of reach).
-pub async fn changeable(db: &Store, principal: &Principal, id: UserId) -> Result<UserView> {
-    let mut conn = db.read().await?;
+pub async fn changeable(state: &AppState, principal: &Principal, id: UserId) -> Result<UserView> {
+    let mut conn = state.store.read().await?;
     principal::reachable_user(&mut conn, principal, id).await?;
     drop(conn);
-    service::get(db, principal, id).await
+    service::get(state, principal, id).await
 }
 
 /// How many users the principal sees (D8) that match `filter`.
-pub async fn count(db: &Store, principal: &Principal, filter: &UserFilter) -> Result<i64> {
-    let mut conn = db.read().await?;
+pub async fn count(state: &AppState, principal: &Principal, filter: &UserFilter) -> Result<i64> {
+    let mut conn = state.store.read().await?;
     Ok(users_store::count(&mut conn, principal.account(), &principal.seen(), &Target::Filter(filter.clone())).await?)
 }

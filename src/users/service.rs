@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::state::AppState;
 use crate::access::{Permission, Scope};
 use crate::access::principal::{self, Principal};
 use crate::activity::{self, Changes, Target as EventTarget};
@@ -18,7 +19,7 @@ use crate::store::users::{self as store, Link};
 use crate::secrets::Secrets;
 use crate::model::settings::SecuritySettings;
 use crate::passwords::change::{self, Holder};
-use crate::store::{Affects, Conn, Store, accounts, grants, named, password_history};
+use crate::store::{Affects, Conn, accounts, grants, named, password_history};
 use crate::model::user_filter::UserFilter;
 use crate::users::input::UserInput;
 use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
@@ -128,17 +129,17 @@ async fn view(conn: &mut Conn, account: AccountId, id: UserId) -> Result<UserVie
 }
 
 /// One user the principal sees (D8); others are 404.
-pub async fn get(db: &Store, principal: &Principal, id: UserId) -> Result<UserView> {
-    let mut conn = db.read().await?;
+pub async fn get(state: &AppState, principal: &Principal, id: UserId) -> Result<UserView> {
+    let mut conn = state.store.read().await?;
     principal::seen_user(&mut conn, principal, id).await?;
     view(&mut conn, principal.account(), id).await
 }
 
 /// A page of the users the principal sees (D8), filtered (R21).
-pub async fn list(db: &Store, principal: &Principal, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
+pub async fn list(state: &AppState, principal: &Principal, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
     let account = principal.account();
     let after = cursor.map(crate::http::decode_cursor).transpose()?;
-    let mut conn = db.read().await?;
+    let mut conn = state.store.read().await?;
     let mut records = store::list(&mut conn, account, &principal.seen(), filter, after.as_deref(), limit + 1).await?;
     let next_cursor = if records.len() as i64 > limit {
         records.truncate(limit as usize);
@@ -168,8 +169,7 @@ fn seal_sip_password(secrets: &Secrets, id: UserId, input: &UserInput) -> Option
 }
 
 pub async fn create(
-    db: &Store,
-    secrets: &Secrets,
+    state: &AppState,
     principal: &Principal,
     input: UserInput,
 ) -> Result<(UserView, Option<SecretString>)> {
@@ -180,15 +180,15 @@ pub async fn create(
     }
     let fields = input.to_fields(None)?;
     guard_superuser(principal, None, &fields)?;
-    let settings = account_settings(db, account).await?;
+    let settings = account_settings(state, account).await?;
     let (password, generated) = change::given_or_generated(input.password.clone(), &settings, fields.login.as_str());
     if generated.is_none() {
         let holder = Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
-        change::vet(db, &settings, &holder, &password, "password").await?;
+        change::vet(&state.store, &settings, &holder, &password, "password").await?;
     }
     let hash = password::hash(password).await?;
     let now = now_ms();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let standing = principal::standing(conn, principal).await?;
     let links = resolve_links(conn, account, &input).await?;
@@ -205,7 +205,7 @@ pub async fn create(
     let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
-    if let Some(Some(sealed)) = seal_sip_password(secrets, id, &input) {
+    if let Some(Some(sealed)) = seal_sip_password(&state.secrets, id, &input) {
         store::set_sip_password(conn, id, Some(&sealed)).await?;
         changes.set("sip_password", "set");
     }
@@ -234,8 +234,7 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &Store,
-    secrets: &Secrets,
+    state: &AppState,
     principal: &Principal,
     id: UserId,
     expected_version: i64,
@@ -243,7 +242,7 @@ pub async fn update(
 ) -> Result<UserView> {
     let account = principal.account();
     let now = now_ms();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, id).await?;
     let standing = principal::standing(conn, principal).await?;
@@ -283,7 +282,7 @@ pub async fn update(
         return Err(Error::PreconditionFailed);
     }
     let mut changes = diff(&current, &fields);
-    if let Some(sealed) = seal_sip_password(secrets, id, &input) {
+    if let Some(sealed) = seal_sip_password(&state.secrets, id, &input) {
         store::set_sip_password(conn, id, sealed.as_deref()).await?;
         changes.set("sip_password", if sealed.is_some() { "set" } else { "cleared" });
     }
@@ -348,10 +347,10 @@ pub async fn update(
 
 /// D3: one's own email, changed under My Account once the password was checked (by the caller).
 /// Outstanding reset links end; an admin's old address is told.
-pub async fn change_own_email(db: &Store, me: &Principal, email: Option<String>) -> Result<UserView> {
+pub async fn change_own_email(state: &AppState, me: &Principal, email: Option<String>) -> Result<UserView> {
     let account = me.account();
     let id = me.user().ok_or(Error::Forbidden("only a signed-in user has an email of their own".into()))?;
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
     let input = UserInput { email: Some(email), ..Default::default() };
@@ -390,9 +389,9 @@ async fn tell_old_address(conn: &mut Conn, principal: &Principal, user: &UserRec
 }
 
 /// R22: deleting a user removes their assignments and sessions with them.
-pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()> {
+pub async fn delete(state: &AppState, principal: &Principal, id: UserId) -> Result<()> {
     let account = principal.account();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     if principal.is(id) {
         if principal::is_last_admin(conn, account, id).await? {
@@ -418,25 +417,25 @@ pub async fn delete(db: &Store, principal: &Principal, id: UserId) -> Result<()>
 /// R23: an admin sets a password, or has one generated (returned once). The account's policy
 /// applies to a given one; the user's sessions end (R25).
 pub async fn set_password(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     id: UserId,
     new_password: Option<SecretString>,
     must_change: bool,
 ) -> Result<Option<SecretString>> {
     let account = principal.account();
-    let settings = account_settings(db, account).await?;
-    let mut conn = db.read().await?;
+    let settings = account_settings(state, account).await?;
+    let mut conn = state.store.read().await?;
     let current = principal::reachable_user(&mut conn, principal, id).await?.record;
     drop(conn);
     principal.refuse_self(id, "password", "password")?;
     let (password, generated) = change::given_or_generated(new_password, &settings, &current.login);
     if generated.is_none() {
         let holder = Holder { id: Some(id), login: &current.login, email: current.email.as_deref() };
-        change::vet(db, &settings, &holder, &password, "password").await?;
+        change::vet(&state.store, &settings, &holder, &password, "password").await?;
     }
     let hash = password::hash(password).await?;
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     // Again in the transaction that writes: the user may have gained rights while hashing.
     principal::reachable_user(conn, principal, id).await?;
@@ -456,7 +455,7 @@ pub async fn set_password(
 
 /// R24, R34: a user's own password expiry and inactivity timeouts; `None` follows the account.
 pub async fn set_security_overrides(
-    db: &Store,
+    state: &AppState,
     principal: &Principal,
     id: UserId,
     overrides: SecurityOverrides,
@@ -475,7 +474,7 @@ pub async fn set_security_overrides(
     }
     issues.into_result()?;
     let account = principal.account();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
     // Loosening one's own expiry, timeouts or CAPTCHA is loosening one's own security (D3).
@@ -510,9 +509,9 @@ pub async fn set_security_overrides(
 }
 
 /// Lifts a lockout after too many failed sign-ins.
-pub async fn unlock(db: &Store, principal: &Principal, id: UserId) -> Result<bool> {
+pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Result<bool> {
     let account = principal.account();
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
     principal.refuse_self(id, "id", "lockout")?;
@@ -539,8 +538,8 @@ pub struct SecurityOverrides {
     pub captcha_required: bool,
 }
 
-async fn account_settings(db: &Store, account: AccountId) -> Result<crate::model::settings::SecuritySettings> {
-    let mut conn = db.read().await?;
+async fn account_settings(state: &AppState, account: AccountId) -> Result<crate::model::settings::SecuritySettings> {
+    let mut conn = state.store.read().await?;
     let record = crate::store::accounts::by_id(&mut conn, account).await?.ok_or(Error::NotFound("account"))?;
     Ok(record.security)
 }
@@ -806,9 +805,9 @@ pub struct SipCredentials {
 }
 
 /// Reads a user's SIP credentials back for phone provisioning; every read is recorded.
-pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principal, id: UserId) -> Result<SipCredentials> {
+pub async fn sip_credentials(state: &AppState, principal: &Principal, id: UserId) -> Result<SipCredentials> {
     use secrecy::ExposeSecret;
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     // A SIP password lets its reader register as the user's phone: only for users one reaches.
     let user = principal::reachable_user(conn, principal, id).await?.record;
@@ -819,7 +818,7 @@ pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principa
     let sip_password = match &user.sip_password {
         Some(sealed) => {
             let owner = crate::secrets::Owner::sip_password(id);
-            Some(secrets.open(owner, sealed).map_err(Error::Internal)?.expose_secret().to_string())
+            Some(state.secrets.open(owner, sealed).map_err(Error::Internal)?.expose_secret().to_string())
         }
         None => None,
     };
@@ -833,7 +832,7 @@ pub async fn sip_credentials(db: &Store, secrets: &Secrets, principal: &Principa
 pub const AVATAR_MAX_BYTES: usize = 1024 * 1024;
 
 /// Stores an avatar after checking that the bytes are a PNG, JPEG, GIF or WebP image of sane size.
-pub async fn put_avatar(db: &Store, principal: &Principal, id: UserId, bytes: &[u8]) -> Result<()> {
+pub async fn put_avatar(state: &AppState, principal: &Principal, id: UserId, bytes: &[u8]) -> Result<()> {
     if bytes.len() > AVATAR_MAX_BYTES {
         return Err(Error::PayloadTooLarge(format!("an avatar may be at most {} KiB", AVATAR_MAX_BYTES / 1024)));
     }
@@ -849,7 +848,7 @@ pub async fn put_avatar(db: &Store, principal: &Principal, id: UserId, bytes: &[
     if size.width == 0 || size.height == 0 || size.width > 4096 || size.height > 4096 {
         return Err(Error::invalid("avatar", "dimensions", "an avatar must be between 1×1 and 4096×4096 pixels"));
     }
-    let mut tx = db.begin().await?;
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
     store::put_avatar(conn, id, content_type, bytes, now_ms()).await?;
@@ -860,14 +859,14 @@ pub async fn put_avatar(db: &Store, principal: &Principal, id: UserId, bytes: &[
     Ok(())
 }
 
-pub async fn get_avatar(db: &Store, principal: &Principal, id: UserId) -> Result<store::Avatar> {
-    let mut conn = db.read().await?;
+pub async fn get_avatar(state: &AppState, principal: &Principal, id: UserId) -> Result<store::Avatar> {
+    let mut conn = state.store.read().await?;
     principal::seen_user(&mut conn, principal, id).await?;
     store::get_avatar(&mut conn, principal.account(), id).await?.ok_or(Error::NotFound("avatar"))
 }
 
-pub async fn delete_avatar(db: &Store, principal: &Principal, id: UserId) -> Result<()> {
-    let mut tx = db.begin().await?;
+pub async fn delete_avatar(state: &AppState, principal: &Principal, id: UserId) -> Result<()> {
+    let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = principal::reachable_user(conn, principal, id).await?.record;
     if !store::delete_avatar(conn, id, now_ms()).await? {

@@ -21,7 +21,7 @@ use crate::users::service::{self, UserView};
 
 /// `GET /console/me`.
 pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
-    let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user).await.or_fail(&user)?;
+    let me = service::get(&state, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("password") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
             0 => "Your password was changed.".to_string(),
@@ -126,7 +126,7 @@ fn email_form(current: Option<&str>, value: &str, issues: &[FieldIssue]) -> Mark
 pub(in crate::console) async fn change_email(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
     let current = first(&form, "current_password").unwrap_or_default();
     let email = first(&form, "email").unwrap_or_default().trim().to_string();
-    let me = service::get(&state.store, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user)
+    let me = service::get(&state, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user)
         .await
         .or_fail(&user)?;
     let shown = |issues: &[FieldIssue]| {

@@ -35,7 +35,7 @@ pub(in crate::console) async fn password_page(State(state): State<AppState>, use
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     if view.id == user.caller.user {
         return Ok(own_elsewhere(&user, &view, "Change password", "your password", "/console/me", "My account"));
     }
@@ -100,7 +100,7 @@ pub(in crate::console) async fn set_password(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let generate = first(&form, "password_mode") != Some("set");
     let must_change = first(&form, "must_change_password").is_some();
     let password = first(&form, "password").unwrap_or_default();
@@ -117,7 +117,7 @@ pub(in crate::console) async fn set_password(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, form).into_response());
     }
     let new_password = (!generate).then(|| SecretString::from(password.to_string()));
-    match service::set_password(&state.store, &principal, UserId(id), new_password, must_change).await {
+    match service::set_password(&state, &principal, UserId(id), new_password, must_change).await {
         Ok(generated) => Ok(password_changed(&view, generated.as_ref(), must_change).into_response()),
         Err(Error::Validation(issues)) => {
             let form = password_form(&view, &policy_hint(&account), generate, must_change, &issues);
@@ -161,7 +161,7 @@ pub(in crate::console) async fn delete_page(State(state): State<AppState>, user:
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
     // A user out of reach (D2) is refused here as deleting would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let myself = view.id == user.caller.user;
     let title = format!("Delete {}", view.login);
     let body = html! {
@@ -197,6 +197,6 @@ pub(in crate::console) async fn delete_page(State(state): State<AppState>, user:
 pub(in crate::console) async fn delete(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
-    service::delete(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    service::delete(&state, &principal, UserId(id)).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/users?notice=deleted"))
 }

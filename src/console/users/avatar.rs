@@ -17,7 +17,7 @@ pub(in crate::console) async fn page(State(state): State<AppState>, user: Consol
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as uploading would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     // The image comes from the API route, which takes the console's session cookie for reads.
     let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", crate::http::path_segment(&account.slug), view.version);
     let body = html! {
@@ -71,13 +71,13 @@ pub(in crate::console) async fn upload(
         .filter(|b| !b.is_empty())
         .ok_or_else(|| Error::invalid("avatar", "required", "choose an image file to upload"))
         .or_fail(&user)?;
-    service::put_avatar(&state.store, &principal, UserId(id), &bytes).await.or_fail(&user)?;
+    service::put_avatar(&state, &principal, UserId(id), &bytes).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }
 
 pub(in crate::console) async fn remove(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    service::delete_avatar(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    service::delete_avatar(&state, &principal, UserId(id)).await.or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }

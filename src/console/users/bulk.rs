@@ -129,7 +129,7 @@ pub(in crate::console) async fn run(State(state): State<AppState>, user: Console
     };
     let dry_run = first(&form, "mode") != Some("apply");
     let request = BulkRequest { action, target, values: values.clone(), dry_run };
-    let result = match bulk::run(&state.store, &principal, request).await {
+    let result = match bulk::run(&state, &principal, request).await {
         Ok(r) => r,
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => return Ok(result_alert(&ui::error_sentence(&err))),
         Err(err) => return Err(user.fail(err)),
@@ -144,7 +144,7 @@ pub(in crate::console) async fn run(State(state): State<AppState>, user: Console
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
     // The table as the Users page shows it (the viewer's scope to see users, not the action's).
     let viewing = user.principal(&account, Permission::UsersView);
-    let page = service::list(&state.store, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let acting = acting_on(&state, &user, &account, &page.items).await?;
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
     let rows = rows(&page.items, &acting, selectable, &params, true);

@@ -211,7 +211,7 @@ pub(in crate::console) async fn edit_page(State(state): State<AppState>, user: C
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let offers = Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
     let (roles, groups): (Vec<i64>, Vec<i64>) = (view.assignments.roles.iter().map(|r| r.id).collect(), view.assignments.groups.iter().map(|r| r.id).collect());
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &roles, &groups).await.or_fail(&user)?;
@@ -280,7 +280,7 @@ pub(in crate::console) async fn create(State(state): State<AppState>, user: Cons
     if !issues.is_empty() {
         return rerender(&state, &user, account.id, &values, &issues, &Mode::Create, None).await;
     }
-    match service::create(&state.store, &state.secrets, &principal, input).await {
+    match service::create(&state, &principal, input).await {
         Ok((view, generated)) => Ok(created(&view, generated.as_ref(), values.must_change_password).into_response()),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &Mode::Create, None).await
@@ -300,7 +300,7 @@ pub(in crate::console) async fn update(
     let values = Values::from_form(&form);
     let input = values.to_input(&user, false, None);
     let mode = Mode::Edit { id };
-    match service::update(&state.store, &state.secrets, &principal, UserId(id), values.version, input).await {
+    match service::update(&state, &principal, UserId(id), values.version, input).await {
         Ok(_) => {
             state.mail.wake();
             Ok(go(user.htmx, "/console/users?notice=saved"))

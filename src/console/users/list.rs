@@ -106,13 +106,13 @@ pub(in crate::console) async fn list(State(state): State<AppState>, user: Consol
     let filter = params.filter().or_fail(&user)?;
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state.store, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let acting = acting_on(&state, &user, &account, &page.items).await?;
     // D8: a viewer who sees part of the account is told how many users that part holds (a
     // count of the whole account is left out: at a million users it would cost every page).
     let scoped = principal.scope != Scope::Account && !principal.platform_operator;
     let count = match scoped {
-        true => Some(crate::users::reach::count(&state.store, &principal, &filter).await.or_fail(&user)?),
+        true => Some(crate::users::reach::count(&state, &principal, &filter).await.or_fail(&user)?),
         false => None,
     };
     let notice = match first(&q, "notice") {

@@ -56,7 +56,7 @@ impl Acting {
         let principals: Vec<(Permission, Principal)> =
             ACTING.into_iter().filter(|p| user.can(*p)).map(|p| (p, user.principal(account, p))).collect();
         let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
-        let reach = reach::of_users(&state.store, &only, ids).await?;
+        let reach = reach::of_users(&state, &only, ids).await?;
         Ok(Acting { me: user.caller.user, principals, reach })
     }
 

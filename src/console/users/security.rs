@@ -100,7 +100,7 @@ pub(in crate::console) async fn page(
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, false);
     let saved = first(&q, "notice") == Some("saved");
     let title = format!("Security of {}", view.login);
@@ -203,13 +203,13 @@ pub(in crate::console) async fn save(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let values = Values::from_form(&form);
     let overrides = match values.parse() {
         Ok(o) => o,
         Err(issues) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response()),
     };
-    match service::set_security_overrides(&state.store, &principal, UserId(id), overrides, values.version).await {
+    match service::set_security_overrides(&state, &principal, UserId(id), overrides, values.version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/security?notice=saved"))),
         Err(Error::Validation(issues)) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response())

@@ -93,7 +93,7 @@ pub(in crate::console) async fn confirm_page(
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
-    let view = crate::users::reach::changeable(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     if view.id == user.caller.user {
         let page = super::actions::own_elsewhere(&user, &view, "Two-factor", "your second factor", "/console/me/second-factor", "My account → Two-factor");
         return Ok(page);
@@ -169,7 +169,7 @@ pub(in crate::console) async fn apply(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
-    let view = service::get(&state.store, &principal, UserId(id)).await.or_fail(&user)?;
+    let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
     let change = first(&form_data, "change")
         .and_then(Change::parse)
         .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
@@ -181,7 +181,7 @@ pub(in crate::console) async fn apply(
             // The version the page was shown at: a change made since is not overwritten.
             let version = first(&form_data, "version").and_then(|v| v.parse().ok()).unwrap_or(view.version);
             let input = UserInput { two_factor_method: Some(m.as_str().to_string()), ..Default::default() };
-            service::update(&state.store, &state.secrets, &principal, UserId(id), version, input).await.map(|_| ())
+            service::update(&state, &principal, UserId(id), version, input).await.map(|_| ())
         }
     };
     match result {
