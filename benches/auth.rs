@@ -143,7 +143,10 @@ fn wait_for_quiet(max: Duration) -> f64 {
             return busy;
         }
         if started.elapsed() >= max {
-            println!("  (the machine is still busy with other work, {busy:.2} cores, after waiting {} s: measuring anyway)", max.as_secs());
+            println!(
+                "  (the machine is still busy with other work, {busy:.2} cores, after waiting {} s: measuring anyway)",
+                max.as_secs()
+            );
             return busy;
         }
     }
@@ -349,7 +352,9 @@ fn run_load(addr: SocketAddr, make: MakeRequest, concurrency: usize, duration: D
             let started = Instant::now();
             let until = started + duration;
             let tasks: Vec<_> = (0..concurrency)
-                .map(|i| tokio::spawn(worker(addr, make.clone(), 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1), until)))
+                .map(|i| {
+                    tokio::spawn(worker(addr, make.clone(), 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1), until))
+                })
                 .collect();
             let mut total = LoadResult::default();
             for t in tasks {
@@ -556,7 +561,12 @@ fn run(engine: &str, database_url: &str, psql_url: Option<&str>, settings: &Sett
         })
     };
 
-    println!("\n### 1. GET /api/v1/session, random token of {} (warm-up {} s, then {} s per setting)", tokens.len(), WARM_UP.as_secs(), settings.seconds);
+    println!(
+        "\n### 1. GET /api/v1/session, random token of {} (warm-up {} s, then {} s per setting)",
+        tokens.len(),
+        WARM_UP.as_secs(),
+        settings.seconds
+    );
     // Steady state: the PBX's components validate the same live tokens again and again, so
     // every token is asked for once (in order) before measuring; a cold cache is the first
     // minute after a restart, not the normal case. The cold pass is reported too.
@@ -564,7 +574,8 @@ fn run(engine: &str, database_url: &str, psql_url: Option<&str>, settings: &Sett
         let host = host.clone();
         let uri: hyper::Uri = "/api/v1/session".parse().unwrap();
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let bearers: Vec<HeaderValue> = tokens.iter().map(|t| HeaderValue::from_str(&format!("Bearer {t}")).unwrap()).collect();
+        let bearers: Vec<HeaderValue> =
+            tokens.iter().map(|t| HeaderValue::from_str(&format!("Bearer {t}")).unwrap()).collect();
         Arc::new(move |_| {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize % bearers.len();
             let mut req = Request::new(Full::new(Bytes::new()));
@@ -650,7 +661,11 @@ fn run(engine: &str, database_url: &str, psql_url: Option<&str>, settings: &Sett
         }
         logins
     });
-    println!("{} users with argon2id passwords made through the API in {:.1} s", logins.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} users with argon2id passwords made through the API in {:.1} s",
+        logins.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     wait_for_quiet(settings.quiet_wait);
     let before = CpuMark::now(pid, with_pg);
@@ -662,8 +677,16 @@ fn run(engine: &str, database_url: &str, psql_url: Option<&str>, settings: &Sett
     );
     let raw_cpu_ms = cpu.client * 1000.0 / raw_count.max(1) as f64;
     let mut disturbed = cpu.others / cpu.wall > 0.15;
-    println!("       this process {:.2} cores, {raw_cpu_ms:.1} ms CPU per verification; everything else {:.2} cores{}", cpu.client / cpu.wall, cpu.others / cpu.wall,
-        if cpu.others / cpu.wall > 0.15 { "  ** WARNING: the machine was busy with other work; figures are disturbed **" } else { "" });
+    println!(
+        "       this process {:.2} cores, {raw_cpu_ms:.1} ms CPU per verification; everything else {:.2} cores{}",
+        cpu.client / cpu.wall,
+        cpu.others / cpu.wall,
+        if cpu.others / cpu.wall > 0.15 {
+            "  ** WARNING: the machine was busy with other work; figures are disturbed **"
+        } else {
+            ""
+        }
+    );
 
     let bodies: Arc<Vec<Bytes>> = Arc::new(
         logins
@@ -744,10 +767,8 @@ fn main() {
     };
     let engines = std::env::var("ROSTER_BENCH_ENGINES").unwrap_or_else(|_| "sqlite,postgres".into());
 
-    let mut vars: Vec<String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("ROSTER_BENCH_"))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let mut vars: Vec<String> =
+        std::env::vars().filter(|(k, _)| k.starts_with("ROSTER_BENCH_")).map(|(k, v)| format!("{k}={v}")).collect();
     vars.sort();
     let commit = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -765,7 +786,8 @@ fn main() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
         .unwrap_or(0);
-    let commit = if dirty > 0 { format!("{commit} with {dirty} uncommitted changes in src/ and migrations/") } else { commit };
+    let commit =
+        if dirty > 0 { format!("{commit} with {dirty} uncommitted changes in src/ and migrations/") } else { commit };
     println!("# Roster auth benchmark (issue 3)");
     println!("command: {}cargo bench --bench auth", vars.iter().map(|v| format!("{v} ")).collect::<String>());
     println!(

@@ -13,7 +13,6 @@
 // Test and benchmark code may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -108,7 +108,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(&config.database_url, 2).await?;
             store.migrate().await?;
             first_start(&store).await?;
-            let password = crate::accounts::service::create_admin(&store, &account, &login, platform_operator).await.map_err(crate::error::explain)?;
+            let password = crate::accounts::service::create_admin(&store, &account, &login, platform_operator)
+                .await
+                .map_err(crate::error::explain)?;
             println!("Created admin {login} in account {account}.");
             println!("password: {}", password.expose_secret());
             println!("This password is shown only once: keep it now.");
@@ -129,9 +131,10 @@ async fn run_users(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Generate { count, account, desks, skills, prefix } => {
             let bar = progress_bar(count as u64);
             let options = crate::users::synthetic::Options { count, desks, skills, prefix };
-            let report = crate::users::synthetic::generate(store, &account, &options, |done| bar.set_position(done as u64))
-                .await
-                .map_err(crate::error::explain)?;
+            let report =
+                crate::users::synthetic::generate(store, &account, &options, |done| bar.set_position(done as u64))
+                    .await
+                    .map_err(crate::error::explain)?;
             bar.finish_and_clear();
             println!(
                 "Created {} users in {account} in {:.1} s ({:.0} users/s).",
@@ -160,7 +163,10 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
 /// would otherwise be lost (it is shown once, and only when it is made).
 async fn first_start(store: &Store) -> anyhow::Result<()> {
     if let Some((login, password)) = crate::accounts::service::bootstrap(store).await.map_err(crate::error::explain)? {
-        eprintln!("The database was empty: created the account {} and its admin.", crate::model::account::DEFAULT_ACCOUNT);
+        eprintln!(
+            "The database was empty: created the account {} and its admin.",
+            crate::model::account::DEFAULT_ACCOUNT
+        );
         eprintln!("    login:    {login}");
         eprintln!("    password: {}", password.expose_secret());
         eprintln!("This password is shown only once: keep it now.");

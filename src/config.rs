@@ -140,7 +140,10 @@ impl Config {
         Ok(Config {
             database_url,
             secret_key_file: common.secret_key_file.clone().or(file.secret_key_file),
-            secret_key: std::env::var("ROSTER_SECRET_KEY").ok().filter(|k| !k.is_empty()).map(secrecy::SecretString::from),
+            secret_key: std::env::var("ROSTER_SECRET_KEY")
+                .ok()
+                .filter(|k| !k.is_empty())
+                .map(secrecy::SecretString::from),
             data_dir,
             bind: serve.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             public_url: serve.public_url.clone().or(file.public_url),
@@ -148,7 +151,10 @@ impl Config {
             smtp_url: serve.smtp_url.clone().or(file.smtp_url),
             mail_from: serve.mail_from.clone().or(file.mail_from).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_string()),
             smtp_ca_file: serve.smtp_ca_file.clone().or(file.smtp_ca_file),
-            mail_retry_base_ms: serve.mail_retry_base_ms.or(file.mail_retry_base_ms).unwrap_or(DEFAULT_MAIL_RETRY_BASE_MS),
+            mail_retry_base_ms: serve
+                .mail_retry_base_ms
+                .or(file.mail_retry_base_ms)
+                .unwrap_or(DEFAULT_MAIL_RETRY_BASE_MS),
             geoip_database: serve.geoip_database.clone().or(file.geoip_database),
             trusted_proxies: serve.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
         })
@@ -205,7 +211,8 @@ mod tests {
         assert_eq!(Config::load(&common, &serve).unwrap().argon2.memory_kib, 32768);
         assert_eq!(c.bind.port(), 8080);
 
-        let common = ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), ..Default::default() };
+        let common =
+            ConfigArgs { config: Some(file), database_url: Some("sqlite://x.db".into()), ..Default::default() };
         assert_eq!(Config::load(&common, &ServeArgs::default()).unwrap().database_url, "sqlite://x.db");
     }
 
@@ -218,7 +225,8 @@ mod tests {
 
     #[test]
     fn the_smtp_password_never_shows_in_debug() {
-        let serve = ServeArgs { smtp_url: Some("smtp://u:hunter2@mail.example:587".to_string().into()), ..Default::default() };
+        let serve =
+            ServeArgs { smtp_url: Some("smtp://u:hunter2@mail.example:587".to_string().into()), ..Default::default() };
         let c = Config::load(&ConfigArgs::default(), &serve).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{serve:?}").contains("hunter2"));
@@ -229,7 +237,11 @@ mod tests {
     fn access_settings_come_from_flags_or_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("roster.toml");
-        std::fs::write(&file, "geoip_database = \"/geo/Country.mmdb\"\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n").unwrap();
+        std::fs::write(
+            &file,
+            "geoip_database = \"/geo/Country.mmdb\"\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n",
+        )
+        .unwrap();
         let common = ConfigArgs { config: Some(file), ..Default::default() };
         let c = Config::load(&common, &ServeArgs::default()).unwrap();
         assert_eq!(c.geoip_database.as_deref(), Some(Path::new("/geo/Country.mmdb")));
@@ -263,4 +275,3 @@ impl Default for HashParams {
         HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 }
     }
 }
-

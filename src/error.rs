@@ -148,9 +148,7 @@ impl IntoResponse for Error {
         }
         let problem = self.problem();
         let mut response = (self.status(), axum::Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if matches!(self, Error::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -172,7 +170,10 @@ impl From<sqlx::Error> for Error {
             }
             if db.is_unique_violation() {
                 let field = unique_violation_field(db.as_ref());
-                return Error::Conflict { field, message: format!("this {} is already taken", field.replace('_', " ")) };
+                return Error::Conflict {
+                    field,
+                    message: format!("this {} is already taken", field.replace('_', " ")),
+                };
             }
         }
         Error::Internal(anyhow::Error::new(err))

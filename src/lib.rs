@@ -32,7 +32,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod sign_in;
 pub mod startup;
-pub mod tokens;
 pub mod state;
 pub mod store;
+pub mod tokens;
 pub mod users;

@@ -42,7 +42,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -64,13 +67,20 @@ impl Application {
         crate::passwords::hashing::configure(config.argon2)?;
         let store = Store::connect(&config.database_url, 16).await?;
         store.migrate().await?;
-        crate::secrets::reseal_legacy(&store, &secrets).await.context("sealing SIP passwords and TOTP keys with their owners")?;
-        let initial_admin = crate::accounts::service::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
+        crate::secrets::reseal_legacy(&store, &secrets)
+            .await
+            .context("sealing SIP passwords and TOTP keys with their owners")?;
+        let initial_admin =
+            crate::accounts::service::bootstrap(&store).await.map_err(|e| anyhow::anyhow!("first start: {e:?}"))?;
         crate::passwords::hashing::warm_up();
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let link_base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
+        let link_base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
-        let state = AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail, geoip };
+        let state =
+            AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail, geoip };
         let router = router(state.clone());
         Ok(Application { listener, router, state, store, initial_admin })
     }
@@ -92,7 +102,10 @@ impl Application {
         self.run_with_shutdown(std::future::pending()).await
     }
 
-    pub async fn run_with_shutdown(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_with_shutdown(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let upkeep = tokio::spawn(crate::sessions::upkeep::run(self.state.clone()));
         let mail = tokio::spawn(crate::outbox::worker::run(self.state.clone()));

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::secrets::Secrets;
-use crate::store::session_cache::SessionCache;
 use crate::store::Store;
+use crate::store::session_cache::SessionCache;
 
 #[derive(Clone)]
 pub struct AppState {

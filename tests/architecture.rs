@@ -131,7 +131,8 @@ fn every_module_uses_only_the_layers_below_it() {
     for file in &files {
         let Some(module) = module_of(file) else { continue };
         let Some(&own_rank) = rank.get(module.as_str()) else {
-            problems.push(format!("{}: module `{module}` is not placed in ORDER (tests/architecture.rs)", file.display()));
+            problems
+                .push(format!("{}: module `{module}` is not placed in ORDER (tests/architecture.rs)", file.display()));
             continue;
         };
         seen.insert(module.clone());
@@ -157,7 +158,8 @@ fn every_module_uses_only_the_layers_below_it() {
 
 #[test]
 fn the_scanner_sees_paths_and_groups() {
-    let used = used_modules("use crate::{access::{self, Principal}, store::Conn};\nlet x = crate::users::service::get();");
+    let used =
+        used_modules("use crate::{access::{self, Principal}, store::Conn};\nlet x = crate::users::service::get();");
     assert_eq!(used, ["access", "store", "users"].into_iter().map(String::from).collect());
 }
 
@@ -222,7 +224,9 @@ fn store_touches(text: &str) -> Vec<String> {
     while let Some(line) = lines.next() {
         let item = line.trim_start();
         let item = match item.strip_prefix("pub") {
-            Some(rest) if rest.starts_with(' ') || rest.starts_with('(') => rest[rest.find(' ').unwrap_or(0)..].trim_start(),
+            Some(rest) if rest.starts_with(' ') || rest.starts_with('(') => {
+                rest[rest.find(' ').unwrap_or(0)..].trim_start()
+            }
             _ => item,
         };
         let Some(tree) = item.strip_prefix("use ") else {

@@ -62,7 +62,6 @@ pub fn start_server(database_url: &str, data_dir: &str) -> Server {
     Server { child, addr, base: format!("http://{addr}"), password }
 }
 
-
 /// The process's peak resident memory (`VmHWM`), in MB.
 pub fn peak_memory_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -82,7 +81,11 @@ impl Server {
             let request = client.post(format!("{}{path}", self.base)).json(&body);
             async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
         };
-        let login = post("/api/v1/auth/login", serde_json::json!({"account": "default", "login": "admin", "password": self.password})).await;
+        let login = post(
+            "/api/v1/auth/login",
+            serde_json::json!({"account": "default", "login": "admin", "password": self.password}),
+        )
+        .await;
         if login["token"].is_string() {
             return login["token"].as_str().unwrap().to_string();
         }
@@ -92,8 +95,10 @@ impl Server {
         let setup = post("/api/v1/auth/totp-setup", serde_json::json!({"challenge": challenge})).await;
         let key = totp_rs::Secret::Encoded(setup["secret"].as_str().unwrap().to_string()).to_bytes().unwrap();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let code = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key, None, String::new()).generate(now);
-        let done = post("/api/v1/auth/totp-setup/confirm", serde_json::json!({"challenge": challenge, "code": code})).await;
+        let code =
+            totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key, None, String::new()).generate(now);
+        let done =
+            post("/api/v1/auth/totp-setup/confirm", serde_json::json!({"challenge": challenge, "code": code})).await;
         done["token"].as_str().unwrap_or_else(|| panic!("the first admin signs in: {done}")).to_string()
     }
 }

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 
-use crate::model::access_policy::Policy;
 use crate::domain::access_rules::{Action, Mode, Rule, Value};
-use crate::model::Caller;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
+use crate::model::Caller;
+use crate::model::access_policy::Policy;
 use crate::state::AppState;
-use crate::store::access_rules::{self as store, RuleRow};
 use crate::store::Conn;
+use crate::store::access_rules::{self as store, RuleRow};
 
 /// The client's address of a request, through the trusted proxies (see `client_address`).
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
@@ -66,7 +66,11 @@ impl UserRules {
 pub(crate) async fn user_rules(conn: &mut Conn, account: AccountId, user: UserId) -> Result<Option<UserRules>> {
     let Some((mode, rows)) = store::for_user(conn, account, user).await? else { return Ok(None) };
     let (account_rows, own_rows): (Vec<RuleRow>, Vec<RuleRow>) = rows.into_iter().partition(|r| r.user_id.is_none());
-    Ok(Some(UserRules { mode: Mode::parse(&mode).unwrap_or_default(), account: to_rules(&account_rows), own: to_rules(&own_rows) }))
+    Ok(Some(UserRules {
+        mode: Mode::parse(&mode).unwrap_or_default(),
+        account: to_rules(&account_rows),
+        own: to_rules(&own_rows),
+    }))
 }
 
 /// The policy the session check caches with a caller (read on a cache miss only).

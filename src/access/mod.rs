@@ -5,5 +5,5 @@ pub mod gate;
 pub mod principal;
 
 pub use crate::model::permission::{BuiltinRole, Permission, RequiredPermission, perm};
-pub use principal::Principal;
 pub use crate::model::scope::Scope;
+pub use principal::Principal;

@@ -17,15 +17,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{Permission, Scope};
-use crate::model::activity::Actor;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
+use crate::model::activity::Actor;
+use crate::model::user::UserRecord;
+use crate::model::{Caller, ClientInfo};
 use crate::store::Conn;
 use crate::store::grants::{self, RoleGrant, Seen};
 use crate::store::sql::Sql;
 use crate::store::users as users_store;
-use crate::model::user::UserRecord;
-use crate::model::{Caller, ClientInfo};
 
 /// The one who acts in an account: a signed-in user, an API token, or the system (CLI).
 #[derive(Debug, Clone)]
@@ -158,7 +158,9 @@ impl Principal {
             return Err(Error::invalid(
                 field,
                 "self",
-                format!("you cannot change your own {what} here; use My Account (/api/v1/me), which asks for your password"),
+                format!(
+                    "you cannot change your own {what} here; use My Account (/api/v1/me), which asks for your password"
+                ),
             ));
         }
         Ok(())
@@ -169,8 +171,10 @@ impl Principal {
         if self.platform_operator {
             return Ok(());
         }
-        let missing: BTreeSet<&str> =
-            permissions.into_iter().filter(|p| Permission::parse(p).is_none_or(|p| !self.holds_account_wide(p))).collect();
+        let missing: BTreeSet<&str> = permissions
+            .into_iter()
+            .filter(|p| Permission::parse(p).is_none_or(|p| !self.holds_account_wide(p)))
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -184,7 +188,13 @@ impl Principal {
     /// D1 for a role with these permissions and scope: the Admin role only by an admin; a role
     /// that reaches only its holder needs its permissions held; one that reaches others needs
     /// them held account-wide.
-    pub fn may_give_role(&self, field: &str, builtin: Option<&str>, scope: Scope, permissions: &BTreeSet<String>) -> Result<()> {
+    pub fn may_give_role(
+        &self,
+        field: &str,
+        builtin: Option<&str>,
+        scope: Scope,
+        permissions: &BTreeSet<String>,
+    ) -> Result<()> {
         if self.platform_operator {
             return Ok(());
         }
@@ -204,7 +214,9 @@ impl Principal {
             return Ok(());
         }
         Err(Error::Forbidden(match scope {
-            Scope::Own => format!("{field}: you cannot give permissions you do not hold yourself ({})", lacking.join(", ")),
+            Scope::Own => {
+                format!("{field}: you cannot give permissions you do not hold yourself ({})", lacking.join(", "))
+            }
             _ => format!(
                 "{field}: a role that reaches others ({}) needs its permissions held for the whole account, and you do not hold {} so",
                 scope.as_str(),
@@ -348,7 +360,14 @@ pub async fn holds(conn: &mut Conn, user: &UserRecord) -> Result<Holds> {
     let scopes = granted.scopes.into_iter().map(|(p, s)| (p.as_str().to_string(), s)).collect();
     let admin = grants::holds_admin_role(conn, user.id).await?;
     let desks = grants::desks_of(conn, user.id).await?.into_iter().collect();
-    Ok(Holds { user: Some(user.id), scopes, admin, platform_operator: user.is_superuser, desks, company: user.company.clone() })
+    Ok(Holds {
+        user: Some(user.id),
+        scopes,
+        admin,
+        platform_operator: user.is_superuser,
+        desks,
+        company: user.company.clone(),
+    })
 }
 
 /// Where the principal stands now (read before a change, for `still_reachable`).
@@ -362,7 +381,13 @@ pub async fn standing(conn: &mut Conn, principal: &Principal) -> Result<Standing
 
 /// D8 before a user exists: whether a user with these desks, flag and company would be one the
 /// principal sees.
-pub async fn would_see(conn: &mut Conn, principal: &Principal, desks: &[i64], is_end_user: bool, company: Option<&str>) -> Result<bool> {
+pub async fn would_see(
+    conn: &mut Conn,
+    principal: &Principal,
+    desks: &[i64],
+    is_end_user: bool,
+    company: Option<&str>,
+) -> Result<bool> {
     let key = company_key;
     Ok(match principal.seen() {
         Seen::All => true,
@@ -416,8 +441,10 @@ pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal) -> Result<
         .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), r.scope, &r.permissions).is_err())
         .map(|r| r.id)
         .collect();
-    let account_wide: Vec<&str> =
-        Permission::account_permissions().filter(|p| principal.holds_account_wide(*p)).map(Permission::as_str).collect();
+    let account_wide: Vec<&str> = Permission::account_permissions()
+        .filter(|p| principal.holds_account_wide(*p))
+        .map(Permission::as_str)
+        .collect();
     let mut beyond = grants::beyond_reach_sql(&account_wide, &beyond_roles);
     // A person is within their own reach (what they may do to themself is D3's to say); a token
     // holds less than its maker, so its maker is not.
@@ -437,7 +464,8 @@ pub async fn may_change_holders(conn: &mut Conn, principal: &Principal, holders:
     }
     let beyond = beyond_reach_sql(conn, principal).await?;
     let me = principal.user().filter(|_| principal.api_token.is_none());
-    let count = grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, me).await?;
+    let count =
+        grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, me).await?;
     if count > 0 {
         return Err(Error::Forbidden(format!(
             "{count} user(s) holding this {what} are outside your reach, so you cannot change what it grants"
@@ -463,12 +491,15 @@ pub async fn keep_an_admin(conn: &mut Conn, account: AccountId, before: i64) -> 
 }
 
 pub fn last_admin() -> Error {
-    Error::LastAdmin("this would leave the account without an active admin who can sign in; make someone else an admin first".into())
+    Error::LastAdmin(
+        "this would leave the account without an active admin who can sign in; make someone else an admin first".into(),
+    )
 }
 
 /// Whether `user` is the account's only admin who can sign in (D4).
 pub async fn is_last_admin(conn: &mut Conn, account: AccountId, user: UserId) -> Result<bool> {
-    Ok(grants::is_signable_admin(conn, account, user).await? && grants::count_signable_admins(conn, account).await? <= 1)
+    Ok(grants::is_signable_admin(conn, account, user).await?
+        && grants::count_signable_admins(conn, account).await? <= 1)
 }
 
 impl Caller {
@@ -519,8 +550,10 @@ mod tests {
         perms.iter().map(|p| p.to_string()).collect()
     }
 
-    const EDIT: [(Permission, Scope); 2] = [(Permission::UsersView, Scope::Account), (Permission::UsersEdit, Scope::Account)];
-    const DESK_EDIT: [(Permission, Scope); 2] = [(Permission::UsersView, Scope::Desks), (Permission::UsersEdit, Scope::Desks)];
+    const EDIT: [(Permission, Scope); 2] =
+        [(Permission::UsersView, Scope::Account), (Permission::UsersEdit, Scope::Account)];
+    const DESK_EDIT: [(Permission, Scope); 2] =
+        [(Permission::UsersView, Scope::Desks), (Permission::UsersEdit, Scope::Desks)];
 
     #[test]
     fn nobody_gives_what_they_do_not_hold_widely_enough() {
@@ -533,7 +566,10 @@ mod tests {
         assert!(lead.may_give_role("roles", None, Scope::Own, &set(&["users.view"])).is_ok());
         assert!(lead.may_give_role("roles", None, Scope::Desks, &set(&["users.view"])).is_err());
         assert!(lead.may_give_role("roles", None, Scope::Company, &set(&["users.view"])).is_err());
-        assert!(p.may_give_role("roles", Some("admin"), Scope::Account, &set(&[])).is_err(), "the Admin role by admins only");
+        assert!(
+            p.may_give_role("roles", Some("admin"), Scope::Account, &set(&[])).is_err(),
+            "the Admin role by admins only"
+        );
     }
 
     #[test]
@@ -545,14 +581,24 @@ mod tests {
         assert!(p.may_reach(&target(&[], true, false), &me).is_err(), "admins only by admins");
         let lead = principal(&DESK_EDIT, false);
         assert!(lead.may_reach(&target(&[("users.view", Scope::Own)], false, false), &me).is_ok());
-        assert!(lead.may_reach(&target(&[("users.view", Scope::Desks)], false, false), &me).is_ok(), "desk 1 is among mine");
+        assert!(
+            lead.may_reach(&target(&[("users.view", Scope::Desks)], false, false), &me).is_ok(),
+            "desk 1 is among mine"
+        );
         let elsewhere = Standing { desks: [2].into() };
         assert!(lead.may_reach(&target(&[("users.view", Scope::Desks)], false, false), &elsewhere).is_err());
         assert!(lead.may_reach(&target(&[("users.view", Scope::Account)], false, false), &me).is_err());
-        assert!(lead.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_err(), "desks do not cover a company");
+        assert!(
+            lead.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_err(),
+            "desks do not cover a company"
+        );
         let boss = principal(&[(Permission::UsersView, Scope::Company)], false);
-        assert!(boss.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_ok(), "the same company");
-        let admin = principal(&Permission::account_permissions().map(|p| (p, Scope::Account)).collect::<Vec<_>>(), true);
+        assert!(
+            boss.may_reach(&target(&[("users.view", Scope::Company)], false, false), &me).is_ok(),
+            "the same company"
+        );
+        let admin =
+            principal(&Permission::account_permissions().map(|p| (p, Scope::Account)).collect::<Vec<_>>(), true);
         assert!(admin.may_reach(&target(&[("users.view", Scope::Account)], true, false), &me).is_ok());
         assert!(admin.may_reach(&target(&[], false, true), &me).is_err(), "operators only by operators");
     }

@@ -7,8 +7,8 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access::perm;
 use super::service::{self, AccountRules, AccountRulesInput, Saving, UserRulesInput, UserRulesView};
+use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::Result;
 use crate::http::{ApiJson, ItemPath, if_match, with_etag};
@@ -16,7 +16,9 @@ use crate::ids::UserId;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_account_rules, put_account_rules)).routes(routes!(get_user_rules, put_user_rules))
+    OpenApiRouter::new()
+        .routes(routes!(get_account_rules, put_account_rules))
+        .routes(routes!(get_user_rules, put_user_rules))
 }
 
 fn client_ip(client: &ClientInfo) -> Option<std::net::IpAddr> {
@@ -56,7 +58,12 @@ async fn put_account_rules(
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/access-rules", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = UserRulesView), (status = 404, body = crate::error::Problem)))]
-async fn get_user_rules(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+async fn get_user_rules(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersView>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<Response> {
     let view = service::get_user_rules(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }

@@ -6,20 +6,20 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::gate::{UserRules, to_rules, user_rules};
-use crate::model::access_policy::Policy;
-use crate::access::principal::{self, Principal};
-use crate::domain::access_rules::{self as rules, Action, Labelled, Mode, Rule, RuleInput, RuleView, Value};
 use crate::access::Permission;
+use crate::access::gate::{UserRules, to_rules, user_rules};
+use crate::access::principal::{self, Principal};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
 use crate::clock::now_ms;
+use crate::domain::access_rules::{self as rules, Action, Labelled, Mode, Rule, RuleInput, RuleView, Value};
 use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
+use crate::model::AccountRecord;
+use crate::model::access_policy::Policy;
 use crate::state::AppState;
 use crate::store::access_rules::{self as store, NewRule};
 use crate::store::accounts as accounts_store;
-use crate::model::AccountRecord;
 use crate::store::{Affects, users as users_store};
 
 /// The account's rules.
@@ -68,7 +68,11 @@ pub struct Saving<'a> {
 pub async fn account_rules(state: &AppState, account: &AccountRecord) -> Result<AccountRules> {
     let mut conn = state.store.read().await?;
     let rows = store::list(&mut conn, account.id, None).await?;
-    Ok(AccountRules { rules: views(&to_rules(&rows)), geoip_configured: state.geoip.is_configured(), version: account.version })
+    Ok(AccountRules {
+        rules: views(&to_rules(&rows)),
+        geoip_configured: state.geoip.is_configured(),
+        version: account.version,
+    })
 }
 
 pub async fn set_account_rules(
@@ -112,7 +116,12 @@ pub async fn get_user_rules(state: &AppState, principal: &Principal, user: UserI
     let mut conn = state.store.read().await?;
     let record = principal::seen_user(&mut conn, principal, user).await?;
     let rules = user_rules(&mut conn, principal.account(), user).await?.ok_or(Error::NotFound("user"))?;
-    Ok(UserRulesView { mode: rules.mode, rules: views(&rules.own), account_rules: views(&rules.account), version: record.version })
+    Ok(UserRulesView {
+        mode: rules.mode,
+        rules: views(&rules.own),
+        account_rules: views(&rules.account),
+        version: record.version,
+    })
 }
 
 /// A user's mode and rules. Nobody sets their own (D3); someone who may not change the
@@ -130,7 +139,8 @@ pub async fn set_user_rules(
     let record = principal::reachable_user(&mut conn, principal, user).await?.record;
     let current = user_rules(&mut conn, account, user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    let mode = Mode::parse(input.mode.trim()).map_err(|i| Error::Validation(vec![FieldIssue::from_invalid("mode", i)]))?;
+    let mode =
+        Mode::parse(input.mode.trim()).map_err(|i| Error::Validation(vec![FieldIssue::from_invalid("mode", i)]))?;
     let rules = parse(state, "rules", &input.rules)?;
     if !principal.has(Permission::SettingsManage) {
         only_adds_deny_rules(&current, mode, &rules)?;
@@ -138,7 +148,9 @@ pub async fn set_user_rules(
     // In `extend` the account's rules apply too: the user's must not contradict them.
     let mut labelled = label("rules", &rules);
     if mode == Mode::Extend {
-        labelled.extend(current.account.iter().enumerate().map(|(i, r)| Labelled { label: format!("account rules[{i}]"), rule: r }));
+        labelled.extend(
+            current.account.iter().enumerate().map(|(i, r)| Labelled { label: format!("account rules[{i}]"), rule: r }),
+        );
     }
     refuse(rules::conflicts(&labelled, |l| l.label.starts_with("rules[")))?;
     let now = now_ms();
@@ -151,7 +163,14 @@ pub async fn set_user_rules(
     store::replace(tx.conn(), account, Some(user), &new_rules(&rules), now).await?;
     let mut changes = Changes::new();
     changes.diff("mode", current.mode.as_str(), mode.as_str()).diff("rules", texts(&current.own), texts(&rules));
-    activity::service::record(tx.conn(), &principal.actor, "user.access_rules_changed", Target::user(user, &record.login), &changes).await?;
+    activity::service::record(
+        tx.conn(),
+        &principal.actor,
+        "user.access_rules_changed",
+        Target::user(user, &record.login),
+        &changes,
+    )
+    .await?;
     let version = users_store::get(tx.conn(), account, user).await?.ok_or(Error::NotFound("user"))?.version;
     tx.affects(Affects::Users(vec![user]));
     tx.commit().await?;
@@ -219,7 +238,9 @@ fn refuse_lock_out(state: &AppState, ip: Option<IpAddr>, policy: Option<std::syn
     Err(Error::invalid(
         "rules",
         "would_lock_you_out",
-        format!("these rules would refuse your own address ({ip}); allow it first, or save them from an allowed address"),
+        format!(
+            "these rules would refuse your own address ({ip}); allow it first, or save them from an allowed address"
+        ),
     ))
 }
 
@@ -230,7 +251,12 @@ fn label<'a>(field: &str, rules: &'a [Rule]) -> Vec<Labelled<'a>> {
 fn new_rules(rules: &[Rule]) -> Vec<NewRule<'_>> {
     rules
         .iter()
-        .map(|r| NewRule { action: r.action.as_str(), kind: r.value.kind(), value: r.value.text(), description: &r.description })
+        .map(|r| NewRule {
+            action: r.action.as_str(),
+            kind: r.value.kind(),
+            value: r.value.text(),
+            description: &r.description,
+        })
         .collect()
 }
 

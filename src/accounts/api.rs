@@ -17,7 +17,9 @@ use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_accounts, create_account)).routes(routes!(get_account, update_account))
+    OpenApiRouter::new()
+        .routes(routes!(list_accounts, create_account))
+        .routes(routes!(get_account, update_account))
         .routes(routes!(get_security, put_security))
 }
 
@@ -56,7 +58,14 @@ async fn create_account(
     ApiJson(req): ApiJson<NewAccount>,
 ) -> Result<Response> {
     require_operator(&caller)?;
-    let view = super::service::create(&state, &caller.principal(caller.account, Permission::AccountsManage, &client), &req.slug, &req.name, req.seat_limit).await?;
+    let view = super::service::create(
+        &state,
+        &caller.principal(caller.account, Permission::AccountsManage, &client),
+        &req.slug,
+        &req.name,
+        req.seat_limit,
+    )
+    .await?;
     Ok(with_etag(StatusCode::CREATED, view.version, view))
 }
 
@@ -100,7 +109,16 @@ async fn update_account(
     }
     let version = if_match(&headers)?;
     let principal = auth.principal(&client);
-    let view = super::service::update(&state, &principal, auth.account_id(), version, req.name.as_deref(), req.enabled, req.seat_limit).await?;
+    let view = super::service::update(
+        &state,
+        &principal,
+        auth.account_id(),
+        version,
+        req.name.as_deref(),
+        req.enabled,
+        req.seat_limit,
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }
 
@@ -125,6 +143,7 @@ async fn put_security(
     ApiJson(settings): ApiJson<SecuritySettings>,
 ) -> Result<Response> {
     let expected = if_match(&headers)?;
-    let updated = super::service::update_security(&state, &auth.principal(&client), &auth.account, settings, expected).await?;
+    let updated =
+        super::service::update_security(&state, &auth.principal(&client), &auth.account, settings, expected).await?;
     Ok(with_etag(StatusCode::OK, updated.version, updated.security))
 }

@@ -1,7 +1,6 @@
 //! An account's security settings (R10, R24, R27, R33, R34): password policy, sign-in lockout,
 //! session timeouts and who must have a second factor. Stored as one JSON document with the account and edited as a whole.
 
-
 use crate::error::Issues;
 use crate::model::settings::{ABSOLUTE_HOURS, IDLE_MINUTES, SecuritySettings};
 
@@ -26,7 +25,11 @@ impl SecuritySettings {
         range("sessions.console_idle_minutes", self.sessions.console_idle_minutes, IDLE_MINUTES);
         range("sessions.phone_idle_minutes", self.sessions.phone_idle_minutes, IDLE_MINUTES);
         range("sessions.absolute_hours", self.sessions.absolute_hours, ABSOLUTE_HOURS);
-        range("second_factor.email_code_minutes", self.second_factor.email_code_minutes, crate::model::settings::EMAIL_CODE_MINUTES);
+        range(
+            "second_factor.email_code_minutes",
+            self.second_factor.email_code_minutes,
+            crate::model::settings::EMAIL_CODE_MINUTES,
+        );
         self.captcha.validate(&self.lockout, &mut issues);
         issues
     }
@@ -53,7 +56,8 @@ mod tests {
         let mut s = SecuritySettings::default();
         s.lockout.max_failures = 0;
         s.sessions.absolute_hours = 100_000;
-        let fields: Vec<String> = s.validate().into_result().unwrap_err().field_issues().into_iter().map(|i| i.field).collect();
+        let fields: Vec<String> =
+            s.validate().into_result().unwrap_err().field_issues().into_iter().map(|i| i.field).collect();
         assert_eq!(fields, ["lockout.max_failures", "sessions.absolute_hours"]);
     }
 }

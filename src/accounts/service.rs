@@ -5,22 +5,20 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::access::{BuiltinRole, Principal};
 use crate::activity::{self, Actor, Changes, Target};
-use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{EntityName, Login, Slug};
 use crate::error::{Error, Issues, Result};
 use crate::ids::{AccountId, UserId};
-use crate::store::accounts as store;
 use crate::model::AccountRecord;
+use crate::model::account::DEFAULT_ACCOUNT;
+use crate::model::user::UserFields;
+use crate::passwords::hashing as password;
+use crate::state::AppState;
+use crate::store::accounts as store;
 use crate::store::users::Link;
 use crate::store::{Conn, Store, named, users};
-use crate::model::user::UserFields;
-use crate::model::account::DEFAULT_ACCOUNT;
-
-
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountView {
@@ -63,7 +61,16 @@ async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Op
     let id = store::insert(conn, slug.as_str(), name, seat_limit, now).await?;
     let mut admin_role = 0;
     for role in BuiltinRole::ALL {
-        let role_id = named::insert_builtin_role(conn, id, role.key(), role.name(), role.description(), role.scope().as_str(), now).await?;
+        let role_id = named::insert_builtin_role(
+            conn,
+            id,
+            role.key(),
+            role.name(),
+            role.description(),
+            role.scope().as_str(),
+            now,
+        )
+        .await?;
         let perms: Vec<&str> = role.permissions().iter().map(|p| p.as_str()).collect();
         named::set_role_permissions(conn, role_id, &perms).await?;
         if role == BuiltinRole::Admin {
@@ -73,7 +80,13 @@ async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Op
     Ok((id, admin_role))
 }
 
-pub async fn create(state: &AppState, principal: &Principal, slug: &str, name: &str, seat_limit: Option<i64>) -> Result<AccountView> {
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    slug: &str,
+    name: &str,
+    seat_limit: Option<i64>,
+) -> Result<AccountView> {
     let mut issues = Issues::new();
     let slug = issues.check("slug", Slug::parse(slug));
     let name = issues.check("name", EntityName::parse(name));
@@ -89,8 +102,22 @@ pub async fn create(state: &AppState, principal: &Principal, slug: &str, name: &
     let mut changes = Changes::new();
     changes.set("slug", slug.as_str()).set("name", name.as_str()).set("seat_limit", seat_limit);
     // Recorded in the operator's account, and in the new one, so each log is complete.
-    activity::service::record(conn, &principal.actor, "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
-    activity::service::record(conn, &principal.actor.in_account(id), "account.created", Target { kind: "account", id: Some(id.0), label: slug.as_str() }, &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "account.created",
+        Target { kind: "account", id: Some(id.0), label: slug.as_str() },
+        &changes,
+    )
+    .await?;
+    activity::service::record(
+        conn,
+        &principal.actor.in_account(id),
+        "account.created",
+        Target { kind: "account", id: Some(id.0), label: slug.as_str() },
+        &changes,
+    )
+    .await?;
     let view = store::by_id(conn, id).await?.ok_or(Error::NotFound("account"))?.into();
     tx.commit().await?;
     Ok(view)
@@ -124,12 +151,20 @@ pub async fn update(
         return Err(Error::PreconditionFailed);
     }
     let mut changes = Changes::new();
-    changes
-        .diff("name", &current.name, &new_name)
-        .diff("enabled", current.enabled, new_enabled)
-        .diff("seat_limit", current.seat_limit, new_limit);
+    changes.diff("name", &current.name, &new_name).diff("enabled", current.enabled, new_enabled).diff(
+        "seat_limit",
+        current.seat_limit,
+        new_limit,
+    );
     if !changes.is_empty() {
-        activity::service::record(conn, &principal.actor.in_account(account), "account.updated", Target { kind: "account", id: Some(account.0), label: &current.slug }, &changes).await?;
+        activity::service::record(
+            conn,
+            &principal.actor.in_account(account),
+            "account.updated",
+            Target { kind: "account", id: Some(account.0), label: &current.slug },
+            &changes,
+        )
+        .await?;
     }
     let view = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?.into();
     tx.commit().await?;
@@ -142,7 +177,14 @@ pub async fn list(state: &AppState) -> Result<Vec<AccountView>> {
 }
 
 /// An admin of `account` with a generated password (returned once), made by the system.
-async fn insert_admin(conn: &mut Conn, account: AccountId, admin_role: i64, login: &Login, platform_operator: bool, actor_label: &str) -> Result<(UserId, SecretString)> {
+async fn insert_admin(
+    conn: &mut Conn,
+    account: AccountId,
+    admin_role: i64,
+    login: &Login,
+    platform_operator: bool,
+    actor_label: &str,
+) -> Result<(UserId, SecretString)> {
     let pw = password::generate();
     let hash = password::hash(pw.clone()).await?;
     let mut fields = UserFields::new(login.clone());
@@ -153,8 +195,19 @@ async fn insert_admin(conn: &mut Conn, account: AccountId, admin_role: i64, logi
     let id = users::insert(conn, account, &fields, Some(&hash), false, now_ms()).await?;
     users::set_links(conn, id, Link::Roles, &[admin_role]).await?;
     let mut changes = Changes::new();
-    changes.set("login", login.as_str()).set("roles", ["Admin"]).set("is_superuser", platform_operator).set("password", "generated");
-    activity::service::record(conn, &Actor::system(account, actor_label), "user.created", Target::user(id, login.as_str()), &changes).await?;
+    changes
+        .set("login", login.as_str())
+        .set("roles", ["Admin"])
+        .set("is_superuser", platform_operator)
+        .set("password", "generated");
+    activity::service::record(
+        conn,
+        &Actor::system(account, actor_label),
+        "user.created",
+        Target::user(id, login.as_str()),
+        &changes,
+    )
+    .await?;
     Ok((id, pw))
 }
 
@@ -183,7 +236,12 @@ async fn sync_builtin_roles(conn: &mut Conn) -> Result<()> {
         for permission in role.permissions() {
             let added = named::grant_to_builtin(conn, role.key(), permission.as_str()).await?;
             if added > 0 {
-                tracing::info!(role = role.key(), permission = permission.as_str(), roles = added, "built-in role gained a new permission");
+                tracing::info!(
+                    role = role.key(),
+                    permission = permission.as_str(),
+                    roles = added,
+                    "built-in role gained a new permission"
+                );
             }
         }
     }
@@ -191,12 +249,19 @@ async fn sync_builtin_roles(conn: &mut Conn) -> Result<()> {
 }
 
 /// `roster admin create`: a new admin in an existing account.
-pub async fn create_admin(db: &Store, account_slug: &str, login: &str, platform_operator: bool) -> Result<SecretString> {
-    let login = Login::parse(login).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("login", i)]))?;
+pub async fn create_admin(
+    db: &Store,
+    account_slug: &str,
+    login: &str,
+    platform_operator: bool,
+) -> Result<SecretString> {
+    let login =
+        Login::parse(login).map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("login", i)]))?;
     let mut tx = db.begin().await?;
     let conn = tx.conn();
     let account = store::by_slug(conn, account_slug).await?.ok_or(Error::NotFound("account"))?;
-    let admin_role = named::find_by_name(conn, Link::Roles, account.id, "admin").await?.ok_or(Error::NotFound("Admin role"))?;
+    let admin_role =
+        named::find_by_name(conn, Link::Roles, account.id, "admin").await?.ok_or(Error::NotFound("Admin role"))?;
     let (_, pw) = insert_admin(conn, account.id, admin_role, &login, platform_operator, "command line").await?;
     tx.commit().await?;
     Ok(pw)
@@ -220,7 +285,8 @@ pub async fn update_security(
     }
     let mut changes = Changes::new();
     for section in ["password_policy", "lockout", "sessions"] {
-        let (Some(b), Some(a)) = (before.get(section).and_then(|v| v.as_object()), after.get(section).and_then(|v| v.as_object()))
+        let (Some(b), Some(a)) =
+            (before.get(section).and_then(|v| v.as_object()), after.get(section).and_then(|v| v.as_object()))
         else {
             continue;
         };

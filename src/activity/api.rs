@@ -10,11 +10,11 @@ use crate::access::perm;
 use crate::auth::Authorized;
 use crate::clock::{parse_rfc3339, to_rfc3339};
 use crate::error::{Issues, Result};
+use crate::http::Page;
 use crate::http::{ApiQuery, page_limit};
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::store::activity::{EventFilter, EventRecord};
-use crate::http::Page;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_activity))
@@ -143,7 +143,11 @@ async fn list_activity(
 }
 
 /// The events the principal may read: about the users they see (D8).
-pub async fn list(state: &AppState, principal: &crate::access::Principal, query: &ActivityQuery) -> Result<Page<EventView>> {
+pub async fn list(
+    state: &AppState,
+    principal: &crate::access::Principal,
+    query: &ActivityQuery,
+) -> Result<Page<EventView>> {
     let (filter, before, limit) = query.to_filter()?;
     let mut events = super::service::list(state, principal, filter, before, limit + 1).await?;
     let next_cursor = if events.len() as i64 > limit {

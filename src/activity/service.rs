@@ -1,9 +1,9 @@
 //! Recording an event, in the same transaction as the change it describes.
 
-use crate::state::AppState;
 use crate::access::Principal;
 use crate::error::Result;
 use crate::model::activity::{Actor, Changes, Target};
+use crate::state::AppState;
 use crate::store::activity::{self as events, EventFilter, EventRecord, NewEvent};
 use crate::store::{Conn, sql::Sql};
 

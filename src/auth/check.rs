@@ -3,18 +3,18 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::CallerKind;
-use crate::store::session_cache::{Entry, Lookup};
 use crate::access::principal::Grants;
 use crate::access::{Permission, Scope};
 use crate::auth::Caller;
-use crate::secrets::token;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::ids::SessionId;
-use crate::state::AppState;
-use crate::store::{Affects, Conn, accounts, api_tokens, named, sessions, users};
+use crate::model::CallerKind;
 use crate::model::user::{UserRecord, UserStatus};
+use crate::secrets::token;
+use crate::state::AppState;
+use crate::store::session_cache::{Entry, Lookup};
+use crate::store::{Affects, Conn, accounts, api_tokens, named, sessions, users};
 
 /// Who a token belongs to, or `None` when it is unknown, expired, timed out, revoked, or its
 /// user or account can no longer sign in.
@@ -57,7 +57,12 @@ pub async fn resolve(state: &AppState, bearer: &str) -> Result<Option<Caller>> {
 }
 
 /// `seen_here`: when this instance last saw the session used, if it had it cached.
-async fn load_session(conn: &mut Conn, token_hash: &str, now: Timestamp, seen_here: Option<Timestamp>) -> Result<Option<Entry>> {
+async fn load_session(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: Timestamp,
+    seen_here: Option<Timestamp>,
+) -> Result<Option<Entry>> {
     let Some(mut session) = sessions::find(conn, token_hash, now.as_ms()).await? else { return Ok(None) };
     let Some((account, user)) = signed_in_user(conn, session.account_id, session.user_id).await? else {
         return Ok(None);
@@ -116,7 +121,8 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Re
         return Ok(None);
     };
     let (roles, held) = grants(conn, &user).await?;
-    let admin = (held.admin || user.is_superuser) && Permission::account_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
+    let admin = (held.admin || user.is_superuser)
+        && Permission::account_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
     let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
     let permissions: BTreeSet<Permission> = record
         .permissions

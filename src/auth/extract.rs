@@ -25,11 +25,8 @@ impl FromRequestParts<AppState> for ClientInfo {
     /// The address is the TCP peer's, or behind trusted proxies the one they forwarded.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let address = crate::access::gate::client_ip(parts, state).map(|ip| ip.to_string());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(300).collect());
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect());
         Ok(ClientInfo { address, user_agent })
     }
 }

@@ -100,7 +100,8 @@ pub fn render(text: &str, rng: &mut impl Rng) -> Vec<u8> {
     for _ in 0..3 {
         let ink = placed.get(rng.gen_range(0..placed.len().max(1))).map_or([60.0; 3], |p| p.ink);
         let (y0, slope) = (rng.gen_range(15.0..HEIGHT as f32 - 15.0), rng.gen_range(-0.25..0.25f32));
-        let (amp, period, phase) = (rng.gen_range(4.0..12.0f32), rng.gen_range(20.0..60.0f32), rng.gen_range(0.0..6.3f32));
+        let (amp, period, phase) =
+            (rng.gen_range(4.0..12.0f32), rng.gen_range(20.0..60.0f32), rng.gen_range(0.0..6.3f32));
         for x in 0..w {
             let y = y0 + slope * x as f32 + amp * (x as f32 / period + phase).sin();
             for dy in [0.0, 1.0] {

@@ -1,10 +1,9 @@
 //! The account's CAPTCHA policy (R31), a section of its security settings. A user's own flag
 //! (`captcha_required`, set in `…/users/{id}/security`) asks for it whatever this says.
 
-
-use crate::model::settings::LockoutPolicy;
 use crate::error::Issues;
 use crate::model::settings::CaptchaPolicy;
+use crate::model::settings::LockoutPolicy;
 
 impl CaptchaPolicy {
     pub fn validate(&self, lockout: &LockoutPolicy, issues: &mut Issues) {
@@ -45,10 +44,13 @@ mod tests {
     fn a_threshold_at_or_above_the_address_block_is_refused() {
         let lockout = LockoutPolicy::default();
         let mut issues = Issues::new();
-        CaptchaPolicy { after_address_failures: lockout.address_max_failures - 1, ..Default::default() }.validate(&lockout, &mut issues);
+        CaptchaPolicy { after_address_failures: lockout.address_max_failures - 1, ..Default::default() }
+            .validate(&lockout, &mut issues);
         assert!(issues.is_empty());
-        CaptchaPolicy { after_address_failures: lockout.address_max_failures, ..Default::default() }.validate(&lockout, &mut issues);
-        let fields: Vec<String> = issues.into_result().unwrap_err().field_issues().into_iter().map(|i| i.field).collect();
+        CaptchaPolicy { after_address_failures: lockout.address_max_failures, ..Default::default() }
+            .validate(&lockout, &mut issues);
+        let fields: Vec<String> =
+            issues.into_result().unwrap_err().field_issues().into_iter().map(|i| i.field).collect();
         assert_eq!(fields, ["captcha.after_address_failures"]);
     }
 }

@@ -9,8 +9,26 @@
 use rand::Rng;
 
 const UNITS: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-    "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
 const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
@@ -97,7 +115,8 @@ mod tests {
             assert!(q.answer <= LARGEST);
             // The question answers itself when parsed: both operands are words we know.
             let words: Vec<&str> = q.text.trim_start_matches("What is ").trim_end_matches('?').split(' ').collect();
-            let (a, op, b) = (normalise(words[0]).parse::<u32>().unwrap(), words[1], normalise(words[2]).parse::<u32>().unwrap());
+            let (a, op, b) =
+                (normalise(words[0]).parse::<u32>().unwrap(), words[1], normalise(words[2]).parse::<u32>().unwrap());
             let expected = match op {
                 "plus" => a + b,
                 "minus" => a - b,

@@ -5,17 +5,16 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use super::{image, question};
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::ClientInfo;
-use crate::secrets::token;
-use super::{image, question};
 use crate::error::Result;
 use crate::ids::AccountId;
-use crate::state::AppState;
 use crate::model::AccountRecord;
-use crate::store::{Affects, Conn, captcha as store, sign_in_failures};
 use crate::model::user::UserRecord;
-
+use crate::secrets::token;
+use crate::state::AppState;
+use crate::store::{Affects, Conn, captcha as store, sign_in_failures};
 
 /// How long a challenge may be answered.
 pub const CHALLENGE_MS: i64 = 10 * 60_000;
@@ -58,12 +57,20 @@ pub struct Step {
 
 /// Whether a sign-in must show a CAPTCHA: the user's flag, or the account's policy for the
 /// client's address.
-async fn required(state: &AppState, account: &AccountRecord, user: Option<&UserRecord>, client: &ClientInfo, now: i64) -> Result<bool> {
+async fn required(
+    state: &AppState,
+    account: &AccountRecord,
+    user: Option<&UserRecord>,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<bool> {
     let policy = &account.security.captcha;
     if user.is_some_and(|u| u.captcha_required) || policy.always {
         return Ok(true);
     }
-    let Some(address) = client.address.as_deref().filter(|_| policy.after_address_failures > 0) else { return Ok(false) };
+    let Some(address) = client.address.as_deref().filter(|_| policy.after_address_failures > 0) else {
+        return Ok(false);
+    };
     let window_ms = i64::from(account.security.lockout.window_minutes) * 60_000;
     let mut conn = state.store.read().await?;
     let failures = sign_in_failures::address_failures(&mut conn, address, now, window_ms).await?;
@@ -143,7 +150,8 @@ async fn create(conn: &mut Conn, account: AccountId, now: i64) -> Result<Challen
         (text, question, png)
     };
     let challenge = token::new_token();
-    let answers = format!("{} {}", answer_hash(&challenge, &text), answer_hash(&challenge, &question.answer.to_string()));
+    let answers =
+        format!("{} {}", answer_hash(&challenge, &text), answer_hash(&challenge, &question.answer.to_string()));
     let expires_at = now + CHALLENGE_MS;
     let new = store::NewCaptcha {
         token_hash: &token::hash(&challenge),

@@ -104,14 +104,42 @@ macro_rules! catalog_routes {
     };
 }
 
-catalog_routes!(roles, Kind::Role, "roles", perm::RolesView, perm::RolesManage,
-    "/api/v1/accounts/{account}/roles", "/api/v1/accounts/{account}/roles/{id}");
-catalog_routes!(groups, Kind::Group, "groups", perm::GroupsView, perm::GroupsManage,
-    "/api/v1/accounts/{account}/groups", "/api/v1/accounts/{account}/groups/{id}");
-catalog_routes!(desks, Kind::Desk, "desks", perm::DesksView, perm::DesksManage,
-    "/api/v1/accounts/{account}/desks", "/api/v1/accounts/{account}/desks/{id}");
-catalog_routes!(skills, Kind::Skill, "skills", perm::SkillsView, perm::SkillsManage,
-    "/api/v1/accounts/{account}/skills", "/api/v1/accounts/{account}/skills/{id}");
+catalog_routes!(
+    roles,
+    Kind::Role,
+    "roles",
+    perm::RolesView,
+    perm::RolesManage,
+    "/api/v1/accounts/{account}/roles",
+    "/api/v1/accounts/{account}/roles/{id}"
+);
+catalog_routes!(
+    groups,
+    Kind::Group,
+    "groups",
+    perm::GroupsView,
+    perm::GroupsManage,
+    "/api/v1/accounts/{account}/groups",
+    "/api/v1/accounts/{account}/groups/{id}"
+);
+catalog_routes!(
+    desks,
+    Kind::Desk,
+    "desks",
+    perm::DesksView,
+    perm::DesksManage,
+    "/api/v1/accounts/{account}/desks",
+    "/api/v1/accounts/{account}/desks/{id}"
+);
+catalog_routes!(
+    skills,
+    Kind::Skill,
+    "skills",
+    perm::SkillsView,
+    perm::SkillsManage,
+    "/api/v1/accounts/{account}/skills",
+    "/api/v1/accounts/{account}/skills/{id}"
+);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

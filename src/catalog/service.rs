@@ -4,19 +4,19 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::access::Permission;
-use crate::access::principal::{self, Principal};
 use crate::access::Scope;
+use crate::access::principal::{self, Principal};
 use crate::activity::{self, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{Description, EntityName};
 use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;
+use crate::model::user::Ref;
+use crate::state::AppState;
 use crate::store::named::{self, NamedRecord};
 use crate::store::users::Link;
 use crate::store::{Conn, grants};
-use crate::model::user::Ref;
 
 /// Which kind of named thing a request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,9 @@ fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
             for p in list {
                 match Permission::parse(p) {
                     Some(perm) if !perm.is_platform() => out.push(perm.as_str()),
-                    Some(_) => issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account")),
+                    Some(_) => {
+                        issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account"))
+                    }
                     None => issues.add("permissions", "unknown_permission", format!("unknown permission {p:?}")),
                 }
             }
@@ -166,7 +168,11 @@ fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
             Some(out)
         }
         (Some(_), _) => {
-            issues.add("permissions", "not_allowed", format!("a {} has no permissions; give it to a role", kind.noun()));
+            issues.add(
+                "permissions",
+                "not_allowed",
+                format!("a {} has no permissions; give it to a role", kind.noun()),
+            );
             None
         }
     };
@@ -197,9 +203,14 @@ fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
 
 async fn check_roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result<Vec<String>> {
     let found = named::names(conn, Link::Roles, account, ids).await?;
-    let missing: Vec<String> = ids.iter().filter(|i| !found.iter().any(|(f, _)| f == *i)).map(|i| i.to_string()).collect();
+    let missing: Vec<String> =
+        ids.iter().filter(|i| !found.iter().any(|(f, _)| f == *i)).map(|i| i.to_string()).collect();
     if !missing.is_empty() {
-        return Err(Error::invalid("roles", "unknown_id", format!("no such role in this account: {}", missing.join(", "))));
+        return Err(Error::invalid(
+            "roles",
+            "unknown_id",
+            format!("no such role in this account: {}", missing.join(", ")),
+        ));
     }
     Ok(found.into_iter().map(|(_, n)| n).collect())
 }
@@ -214,7 +225,9 @@ async fn may_manage(conn: &mut Conn, principal: &Principal, kind: Kind, id: i64,
         Kind::Group => (grants::roles_of_groups(conn, account, &[id]).await?, grants::group_holders_sql(id)),
         // A desk grants nothing, but deleting it changes whom its users see and who sees them:
         // someone who manages desks only within a scope deletes one only if all its users are theirs.
-        Kind::Desk if changes_grants && (principal.scope != Scope::Account || principal.holds_any_with(Scope::Desks)) => {
+        Kind::Desk
+            if changes_grants && (principal.scope != Scope::Account || principal.holds_any_with(Scope::Desks)) =>
+        {
             return principal::may_change_holders(conn, principal, &grants::desk_holders_sql(id), kind.noun()).await;
         }
         Kind::Desk | Kind::Skill => return Ok(()),
@@ -268,7 +281,14 @@ pub async fn create(state: &AppState, principal: &Principal, kind: Kind, input: 
         named::set_group_roles(conn, id, roles).await?;
         changes.set("roles", names);
     }
-    activity::service::record(conn, actor, &format!("{}.created", kind.noun()), target(kind, id, name.as_str()), &changes).await?;
+    activity::service::record(
+        conn,
+        actor,
+        &format!("{}.created", kind.noun()),
+        target(kind, id, name.as_str()),
+        &changes,
+    )
+    .await?;
     let r = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     let out = item(conn, kind, r).await?;
     tx.commit().await?;
@@ -293,7 +313,9 @@ pub async fn update(
     }
     let changes_scope = p.scope.is_some_and(|s| current.scope != Some(s));
     may_manage(conn, principal, kind, id, p.permissions.is_some() || changes_scope || p.roles.is_some()).await?;
-    if current.builtin.is_some() && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name)) {
+    if current.builtin.is_some()
+        && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name))
+    {
         return Err(Error::invalid(
             if p.permissions.is_some() { "permissions" } else { "name" },
             "builtin",
@@ -317,7 +339,9 @@ pub async fn update(
     let name = p.name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
     let description = p.description.map(|d| d.as_str().to_string()).unwrap_or_else(|| current.description.clone());
     let now = now_ms();
-    if !named::update(conn, kind.link(), account, id, &name, &name.to_lowercase(), &description, expected_version, now).await? {
+    if !named::update(conn, kind.link(), account, id, &name, &name.to_lowercase(), &description, expected_version, now)
+        .await?
+    {
         return Err(Error::PreconditionFailed);
     }
     let mut changes = Changes::new();
@@ -340,7 +364,8 @@ pub async fn update(
     }
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
-        activity::service::record(conn, actor, &format!("{}.updated", kind.noun()), target(kind, id, &name), &changes).await?;
+        activity::service::record(conn, actor, &format!("{}.updated", kind.noun()), target(kind, id, &name), &changes)
+            .await?;
     }
     let r = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     let out = item(conn, kind, r).await?;
@@ -363,7 +388,14 @@ pub async fn delete(state: &AppState, principal: &Principal, kind: Kind, id: i64
     };
     let mut changes = Changes::new();
     changes.set("name", &current.name).set("members", current.member_count);
-    activity::service::record(conn, actor, &format!("{}.deleted", kind.noun()), target(kind, id, &current.name), &changes).await?;
+    activity::service::record(
+        conn,
+        actor,
+        &format!("{}.deleted", kind.noun()),
+        target(kind, id, &current.name),
+        &changes,
+    )
+    .await?;
     named::delete(conn, kind.link(), account, id).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;

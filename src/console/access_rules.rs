@@ -12,8 +12,8 @@ use super::extract::{ConsoleUser, Failure, OrFail, go};
 use super::ui::{self, Nav};
 use super::{Pairs, all, first};
 use crate::access::Permission;
-use crate::domain::access_rules::{RuleInput, RuleView};
 use crate::access_rules::service::{self, AccountRulesInput, Saving, UserRulesInput};
+use crate::domain::access_rules::{RuleInput, RuleView};
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
 use crate::state::AppState;
@@ -53,7 +53,11 @@ fn rows_from_form(form: &Pairs) -> (Vec<Row>, Vec<RuleInput>) {
         if value.trim().is_empty() && row.description.trim().is_empty() || removed.contains(&i) {
             continue;
         }
-        inputs.push(RuleInput { action: row.action.clone(), value: row.value.clone(), description: Some(row.description.clone()) });
+        inputs.push(RuleInput {
+            action: row.action.clone(),
+            value: row.value.clone(),
+            description: Some(row.description.clone()),
+        });
         rows.push(row);
     }
     (rows, inputs)
@@ -73,7 +77,9 @@ fn row_issues(issues: &[FieldIssue]) -> Vec<FieldIssue> {
 fn rows_table(rows: &[Row], editable: bool, issues: &[FieldIssue]) -> Markup {
     let blank = if editable { BLANK_ROWS } else { 0 };
     let all_rows: Vec<Row> = rows.iter().cloned().chain(std::iter::repeat_n(Row::default(), blank)).collect();
-    let errors_of = |i: usize| -> Vec<&FieldIssue> { issues.iter().filter(|x| x.field.starts_with(&format!("row[{i}]."))).collect() };
+    let errors_of = |i: usize| -> Vec<&FieldIssue> {
+        issues.iter().filter(|x| x.field.starts_with(&format!("row[{i}]."))).collect()
+    };
     html! {
         table.data.access-rules {
             thead { tr { th { "Action" } th { "Address, range, CIDR block or country" } th { "Description" } @if editable { th.sel { "Remove" } } } }
@@ -134,7 +140,14 @@ fn stale(href: &str) -> Markup {
     }
 }
 
-fn account_form(state: &AppState, rows: &[Row], version: i64, editable: bool, issues: &[FieldIssue], top: Option<Markup>) -> Markup {
+fn account_form(
+    state: &AppState,
+    rows: &[Row],
+    version: i64,
+    editable: bool,
+    issues: &[FieldIssue],
+    top: Option<Markup>,
+) -> Markup {
     html! {
         form #access-rules hx-post="/console/settings/access-rules" hx-target="this" hx-swap="outerHTML" novalidate {
             @if let Some(top) = top { (top) }
@@ -156,7 +169,11 @@ const ACCOUNT_HELP: &str = "A deny rule refuses an address; if there are allow r
     Checked at sign-in and on every request. Users may extend or replace these rules.";
 
 /// `GET /console/settings/access-rules`.
-pub(super) async fn account_page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn account_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsView).await?;
     let rules = service::account_rules(&state, &account).await.or_fail(&user)?;
     let editable = user.can(Permission::SettingsManage);
@@ -171,12 +188,17 @@ pub(super) async fn account_page(State(state): State<AppState>, user: ConsoleUse
 }
 
 /// `POST /console/settings/access-rules`.
-pub(super) async fn account_save(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn account_save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsManage).await?;
     let (rows, inputs) = rows_from_form(&form);
     let version = first(&form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let actor = user.actor(&account);
-    let saving = Saving { caller: &user.caller, actor: &actor, ip: user.client.address.as_deref().and_then(|a| a.parse().ok()) };
+    let saving =
+        Saving { caller: &user.caller, actor: &actor, ip: user.client.address.as_deref().and_then(|a| a.parse().ok()) };
     match service::set_account_rules(&state, &saving, &account, AccountRulesInput { rules: inputs }, version).await {
         Ok(_) => Ok(go(user.htmx, "/console/settings/access-rules?notice=saved")),
         Err(Error::Validation(issues)) => {
@@ -255,7 +277,14 @@ pub(super) async fn user_page(
     let title = format!("Access rules of {}", target.login);
     // D3: one's own rules are shown, not changed here.
     let myself = target.id == user.caller.user;
-    let form = UserForm { id, mode: rules.mode.as_str(), rows: &rows, account_rules: &rules.account_rules, version: rules.version, editable: !myself };
+    let form = UserForm {
+        id,
+        mode: rules.mode.as_str(),
+        rows: &rows,
+        account_rules: &rules.account_rules,
+        version: rules.version,
+        editable: !myself,
+    };
     let body = html! {
         (super::users::actions::breadcrumbs(&target, "Access rules"))
         (ui::page_head(&title, Some("Where this user may sign in and work from."), html! {}))
@@ -284,11 +313,13 @@ pub(super) async fn user_save(
     let version = first(&form, "version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mode = first(&form, "mode").unwrap_or("inherit").to_string();
     let input = UserRulesInput { mode: mode.clone(), rules: inputs };
-    let shown = UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version, editable: true };
+    let shown =
+        UserForm { id, mode: &mode, rows: &rows, account_rules: &current.account_rules, version, editable: true };
     match service::set_user_rules(&state, &principal, UserId(id), input, version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/access-rules?notice=saved"))),
         Err(Error::Validation(issues)) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, user_form(&state, &shown, &row_issues(&issues), None)).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, user_form(&state, &shown, &row_issues(&issues), None))
+                .into_response())
         }
         Err(Error::PreconditionFailed) => {
             let top = stale(&format!("/console/users/{id}/access-rules"));

@@ -42,7 +42,13 @@ pub(super) async fn user_activity(
     };
     // "Edit user" only on a user the viewer may edit (D2, D8).
     let edit = match &view {
-        Some(v) if user.can(Permission::UsersEdit) => super::users::offers::Acting::load(&state, &user, &account, &[v.id]).await.or_fail(&user)?.offers(v.id, false).edit,
+        Some(v) if user.can(Permission::UsersEdit) => {
+            super::users::offers::Acting::load(&state, &user, &account, &[v.id])
+                .await
+                .or_fail(&user)?
+                .offers(v.id, false)
+                .edit
+        }
         _ => false,
     };
     let base = format!("/console/users/{id}/activity");
@@ -66,7 +72,11 @@ pub(super) async fn user_activity(
     Ok(user.page(Nav::Users, &title, body))
 }
 
-pub(super) async fn account_activity(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn account_activity(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::ActivityView).await?;
     let principal = user.principal(&account, Permission::ActivityView);
     let before = first(&q, "before").and_then(|b| b.parse().ok());
@@ -219,6 +229,8 @@ fn text(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::Array(a) if a.is_empty() => "none".into(),
         Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(", "),
-        Value::Object(o) => o.iter().map(|(k, v)| format!("{}: {}", k.replace('_', " "), text(v))).collect::<Vec<_>>().join("; "),
+        Value::Object(o) => {
+            o.iter().map(|(k, v)| format!("{}: {}", k.replace('_', " "), text(v))).collect::<Vec<_>>().join("; ")
+        }
     }
 }

@@ -7,16 +7,19 @@ use maud::{Markup, html};
 use super::ui::{self, Nav};
 use super::users::security::number_field;
 use super::{Pairs, first};
-use crate::model::settings::SecuritySettings;
 use crate::captcha::service::{CaptchaAnswer, Challenge, Step};
 use crate::clock::now_ms;
 use crate::error::FieldIssue;
+use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
 /// The answer the sign-in form carries, if it carries one.
 pub(super) fn answer_from(form: &Pairs) -> Option<CaptchaAnswer> {
     let challenge = first(form, "captcha_challenge").filter(|c| !c.is_empty())?;
-    Some(CaptchaAnswer { challenge: challenge.to_string(), answer: first(form, "captcha_answer").unwrap_or_default().to_string() })
+    Some(CaptchaAnswer {
+        challenge: challenge.to_string(),
+        answer: first(form, "captcha_answer").unwrap_or_default().to_string(),
+    })
 }
 
 /// The sign-in page when a CAPTCHA is asked for.
@@ -96,7 +99,11 @@ pub(super) const AFTER_FAILURES: (&str, &str, &str) = (
 pub(super) const ALWAYS: &str = "captcha.always";
 
 /// Reads the CAPTCHA section of the submitted settings form; returns the number as typed.
-pub(super) fn settings_from_form(form: &Pairs, settings: &mut SecuritySettings, issues: &mut Vec<FieldIssue>) -> String {
+pub(super) fn settings_from_form(
+    form: &Pairs,
+    settings: &mut SecuritySettings,
+    issues: &mut Vec<FieldIssue>,
+) -> String {
     let text = first(form, AFTER_FAILURES.0).unwrap_or_default().trim().to_string();
     match text.parse::<u32>() {
         Ok(n) => settings.captcha.after_address_failures = n,

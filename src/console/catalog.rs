@@ -44,7 +44,9 @@ fn manage_permission(kind: Kind) -> Permission {
 
 fn titles(kind: Kind) -> (&'static str, &'static str, &'static str) {
     match kind {
-        Kind::Role => ("Roles", "Role", "Named sets of permissions. Hover a role in the users table to see its description."),
+        Kind::Role => {
+            ("Roles", "Role", "Named sets of permissions. Hover a role in the users table to see its description.")
+        }
         Kind::Group => ("Groups", "Group", "Sets of users; a group's roles apply to all its members."),
         Kind::Desk => ("Desks", "Desk", "Teams users are assigned to; a filter and a scope."),
         Kind::Skill => ("Skills", "Skill", "What agents can handle; assign them to users."),
@@ -145,7 +147,11 @@ fn row(slug: &str, item: &CatalogItem, manage: bool) -> Markup {
     }
 }
 
-pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser, path: MatchedPath) -> Result<Response, Failure> {
+pub(super) async fn new_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    path: MatchedPath,
+) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
     let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
@@ -160,7 +166,11 @@ pub(super) async fn new_page(State(state): State<AppState>, user: ConsoleUser, p
     };
     let title = format!("New {}", kind.noun());
     let offer = Offer::of(&user);
-    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, None, &empty, &roles, &offer, &[], None))))
+    Ok(user.page(
+        nav(kind),
+        &title,
+        with_head(slug, kind, &title, form(slug, kind, None, &empty, &roles, &offer, &[], None)),
+    ))
 }
 
 pub(super) async fn edit_page(
@@ -176,7 +186,11 @@ pub(super) async fn edit_page(
     let title = format!("Edit {}", item.name);
     let values = Item::from(&item);
     let offer = Offer::of(&user);
-    Ok(user.page(nav(kind), &title, with_head(slug, kind, &title, form(slug, kind, Some(id), &values, &roles, &offer, &[], None))))
+    Ok(user.page(
+        nav(kind),
+        &title,
+        with_head(slug, kind, &title, form(slug, kind, Some(id), &values, &roles, &offer, &[], None)),
+    ))
 }
 
 fn with_head(slug: &str, kind: Kind, title: &str, form: Markup) -> Markup {
@@ -231,7 +245,12 @@ impl From<&CatalogItem> for Item {
 
 /// The roles a group can carry (groups only): those whose every permission the viewer holds,
 /// and the Admin role only for admins (D1).
-async fn role_choices(state: &AppState, user: &ConsoleUser, kind: Kind, account: crate::ids::AccountId) -> crate::error::Result<Vec<CatalogItem>> {
+async fn role_choices(
+    state: &AppState,
+    user: &ConsoleUser,
+    kind: Kind,
+    account: crate::ids::AccountId,
+) -> crate::error::Result<Vec<CatalogItem>> {
     if kind != Kind::Group {
         return Ok(Vec::new());
     }
@@ -386,7 +405,9 @@ pub(super) async fn save(
     let (issues, top) = match result {
         Ok(_) => return Ok(go(user.htmx, &format!("/console/{slug}?notice=saved"))),
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => (err.field_issues(), None),
-        Err(Error::PreconditionFailed) => (Vec::new(), Some(ui::alert("error", "Someone else changed this; reload the page to see their change."))),
+        Err(Error::PreconditionFailed) => {
+            (Vec::new(), Some(ui::alert("error", "Someone else changed this; reload the page to see their change.")))
+        }
         Err(err) => return Err(user.fail(err)),
     };
     let roles = role_choices(&state, &user, kind, account.id).await.or_fail(&user)?;
@@ -440,6 +461,8 @@ pub(super) async fn delete(
 ) -> Result<Response, Failure> {
     let (slug, kind) = kind_of(&path);
     let account = user.allow(&state, manage_permission(kind)).await?;
-    catalog::service::delete(&state, &user.principal(&account, manage_permission(kind)), kind, id).await.or_fail(&user)?;
+    catalog::service::delete(&state, &user.principal(&account, manage_permission(kind)), kind, id)
+        .await
+        .or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/{slug}?notice=deleted")))
 }

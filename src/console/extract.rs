@@ -16,8 +16,8 @@ use crate::activity::Actor;
 use crate::auth::extract::authorize;
 use crate::auth::{Caller, ClientInfo};
 use crate::error::Error;
-use crate::state::AppState;
 use crate::model::AccountRecord;
+use crate::state::AppState;
 
 /// A signed-in person using the console (their own account, also for platform operators).
 pub(crate) struct ConsoleUser {

@@ -58,7 +58,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/bulk", post(users::bulk::run))
         .route("/console/users/bulk/values", get(users::bulk::values))
         .route("/console/users/new", get(users::form::new_page).post(users::form::create))
-        .route("/console/users/{id}", get(|Path(id): Path<i64>| async move { Redirect::to(&format!("/console/users/{id}/edit")) }))
+        .route(
+            "/console/users/{id}",
+            get(|Path(id): Path<i64>| async move { Redirect::to(&format!("/console/users/{id}/edit")) }),
+        )
         .route("/console/users/{id}/edit", get(users::form::edit_page).post(users::form::update))
         .route("/console/users/{id}/password", get(users::actions::password_page).post(users::actions::set_password))
         .route("/console/users/{id}/delete", get(users::actions::delete_page).post(users::actions::delete))
@@ -100,10 +103,7 @@ pub fn router() -> Router<AppState> {
     let pages = pages
         // Pages hold personal data and one-time secrets: never cached, never framed.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -129,8 +129,16 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../assets/htmx.min.js"),
     },
-    Asset { name: "console.js", content_type: "text/javascript; charset=utf-8", bytes: include_bytes!("../../assets/console.js") },
-    Asset { name: "console.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../../assets/console.css") },
+    Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../assets/console.js"),
+    },
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../assets/console.css"),
+    },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: include_bytes!("../../assets/favicon.svg") },
 ];
 
@@ -166,7 +174,11 @@ async fn asset(Path(name): Path<String>, RawQuery(query): RawQuery, headers: Hea
         (header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""))),
         (HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")),
     ];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     (common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()

@@ -15,14 +15,19 @@ use crate::state::AppState;
 const PAGE: i64 = 100;
 
 /// `GET /console/outbox?state=failed&before=ID`.
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsView).await?;
     let chosen = first(&q, "state").filter(|s| STATES.contains(s)).unwrap_or("");
     let states: Vec<String> = if chosen.is_empty() { Vec::new() } else { vec![chosen.to_string()] };
     let before = first(&q, "before").and_then(|b| b.parse().ok());
     let (items, next) = crate::outbox::service::list(&state, account.id, &states, before, PAGE).await.or_fail(&user)?;
     let manage = user.can(Permission::SettingsManage);
-    let notice = (first(&q, "notice") == Some("retried")).then_some("The message is queued again and will be sent shortly.");
+    let notice =
+        (first(&q, "notice") == Some("retried")).then_some("The message is queued again and will be sent shortly.");
     let body = html! {
         (ui::page_head("Mail", Some("Mail Roster sends (reset links, sign-in codes): its state and, when it failed, why. The text is never shown."), html! {}))
         @if let Some(n) = notice { (ui::alert("success", n)) }
@@ -85,7 +90,11 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query
 }
 
 /// `POST /console/outbox/{id}/retry`.
-pub(super) async fn retry(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(super) async fn retry(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsManage).await?;
     let principal = user.principal(&account, Permission::SettingsManage);
     crate::outbox::service::retry(&state, &principal, id).await.or_fail(&user)?;

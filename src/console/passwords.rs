@@ -11,8 +11,8 @@ use super::sign_in::page::same_origin;
 use super::ui::{self, Field, Nav};
 use super::{Pairs, first};
 use crate::auth::ClientInfo;
-use crate::passwords::reset;
 use crate::error::{Error, FieldIssue};
+use crate::passwords::reset;
 use crate::state::AppState;
 
 /// `GET /login/forgot`.
@@ -22,15 +22,23 @@ pub(super) async fn forgot_page(Query(q): Query<Pairs>) -> Response {
 }
 
 /// `POST /login/forgot`.
-pub(super) async fn forgot(State(state): State<AppState>, client: ClientInfo, headers: HeaderMap, Form(form): Form<Pairs>) -> Response {
+pub(super) async fn forgot(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Form(form): Form<Pairs>,
+) -> Response {
     let account = first(&form, "account").map(str::trim).filter(|a| !a.is_empty()).unwrap_or("default");
     let key = first(&form, "login_or_email").unwrap_or_default();
     if !same_origin(&headers, state.config.public_url.as_deref()) {
-        return (StatusCode::FORBIDDEN, forgot_form(account, key, &[], Some("This form was sent from another site."))).into_response();
+        return (StatusCode::FORBIDDEN, forgot_form(account, key, &[], Some("This form was sent from another site.")))
+            .into_response();
     }
     match reset::request(&state, account, key, &client).await {
         Ok(()) => sent_page(account).into_response(),
-        Err(Error::Validation(issues)) => (StatusCode::UNPROCESSABLE_ENTITY, forgot_form(account, key, &issues, None)).into_response(),
+        Err(Error::Validation(issues)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, forgot_form(account, key, &issues, None)).into_response()
+        }
         Err(err) => {
             if let Error::Internal(cause) = &err {
                 tracing::error!(error = ?cause, "forgot-password request failed with an internal error");
@@ -108,19 +116,22 @@ pub(super) async fn reset(
         None
     };
     if let Some(issue) = issue {
-        return (StatusCode::UNPROCESSABLE_ENTITY, reset_form(&token, &live.user.login, Some(&hint), &[issue])).into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, reset_form(&token, &live.user.login, Some(&hint), &[issue]))
+            .into_response();
     }
     match reset::reset(&state, &token, SecretString::from(new_password.to_string()), &client).await {
         Ok(()) => Redirect::to(&format!("/login?account={}&reset=1", ui::enc(&live.account.slug))).into_response(),
         Err(Error::Validation(issues)) if issues.iter().all(|i| i.field != "token") => {
-            (StatusCode::UNPROCESSABLE_ENTITY, reset_form(&token, &live.user.login, Some(&hint), &issues)).into_response()
+            (StatusCode::UNPROCESSABLE_ENTITY, reset_form(&token, &live.user.login, Some(&hint), &issues))
+                .into_response()
         }
         Err(err) => dead_link(&err),
     }
 }
 
 fn reset_form(token: &str, login: &str, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
-    let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
+    let mut new_password =
+        Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
     if let Some(h) = hint {
         new_password = new_password.hint(h);
     }
@@ -143,5 +154,9 @@ fn reset_form(token: &str, login: &str, hint: Option<&str>, issues: &[FieldIssue
 }
 
 fn dead_link(err: &Error) -> Response {
-    ui::dead_link(err, "password reset", html! { a href="/login/forgot" { "Ask for a new link" } " · " a href="/login" { "Sign in" } })
+    ui::dead_link(
+        err,
+        "password reset",
+        html! { a href="/login/forgot" { "Ask for a new link" } " · " a href="/login" { "Sign in" } },
+    )
 }

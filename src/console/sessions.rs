@@ -11,8 +11,8 @@ use super::ui::{self, Nav};
 use super::{Pairs, all, first};
 use crate::access::Permission;
 use crate::ids::{SessionId, UserId};
-use crate::sessions::{self, SessionKind};
 use crate::sessions::service::SessionView;
+use crate::sessions::{self, SessionKind};
 use crate::state::AppState;
 use crate::store::sessions::SessionFilter;
 use crate::users::service;
@@ -66,7 +66,11 @@ pub(super) fn table(items: &[SessionView], opts: &TableOptions) -> Markup {
 
 fn row(s: &SessionView, opts: &TableOptions) -> Markup {
     let current = s.current == Some(true);
-    let whose = if s.user.display_name == s.user.login { s.user.login.clone() } else { format!("{} ({})", s.user.display_name, s.user.login) };
+    let whose = if s.user.display_name == s.user.login {
+        s.user.login.clone()
+    } else {
+        format!("{} ({})", s.user.display_name, s.user.login)
+    };
     html! {
         tr id=(format!("session-{}", s.id)) .current-session[current] {
             @if opts.with_user {
@@ -122,7 +126,11 @@ pub(super) fn ended_row() -> Response {
 // ---- the account's live sessions ---------------------------------------------------------
 
 /// `GET /console/sessions?kind=console&kind=phone&login=ann&cursor=123`.
-pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsView).await?;
     let principal = user.principal(&account, Permission::SessionsView);
     let kinds: Vec<String> = all(&q, "kind").filter_map(SessionKind::parse).map(|k| k.as_str().to_string()).collect();
@@ -141,7 +149,9 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
         (Vec::new(), None)
     } else {
         let filter = SessionFilter { user: user_id, kinds: kinds.clone(), before: cursor, ..Default::default() };
-        sessions::service::list(&state, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session)).await.or_fail(&user)?
+        sessions::service::list(&state, &principal, &account.security, &filter, PAGE_SIZE, Some(user.caller.session))
+            .await
+            .or_fail(&user)?
     };
     let mut keep: Vec<(&str, &str)> = kinds.iter().map(|k| ("kind", k.as_str())).collect();
     keep.push(("login", &login));
@@ -194,7 +204,11 @@ pub(super) async fn list(State(state): State<AppState>, user: ConsoleUser, Query
 }
 
 /// `POST /console/sessions/{id}/end`.
-pub(super) async fn end(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(super) async fn end(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
     sessions::service::end(&state, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
@@ -224,10 +238,18 @@ pub(super) async fn user_sessions(
         _ => crate::users::reach::changeable(&state, &principal, UserId(id)).await,
     }
     .or_fail(&user)?;
-    let offers = super::users::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
+    let offers = super::users::offers::Acting::load(&state, &user, &account, &[view.id])
+        .await
+        .or_fail(&user)?
+        .offers(view.id, view.locked_until.is_some());
     let items = if user.can(Permission::SessionsView) {
         let filter = SessionFilter { user: Some(view.id), ..Default::default() };
-        Some(sessions::service::list(&state, &principal, &account.security, &filter, 500, Some(user.caller.session)).await.or_fail(&user)?.0)
+        Some(
+            sessions::service::list(&state, &principal, &account.security, &filter, 500, Some(user.caller.session))
+                .await
+                .or_fail(&user)?
+                .0,
+        )
     } else {
         None
     };
@@ -290,7 +312,9 @@ pub(super) async fn end_user_session(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::service::end(&state, &state.sessions, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
+    sessions::service::end(&state, &state.sessions, &principal, SessionId(session), Some(UserId(id)))
+        .await
+        .or_fail(&user)?;
     if session == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -298,11 +322,16 @@ pub(super) async fn end_user_session(
 }
 
 /// `POST /console/users/{id}/sessions/end-all` (R32).
-pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(super) async fn end_all(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
     let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
-    let ended = sessions::service::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
+    let ended =
+        sessions::service::end_all_of_reachable(&state, &principal, view.id, "ended_by_admin").await.or_fail(&user)?;
     if view.id == user.caller.user {
         return Ok(go(user.htmx, "/login"));
     }
@@ -310,7 +339,11 @@ pub(super) async fn end_all(State(state): State<AppState>, user: ConsoleUser, Pa
 }
 
 /// `POST /console/users/{id}/unlock`: lifts a lockout after too many failed sign-ins.
-pub(super) async fn unlock(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(super) async fn unlock(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
     let was_locked = service::unlock(&state, &principal, UserId(id)).await.or_fail(&user)?;

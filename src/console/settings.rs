@@ -12,24 +12,36 @@ use super::ui::{self, Nav};
 use super::users::security::{number_field, select_field};
 use super::{Pairs, first};
 use crate::access::Permission;
-use crate::model::settings::SecuritySettings;
-use crate::model::settings::RequiredFor;
 use crate::error::{Error, FieldIssue};
+use crate::model::settings::RequiredFor;
+use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
 /// The whole-number settings: (path, label, hint).
 const NUMBERS: [(&str, &str, &str); 11] = [
     ("password_policy.min_length", "Minimum length", "Characters; 6 to 64. NIST recommends at least 8."),
     ("password_policy.max_length", "Maximum length", "Characters; 64 to 256, and at least the minimum."),
-    ("password_policy.history", "Remembered passwords", "A new password may not be one of this many previous ones; 0 to 24 (0 allows any)."),
+    (
+        "password_policy.history",
+        "Remembered passwords",
+        "A new password may not be one of this many previous ones; 0 to 24 (0 allows any).",
+    ),
     ("lockout.max_failures", "Failed sign-ins before a lockout", "1 to 100."),
     ("lockout.window_minutes", "Counted within (minutes)", "Failures older than this are forgotten; 1 to 1440."),
     ("lockout.lock_minutes", "Lockout duration (minutes)", "1 to 1440. An admin can unlock a user sooner."),
-    ("lockout.address_max_failures", "Failed sign-ins per address before it is refused", "Whatever logins it tries; 5 to 10000."),
+    (
+        "lockout.address_max_failures",
+        "Failed sign-ins per address before it is refused",
+        "Whatever logins it tries; 5 to 10000.",
+    ),
     ("sessions.console_idle_minutes", "Console inactivity timeout (minutes)", "5 to 43200. Users may have their own."),
     ("sessions.phone_idle_minutes", "Phone inactivity timeout (minutes)", "5 to 43200. Users may have their own."),
     ("sessions.absolute_hours", "Longest session (hours)", "Any session ends this long after sign-in; 1 to 2160."),
-    ("second_factor.email_code_minutes", "Emailed codes last (minutes)", "How long a code sent by email works; 2 to 60."),
+    (
+        "second_factor.email_code_minutes",
+        "Emailed codes last (minutes)",
+        "How long a code sent by email works; 2 to 60.",
+    ),
 ];
 
 /// The yes/no settings: (path, label).
@@ -40,7 +52,10 @@ const FLAGS: [(&str, &str); 7] = [
     ("password_policy.require_symbol", "Require a symbol (not a letter or digit)"),
     ("password_policy.forbid_login", "Refuse passwords containing the login or the email's name"),
     ("password_policy.forbid_common", "Refuse the 100,000 most common passwords"),
-    ("sessions.one_session_per_user", "One session per user: a second sign-in must end the first (it is asked to take over)"),
+    (
+        "sessions.one_session_per_user",
+        "One session per user: a second sign-in must end the first (it is asked to take over)",
+    ),
 ];
 
 /// Fields chosen from a list (their messages appear next to them).
@@ -135,17 +150,28 @@ impl Values {
             m => match m.parse::<u32>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    issues.push(FieldIssue::new("password_policy.expiry_months", "invalid", "choose a period from the list"));
+                    issues.push(FieldIssue::new(
+                        "password_policy.expiry_months",
+                        "invalid",
+                        "choose a period from the list",
+                    ));
                     None
                 }
             },
         };
-        numbers.push((super::captcha::AFTER_FAILURES.0, super::captcha::settings_from_form(form, &mut settings, &mut issues)));
+        numbers.push((
+            super::captcha::AFTER_FAILURES.0,
+            super::captcha::settings_from_form(form, &mut settings, &mut issues),
+        ));
         settings.second_factor.required_for = match first(form, "second_factor.required_for").unwrap_or("admins") {
             "everyone" => RequiredFor::Everyone,
             "admins" | "" => RequiredFor::Admins,
             _ => {
-                issues.push(FieldIssue::new("second_factor.required_for", "unknown_choice", "choose who must use a second factor"));
+                issues.push(FieldIssue::new(
+                    "second_factor.required_for",
+                    "unknown_choice",
+                    "choose who must use a second factor",
+                ));
                 RequiredFor::Admins
             }
         };
@@ -159,7 +185,11 @@ impl Values {
 }
 
 /// `GET /console/settings/security`.
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsView).await?;
     // Read afresh: the version must be the one in the database.
     let account = crate::accounts::service::by_id(&state, account.id).await.or_fail(&user)?.unwrap_or(account);
@@ -192,12 +222,11 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
         .chain((1..=12).map(|m| (m.to_string(), if m == 1 { "1 month".to_string() } else { format!("{m} months") })))
         .collect();
     let expiry_value = v.settings.password_policy.expiry_months.map_or_else(|| "never".to_string(), |m| m.to_string());
-    let other_issues: Vec<&FieldIssue> =
-        issues
-            .iter()
-            .filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && !SELECTS.contains(&i.field.as_str()))
-            .filter(|i| i.field != super::captcha::AFTER_FAILURES.0)
-            .collect();
+    let other_issues: Vec<&FieldIssue> = issues
+        .iter()
+        .filter(|i| !NUMBERS.iter().any(|(p, ..)| *p == i.field) && !SELECTS.contains(&i.field.as_str()))
+        .filter(|i| i.field != super::captcha::AFTER_FAILURES.0)
+        .collect();
     let required_for = match v.settings.second_factor.required_for {
         RequiredFor::Everyone => "everyone",
         RequiredFor::Admins => "admins",
@@ -270,16 +299,30 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
 }
 
 /// `POST /console/settings/security`.
-pub(super) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SettingsManage).await?;
     let (values, issues) = Values::from_form(&form);
     if !issues.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&values, true, &issues, None)).into_response());
     }
     let principal = user.principal(&account, Permission::SettingsManage);
-    match crate::accounts::service::update_security(&state, &principal, &account, values.settings.clone(), values.version).await {
+    match crate::accounts::service::update_security(
+        &state,
+        &principal,
+        &account,
+        values.settings.clone(),
+        values.version,
+    )
+    .await
+    {
         Ok(_) => Ok(go(user.htmx, "/console/settings/security?notice=saved")),
-        Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&values, true, &issues, None)).into_response()),
+        Err(Error::Validation(issues)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&values, true, &issues, None)).into_response())
+        }
         Err(Error::PreconditionFailed) => {
             let stale = html! {
                 div.alert.alert-error role="alert" tabindex="-1" data-focus {

@@ -24,9 +24,14 @@ struct Values {
 }
 
 /// `GET /console/tokens`.
-pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::TokensView).await?;
-    let items = tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
+    let items =
+        tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
     let notice = (first(&q, "notice") == Some("revoked")).then_some("The token was revoked: it no longer works.");
     let body = html! {
         (ui::page_head("API tokens", Some("Credentials for the PBX's other parts (dialer, web phone, reports) to use the API."), html! {}))
@@ -141,7 +146,11 @@ fn expiry(text: &str) -> Result<Option<String>, FieldIssue> {
 }
 
 /// `POST /console/tokens`.
-pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::TokensManage).await?;
     let values = Values {
         name: first(&form, "name").unwrap_or_default().to_string(),
@@ -150,16 +159,22 @@ pub(super) async fn create(State(state): State<AppState>, user: ConsoleUser, For
     };
     let expires_at = match expiry(&values.expires) {
         Ok(e) => e,
-        Err(issue) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, create_form(&user, &values, &[issue])).into_response()),
+        Err(issue) => {
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, create_form(&user, &values, &[issue])).into_response());
+        }
     };
     let actor = user.actor(&account);
     let new = NewToken { name: values.name.clone(), permissions: values.permissions.clone(), expires_at };
     match tokens::service::create(&state, &user.caller, &actor, account.id, new).await {
         Ok(view) => {
-            let items = tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false).await.or_fail(&user)?;
+            let items = tokens::service::list(&state, &user.principal(&account, Permission::TokensView), false)
+                .await
+                .or_fail(&user)?;
             Ok(html! { (created(&view)) (token_table(&user, &items, true)) }.into_response())
         }
-        Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, create_form(&user, &values, &issues)).into_response()),
+        Err(Error::Validation(issues)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, create_form(&user, &values, &issues)).into_response())
+        }
         Err(err) => Err(user.fail(err)),
     }
 }
@@ -178,7 +193,11 @@ fn created(view: &TokenView) -> Markup {
 }
 
 /// `POST /console/tokens/{id}/revoke`.
-pub(super) async fn revoke(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::TokensManage).await?;
     tokens::service::revoke(&state, &user.principal(&account, Permission::TokensManage), id).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/tokens?notice=revoked"))

@@ -380,9 +380,9 @@ pub(crate) fn checkbox(name: &str, value: &str, label: &str, checked: bool, id: 
 /// The page a one-time link (password reset, enrolment) shows when it no longer works: why,
 /// and where to go instead. Refusals of the link itself are 410 Gone.
 pub fn dead_link(err: &crate::error::Error, what: &str, next: Markup) -> axum::response::Response {
+    use crate::error::Error;
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    use crate::error::Error;
     if let Error::Internal(cause) = err {
         tracing::error!(error = ?cause, "{what} failed with an internal error");
     }

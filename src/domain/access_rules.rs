@@ -8,8 +8,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::countries;
-use crate::domain::Invalid;
 use super::issues::{FieldIssue, Issues};
+use crate::domain::Invalid;
 
 pub const MAX_DESCRIPTION: usize = 200;
 /// A list longer than this is a mistake (or an attempt to make every request slow).
@@ -103,24 +103,35 @@ impl Value {
             let code = s.to_ascii_uppercase();
             return match countries::is_assigned(&code) {
                 true => Ok(Value::Country(code)),
-                false => Err(Invalid::new("invalid_country", format!("{code} is not an ISO 3166-1 alpha-2 country code"))),
+                false => {
+                    Err(Invalid::new("invalid_country", format!("{code} is not an ISO 3166-1 alpha-2 country code")))
+                }
             };
         }
         if let Some((first, last)) = s.split_once('-') {
             let (Ok(first), Ok(last)) = (first.trim().parse::<IpAddr>(), last.trim().parse::<IpAddr>()) else {
-                return Err(Invalid::new("invalid_range", "a range is two addresses joined by '-', e.g. 192.0.2.10-192.0.2.20"));
+                return Err(Invalid::new(
+                    "invalid_range",
+                    "a range is two addresses joined by '-', e.g. 192.0.2.10-192.0.2.20",
+                ));
             };
             if first.is_ipv4() != last.is_ipv4() {
                 return Err(Invalid::new("mixed_families", "a range must have two IPv4 or two IPv6 addresses"));
             }
             if bounds(first).0 > bounds(last).0 {
-                return Err(Invalid::new("reversed_range", format!("the range starts after it ends; did you mean {last}-{first}?")));
+                return Err(Invalid::new(
+                    "reversed_range",
+                    format!("the range starts after it ends; did you mean {last}-{first}?"),
+                ));
             }
             return Ok(Value::Range(first, last));
         }
         if s.contains('/') {
             let net: IpNet = s.parse().map_err(|_| {
-                Invalid::new("invalid_cidr", "is not a CIDR block: an address, '/', and a prefix length (at most 32 for IPv4, 128 for IPv6)")
+                Invalid::new(
+                    "invalid_cidr",
+                    "is not a CIDR block: an address, '/', and a prefix length (at most 32 for IPv4, 128 for IPv6)",
+                )
             })?;
             // A block with host bits set is almost always a typo for another block: say which.
             if net.addr() != net.network() {
@@ -132,7 +143,10 @@ impl Value {
             return Ok(Value::Network(net));
         }
         s.parse::<IpAddr>().map(Value::Address).map_err(|_| {
-            Invalid::new("invalid_value", "is not an IP address, range (a-b), CIDR block (a/n) or two-letter country code")
+            Invalid::new(
+                "invalid_value",
+                "is not an IP address, range (a-b), CIDR block (a/n) or two-letter country code",
+            )
         })
     }
 
@@ -377,10 +391,17 @@ mod tests {
     fn overlapping_allow_and_deny_and_duplicates_are_conflicts() {
         let rules = parse_list(
             "rules",
-            &[input("allow", "10.0.0.0/8"), input("deny", "10.1.0.0-10.1.0.9"), input("allow", "10.0.0.0/8"), input("allow", "DE"), input("deny", "de")],
+            &[
+                input("allow", "10.0.0.0/8"),
+                input("deny", "10.1.0.0-10.1.0.9"),
+                input("allow", "10.0.0.0/8"),
+                input("allow", "DE"),
+                input("deny", "de"),
+            ],
         )
         .unwrap();
-        let labelled: Vec<_> = rules.iter().enumerate().map(|(i, r)| Labelled { label: format!("rules[{i}]"), rule: r }).collect();
+        let labelled: Vec<_> =
+            rules.iter().enumerate().map(|(i, r)| Labelled { label: format!("rules[{i}]"), rule: r }).collect();
         let codes: Vec<_> = conflicts(&labelled, |_| true).into_iter().map(|i| (i.field, i.code)).collect();
         assert_eq!(
             codes,

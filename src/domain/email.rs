@@ -18,13 +18,9 @@ impl Email {
         let s = input.trim();
         super::check_len(s, MAX)?;
         let bare_address = Options::default().without_display_text();
-        let has_both_parts = s
-            .rsplit_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        let has_both_parts = s.rsplit_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
         if !has_both_parts || EmailAddress::parse_with_options(s, bare_address).is_err() {
-            return Err(Invalid::format(
-                "must be a valid email address, such as name@example.com",
-            ));
+            return Err(Invalid::format("must be a valid email address, such as name@example.com"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -51,18 +47,10 @@ mod tests {
 
     #[test]
     fn accepts_valid_addresses_and_trims() {
+        assert_eq!(Email::parse("bob@example.com").unwrap().as_str(), "bob@example.com");
+        assert_eq!(Email::parse("  Bob@Example.com \n").unwrap().as_str(), "Bob@Example.com");
         assert_eq!(
-            Email::parse("bob@example.com").unwrap().as_str(),
-            "bob@example.com"
-        );
-        assert_eq!(
-            Email::parse("  Bob@Example.com \n").unwrap().as_str(),
-            "Bob@Example.com"
-        );
-        assert_eq!(
-            Email::parse("first.last+tag@sub.example.org")
-                .unwrap()
-                .to_string(),
+            Email::parse("first.last+tag@sub.example.org").unwrap().to_string(),
             "first.last+tag@sub.example.org"
         );
         assert!(Email::parse("a@localhost").is_ok());
@@ -70,10 +58,7 @@ mod tests {
 
     #[test]
     fn key_is_lowercase() {
-        assert_eq!(
-            Email::parse("Bob@Example.COM").unwrap().key(),
-            "bob@example.com"
-        );
+        assert_eq!(Email::parse("Bob@Example.COM").unwrap().key(), "bob@example.com");
     }
 
     #[test]
@@ -104,10 +89,7 @@ mod tests {
     fn serde_is_plain_string() {
         let e = Email::parse("bob@example.com").unwrap();
         assert_eq!(serde_json::to_string(&e).unwrap(), "\"bob@example.com\"");
-        assert_eq!(
-            serde_json::from_str::<Email>("\" bob@example.com\"").unwrap(),
-            e
-        );
+        assert_eq!(serde_json::from_str::<Email>("\" bob@example.com\"").unwrap(), e);
         assert!(serde_json::from_str::<Email>("\"nope\"").is_err());
     }
 }

@@ -97,10 +97,7 @@ mod tests {
         for &f in DateFormat::ALL {
             assert_eq!(DateFormat::parse(f.as_str()), Ok(f));
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{f}\""));
-            assert_eq!(
-                serde_json::from_str::<DateFormat>(&format!("\"{f}\"")).unwrap(),
-                f
-            );
+            assert_eq!(serde_json::from_str::<DateFormat>(&format!("\"{f}\"")).unwrap(), f);
         }
         for &f in TimeFormat::ALL {
             assert_eq!(TimeFormat::parse(f.as_str()), Ok(f));
@@ -115,17 +112,11 @@ mod tests {
     #[test]
     fn exact_strings() {
         assert_eq!(DateFormat::ALL.len(), 3);
-        assert_eq!(
-            DateFormat::parse("YYYY/MM/DD"),
-            Ok(DateFormat::YearMonthDay)
-        );
+        assert_eq!(DateFormat::parse("YYYY/MM/DD"), Ok(DateFormat::YearMonthDay));
         assert_eq!(DateFormat::DayMonthYear.as_str(), "DD/MM/YYYY");
         assert_eq!(TimeFormat::parse(" 24h "), Ok(TimeFormat::H24));
         assert_eq!(TimeFormat::H12.to_string(), "12h");
-        assert_eq!(
-            PhoneTopology::parse("web_phone"),
-            Ok(PhoneTopology::WebPhone)
-        );
+        assert_eq!(PhoneTopology::parse("web_phone"), Ok(PhoneTopology::WebPhone));
         assert_eq!(PhoneTopology::ExternalPhone.as_str(), "external_phone");
     }
 
@@ -134,15 +125,9 @@ mod tests {
         assert_eq!(DateFormat::parse("").unwrap_err().code, "required");
         let e = DateFormat::parse("mm/dd/yyyy").unwrap_err();
         assert_eq!(e.code, "unknown_choice");
-        assert_eq!(
-            e.message,
-            "must be one of: MM/DD/YYYY, DD/MM/YYYY, YYYY/MM/DD"
-        );
+        assert_eq!(e.message, "must be one of: MM/DD/YYYY, DD/MM/YYYY, YYYY/MM/DD");
         assert_eq!(TimeFormat::parse("24").unwrap_err().code, "unknown_choice");
-        assert_eq!(
-            PhoneTopology::parse("WebPhone").unwrap_err().code,
-            "unknown_choice"
-        );
+        assert_eq!(PhoneTopology::parse("WebPhone").unwrap_err().code, "unknown_choice");
         assert!(serde_json::from_str::<TimeFormat>("\"13h\"").is_err());
     }
 }

@@ -62,5 +62,4 @@ impl Issues {
     pub fn into_issues(self) -> Vec<FieldIssue> {
         self.0
     }
-
 }

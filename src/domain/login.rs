@@ -21,9 +21,7 @@ impl Login {
         }
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
         if !input.chars().all(allowed) {
-            return Err(Invalid::chars(
-                "may contain only Latin letters (a-z, A-Z), digits, '-', '_' and '.'",
-            ));
+            return Err(Invalid::chars("may contain only Latin letters (a-z, A-Z), digits, '-', '_' and '.'"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -50,14 +48,7 @@ mod tests {
 
     #[test]
     fn accepts_valid_logins() {
-        for ok in [
-            "bob",
-            "Bob.Smith",
-            "a",
-            "j_doe-2",
-            "A1.b2_c3-",
-            &"x".repeat(64),
-        ] {
+        for ok in ["bob", "Bob.Smith", "a", "j_doe-2", "A1.b2_c3-", &"x".repeat(64)] {
             let login = Login::parse(ok).unwrap();
             assert_eq!(login.as_str(), ok);
             assert_eq!(login.to_string(), ok);

@@ -51,18 +51,13 @@ macro_rules! string_newtype {
         }
 
         impl ::serde::Serialize for $ty {
-            fn serialize<S: ::serde::Serializer>(
-                &self,
-                serializer: S,
-            ) -> ::std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for $ty {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::std::result::Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 let s = <String as ::serde::Deserialize>::deserialize(deserializer)?;
                 Self::parse(&s).map_err(<D::Error as ::serde::de::Error>::custom)
             }
@@ -72,10 +67,10 @@ macro_rules! string_newtype {
 
 pub mod access_rules;
 mod countries;
-pub mod issues;
 mod email;
 mod extension;
 mod formats;
+pub mod issues;
 mod login;
 mod phone;
 mod sip;
@@ -104,10 +99,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 
     /// `required`: the value is empty (after trimming, where the type trims).

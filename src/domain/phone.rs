@@ -10,10 +10,7 @@ pub struct E164Phone(String);
 
 impl E164Phone {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
-        let s: String = input
-            .chars()
-            .filter(|&c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')')))
-            .collect();
+        let s: String = input.chars().filter(|&c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')'))).collect();
         if s.is_empty() {
             return Err(Invalid::required());
         }
@@ -93,12 +90,7 @@ mod tests {
     #[test]
     fn refuses_leading_zero_and_other_chars() {
         assert_eq!(err("+0491511234567").code, "invalid_format");
-        for bad in [
-            "+49151abc5678",
-            "++4915112345678",
-            "+49/151/12345678",
-            "+49151１２３４５６",
-        ] {
+        for bad in ["+49151abc5678", "++4915112345678", "+49/151/12345678", "+49151１２３４５６"] {
             assert_eq!(err(bad).code, "invalid_chars", "{bad:?}");
         }
     }
@@ -107,9 +99,6 @@ mod tests {
     fn serde_is_normalized_string() {
         let p = E164Phone::parse("+49 151 12345678").unwrap();
         assert_eq!(serde_json::to_string(&p).unwrap(), "\"+4915112345678\"");
-        assert_eq!(
-            serde_json::from_str::<E164Phone>("\"+49 151 12345678\"").unwrap(),
-            p
-        );
+        assert_eq!(serde_json::from_str::<E164Phone>("\"+49 151 12345678\"").unwrap(), p);
     }
 }

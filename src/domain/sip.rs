@@ -13,9 +13,7 @@ impl SipUsername {
         check_len(input, MAX)?;
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+');
         if !input.chars().all(allowed) {
-            return Err(Invalid::chars(
-                "may contain only Latin letters, digits, '.', '_', '-' and '+'",
-            ));
+            return Err(Invalid::chars("may contain only Latin letters, digits, '.', '_', '-' and '+'"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -37,13 +35,7 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for ok in [
-            "1001",
-            "alice",
-            "Alice.B_c-d",
-            "+4930123456",
-            &"x".repeat(64),
-        ] {
+        for ok in ["1001", "alice", "Alice.B_c-d", "+4930123456", &"x".repeat(64)] {
             assert_eq!(SipUsername::parse(ok).unwrap().as_str(), ok);
         }
     }

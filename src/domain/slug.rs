@@ -14,9 +14,7 @@ impl Slug {
         check_len(input, MAX)?;
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         if !input.chars().all(allowed) {
-            return Err(Invalid::chars(
-                "may contain only lowercase letters (a-z), digits and '-'",
-            ));
+            return Err(Invalid::chars("may contain only lowercase letters (a-z), digits and '-'"));
         }
         if input.starts_with('-') {
             return Err(Invalid::format("must start with a letter or digit"));
@@ -44,15 +42,7 @@ mod tests {
 
     #[test]
     fn accepts_valid_slugs() {
-        for ok in [
-            "acme",
-            "a",
-            "7",
-            "acme-corp",
-            "9lives",
-            "a--b",
-            &"a".repeat(63),
-        ] {
+        for ok in ["acme", "a", "7", "acme-corp", "9lives", "a--b", &"a".repeat(63)] {
             assert_eq!(Slug::parse(ok).unwrap().as_str(), ok);
         }
     }

@@ -87,9 +87,7 @@ impl Description {
             return Err(Invalid::too_long(Self::MAX));
         }
         if s.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(Invalid::chars(
-                "must not contain control characters other than line breaks",
-            ));
+            return Err(Invalid::chars("must not contain control characters other than line breaks"));
         }
         Ok(Self(s))
     }
@@ -112,38 +110,20 @@ mod tests {
     #[test]
     fn person_name() {
         assert_eq!(PersonName::parse("  Zoë ").unwrap().as_str(), "Zoë");
-        assert_eq!(
-            PersonName::parse("O'Brien-Smith").unwrap().to_string(),
-            "O'Brien-Smith"
-        );
+        assert_eq!(PersonName::parse("O'Brien-Smith").unwrap().to_string(), "O'Brien-Smith");
         assert!(PersonName::parse(&"é".repeat(100)).is_ok());
-        assert_eq!(
-            PersonName::parse(&"é".repeat(101)).unwrap_err().code,
-            "too_long"
-        );
+        assert_eq!(PersonName::parse(&"é".repeat(101)).unwrap_err().code, "too_long");
         assert_eq!(PersonName::parse("").unwrap_err().code, "required");
         assert_eq!(PersonName::parse(" \t ").unwrap_err().code, "required");
-        assert_eq!(
-            PersonName::parse("Bo\nb").unwrap_err().code,
-            "invalid_chars"
-        );
-        assert_eq!(
-            PersonName::parse("Bo\u{7f}b").unwrap_err().code,
-            "invalid_chars"
-        );
+        assert_eq!(PersonName::parse("Bo\nb").unwrap_err().code, "invalid_chars");
+        assert_eq!(PersonName::parse("Bo\u{7f}b").unwrap_err().code, "invalid_chars");
     }
 
     #[test]
     fn short_text() {
-        assert_eq!(
-            ShortText::parse(" ACME Corp. ").unwrap().as_str(),
-            "ACME Corp."
-        );
+        assert_eq!(ShortText::parse(" ACME Corp. ").unwrap().as_str(), "ACME Corp.");
         assert!(ShortText::parse(&"x".repeat(200)).is_ok());
-        assert_eq!(
-            ShortText::parse(&"x".repeat(201)).unwrap_err().code,
-            "too_long"
-        );
+        assert_eq!(ShortText::parse(&"x".repeat(201)).unwrap_err().code, "too_long");
         assert_eq!(ShortText::parse("").unwrap_err().code, "required");
         assert_eq!(ShortText::parse("a\tb").unwrap_err().code, "invalid_chars");
     }
@@ -154,10 +134,7 @@ mod tests {
         assert_eq!(n.as_str(), "Sales Team ÄÖ");
         assert_eq!(n.key(), "sales team äö");
         assert!(EntityName::parse(&"x".repeat(80)).is_ok());
-        assert_eq!(
-            EntityName::parse(&"x".repeat(81)).unwrap_err().code,
-            "too_long"
-        );
+        assert_eq!(EntityName::parse(&"x".repeat(81)).unwrap_err().code, "too_long");
         assert_eq!(EntityName::parse("").unwrap_err().code, "required");
         assert_eq!(EntityName::parse("a\0b").unwrap_err().code, "invalid_chars");
     }
@@ -167,23 +144,11 @@ mod tests {
         assert!(Description::parse("").unwrap().is_empty());
         assert!(Description::parse("  \n ").unwrap().is_empty());
         assert_eq!(Description::default().as_str(), "");
-        assert_eq!(
-            Description::parse(" line 1\r\nline 2\n").unwrap().as_str(),
-            "line 1\nline 2"
-        );
+        assert_eq!(Description::parse(" line 1\r\nline 2\n").unwrap().as_str(), "line 1\nline 2");
         assert!(Description::parse(&"x".repeat(500)).is_ok());
-        assert_eq!(
-            Description::parse(&"x".repeat(501)).unwrap_err().code,
-            "too_long"
-        );
-        assert_eq!(
-            Description::parse("a\tb").unwrap_err().code,
-            "invalid_chars"
-        );
-        assert_eq!(
-            Description::parse("a\rb").unwrap_err().code,
-            "invalid_chars"
-        );
+        assert_eq!(Description::parse(&"x".repeat(501)).unwrap_err().code, "too_long");
+        assert_eq!(Description::parse("a\tb").unwrap_err().code, "invalid_chars");
+        assert_eq!(Description::parse("a\rb").unwrap_err().code, "invalid_chars");
     }
 
     #[test]
@@ -192,9 +157,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&n).unwrap(), "\"Zoë\"");
         assert_eq!(serde_json::from_str::<PersonName>("\" Zoë \"").unwrap(), n);
         assert!(serde_json::from_str::<EntityName>("\"\"").is_err());
-        assert_eq!(
-            serde_json::from_str::<Description>("\"\"").unwrap(),
-            Description::default()
-        );
+        assert_eq!(serde_json::from_str::<Description>("\"\"").unwrap(), Description::default());
     }
 }

@@ -16,10 +16,7 @@ impl TimeZoneName {
             return Err(Invalid::required());
         }
         s.parse::<Tz>().map(Self).map_err(|_| {
-            Invalid::new(
-                "unknown_timezone",
-                "must be an IANA time zone name, such as Europe/Berlin or UTC",
-            )
+            Invalid::new("unknown_timezone", "must be an IANA time zone name, such as Europe/Berlin or UTC")
         })
     }
 
@@ -60,11 +57,7 @@ mod tests {
     fn refuses_unknown_names() {
         assert_eq!(TimeZoneName::parse("").unwrap_err().code, "required");
         for bad in ["Mars/Olympus", "Europe/Berlinn", "GMT+25", "europe berlin"] {
-            assert_eq!(
-                TimeZoneName::parse(bad).unwrap_err().code,
-                "unknown_timezone",
-                "{bad:?}"
-            );
+            assert_eq!(TimeZoneName::parse(bad).unwrap_err().code, "unknown_timezone", "{bad:?}");
         }
     }
 
@@ -72,10 +65,7 @@ mod tests {
     fn serde_is_plain_string() {
         let tz = TimeZoneName::parse("Europe/Berlin").unwrap();
         assert_eq!(serde_json::to_string(&tz).unwrap(), "\"Europe/Berlin\"");
-        assert_eq!(
-            serde_json::from_str::<TimeZoneName>("\"Europe/Berlin\"").unwrap(),
-            tz
-        );
+        assert_eq!(serde_json::from_str::<TimeZoneName>("\"Europe/Berlin\"").unwrap(), tz);
         assert!(serde_json::from_str::<TimeZoneName>("\"Nowhere\"").is_err());
     }
 }

@@ -124,7 +124,6 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, Error> {
     }
 }
 
-
 /// The `{account}/…/{id}` of an item route, with a non-numeric id answered as 404.
 pub struct ItemPath {
     pub id: i64,
@@ -184,4 +183,3 @@ pub struct Page<T> {
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
-

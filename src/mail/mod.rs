@@ -14,8 +14,8 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::error::Result;
 use crate::ids::AccountId;
-use crate::store::mail::{self as store, NewMail};
 use crate::store::Conn;
+use crate::store::mail::{self as store, NewMail};
 
 pub use transport::Transport;
 
@@ -57,7 +57,8 @@ pub struct Mailer {
 impl Mailer {
     /// `link_base`: where people reach this server (`public_url`, else the bound address).
     pub fn new(config: &Config, link_base: String) -> anyhow::Result<Mailer> {
-        let transport = Transport::from_config(config.smtp_url.as_ref(), config.smtp_ca_file.as_deref(), &config.data_dir)?;
+        let transport =
+            Transport::from_config(config.smtp_url.as_ref(), config.smtp_ca_file.as_deref(), &config.data_dir)?;
         let from = transport::parse_from(&config.mail_from)?;
         Ok(Mailer {
             transport,
@@ -104,7 +105,6 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// A failed message keeps its text this long, so that an admin can retry it; then it is
 /// failed for good and the text (codes, links) is erased.
 pub const RETRY_WINDOW_MS: i64 = 24 * 3_600_000;
-
 
 #[cfg(test)]
 mod tests {

@@ -39,7 +39,11 @@ pub struct Outgoing<'a> {
 }
 
 impl Transport {
-    pub fn from_config(smtp_url: Option<&SecretString>, ca_file: Option<&Path>, data_dir: &Path) -> anyhow::Result<Transport> {
+    pub fn from_config(
+        smtp_url: Option<&SecretString>,
+        ca_file: Option<&Path>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Transport> {
         let Some(url) = smtp_url else {
             return Ok(Transport::Files { dir: data_dir.join("mail") });
         };
@@ -47,13 +51,20 @@ impl Transport {
         // Parsed here first so that a mistake is reported without echoing the password.
         let parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("the SMTP URL is not a URL: {e}"))?;
         let host = parsed.host_str().context("the SMTP URL has no host")?.to_string();
-        let server = format!("{}://{}:{}", parsed.scheme(), host, parsed.port().map_or_else(|| "default".into(), |p| p.to_string()));
+        let server = format!(
+            "{}://{}:{}",
+            parsed.scheme(),
+            host,
+            parsed.port().map_or_else(|| "default".into(), |p| p.to_string())
+        );
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| anyhow::anyhow!("the SMTP URL {server} is not usable: {e}"))?
             .timeout(Some(SMTP_TIMEOUT));
         if let Some(ca_file) = ca_file {
-            let pem = std::fs::read(ca_file).with_context(|| format!("reading the SMTP CA file {}", ca_file.display()))?;
-            let ca = Certificate::from_pem(&pem).map_err(|e| anyhow::anyhow!("the SMTP CA file {}: {e}", ca_file.display()))?;
+            let pem =
+                std::fs::read(ca_file).with_context(|| format!("reading the SMTP CA file {}", ca_file.display()))?;
+            let ca = Certificate::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("the SMTP CA file {}: {e}", ca_file.display()))?;
             let params = TlsParameters::builder(host.clone()).add_root_certificate(ca).build_rustls()?;
             let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_string());
             builder = match (parsed.scheme(), tls.as_deref()) {
@@ -212,16 +223,30 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let t = Transport::from_config(None, None, data.path()).unwrap();
         let from = parse_from("Roster <roster@localhost>").unwrap();
-        let mail = Outgoing { id: 7, to: "ann@example.com", subject: "Reset", text: "open http://x/reset-password/SECRET-TOKEN" };
+        let mail = Outgoing {
+            id: 7,
+            to: "ann@example.com",
+            subject: "Reset",
+            text: "open http://x/reset-password/SECRET-TOKEN",
+        };
         let log = Log::default();
-        let subscriber =
-            tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).with_max_level(tracing::Level::TRACE).finish();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
         let guard = tracing::subscriber::set_default(subscriber);
         let Sent::Done(Some(note)) = t.send(&from, &mail).await else { panic!("written") };
         drop(guard);
         let logged = log.text();
-        assert!(logged.contains("mail written") && logged.contains("ann@example.com") && logged.contains("id=7"), "{logged}");
-        assert!(!logged.contains("SECRET-TOKEN") && !logged.contains("reset-password"), "the text is never logged: {logged}");
+        assert!(
+            logged.contains("mail written") && logged.contains("ann@example.com") && logged.contains("id=7"),
+            "{logged}"
+        );
+        assert!(
+            !logged.contains("SECRET-TOKEN") && !logged.contains("reset-password"),
+            "the text is never logged: {logged}"
+        );
         let path = PathBuf::from(note.trim_start_matches("written to "));
         assert!(std::fs::read_to_string(&path).unwrap().contains("SECRET-TOKEN"), "the file has the text");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "the file");

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::model::{Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::ids::SessionId;
+use crate::model::{Caller, ClientInfo};
 use crate::sessions;
 use crate::sessions::service::SessionView;
 use crate::state::AppState;
@@ -98,8 +98,15 @@ pub struct SessionList {
 async fn my_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<SessionList>> {
     person(&caller)?;
     let filter = SessionFilter { user: Some(caller.user), ..Default::default() };
-    let (items, _) =
-        sessions::service::list(&state, &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()), &caller.home_account.security, &filter, 500, Some(caller.session)).await?;
+    let (items, _) = sessions::service::list(
+        &state,
+        &caller.principal(caller.account, crate::access::Permission::SessionsView, &ClientInfo::default()),
+        &caller.home_account.security,
+        &filter,
+        500,
+        Some(caller.session),
+    )
+    .await?;
     Ok(Json(SessionList { items }))
 }
 
@@ -130,6 +137,14 @@ pub struct Ended {
 async fn end_other_sessions(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<Json<Ended>> {
     person(&caller)?;
     let keep = Some(caller.session);
-    let ended = sessions::service::end_all_for(&state, &caller.actor(&client), caller.user, &caller.login, keep, "ended_by_user").await?;
+    let ended = sessions::service::end_all_for(
+        &state,
+        &caller.actor(&client),
+        caller.user,
+        &caller.login,
+        keep,
+        "ended_by_user",
+    )
+    .await?;
     Ok(Json(Ended { ended }))
 }

@@ -34,11 +34,19 @@ pub async fn change_own_password(
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
     change::save(tx.conn(), settings, user.id, &hash, false, now).await?;
-    let ended =
-        crate::sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, Some(caller.session), "password_changed").await?;
+    let ended = crate::sessions::service::end_all_of_user(
+        tx.conn(),
+        &actor,
+        user.id,
+        &user.login,
+        Some(caller.session),
+        "password_changed",
+    )
+    .await?;
     let mut changes = Changes::new();
     changes.set("by", "self").set("sessions_ended", ended);
-    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes)
+        .await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
     state.sessions.forget_user(user.id);
@@ -69,14 +77,14 @@ pub async fn check_current_password(
         tx.affects(Affects::Nothing);
         let mut changes = Changes::new();
         changes.set("reason", "wrong_current_password");
-        activity::service::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes).await?;
+        activity::service::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes)
+            .await?;
         count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
         tx.commit().await?;
         return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
     }
     Ok(user)
 }
-
 
 /// Self-service: change my email, knowing my password (D3).
 pub async fn change_own_email(
@@ -88,8 +96,7 @@ pub async fn change_own_email(
 ) -> Result<crate::users::service::UserView> {
     check_current_password(state, caller, client, current, "user.email_change_failed").await?;
     let me = caller.principal(caller.account, Permission::UsersView, client);
-    let view = crate::users::service::change_own_email(&state, &me, email).await?;
+    let view = crate::users::service::change_own_email(state, &me, email).await?;
     state.mail.wake();
     Ok(view)
 }
-

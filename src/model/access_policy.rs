@@ -23,7 +23,8 @@ impl Policy {
     /// The rules in force for a user: the account's, the user's, or both, by `mode`.
     pub fn effective(mode: Mode, account: &[Rule], user: &[Rule]) -> Option<Arc<Policy>> {
         let mut policy = Policy::default();
-        let sets: [&[Rule]; 2] = [if mode.uses_account() { account } else { &[] }, if mode.uses_user() { user } else { &[] }];
+        let sets: [&[Rule]; 2] =
+            [if mode.uses_account() { account } else { &[] }, if mode.uses_user() { user } else { &[] }];
         for rule in sets.into_iter().flatten() {
             match (&rule.value, rule.action) {
                 (Value::Country(c), Action::Allow) => policy.allow_countries.push(c.clone()),
@@ -41,7 +42,10 @@ impl Policy {
     }
 
     fn is_empty(&self) -> bool {
-        self.deny.is_empty() && self.allow.is_empty() && self.deny_countries.is_empty() && self.allow_countries.is_empty()
+        self.deny.is_empty()
+            && self.allow.is_empty()
+            && self.deny_countries.is_empty()
+            && self.allow_countries.is_empty()
     }
 
     pub fn uses_countries(&self) -> bool {
@@ -75,8 +79,10 @@ mod tests {
     use crate::domain::access_rules::{RuleInput, parse_list};
 
     fn rules(list: &[(&str, &str)]) -> Vec<Rule> {
-        let inputs: Vec<_> =
-            list.iter().map(|(a, v)| RuleInput { action: a.to_string(), value: v.to_string(), description: None }).collect();
+        let inputs: Vec<_> = list
+            .iter()
+            .map(|(a, v)| RuleInput { action: a.to_string(), value: v.to_string(), description: None })
+            .collect();
         parse_list("rules", &inputs).unwrap()
     }
 
@@ -99,7 +105,11 @@ mod tests {
 
     #[test]
     fn deny_wins_and_allow_rules_make_a_list_of_the_only_places_allowed() {
-        let p = Policy::effective(Mode::Inherit, &rules(&[("allow", "10.0.0.0/8"), ("deny", "10.9.9.9"), ("allow", "GB")]), &[]);
+        let p = Policy::effective(
+            Mode::Inherit,
+            &rules(&[("allow", "10.0.0.0/8"), ("deny", "10.9.9.9"), ("allow", "GB")]),
+            &[],
+        );
         assert!(permits(&p, "10.1.2.3"));
         assert!(!permits(&p, "10.9.9.9"));
         assert!(permits(&p, "81.2.69.160"), "an allowed country is an allowed place too");

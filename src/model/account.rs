@@ -19,4 +19,3 @@ pub struct AccountRecord {
     #[sqlx(try_from = "String")]
     pub security: SecuritySettings,
 }
-

@@ -69,4 +69,3 @@ impl<'a> Target<'a> {
         Target { kind: "user", id: Some(id.0), label: login }
     }
 }
-

@@ -76,7 +76,6 @@ impl Caller {
         }
     }
 
-
     /// Whether the caller may act in `account` at all.
     pub fn may_enter(&self, account: AccountId) -> bool {
         self.platform_operator || self.account == account

@@ -147,7 +147,14 @@ impl BuiltinRole {
         match self {
             BuiltinRole::Admin => Permission::account_permissions().collect(),
             BuiltinRole::Supervisor => vec![
-                UsersView, RolesView, GroupsView, DesksView, SkillsView, ActivityView, SessionsView, CallsMake,
+                UsersView,
+                RolesView,
+                GroupsView,
+                DesksView,
+                SkillsView,
+                ActivityView,
+                SessionsView,
+                CallsMake,
                 CallsReceive,
             ],
             BuiltinRole::Agent => vec![CallsMake, CallsReceive],

@@ -45,10 +45,9 @@ impl Scope {
     }
 
     pub fn parse(text: &str) -> Result<Scope, Invalid> {
-        Scope::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| Invalid::new("unknown_scope", format!("{text:?} is not a scope: use account, desks, company or self")))
+        Scope::ALL.into_iter().find(|s| s.as_str() == text).ok_or_else(|| {
+            Invalid::new("unknown_scope", format!("{text:?} is not a scope: use account, desks, company or self"))
+        })
     }
 
     /// The widest scope a user with these R40 flags may hold, whatever their roles say.

@@ -31,7 +31,9 @@ impl SessionKind {
     /// lifetime still applies.
     pub fn idle_limit_ms(self, settings: &SecuritySettings, user: &UserRecord) -> Option<i64> {
         let minutes = match self {
-            SessionKind::Console => user.console_idle_minutes.unwrap_or(i64::from(settings.sessions.console_idle_minutes)),
+            SessionKind::Console => {
+                user.console_idle_minutes.unwrap_or(i64::from(settings.sessions.console_idle_minutes))
+            }
             SessionKind::Phone => user.phone_idle_minutes.unwrap_or(i64::from(settings.sessions.phone_idle_minutes)),
             SessionKind::Api => return None,
         };

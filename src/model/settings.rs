@@ -50,7 +50,12 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy { console_idle_minutes: 30, phone_idle_minutes: 7 * 24 * 60, absolute_hours: 12, one_session_per_user: false }
+        SessionPolicy {
+            console_idle_minutes: 30,
+            phone_idle_minutes: 7 * 24 * 60,
+            absolute_hours: 12,
+            one_session_per_user: false,
+        }
     }
 }
 

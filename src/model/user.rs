@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::clock::Timestamp;
 use crate::domain::{
     DateFormat, E164Phone, Email, Extension, Login, PersonName, PhoneTopology, ShortText, SipUsername, TimeFormat,
     TimeZoneName,
 };
-use crate::clock::Timestamp;
 use crate::ids::{AccountId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

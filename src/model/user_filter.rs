@@ -44,7 +44,6 @@ impl UserFilter {
     pub fn search(&self) -> Option<String> {
         self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase)
     }
-
 }
 
 /// The users a mass action applies to: the selected ones, those matching the filters, or all.

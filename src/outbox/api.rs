@@ -12,9 +12,9 @@ use super::service::{OutboxItem, STATES};
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Issues, Result};
+use crate::http::Page;
 use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
 use crate::state::AppState;
-use crate::http::Page;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_outbox)).routes(routes!(retry_message))
@@ -44,7 +44,9 @@ impl OutboxQuery {
         for s in self.state.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match STATES.contains(&s) {
                 true => states.push(s.to_string()),
-                false => issues.add("state", "unknown", format!("{s:?} is not a state; use queued, sending, sent or failed")),
+                false => {
+                    issues.add("state", "unknown", format!("{s:?} is not a state; use queued, sending, sent or failed"))
+                }
             }
         }
         let before = match &self.cursor {

@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::model::mail::MailState;
 use crate::state::AppState;
-use crate::store::mail::{self as store, MailRecord};
 use crate::store::Affects;
+use crate::store::mail::{self as store, MailRecord};
 
 /// One message as the outbox view shows it: never its text.
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,7 +58,13 @@ pub const STATES: [&str; 4] =
     [MailState::Queued.as_str(), MailState::Sending.as_str(), MailState::Sent.as_str(), MailState::Failed.as_str()];
 
 /// The account's outbox, newest first, and the id to continue before.
-pub async fn list(state: &AppState, account: AccountId, states: &[String], before: Option<i64>, limit: i64) -> Result<(Vec<OutboxItem>, Option<i64>)> {
+pub async fn list(
+    state: &AppState,
+    account: AccountId,
+    states: &[String],
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<OutboxItem>, Option<i64>)> {
     let mut conn = state.store.read().await?;
     let mut rows = store::list(&mut conn, account, states, before, limit + 1).await?;
     let next = if rows.len() as i64 > limit {
@@ -89,7 +95,14 @@ pub async fn retry(state: &AppState, principal: &Principal, id: i64) -> Result<O
     store::requeue_failed(tx.conn(), account, id, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("to", &record.recipient).set("kind", &record.kind).set("last_error", &record.last_error);
-    activity::service::record(tx.conn(), &principal.actor, "mail.retried", Target { kind: "mail", id: Some(id), label: &record.subject }, &changes).await?;
+    activity::service::record(
+        tx.conn(),
+        &principal.actor,
+        "mail.retried",
+        Target { kind: "mail", id: Some(id), label: &record.subject },
+        &changes,
+    )
+    .await?;
     let fresh = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
     tx.commit().await?;
     state.mail.wake();

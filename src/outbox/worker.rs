@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use crate::mail::transport::{Outgoing, Sent};
-use crate::mail::{MAX_ATTEMPTS, RETRY_WINDOW_MS, backoff_ms};
 use crate::clock::now_ms;
 use crate::error::Result;
+use crate::mail::transport::{Outgoing, Sent};
+use crate::mail::{MAX_ATTEMPTS, RETRY_WINDOW_MS, backoff_ms};
 use crate::state::AppState;
 use crate::store::Affects;
 use crate::store::mail::{self as store, Claimed};
@@ -107,7 +107,13 @@ async fn deliver(state: &AppState, mail: Claimed) -> Result<()> {
         }
         Sent::Transient(error) => {
             let at = now + backoff_ms(mailer.retry_base_ms, mail.attempts);
-            tracing::info!(id = mail.id, kind = mail.kind, attempts = mail.attempts, error, "mail not sent yet; will retry");
+            tracing::info!(
+                id = mail.id,
+                kind = mail.kind,
+                attempts = mail.attempts,
+                error,
+                "mail not sent yet; will retry"
+            );
             store::mark_retry(tx.conn(), mail.id, worker, at, error).await?;
         }
         Sent::Permanent(error) => {

@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::model::ClientInfo;
 use crate::error::Result;
 use crate::http::ApiJson;
+use crate::model::ClientInfo;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -33,8 +33,7 @@ pub struct ForgotPasswordAnswer {
 }
 
 /// The one answer, whether or not anyone matched.
-pub const FORGOT_ANSWER: &str =
-    "If an active user with an email address matches, a link to choose a new password was sent to that address. It works for 30 minutes.";
+pub const FORGOT_ANSWER: &str = "If an active user with an email address matches, a link to choose a new password was sent to that address. It works for 30 minutes.";
 
 /// Ask for a password reset link by mail. The answer is the same whether or not the account,
 /// login or address exists.

@@ -6,10 +6,10 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Timestamp;
-use crate::model::settings::SecuritySettings;
-use crate::passwords::hashing as password;
 use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
+use crate::model::settings::SecuritySettings;
+use crate::passwords::hashing as password;
 use crate::store::{Conn, Store, challenges, password_history, users};
 
 /// A month of password expiry, in milliseconds: 30 days, so that "3 months" is the same
@@ -25,20 +25,36 @@ pub struct Holder<'a> {
 
 /// Refuses a password that breaks the account's policy or was used recently, naming every
 /// rule that failed under `field`.
-pub async fn vet(store: &Store, settings: &SecuritySettings, holder: &Holder<'_>, password: &SecretString, field: &str) -> Result<()> {
+pub async fn vet(
+    store: &Store,
+    settings: &SecuritySettings,
+    holder: &Holder<'_>,
+    password: &SecretString,
+    field: &str,
+) -> Result<()> {
     let policy = &settings.password_policy;
     if let Err(refusals) = policy.check(password.expose_secret(), holder.login, holder.email) {
-        return Err(Error::Validation(refusals.into_iter().map(|r| FieldIssue::new(field, r.rule, r.message)).collect()));
+        return Err(Error::Validation(
+            refusals.into_iter().map(|r| FieldIssue::new(field, r.rule, r.message)).collect(),
+        ));
     }
-    if let (Some(id), n) = (holder.id, policy.history) && n > 0 {
+    if let (Some(id), n) = (holder.id, policy.history)
+        && n > 0
+    {
         let mut conn = store.read().await?;
         let mut hashes = password_history::recent(&mut conn, id, n).await?;
-        if let Some(current) = users::password_hash(&mut conn, id).await? && !hashes.contains(&current) {
+        if let Some(current) = users::password_hash(&mut conn, id).await?
+            && !hashes.contains(&current)
+        {
             hashes.push(current);
         }
         drop(conn);
         if password::matches_any(password.clone(), hashes).await? {
-            let message = if n == 1 { "must differ from the current password".to_string() } else { format!("must differ from the last {n} passwords") };
+            let message = if n == 1 {
+                "must differ from the current password".to_string()
+            } else {
+                format!("must differ from the last {n} passwords")
+            };
             return Err(Error::invalid(field, "reused", message));
         }
     }
@@ -46,7 +62,14 @@ pub async fn vet(store: &Store, settings: &SecuritySettings, holder: &Holder<'_>
 }
 
 /// Stores a new hash and remembers it for the history.
-pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, hash: &str, must_change: bool, now: i64) -> Result<()> {
+pub async fn save(
+    conn: &mut Conn,
+    settings: &SecuritySettings,
+    user: UserId,
+    hash: &str,
+    must_change: bool,
+    now: i64,
+) -> Result<()> {
     users::set_password(conn, user, hash, must_change, now).await?;
     password_history::push(conn, user, hash, now, settings.password_policy.history).await?;
     // A sign-in half done with the old password must not finish after the change.
@@ -58,7 +81,11 @@ pub async fn save(conn: &mut Conn, settings: &SecuritySettings, user: UserId, ha
 
 /// When the user's password expires (R24): their own period if set (0 = never), else the
 /// account's; `None` when it never does.
-pub fn expires_at(settings: &SecuritySettings, changed_at: Option<Timestamp>, user_months: Option<i64>) -> Option<Timestamp> {
+pub fn expires_at(
+    settings: &SecuritySettings,
+    changed_at: Option<Timestamp>,
+    user_months: Option<i64>,
+) -> Option<Timestamp> {
     let months = match user_months {
         Some(0) => return None,
         Some(m) => m,
@@ -69,7 +96,11 @@ pub fn expires_at(settings: &SecuritySettings, changed_at: Option<Timestamp>, us
 
 /// The password to set: the one given, or a generated one that meets the policy, to show
 /// once (R9).
-pub fn given_or_generated(given: Option<SecretString>, settings: &SecuritySettings, login: &str) -> (SecretString, Option<SecretString>) {
+pub fn given_or_generated(
+    given: Option<SecretString>,
+    settings: &SecuritySettings,
+    login: &str,
+) -> (SecretString, Option<SecretString>) {
     match given {
         Some(p) => (p, None),
         None => {

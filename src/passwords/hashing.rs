@@ -16,8 +16,14 @@ use crate::error::{Error, Result};
 
 impl HashParams {
     pub fn check(&self) -> anyhow::Result<()> {
-        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|e| anyhow::anyhow!("argon2 parameters m={}, t={}, p={}: {e}", self.memory_kib, self.iterations, self.parallelism))?;
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(|e| {
+            anyhow::anyhow!(
+                "argon2 parameters m={}, t={}, p={}: {e}",
+                self.memory_kib,
+                self.iterations,
+                self.parallelism
+            )
+        })?;
         if self.memory_kib < 8_192 || self.iterations < 1 {
             anyhow::bail!("argon2 memory must be at least 8192 KiB (OWASP's floor), not {}", self.memory_kib);
         }
@@ -214,7 +220,10 @@ mod tests {
     async fn a_hash_verifies_only_its_password() {
         let h = hash(SecretString::from("correct horse")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert_eq!(verify(SecretString::from("correct horse"), Some(h.clone())).await.unwrap(), Checked { ok: true, upgrade: false });
+        assert_eq!(
+            verify(SecretString::from("correct horse"), Some(h.clone())).await.unwrap(),
+            Checked { ok: true, upgrade: false }
+        );
         assert!(!verify(SecretString::from("wrong horse"), Some(h)).await.unwrap().ok);
     }
 

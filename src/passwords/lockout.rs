@@ -1,17 +1,17 @@
 //! Failed sign-ins (R10): counted once per attempt for the user and the address, in the
 //! database so every instance sees them, locking the user or blocking the address at the limit.
 
-use crate::model::ClientInfo;
-use crate::model::settings::{LockoutPolicy, SecuritySettings};
 use crate::activity::{self, Actor, Changes, Target};
-use crate::error::Result;
-use crate::model::SessionKind;
-use crate::state::AppState;
-use crate::model::AccountRecord;
-use crate::store::{Affects, challenges, sign_in_failures};
-use crate::model::user::UserRecord;
 use crate::clock::Timestamp;
 use crate::error::Error;
+use crate::error::Result;
+use crate::model::AccountRecord;
+use crate::model::ClientInfo;
+use crate::model::SessionKind;
+use crate::model::settings::{LockoutPolicy, SecuritySettings};
+use crate::model::user::UserRecord;
+use crate::state::AppState;
+use crate::store::{Affects, challenges, sign_in_failures};
 
 /// Counts a failure once for the user (wrong password only: a locked or disabled user's
 /// count does not grow) and once for the address, locks or blocks at the limit, and records
@@ -61,7 +61,12 @@ pub(crate) async fn record_failure(
 
 /// Counts one failure from a client's address (a wrong password, or a wrong second-factor code,
 /// D5) and refuses the address for a while at the limit. Returns whether it is now refused.
-pub(crate) async fn count_address_failure(conn: &mut crate::store::Conn, address: &str, lockout: &LockoutPolicy, now: i64) -> Result<bool> {
+pub(crate) async fn count_address_failure(
+    conn: &mut crate::store::Conn,
+    address: &str,
+    lockout: &LockoutPolicy,
+    now: i64,
+) -> Result<bool> {
     let window_ms = i64::from(lockout.window_minutes) * 60_000;
     let failures = sign_in_failures::count_address_failure(conn, address, now, window_ms).await?;
     if failures < i64::from(lockout.address_max_failures) {

@@ -13,6 +13,6 @@ pub mod lockout;
 pub mod policy;
 pub mod reset;
 
-pub use common::is_common;
 pub use crate::model::settings::PasswordPolicy;
+pub use common::is_common;
 pub use policy::{PolicyError, Refusal};

@@ -2,7 +2,6 @@
 //! a generous ceiling, a blocklist of common passwords, no composition rules unless an admin
 //! asks for them (they push people to "Password1!" rather than to stronger passwords).
 
-
 use super::common;
 use crate::model::settings::PasswordPolicy;
 

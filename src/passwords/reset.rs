@@ -6,21 +6,21 @@
 use secrecy::SecretString;
 
 use super::hashing as password;
-use crate::model::ClientInfo;
-use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::mail::{self, Message};
+use crate::model::AccountRecord;
+use crate::model::ClientInfo;
+use crate::model::password_reset::ResetLinkEnd;
+use crate::model::user::{UserRecord, UserStatus};
 use crate::passwords::change::{self, Holder};
+use crate::secrets::token;
 use crate::state::AppState;
 use crate::store::accounts;
-use crate::model::AccountRecord;
-use crate::model::password_reset::ResetLinkEnd;
 use crate::store::password_resets::{self as store, ResetRecord};
 use crate::store::{Affects, Conn, sign_in_failures, users};
-use crate::model::user::{UserRecord, UserStatus};
 
 /// How long a link works.
 pub const LINK_MS: i64 = 30 * 60_000;
@@ -51,7 +51,8 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
     let Some(id) = store::find_user(&mut conn, account.id, &key).await? else { return Ok(()) };
     let Some(user) = users::get(&mut conn, account.id, id).await? else { return Ok(()) };
     drop(conn);
-    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     // Counted with the user's row locked, so that requests at the same moment are counted
@@ -77,7 +78,14 @@ pub async fn request(state: &AppState, account_slug: &str, login_or_email: &str,
         let id = mail::enqueue(tx.conn(), account.id, &message).await?;
         changes.set("mail", id);
     }
-    activity::service::record(tx.conn(), &actor, "auth.password_reset_requested", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(
+        tx.conn(),
+        &actor,
+        "auth.password_reset_requested",
+        Target::user(user.id, &user.login),
+        &changes,
+    )
+    .await?;
     tx.commit().await?;
     if refusal.is_none() {
         state.mail.wake();
@@ -151,12 +159,18 @@ pub async fn check_link(state: &AppState, secret: &str) -> Result<LiveLink> {
             return Err(invalid("ended", "this reset link no longer works: the password was changed since"));
         }
         None if link.expires_at <= now => {
-            return Err(invalid("expired", "this reset link has expired (links work for 30 minutes); ask for a new one"));
+            return Err(invalid(
+                "expired",
+                "this reset link has expired (links work for 30 minutes); ask for a new one",
+            ));
         }
         None => {}
     }
     let account = accounts::by_id(&mut conn, link.account_id).await?.filter(|a| a.enabled).ok_or_else(unknown)?;
-    let user = users::get(&mut conn, account.id, link.user_id).await?.filter(|u| u.status == UserStatus::Active).ok_or_else(unknown)?;
+    let user = users::get(&mut conn, account.id, link.user_id)
+        .await?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(unknown)?;
     Ok(LiveLink { link, account, user })
 }
 
@@ -167,11 +181,16 @@ pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, c
     change::vet(&state.store, &account.security, &holder, &new_password, "new_password").await?;
     let hash = password::hash(new_password).await?;
     let now = now_ms();
-    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     // Taken inside the transaction: of two racing requests, one gets it.
     if !store::take(tx.conn(), link.id, now).await? {
-        return Err(Error::invalid("token", "used", "this reset link was already used; ask for a new one if you need to"));
+        return Err(Error::invalid(
+            "token",
+            "used",
+            "this reset link was already used; ask for a new one if you need to",
+        ));
     }
     // Also ends the user's other links.
     change::save(tx.conn(), &account.security, user.id, &hash, false, now).await?;
@@ -182,10 +201,13 @@ pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, c
         Some(_) => false,
         None => sign_in_failures::clear_user(tx.conn(), account.id, user.id, now).await?,
     };
-    let ended = crate::sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset").await?;
+    let ended =
+        crate::sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_reset")
+            .await?;
     let mut changes = Changes::new();
     changes.set("by", "reset_link").set("sessions_ended", ended).set("unlocked", unlocked);
-    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes)
+        .await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
     state.sessions.forget_user(user.id);

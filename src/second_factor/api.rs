@@ -9,14 +9,14 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::manage::{self, SecondFactorStatus};
 use super::authenticator::SetupDetails;
+use super::manage::{self, SecondFactorStatus};
 use crate::auth::{Authorized, Caller, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::{ApiJson, ItemPath};
 use crate::ids::UserId;
-use crate::state::AppState;
 use crate::model::user::{TwoFactorMethod, TwoFactorMode};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -80,10 +80,15 @@ async fn set_mine(
         .ok_or_else(|| Error::invalid("method", "unknown_choice", "must be disabled, email, totp or either"))?;
     let mode = match req.mode.as_deref() {
         None => None,
-        Some(m) => Some(TwoFactorMode::parse(m).ok_or_else(|| Error::invalid("mode", "unknown_choice", "must be always or suspicious"))?),
+        Some(m) => Some(
+            TwoFactorMode::parse(m)
+                .ok_or_else(|| Error::invalid("mode", "unknown_choice", "must be always or suspicious"))?,
+        ),
     };
     let current = manage::status(&state, &caller).await?;
-    Ok(Json(manage::set_own(&state, &caller, &client, method, mode.unwrap_or(current.mode), req.current_password).await?))
+    Ok(Json(
+        manage::set_own(&state, &caller, &client, method, mode.unwrap_or(current.mode), req.current_password).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,7 +144,9 @@ async fn regenerate_codes(
     client: ClientInfo,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<Json<RecoveryCodes>> {
-    Ok(Json(RecoveryCodes { recovery_codes: manage::regenerate_recovery_codes(&state, &caller, &client, req.current_password).await? }))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: manage::regenerate_recovery_codes(&state, &caller, &client, req.current_password).await?,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -32,4 +32,3 @@ pub fn details(secret: &TotpSecret, account: &AccountRecord, user: &UserRecord) 
         uri,
     })
 }
-

@@ -6,19 +6,19 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::authenticator::{self, SetupDetails};
-use super::totp::TotpSecret;
 use super::recovery;
-use crate::model::settings::RequiredFor;
+use super::totp::TotpSecret;
 use crate::activity::{self, Changes, Target};
 use crate::auth::{Caller, ClientInfo};
-use crate::passwords::hashing as password;
 use crate::clock::{now_ms, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
+use crate::model::settings::RequiredFor;
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
+use crate::passwords::hashing as password;
 use crate::state::AppState;
 use crate::store::second_factor as store;
 use crate::store::{Affects, users};
-use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
 
 /// My second factor, as My Account shows it.
 #[derive(Serialize, ToSchema)]
@@ -73,7 +73,14 @@ async fn recheck_password(state: &AppState, caller: &Caller, client: &ClientInfo
     let actor = caller.actor(client);
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
-    crate::passwords::lockout::count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
+    crate::passwords::lockout::count_user_failure(
+        tx.conn(),
+        &actor,
+        &user,
+        &caller.home_account.security.lockout,
+        now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Err(Error::invalid("current_password", "incorrect", "is not your current password"))
 }
@@ -88,7 +95,12 @@ fn person(caller: &Caller) -> Result<()> {
 /// Starts setting up a (new) authenticator from My Account: a pending secret that replaces the
 /// current one only when a code from it is confirmed (R29's "regenerate, with a warning": the
 /// old one keeps working until then).
-pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientInfo, current: SecretString) -> Result<SetupDetails> {
+pub async fn start_enrolment(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    current: SecretString,
+) -> Result<SetupDetails> {
     person(caller)?;
     recheck_password(state, caller, client, current).await?;
     let secret = TotpSecret::generate();
@@ -98,8 +110,14 @@ pub async fn start_enrolment(state: &AppState, caller: &Caller, client: &ClientI
     let sealed = state.secrets.seal(crate::secrets::Owner::totp_secret(caller.user), secret.base32());
     store::set_pending_totp(tx.conn(), caller.user, Some(&sealed), now_ms()).await?;
     let actor = caller.actor(client);
-    activity::service::record(tx.conn(), &actor, "user.second_factor_setup_started", Target::user(user.id, &user.login), &Changes::new())
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        &actor,
+        "user.second_factor_setup_started",
+        Target::user(user.id, &user.login),
+        &Changes::new(),
+    )
+    .await?;
     tx.commit().await?;
     authenticator::details(&secret, &caller.home_account, &user)
 }
@@ -124,15 +142,25 @@ fn live_pending(record: &store::TotpRecord, now: i64) -> Option<String> {
 }
 
 /// Confirms the pending authenticator with a code from it; returns new recovery codes (shown once).
-pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &ClientInfo, code: &str) -> Result<Vec<String>> {
+pub async fn confirm_enrolment(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    code: &str,
+) -> Result<Vec<String>> {
     person(caller)?;
     let now = now_ms();
     let mut conn = state.store.read().await?;
     let record = store::totp(&mut conn, caller.user).await?.ok_or(Error::NotFound("user"))?;
     let user = users::get(&mut conn, caller.account, caller.user).await?.ok_or(Error::NotFound("user"))?;
     drop(conn);
-    let sealed = live_pending(&record, now)
-        .ok_or_else(|| Error::invalid("code", "nothing_to_confirm", "start setting up an authenticator first (it is good for ten minutes)"))?;
+    let sealed = live_pending(&record, now).ok_or_else(|| {
+        Error::invalid(
+            "code",
+            "nothing_to_confirm",
+            "start setting up an authenticator first (it is good for ten minutes)",
+        )
+    })?;
     let secret = authenticator::open(state, user.id, &sealed)?;
     let step = secret
         .matching_step(code, now)?
@@ -152,7 +180,14 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
     if let Some(m) = method {
         changes.diff("two_factor_method", user.two_factor_method, m);
     }
-    activity::service::record(tx.conn(), &actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(
+        tx.conn(),
+        &actor,
+        "user.second_factor_set_up",
+        Target::user(user.id, &user.login),
+        &changes,
+    )
+    .await?;
     tell_an_admin(tx.conn(), caller, &user, "authenticator app").await?;
     tx.affects(Affects::Users(vec![user.id]));
     tx.commit().await?;
@@ -161,12 +196,21 @@ pub async fn confirm_enrolment(state: &AppState, caller: &Caller, client: &Clien
 }
 
 /// New recovery codes; the old ones stop working.
-pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, client: &ClientInfo, current: SecretString) -> Result<Vec<String>> {
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    current: SecretString,
+) -> Result<Vec<String>> {
     person(caller)?;
     recheck_password(state, caller, client, current).await?;
     let (user, _, _) = load(state, caller.account, caller.user).await?;
     if user.totp_confirmed_at.is_none() {
-        return Err(Error::invalid("method", "not_set_up", "recovery codes come with an authenticator: set one up first"));
+        return Err(Error::invalid(
+            "method",
+            "not_set_up",
+            "recovery codes come with an authenticator: set one up first",
+        ));
     }
     let codes = recovery::generate();
     let now = now_ms();
@@ -174,8 +218,14 @@ pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, client
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     store::replace_recovery_codes(tx.conn(), user.id, &recovery::hashes(&state.secrets, user.id, &codes), now).await?;
-    activity::service::record(tx.conn(), &actor, "user.recovery_codes_regenerated", Target::user(user.id, &user.login), &Changes::new())
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        &actor,
+        "user.recovery_codes_regenerated",
+        Target::user(user.id, &user.login),
+        &Changes::new(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -206,10 +256,11 @@ pub async fn set_own(
     let mut tx = state.store.begin().await?;
     users::set_two_factor(tx.conn(), user.id, method, mode, now_ms()).await?;
     let mut changes = Changes::new();
-    changes
-        .set("by", "self")
-        .diff("two_factor_method", user.two_factor_method, method)
-        .diff("two_factor_mode", user.two_factor_mode, mode);
+    changes.set("by", "self").diff("two_factor_method", user.two_factor_method, method).diff(
+        "two_factor_mode",
+        user.two_factor_mode,
+        mode,
+    );
     activity::service::record(tx.conn(), &actor, "user.updated", Target::user(user.id, &user.login), &changes).await?;
     if user.two_factor_method != method || user.two_factor_mode != mode {
         tell_an_admin(tx.conn(), caller, &user, "second-factor method").await?;
@@ -222,7 +273,12 @@ pub async fn set_own(
 
 /// D6: an admin hears at their address of every change to how they sign in, their own too (a
 /// stolen session with the password is how an attacker would make one).
-async fn tell_an_admin(conn: &mut crate::store::Conn, caller: &Caller, user: &crate::model::user::UserRecord, what: &str) -> Result<()> {
+async fn tell_an_admin(
+    conn: &mut crate::store::Conn,
+    caller: &Caller,
+    user: &crate::model::user::UserRecord,
+    what: &str,
+) -> Result<()> {
     let Some(email) = user.email.as_deref().filter(|e| !e.trim().is_empty()) else { return Ok(()) };
     if !store::is_admin(conn, user.id).await? {
         return Ok(());
@@ -247,7 +303,11 @@ pub fn refuse_disabling(is_admin: bool) -> Error {
 /// Setting up again needs only the password, so only someone at least as trusted as the user may
 /// reset: not the user themselves (My Account asks for their password), an admin's only by an
 /// admin, a platform operator's only by a platform operator.
-pub async fn reset_authenticator(state: &AppState, principal: &crate::access::Principal, id: UserId) -> Result<Option<String>> {
+pub async fn reset_authenticator(
+    state: &AppState,
+    principal: &crate::access::Principal,
+    id: UserId,
+) -> Result<Option<String>> {
     let (actor, account) = (&principal.actor, principal.account());
     let now = now_ms();
     if principal.is(id) {

@@ -71,15 +71,22 @@ mod tests {
     fn the_notice_says_what_who_and_when_and_whom_to_ask() {
         let text = message_text("Acme", "ada", "email", "bob", "2025-01-02T03:04:05Z");
         assert!(text.starts_with("Hello ada,"), "{text}");
-        assert!(text.contains("the email of your Roster admin sign-in at Acme was changed by bob on 2025-01-02T03:04:05Z"), "{text}");
+        assert!(
+            text.contains("the email of your Roster admin sign-in at Acme was changed by bob on 2025-01-02T03:04:05Z"),
+            "{text}"
+        );
         assert!(text.contains("contact another admin"), "{text}");
         let method = message_text("", "ada", "second-factor method", "api token pbx", "2025-01-02T03:04:05Z");
-        assert!(method.contains("the second-factor method of your Roster admin sign-in was changed by api token pbx"), "{method}");
+        assert!(
+            method.contains("the second-factor method of your Roster admin sign-in was changed by api token pbx"),
+            "{method}"
+        );
     }
 
     #[test]
     fn values_cannot_add_lines() {
-        let text = message_text("Acme\r\nBcc: x@example.com", "ada", "email", "bob\n\nClick http://evil.example", "now");
+        let text =
+            message_text("Acme\r\nBcc: x@example.com", "ada", "email", "bob\n\nClick http://evil.example", "now");
         assert!(!text.contains("\nBcc") && !text.contains("\nClick"), "{text}");
         assert_eq!(one_line(&"x".repeat(500), 120).len(), 120);
     }

@@ -60,7 +60,13 @@ fn legacy_hash(code: &str) -> String {
 
 /// Uses `user`'s code once: `false` when it is not one of their unused codes. A code stored
 /// the old way is accepted too (it can be used once, like any code).
-pub async fn redeem(conn: &mut Conn, secrets: &Secrets, user: UserId, code: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn redeem(
+    conn: &mut Conn,
+    secrets: &Secrets,
+    user: UserId,
+    code: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     store::use_recovery_code(conn, user, &[&hash(secrets, user, code), &legacy_hash(code)], now).await
 }
 

@@ -1,9 +1,9 @@
 //! Who must show a second factor, which methods they are offered, and when a sign-in is
 //! suspicious (R26–R28).
 
-use crate::store::second_factor::Familiarity;
-use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
 use crate::model::settings::{RequiredFor, SecondFactorPolicy};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord};
+use crate::store::second_factor::Familiarity;
 
 /// Wrong codes one sign-in may try before it has to start again with the password.
 pub const MAX_WRONG_CODES: i64 = 5;
@@ -18,7 +18,10 @@ pub enum Need {
     /// Set up the authenticator now (R29), for this reason.
     Setup(&'static str),
     /// Show a second factor by one of these methods; the reason is `always` or what was new.
-    Code { methods: Vec<&'static str>, reason: String },
+    Code {
+        methods: Vec<&'static str>,
+        reason: String,
+    },
 }
 
 /// Why a sign-in is suspicious (R30): what about it is new. Empty when nothing is.
@@ -139,7 +142,10 @@ mod tests {
         assert_eq!(need(&p, &user("disabled", "always", false), true, false, None), Need::Setup("admin_required"));
         assert_eq!(need(&p, &user("disabled", "always", false), false, false, None), Need::Nothing);
         let everyone = SecondFactorPolicy { required_for: RequiredFor::Everyone, ..p.clone() };
-        assert_eq!(need(&everyone, &user("disabled", "always", false), false, false, None), Need::Setup("account_required"));
+        assert_eq!(
+            need(&everyone, &user("disabled", "always", false), false, false, None),
+            Need::Setup("account_required")
+        );
         assert_eq!(need(&p, &user("totp", "always", false), false, false, None), Need::Setup("not_set_up"));
         assert_eq!(need(&p, &user("either", "suspicious", false), false, false, None), Need::Setup("not_set_up"));
         // Turned off and on again with the authenticator kept: its code is asked, not a new set-up.
@@ -200,12 +206,18 @@ mod tests {
             }
         }
         // Not an admin: "either" and "email" keep the emailed code.
-        assert_eq!(accepted_methods(&p, &user("either", "always", true), false), vec!["totp", "email", "recovery_code"]);
+        assert_eq!(
+            accepted_methods(&p, &user("either", "always", true), false),
+            vec!["totp", "email", "recovery_code"]
+        );
         assert_eq!(accepted_methods(&p, &user("email", "suspicious", true), false), vec!["email", "recovery_code"]);
         // An admin without an authenticator keeps today's way (R27: email until they set one up).
         assert_eq!(accepted_methods(&p, &user("email", "always", false), true), vec!["email", "recovery_code"]);
         let with_email = UserRecord { email: Some("ann@example.com".into()), ..user("either", "always", false) };
-        assert_eq!(need(&p, &with_email, true, false, None), Need::Code { methods: vec!["email"], reason: "always".into() });
+        assert_eq!(
+            need(&p, &with_email, true, false, None),
+            Need::Code { methods: vec!["email"], reason: "always".into() }
+        );
         assert_eq!(accepted_methods(&p, &user("disabled", "always", false), true), vec!["recovery_code"]);
     }
 

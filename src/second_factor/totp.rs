@@ -116,7 +116,8 @@ mod tests {
     #[test]
     fn our_six_digit_codes_are_the_last_six_of_the_rfc_values() {
         // With the same key, a 6-digit code is the 8-digit value modulo 10^6.
-        let secret = TotpSecret(SecretString::from(Secret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string()));
+        let secret =
+            TotpSecret(SecretString::from(Secret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string()));
         assert_eq!(secret.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         assert_eq!(secret.code_at_step(59 / 30).unwrap(), "287082");
         assert_eq!(secret.code_at_step(1111111109 / 30).unwrap(), "081804");

@@ -192,7 +192,9 @@ pub async fn reseal_legacy(store: &crate::store::Store, secrets: &Secrets) -> an
                         done += 1;
                     }
                 }
-                Err(_) => tracing::warn!(user = user.0, ?column, "a sealed value does not open with this key; left as it is"),
+                Err(_) => {
+                    tracing::warn!(user = user.0, ?column, "a sealed value does not open with this key; left as it is")
+                }
             }
         }
         tx.commit().await?;

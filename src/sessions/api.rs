@@ -87,7 +87,8 @@ async fn list_sessions(
 ) -> Result<Json<SessionPage>> {
     let (filter, limit) = query.to_filter()?;
     let current = Some(auth.caller.session);
-    let (items, next) = super::service::list(&state, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
+    let (items, next) =
+        super::service::list(&state, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
     Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
 }
 
@@ -122,7 +123,8 @@ async fn user_sessions(
 ) -> Result<Json<UserSessions>> {
     let principal = auth.principal(&client);
     let current = Some(auth.caller.session);
-    let items = super::service::list_of_user(&state, &principal, &auth.account.security, UserId(path.id), current).await?;
+    let items =
+        super::service::list_of_user(&state, &principal, &auth.account.security, UserId(path.id), current).await?;
     Ok(Json(UserSessions { items }))
 }
 
@@ -141,6 +143,8 @@ async fn end_user_sessions(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<Json<Ended>> {
-    let ended = super::service::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin").await?;
+    let ended =
+        super::service::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin")
+            .await?;
     Ok(Json(Ended { ended }))
 }

@@ -3,18 +3,17 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-
-use crate::state::AppState;
-use crate::model::SessionKind;
-use crate::model::settings::SecuritySettings;
 use crate::access::Principal;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
+use crate::model::SessionKind;
+use crate::model::settings::SecuritySettings;
+use crate::state::AppState;
+use crate::store::session_cache::SessionCache;
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
 use crate::store::{Affects, Conn, sessions};
-use crate::store::session_cache::SessionCache;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
@@ -97,7 +96,13 @@ pub async fn list(
 
 /// Ends one session of the account (R32), if its user is one the principal sees and may
 /// change (D2, D8); others' sessions are not found.
-pub async fn end(state: &AppState, cache: &SessionCache, principal: &Principal, id: SessionId, only_of: Option<UserId>) -> Result<()> {
+pub async fn end(
+    state: &AppState,
+    cache: &SessionCache,
+    principal: &Principal,
+    id: SessionId,
+    only_of: Option<UserId>,
+) -> Result<()> {
     let (actor, account) = (&principal.actor, principal.account());
     let mut tx = state.store.begin().await?;
     let user = sessions::delete(tx.conn(), account, id, only_of).await?.ok_or(Error::NotFound("session"))?;
@@ -107,8 +112,14 @@ pub async fn end(state: &AppState, cache: &SessionCache, principal: &Principal, 
     })?;
     let mut changes = Changes::new();
     changes.set("session", id.0);
-    activity::service::record(tx.conn(), actor, "session.ended", Target { kind: "user", id: Some(user.0), label: "" }, &changes)
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        actor,
+        "session.ended",
+        Target { kind: "user", id: Some(user.0), label: "" },
+        &changes,
+    )
+    .await?;
     tx.affects(Affects::Users(vec![user]));
     tx.commit().await?;
     cache.forget_user(user);
@@ -143,14 +154,25 @@ pub async fn end_all_of_inactive_users(conn: &mut Conn, actor: &Actor, why: &str
         let mut changes = Changes::new();
         changes.set("ended", ended).set("reason", why);
         let label = format!("{ended} sessions");
-        activity::service::record(conn, actor, "sessions.ended", Target { kind: "users", id: None, label: &label }, &changes)
-            .await?;
+        activity::service::record(
+            conn,
+            actor,
+            "sessions.ended",
+            Target { kind: "users", id: None, label: &label },
+            &changes,
+        )
+        .await?;
     }
     Ok(ended)
 }
 
 /// Ends all sessions of a user the principal sees and may change (R32, D2, D8).
-pub async fn end_all_of_reachable(state: &crate::state::AppState, principal: &Principal, user: UserId, why: &str) -> Result<u64> {
+pub async fn end_all_of_reachable(
+    state: &crate::state::AppState,
+    principal: &Principal,
+    user: UserId,
+    why: &str,
+) -> Result<u64> {
     let mut tx = state.store.begin().await?;
     let target = crate::access::principal::reachable_user(tx.conn(), principal, user).await?;
     let ended = end_all_of_user(tx.conn(), &principal.actor, user, &target.record.login, None, why).await?;

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::model::settings::IDLE_MINUTES;
 use crate::clock::now_ms;
 use crate::error::Result;
 use crate::ids::UserId;
+use crate::model::settings::IDLE_MINUTES;
 use crate::state::AppState;
 use crate::store::{Affects, activity, api_tokens, sessions, sign_in_failures};
 

@@ -12,12 +12,12 @@ use utoipa_axum::routes;
 
 use super::second_factor;
 use super::service::{Outcome, SignInRequest};
-use crate::model::{Caller, ClientInfo};
-use crate::second_factor::api::TotpSetup;
 use crate::clock::{Timestamp, to_rfc3339};
 use crate::error::{Error, Result};
 use crate::http::ApiJson;
 use crate::model::SessionKind;
+use crate::model::{Caller, ClientInfo};
+use crate::second_factor::api::TotpSetup;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -149,7 +149,11 @@ impl From<Outcome> for LoginResponse {
         (status = 401, description = "Sign-in refused (the same answer whatever the reason)", body = crate::error::Problem),
         (status = 409, description = "Signed in elsewhere under the one-session policy (code session_active)", body = crate::error::Problem),
         (status = 429, description = "Too many failures from this address; see Retry-After", body = crate::error::Problem)))]
-async fn login(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<LoginResponse>> {
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>> {
     let kind = match req.kind.as_deref() {
         None | Some("api") => SessionKind::Api,
         Some("phone") => SessionKind::Phone,
@@ -269,7 +273,11 @@ pub struct CodeRequest {
         (status = 401, description = "Unknown, used or expired challenge, too many wrong codes, or the user is locked (wrong codes count toward the lockout, D5)", body = crate::error::Problem),
         (status = 422, description = "Wrong, already used or expired code (field `code`); a method not offered (field `method`: `not_offered`, or `authenticator_required` for an emailed code from an admin with an authenticator, D6)", body = crate::error::Problem),
         (status = 429, description = "The address is refused after too many failures; see Retry-After", body = crate::error::Problem)))]
-async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<CodeRequest>) -> Result<Json<LoginResponse>> {
+async fn verify(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<LoginResponse>> {
     Ok(Json(second_factor::verify(&state, &req.challenge, &req.code, req.method.as_deref(), &client).await?.into()))
 }
 
@@ -331,4 +339,3 @@ async fn confirm_setup(
 ) -> Result<Json<LoginResponse>> {
     Ok(Json(second_factor::confirm_setup(&state, &req.challenge, &req.code, &client).await?.into()))
 }
-

@@ -11,8 +11,8 @@ use crate::model::access_policy::Policy;
 use crate::model::user::UserRecord;
 use crate::model::{AccountRecord, ClientInfo, SessionKind};
 use crate::state::AppState;
-use crate::store::access_rules as store;
 use crate::store::Affects;
+use crate::store::access_rules as store;
 
 /// What sign-in learned before the password, to finish the check after it.
 pub struct SignInGate {
@@ -39,7 +39,11 @@ pub async fn before_password(
     };
     let rules = match rules {
         Some(r) => r,
-        None => UserRules { mode: Mode::Inherit, account: to_rules(&store::list(&mut conn, account.id, None).await?), own: Vec::new() },
+        None => UserRules {
+            mode: Mode::Inherit,
+            account: to_rules(&store::list(&mut conn, account.id, None).await?),
+            own: Vec::new(),
+        },
     };
     drop(conn);
     if rules.mode.uses_account()
@@ -82,7 +86,8 @@ async fn record_refusal(
     client: &ClientInfo,
 ) -> Result<()> {
     let label: String = user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect());
-    let actor = Actor { account: account.id, user: user.map(|u| u.id), label: label.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: user.map(|u| u.id), label: label.clone(), address: client.address.clone() };
     let target = match user {
         Some(u) => Target::user(u.id, &u.login),
         None => Target { kind: "user", id: None, label: &label },

@@ -5,22 +5,24 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::second_factor::totp::{self, TotpSecret};
-use crate::second_factor::recovery;
-use crate::second_factor::service::{EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email};
-use crate::second_factor::authenticator::{SetupDetails, details, open};
 use crate::activity::{self, Changes, Target};
-use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
 use crate::auth::ClientInfo;
-use crate::secrets::token;
 use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
-use crate::state::AppState;
+use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 use crate::model::{AccountRecord, SignInStep};
+use crate::second_factor::authenticator::{SetupDetails, details, open};
+use crate::second_factor::recovery;
+use crate::second_factor::service::{
+    EMAIL_RESEND_MS, MAX_EMAIL_CODES, MAX_WRONG_CODES, Need, accepted_methods, mask_email,
+};
+use crate::second_factor::totp::{self, TotpSecret};
+use crate::secrets::token;
+use crate::sign_in::service::{self as sign_in, Outcome, Passed, Pending, Progress};
+use crate::state::AppState;
 use crate::store::challenges::{self, ChallengeRecord};
 use crate::store::second_factor::{self as store, ChallengeFactor};
 use crate::store::{Affects, Tx, accounts, sign_in_failures, users};
-use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 
 /// Called once the password is right: the step the sign-in must take for its second factor, if any.
 pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Result<Option<Pending>> {
@@ -36,8 +38,14 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
                 TwoFactorMode::Suspicious => {
                     let country = country_of(state, p.client);
                     Some(
-                        store::familiarity(conn, user.id, p.client.address.as_deref(), country.as_deref(), p.device_hash.as_deref())
-                            .await?,
+                        store::familiarity(
+                            conn,
+                            user.id,
+                            p.client.address.as_deref(),
+                            country.as_deref(),
+                            p.device_hash.as_deref(),
+                        )
+                        .await?,
                     )
                 }
                 TwoFactorMode::Always => None,
@@ -45,7 +53,13 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
             (has_codes, familiarity)
         }
     };
-    let need = crate::second_factor::service::need(&p.account.security.second_factor, user, is_admin, has_codes, familiarity.as_ref());
+    let need = crate::second_factor::service::need(
+        &p.account.security.second_factor,
+        user,
+        is_admin,
+        has_codes,
+        familiarity.as_ref(),
+    );
     let (step, reason, methods) = match need {
         Need::Nothing => return Ok(None),
         Need::Setup(reason) => (SignInStep::TotpSetup, reason.to_string(), vec!["totp"]),
@@ -63,7 +77,8 @@ pub(crate) async fn begin(state: &AppState, tx: &mut Tx, p: &Progress<'_>) -> Re
     }
     let mut changes = Changes::new();
     changes.set("step", step.as_str()).set("reason", &reason);
-    activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(user.id, &user.login), &changes)
+        .await?;
     Ok(Some(Pending { step, reason, challenge, expires_at, methods, email_sent_to, recovery_codes: None }))
 }
 
@@ -95,13 +110,30 @@ fn country_of(state: &AppState, client: &ClientInfo) -> Option<String> {
 }
 
 /// A six-digit code, bound to its challenge, mailed to the user.
-async fn send_code(tx: &mut Tx, account: &AccountRecord, user: &UserRecord, challenge_id: i64, now: i64) -> Result<String> {
-    let email = user.email.as_deref().ok_or_else(|| Error::invalid("method", "no_email", "you have no email address for codes"))?;
+async fn send_code(
+    tx: &mut Tx,
+    account: &AccountRecord,
+    user: &UserRecord,
+    challenge_id: i64,
+    now: i64,
+) -> Result<String> {
+    let email = user
+        .email
+        .as_deref()
+        .ok_or_else(|| Error::invalid("method", "no_email", "you have no email address for codes"))?;
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
     let minutes = account.security.second_factor.email_code_minutes;
     let expires_at = now + i64::from(minutes) * 60_000;
-    let sent = store::set_challenge_code(tx.conn(), challenge_id, &code_hash(challenge_id, &code), expires_at, now, MAX_EMAIL_CODES, now - EMAIL_RESEND_MS)
-        .await?;
+    let sent = store::set_challenge_code(
+        tx.conn(),
+        challenge_id,
+        &code_hash(challenge_id, &code),
+        expires_at,
+        now,
+        MAX_EMAIL_CODES,
+        now - EMAIL_RESEND_MS,
+    )
+    .await?;
     if !sent {
         return Err(Error::TooManyAttempts((EMAIL_RESEND_MS / 1000) as u64));
     }
@@ -110,7 +142,8 @@ async fn send_code(tx: &mut Tx, account: &AccountRecord, user: &UserRecord, chal
          If you did not just sign in, someone knows your password: change it now.\n",
         account = account.name
     );
-    let message = crate::mail::Message { to: email, subject: "Your sign-in code", text: &text, kind: "second_factor_code" };
+    let message =
+        crate::mail::Message { to: email, subject: "Your sign-in code", text: &text, kind: "second_factor_code" };
     crate::mail::enqueue(tx.conn(), account.id, &message).await?;
     Ok(mask_email(email))
 }
@@ -130,11 +163,17 @@ struct Live {
 async fn live(state: &AppState, challenge: &str, step: SignInStep, now: i64) -> Result<Live> {
     let refused = || Error::Unauthenticated;
     let mut conn = state.store.read().await?;
-    let record = challenges::peek(&mut conn, &token::hash(challenge), now).await?.filter(|c| c.step == step).ok_or_else(refused)?;
+    let record = challenges::peek(&mut conn, &token::hash(challenge), now)
+        .await?
+        .filter(|c| c.step == step)
+        .ok_or_else(refused)?;
     let factor = store::challenge_factor(&mut conn, record.id).await?.ok_or_else(refused)?;
     let account = accounts::by_id(&mut conn, record.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, record.user_id).await?.ok_or_else(refused)?;
-    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
+    if user.status != UserStatus::Active
+        || !account.enabled
+        || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now))
+    {
         return Err(refused());
     }
     Ok(Live { record, factor, account, user })
@@ -241,7 +280,13 @@ async fn still_able(tx: &mut Tx, live: &Live, now: i64) -> Result<()> {
 }
 
 /// `POST /api/v1/auth/second-factor`: the code of the second-factor step.
-pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Option<&str>, client: &ClientInfo) -> Result<Outcome> {
+pub async fn verify(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+    method: Option<&str>,
+    client: &ClientInfo,
+) -> Result<Outcome> {
     let now = now_ms();
     address_open(state, client, now).await?;
     let live = live(state, challenge, SignInStep::SecondFactor, now).await?;
@@ -296,7 +341,11 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
             }
         }
         Checked::Right("totp", Some(step)) => {
-            if store::use_totp_step(tx.conn(), user.id, step).await? { Ok("totp") } else { Err(("totp", "already_used")) }
+            if store::use_totp_step(tx.conn(), user.id, step).await? {
+                Ok("totp")
+            } else {
+                Err(("totp", "already_used"))
+            }
         }
         Checked::Right(m, _) => Ok(m),
         Checked::Wrong(m, why) => Err((m, why)),
@@ -308,8 +357,14 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
             still_able(&mut tx, &live, now).await?;
             let mut changes = Changes::new();
             changes.set("method", method);
-            activity::service::record(tx.conn(), &p.actor, "auth.second_factor_passed", Target::user(user.id, &user.login), &changes)
-                .await?;
+            activity::service::record(
+                tx.conn(),
+                &p.actor,
+                "auth.second_factor_passed",
+                Target::user(user.id, &user.login),
+                &changes,
+            )
+            .await?;
             let outcome = sign_in::proceed(state, &mut tx, &p, Passed::SecondFactor).await?;
             sign_in::finish(state, tx, &p, outcome).await
         }
@@ -325,21 +380,37 @@ pub async fn verify(state: &AppState, challenge: &str, code: &str, method: Optio
 /// count) and for the client's address; the answer to give. A code that locks the user ends
 /// the sign-in with the 401 a locked user's sign-in gets; one that gets the address refused,
 /// with the address's 429.
-async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i64, method: &str, why: &'static str) -> Error {
+async fn wrong_code(
+    state: &AppState,
+    live: &Live,
+    p: &Progress<'_>,
+    attempt: i64,
+    method: &str,
+    why: &'static str,
+) -> Error {
     let result: Result<Error> = async {
         let mut tx = state.store.begin().await?;
         tx.affects(Affects::Nothing);
         let wrong = attempt;
         let mut changes = Changes::new();
         changes.set("method", method).set("reason", why).set("step", live.record.step.as_str());
-        activity::service::record(tx.conn(), &p.actor, "auth.second_factor_failed", Target::user(live.user.id, &live.user.login), &changes)
-            .await?;
+        activity::service::record(
+            tx.conn(),
+            &p.actor,
+            "auth.second_factor_failed",
+            Target::user(live.user.id, &live.user.login),
+            &changes,
+        )
+        .await?;
         let lockout = &live.account.security.lockout;
         // A lock also ends the user's pending sign-ins, this one among them.
-        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now).await?
+        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now)
+            .await?
             >= i64::from(lockout.max_failures);
         let blocked = match p.client.address.as_deref() {
-            Some(address) => crate::passwords::lockout::count_address_failure(tx.conn(), address, lockout, p.now).await?,
+            Some(address) => {
+                crate::passwords::lockout::count_address_failure(tx.conn(), address, lockout, p.now).await?
+            }
             None => false,
         };
         let left = MAX_WRONG_CODES - wrong;
@@ -351,7 +422,9 @@ async fn wrong_code(state: &AppState, live: &Live, p: &Progress<'_>, attempt: i6
             _ if blocked => Error::TooManyAttempts(u64::from(lockout.lock_minutes) * 60),
             _ if locked => Error::Unauthenticated,
             (..=0, _) => Error::Unauthenticated,
-            (_, "already_used") => Error::invalid("code", "already_used", "this code was used already: wait for the next one"),
+            (_, "already_used") => {
+                Error::invalid("code", "already_used", "this code was used already: wait for the next one")
+            }
             (_, "expired") => Error::invalid("code", "expired", "this code has expired: ask for a new one"),
             _ => Error::invalid("code", "wrong_code", format!("is not the right code ({left} attempts left)")),
         })
@@ -407,7 +480,14 @@ pub async fn confirm_setup(state: &AppState, challenge: &str, code: &str, client
     store::replace_recovery_codes(tx.conn(), user.id, &hashes, now).await?;
     let mut changes = Changes::new();
     changes.set("method", method.unwrap_or(user.two_factor_method).as_str()).set("recovery_codes", codes.len());
-    activity::service::record(tx.conn(), &p.actor, "user.second_factor_set_up", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(
+        tx.conn(),
+        &p.actor,
+        "user.second_factor_set_up",
+        Target::user(user.id, &user.login),
+        &changes,
+    )
+    .await?;
     // The user now has an authenticator (R29): the rest of the sign-in sees them as such.
     let set_up = UserRecord {
         two_factor_method: method.unwrap_or(user.two_factor_method),

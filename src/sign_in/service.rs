@@ -8,21 +8,21 @@
 
 use secrecy::SecretString;
 
-use crate::model::ClientInfo;
-use crate::passwords::hashing as password;
-use crate::passwords::lockout::record_failure;
-use crate::secrets::token;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{Timestamp, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
+use crate::model::Caller;
+use crate::model::ClientInfo;
+use crate::model::user::{UserRecord, UserStatus};
+use crate::model::{AccountRecord, SignInStep};
 use crate::passwords::change::{self, Holder};
+use crate::passwords::hashing as password;
+use crate::passwords::lockout::record_failure;
+use crate::secrets::token;
 use crate::sessions::{self, SessionKind};
 use crate::state::AppState;
-use crate::model::{AccountRecord, SignInStep};
 use crate::store::{Affects, accounts, challenges, sessions as session_store, sign_in_failures, users};
-use crate::model::user::{UserRecord, UserStatus};
-use crate::model::Caller;
 
 /// How long a sign-in may wait at a step (time to choose a new password).
 const CHALLENGE_MS: i64 = 10 * 60_000;
@@ -114,15 +114,31 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         None => None,
     };
     drop(conn);
-    let access = crate::sign_in::gate::before_password(state, account.as_ref(), found.as_ref().map(|f| &f.0), req.login, req.kind, client).await?;
+    let access = crate::sign_in::gate::before_password(
+        state,
+        account.as_ref(),
+        found.as_ref().map(|f| &f.0),
+        req.login,
+        req.kind,
+        client,
+    )
+    .await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
     // R31: before any password work, so a sign-in without its CAPTCHA costs no argon2 and
     // counts no failure.
-    if let Some(step) =
-        crate::captcha::service::check(state, account.as_ref(), user.as_ref(), req.captcha.as_ref(), req.login, client, now).await?
+    if let Some(step) = crate::captcha::service::check(
+        state,
+        account.as_ref(),
+        user.as_ref(),
+        req.captcha.as_ref(),
+        req.login,
+        client,
+        now,
+    )
+    .await?
     {
         return Ok(Outcome::Captcha(step));
     }
@@ -141,7 +157,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         _ => None,
     };
     if let Some(reason) = reason {
-        record_failure(state, account.as_ref(), user.as_ref(), &settings, req.login, reason, req.kind, client, now).await?;
+        record_failure(state, account.as_ref(), user.as_ref(), &settings, req.login, reason, req.kind, client, now)
+            .await?;
         return Err(refused());
     }
     let (account, user) = (account.expect("checked"), user.expect("checked"));
@@ -153,7 +170,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         true => Some(password::hash(req.password.clone()).await?),
         false => None,
     };
-    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     // Hashing took a while: another request may since have locked the user (a burst of
@@ -199,7 +217,12 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
 
 /// Commits a sign-in's step and, when it opened a session that took over another, drops the
 /// other from the cache.
-pub(crate) async fn finish(state: &AppState, mut tx: crate::store::Tx, p: &Progress<'_>, outcome: Outcome) -> Result<Outcome> {
+pub(crate) async fn finish(
+    state: &AppState,
+    mut tx: crate::store::Tx,
+    p: &Progress<'_>,
+    outcome: Outcome,
+) -> Result<Outcome> {
     let took_over = matches!(outcome, Outcome::SignedIn(_)) && p.take_over;
     if took_over {
         tx.affects(Affects::Users(vec![p.user.id]));
@@ -218,7 +241,12 @@ pub(crate) async fn finish(state: &AppState, mut tx: crate::store::Tx, p: &Progr
 
 /// The rest of a sign-in once it has passed `passed`: the second factor (R26–R30), then a
 /// forced or expired password change (R24), then the session.
-pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Progress<'_>, passed: Passed) -> Result<Outcome> {
+pub(crate) async fn proceed(
+    state: &AppState,
+    tx: &mut crate::store::Tx,
+    p: &Progress<'_>,
+    passed: Passed,
+) -> Result<Outcome> {
     if passed == Passed::Password
         && let Some(step) = crate::sign_in::second_factor::begin(state, tx, p).await?
     {
@@ -239,7 +267,14 @@ pub(crate) async fn proceed(state: &AppState, tx: &mut crate::store::Tx, p: &Pro
         let (challenge, _, expires_at) = new_challenge(tx, p, step, reason).await?;
         let mut changes = Changes::new();
         changes.set("step", step.as_str()).set("reason", reason);
-        activity::service::record(tx.conn(), &p.actor, "auth.sign_in_step", Target::user(p.user.id, &p.user.login), &changes).await?;
+        activity::service::record(
+            tx.conn(),
+            &p.actor,
+            "auth.sign_in_step",
+            Target::user(p.user.id, &p.user.login),
+            &changes,
+        )
+        .await?;
         return Ok(Outcome::Step(Pending {
             step,
             reason: reason.to_string(),
@@ -303,17 +338,21 @@ async fn refuse_second_session(
         return Ok(());
     }
     let mut conn = state.store.read().await?;
-    let live = session_store::count_live_for_user(&mut conn, user.id, &sessions::service::liveness(&account.security, now)).await?;
+    let live =
+        session_store::count_live_for_user(&mut conn, user.id, &sessions::service::liveness(&account.security, now))
+            .await?;
     drop(conn);
     if live == 0 {
         return Ok(());
     }
-    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let mut changes = Changes::new();
     changes.set("reason", "session_active").set("kind", kind.as_str()).set("live_sessions", live);
-    activity::service::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes)
+        .await?;
     tx.commit().await?;
     Err(Error::SessionActive(
         "you are already signed in elsewhere and this account allows one session per user; \
@@ -338,7 +377,14 @@ async fn open_session(
         if ended > 0 {
             let mut changes = Changes::new();
             changes.set("ended", ended).set("kind", kind.as_str());
-            activity::service::record(tx.conn(), actor, "auth.session_taken_over", Target::user(user.id, &user.login), &changes).await?;
+            activity::service::record(
+                tx.conn(),
+                actor,
+                "auth.session_taken_over",
+                Target::user(user.id, &user.login),
+                &changes,
+            )
+            .await?;
         }
     }
     let token = token::new_token();
@@ -361,7 +407,14 @@ async fn open_session(
     changes.set("kind", kind.as_str());
     activity::service::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
     let expires_at = kind.idle_limit_ms(&account.security, user).map_or(absolute, |idle| absolute.min(now + idle));
-    Ok(SignedIn { token, expires_at, user: user.id, account_slug: account.slug.clone(), device: None, recovery_codes: None })
+    Ok(SignedIn {
+        token,
+        expires_at,
+        user: user.id,
+        account_slug: account.slug.clone(),
+        device: None,
+        recovery_codes: None,
+    })
 }
 
 /// The password-change step: a valid challenge and a new password that meets the policy
@@ -375,19 +428,24 @@ pub async fn complete_password_change(
     let now = now_ms();
     let challenge_hash = token::hash(challenge);
     let mut conn = state.store.read().await?;
-    let pending = challenges::peek(&mut conn, &challenge_hash, now).await?.filter(|c| c.step == SignInStep::PasswordChange);
+    let pending =
+        challenges::peek(&mut conn, &challenge_hash, now).await?.filter(|c| c.step == SignInStep::PasswordChange);
     let Some(pending) = pending else { return Err(refused()) };
     let account = accounts::by_id(&mut conn, pending.account_id).await?.ok_or_else(refused)?;
     let user = users::get(&mut conn, account.id, pending.user_id).await?.ok_or_else(refused)?;
     drop(conn);
     // A lock (D5: wrong codes count too) ends the sign-ins in progress.
-    if user.status != UserStatus::Active || !account.enabled || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) {
+    if user.status != UserStatus::Active
+        || !account.enabled
+        || user.locked_until.is_some_and(|t| t > Timestamp::from_ms(now))
+    {
         return Err(refused());
     }
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
     change::vet(&state.store, &account.security, &holder, &new_password, "new_password").await?;
     let hash = password::hash(new_password).await?;
-    let actor = Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
     let mut tx = state.store.begin().await?;
     // Taken inside the transaction: of two racing requests, one gets it.
     challenges::take(tx.conn(), &challenge_hash, now).await?.ok_or_else(refused)?;
@@ -395,9 +453,11 @@ pub async fn complete_password_change(
     sessions::service::end_all_of_user(tx.conn(), &actor, user.id, &user.login, None, "password_changed").await?;
     let mut changes = Changes::new();
     changes.set("reason", &pending.reason);
-    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes).await?;
+    activity::service::record(tx.conn(), &actor, "user.password_changed", Target::user(user.id, &user.login), &changes)
+        .await?;
     // The second factor, if any, was shown before this step; what is left is the session.
-    let changed = UserRecord { must_change_password: false, password_changed_at: Some(Timestamp::from_ms(now)), ..user.clone() };
+    let changed =
+        UserRecord { must_change_password: false, password_changed_at: Some(Timestamp::from_ms(now)), ..user.clone() };
     let progress = Progress {
         actor,
         account: &account,
@@ -425,11 +485,16 @@ pub async fn sign_out(state: &AppState, caller: &Caller, client: &ClientInfo) ->
     let mut tx = state.store.begin().await?;
     session_store::delete(tx.conn(), caller.account, caller.session, Some(caller.user)).await?;
     let actor = caller.actor(client);
-    activity::service::record(tx.conn(), &actor, "auth.sign_out", Target::user(caller.user, &caller.login), &Changes::new())
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        &actor,
+        "auth.sign_out",
+        Target::user(caller.user, &caller.login),
+        &Changes::new(),
+    )
+    .await?;
     tx.affects(Affects::Users(vec![caller.user]));
     tx.commit().await?;
     state.sessions.forget_user(caller.user);
     Ok(())
 }
-

@@ -60,7 +60,11 @@ pub async fn list(conn: &mut Conn, account: AccountId, user: Option<UserId>) -> 
 
 /// A user's mode and every rule that may apply to them (the account's and their own), in
 /// one statement: the session check runs it on each cache miss. `None` if no such user.
-pub async fn for_user(conn: &mut Conn, account: AccountId, user: UserId) -> Result<Option<(String, Vec<RuleRow>)>, sqlx::Error> {
+pub async fn for_user(
+    conn: &mut Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<Option<(String, Vec<RuleRow>)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT u.access_mode, r.id AS rule_id, r.user_id, r.action, r.value, r.description \
          FROM users u LEFT JOIN access_rules r ON r.account_id = u.account_id AND (r.user_id IS NULL OR r.user_id = u.id) \
@@ -82,7 +86,13 @@ pub async fn for_user(conn: &mut Conn, account: AccountId, user: UserId) -> Resu
 }
 
 /// Replaces the account's rules (`user` None) or a user's.
-pub async fn replace(conn: &mut Conn, account: AccountId, user: Option<UserId>, rules: &[NewRule<'_>], now: i64) -> Result<(), sqlx::Error> {
+pub async fn replace(
+    conn: &mut Conn,
+    account: AccountId,
+    user: Option<UserId>,
+    rules: &[NewRule<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     match user {
         None => {
             sqlx::query("DELETE FROM access_rules WHERE account_id = $1 AND user_id IS NULL")
@@ -118,7 +128,12 @@ pub async fn replace(conn: &mut Conn, account: AccountId, user: Option<UserId>, 
 }
 
 /// The account's rules share the account's version (its ETag): bumps it if still `expected`.
-pub async fn bump_account_version(conn: &mut Conn, account: AccountId, expected: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn bump_account_version(
+    conn: &mut Conn,
+    account: AccountId,
+    expected: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
         .bind(now)
         .bind(account.0)
@@ -129,7 +144,14 @@ pub async fn bump_account_version(conn: &mut Conn, account: AccountId, expected:
 }
 
 /// Sets a user's mode if the user is still at `expected` (their ETag), bumping the version.
-pub async fn set_user_mode(conn: &mut Conn, account: AccountId, user: UserId, mode: &str, expected: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn set_user_mode(
+    conn: &mut Conn,
+    account: AccountId,
+    user: UserId,
+    mode: &str,
+    expected: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET access_mode = $1, updated_at = $2, version = version + 1 \
          WHERE account_id = $3 AND id = $4 AND version = $5",

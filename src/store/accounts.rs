@@ -3,9 +3,9 @@
 use sqlx::Row;
 
 use super::Conn;
-use crate::model::settings::SecuritySettings;
 use crate::ids::AccountId;
 use crate::model::AccountRecord;
+use crate::model::settings::SecuritySettings;
 
 const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version, security";
 
@@ -29,7 +29,13 @@ pub async fn set_security(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn insert(conn: &mut Conn, slug: &str, name: &str, seat_limit: Option<i64>, now: i64) -> Result<AccountId, sqlx::Error> {
+pub async fn insert(
+    conn: &mut Conn,
+    slug: &str,
+    name: &str,
+    seat_limit: Option<i64>,
+    now: i64,
+) -> Result<AccountId, sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO accounts (slug, name, enabled, seat_limit, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $5, 1) RETURNING id",
@@ -52,10 +58,7 @@ pub async fn by_slug(conn: &mut Conn, slug: &str) -> Result<Option<AccountRecord
 }
 
 pub async fn by_id(conn: &mut Conn, id: AccountId) -> Result<Option<AccountRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1")).bind(id.0).fetch_optional(&mut *conn).await
 }
 
 pub async fn list(conn: &mut Conn) -> Result<Vec<AccountRecord>, sqlx::Error> {

@@ -150,12 +150,17 @@ pub async fn max_id(conn: &mut Conn) -> Result<i64, sqlx::Error> {
 }
 
 /// Events after `after`, oldest first: id, action, target type and id (for cache invalidation).
-pub async fn since(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<(i64, String, String, Option<i64>)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, action, target_type, target_id FROM activity WHERE id > $1 ORDER BY id LIMIT $2")
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+pub async fn since(
+    conn: &mut Conn,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, String, Option<i64>)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT id, action, target_type, target_id FROM activity WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
 }
 

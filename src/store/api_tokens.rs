@@ -74,7 +74,12 @@ pub async fn find_usable(conn: &mut Conn, token_hash: &str, now: i64) -> Result<
 
 /// The account's tokens, newest first; revoked ones only when asked.
 /// The account's tokens whose makers `seen` covers (D8).
-pub async fn list(conn: &mut Conn, account: AccountId, seen: &super::grants::Seen, include_revoked: bool) -> Result<Vec<ApiTokenRecord>, sqlx::Error> {
+pub async fn list(
+    conn: &mut Conn,
+    account: AccountId,
+    seen: &super::grants::Seen,
+    include_revoked: bool,
+) -> Result<Vec<ApiTokenRecord>, sqlx::Error> {
     let mut sql = super::sql::Sql::new(format!("{SELECT} WHERE t.account_id = "));
     sql.bind(account.0).append(&seen.users_sql());
     if !include_revoked {

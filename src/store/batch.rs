@@ -25,7 +25,12 @@ pub struct NewUser<'a> {
 const INSERT_MANY_ROWS: usize = 32;
 
 /// Inserts the users, `INSERT_MANY_ROWS` per statement; returns their ids in the order given.
-pub async fn insert_users(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
+pub async fn insert_users(
+    conn: &mut Conn,
+    account: AccountId,
+    users: &[NewUser<'_>],
+    now: i64,
+) -> Result<Vec<UserId>, sqlx::Error> {
     let mut ids = Vec::with_capacity(users.len());
     for chunk in users.chunks(INSERT_MANY_ROWS) {
         ids.extend(insert_chunk(conn, account, chunk, now).await?);
@@ -40,7 +45,12 @@ pub(crate) const INSERT_MANY: &str = "INSERT INTO users (account_id, login, logi
     is_company_supervisor, status, two_factor_method, two_factor_mode, password_hash, password_changed_at, \
     must_change_password, search_text, created_at, updated_at, version) VALUES ";
 
-async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>], now: i64) -> Result<Vec<UserId>, sqlx::Error> {
+async fn insert_chunk(
+    conn: &mut Conn,
+    account: AccountId,
+    users: &[NewUser<'_>],
+    now: i64,
+) -> Result<Vec<UserId>, sqlx::Error> {
     fn text(sql: &mut Sql, v: Option<&str>) {
         sql.push(", ");
         match v {
@@ -103,10 +113,7 @@ async fn insert_chunk(conn: &mut Conn, account: AccountId, users: &[NewUser<'_>]
     for row in rows {
         by_login.insert(row.try_get::<String, _>(1)?, UserId(row.try_get(0)?));
     }
-    users
-        .iter()
-        .map(|u| by_login.get(&u.fields.login.key()).copied().ok_or_else(|| sqlx::Error::RowNotFound))
-        .collect()
+    users.iter().map(|u| by_login.get(&u.fields.login.key()).copied().ok_or_else(|| sqlx::Error::RowNotFound)).collect()
 }
 
 /// Direct permissions of many users, 250 pairs per statement.

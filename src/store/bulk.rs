@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use super::Conn;
-use super::sql::Sql;
 use super::grants::Seen;
+use super::sql::Sql;
 use super::users::{Link, target_sql};
 use crate::ids::{AccountId, UserId};
 use crate::model::user::UserStatus;
@@ -47,9 +47,14 @@ pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
         Plan::Link { link, add, values } => {
             let (table, column) = (link.join_table(), link.column());
             if *add {
-                sql.push(&format!(" AND EXISTS (SELECT 1 FROM {} t WHERE t.account_id = u.account_id AND t.id IN (", link.table()))
-                    .bind_list(values)
-                    .push(&format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id))"));
+                sql.push(&format!(
+                    " AND EXISTS (SELECT 1 FROM {} t WHERE t.account_id = u.account_id AND t.id IN (",
+                    link.table()
+                ))
+                .bind_list(values)
+                .push(&format!(
+                    ") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id))"
+                ));
             } else {
                 sql.push(&format!(" AND EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} IN ("))
                     .bind_list(values)
@@ -74,17 +79,14 @@ pub async fn ids_where(conn: &mut Conn, users_where: &Sql, limit: i64) -> Result
 }
 
 /// Applies the plan to the users `changing` selects; returns how many users changed.
-pub async fn apply(
-    conn: &mut Conn,
-    selected: &Sql,
-    plan: &Plan,
-    changing: &Sql,
-    now: i64,
-) -> Result<u64, sqlx::Error> {
+pub async fn apply(conn: &mut Conn, selected: &Sql, plan: &Plan, changing: &Sql, now: i64) -> Result<u64, sqlx::Error> {
     match plan {
         Plan::SetStatus { to, .. } => {
             let mut sql = Sql::new("UPDATE users SET status = ");
-            sql.bind(to.as_str()).push(", updated_at = ").bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
+            sql.bind(to.as_str())
+                .push(", updated_at = ")
+                .bind(now)
+                .push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             sql.append(changing).push(")");
             let changed = sql.query().execute(&mut *conn).await?.rows_affected();
             Ok(changed)
@@ -106,10 +108,9 @@ pub async fn apply(
                     "INSERT INTO {table} (user_id, {column}) SELECT u.id, t.id FROM users u CROSS JOIN {} t WHERE ",
                     link.table()
                 ));
-                s.append(selected)
-                    .push(" AND t.account_id = u.account_id AND t.id IN (")
-                    .bind_list(values)
-                    .push(&format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id)"));
+                s.append(selected).push(" AND t.account_id = u.account_id AND t.id IN (").bind_list(values).push(
+                    &format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id)"),
+                );
                 s
             } else {
                 let mut s = Sql::new(format!("DELETE FROM {table} WHERE {column} IN ("));

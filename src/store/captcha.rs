@@ -35,7 +35,12 @@ pub async fn insert(conn: &mut Conn, c: &NewCaptcha<'_>) -> Result<(), sqlx::Err
 
 /// Takes a live challenge of the account: found, unexpired, and deleted in the same statement,
 /// so that it is answered once even when two requests race. Returns its answers' hashes.
-pub async fn take(conn: &mut Conn, token_hash: &str, account: AccountId, now: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn take(
+    conn: &mut Conn,
+    token_hash: &str,
+    account: AccountId,
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query(
         "DELETE FROM captcha_challenges WHERE token_hash = $1 AND account_id = $2 AND expires_at > $3 RETURNING answer_hashes",
     )
@@ -59,7 +64,12 @@ pub async fn image(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option
 
 /// R31: the user's own "CAPTCHA at every sign-in". Part of their security settings, whose
 /// version the caller bumps.
-pub async fn set_required(conn: &mut Conn, account: AccountId, user: UserId, required: bool) -> Result<(), sqlx::Error> {
+pub async fn set_required(
+    conn: &mut Conn,
+    account: AccountId,
+    user: UserId,
+    required: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET captcha_required = $1 WHERE account_id = $2 AND id = $3")
         .bind(required)
         .bind(account.0)

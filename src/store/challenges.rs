@@ -91,5 +91,9 @@ pub async fn peek(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<
 }
 
 pub async fn delete_for_user(conn: &mut Conn, user: UserId) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1")
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }

@@ -19,7 +19,10 @@ pub enum Seen {
     /// The user and everyone sharing one of their desks.
     SharingDesksWith(UserId),
     /// The user and the end users whose company is `company` (compared case-insensitively).
-    CompanyOf { me: UserId, company: String },
+    CompanyOf {
+        me: UserId,
+        company: String,
+    },
     Only(UserId),
     /// Users both cover (a route that needs two permissions, each with its scope).
     Both(Box<Seen>, Box<Seen>),
@@ -98,13 +101,21 @@ pub async fn roles(conn: &mut Conn, account: AccountId, ids: &[i64]) -> Result<V
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new("SELECT r.id, r.name, r.builtin, r.scope, rp.permission FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id WHERE r.account_id = ");
+    let mut sql = Sql::new(
+        "SELECT r.id, r.name, r.builtin, r.scope, rp.permission FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id WHERE r.account_id = ",
+    );
     sql.bind(account.0).push(" AND r.id IN (").bind_list(ids).push(") ORDER BY r.id");
     let mut out: Vec<RoleGrant> = Vec::new();
     for row in sql.query().fetch_all(&mut *conn).await? {
         let id: i64 = row.try_get(0)?;
         if out.last().is_none_or(|r| r.id != id) {
-            out.push(RoleGrant { id, name: row.try_get(1)?, builtin: row.try_get(2)?, scope: row.try_get(3)?, permissions: BTreeSet::new() });
+            out.push(RoleGrant {
+                id,
+                name: row.try_get(1)?,
+                builtin: row.try_get(2)?,
+                scope: row.try_get(3)?,
+                permissions: BTreeSet::new(),
+            });
         }
         if let Some(p) = row.try_get::<Option<String>, _>(4)? {
             out.last_mut().expect("pushed above").permissions.insert(p);
@@ -118,7 +129,9 @@ pub async fn roles_of_groups(conn: &mut Conn, account: AccountId, groups: &[i64]
     if groups.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new("SELECT DISTINCT gr.role_id FROM group_roles gr JOIN groups g ON g.id = gr.group_id WHERE g.account_id = ");
+    let mut sql = Sql::new(
+        "SELECT DISTINCT gr.role_id FROM group_roles gr JOIN groups g ON g.id = gr.group_id WHERE g.account_id = ",
+    );
     sql.bind(account.0).push(" AND gr.group_id IN (").bind_list(groups).push(")");
     sql.query().fetch_all(&mut *conn).await?.iter().map(|r| r.try_get(0)).collect()
 }
@@ -153,7 +166,9 @@ pub fn beyond_reach_sql(account_wide: &[&str], beyond_roles: &[i64]) -> Sql {
     let mut sql = Sql::new("(u.is_superuser = ");
     sql.bind(true);
     if !beyond_roles.is_empty() {
-        sql.push(" OR u.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id IN (").bind_list(beyond_roles).push("))");
+        sql.push(" OR u.id IN (SELECT ur.user_id FROM user_roles ur WHERE ur.role_id IN (")
+            .bind_list(beyond_roles)
+            .push("))");
         sql.push(" OR u.id IN (SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id WHERE gr.role_id IN (")
             .bind_list(beyond_roles)
             .push("))");
@@ -223,7 +238,10 @@ pub async fn is_signable_admin(conn: &mut Conn, account: AccountId, user: UserId
 
 /// The account's built-in Admin role.
 pub async fn admin_role(conn: &mut Conn, account: AccountId) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT id FROM roles WHERE account_id = $1 AND builtin = 'admin'").bind(account.0).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query("SELECT id FROM roles WHERE account_id = $1 AND builtin = 'admin'")
+        .bind(account.0)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(|r| r.try_get(0)).transpose()
 }
 
@@ -231,7 +249,10 @@ pub async fn admin_role(conn: &mut Conn, account: AccountId) -> Result<Option<i6
 /// so that two changes that each leave one admin cannot both commit (D4).
 pub async fn lock_account(conn: &mut Conn, account: AccountId) -> Result<(), sqlx::Error> {
     let row_lock = super::Engine::of(conn).row_lock();
-    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1{row_lock}")).bind(account.0).fetch_optional(&mut *conn).await?;
+    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1{row_lock}"))
+        .bind(account.0)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -49,7 +49,13 @@ pub struct Claimed {
 /// Claims up to `limit` due messages for `worker` until `until`: queued ones whose time has
 /// come, and ones whose previous claim ran out (its instance stopped mid-send). Each claim
 /// counts as an attempt.
-pub async fn claim(conn: &mut Conn, worker: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+pub async fn claim(
+    conn: &mut Conn,
+    worker: &str,
+    now: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     let lock = match Engine::of(conn) {
         Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
@@ -69,7 +75,13 @@ pub async fn claim(conn: &mut Conn, worker: &str, now: i64, until: i64, limit: i
 }
 
 /// Sent: the body (codes, links) goes.
-pub async fn mark_sent(conn: &mut Conn, id: i64, worker: &str, now: i64, note: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn mark_sent(
+    conn: &mut Conn,
+    id: i64,
+    worker: &str,
+    now: i64,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE mail_outbox SET state = 'sent', body = NULL, sent_at = $1, claimed_by = NULL, claimed_until = NULL, \
          last_error = $2 WHERE id = $3 AND claimed_by = $4 AND state = 'sending'",
@@ -85,7 +97,13 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, worker: &str, now: i64, note: O
 }
 
 /// Not sent this time: back in the queue until `next_attempt_at`.
-pub async fn mark_retry(conn: &mut Conn, id: i64, worker: &str, next_attempt_at: i64, error: &str) -> Result<bool, sqlx::Error> {
+pub async fn mark_retry(
+    conn: &mut Conn,
+    id: i64,
+    worker: &str,
+    next_attempt_at: i64,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $1, last_error = $2, claimed_by = NULL, claimed_until = NULL \
          WHERE id = $3 AND claimed_by = $4 AND state = 'sending'",
@@ -140,7 +158,10 @@ pub async fn erase_failed_bodies(conn: &mut Conn, before: i64) -> Result<u64, sq
 
 /// When the next queued message is due, if any.
 pub async fn next_due(conn: &mut Conn) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query("SELECT MIN(next_attempt_at) FROM mail_outbox WHERE state = 'queued'").fetch_one(&mut *conn).await?.try_get(0)
+    sqlx::query("SELECT MIN(next_attempt_at) FROM mail_outbox WHERE state = 'queued'")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)
 }
 
 /// What the outbox view shows: never the body.
@@ -185,7 +206,11 @@ pub async fn list(
 }
 
 pub async fn get(conn: &mut Conn, account: AccountId, id: i64) -> Result<Option<MailRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("{SELECT} WHERE account_id = $1 AND id = $2")).bind(account.0).bind(id).fetch_optional(&mut *conn).await
+    sqlx::query_as(&format!("{SELECT} WHERE account_id = $1 AND id = $2"))
+        .bind(account.0)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// A failed message (with its body still there) goes back to the queue, due now.

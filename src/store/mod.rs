@@ -6,6 +6,7 @@
 pub mod access_rules;
 pub mod accounts;
 pub mod activity;
+pub mod api_tokens;
 pub mod batch;
 pub mod bulk;
 pub mod captcha;
@@ -13,17 +14,16 @@ pub mod challenges;
 pub mod grants;
 pub mod invalidation;
 pub mod mail;
-pub mod password_resets;
-pub mod api_tokens;
-pub mod sign_in_failures;
+pub mod named;
 pub mod password_history;
+pub mod password_resets;
 pub mod reach;
 pub mod sealed;
 pub mod second_factor;
-pub mod named;
-pub mod sql;
-pub mod sessions;
 pub mod session_cache;
+pub mod sessions;
+pub mod sign_in_failures;
+pub mod sql;
 pub mod users;
 
 use std::path::Path;
@@ -146,10 +146,8 @@ impl Store {
                     Ok(())
                 })
             });
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .with_context(|| format!("connecting to {}", redact_url(&url)))?;
+        let pool =
+            pool_options.connect_with(options).await.with_context(|| format!("connecting to {}", redact_url(&url)))?;
         if engine == Engine::Sqlite {
             // WAL lets readers go on while one writer writes; the mode is stored in the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
@@ -223,10 +221,12 @@ impl Store {
 fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
-    if path != ":memory:" && !path.is_empty()
-        && let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
+    if path != ":memory:"
+        && !path.is_empty()
+        && let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
     Ok(if url.contains("mode=") {
         url.to_string()
     } else if url.contains('?') {

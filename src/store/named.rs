@@ -85,7 +85,12 @@ pub async fn insert_builtin_role(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let id = insert(conn, Link::Roles, account, name, &name.to_lowercase(), description, now).await?;
-    sqlx::query("UPDATE roles SET builtin = $1, scope = $2 WHERE id = $3").bind(key).bind(scope).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE roles SET builtin = $1, scope = $2 WHERE id = $3")
+        .bind(key)
+        .bind(scope)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(id)
 }
 
@@ -143,22 +148,27 @@ pub async fn delete(conn: &mut Conn, link: Link, account: AccountId, id: i64) ->
 }
 
 /// `(id, name)` of those of `ids` that exist in the account, in name order.
-pub async fn names(conn: &mut Conn, link: Link, account: AccountId, ids: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+pub async fn names(
+    conn: &mut Conn,
+    link: Link,
+    account: AccountId,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut sql = Sql::new(format!("SELECT id, name FROM {} WHERE account_id = ", link.table()));
     sql.bind(account.0).push(" AND id IN (").bind_list(ids).push(") ORDER BY name_key");
-    sql.query()
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    sql.query().fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// Looks a name up case-insensitively (used by the importer, which names roles and desks).
-pub async fn find_by_name(conn: &mut Conn, link: Link, account: AccountId, name_key: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn find_by_name(
+    conn: &mut Conn,
+    link: Link,
+    account: AccountId,
+    name_key: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(&format!("SELECT id FROM {} WHERE account_id = $1 AND name_key = $2", link.table()))
         .bind(account.0)
         .bind(name_key)

@@ -8,11 +8,13 @@ use crate::model::password_reset::ResetLinkEnd;
 
 /// The user a forgot-password request names, by login or email (both lowercased keys).
 pub async fn find_user(conn: &mut Conn, account: AccountId, key: &str) -> Result<Option<UserId>, sqlx::Error> {
-    let row = sqlx::query("SELECT id FROM users WHERE account_id = $1 AND (login_key = $2 OR email_key = $2) ORDER BY id LIMIT 1")
-        .bind(account.0)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id FROM users WHERE account_id = $1 AND (login_key = $2 OR email_key = $2) ORDER BY id LIMIT 1",
+    )
+    .bind(account.0)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(|r| r.try_get(0).map(UserId)).transpose()
 }
 
@@ -43,7 +45,14 @@ pub async fn end_for_user(conn: &mut Conn, user: UserId, now: i64, reason: Reset
     Ok(())
 }
 
-pub async fn insert(conn: &mut Conn, token_hash: &str, account: AccountId, user: UserId, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    conn: &mut Conn,
+    token_hash: &str,
+    account: AccountId,
+    user: UserId,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO password_resets (token_hash, account_id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(token_hash)
         .bind(account.0)
@@ -67,10 +76,12 @@ pub struct ResetRecord {
 
 /// A link by its token's hash, whatever its state (so a refusal can say why).
 pub async fn find(conn: &mut Conn, token_hash: &str) -> Result<Option<ResetRecord>, sqlx::Error> {
-    sqlx::query_as("SELECT id, account_id, user_id, expires_at, ended_at, end_reason FROM password_resets WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await
+    sqlx::query_as(
+        "SELECT id, account_id, user_id, expires_at, ended_at, end_reason FROM password_resets WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 /// Uses a live link up: of two racing requests, one gets it.

@@ -44,7 +44,8 @@ pub async fn of_users(
         .iter()
         .map(|row| {
             let beyond: i64 = row.try_get(1)?;
-            let covered = (0..seens.len()).map(|i| row.try_get::<i64, _>(i + 2).map(|v| v != 0)).collect::<Result<_, _>>()?;
+            let covered =
+                (0..seens.len()).map(|i| row.try_get::<i64, _>(i + 2).map(|v| v != 0)).collect::<Result<_, _>>()?;
             Ok(UserReach { id: UserId(row.try_get(0)?), beyond: beyond != 0, covered })
         })
         .collect()

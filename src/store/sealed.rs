@@ -15,7 +15,8 @@ pub enum SealedColumn {
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 3] = [SealedColumn::SipPassword, SealedColumn::TotpSecret, SealedColumn::TotpPendingSecret];
+    pub const ALL: [SealedColumn; 3] =
+        [SealedColumn::SipPassword, SealedColumn::TotpSecret, SealedColumn::TotpPendingSecret];
 
     fn name(self) -> &'static str {
         match self {
@@ -39,7 +40,13 @@ pub async fn legacy(conn: &mut Conn, column: SealedColumn) -> Result<Vec<(UserId
 }
 
 /// Replaces `old` with `new`, unless the value changed meanwhile (then the new value stands).
-pub async fn replace(conn: &mut Conn, column: SealedColumn, user: UserId, old: &str, new: &str) -> Result<bool, sqlx::Error> {
+pub async fn replace(
+    conn: &mut Conn,
+    column: SealedColumn,
+    user: UserId,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
     let c = column.name();
     let sql = format!("UPDATE users SET {c} = $1 WHERE id = $2 AND {c} = $3");
     Ok(sqlx::query(&sql).bind(new).bind(user.0).bind(old).execute(&mut *conn).await?.rows_affected() == 1)

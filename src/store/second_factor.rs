@@ -73,7 +73,12 @@ pub async fn confirm_totp(
     Ok(())
 }
 
-pub async fn set_pending_totp(conn: &mut Conn, user: UserId, sealed: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_pending_totp(
+    conn: &mut Conn,
+    user: UserId,
+    sealed: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET totp_pending_secret = $1, totp_pending_at = $2 WHERE id = $3")
         .bind(sealed)
         .bind(sealed.map(|_| now))
@@ -101,7 +106,12 @@ pub async fn reset_totp(conn: &mut Conn, account: AccountId, user: UserId, now: 
 }
 
 /// Replaces the user's recovery codes with these (hashes).
-pub async fn replace_recovery_codes(conn: &mut Conn, user: UserId, hashes: &[String], now: i64) -> Result<(), sqlx::Error> {
+pub async fn replace_recovery_codes(
+    conn: &mut Conn,
+    user: UserId,
+    hashes: &[String],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
     for hash in hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
@@ -116,7 +126,12 @@ pub async fn replace_recovery_codes(conn: &mut Conn, user: UserId, hashes: &[Str
 
 /// Uses a recovery code once: `false` when it is not one of the user's unused codes. `hashes`
 /// are the forms the code may be stored in (keyed, and the old plain hash); one row is used.
-pub async fn use_recovery_code(conn: &mut Conn, user: UserId, hashes: &[&str; 2], now: i64) -> Result<bool, sqlx::Error> {
+pub async fn use_recovery_code(
+    conn: &mut Conn,
+    user: UserId,
+    hashes: &[&str; 2],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE recovery_codes SET used_at = $1 WHERE id = (SELECT id FROM recovery_codes \
          WHERE user_id = $2 AND code_hash IN ($3, $4) AND used_at IS NULL ORDER BY id LIMIT 1) AND used_at IS NULL",
@@ -196,16 +211,24 @@ pub async fn familiarity(
         ),
         None => None,
     };
-    let any_history = sqlx::query("SELECT 1 FROM known_addresses WHERE user_id = $1 UNION SELECT 1 FROM known_devices WHERE user_id = $1")
-        .bind(user.0)
-        .fetch_optional(&mut *conn)
-        .await?
-        .is_some();
+    let any_history = sqlx::query(
+        "SELECT 1 FROM known_addresses WHERE user_id = $1 UNION SELECT 1 FROM known_devices WHERE user_id = $1",
+    )
+    .bind(user.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
     Ok(Familiarity { known_address, known_device, known_country, any_history })
 }
 
 /// Remembers the address (with its country) of a completed sign-in.
-pub async fn remember_address(conn: &mut Conn, user: UserId, address: &str, country: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn remember_address(
+    conn: &mut Conn,
+    user: UserId,
+    address: &str,
+    country: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     // One statement: two sign-ins from a new address finishing together must not collide.
     sqlx::query(
         "INSERT INTO known_addresses (user_id, address, country, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4) \
@@ -276,7 +299,12 @@ pub async fn challenge_factor(conn: &mut Conn, challenge_id: i64) -> Result<Opti
     .transpose()
 }
 
-pub async fn set_challenge_setup(conn: &mut Conn, challenge_id: i64, sealed_secret: &str, device_hash: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn set_challenge_setup(
+    conn: &mut Conn,
+    challenge_id: i64,
+    sealed_secret: &str,
+    device_hash: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sign_in_challenges SET pending_secret = $1, device_hash = $2 WHERE id = $3")
         .bind(sealed_secret)
         .bind(device_hash)
@@ -286,8 +314,16 @@ pub async fn set_challenge_setup(conn: &mut Conn, challenge_id: i64, sealed_secr
     Ok(())
 }
 
-pub async fn set_challenge_device(conn: &mut Conn, challenge_id: i64, device_hash: Option<&str>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sign_in_challenges SET device_hash = $1 WHERE id = $2").bind(device_hash).bind(challenge_id).execute(&mut *conn).await?;
+pub async fn set_challenge_device(
+    conn: &mut Conn,
+    challenge_id: i64,
+    device_hash: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sign_in_challenges SET device_hash = $1 WHERE id = $2")
+        .bind(device_hash)
+        .bind(challenge_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -320,7 +356,12 @@ pub async fn set_challenge_code(
 /// Takes one of a challenge's attempts before its code is checked: the count it reached, or
 /// `None` when none are left (or the challenge is gone). One statement, committed on its own,
 /// so parallel guesses cannot all be checked before any is counted.
-pub async fn reserve_attempt(conn: &mut Conn, challenge_id: i64, max: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn reserve_attempt(
+    conn: &mut Conn,
+    challenge_id: i64,
+    max: i64,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query(
         "UPDATE sign_in_challenges SET wrong_codes = wrong_codes + 1 \
          WHERE id = $1 AND wrong_codes < $2 AND expires_at > $3 RETURNING wrong_codes",
@@ -342,8 +383,18 @@ pub async fn delete_challenge(conn: &mut Conn, challenge_id: i64) -> Result<(), 
 // ---- one-time enrolment links ---------------------------------------------------------------
 
 /// A new link voids the user's earlier ones.
-pub async fn insert_enrolment_link(conn: &mut Conn, user: UserId, token_hash: &str, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM enrolment_links WHERE user_id = $1 OR expires_at < $2").bind(user.0).bind(now).execute(&mut *conn).await?;
+pub async fn insert_enrolment_link(
+    conn: &mut Conn,
+    user: UserId,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM enrolment_links WHERE user_id = $1 OR expires_at < $2")
+        .bind(user.0)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("INSERT INTO enrolment_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(user.0)
@@ -367,10 +418,12 @@ pub async fn enrolment_link_user(conn: &mut Conn, token_hash: &str, now: i64) ->
 
 /// Uses a link once: `false` when it was used (or expired) meanwhile.
 pub async fn use_enrolment_link(conn: &mut Conn, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE enrolment_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1")
-        .bind(now)
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE enrolment_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

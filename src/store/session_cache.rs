@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::clock::Timestamp;
-use crate::model::Caller;
 use crate::ids::{SessionId, UserId};
+use crate::model::Caller;
 
 /// Enough for every live session of a large platform; past it the cache starts afresh
 /// rather than grow without bound.

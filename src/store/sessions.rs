@@ -56,7 +56,8 @@ pub struct Liveness {
     pub lifetime_ms: i64,
 }
 
-const COLUMNS: &str = "s.id, s.account_id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent";
+const COLUMNS: &str =
+    "s.id, s.account_id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.address, s.user_agent";
 
 /// Appends "this session is live" for sessions `s` of users `u`. API sessions have no idle limit.
 fn push_live(sql: &mut Sql, live: &Liveness) {
@@ -156,7 +157,12 @@ pub async fn touch_many(conn: &mut Conn, ids: &[SessionId], now: i64) -> Result<
 
 /// Deletes one session of the account (and of `only_of`, when given); returns its user when
 /// it existed.
-pub async fn delete(conn: &mut Conn, account: AccountId, id: SessionId, only_of: Option<UserId>) -> Result<Option<UserId>, sqlx::Error> {
+pub async fn delete(
+    conn: &mut Conn,
+    account: AccountId,
+    id: SessionId,
+    only_of: Option<UserId>,
+) -> Result<Option<UserId>, sqlx::Error> {
     let row = sqlx::query(
         "DELETE FROM sessions WHERE account_id = $1 AND id = $2 AND ($3 = 0 OR user_id = $3) RETURNING user_id",
     )

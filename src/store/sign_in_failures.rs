@@ -10,7 +10,12 @@ use crate::ids::{AccountId, UserId};
 /// returns the count in the current window, or `None` when the user is locked already. The
 /// lock is checked in the same statement, so guesses that were in flight when another one
 /// locked the user neither count nor lock again.
-pub async fn count_user_failure(conn: &mut Conn, user: UserId, now: i64, window_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn count_user_failure(
+    conn: &mut Conn,
+    user: UserId,
+    now: i64,
+    window_ms: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query(
         "UPDATE users SET \
            failed_sign_ins = CASE WHEN failures_since IS NULL OR failures_since < $1 THEN 1 ELSE failed_sign_ins + 1 END, \
@@ -92,7 +97,12 @@ pub async fn address_failures(conn: &mut Conn, address: &str, now: i64, window_m
 }
 
 /// Counts one failure from an address; returns the count in the current window.
-pub async fn count_address_failure(conn: &mut Conn, address: &str, now: i64, window_ms: i64) -> Result<i64, sqlx::Error> {
+pub async fn count_address_failure(
+    conn: &mut Conn,
+    address: &str,
+    now: i64,
+    window_ms: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "INSERT INTO address_failures (address, failures, since, blocked_until) VALUES ($1, 1, $2, NULL) \
          ON CONFLICT (address) DO UPDATE SET \

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::Conn;
+use super::grants::Seen;
 use super::sql::Sql;
 use crate::ids::{AccountId, UserId};
-use super::grants::Seen;
-use crate::model::user_filter::{Target, UserFilter};
 use crate::model::user::{Assignments, Ref, TwoFactorMethod, TwoFactorMode, UserFields, UserRecord, UserStatus};
+use crate::model::user_filter::{Target, UserFilter};
 
 /// What a `UserRecord` is read from.
 pub(crate) const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_name, u.last_name, u.phone, u.mobile, \
@@ -75,33 +75,33 @@ fn bind_fields<'q>(
     f: &'q UserFields,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     query
-    .bind(f.login.as_str())
-    .bind(f.login.key())
-    .bind(opt(f.email.as_ref()))
-    .bind(f.email.as_ref().map(|e| e.key()))
-    .bind(opt(f.first_name.as_ref()))
-    .bind(opt(f.last_name.as_ref()))
-    .bind(opt(f.phone.as_ref()))
-    .bind(opt(f.mobile.as_ref()))
-    .bind(opt(f.extension.as_ref()))
-    .bind(opt(f.sip_username.as_ref()))
-    .bind(f.phone_topology.map(|t| t.as_str()))
-    .bind(opt(f.company.as_ref()))
-    .bind(opt(f.related_contact.as_ref()))
-    .bind(opt(f.external_id.as_ref()))
-    .bind(f.time_zone.as_ref().map(|t| t.as_str()))
-    .bind(f.date_format.map(|d| d.as_str()))
-    .bind(f.time_format.map(|t| t.as_str()))
-    .bind(f.flags.receive_email)
-    .bind(f.flags.receive_sms)
-    .bind(f.flags.is_agent)
-    .bind(f.flags.is_supervisor)
-    .bind(f.flags.is_superuser)
-    .bind(f.flags.is_end_user)
-    .bind(f.flags.is_company_supervisor)
-    .bind(f.status.as_str())
-    .bind(f.two_factor_method.as_str())
-    .bind(f.two_factor_mode.as_str())
+        .bind(f.login.as_str())
+        .bind(f.login.key())
+        .bind(opt(f.email.as_ref()))
+        .bind(f.email.as_ref().map(|e| e.key()))
+        .bind(opt(f.first_name.as_ref()))
+        .bind(opt(f.last_name.as_ref()))
+        .bind(opt(f.phone.as_ref()))
+        .bind(opt(f.mobile.as_ref()))
+        .bind(opt(f.extension.as_ref()))
+        .bind(opt(f.sip_username.as_ref()))
+        .bind(f.phone_topology.map(|t| t.as_str()))
+        .bind(opt(f.company.as_ref()))
+        .bind(opt(f.related_contact.as_ref()))
+        .bind(opt(f.external_id.as_ref()))
+        .bind(f.time_zone.as_ref().map(|t| t.as_str()))
+        .bind(f.date_format.map(|d| d.as_str()))
+        .bind(f.time_format.map(|t| t.as_str()))
+        .bind(f.flags.receive_email)
+        .bind(f.flags.receive_sms)
+        .bind(f.flags.is_agent)
+        .bind(f.flags.is_supervisor)
+        .bind(f.flags.is_superuser)
+        .bind(f.flags.is_end_user)
+        .bind(f.flags.is_company_supervisor)
+        .bind(f.status.as_str())
+        .bind(f.two_factor_method.as_str())
+        .bind(f.two_factor_mode.as_str())
 }
 
 /// `account_id`, then the fields in `bind_fields`' order, then the password and the times.
@@ -123,11 +123,11 @@ pub async fn insert(
 ) -> Result<UserId, sqlx::Error> {
     let query = sqlx::query(INSERT).bind(account.0);
     let query = bind_fields(query, f)
-    .bind(password_hash)
-    .bind(password_hash.map(|_| now))
-    .bind(must_change_password)
-    .bind(f.search_text())
-    .bind(now);
+        .bind(password_hash)
+        .bind(password_hash.map(|_| now))
+        .bind(must_change_password)
+        .bind(f.search_text())
+        .bind(now);
     let row = query.fetch_one(&mut *conn).await?;
     Ok(UserId(row.try_get(0)?))
 }
@@ -152,13 +152,13 @@ pub async fn update(
 ) -> Result<bool, sqlx::Error> {
     let query = sqlx::query(UPDATE);
     let done = bind_fields(query, f)
-    .bind(f.search_text())
-    .bind(now)
-    .bind(account.0)
-    .bind(id.0)
-    .bind(expected_version)
-    .execute(&mut *conn)
-    .await?;
+        .bind(f.search_text())
+        .bind(now)
+        .bind(account.0)
+        .bind(id.0)
+        .bind(expected_version)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -188,7 +188,10 @@ pub async fn get(conn: &mut Conn, account: AccountId, id: UserId) -> Result<Opti
 
 /// A user found by id alone (a link that names no account).
 pub async fn by_id(conn: &mut Conn, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1")).bind(id.0).fetch_optional(&mut *conn).await
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// The user and their password hash, for sign-in.
@@ -215,7 +218,11 @@ pub async fn get_for_sign_in(
     }
 }
 
-pub async fn find_id_by_login(conn: &mut Conn, account: AccountId, login_key: &str) -> Result<Option<UserId>, sqlx::Error> {
+pub async fn find_id_by_login(
+    conn: &mut Conn,
+    account: AccountId,
+    login_key: &str,
+) -> Result<Option<UserId>, sqlx::Error> {
     let row = sqlx::query("SELECT id FROM users WHERE account_id = $1 AND login_key = $2")
         .bind(account.0)
         .bind(login_key)
@@ -363,8 +370,11 @@ pub(crate) fn filter_sql(account: AccountId, seen: &Seen, filter: &UserFilter, r
         if !ids.is_empty() {
             let (table, column) = (link.join_table(), link.column());
             match reading {
-                Reading::Page => sql.push(&format!(" AND EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} IN (")),
-                Reading::Set => sql.push(&format!(" AND u.id IN (SELECT j.user_id FROM {table} j WHERE j.{column} IN (")),
+                Reading::Page => sql
+                    .push(&format!(" AND EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} IN (")),
+                Reading::Set => {
+                    sql.push(&format!(" AND u.id IN (SELECT j.user_id FROM {table} j WHERE j.{column} IN ("))
+                }
             };
             sql.bind_list(&ids).push("))");
         }
@@ -418,7 +428,12 @@ pub async fn count(conn: &mut Conn, account: AccountId, seen: &Seen, target: &Ta
 }
 
 /// Ids among `ids` that are not users of the account that `seen` covers.
-pub async fn missing_ids(conn: &mut Conn, account: AccountId, seen: &Seen, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
+pub async fn missing_ids(
+    conn: &mut Conn,
+    account: AccountId,
+    seen: &Seen,
+    ids: &[UserId],
+) -> Result<Vec<UserId>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -436,7 +451,13 @@ pub struct Avatar {
     pub updated_at: i64,
 }
 
-pub async fn put_avatar(conn: &mut Conn, user: UserId, content_type: &str, data: &[u8], now: i64) -> Result<(), sqlx::Error> {
+pub async fn put_avatar(
+    conn: &mut Conn,
+    user: UserId,
+    content_type: &str,
+    data: &[u8],
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM user_avatars WHERE user_id = $1").bind(user.0).execute(&mut *conn).await?;
     sqlx::query("INSERT INTO user_avatars (user_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)")
         .bind(user.0)
@@ -462,8 +483,7 @@ pub async fn get_avatar(conn: &mut Conn, account: AccountId, user: UserId) -> Re
     .bind(user.0)
     .fetch_optional(&mut *conn)
     .await?;
-    row.map(|r| Ok(Avatar { content_type: r.try_get(0)?, data: r.try_get(1)?, updated_at: r.try_get(2)? }))
-        .transpose()
+    row.map(|r| Ok(Avatar { content_type: r.try_get(0)?, data: r.try_get(1)?, updated_at: r.try_get(2)? })).transpose()
 }
 
 pub async fn delete_avatar(conn: &mut Conn, user: UserId, now: i64) -> Result<bool, sqlx::Error> {
@@ -538,7 +558,12 @@ impl Unique {
 }
 
 /// Those of `values` (login keys, email keys or extensions) that users of the account already have.
-pub async fn taken_values(conn: &mut Conn, account: AccountId, field: Unique, values: &[String]) -> Result<Vec<String>, sqlx::Error> {
+pub async fn taken_values(
+    conn: &mut Conn,
+    account: AccountId,
+    field: Unique,
+    values: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
     let mut taken = Vec::new();
     for chunk in values.chunks(500) {
         let column = field.column();
@@ -552,7 +577,8 @@ pub async fn taken_values(conn: &mut Conn, account: AccountId, field: Unique, va
 }
 
 pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id.0).fetch_optional(&mut *conn).await?;
+    let row =
+        sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id.0).fetch_optional(&mut *conn).await?;
     Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
 }
 
@@ -642,11 +668,14 @@ mod tests {
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("an in-memory database");
         let row = |status: &str| {
-            format!("SELECT '{status}' AS status, CAST(NULL AS BIGINT) AS locked_until, CAST(NULL AS TEXT) AS password_hash")
+            format!(
+                "SELECT '{status}' AS status, CAST(NULL AS BIGINT) AS locked_until, CAST(NULL AS TEXT) AS password_hash"
+            )
         };
         let known: SignInState = sqlx::query_as(&row("disabled")).fetch_one(&mut conn).await.expect("decodes");
         assert_eq!(known.status, UserStatus::Disabled);
-        let err = sqlx::query_as::<_, SignInState>(&row("frozen")).fetch_one(&mut conn).await.expect_err("not a status");
+        let err =
+            sqlx::query_as::<_, SignInState>(&row("frozen")).fetch_one(&mut conn).await.expect_err("not a status");
         assert!(matches!(err, sqlx::Error::ColumnDecode { .. }), "{err}");
         assert!(err.to_string().contains("\"frozen\" is not a known user status"), "{err}");
     }

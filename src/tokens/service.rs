@@ -6,10 +6,10 @@ use utoipa::ToSchema;
 use crate::access::Permission;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
-use crate::secrets::token;
 use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
 use crate::ids::AccountId;
+use crate::secrets::token;
 use crate::state::AppState;
 use crate::store::api_tokens::{self as store, ApiTokenRecord, NewApiToken};
 
@@ -59,7 +59,13 @@ pub struct NewToken {
 
 /// Makes a token. Its permissions must be ones the creator holds in this account: a token
 /// never reaches further than the admin who made it.
-pub async fn create(state: &AppState, caller: &Caller, actor: &Actor, account: AccountId, new: NewToken) -> Result<TokenView> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    actor: &Actor,
+    account: AccountId,
+    new: NewToken,
+) -> Result<TokenView> {
     if caller.api_token.is_some() {
         return Err(Error::Forbidden("an API token cannot make other tokens".into()));
     }
@@ -122,8 +128,14 @@ pub async fn create(state: &AppState, caller: &Caller, actor: &Actor, account: A
     .await?;
     let mut changes = Changes::new();
     changes.set("permissions", &permissions).set("expires_at", expires_at.map(to_rfc3339));
-    activity::service::record(tx.conn(), actor, "token.created", Target { kind: "api_token", id: Some(id), label: name }, &changes)
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        actor,
+        "token.created",
+        Target { kind: "api_token", id: Some(id), label: name },
+        &changes,
+    )
+    .await?;
     let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("token"))?;
     tx.commit().await?;
     let mut view = TokenView::from(record);
@@ -132,7 +144,11 @@ pub async fn create(state: &AppState, caller: &Caller, actor: &Actor, account: A
 }
 
 /// The tokens of the users the principal sees (D8).
-pub async fn list(state: &AppState, principal: &crate::access::Principal, include_revoked: bool) -> Result<Vec<TokenView>> {
+pub async fn list(
+    state: &AppState,
+    principal: &crate::access::Principal,
+    include_revoked: bool,
+) -> Result<Vec<TokenView>> {
     let mut conn = state.store.read().await?;
     let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked).await?;
     Ok(records.into_iter().map(Into::into).collect())
@@ -151,8 +167,14 @@ pub async fn revoke(state: &AppState, principal: &crate::access::Principal, id: 
     if !store::revoke(tx.conn(), account, id, now_ms()).await? {
         return Err(Error::NotFound("token"));
     }
-    activity::service::record(tx.conn(), actor, "token.revoked", Target { kind: "api_token", id: Some(id), label: &record.name }, &Changes::new())
-        .await?;
+    activity::service::record(
+        tx.conn(),
+        actor,
+        "token.revoked",
+        Target { kind: "api_token", id: Some(id), label: &record.name },
+        &Changes::new(),
+    )
+    .await?;
     tx.affects(crate::store::Affects::Users(vec![record.user_id]));
     tx.commit().await?;
     state.sessions.forget_user(record.user_id);

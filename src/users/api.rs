@@ -11,15 +11,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::bulk::{self, BulkRequest, BulkResult};
-use crate::model::user_filter::UserFilter;
 use super::input::UserInput;
 use super::service::{self, UserView};
-use crate::http::Page;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Error, Result};
+use crate::http::Page;
 use crate::http::{ApiJson, ApiQuery, ItemPath, if_match, page_limit, with_etag};
 use crate::ids::UserId;
+use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -110,7 +110,12 @@ async fn create_user(
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 404, body = crate::error::Problem)))]
-async fn get_user(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+async fn get_user(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersView>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<Response> {
     let user = service::get(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok(with_etag(StatusCode::OK, user.version, user))
 }
@@ -184,9 +189,10 @@ async fn set_password(
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<axum::Json<PasswordResponse>> {
     if let (Some(p), confirmation) = (&req.password, &req.password_confirmation)
-        && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret()) {
-            return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
-        }
+        && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret())
+    {
+        return Err(Error::invalid("password_confirmation", "mismatch", "does not match the password"));
+    }
     let generated = service::set_password(
         &state,
         &auth.principal(&client),
@@ -233,7 +239,12 @@ async fn bulk_action(
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/users/{id}/avatar", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, content_type = "image/*", description = "The image"), (status = 404, body = crate::error::Problem)))]
-async fn get_avatar(State(state): State<AppState>, auth: Authorized<perm::UsersView>, client: ClientInfo, path: ItemPath) -> Result<Response> {
+async fn get_avatar(
+    State(state): State<AppState>,
+    auth: Authorized<perm::UsersView>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<Response> {
     let avatar = service::get_avatar(&state, &auth.principal(&client), UserId(path.id)).await?;
     Ok((
         [(header::CONTENT_TYPE, avatar.content_type), (header::CACHE_CONTROL, "private, max-age=60".to_string())],
@@ -337,7 +348,7 @@ async fn put_security_overrides(
     ApiJson(overrides): ApiJson<service::SecurityOverrides>,
 ) -> Result<axum::response::Response> {
     let expected = if_match(&headers)?;
-    let view = service::set_security_overrides(&state, &auth.principal(&client), UserId(path.id), overrides, expected)
-        .await?;
+    let view =
+        service::set_security_overrides(&state, &auth.principal(&client), UserId(path.id), overrides, expected).await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
 }

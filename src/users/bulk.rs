@@ -4,21 +4,21 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::AppState;
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 
 use crate::store::bulk as store;
 use crate::store::grants::Seen;
 use crate::store::named;
 use crate::store::sql::Sql;
 
-use crate::store::users::{self as users_store, Link};
-use crate::model::user_filter::Target;
 use crate::model::user::UserStatus;
+use crate::model::user_filter::Target;
+use crate::store::users::{self as users_store, Link};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -172,7 +172,11 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let (link, values) = match req.action.link() {
         Some((link, add)) => {
             if req.values.is_empty() {
-                return Err(Error::invalid("values", "required", format!("name the {} to {}", link.field(), if add { "assign" } else { "unassign" })));
+                return Err(Error::invalid(
+                    "values",
+                    "required",
+                    format!("name the {} to {}", link.field(), if add { "assign" } else { "unassign" }),
+                ));
             }
             let mut v = req.values.clone();
             v.sort_unstable();
@@ -195,7 +199,9 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         let demoting = match req.action {
             BulkAction::Deactivate | BulkAction::Delete => true,
             BulkAction::UnassignRoles => req.values.contains(&admin),
-            BulkAction::UnassignGroups => crate::store::grants::roles_of_groups(&mut conn, account, &req.values).await?.contains(&admin),
+            BulkAction::UnassignGroups => {
+                crate::store::grants::roles_of_groups(&mut conn, account, &req.values).await?.contains(&admin)
+            }
             _ => false,
         };
         if demoting && principal::is_last_admin(&mut conn, account, me).await? {
@@ -210,17 +216,22 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     }
 
     // Deleting needs users.delete too: its scope bounds the target as well (D8).
-    let seen = match (req.action, principal.seen_for(Permission::UsersEdit), principal.seen_for(Permission::UsersDelete)) {
-        (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
-        (_, edit, _) => edit,
-    };
+    let seen =
+        match (req.action, principal.seen_for(Permission::UsersEdit), principal.seen_for(Permission::UsersDelete)) {
+            (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
+            (_, edit, _) => edit,
+        };
     let mut tx = state.store.begin_snapshot().await?;
     let conn = tx.conn();
     if let Target::Ids(ids) = &req.target {
         let missing = users_store::missing_ids(conn, account, &seen, ids).await?;
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|i| i.to_string()).collect();
-            return Err(Error::invalid("target.ids", "unknown_id", format!("no such users in this account: {}", list.join(", "))));
+            return Err(Error::invalid(
+                "target.ids",
+                "unknown_id",
+                format!("no such users in this account: {}", list.join(", ")),
+            ));
         }
     }
     let mut names = Vec::new();
@@ -229,7 +240,11 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         let missing: Vec<String> =
             values.iter().filter(|v| !found.iter().any(|(id, _)| id == *v)).map(|v| v.to_string()).collect();
         if !missing.is_empty() {
-            return Err(Error::invalid("values", "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", "))));
+            return Err(Error::invalid(
+                "values",
+                "unknown_id",
+                format!("no such {} in this account: {}", link.field(), missing.join(", ")),
+            ));
         }
         names = found.into_iter().map(|(_, n)| n).collect();
         // D8: a desk lead adds users only to desks they are at.
@@ -254,7 +269,9 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let mut out_of_reach_where = users_store::target_sql(account, &seen, &req.target);
     out_of_reach_where.push(" AND ").append(&beyond);
     let out_of_reach = store::count_where(conn, &out_of_reach_where).await?;
-    if out_of_reach > 0 && let Target::Ids(_) = &req.target {
+    if out_of_reach > 0
+        && let Target::Ids(_) = &req.target
+    {
         let ids = store::ids_where(conn, &out_of_reach_where, 20).await?;
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         return Err(Error::Forbidden(format!(
@@ -310,7 +327,8 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     changes.set("mass_action", req.action.as_str());
     let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
     // Records first: for a deletion the rows are gone afterwards.
-    let recorded = activity::service::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
+    let recorded =
+        activity::service::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
     let applied = store::apply(conn, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
     if let store::Plan::SetStatus { to, .. } = &plan
@@ -335,5 +353,12 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     )
     .await?;
     tx.commit().await?;
-    Ok(BulkResult { action: req.action, matched, changed: applied as i64, out_of_reach, yourself_left_out, dry_run: false })
+    Ok(BulkResult {
+        action: req.action,
+        matched,
+        changed: applied as i64,
+        out_of_reach,
+        yourself_left_out,
+        dry_run: false,
+    })
 }

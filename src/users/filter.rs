@@ -20,7 +20,9 @@ impl UserFilter {
         for item in split(status) {
             match UserStatus::parse(item) {
                 Some(s) => filter.status.push(s),
-                None => issues.add("status", "unknown_status", format!("unknown status {item:?}: use active or disabled")),
+                None => {
+                    issues.add("status", "unknown_status", format!("unknown status {item:?}: use active or disabled"))
+                }
             }
         }
         filter.role = parse_ids(&mut issues, "role", role);
@@ -57,7 +59,8 @@ mod tests {
 
     #[test]
     fn comma_lists_are_parsed() {
-        let f = UserFilter::from_query(Some("active,disabled"), Some("1, 2"), None, None, Some(""), Some("Ann")).unwrap();
+        let f =
+            UserFilter::from_query(Some("active,disabled"), Some("1, 2"), None, None, Some(""), Some("Ann")).unwrap();
         assert_eq!(f.status, vec![UserStatus::Active, UserStatus::Disabled]);
         assert_eq!(f.role, vec![RoleId(1), RoleId(2)]);
         assert!(f.skill.is_empty());

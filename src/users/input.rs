@@ -137,8 +137,13 @@ impl UserInput {
         };
         let c = current;
         let email = merge(&mut issues, "email", &self.email, c.and_then(|c| c.email.as_deref()), Email::parse);
-        let first_name =
-            merge(&mut issues, "first_name", &self.first_name, c.and_then(|c| c.first_name.as_deref()), PersonName::parse);
+        let first_name = merge(
+            &mut issues,
+            "first_name",
+            &self.first_name,
+            c.and_then(|c| c.first_name.as_deref()),
+            PersonName::parse,
+        );
         let last_name =
             merge(&mut issues, "last_name", &self.last_name, c.and_then(|c| c.last_name.as_deref()), PersonName::parse);
         let phone = merge(&mut issues, "phone", &self.phone, c.and_then(|c| c.phone.as_deref()), E164Phone::parse);
@@ -159,7 +164,8 @@ impl UserInput {
             c.and_then(|c| c.phone_topology.as_deref()),
             PhoneTopology::parse,
         );
-        let company = merge(&mut issues, "company", &self.company, c.and_then(|c| c.company.as_deref()), ShortText::parse);
+        let company =
+            merge(&mut issues, "company", &self.company, c.and_then(|c| c.company.as_deref()), ShortText::parse);
         let related_contact = merge(
             &mut issues,
             "related_contact",
@@ -167,14 +173,34 @@ impl UserInput {
             c.and_then(|c| c.related_contact.as_deref()),
             ShortText::parse,
         );
-        let external_id =
-            merge(&mut issues, "external_id", &self.external_id, c.and_then(|c| c.external_id.as_deref()), ShortText::parse);
-        let time_zone =
-            merge(&mut issues, "time_zone", &self.time_zone, c.and_then(|c| c.time_zone.as_deref()), TimeZoneName::parse);
-        let date_format =
-            merge(&mut issues, "date_format", &self.date_format, c.and_then(|c| c.date_format.as_deref()), DateFormat::parse);
-        let time_format =
-            merge(&mut issues, "time_format", &self.time_format, c.and_then(|c| c.time_format.as_deref()), TimeFormat::parse);
+        let external_id = merge(
+            &mut issues,
+            "external_id",
+            &self.external_id,
+            c.and_then(|c| c.external_id.as_deref()),
+            ShortText::parse,
+        );
+        let time_zone = merge(
+            &mut issues,
+            "time_zone",
+            &self.time_zone,
+            c.and_then(|c| c.time_zone.as_deref()),
+            TimeZoneName::parse,
+        );
+        let date_format = merge(
+            &mut issues,
+            "date_format",
+            &self.date_format,
+            c.and_then(|c| c.date_format.as_deref()),
+            DateFormat::parse,
+        );
+        let time_format = merge(
+            &mut issues,
+            "time_format",
+            &self.time_format,
+            c.and_then(|c| c.time_format.as_deref()),
+            TimeFormat::parse,
+        );
 
         let base = c.map(|c| c.flags()).unwrap_or(UserFlags { receive_email: true, ..Default::default() });
         let flags = UserFlags {
@@ -210,7 +236,8 @@ impl UserInput {
                 None
             }
         });
-        let resulting_method = two_factor_method.or(c.map(|c| c.two_factor_method)).unwrap_or(TwoFactorMethod::Disabled);
+        let resulting_method =
+            two_factor_method.or(c.map(|c| c.two_factor_method)).unwrap_or(TwoFactorMethod::Disabled);
         if resulting_method.uses_email() && email.is_none() && !issues.has("email") {
             issues.add("two_factor_method", "requires_email", "email codes need an email address: set one first");
         }
@@ -246,7 +273,9 @@ impl UserInput {
             for p in perms {
                 match crate::access::Permission::parse(p) {
                     Some(perm) if !perm.is_platform() => {}
-                    Some(_) => issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account")),
+                    Some(_) => {
+                        issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account"))
+                    }
                     None => issues.add("permissions", "unknown_permission", format!("unknown permission {p:?}")),
                 }
             }
@@ -295,7 +324,9 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_at_once() {
-        let err = input(r#"{"login":"a@b","email":"nope","phone":"12","time_zone":"Mars/Base"}"#).to_fields(None).unwrap_err();
+        let err = input(r#"{"login":"a@b","email":"nope","phone":"12","time_zone":"Mars/Base"}"#)
+            .to_fields(None)
+            .unwrap_err();
         let fields: Vec<_> = err.field_issues().into_iter().map(|i| i.field).collect();
         assert_eq!(fields, vec!["login", "email", "phone", "time_zone"]);
     }

@@ -4,17 +4,17 @@
 
 use std::collections::BTreeSet;
 
-use crate::state::AppState;
 use crate::access::Principal;
 use crate::access::principal;
 use crate::error::Result;
 use crate::ids::UserId;
+use crate::state::AppState;
 
+use crate::model::user_filter::Target;
+use crate::model::user_filter::UserFilter;
 use crate::store::grants::Seen;
 use crate::store::reach as store;
 use crate::store::users as users_store;
-use crate::model::user_filter::Target;
-use crate::model::user_filter::UserFilter;
 use crate::users::service::{self, UserView};
 
 /// For some users: who is out of the principal's reach (D2), and whom each scope covers (D8).

@@ -7,23 +7,23 @@ use secrecy::SecretString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
-use crate::access::{Permission, Scope};
 use crate::access::principal::{self, Principal};
+use crate::access::{Permission, Scope};
 use crate::activity::{self, Changes, Target as EventTarget};
-use crate::passwords::hashing as password;
 use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
-use crate::ids::{AccountId, UserId};
-use crate::store::users::{self as store, Link};
-use crate::secrets::Secrets;
-use crate::model::settings::SecuritySettings;
-use crate::passwords::change::{self, Holder};
-use crate::store::{Affects, Conn, accounts, grants, named, password_history};
-use crate::model::user_filter::UserFilter;
-use crate::users::input::UserInput;
-use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
 use crate::http::Page;
+use crate::ids::{AccountId, UserId};
+use crate::model::settings::SecuritySettings;
+use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
+use crate::model::user_filter::UserFilter;
+use crate::passwords::change::{self, Holder};
+use crate::passwords::hashing as password;
+use crate::secrets::Secrets;
+use crate::state::AppState;
+use crate::store::users::{self as store, Link};
+use crate::store::{Affects, Conn, accounts, grants, named, password_history};
+use crate::users::input::UserInput;
 
 /// A user as the API and console show them. Secrets are never part of it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -82,8 +82,12 @@ impl UserView {
         UserView {
             locked_until: r.locked_until.filter(|&t| t > now).map(Timestamp::to_rfc3339),
             password_changed_at: r.password_changed_at.map(Timestamp::to_rfc3339),
-            password_expires_at: crate::passwords::change::expires_at(settings, r.password_changed_at, r.password_expiry_months)
-                .map(Timestamp::to_rfc3339),
+            password_expires_at: crate::passwords::change::expires_at(
+                settings,
+                r.password_changed_at,
+                r.password_expiry_months,
+            )
+            .map(Timestamp::to_rfc3339),
             password_expiry_months: r.password_expiry_months,
             console_idle_minutes: r.console_idle_minutes,
             phone_idle_minutes: r.phone_idle_minutes,
@@ -136,7 +140,13 @@ pub async fn get(state: &AppState, principal: &Principal, id: UserId) -> Result<
 }
 
 /// A page of the users the principal sees (D8), filtered (R21).
-pub async fn list(state: &AppState, principal: &Principal, filter: &UserFilter, cursor: Option<&str>, limit: i64) -> Result<Page<UserView>> {
+pub async fn list(
+    state: &AppState,
+    principal: &Principal,
+    filter: &UserFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Page<UserView>> {
     let account = principal.account();
     let after = cursor.map(crate::http::decode_cursor).transpose()?;
     let mut conn = state.store.read().await?;
@@ -175,7 +185,9 @@ pub async fn create(
 ) -> Result<(UserView, Option<SecretString>)> {
     let account = principal.account();
     // Giving access is editing access: roles, groups and direct permissions need users.edit too.
-    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some()) && !principal.has(Permission::UsersEdit) {
+    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
+        && !principal.has(Permission::UsersEdit)
+    {
         return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
     }
     let fields = input.to_fields(None)?;
@@ -183,7 +195,8 @@ pub async fn create(
     let settings = account_settings(state, account).await?;
     let (password, generated) = change::given_or_generated(input.password.clone(), &settings, fields.login.as_str());
     if generated.is_none() {
-        let holder = Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
+        let holder =
+            Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
         change::vet(&state.store, &settings, &holder, &password, "password").await?;
     }
     let hash = password::hash(password).await?;
@@ -196,13 +209,29 @@ pub async fn create(
     // D8: nobody makes a user they would not see (a desk lead's new user is at one of their
     // desks), decided before uniqueness so that a 409 says nothing of users out of scope.
     let desks = ids(&links, Link::Desks).unwrap_or_default();
-    if !principal::would_see(conn, principal, desks, fields.flags.is_end_user, fields.company.as_ref().map(|c| c.as_str())).await? {
+    if !principal::would_see(
+        conn,
+        principal,
+        desks,
+        fields.flags.is_end_user,
+        fields.company.as_ref().map(|c| c.as_str()),
+    )
+    .await?
+    {
         return Err(outside_scope(principal));
     }
-    principal::may_assign(conn, principal, ids(&links, Link::Roles), ids(&links, Link::Groups), input.permissions.as_deref()).await?;
+    principal::may_assign(
+        conn,
+        principal,
+        ids(&links, Link::Roles),
+        ids(&links, Link::Groups),
+        input.permissions.as_deref(),
+    )
+    .await?;
     check_seats(conn, account).await?;
     check_unique(conn, account, None, &fields).await?;
-    let id = store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
+    let id =
+        store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
     password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
     let mut changes = created_changes(&fields);
     if let Some(Some(sealed)) = seal_sip_password(&state.secrets, id, &input) {
@@ -227,7 +256,14 @@ pub async fn create(
     }
     principal::seen_user(conn, principal, id).await.map_err(|_| outside_scope(principal))?;
     principal::still_reachable(conn, principal, id, &standing).await?;
-    activity::service::record(conn, &principal.actor, "user.created", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "user.created",
+        EventTarget::user(id, fields.login.as_str()),
+        &changes,
+    )
+    .await?;
     let view = view(conn, account, id).await?;
     tx.commit().await?;
     Ok((view, generated))
@@ -255,10 +291,13 @@ pub async fn update(
     let links = resolve_links(conn, account, &input).await?;
     let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
     if principal.is(id)
-        && let Err(refused) = refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())
+        && let Err(refused) =
+            refuse_own_access_changes(principal, &current, &fields, &links, &before, input.permissions.as_deref())
     {
         // The last admin giving up their own rights hears D4's answer, the one that matters more.
-        if gives_up_admin(conn, account, &current, &fields, &links, &before).await? && principal::is_last_admin(conn, account, id).await? {
+        if gives_up_admin(conn, account, &current, &fields, &links, &before).await?
+            && principal::is_last_admin(conn, account, id).await?
+        {
             return Err(principal::last_admin());
         }
         return Err(refused);
@@ -267,12 +306,14 @@ pub async fn update(
     check_unique(conn, account, Some(id), &fields).await?;
     // D1 for what the change adds: what the user holds already was given by someone who could.
     let added = |link: Link, had: &[crate::model::user::Ref]| {
-        ids(&links, link).map(|new| new.iter().copied().filter(|id| !had.iter().any(|r| r.id == *id)).collect::<Vec<i64>>())
+        ids(&links, link)
+            .map(|new| new.iter().copied().filter(|id| !had.iter().any(|r| r.id == *id)).collect::<Vec<i64>>())
     };
     let (new_roles, new_groups) = (added(Link::Roles, &before.roles), added(Link::Groups, &before.groups));
     let new_permissions: Option<Vec<String>> =
         input.permissions.as_ref().map(|p| p.iter().filter(|p| !before.permissions.contains(p)).cloned().collect());
-    principal::may_assign(conn, principal, new_roles.as_deref(), new_groups.as_deref(), new_permissions.as_deref()).await?;
+    principal::may_assign(conn, principal, new_roles.as_deref(), new_groups.as_deref(), new_permissions.as_deref())
+        .await?;
     // D4: only an admin's edit can leave the account without one; other edits take no lock.
     let admins_before = match target.holds.admin {
         true => principal::admins_before(conn, account).await?,
@@ -318,16 +359,24 @@ pub async fn update(
     // the roles above are applied.
     if fields.two_factor_method == TwoFactorMethod::Disabled && current.two_factor_method != TwoFactorMethod::Disabled {
         let is_admin = crate::store::second_factor::is_admin(conn, id).await?;
-        let everyone = accounts::by_id(conn, account).await?.is_some_and(|a| {
-            a.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone
-        });
+        let everyone = accounts::by_id(conn, account)
+            .await?
+            .is_some_and(|a| a.security.second_factor.required_for == crate::model::settings::RequiredFor::Everyone);
         if is_admin || everyone {
             return Err(crate::second_factor::manage::refuse_disabling(is_admin));
         }
     }
     // R25: a user who can no longer sign in is signed out at once.
     if current.status == UserStatus::Active && fields.status != UserStatus::Active {
-        crate::sessions::service::end_all_of_user(conn, &principal.actor, id, fields.login.as_str(), None, "deactivated").await?;
+        crate::sessions::service::end_all_of_user(
+            conn,
+            &principal.actor,
+            id,
+            fields.login.as_str(),
+            None,
+            "deactivated",
+        )
+        .await?;
     }
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
         email_changed(conn, principal, &current, target.holds.admin).await?;
@@ -338,7 +387,14 @@ pub async fn update(
     principal::still_reachable(conn, principal, id, &standing).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     if !changes.is_empty() {
-        activity::service::record(conn, &principal.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+        activity::service::record(
+            conn,
+            &principal.actor,
+            "user.updated",
+            EventTarget::user(id, fields.login.as_str()),
+            &changes,
+        )
+        .await?;
     }
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -364,7 +420,14 @@ pub async fn change_own_email(state: &AppState, me: &Principal, email: Option<St
         changes.set("by", "self");
         let admin = grants::holds_admin_role(conn, id).await?;
         email_changed(conn, me, &current, admin).await?;
-        activity::service::record(conn, &me.actor, "user.updated", EventTarget::user(id, fields.login.as_str()), &changes).await?;
+        activity::service::record(
+            conn,
+            &me.actor,
+            "user.updated",
+            EventTarget::user(id, fields.login.as_str()),
+            &changes,
+        )
+        .await?;
     }
     let view = view(conn, account, id).await?;
     tx.commit().await?;
@@ -384,8 +447,16 @@ async fn email_changed(conn: &mut Conn, principal: &Principal, before: &UserReco
 /// D6: an admin hears at their old address of a change to how they sign in.
 async fn tell_old_address(conn: &mut Conn, principal: &Principal, user: &UserRecord, what: &str) -> Result<()> {
     let Some(old) = user.email.as_deref().filter(|e| !e.trim().is_empty()) else { return Ok(()) };
-    crate::second_factor::notices::admin_factor_changed(conn, principal.account(), user.id, &user.login, old, what, &principal.actor.label)
-        .await
+    crate::second_factor::notices::admin_factor_changed(
+        conn,
+        principal.account(),
+        user.id,
+        &user.login,
+        old,
+        what,
+        &principal.actor.label,
+    )
+    .await
 }
 
 /// R22: deleting a user removes their assignments and sessions with them.
@@ -407,7 +478,8 @@ pub async fn delete(state: &AppState, principal: &Principal, id: UserId) -> Resu
     };
     let mut changes = Changes::new();
     changes.set("login", &current.login).set("email", &current.email);
-    activity::service::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes)
+        .await?;
     store::delete(conn, account, id).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;
@@ -441,13 +513,21 @@ pub async fn set_password(
     principal::reachable_user(conn, principal, id).await?;
     change::save(conn, &settings, id, &hash, must_change, now_ms()).await?;
     let why = if generated.is_some() { "password_reset" } else { "password_changed" };
-    let ended = crate::sessions::service::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
+    let ended =
+        crate::sessions::service::end_all_of_user(conn, &principal.actor, id, &current.login, None, why).await?;
     let mut changes = Changes::new();
     changes
         .set("password", if generated.is_some() { "reset to a generated password" } else { "set" })
         .set("must_change_password", must_change)
         .set("sessions_ended", ended);
-    activity::service::record(conn, &principal.actor, "user.password_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "user.password_changed",
+        EventTarget::user(id, &current.login),
+        &changes,
+    )
+    .await?;
     tx.affects(Affects::Users(vec![id]));
     tx.commit().await?;
     Ok(generated)
@@ -467,7 +547,9 @@ pub async fn set_security_overrides(
     }
     let idle = crate::model::settings::IDLE_MINUTES;
     let idle = i64::from(*idle.start())..=i64::from(*idle.end());
-    for (field, value) in [("console_idle_minutes", overrides.console_idle_minutes), ("phone_idle_minutes", overrides.phone_idle_minutes)] {
+    for (field, value) in
+        [("console_idle_minutes", overrides.console_idle_minutes), ("phone_idle_minutes", overrides.phone_idle_minutes)]
+    {
         if value.is_some_and(|m| !idle.contains(&m)) {
             issues.add(field, "out_of_range", format!("must be between {} and {} minutes", idle.start(), idle.end()));
         }
@@ -500,7 +582,14 @@ pub async fn set_security_overrides(
         .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
         .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
     if !changes.is_empty() {
-        activity::service::record(conn, &principal.actor, "user.security_changed", EventTarget::user(id, &current.login), &changes).await?;
+        activity::service::record(
+            conn,
+            &principal.actor,
+            "user.security_changed",
+            EventTarget::user(id, &current.login),
+            &changes,
+        )
+        .await?;
     }
     let view = view(conn, account, id).await?;
     tx.affects(Affects::Users(vec![id]));
@@ -517,7 +606,14 @@ pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Resu
     principal.refuse_self(id, "id", "lockout")?;
     let was_locked = crate::store::sign_in_failures::clear_user(conn, account, id, now_ms()).await?;
     if was_locked {
-        activity::service::record(conn, &principal.actor, "user.unlocked", EventTarget::user(id, &current.login), &Changes::new()).await?;
+        activity::service::record(
+            conn,
+            &principal.actor,
+            "user.unlocked",
+            EventTarget::user(id, &current.login),
+            &Changes::new(),
+        )
+        .await?;
     }
     tx.affects(Affects::Nothing);
     tx.commit().await?;
@@ -547,7 +643,9 @@ async fn account_settings(state: &AppState, account: AccountId) -> Result<crate:
 fn guard_superuser(principal: &Principal, current: Option<&UserRecord>, fields: &UserFields) -> Result<()> {
     let was = current.is_some_and(|c| c.is_superuser);
     if (was || fields.flags.is_superuser) && !principal.platform_operator {
-        return Err(Error::Forbidden("only a platform operator can grant, change or remove platform-operator rights".into()));
+        return Err(Error::Forbidden(
+            "only a platform operator can grant, change or remove platform-operator rights".into(),
+        ));
     }
     Ok(())
 }
@@ -555,12 +653,13 @@ fn guard_superuser(principal: &Principal, current: Option<&UserRecord>, fields: 
 async fn check_seats(conn: &mut Conn, account: AccountId) -> Result<()> {
     let account = accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
     if let Some(limit) = account.seat_limit
-        && store::count_in_account(conn, account.id).await? >= limit {
-            return Err(Error::Conflict {
-                field: "seats",
-                message: format!("all {limit} seats of the account are taken: free one or add seats"),
-            });
-        }
+        && store::count_in_account(conn, account.id).await? >= limit
+    {
+        return Err(Error::Conflict {
+            field: "seats",
+            message: format!("all {limit} seats of the account are taken: free one or add seats"),
+        });
+    }
     Ok(())
 }
 
@@ -590,7 +689,11 @@ async fn resolve_links(conn: &mut Conn, account: AccountId, input: &UserInput) -
         let found: Vec<i64> = named::names(conn, link, account, &ids).await?.into_iter().map(|(id, _)| id).collect();
         let missing: Vec<String> = ids.iter().filter(|i| !found.contains(i)).map(|i| i.to_string()).collect();
         if !missing.is_empty() {
-            issues.add(link.field(), "unknown_id", format!("no such {} in this account: {}", link.field(), missing.join(", ")));
+            issues.add(
+                link.field(),
+                "unknown_id",
+                format!("no such {} in this account: {}", link.field(), missing.join(", ")),
+            );
         }
         out.push((link, ids));
     }
@@ -611,7 +714,9 @@ async fn gives_up_admin(
     if fields.status != UserStatus::Active && current.status == UserStatus::Active {
         return Ok(true);
     }
-    if (fields.flags.is_end_user && !current.is_end_user) || (fields.flags.is_company_supervisor && !current.is_company_supervisor) {
+    if (fields.flags.is_end_user && !current.is_end_user)
+        || (fields.flags.is_company_supervisor && !current.is_company_supervisor)
+    {
         return Ok(true);
     }
     let Some(admin) = grants::admin_role(conn, account).await? else { return Ok(false) };
@@ -664,8 +769,16 @@ fn keep_within_scope(
     }
     if let Some((c, _)) = current {
         let flags = c.flags();
-        if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
-            return refuse("is_end_user", format!("the end-user and company-supervisor flags bound what a user reaches, and you reach {}", principal.scope.label().to_lowercase()));
+        if fields.flags.is_end_user != flags.is_end_user
+            || fields.flags.is_company_supervisor != flags.is_company_supervisor
+        {
+            return refuse(
+                "is_end_user",
+                format!(
+                    "the end-user and company-supervisor flags bound what a user reaches, and you reach {}",
+                    principal.scope.label().to_lowercase()
+                ),
+            );
         }
     }
     Ok(())
@@ -705,10 +818,14 @@ fn refuse_own_access_changes(
         principal.refuse_self(me, "status", "status")?;
     }
     let flags = current.flags();
-    if fields.flags.is_end_user != flags.is_end_user || fields.flags.is_company_supervisor != flags.is_company_supervisor {
+    if fields.flags.is_end_user != flags.is_end_user
+        || fields.flags.is_company_supervisor != flags.is_company_supervisor
+    {
         principal.refuse_self(me, "is_end_user", "end-user or company-supervisor flags")?;
     }
-    if (principal.holds_any_with(Scope::Company) || current.is_end_user) && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str()) {
+    if (principal.holds_any_with(Scope::Company) || current.is_end_user)
+        && current.company.as_deref() != fields.company.as_ref().map(|c| c.as_str())
+    {
         principal.refuse_self(me, "company", "company (it bounds whom you manage)")?;
     }
     for (link, ids) in links {
@@ -824,7 +941,14 @@ pub async fn sip_credentials(state: &AppState, principal: &Principal, id: UserId
     };
     let mut changes = Changes::new();
     changes.set("sip_password", if sip_password.is_some() { "read" } else { "none set" });
-    activity::service::record(conn, &principal.actor, "user.sip_credentials_read", EventTarget::user(id, &user.login), &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "user.sip_credentials_read",
+        EventTarget::user(id, &user.login),
+        &changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(SipCredentials { extension, sip_username: user.sip_username, sip_password, phone_topology: user.phone_topology })
 }
@@ -854,7 +978,14 @@ pub async fn put_avatar(state: &AppState, principal: &Principal, id: UserId, byt
     store::put_avatar(conn, id, content_type, bytes, now_ms()).await?;
     let mut changes = Changes::new();
     changes.set("avatar", format!("{content_type}, {}×{}, {} bytes", size.width, size.height, bytes.len()));
-    activity::service::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "user.avatar_changed",
+        EventTarget::user(id, &current.login),
+        &changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -874,11 +1005,17 @@ pub async fn delete_avatar(state: &AppState, principal: &Principal, id: UserId) 
     }
     let mut changes = Changes::new();
     changes.set("avatar", "removed");
-    activity::service::record(conn, &principal.actor, "user.avatar_changed", EventTarget::user(id, &current.login), &changes).await?;
+    activity::service::record(
+        conn,
+        &principal.actor,
+        "user.avatar_changed",
+        EventTarget::user(id, &current.login),
+        &changes,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -967,7 +1104,12 @@ mod tests {
     }
 
     /// Each field whose value in `got` is not the one in `want`, as "field `x`: <place> …".
-    fn compare(problems: &mut Vec<String>, place: &str, want: &serde_json::Map<String, Value>, got: &serde_json::Map<String, Value>) {
+    fn compare(
+        problems: &mut Vec<String>,
+        place: &str,
+        want: &serde_json::Map<String, Value>,
+        got: &serde_json::Map<String, Value>,
+    ) {
         for name in field_names() {
             let (want, got) = (want.get(&name), got.get(&name));
             if want != got {
@@ -984,9 +1126,14 @@ mod tests {
         let insert_columns = words(store::INSERT.split("VALUES").next().unwrap_or_default());
         let batch_columns = words(batch::INSERT_MANY);
         let columns = store::COLUMNS.split(',').map(str::trim).collect::<BTreeSet<_>>();
-        let created = object(serde_json::from_str::<Value>(&created_changes(&fields_of(&a)).to_json().unwrap_or_default()).unwrap_or_default());
-        let console: BTreeSet<&str> =
-            crate::console::users::form_fields::FORM_FIELDS.into_iter().chain(crate::console::users::form::FLAGS.map(|(name, _)| name)).collect();
+        let created = object(
+            serde_json::from_str::<Value>(&created_changes(&fields_of(&a)).to_json().unwrap_or_default())
+                .unwrap_or_default(),
+        );
+        let console: BTreeSet<&str> = crate::console::users::form_fields::FORM_FIELDS
+            .into_iter()
+            .chain(crate::console::users::form::FLAGS.map(|(name, _)| name))
+            .collect();
         for name in field_names() {
             let mut missing = |place: &str| problems.push(format!("field `{name}`: missing from {place}"));
             if a.get(&name).is_none() || b.get(&name).is_none() {
@@ -1013,11 +1160,16 @@ mod tests {
                 missing("the export and import columns (users/transfer/mod.rs COLUMNS)");
             }
             if !console.contains(name.as_str()) {
-                missing("the console's user form (FORM_FIELDS in console/users/form_fields.rs or FLAGS in console/users/form.rs)");
+                missing(
+                    "the console's user form (FORM_FIELDS in console/users/form_fields.rs or FLAGS in console/users/form.rs)",
+                );
             }
             match (created.contains_key(&name), NOT_RECORDED_AT_CREATION.contains(&name.as_str())) {
-                (false, false) => missing("created_changes (users/service.rs), or NOT_RECORDED_AT_CREATION in its test"),
-                (true, true) => problems.push(format!("field `{name}`: recorded by created_changes, yet in NOT_RECORDED_AT_CREATION")),
+                (false, false) => {
+                    missing("created_changes (users/service.rs), or NOT_RECORDED_AT_CREATION in its test")
+                }
+                (true, true) => problems
+                    .push(format!("field `{name}`: recorded by created_changes, yet in NOT_RECORDED_AT_CREATION")),
                 _ => {}
             }
         }
@@ -1042,9 +1194,16 @@ mod tests {
         let account = accounts::insert(conn, "fields", "Fields", None, 1).await.expect("an account");
         let id = store::insert(conn, account, &a, None, false, 1).await.expect("insert");
         let inserted = store::get(conn, account, id).await.expect("read").expect("the user");
-        compare(&mut problems, "insert (store/users.rs), read back and shown (COLUMNS, UserRecord, UserView)", &want_a, &shown(&inserted));
+        compare(
+            &mut problems,
+            "insert (store/users.rs), read back and shown (COLUMNS, UserRecord, UserView)",
+            &want_a,
+            &shown(&inserted),
+        );
 
-        let changed = object(serde_json::from_str::<Value>(&diff(&inserted, &b).to_json().unwrap_or_default()).unwrap_or_default());
+        let changed = object(
+            serde_json::from_str::<Value>(&diff(&inserted, &b).to_json().unwrap_or_default()).unwrap_or_default(),
+        );
         for name in field_names() {
             if !changed.contains_key(&name) {
                 problems.push(format!("field `{name}`: missing from diff (users/service.rs)"));
@@ -1054,9 +1213,17 @@ mod tests {
         let imported = crate::users::transfer::exported_then_imported(inserted.clone())
             .and_then(|input| input.to_fields(None))
             .expect("an exported user imports");
-        compare(&mut problems, "export then import (users/transfer: ExportUser, rows::parse)", &want_a, &object(imported));
+        compare(
+            &mut problems,
+            "export then import (users/transfer: ExportUser, rows::parse)",
+            &want_a,
+            &object(imported),
+        );
 
-        assert!(store::update(conn, account, id, &b, inserted.version, 2).await.expect("update"), "the version matched");
+        assert!(
+            store::update(conn, account, id, &b, inserted.version, 2).await.expect("update"),
+            "the version matched"
+        );
         let updated = store::get(conn, account, id).await.expect("read").expect("the user");
         compare(&mut problems, "update (store/users.rs), read back and shown", &want_b, &shown(&updated));
 

@@ -10,16 +10,18 @@ use std::time::Instant;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::now_ms;
 use crate::domain::EntityName;
+use crate::domain::{Email, Login, PersonName};
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::domain::{Email, Login, PersonName};
-use crate::store::batch::{self, NewUser};
 use crate::model::user::{UserFields, UserStatus};
+use crate::store::batch::{self, NewUser};
 use crate::store::users::Link;
 use crate::store::{Store, accounts, named};
 
-const FIRST_NAMES: [&str; 12] = ["Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas", "Kofi", "Lena"];
-const LAST_NAMES: [&str; 10] = ["Silva", "Müller", "Okafor", "Novak", "Tanaka", "Haddad", "Larsen", "Moreau", "Kowalski", "Reyes"];
+const FIRST_NAMES: [&str; 12] =
+    ["Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas", "Kofi", "Lena"];
+const LAST_NAMES: [&str; 10] =
+    ["Silva", "Müller", "Okafor", "Novak", "Tanaka", "Haddad", "Larsen", "Moreau", "Kowalski", "Reyes"];
 
 /// Users built and linked per step.
 const STEP: usize = 1000;
@@ -76,7 +78,12 @@ async fn ensure_named(db: &Store, account: AccountId, link: Link, noun: &str, co
     Ok(ids)
 }
 
-pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progress: impl FnMut(usize)) -> Result<Report> {
+pub async fn generate(
+    db: &Store,
+    account_slug: &str,
+    opts: &Options,
+    mut progress: impl FnMut(usize),
+) -> Result<Report> {
     if opts.count == 0 || opts.desks == 0 || opts.skills == 0 {
         return Err(Error::invalid("count", "out_of_range", "count, desks and skills must be at least 1"));
     }
@@ -108,9 +115,12 @@ pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progre
         for start in (created..tx_end).step_by(STEP) {
             let end = (start + STEP).min(tx_end);
             let fields: Vec<UserFields> = (start..end).map(|i| synthetic_user(&opts.prefix, i)).collect();
-            let users: Vec<NewUser<'_>> =
-                fields.iter().map(|f| NewUser { fields: f, password_hash: None, must_change_password: false }).collect();
-            let ids: Vec<i64> = batch::insert_users(tx.conn(), account.id, &users, now).await?.into_iter().map(|id| id.0).collect();
+            let users: Vec<NewUser<'_>> = fields
+                .iter()
+                .map(|f| NewUser { fields: f, password_hash: None, must_change_password: false })
+                .collect();
+            let ids: Vec<i64> =
+                batch::insert_users(tx.conn(), account.id, &users, now).await?.into_iter().map(|id| id.0).collect();
             let pairs = |f: &dyn Fn(usize) -> i64| -> Vec<(i64, i64)> {
                 ids.iter().enumerate().map(|(k, id)| (*id, f(start + k))).collect()
             };
@@ -127,7 +137,14 @@ pub async fn generate(db: &Store, account_slug: &str, opts: &Options, mut progre
         changes.set("count", tx_end - created).set("first", format!("{}{created:07}", opts.prefix));
         let actor = Actor::system(account.id, "synthetic loader");
         let label = format!("{} users", tx_end - created);
-        activity::service::record(tx.conn(), &actor, "users.generated", Target { kind: "users", id: None, label: &label }, &changes).await?;
+        activity::service::record(
+            tx.conn(),
+            &actor,
+            "users.generated",
+            Target { kind: "users", id: None, label: &label },
+            &changes,
+        )
+        .await?;
         tx.commit().await?;
         created = tx_end;
         progress(created);

@@ -101,7 +101,10 @@ async fn address_range_and_cidr_rules_allow_and_deny_sign_in(engine: Engine) {
     )
     .await
     .json(200);
-    assert_eq!(saved["rules"][0], json!({ "action": "deny", "kind": "network", "value": "203.0.113.0/24", "description": "abuse network" }));
+    assert_eq!(
+        saved["rules"][0],
+        json!({ "action": "deny", "kind": "network", "value": "203.0.113.0/24", "description": "abuse network" })
+    );
     assert_eq!(saved["rules"][1]["kind"], json!("range"));
     assert_eq!(saved["rules"][2]["kind"], json!("address"));
     for denied in ["203.0.113.77", "198.51.100.10", "198.51.100.20", "2001:db8:ffff::1", "2001:db8:eeee:1::5"] {
@@ -112,7 +115,8 @@ async fn address_range_and_cidr_rules_allow_and_deny_sign_in(engine: Engine) {
     }
     // The refusal is recorded with its reason and the forwarded address.
     let failed = app.activity("action=auth.sign_in_failed").await;
-    let event = failed.iter().find(|e| e["changes"]["reason"] == json!("address_denied")).expect("an address_denied event");
+    let event =
+        failed.iter().find(|e| e["changes"]["reason"] == json!("address_denied")).expect("an address_denied event");
     assert_eq!(event["target_label"], json!("ana"));
     assert!(failed.iter().any(|e| e["address"] == json!("2001:db8:eeee:1::5")), "{failed:?}");
     // The change itself is recorded with before and after.
@@ -121,9 +125,12 @@ async fn address_range_and_cidr_rules_allow_and_deny_sign_in(engine: Engine) {
     assert_eq!(changed[0]["changes"]["rules"]["to"][0], json!("deny 203.0.113.0/24 (abuse network)"));
 
     // Allow rules make a list of the only places allowed (the admin keeps 127.0.0.1).
-    put_account_rules(&app, json!([rule("allow", "192.0.2.0/24"), rule("allow", "2001:db8:1::/48"), rule("allow", "127.0.0.1")]))
-        .await
-        .expect(200);
+    put_account_rules(
+        &app,
+        json!([rule("allow", "192.0.2.0/24"), rule("allow", "2001:db8:1::/48"), rule("allow", "127.0.0.1")]),
+    )
+    .await
+    .expect(200);
     login_from(&app, "192.0.2.200", "ana").await.expect(200);
     login_from(&app, "2001:db8:1::9", "ana").await.expect(200);
     assert_denied(&login_from(&app, "198.51.100.1", "ana").await);
@@ -171,13 +178,16 @@ async fn malformed_rules_are_refused_by_index_and_change_nothing(engine: Engine)
     }
     let resp = put_account_rules(&app, json!([{ "action": "block", "value": "10.0.0.1" }])).await;
     assert_issue(&resp, "rules[0].action", "invalid_action");
-    let resp = put_account_rules(&app, json!([{ "action": "deny", "value": "10.0.0.1", "description": "x".repeat(201) }])).await;
+    let resp =
+        put_account_rules(&app, json!([{ "action": "deny", "value": "10.0.0.1", "description": "x".repeat(201) }]))
+            .await;
     assert_issue(&resp, "rules[0].description", "too_long");
     let resp = put_account_rules(&app, json!([rule("deny", "10.0.0.1/99"), rule("deny", "::1-1.2.3.4")])).await;
     assert_eq!(resp.error_fields(), ["rules[0].value", "rules[1].value"], "every bad rule is reported at once");
     // Malformed JSON shapes are a 400, not a 500.
     let etag = app.get(&app.acct("access-rules")).await.etag();
-    let bad = app.req(Method::PUT, &app.acct("access-rules")).header("if-match", &etag).json(&json!({ "rules": "10.0.0.1" }));
+    let bad =
+        app.req(Method::PUT, &app.acct("access-rules")).header("if-match", &etag).json(&json!({ "rules": "10.0.0.1" }));
     app.send(bad).await.problem(400);
 
     let after = app.get(&app.acct("access-rules")).await.json(200);
@@ -191,8 +201,12 @@ async fn overlapping_and_duplicate_rules_are_refused(engine: Engine) {
     let app = TestApp::spawn_with(engine, |c| c.geoip_database = Some(geo.clone())).await;
     let resp = put_account_rules(&app, json!([rule("allow", "10.0.0.0/8"), rule("deny", "10.1.2.3")])).await;
     let message = assert_issue(&resp, "rules[1].value", "overlapping_rules");
-    assert!(message.contains("rules[0]") && message.contains("10.0.0.0/8") && message.contains("10.1.2.3"), "{message}");
-    let resp = put_account_rules(&app, json!([rule("deny", "2001:db8::/32"), rule("allow", "2001:db8::1-2001:db8::9")])).await;
+    assert!(
+        message.contains("rules[0]") && message.contains("10.0.0.0/8") && message.contains("10.1.2.3"),
+        "{message}"
+    );
+    let resp =
+        put_account_rules(&app, json!([rule("deny", "2001:db8::/32"), rule("allow", "2001:db8::1-2001:db8::9")])).await;
     assert_issue(&resp, "rules[1].value", "overlapping_rules");
     let resp = put_account_rules(&app, json!([rule("allow", "GB"), rule("deny", "gb")])).await;
     assert_issue(&resp, "rules[1].value", "overlapping_rules");
@@ -320,9 +334,12 @@ async fn an_api_token_from_a_denied_address_is_refused(engine: Engine) {
     let token = created["token"].as_str().unwrap().to_string();
     session_from(&app, &token, "198.51.100.3").await.expect(200);
     put_account_rules(&app, json!([rule("deny", "198.51.100.0/24")])).await.expect(200);
-    let list = app.send(app.req_as(&token, Method::GET, &app.acct("users")).header("x-forwarded-for", "198.51.100.3")).await;
+    let list =
+        app.send(app.req_as(&token, Method::GET, &app.acct("users")).header("x-forwarded-for", "198.51.100.3")).await;
     assert_denied(&list);
-    app.send(app.req_as(&token, Method::GET, &app.acct("users")).header("x-forwarded-for", "192.0.2.3")).await.expect(200);
+    app.send(app.req_as(&token, Method::GET, &app.acct("users")).header("x-forwarded-for", "192.0.2.3"))
+        .await
+        .expect(200);
 }
 
 async fn rules_that_would_lock_you_out_are_refused(engine: Engine) {
@@ -386,7 +403,9 @@ async fn access_rules_need_their_permissions(engine: Engine) {
     app.get_as(&agent_token, &app.acct("access-rules")).await.problem(403);
     let etag = app.get(&app.acct("access-rules")).await.etag();
     let put = |token: &str| {
-        app.req_as(token, Method::PUT, &app.acct("access-rules")).header("if-match", etag.clone()).json(&json!({ "rules": [] }))
+        app.req_as(token, Method::PUT, &app.acct("access-rules"))
+            .header("if-match", etag.clone())
+            .json(&json!({ "rules": [] }))
     };
     app.send(put(&agent_token)).await.problem(403);
     app.send(put(&supervisor_token)).await.problem(403);
@@ -401,4 +420,3 @@ async fn access_rules_need_their_permissions(engine: Engine) {
     app.send(put_user).await.problem(403);
     app.get(&user_rules_path(&app, 999_999)).await.problem(404);
 }
-

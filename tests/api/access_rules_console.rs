@@ -9,7 +9,13 @@ use crate::helpers::{Engine, TestApp};
 both_engines!(the_console_pages_edit_account_and_user_rules);
 
 /// A console form post as htmx sends it; returns (status, HX-Redirect, body).
-async fn console_post(app: &TestApp, http: &reqwest::Client, csrf: &str, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+async fn console_post(
+    app: &TestApp,
+    http: &reqwest::Client,
+    csrf: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
     let response = http
         .post(app.url(path))
         .header("HX-Request", "true")
@@ -29,7 +35,8 @@ async fn the_console_pages_edit_account_and_user_rules(engine: Engine) {
     let http = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let page = http.get(app.url("/console/settings/access-rules")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Access rules") && page.contains("No GeoIP database is configured"), "{page}");
-    let csrf = page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    let csrf =
+        page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
     let version = page.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
     let security = http.get(app.url("/console/settings/security")).send().await.unwrap().text().await.unwrap();
     assert!(security.contains("href=\"/console/settings/access-rules\""), "linked from the security settings");
@@ -38,9 +45,15 @@ async fn the_console_pages_edit_account_and_user_rules(engine: Engine) {
     let rows = |second: &str| {
         vec![
             ("version", version.clone()),
-            ("action", "deny".into()), ("value", "192.0.2.0/24".into()), ("description", "lab".into()),
-            ("action", "deny".into()), ("value", second.to_string()), ("description", "".into()),
-            ("action", "allow".into()), ("value", "".into()), ("description", "".into()),
+            ("action", "deny".into()),
+            ("value", "192.0.2.0/24".into()),
+            ("description", "lab".into()),
+            ("action", "deny".into()),
+            ("value", second.to_string()),
+            ("description", "".into()),
+            ("action", "allow".into()),
+            ("value", "".into()),
+            ("description", "".into()),
         ]
     };
     let form = rows("10.1.2.3/8");
@@ -55,7 +68,10 @@ async fn the_console_pages_edit_account_and_user_rules(engine: Engine) {
     let (status, redirect, body) = console_post(&app, &http, &csrf, "/console/settings/access-rules", &form).await;
     assert_eq!((status, redirect.as_deref()), (200, Some("/console/settings/access-rules?notice=saved")), "{body}");
     let saved = app.get(&app.acct("access-rules")).await.json(200);
-    assert_eq!(saved["rules"][0], json!({ "action": "deny", "kind": "network", "value": "192.0.2.0/24", "description": "lab" }));
+    assert_eq!(
+        saved["rules"][0],
+        json!({ "action": "deny", "kind": "network", "value": "192.0.2.0/24", "description": "lab" })
+    );
     assert_eq!(saved["rules"].as_array().unwrap().len(), 2);
     // The same form again is stale now.
     let (status, _, body) = console_post(&app, &http, &csrf, "/console/settings/access-rules", &form).await;
@@ -63,12 +79,24 @@ async fn the_console_pages_edit_account_and_user_rules(engine: Engine) {
     assert!(body.contains("Someone else changed these rules"));
 
     // The user's page: linked from their security page; mode and rules saved.
-    let security = http.get(app.url(&format!("/console/users/{ana}/security"))).send().await.unwrap().text().await.unwrap();
-    assert!(security.contains(&format!("href=\"/console/users/{ana}/access-rules\"")), "linked from the user's security page");
-    let page = http.get(app.url(&format!("/console/users/{ana}/access-rules"))).send().await.unwrap().text().await.unwrap();
+    let security =
+        http.get(app.url(&format!("/console/users/{ana}/security"))).send().await.unwrap().text().await.unwrap();
+    assert!(
+        security.contains(&format!("href=\"/console/users/{ana}/access-rules\"")),
+        "linked from the user's security page"
+    );
+    let page =
+        http.get(app.url(&format!("/console/users/{ana}/access-rules"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Inherit") && page.contains("192.0.2.0/24"), "{page}");
-    let user_version = page.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
-    let form = [("version", user_version.as_str()), ("mode", "overwrite"), ("action", "deny"), ("value", "198.51.100.1"), ("description", "")];
+    let user_version =
+        page.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    let form = [
+        ("version", user_version.as_str()),
+        ("mode", "overwrite"),
+        ("action", "deny"),
+        ("value", "198.51.100.1"),
+        ("description", ""),
+    ];
     let path = format!("/console/users/{ana}/access-rules");
     let (status, redirect, body) = console_post(&app, &http, &csrf, &path, &form).await;
     assert_eq!((status, redirect), (200, Some(format!("{path}?notice=saved"))), "{body}");

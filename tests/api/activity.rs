@@ -60,7 +60,11 @@ async fn create_edit_delete_are_recorded_with_their_changes(engine: Engine) {
     assert!(updated.get("login").is_none(), "{updated}");
 
     let deleted = &only(&events, "user.deleted")["changes"];
-    assert_eq!((deleted["login"].as_str(), deleted["email"].as_str()), (Some("mia"), Some("mia@corp.example")), "{deleted}");
+    assert_eq!(
+        (deleted["login"].as_str(), deleted["email"].as_str()),
+        (Some("mia"), Some("mia@corp.example")),
+        "{deleted}"
+    );
 
     // An edit that changes nothing records nothing.
     let other = id_of(&app.new_user(json!({ "login": "ned", "first_name": "Ned" })).await);
@@ -95,7 +99,10 @@ async fn sign_ins_and_refusals_are_recorded(engine: Engine) {
     let ghost = failed.iter().find(|e| e["target_id"].is_null()).expect("the unknown login is recorded");
     assert!(ghost.to_string().contains("ghost"), "the attempted login is kept: {ghost}");
     let all = serde_json::to_string(&failed).unwrap();
-    assert!(!all.contains("gnorwq-password-x") && !all.contains("revetahwq-pass-1"), "attempted passwords logged: {all}");
+    assert!(
+        !all.contains("gnorwq-password-x") && !all.contains("revetahwq-pass-1"),
+        "attempted passwords logged: {all}"
+    );
     // The admin's own sign-in at start-up is there too.
     assert!(!app.activity(&format!("user={}&action=auth.sign_in", app.admin_id)).await.is_empty());
 }

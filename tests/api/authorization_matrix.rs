@@ -85,9 +85,17 @@ struct Spec {
     unseen: u16,
 }
 
-const ACTORS: [Actor; 7] =
-    [Actor::Admin, Actor::DeskLead, Actor::Editor, Actor::RoleManager, Actor::CompanySupervisor, Actor::EndUser, Actor::Token];
-const TARGETS: [Target; 6] = [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
+const ACTORS: [Actor; 7] = [
+    Actor::Admin,
+    Actor::DeskLead,
+    Actor::Editor,
+    Actor::RoleManager,
+    Actor::CompanySupervisor,
+    Actor::EndUser,
+    Actor::Token,
+];
+const TARGETS: [Target; 6] =
+    [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
 const ROUTES: [Route; 20] = [
     Route::Patch,
     Route::GrantRole,
@@ -150,7 +158,11 @@ impl Route {
     fn console(self) -> bool {
         matches!(
             self,
-            Route::ConsoleDelete | Route::ConsolePassword | Route::ConsoleUnlock | Route::ConsoleEndSessions | Route::ConsoleAccessRules
+            Route::ConsoleDelete
+                | Route::ConsolePassword
+                | Route::ConsoleUnlock
+                | Route::ConsoleEndSessions
+                | Route::ConsoleAccessRules
         )
     }
 }
@@ -247,13 +259,16 @@ async fn every_route_actor_and_target_answers_as_the_rules_say(engine: Engine) {
                 let got = attempt(&app, &world, actor, route, id).await;
                 let want = expected(actor, target, route);
                 if got.0 != want {
-                    mismatches.push(format!("{route:?} by {actor:?} on {target:?}: got {} want {want}: {}", got.0, got.1));
+                    mismatches
+                        .push(format!("{route:?} by {actor:?} on {target:?}: got {} want {want}: {}", got.0, got.1));
                     continue;
                 }
                 if !(200..300).contains(&want) {
                     let after = snapshot(&app, &world, target, id).await;
                     if after != before {
-                        mismatches.push(format!("{route:?} by {actor:?} on {target:?}: refused ({want}) but changed:\n{before}\n{after}"));
+                        mismatches.push(format!(
+                            "{route:?} by {actor:?} on {target:?}: refused ({want}) but changed:\n{before}\n{after}"
+                        ));
                     }
                 } else if target == Target::Own && matches!(route, Route::EndSessions | Route::ConsoleEndSessions) {
                     // The actor signed themself out: sign in again for the routes after.
@@ -263,7 +278,12 @@ async fn every_route_actor_and_target_answers_as_the_rules_say(engine: Engine) {
         }
     }
     assert!(cases > 800, "the matrix ran {cases} cases");
-    assert!(mismatches.is_empty(), "{} of {cases} cases differ from the rules:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {cases} cases differ from the rules:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 async fn build(app: &TestApp) -> World {
@@ -274,14 +294,18 @@ async fn build(app: &TestApp) -> World {
     let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks", "permissions": LEAD })).await;
     let company_role = app.create_named("roles", json!({ "name": "Company", "permissions": LEAD })).await;
     let editor_role = app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.edit"] })).await;
-    let roles_role = app.create_named("roles", json!({ "name": "Roles", "permissions": ["roles.view", "roles.manage"] })).await;
+    let roles_role =
+        app.create_named("roles", json!({ "name": "Roles", "permissions": ["roles.view", "roles.manage"] })).await;
     let profiles: [(Actor, &str, Value); 6] = [
         (Actor::Admin, "m-admin", json!({ "roles": [admin_role], "desks": [desk_a] })),
         (Actor::DeskLead, "m-lead", json!({ "roles": [lead_role], "desks": [desk_a] })),
         (Actor::Editor, "m-editor", json!({ "roles": [editor_role] })),
         (Actor::RoleManager, "m-roles", json!({ "roles": [roles_role] })),
-        (Actor::CompanySupervisor, "m-boss",
-            json!({ "roles": [company_role], "company": "Acme", "is_end_user": true, "is_company_supervisor": true })),
+        (
+            Actor::CompanySupervisor,
+            "m-boss",
+            json!({ "roles": [company_role], "company": "Acme", "is_end_user": true, "is_company_supervisor": true }),
+        ),
         (Actor::EndUser, "m-client", json!({ "roles": [company_role], "company": "Acme", "is_end_user": true })),
     ];
     let mut world = World {
@@ -350,7 +374,8 @@ async fn snapshot(app: &TestApp, world: &World, target: Target, id: i64) -> Valu
         u.remove("locked_until");
     }
     let rules = app.get(&format!("{path}/access-rules")).await.json(200);
-    let sessions: Vec<Value> = list_items(&app.get(&format!("{path}/sessions")).await.json(200)).iter().map(|s| s["id"].clone()).collect();
+    let sessions: Vec<Value> =
+        list_items(&app.get(&format!("{path}/sessions")).await.json(200)).iter().map(|s| s["id"].clone()).collect();
     let outbox = match (target, user["email"].as_str()) {
         (Target::OtherAccount, _) | (_, None) => Value::Null,
         (_, Some(email)) => {
@@ -370,12 +395,20 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
         let console = &world.consoles[&actor];
         let page = match route {
             Route::ConsoleDelete => console.post(&format!("/console/users/{id}/delete"), &[]).await,
-            Route::ConsolePassword => console.post(&format!("/console/users/{id}/password"), &[("password_mode", "generate")]).await,
+            Route::ConsolePassword => {
+                console.post(&format!("/console/users/{id}/password"), &[("password_mode", "generate")]).await
+            }
             Route::ConsoleUnlock => console.post(&format!("/console/users/{id}/unlock"), &[]).await,
             Route::ConsoleEndSessions => console.post(&format!("/console/users/{id}/sessions/end-all"), &[]).await,
             Route::ConsoleAccessRules => {
                 let version = etag.trim_matches('"').to_string();
-                let form = [("version", version.as_str()), ("mode", "extend"), ("action", "deny"), ("value", "198.51.100.77"), ("description", "")];
+                let form = [
+                    ("version", version.as_str()),
+                    ("mode", "extend"),
+                    ("action", "deny"),
+                    ("value", "198.51.100.77"),
+                    ("description", ""),
+                ];
                 console.post(&format!("/console/users/{id}/access-rules"), &form).await
             }
             _ => unreachable!(),
@@ -383,27 +416,44 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
         return (page.status, page.body.chars().take(300).collect());
     }
     let request = match route {
-        Route::Patch => app.req_as(token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "first_name": "Changed" })),
-        Route::GrantRole => app.req_as(token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "roles": [world.agent_role] })),
+        Route::Patch => {
+            app.req_as(token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "first_name": "Changed" }))
+        }
+        Route::GrantRole => app
+            .req_as(token, Method::PATCH, &path)
+            .header("if-match", &etag)
+            .json(&json!({ "roles": [world.agent_role] })),
         Route::Delete => app.req_as(token, Method::DELETE, &path),
-        Route::Password => app.req_as(token, Method::PUT, &format!("{path}/password")).json(&json!({ "password": "Saffron-Glacier-29&" })),
+        Route::Password => app
+            .req_as(token, Method::PUT, &format!("{path}/password"))
+            .json(&json!({ "password": "Saffron-Glacier-29&" })),
         Route::Unlock => app.req_as(token, Method::POST, &format!("{path}/unlock")).json(&json!({})),
-        Route::Security => app.req_as(token, Method::PUT, &format!("{path}/security")).header("if-match", &etag).json(&json!({ "console_idle_minutes": 30 })),
+        Route::Security => app
+            .req_as(token, Method::PUT, &format!("{path}/security"))
+            .header("if-match", &etag)
+            .json(&json!({ "console_idle_minutes": 30 })),
         Route::AccessRules => app
             .req_as(token, Method::PUT, &format!("{path}/access-rules"))
             .header("if-match", &etag)
             .json(&json!({ "mode": "extend", "rules": [{ "action": "deny", "value": "198.51.100.77" }] })),
         Route::EndSessions => app.req_as(token, Method::DELETE, &format!("{path}/sessions")),
-        Route::EnrolmentLink => app.req_as(token, Method::POST, &format!("{path}/second-factor/enrolment-link")).json(&json!({})),
-        Route::Avatar => app.req_as(token, Method::PUT, &format!("{path}/avatar")).header("content-type", "image/png").body(png(2, 2, [1, 2, 3])),
+        Route::EnrolmentLink => {
+            app.req_as(token, Method::POST, &format!("{path}/second-factor/enrolment-link")).json(&json!({}))
+        }
+        Route::Avatar => app
+            .req_as(token, Method::PUT, &format!("{path}/avatar"))
+            .header("content-type", "image/png")
+            .body(png(2, 2, [1, 2, 3])),
         Route::SipCredentials => app.req_as(token, Method::GET, &format!("{path}/sip-credentials")),
-        Route::ResetAuthenticator => app.req_as(token, Method::POST, &format!("{path}/second-factor/reset-totp")).json(&json!({})),
-        Route::BulkDeactivate => {
-            app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({ "action": "deactivate", "target": { "ids": [id] } }))
+        Route::ResetAuthenticator => {
+            app.req_as(token, Method::POST, &format!("{path}/second-factor/reset-totp")).json(&json!({}))
         }
-        Route::BulkActivate => {
-            app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({ "action": "activate", "target": { "ids": [id] } }))
-        }
+        Route::BulkDeactivate => app
+            .req_as(token, Method::POST, &app.acct("users/bulk"))
+            .json(&json!({ "action": "deactivate", "target": { "ids": [id] } })),
+        Route::BulkActivate => app
+            .req_as(token, Method::POST, &app.acct("users/bulk"))
+            .json(&json!({ "action": "activate", "target": { "ids": [id] } })),
         Route::BulkGrantRole => app
             .req_as(token, Method::POST, &app.acct("users/bulk"))
             .json(&json!({ "action": "assign_roles", "target": { "ids": [id] }, "values": [world.agent_role] })),
@@ -418,7 +468,10 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
 async fn sign_in_again(app: &TestApp, world: &mut World, actor: Actor) {
     let login = world.logins[&actor].clone();
     let (token, console) = match actor {
-        Actor::Admin => (app.sign_in_with_second_factor(&login, PW).await, Console::sign_in_with_second_factor(app, &login, PW).await),
+        Actor::Admin => (
+            app.sign_in_with_second_factor(&login, PW).await,
+            Console::sign_in_with_second_factor(app, &login, PW).await,
+        ),
         _ => (app.sign_in(&login, PW).await, Console::sign_in(app, &login, PW).await),
     };
     world.tokens.insert(actor, token);
@@ -444,7 +497,8 @@ fn expected_for_role(actor: Actor, change: RoleChange) -> u16 {
     if !actor.holds("roles.manage") {
         return 403;
     }
-    let account_wide = |p: &str| actor.holds(p) && !matches!(actor, Actor::DeskLead | Actor::CompanySupervisor | Actor::EndUser);
+    let account_wide =
+        |p: &str| actor.holds(p) && !matches!(actor, Actor::DeskLead | Actor::CompanySupervisor | Actor::EndUser);
     match change {
         RoleChange::MakeOwn if actor.holds("users.view") => 201,
         RoleChange::MakeWide if account_wide("roles.view") => 201,
@@ -463,7 +517,8 @@ async fn role_changes_answer_as_the_rules_say(engine: Engine) {
             world.made += 1;
             let n = world.made;
             let token = &world.tokens[&actor];
-            let role = app.create_named("roles", json!({ "name": format!("r{n}"), "permissions": ["roles.view"] })).await;
+            let role =
+                app.create_named("roles", json!({ "name": format!("r{n}"), "permissions": ["roles.view"] })).await;
             let holder = match change {
                 RoleChange::EditAdminsRole => json!({ "roles": [role, world.admin_role] }),
                 _ => json!({ "roles": [role] }),
@@ -479,9 +534,10 @@ async fn role_changes_answer_as_the_rules_say(engine: Engine) {
                 RoleChange::MakeWide => app
                     .req_as(token, Method::POST, &app.acct("roles"))
                     .json(&json!({ "name": format!("wide{n}"), "scope": "account", "permissions": ["roles.view"] })),
-                RoleChange::EditAdminsRole => {
-                    app.req_as(token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "permissions": [] }))
-                }
+                RoleChange::EditAdminsRole => app
+                    .req_as(token, Method::PATCH, &path)
+                    .header("if-match", &etag)
+                    .json(&json!({ "permissions": [] })),
                 RoleChange::DeletePeersRole => app.req_as(token, Method::DELETE, &path),
             };
             let got = app.send(request).await;
@@ -508,5 +564,9 @@ fn the_rules_table_reads_as_the_design_says() {
     assert_eq!(expected(Actor::EndUser, Target::Peer, Route::Patch), 404, "an end user sees only themself");
     assert_eq!(expected(Actor::Admin, Target::Peer, Route::Delete), 204);
     assert_eq!(expected(Actor::Editor, Target::Peer, Route::SipCredentials), 403, "a permission of its own");
-    assert_eq!(expected(Actor::DeskLead, Target::OtherDesk, Route::BulkActivate), 422, "unknown ids, as another account's");
+    assert_eq!(
+        expected(Actor::DeskLead, Target::OtherDesk, Route::BulkActivate),
+        422,
+        "unknown ids, as another account's"
+    );
 }

@@ -27,7 +27,10 @@ async fn bulk_on_ids_with_a_dry_run_first(engine: Engine) {
     let etag_before = app.get_user(a).await.etag();
 
     let dry = app.bulk(json!({ "action": "deactivate", "target": { "ids": [a, b] }, "dry_run": true })).await.json(200);
-    assert_eq!(dry, json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": true }));
+    assert_eq!(
+        dry,
+        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": true })
+    );
     for id in [a, b, c] {
         assert_eq!(status_of(&app, id).await, "active", "a dry run changes nothing");
     }
@@ -35,7 +38,10 @@ async fn bulk_on_ids_with_a_dry_run_first(engine: Engine) {
     assert_eq!(app.activity("limit=500").await.len(), events_before, "a dry run records nothing");
 
     let done = app.bulk(json!({ "action": "deactivate", "target": { "ids": [a, b] } })).await.json(200);
-    assert_eq!(done, json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": false }));
+    assert_eq!(
+        done,
+        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": false })
+    );
     assert_eq!(status_of(&app, a).await, "disabled");
     assert_eq!(status_of(&app, b).await, "disabled");
     assert_eq!(status_of(&app, c).await, "active");

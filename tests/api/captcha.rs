@@ -26,8 +26,11 @@ both_engines!(
 /// The answer to "What is seven plus four?", worked out from the words.
 fn solve(question: &str) -> u32 {
     const WORDS: [&str; 11] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
-    let number = |w: &str| WORDS.iter().position(|x| *x == w).unwrap_or_else(|| panic!("not a number word: {w} in {question}")) as u32;
-    let words: Vec<&str> = question.strip_prefix("What is ").and_then(|q| q.strip_suffix('?')).expect(question).split(' ').collect();
+    let number = |w: &str| {
+        WORDS.iter().position(|x| *x == w).unwrap_or_else(|| panic!("not a number word: {w} in {question}")) as u32
+    };
+    let words: Vec<&str> =
+        question.strip_prefix("What is ").and_then(|q| q.strip_suffix('?')).expect(question).split(' ').collect();
     let (a, b) = (number(words[0]), number(words[2]));
     match words[1] {
         "plus" => a + b,
@@ -44,10 +47,16 @@ fn captcha_step(r: &Resp, reason: &str) -> Value {
     assert_eq!(body["step"], "captcha", "{body}");
     assert_eq!(body["reason"], reason, "{body}");
     assert!(body.get("token").is_none(), "a token without a CAPTCHA: {body}");
-    let challenge = body["challenge"].as_str().filter(|c| c.len() >= 40).unwrap_or_else(|| panic!("no challenge in {body}"));
+    let challenge =
+        body["challenge"].as_str().filter(|c| c.len() >= 40).unwrap_or_else(|| panic!("no challenge in {body}"));
     assert_eq!(body["image"], format!("/api/v1/auth/captcha/{challenge}.png"), "{body}");
     assert!(body["question"].as_str().is_some_and(|q| q.starts_with("What is ")), "{body}");
-    assert_near(parse_time(&body["expires_at"]), OffsetDateTime::now_utc() + Duration::minutes(10), Duration::minutes(2), "expires_at");
+    assert_near(
+        parse_time(&body["expires_at"]),
+        OffsetDateTime::now_utc() + Duration::minutes(10),
+        Duration::minutes(2),
+        "expires_at",
+    );
     body
 }
 
@@ -212,7 +221,10 @@ async fn an_expired_challenge_is_refused(engine: Engine) {
     let answer = solve(step["question"].as_str().unwrap()).to_string();
     let hashes: Vec<&str> = stored.split(' ').collect();
     assert_eq!(hashes.len(), 2, "the picture's answer and the question's: {stored}");
-    assert!(hashes.iter().all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())), "answers are stored hashed: {stored}");
+    assert!(
+        hashes.iter().all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+        "answers are stored hashed: {stored}"
+    );
     app.sql("UPDATE captcha_challenges SET expires_at = created_at - 1").await;
     app.send(app.anon(Method::GET, step["image"].as_str().unwrap())).await.problem(404);
     captcha_step(&login_answering(&app, "flagged", STRONG, &step, &answer).await, "expired");
@@ -243,7 +255,8 @@ async fn captcha_settings_are_validated(engine: Engine) {
     app.put_security(Some(&etag), bad).await.problem_on(422, "captcha.after_address_failures");
     // A document that does not parse (a negative count, an unknown member, a string for a
     // flag) is a 400 naming the member.
-    for (field, value) in [("after_address_failures", json!(-1)), ("sometimes", json!(true)), ("always", json!("yes"))] {
+    for (field, value) in [("after_address_failures", json!(-1)), ("sometimes", json!(true)), ("always", json!("yes"))]
+    {
         let mut bad = doc.clone();
         bad["captcha"][field] = value;
         let r = app.put_security(Some(&etag), bad).await.problem(400);
@@ -271,10 +284,16 @@ async fn a_take_over_goes_with_the_captcha(engine: Engine) {
     let answer = solve(step["question"].as_str().unwrap()).to_string();
     let refused = login_answering(&app, "flagged", STRONG, &step, &answer).await;
     assert_eq!(refused.problem(409)["code"], "session_active");
-    let step = captcha_step(&app.login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true })).await, "required");
+    let step = captcha_step(
+        &app.login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true })).await,
+        "required",
+    );
     let answer = solve(step["question"].as_str().unwrap()).to_string();
     let captcha = json!({ "challenge": step["challenge"], "answer": answer });
-    let body = app.login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true, "captcha": captcha })).await.json(200);
+    let body = app
+        .login_with(json!({ "login": "flagged", "password": STRONG, "take_over": true, "captcha": captcha }))
+        .await
+        .json(200);
     let second = body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}"));
     app.session(&first).await.problem(401);
     app.session(second).await.expect(200);
@@ -286,20 +305,30 @@ async fn the_console_login_shows_the_picture_and_the_question(engine: Engine) {
     // The settings page has the CAPTCHA section, the user's security page the flag.
     let admin = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let settings = admin.get(app.url("/console/settings/security")).send().await.unwrap().text().await.unwrap();
-    assert!(settings.contains("CAPTCHA at sign-in") && settings.contains("name=\"captcha.after_address_failures\""), "{settings}");
+    assert!(
+        settings.contains("CAPTCHA at sign-in") && settings.contains("name=\"captcha.after_address_failures\""),
+        "{settings}"
+    );
     assert!(settings.contains("name=\"captcha.always\""), "{settings}");
-    let user_page = admin.get(app.url(&format!("/console/users/{id}/security"))).send().await.unwrap().text().await.unwrap();
+    let user_page =
+        admin.get(app.url(&format!("/console/users/{id}/security"))).send().await.unwrap().text().await.unwrap();
     assert!(user_page.contains("name=\"captcha_required\" value=\"on\" checked"), "{user_page}");
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let post = |form: Vec<(&'static str, String)>| {
         let request = browser.post(app.url("/login")).form(&form);
         async move {
             let r = request.send().await.unwrap();
-            (r.status().as_u16(), r.headers().get("location").map(|v| v.to_str().unwrap().to_string()), r.text().await.unwrap())
+            (
+                r.status().as_u16(),
+                r.headers().get("location").map(|v| v.to_str().unwrap().to_string()),
+                r.text().await.unwrap(),
+            )
         }
     };
     let account = app.account.clone();
-    let (status, _, page) = post(vec![("account", account.clone()), ("login", "flagged".into()), ("password", STRONG.into())]).await;
+    let (status, _, page) =
+        post(vec![("account", account.clone()), ("login", "flagged".into()), ("password", STRONG.into())]).await;
     assert_eq!(status, 200, "{page}");
     let between = |page: &str, start: &str, end: &str| -> String {
         let from = page.find(start).unwrap_or_else(|| panic!("no {start:?} in:\n{page}")) + start.len();

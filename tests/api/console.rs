@@ -76,7 +76,9 @@ async fn api_users(app: &TestApp) -> Vec<(String, String, Vec<String>)> {
         .list_all("limit=100")
         .await
         .iter()
-        .map(|u| (u["login"].as_str().unwrap().to_string(), u["status"].as_str().unwrap().to_string(), names(u, "desks")))
+        .map(|u| {
+            (u["login"].as_str().unwrap().to_string(), u["status"].as_str().unwrap().to_string(), names(u, "desks"))
+        })
         .collect();
     users.sort();
     users
@@ -102,7 +104,10 @@ async fn scenario(app: &TestApp, b: &Browser) {
     let sales = app.desk("Sales").await;
     let support = app.desk("Support").await;
     let lead = app
-        .create_named("roles", json!({ "name": "Team lead", "description": "Leads a desk's agents", "permissions": ["users.view"] }))
+        .create_named(
+            "roles",
+            json!({ "name": "Team lead", "description": "Leads a desk's agents", "permissions": ["users.view"] }),
+        )
         .await;
     let ann = id_of(&app.new_user(json!({ "login": "ann", "email": "ann@example.com", "desks": [sales] })).await);
     app.new_user(json!({ "login": "bob", "email": "bob@example.com", "desks": [sales, support] })).await;
@@ -112,7 +117,11 @@ async fn scenario(app: &TestApp, b: &Browser) {
     // ---- Sign in ----------------------------------------------------------------------------
     b.goto("/console/users").await;
     b.wait_css("#f-password").await;
-    assert!(b.path().await.starts_with("/login"), "not signed in: the console sends us to /login, not {}", b.path().await);
+    assert!(
+        b.path().await.starts_with("/login"),
+        "not signed in: the console sends us to /login, not {}",
+        b.path().await
+    );
     assert_eq!(b.prop("#f-account", "value").await, "default");
     b.fill("#f-login", admin).await;
     b.fill("#f-password", &app.admin_password).await;
@@ -148,12 +157,13 @@ async fn scenario(app: &TestApp, b: &Browser) {
             vec![],
         )
         .await;
-    assert_eq!(beside, json!(["f-email-error", true, "true", "f-email-hint f-email-error", 1]), "the error is next to the email field only");
-    b.wait_text("#user-form .alert-error", "The user was not saved.").await;
-    assert!(
-        !api_users(app).await.iter().any(|(login, ..)| login == "dan"),
-        "a refused form creates nobody"
+    assert_eq!(
+        beside,
+        json!(["f-email-error", true, "true", "f-email-hint f-email-error", 1]),
+        "the error is next to the email field only"
     );
+    b.wait_text("#user-form .alert-error", "The user was not saved.").await;
+    assert!(!api_users(app).await.iter().any(|(login, ..)| login == "dan"), "a refused form creates nobody");
     // What was typed and ticked is kept.
     assert_eq!(b.prop("#f-login", "value").await, "dan");
     assert_eq!(b.prop("#f-email", "value").await, "dan-at-example.com");
@@ -166,7 +176,10 @@ async fn scenario(app: &TestApp, b: &Browser) {
     let title = b.wait_text("#created-title", "created").await;
     assert_eq!(title, "User dan created");
     let password = b.find("#new-password").await.text().await.expect("the generated password");
-    assert!(password.len() >= 12 && !password.contains(char::is_whitespace), "a strong generated password: {password:?}");
+    assert!(
+        password.len() >= 12 && !password.contains(char::is_whitespace),
+        "a strong generated password: {password:?}"
+    );
     let created = app.list_all("q=dan%40example.com").await;
     assert_eq!(created.len(), 1, "{created:?}");
     let dan_user = &created[0];
@@ -186,7 +199,11 @@ async fn scenario(app: &TestApp, b: &Browser) {
     assert_eq!(b.prop("#filter-desk", "value").await, sales.to_string(), "the filter stays chosen");
     let dan_row = row(&shown, "dan");
     assert_eq!((dan_row.id.as_str(), dan_row.desks.clone()), (dan.to_string().as_str(), vec!["Sales".to_string()]));
-    assert_eq!(dan_row.roles, vec![("Team lead".to_string(), "Leads a desk's agents".to_string())], "role description on hover");
+    assert_eq!(
+        dan_row.roles,
+        vec![("Team lead".to_string(), "Leads a desk's agents".to_string())],
+        "role description on hover"
+    );
     assert_eq!(row(&shown, "bob").desks, vec!["Sales", "Support"]);
 
     // ---- Mass action on the selected users: deactivate ann and dan -----------------------------
@@ -196,7 +213,10 @@ async fn scenario(app: &TestApp, b: &Browser) {
     assert_eq!(b.prop("#bulk-scope", "value").await, "selected");
     b.click("#bulk-form button[value=preview]").await;
     let preview = b.wait_text("#bulk-result", "Preview:").await;
-    assert_eq!(preview, "Preview: 2 of the 2 users chosen would be deactivated. Nothing has changed yet; press Apply to do it.");
+    assert_eq!(
+        preview,
+        "Preview: 2 of the 2 users chosen would be deactivated. Nothing has changed yet; press Apply to do it."
+    );
     let before = vec![
         user(admin, "active", &[]),
         user("ann", "active", &["Sales"]),
@@ -213,7 +233,9 @@ async fn scenario(app: &TestApp, b: &Browser) {
     assert_eq!(done, "2 users deactivated.");
     // The table is refreshed in place, still filtered.
     wait_rows(b, &["ann", "bob", "dan"], "ann and dan disabled", |rows| {
-        row(rows, "ann").status == "Disabled" && row(rows, "dan").status == "Disabled" && row(rows, "bob").status == "Active"
+        row(rows, "ann").status == "Disabled"
+            && row(rows, "dan").status == "Disabled"
+            && row(rows, "bob").status == "Active"
     })
     .await;
     let after_deactivate = vec![
@@ -240,10 +262,8 @@ async fn scenario(app: &TestApp, b: &Browser) {
     apply_and_confirm(b).await;
     let done = b.wait_text("#bulk-result", "2 users added to desk Support.").await;
     assert_eq!(done, "2 users added to desk Support.");
-    wait_rows(b, &["ann", "bob", "dan"], "all on Support", |rows| {
-        rows.iter().all(|r| r.desks == ["Sales", "Support"])
-    })
-    .await;
+    wait_rows(b, &["ann", "bob", "dan"], "all on Support", |rows| rows.iter().all(|r| r.desks == ["Sales", "Support"]))
+        .await;
     let after_assign = vec![
         user(admin, "active", &[]),
         user("ann", "disabled", &["Sales", "Support"]),
@@ -251,7 +271,11 @@ async fn scenario(app: &TestApp, b: &Browser) {
         user("cid", "active", &["Support"]),
         user("dan", "disabled", &["Sales", "Support"]),
     ];
-    assert_eq!(api_users(app).await, sorted_users(after_assign), "exactly the users on desk Sales were added to Support");
+    assert_eq!(
+        api_users(app).await,
+        sorted_users(after_assign),
+        "exactly the users on desk Sales were added to Support"
+    );
 
     // ---- Filter by status too ------------------------------------------------------------------
     b.click("#filter-status-disabled").await;

@@ -41,7 +41,10 @@ fn tag_of<'a>(body: &'a str, id: &str) -> &'a str {
 
 /// The logins the users table lists, in order.
 fn listed(body: &str) -> Vec<String> {
-    body.split("class=\"user-login\"").skip(1).map(|rest| rest.split('>').nth(1).unwrap().split('<').next().unwrap().to_string()).collect()
+    body.split("class=\"user-login\"")
+        .skip(1)
+        .map(|rest| rest.split('>').nth(1).unwrap().split('<').next().unwrap().to_string())
+        .collect()
 }
 
 /// The version the console's forms carry, from the API's ETag (`"7"`).
@@ -59,7 +62,8 @@ fn hidden_value(body: &str, name: &str) -> String {
 
 async fn an_editor_is_offered_nothing_on_an_admin_and_is_refused_anyway(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (me, _, _) = app.user_with_permissions("editor", &["users.view", "users.edit", "users.passwords", "users.delete"]).await;
+    let (me, _, _) =
+        app.user_with_permissions("editor", &["users.view", "users.edit", "users.passwords", "users.delete"]).await;
     let (admin, _) = app.admin_with_second_factor("second-admin").await;
     let peer = app.user_with_password("peer", PW, json!({ "email": "peer@example.com" })).await;
     let console = Console::sign_in(&app, "editor", STRONG).await;
@@ -133,12 +137,18 @@ async fn a_desk_supervisor_sees_and_counts_only_their_desk(engine: Engine) {
     let users = console.get("/console/users").await;
     users.expect(200);
     assert_eq!(listed(&users.body), vec!["near", "sup"]);
-    assert_eq!(users.text_of("user-count"), "2 users in your desks (you and everyone sharing a desk with you). You see and manage no one else.");
+    assert_eq!(
+        users.text_of("user-count"),
+        "2 users in your desks (you and everyone sharing a desk with you). You see and manage no one else."
+    );
     // A filter narrows within the desks, never widens them.
     let filtered = console.get(&format!("/console/users?desk={south}")).await;
     filtered.expect(200);
     assert_eq!(listed(&filtered.body), vec!["near"]);
-    assert_eq!(filtered.text_of("user-count"), "1 user matches these filters among the users in your desks (you and everyone sharing a desk with you).");
+    assert_eq!(
+        filtered.text_of("user-count"),
+        "1 user matches these filters among the users in your desks (you and everyone sharing a desk with you)."
+    );
     // A viewer makes no changes: no mass actions, no per-user change, and no "out of reach" noise.
     users.lacks("id=\"bulk-action\"").lacks(&format!("/console/users/{near}/edit")).lacks("Out of your reach");
     // Outside the desks a user is not found, as in another account.
@@ -147,8 +157,13 @@ async fn a_desk_supervisor_sees_and_counts_only_their_desk(engine: Engine) {
     console.get(&format!("/console/users/{near}/sessions")).await.expect(200);
 
     // A desk lead who may edit: the mass action's "all" says whom it means, and counts follow the desks.
-    let lead_role = app.create_named("roles", json!({ "name": "Desk lead", "scope": "desks",
-        "permissions": ["users.view", "users.edit"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk lead", "scope": "desks",
+        "permissions": ["users.view", "users.edit"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [south] })).await;
     let lead = Console::sign_in(&app, "lead", PW).await;
     let page = lead.get("/console/users").await;
@@ -166,7 +181,9 @@ async fn my_account_changes_my_email_with_my_password(engine: Engine) {
     page.expect(200).has("id=\"me-email\"").has("mia@example.com");
 
     // A wrong password: refused next to the password, nothing changed.
-    let wrong = console.post("/console/me/email", &[("email", "mia@new.example.com"), ("current_password", "not-my-password-1")]).await;
+    let wrong = console
+        .post("/console/me/email", &[("email", "mia@new.example.com"), ("current_password", "not-my-password-1")])
+        .await;
     wrong.expect(422).has("id=\"f-current_password-error\"").has("Is not your current password.");
     assert_eq!(wrong.value_of("email"), "mia@new.example.com", "what was typed stays");
     assert_eq!(app.get_user(me).await.json(200)["email"], "mia@example.com");
@@ -181,7 +198,12 @@ async fn my_account_changes_my_email_with_my_password(engine: Engine) {
     let done = console.post("/console/me/email", &[("email", "mia@new.example.com"), ("current_password", PW)]).await;
     done.redirects_to("/console/me?notice=email");
     assert_eq!(app.get_user(me).await.json(200)["email"], "mia@new.example.com");
-    console.get("/console/me?notice=email").await.expect(200).has("Your email address was changed.").has("mia@new.example.com");
+    console
+        .get("/console/me?notice=email")
+        .await
+        .expect(200)
+        .has("Your email address was changed.")
+        .has("mia@new.example.com");
     let events = app.activity(&format!("user={me}&action=user.updated")).await;
     assert!(events.iter().any(|e: &Value| e["changes"]["by"] == "self"), "{events:?}");
 }
@@ -189,21 +211,37 @@ async fn my_account_changes_my_email_with_my_password(engine: Engine) {
 async fn my_own_user_form_locks_what_only_my_account_or_others_change(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let lead_role = app.create_named("roles", json!({ "name": "Desk lead", "scope": "desks",
-        "permissions": ["users.view", "users.edit", "users.passwords"] })).await;
-    let me = app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north], "email": "lead@example.com" })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk lead", "scope": "desks",
+        "permissions": ["users.view", "users.edit", "users.passwords"] }),
+        )
+        .await;
+    let me = app
+        .user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north], "email": "lead@example.com" }))
+        .await;
     let peer = app.user_with_password("mate", PW, json!({ "desks": [north] })).await;
     let console = Console::sign_in(&app, "lead", PW).await;
 
     let form = console.get(&format!("/console/users/{me}/edit")).await;
     form.expect(200).has("id=\"own-user-note\"").has("href=\"/console/me\"");
-    for id in ["f-email", "f-status", "f-two_factor_method", "f-is_end_user", "f-is_company_supervisor", &format!("f-roles-{lead_role}"), &format!("f-desks-{north}")] {
+    for id in [
+        "f-email",
+        "f-status",
+        "f-two_factor_method",
+        "f-is_end_user",
+        "f-is_company_supervisor",
+        &format!("f-roles-{lead_role}"),
+        &format!("f-desks-{north}"),
+    ] {
         assert!(tag_of(&form.body, id).contains("disabled"), "#{id} is not disabled: {}", tag_of(&form.body, id));
     }
     assert!(!tag_of(&form.body, "f-first_name").contains("disabled"), "{}", tag_of(&form.body, "f-first_name"));
     // Saved as shown, with a change the lead may make: the locked values go back unchanged.
     let version = form.value_of("version");
-    let mut post: Vec<(&str, String)> = vec![("version", version), ("login", "lead".into()), ("first_name", "Lea".into())];
+    let mut post: Vec<(&str, String)> =
+        vec![("version", version), ("login", "lead".into()), ("first_name", "Lea".into())];
     for name in ["email", "status", "two_factor_method", "two_factor_mode"] {
         post.push((name, hidden_value(&form.body, name)));
     }
@@ -215,8 +253,14 @@ async fn my_own_user_form_locks_what_only_my_account_or_others_change(engine: En
     assert_eq!((after["first_name"].clone(), after["email"].clone()), (json!("Lea"), json!("lead@example.com")));
     // A crafted post changing the own email is still the service's to refuse.
     let version = version_of(&app, me).await;
-    let crafted = [("version", version.as_str()), ("login", "lead"), ("email", "lead@evil.example.com"), ("status", "active"),
-        ("roles", &lead_role.to_string()), ("desks", &north.to_string())];
+    let crafted = [
+        ("version", version.as_str()),
+        ("login", "lead"),
+        ("email", "lead@evil.example.com"),
+        ("status", "active"),
+        ("roles", &lead_role.to_string()),
+        ("desks", &north.to_string()),
+    ];
     console.post(&format!("/console/users/{me}/edit"), &crafted).await.expect(422).has("My Account");
     assert_eq!(app.get_user(me).await.json(200)["email"], "lead@example.com");
 
@@ -224,19 +268,33 @@ async fn my_own_user_form_locks_what_only_my_account_or_others_change(engine: En
     let other = console.get(&format!("/console/users/{peer}/edit")).await;
     other.expect(200).lacks("id=\"own-user-note\"");
     assert!(!tag_of(&other.body, "f-email").contains("disabled"), "{}", tag_of(&other.body, "f-email"));
-    console.get(&format!("/console/users/{me}/password")).await.expect(200).has("id=\"own-user-note\"").lacks("id=\"password-form\"");
+    console
+        .get(&format!("/console/users/{me}/password"))
+        .await
+        .expect(200)
+        .has("id=\"own-user-note\"")
+        .lacks("id=\"password-form\"");
     console.get(&format!("/console/users/{peer}/password")).await.expect(200).has("id=\"password-form\"");
 }
 
 async fn roles_show_whom_they_reach(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    app.create_named("roles", json!({ "name": "Company lead", "scope": "company", "permissions": ["users.view"] })).await;
+    app.create_named("roles", json!({ "name": "Company lead", "scope": "company", "permissions": ["users.view"] }))
+        .await;
     let (_, _, _) = app.user_with_permissions("role-reader", &["roles.view", "roles.manage", "users.view"]).await;
     let console = Console::sign_in(&app, "role-reader", STRONG).await;
     let roles = console.get("/console/roles").await;
     roles.expect(200).has(">Reaches<");
-    assert!(row_of(&roles.body, "Supervisor").contains("Users of their desks"), "{}", row_of(&roles.body, "Supervisor"));
-    assert!(row_of(&roles.body, "Company lead").contains("End users of their company"), "{}", row_of(&roles.body, "Company lead"));
+    assert!(
+        row_of(&roles.body, "Supervisor").contains("Users of their desks"),
+        "{}",
+        row_of(&roles.body, "Supervisor")
+    );
+    assert!(
+        row_of(&roles.body, "Company lead").contains("End users of their company"),
+        "{}",
+        row_of(&roles.body, "Company lead")
+    );
     assert!(row_of(&roles.body, "Admin").contains("The whole account"), "{}", row_of(&roles.body, "Admin"));
     // The form offers scopes no wider than the viewer's own reach, each labelled.
     let form = console.get("/console/roles/new").await;

@@ -14,12 +14,14 @@ async fn an_admin_uploads_and_removes_an_avatar_in_the_console(engine: Engine) {
     let browser = app.console_sign_in_with_second_factor(&app.admin_login, &app.admin_password).await;
     let page = browser.get(app.url(&format!("/console/users/{id}/avatar"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("No avatar yet"), "{page}");
-    let csrf = page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    let csrf =
+        page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
 
     let image = png(3, 2, [200, 10, 10]);
     let upload = |token: Option<&str>, bytes: Vec<u8>| {
         let form = Form::new().part("avatar", Part::bytes(bytes).file_name("me.png").mime_str("image/png").unwrap());
-        let mut req = browser.post(app.url(&format!("/console/users/{id}/avatar"))).header("HX-Request", "true").multipart(form);
+        let mut req =
+            browser.post(app.url(&format!("/console/users/{id}/avatar"))).header("HX-Request", "true").multipart(form);
         if let Some(t) = token {
             req = req.header("X-CSRF-Token", t);
         }
@@ -36,7 +38,10 @@ async fn an_admin_uploads_and_removes_an_avatar_in_the_console(engine: Engine) {
     // Done, htmx is sent back to the avatar page.
     let done = upload(Some(&csrf), image.clone()).await.unwrap();
     assert_eq!(done.status(), 200);
-    assert_eq!(done.headers().get("hx-redirect").and_then(|v| v.to_str().ok()), Some(format!("/console/users/{id}/avatar").as_str()));
+    assert_eq!(
+        done.headers().get("hx-redirect").and_then(|v| v.to_str().ok()),
+        Some(format!("/console/users/{id}/avatar").as_str())
+    );
     let stored = app.get(&app.acct(&format!("users/{id}/avatar"))).await;
     assert_eq!(stored.status, 200, "{}", stored.text());
     assert_eq!(stored.bytes, image);
@@ -51,7 +56,10 @@ async fn an_admin_uploads_and_removes_an_avatar_in_the_console(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(removed.status(), 200);
-    assert_eq!(removed.headers().get("hx-redirect").and_then(|v| v.to_str().ok()), Some(format!("/console/users/{id}/avatar").as_str()));
+    assert_eq!(
+        removed.headers().get("hx-redirect").and_then(|v| v.to_str().ok()),
+        Some(format!("/console/users/{id}/avatar").as_str())
+    );
     assert_eq!(app.get_user(id).await.json(200)["has_avatar"], false);
     assert_eq!(app.activity(&format!("user={id}&action=user.avatar_changed")).await.len(), 2);
 }

@@ -9,7 +9,8 @@ use reqwest::header;
 use serde_json::json;
 
 use crate::helpers::{
-    Authenticator, Browser, Console, Engine, settings_form, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in, text_by_id, totp_code,
+    Authenticator, Browser, Console, Engine, STRONG, TestApp, hidden_fields, id_of, now_step, recovery_codes_in,
+    settings_form, text_by_id, totp_code,
 };
 
 both_engines!(
@@ -25,12 +26,15 @@ both_engines!(
     emailed_codes_show_where_they_went_and_are_throttled,
 );
 
-
 /// A six-digit code that is none of the codes accepted now.
 fn wrong_code(secret: &str) -> String {
     let now = now_step();
     let accepted: Vec<String> = (now - 2..=now + 2).map(|s| totp_code(secret, s)).collect();
-    ["000000", "111111", "222222", "333333", "444444", "555555"].into_iter().find(|c| !accepted.iter().any(|a| a == c)).unwrap().to_string()
+    ["000000", "111111", "222222", "333333", "444444", "555555"]
+        .into_iter()
+        .find(|c| !accepted.iter().any(|a| a == c))
+        .unwrap()
+        .to_string()
 }
 
 async fn a_new_admin_sets_up_the_authenticator_in_a_real_browser(engine: Engine) {
@@ -65,9 +69,11 @@ async fn first_and_second_sign_in(app: &TestApp, b: &Browser) {
     b.wait_text("main", "Admins must use a second factor").await;
     let src = b.prop("#totp-qr", "src").await;
     assert!(src.starts_with("data:image/png;base64,"), "the QR code is an inline PNG: {}", &src[..40.min(src.len())]);
-    let loaded = b.js("const i = document.querySelector('#totp-qr'); return i.complete && i.naturalWidth > 0;", vec![]).await;
+    let loaded =
+        b.js("const i = document.querySelector('#totp-qr'); return i.complete && i.naturalWidth > 0;", vec![]).await;
     assert_eq!(loaded, json!(true), "the QR image loads (the CSP allows data: images)");
-    let key: String = b.find("#totp-key").await.text().await.expect("key").chars().filter(|c| !c.is_whitespace()).collect();
+    let key: String =
+        b.find("#totp-key").await.text().await.expect("key").chars().filter(|c| !c.is_whitespace()).collect();
     assert!(key.len() >= 26, "a base32 key: {key}");
     let cookies = b.client.get_all_cookies().await.expect("cookies");
     assert!(cookies.iter().all(|c| c.name() != "roster_session"), "signed in before the second factor: {cookies:?}");
@@ -111,9 +117,16 @@ async fn first_and_second_sign_in(app: &TestApp, b: &Browser) {
 
 async fn the_code_step_shows_errors_and_starts_again_after_too_many(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let login = || {
-        http.post(app.url("/login")).form(&[("account", "default"), ("login", app.admin_login.as_str()), ("password", app.admin_password.as_str())]).send()
+        http.post(app.url("/login"))
+            .form(&[
+                ("account", "default"),
+                ("login", app.admin_login.as_str()),
+                ("password", app.admin_password.as_str()),
+            ])
+            .send()
     };
     let page = login().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -165,7 +178,8 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
 
     let confirm = admin.get(&format!("/console/users/{ann}/two-factor?change=email")).await;
     confirm.expect(200).has("Change ann's two-factor method from Disabled to Email Code?");
-    let version = confirm.body.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    let version =
+        confirm.body.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
     // Nothing changes by looking at the confirmation.
     assert_eq!(app.get_user(ann).await.json(200)["two_factor_method"], "disabled");
 
@@ -180,12 +194,17 @@ async fn the_two_factor_drop_down_changes_the_method_after_confirmation(engine: 
     admin.get("/console/users?notice=two_factor").await.expect(200).has("The two-factor method was changed.");
 
     // The same form again, at the old version: refused, nothing lost.
-    admin.post(&format!("/console/users/{ann}/two-factor"), &[("change", "either"), ("version", &version)]).await.expect(412);
+    admin
+        .post(&format!("/console/users/{ann}/two-factor"), &[("change", "either"), ("version", &version)])
+        .await
+        .expect(412);
     assert_eq!(app.get_user(ann).await.json(200)["two_factor_method"], "email");
 
     // Email codes need an email address: the refusal is shown, nothing changes.
     let bob_version = app.get_user(bob).await.json(200)["version"].to_string();
-    let refused = admin.post(&format!("/console/users/{bob}/two-factor"), &[("change", "email"), ("version", &bob_version)]).await;
+    let refused = admin
+        .post(&format!("/console/users/{bob}/two-factor"), &[("change", "email"), ("version", &bob_version)])
+        .await;
     refused.expect(422).has("Nothing was changed").has("email");
     assert_eq!(app.get_user(bob).await.json(200)["two_factor_method"], "disabled");
 }
@@ -199,13 +218,15 @@ async fn disabling_an_admins_second_factor_is_refused_in_the_console(engine: Eng
     app.sign_in_with_second_factor("ada", STRONG).await;
     let version = app.get_user(id).await.json(200)["version"].to_string();
     admin.get(&format!("/console/users/{id}/two-factor?change=disabled")).await.expect(200).has("Turn off");
-    let refused = admin.post(&format!("/console/users/{id}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
+    let refused =
+        admin.post(&format!("/console/users/{id}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
     refused.expect(422).has("second factor is mandatory for admins").has("two-factor-error-required_for_admins");
     assert_eq!(app.get_user(id).await.json(200)["two_factor_method"], "totp");
     // One's own is changed under My Account, which asks for the password.
     let me = app.admin_id;
     let version = app.get_user(me).await.json(200)["version"].to_string();
-    let own = admin.post(&format!("/console/users/{me}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
+    let own =
+        admin.post(&format!("/console/users/{me}/two-factor"), &[("change", "disabled"), ("version", &version)]).await;
     own.expect(422).has("under My Account");
     // The user form's select says the same next to the field.
     let edit = admin.get(&format!("/console/users/{id}/edit")).await;
@@ -230,7 +251,8 @@ async fn an_admin_resets_a_users_authenticator_in_the_console(engine: Engine) {
     assert_eq!(next["step"], "totp_setup", "{next}");
     // Someone without an authenticator: nothing to reset, the refusal is shown.
     let bob = id_of(&app.new_user(json!({ "login": "bob" })).await);
-    let refused = admin.post(&format!("/console/users/{bob}/two-factor"), &[("change", "reset"), ("version", "0")]).await;
+    let refused =
+        admin.post(&format!("/console/users/{bob}/two-factor"), &[("change", "reset"), ("version", "0")]).await;
     refused.expect(422).has("Nothing was changed").has("has no authenticator to reset");
 }
 
@@ -244,13 +266,25 @@ async fn my_account_changes_mode_and_shows_new_recovery_codes_once(engine: Engin
     let password = app.admin_password.as_str();
 
     // A wrong password or R27: refused next to the field, nothing changes.
-    let wrong = admin.post("/console/me/second-factor", &[("method", "totp"), ("mode", "suspicious"), ("current_password", "nope")]).await;
+    let wrong = admin
+        .post("/console/me/second-factor", &[("method", "totp"), ("mode", "suspicious"), ("current_password", "nope")])
+        .await;
     wrong.expect(422).has("Is not your current password.");
-    let off = admin.post("/console/me/second-factor", &[("method", "disabled"), ("mode", "always"), ("current_password", password)]).await;
+    let off = admin
+        .post(
+            "/console/me/second-factor",
+            &[("method", "disabled"), ("mode", "always"), ("current_password", password)],
+        )
+        .await;
     off.expect(422).has("second factor is mandatory for admins");
     assert_eq!(app.get_user(app.admin_id).await.json(200)["two_factor_mode"], "always");
 
-    let saved = admin.post("/console/me/second-factor", &[("method", "totp"), ("mode", "suspicious"), ("current_password", password)]).await;
+    let saved = admin
+        .post(
+            "/console/me/second-factor",
+            &[("method", "totp"), ("mode", "suspicious"), ("current_password", password)],
+        )
+        .await;
     saved.expect(200).redirects_to("/console/me/second-factor?notice=saved");
     assert_eq!(app.get_user(app.admin_id).await.json(200)["two_factor_mode"], "suspicious");
 
@@ -269,7 +303,12 @@ async fn my_account_changes_mode_and_shows_new_recovery_codes_once(engine: Engin
     assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("second_factor"), Some("always")), "{step}");
     let r = app.second_factor(step["challenge"].as_str().unwrap(), &shown[0], Some("recovery_code")).await;
     assert!(r.json(200)["token"].is_string());
-    let codes_left = app.sql_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {} AND used_at IS NULL", app.admin_id)).await;
+    let codes_left = app
+        .sql_text(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {} AND used_at IS NULL",
+            app.admin_id
+        ))
+        .await;
     assert_eq!(codes_left, "9", "the code is spent");
 }
 
@@ -277,7 +316,11 @@ async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let password = app.admin_password.as_str();
-    admin.post("/console/me/second-factor/totp", &[("current_password", "nope")]).await.expect(422).has("Is not your current password.");
+    admin
+        .post("/console/me/second-factor/totp", &[("current_password", "nope")])
+        .await
+        .expect(422)
+        .has("Is not your current password.");
     let started = admin.post("/console/me/second-factor/totp", &[("current_password", password)]).await;
     started.expect(200).has("the old app stops working").has("data:image/png;base64,").has("otpauth://totp/");
     let key: String = text_by_id(&started.body, "totp-key").chars().filter(|c| !c.is_whitespace()).collect();
@@ -297,13 +340,16 @@ async fn my_account_sets_up_a_new_authenticator(engine: Engine) {
     Console::sign_in_with_second_factor(&app, &app.admin_login, password).await;
 }
 
-
 async fn the_security_settings_page_saves_the_second_factor_section(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
     let page = admin.get("/console/settings/security").await;
-    page.expect(200).has("Second factor").has("name=\"second_factor.required_for\"").has("name=\"second_factor.email_code_minutes\"");
-    let version = page.body.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    page.expect(200)
+        .has("Second factor")
+        .has("name=\"second_factor.required_for\"")
+        .has("name=\"second_factor.email_code_minutes\"");
+    let version =
+        page.body.split("name=\"version\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
     let (mut doc, _) = app.security().await;
     let pairs = |form: &[(String, String)]| form.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
 
@@ -317,7 +363,11 @@ async fn the_security_settings_page_saves_the_second_factor_section(engine: Engi
     doc["second_factor"]["required_for"] = json!("everyone");
     let form = pairs(&settings_form(&doc, &version));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    admin.post("/console/settings/security", &form).await.expect(200).redirects_to("/console/settings/security?notice=saved");
+    admin
+        .post("/console/settings/security", &form)
+        .await
+        .expect(200)
+        .redirects_to("/console/settings/security?notice=saved");
     let (now, _) = app.security().await;
     assert_eq!(now, doc);
     admin.get("/console/settings/security").await.expect(200).has("<option value=\"everyone\" selected>");
@@ -325,9 +375,11 @@ async fn the_security_settings_page_saves_the_second_factor_section(engine: Engi
 
 async fn a_known_device_cookie_spares_the_code_for_suspicious_mode(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    app.user_with_password("sam", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
+    app.user_with_password("sam", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" }))
+        .await;
     app.sign_in_with_second_factor("sam", STRONG).await; // sets up the authenticator (through the API, no device kept)
-    let client = || reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client =
+        || reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let login = |http: &reqwest::Client| {
         http.post(app.url("/login")).form(&[("account", "default"), ("login", "sam"), ("password", STRONG)]).send()
     };
@@ -363,8 +415,14 @@ async fn a_known_device_cookie_spares_the_code_for_suspicious_mode(engine: Engin
 async fn emailed_codes_show_where_they_went_and_are_throttled(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     app.user_with_password("eve", STRONG, json!({ "email": "eve@example.com", "two_factor_method": "email" })).await;
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = http.post(app.url("/login")).form(&[("account", "default"), ("login", "eve"), ("password", STRONG)]).send().await.unwrap();
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http
+        .post(app.url("/login"))
+        .form(&[("account", "default"), ("login", "eve"), ("password", STRONG)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let body = page.text().await.unwrap();
     // Email is her only way: the code went without asking, and where it went is shown, masked.

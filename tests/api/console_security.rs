@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use serde_json::json;
 
-use crate::helpers::{Browser, Console, Engine, settings_form, STRONG, STRONG_2, TestApp, key};
+use crate::helpers::{Browser, Console, Engine, STRONG, STRONG_2, TestApp, key, settings_form};
 
 both_engines!(
     my_account_changes_my_password_and_ends_my_other_sessions,
@@ -20,7 +20,6 @@ both_engines!(
     a_locked_user_is_listed_and_unlocked,
     a_forced_password_change_at_sign_in_in_a_real_browser,
 );
-
 
 async fn my_account_changes_my_password_and_ends_my_other_sessions(engine: Engine) {
     let app = TestApp::spawn(engine).await;
@@ -37,22 +36,46 @@ async fn my_account_changes_my_password_and_ends_my_other_sessions(engine: Engin
 
     // Refusals, each next to its field and naming the rule.
     let refused = console
-        .post("/console/me/password", &[("current_password", STRONG), ("new_password", "Zq7#vw"), ("new_password_confirmation", "Zq7#vw")])
+        .post(
+            "/console/me/password",
+            &[("current_password", STRONG), ("new_password", "Zq7#vw"), ("new_password_confirmation", "Zq7#vw")],
+        )
         .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-new_password-error"), "Must be at least 8 characters.");
     let refused = console
-        .post("/console/me/password", &[("current_password", STRONG), ("new_password", "password123"), ("new_password_confirmation", "password123")])
+        .post(
+            "/console/me/password",
+            &[
+                ("current_password", STRONG),
+                ("new_password", "password123"),
+                ("new_password_confirmation", "password123"),
+            ],
+        )
         .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-new_password-error"), "Is one of the 100,000 most common passwords.");
     let refused = console
-        .post("/console/me/password", &[("current_password", "not-it-at-all"), ("new_password", STRONG_2), ("new_password_confirmation", STRONG_2)])
+        .post(
+            "/console/me/password",
+            &[
+                ("current_password", "not-it-at-all"),
+                ("new_password", STRONG_2),
+                ("new_password_confirmation", STRONG_2),
+            ],
+        )
         .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-current_password-error"), "Is not your current password.");
     let refused = console
-        .post("/console/me/password", &[("current_password", STRONG), ("new_password", STRONG_2), ("new_password_confirmation", "Velvet-Harbor-74?")])
+        .post(
+            "/console/me/password",
+            &[
+                ("current_password", STRONG),
+                ("new_password", STRONG_2),
+                ("new_password_confirmation", "Velvet-Harbor-74?"),
+            ],
+        )
         .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-new_password_confirmation-error"), "Does not match the new password.");
@@ -61,22 +84,37 @@ async fn my_account_changes_my_password_and_ends_my_other_sessions(engine: Engin
 
     // Success: my other session ends, this one goes on.
     console
-        .post("/console/me/password", &[("current_password", STRONG), ("new_password", STRONG_2), ("new_password_confirmation", STRONG_2)])
+        .post(
+            "/console/me/password",
+            &[("current_password", STRONG), ("new_password", STRONG_2), ("new_password_confirmation", STRONG_2)],
+        )
         .await
         .expect(200)
         .redirects_to("/console/me?notice=password&ended=2");
     app.session(&phone).await.expect(401);
-    console.get("/console/me?notice=password&ended=2").await.expect(200).has("Your password was changed. Your 2 other sessions were ended.");
+    console
+        .get("/console/me?notice=password&ended=2")
+        .await
+        .expect(200)
+        .has("Your password was changed. Your 2 other sessions were ended.");
     app.login("mia", STRONG).await.expect(401);
     let api = app.sign_in("mia", STRONG_2).await;
     assert_eq!(app.events(id, "user.password_changed").await.len(), 1);
 
     // One of my sessions ended from the table, then all the others.
     let api_session = app.session_id(&api).await;
-    console.post(&format!("/console/me/sessions/{api_session}/end"), &[]).await.expect(200).has("The session was ended");
+    console
+        .post(&format!("/console/me/sessions/{api_session}/end"), &[])
+        .await
+        .expect(200)
+        .has("The session was ended");
     app.session(&api).await.expect(401);
     let other = app.sign_in_kind("mia", STRONG_2, "phone").await;
-    console.post("/console/me/sessions/end-others", &[]).await.expect(200).redirects_to("/console/me?notice=ended_others&ended=1");
+    console
+        .post("/console/me/sessions/end-others", &[])
+        .await
+        .expect(200)
+        .redirects_to("/console/me?notice=ended_others&ended=1");
     app.session(&other).await.expect(401);
     console.get("/console/me").await.expect(200).lacks("End all my other sessions");
     // Another user's session is not mine to end.
@@ -94,10 +132,13 @@ async fn an_admin_resets_a_password_to_a_generated_one_shown_once(engine: Engine
     admin.get(&path).await.expect(200).has("8 to 128 characters").has("Require a new password at next sign-in");
 
     // Set a password: confirmation and policy are checked, next to the fields.
-    let refused = admin.post(&path, &[("password_mode", "set"), ("password", STRONG_2), ("password_confirm", "other")]).await;
+    let refused =
+        admin.post(&path, &[("password_mode", "set"), ("password", STRONG_2), ("password_confirm", "other")]).await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-password_confirm-error"), "Does not match the password.");
-    let refused = admin.post(&path, &[("password_mode", "set"), ("password", "rex-rex-rex"), ("password_confirm", "rex-rex-rex")]).await;
+    let refused = admin
+        .post(&path, &[("password_mode", "set"), ("password", "rex-rex-rex"), ("password_confirm", "rex-rex-rex")])
+        .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-password-error"), "Must not contain your login or the name in your email address.");
     app.session(&rex).await.expect(200);
@@ -129,7 +170,10 @@ async fn ending_a_session_on_the_live_sessions_page_signs_it_out(engine: Engine)
     let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
 
     let page = admin.get("/console/sessions").await;
-    page.expect(200).has("Live sessions").has(&format!("id=\"session-{api_id}\"")).has(&format!("id=\"session-{phone_id}\""));
+    page.expect(200)
+        .has("Live sessions")
+        .has(&format!("id=\"session-{api_id}\""))
+        .has(&format!("id=\"session-{phone_id}\""));
     page.has("This session").has(&format!("hx-post=\"/console/sessions/{phone_id}/end\""));
     // Filters: kind and user.
     let phones = admin.get("/console/sessions?kind=phone").await;
@@ -148,9 +192,11 @@ async fn ending_a_session_on_the_live_sessions_page_signs_it_out(engine: Engine)
     let page = admin.get(&format!("/console/users/{sam}/sessions")).await;
     page.expect(200).has("Sessions of sam").has(&format!("id=\"session-{api_id}\"")).has("End all sessions");
     let again = app.sign_in_kind("sam", STRONG, "phone").await;
-    admin.post(&format!("/console/users/{sam}/sessions/end-all"), &[]).await.expect(200).redirects_to(&format!(
-        "/console/users/{sam}/sessions?notice=ended&count=2"
-    ));
+    admin
+        .post(&format!("/console/users/{sam}/sessions/end-all"), &[])
+        .await
+        .expect(200)
+        .redirects_to(&format!("/console/users/{sam}/sessions?notice=ended&count=2"));
     app.session(&api).await.expect(401);
     app.session(&again).await.expect(401);
     admin.get(&format!("/console/users/{sam}/sessions")).await.expect(200).has("not signed in anywhere");
@@ -164,11 +210,16 @@ async fn ending_a_session_on_the_live_sessions_page_signs_it_out(engine: Engine)
     viewer.post(&format!("/console/sessions/{other_id}/end"), &[]).await.expect(403);
     app.session(&other).await.expect(200);
     // Without the CSRF header nothing is ended.
-    let forged = admin.http.post(format!("{}/console/sessions/{other_id}/end", app.base)).header("HX-Request", "true").send().await.unwrap();
+    let forged = admin
+        .http
+        .post(format!("{}/console/sessions/{other_id}/end", app.base))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 403);
     app.session(&other).await.expect(200);
 }
-
 
 fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
     form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
@@ -196,7 +247,8 @@ async fn security_settings_are_saved_and_a_stale_form_is_refused(engine: Engine)
     assert_eq!(app.security().await.0["password_policy"]["min_length"], 8);
 
     // Someone with settings.view only, signed in before the one-session policy is turned on.
-    let role = app.create_named("roles", json!({ "name": "Auditor", "permissions": ["settings.view", "users.view"] })).await;
+    let role =
+        app.create_named("roles", json!({ "name": "Auditor", "permissions": ["settings.view", "users.view"] })).await;
     app.user_with_password("auditor", STRONG, json!({ "roles": [role] })).await;
     let auditor = Console::sign_in(&app, "auditor", STRONG).await;
 
@@ -227,7 +279,10 @@ async fn security_settings_are_saved_and_a_stale_form_is_refused(engine: Engine)
 
     // settings.view alone: read-only, and a save is refused.
     let page = auditor.get("/console/settings/security").await;
-    page.expect(200).has("<fieldset class=\"settings-fieldset\" disabled").lacks("Save settings").has("settings.manage");
+    page.expect(200)
+        .has("<fieldset class=\"settings-fieldset\" disabled")
+        .lacks("Save settings")
+        .has("settings.manage");
     let version = page.value_of("version");
     auditor.post("/console/settings/security", &pairs(&settings_form(&doc, &version))).await.expect(403);
     // Without settings.view: not permitted, and no menu entry.
@@ -248,31 +303,75 @@ async fn a_users_security_overrides_are_saved_with_their_version(engine: Engine)
     let version = page.value_of("version");
 
     let refused = admin
-        .post(&path, &[("version", &version), ("password_expiry_months", "3"), ("console_idle_minutes", "1"), ("phone_idle_minutes", "")])
+        .post(
+            &path,
+            &[
+                ("version", &version),
+                ("password_expiry_months", "3"),
+                ("console_idle_minutes", "1"),
+                ("phone_idle_minutes", ""),
+            ],
+        )
         .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-console_idle_minutes-error"), "Must be between 5 and 43200 minutes.");
 
     admin
-        .post(&path, &[("version", &version), ("password_expiry_months", "3"), ("console_idle_minutes", "15"), ("phone_idle_minutes", "")])
+        .post(
+            &path,
+            &[
+                ("version", &version),
+                ("password_expiry_months", "3"),
+                ("console_idle_minutes", "15"),
+                ("phone_idle_minutes", ""),
+            ],
+        )
         .await
         .expect(200)
         .redirects_to(&format!("{path}?notice=saved"));
     let user = app.get_user(id).await.json(200);
-    assert_eq!((user["password_expiry_months"].clone(), user["console_idle_minutes"].clone(), user["phone_idle_minutes"].clone()), (json!(3), json!(15), json!(null)));
+    assert_eq!(
+        (
+            user["password_expiry_months"].clone(),
+            user["console_idle_minutes"].clone(),
+            user["phone_idle_minutes"].clone()
+        ),
+        (json!(3), json!(15), json!(null))
+    );
     assert!(user["password_expires_at"].is_string(), "{user}");
     // Stale: the form's version is behind.
-    let stale = admin.post(&path, &[("version", &version), ("password_expiry_months", "0"), ("console_idle_minutes", ""), ("phone_idle_minutes", "")]).await;
+    let stale = admin
+        .post(
+            &path,
+            &[
+                ("version", &version),
+                ("password_expiry_months", "0"),
+                ("console_idle_minutes", ""),
+                ("phone_idle_minutes", ""),
+            ],
+        )
+        .await;
     stale.expect(412).has("Someone else changed this user");
     assert_eq!(app.get_user(id).await.json(200)["password_expiry_months"], 3);
     // Back to the account's defaults.
     let version = admin.get(&path).await.value_of("version");
     admin
-        .post(&path, &[("version", &version), ("password_expiry_months", "default"), ("console_idle_minutes", ""), ("phone_idle_minutes", "")])
+        .post(
+            &path,
+            &[
+                ("version", &version),
+                ("password_expiry_months", "default"),
+                ("console_idle_minutes", ""),
+                ("phone_idle_minutes", ""),
+            ],
+        )
         .await
         .expect(200);
     let user = app.get_user(id).await.json(200);
-    assert_eq!((user["password_expiry_months"].clone(), user["console_idle_minutes"].clone()), (json!(null), json!(null)));
+    assert_eq!(
+        (user["password_expiry_months"].clone(), user["console_idle_minutes"].clone()),
+        (json!(null), json!(null))
+    );
 }
 
 async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
@@ -286,14 +385,28 @@ async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
     refused.expect(422);
     assert_eq!(refused.text_of("f-name-error"), "Must be 1 to 100 characters.");
     assert_eq!(refused.text_of("f-permissions-error"), "Give the token at least one permission.");
-    let refused = admin.post("/console/tokens", &[("name", "Old"), ("permissions", "users.view"), ("expires_at", "2001-01-01")]).await;
+    let refused = admin
+        .post("/console/tokens", &[("name", "Old"), ("permissions", "users.view"), ("expires_at", "2001-01-01")])
+        .await;
     refused.expect(422);
     assert_eq!(refused.text_of("f-expires_at-error"), "Must be in the future.");
 
     let created = admin
-        .post("/console/tokens", &[("name", "IVR server"), ("permissions", "users.view"), ("permissions", "sessions.view"), ("expires_at", "2099-12-31")])
+        .post(
+            "/console/tokens",
+            &[
+                ("name", "IVR server"),
+                ("permissions", "users.view"),
+                ("permissions", "sessions.view"),
+                ("expires_at", "2099-12-31"),
+            ],
+        )
         .await;
-    created.expect(200).has("Token “IVR server” created").has("it will not be shown again").has("data-copy=\"new-token\"");
+    created
+        .expect(200)
+        .has("Token “IVR server” created")
+        .has("it will not be shown again")
+        .has("data-copy=\"new-token\"");
     let token = created.text_of("new-token");
     assert!(token.starts_with("rst_"), "{token}");
     // The list came along (swapped out of band).
@@ -306,7 +419,8 @@ async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
     // Listed without the token, with its permissions and expiry.
     let page = admin.get("/console/tokens").await;
     page.expect(200).has("IVR server").has("sessions.view").has("2099-12-31 23:59:59 UTC").lacks(&token);
-    let id = app.list_tokens().await.iter().find(|t| t["name"] == "IVR server").map(|t| key(&t["id"])).expect("the token");
+    let id =
+        app.list_tokens().await.iter().find(|t| t["name"] == "IVR server").map(|t| key(&t["id"])).expect("the token");
     page.has(&format!("hx-post=\"/console/tokens/{id}/revoke\""));
 
     // Only permissions the admin holds are offered; another one is refused.
@@ -318,9 +432,18 @@ async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
     assert!(refused.text_of("f-permissions-error").contains("do not hold users.edit"), "{}", refused.body);
 
     // Revoked: it stops working at once.
-    admin.post(&format!("/console/tokens/{id}/revoke"), &[]).await.expect(200).redirects_to("/console/tokens?notice=revoked");
+    admin
+        .post(&format!("/console/tokens/{id}/revoke"), &[])
+        .await
+        .expect(200)
+        .redirects_to("/console/tokens?notice=revoked");
     app.session(&token).await.expect(401);
-    admin.get("/console/tokens?notice=revoked").await.expect(200).has("The token was revoked").has("No API tokens yet.");
+    admin
+        .get("/console/tokens?notice=revoked")
+        .await
+        .expect(200)
+        .has("The token was revoked")
+        .has("No API tokens yet.");
     assert_eq!(app.activity("action=token.created").await.len(), 1);
     assert_eq!(app.activity("action=token.revoked").await.len(), 1);
 }
@@ -341,16 +464,26 @@ async fn a_locked_user_is_listed_and_unlocked(engine: Engine) {
     all.expect(200).has("status-locked").has("id=\"filter-locked\"");
     let locked = admin.get("/console/users?locked=1").await;
     locked.expect(200).has(">lou<").lacks(">kim<").has(&format!("href=\"/console/users/{lou}/sessions\""));
-    assert!(locked.body.contains("id=\"filter-locked\" name=\"locked\" value=\"1\" checked"), "the filter stays ticked");
+    assert!(
+        locked.body.contains("id=\"filter-locked\" name=\"locked\" value=\"1\" checked"),
+        "the filter stays ticked"
+    );
 
     // The user's page offers Unlock; after it, lou signs in.
     let page = admin.get(&format!("/console/users/{lou}/sessions")).await;
     page.expect(200).has("Sign-in is locked").has(&format!("hx-post=\"/console/users/{lou}/unlock\""));
-    admin.post(&format!("/console/users/{lou}/unlock"), &[]).await.expect(200).redirects_to(&format!(
-        "/console/users/{lou}/sessions?notice=unlocked"
-    ));
+    admin
+        .post(&format!("/console/users/{lou}/unlock"), &[])
+        .await
+        .expect(200)
+        .redirects_to(&format!("/console/users/{lou}/sessions?notice=unlocked"));
     app.sign_in("lou", STRONG).await;
-    admin.get(&format!("/console/users/{lou}/sessions?notice=unlocked")).await.expect(200).has("The user was unlocked").lacks("Sign-in is locked");
+    admin
+        .get(&format!("/console/users/{lou}/sessions?notice=unlocked"))
+        .await
+        .expect(200)
+        .has("The user was unlocked")
+        .lacks("Sign-in is locked");
     admin.get("/console/users?locked=1").await.expect(200).lacks(">lou<");
     assert_eq!(app.events(lou, "user.unlocked").await.len(), 1);
 

@@ -51,9 +51,11 @@ async fn a_small_role_cannot_make_itself_or_others_admin(engine: Engine) {
 
     // Oneself: roles, direct permissions and bulk role changes are refused (D3).
     patch_as(&app, &token, me, json!({ "roles": [admin_role] })).await.problem_field(422, "roles", "self");
-    patch_as(&app, &token, me, json!({ "permissions": ["tokens.manage", "settings.manage"] }))
-        .await
-        .problem_field(422, "permissions", "self");
+    patch_as(&app, &token, me, json!({ "permissions": ["tokens.manage", "settings.manage"] })).await.problem_field(
+        422,
+        "permissions",
+        "self",
+    );
     let bulk = json!({ "action": "assign_roles", "target": { "ids": [me] }, "values": [admin_role] });
     app.post_as(&token, &app.acct("users/bulk"), bulk).await.problem_field(422, "target.ids", "self");
     assert_eq!(app.get_user(me).await.etag(), before, "nothing changed");
@@ -81,19 +83,26 @@ async fn roles_manage_cannot_grow_a_role_beyond_its_holder(engine: Engine) {
     let (_, role, token) = app.user_with_permissions("role-maker", &["roles.view", "roles.manage"]).await;
     let path = app.acct(&format!("roles/{role}"));
     let etag = app.get(&path).await.expect(200).etag();
-    let every: Vec<&str> = vec!["users.view", "users.edit", "users.delete", "tokens.manage", "settings.manage", "roles.manage"];
-    let grow = app.req_as(&token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "permissions": every }));
+    let every: Vec<&str> =
+        vec!["users.view", "users.edit", "users.delete", "tokens.manage", "settings.manage", "roles.manage"];
+    let grow =
+        app.req_as(&token, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "permissions": every }));
     app.send(grow).await.problem(403);
     assert_eq!(app.get(&path).await.etag(), etag, "the role is unchanged");
     assert_eq!(permissions_of(&app, &token).await, vec!["roles.manage", "roles.view"]);
 
-    app.post_as(&token, &app.acct("roles"), json!({ "name": "Deleter", "permissions": ["users.delete"] })).await.problem(403);
-    app.post_as(&token, &app.acct("roles"), json!({ "name": "Reader", "permissions": ["roles.view"] })).await.expect(201);
+    app.post_as(&token, &app.acct("roles"), json!({ "name": "Deleter", "permissions": ["users.delete"] }))
+        .await
+        .problem(403);
+    app.post_as(&token, &app.acct("roles"), json!({ "name": "Reader", "permissions": ["roles.view"] }))
+        .await
+        .expect(201);
     // A role that grants more than the holder cannot be edited or deleted by them either.
     let big = app.create_named("roles", json!({ "name": "Big", "permissions": ["users.delete"] })).await;
     let big_path = app.acct(&format!("roles/{big}"));
     let big_etag = app.get(&big_path).await.expect(200).etag();
-    let rename = app.req_as(&token, Method::PATCH, &big_path).header("if-match", &big_etag).json(&json!({ "name": "Mine" }));
+    let rename =
+        app.req_as(&token, Method::PATCH, &big_path).header("if-match", &big_etag).json(&json!({ "name": "Mine" }));
     app.send(rename).await.problem(403);
     app.send(app.req_as(&token, Method::DELETE, &big_path)).await.problem(403);
     app.get(&big_path).await.expect(200);
@@ -137,7 +146,9 @@ async fn users_edit_cannot_exempt_anyone_from_the_account_rules(engine: Engine) 
     put(me, json!({ "mode": "overwrite", "rules": [] })).await.problem_field(422, "mode", "self");
     // Others: no exemption without settings.manage (D7)…
     put(other, json!({ "mode": "overwrite", "rules": [] })).await.problem(403);
-    put(other, json!({ "mode": "extend", "rules": [{ "action": "allow", "value": "203.0.113.7" }] })).await.problem(403);
+    put(other, json!({ "mode": "extend", "rules": [{ "action": "allow", "value": "203.0.113.7" }] }))
+        .await
+        .problem(403);
     // …but a deny rule may be added, and not taken away again.
     put(other, json!({ "mode": "extend", "rules": [{ "action": "deny", "value": "198.51.100.9" }] })).await.expect(200);
     put(other, json!({ "mode": "extend", "rules": [] })).await.problem(403);
@@ -158,9 +169,15 @@ async fn nobody_but_an_operator_bulk_changes_a_platform_operator(engine: Engine)
     let operator = app.admin_id;
     let by_ids = json!({ "action": "deactivate", "target": { "ids": [operator] } });
     app.post_as(&admin, &app.acct("users/bulk"), by_ids).await.problem(403);
-    let all = app.post_as(&admin, &app.acct("users/bulk"), json!({ "action": "deactivate", "target": "all", "dry_run": true })).await.json(200);
+    let all = app
+        .post_as(&admin, &app.acct("users/bulk"), json!({ "action": "deactivate", "target": "all", "dry_run": true }))
+        .await
+        .json(200);
     assert_eq!(all["out_of_reach"], 1, "the operator is counted as out of reach: {all}");
-    let done = app.post_as(&admin, &app.acct("users/bulk"), json!({ "action": "deactivate", "target": "all" })).await.json(200);
+    let done = app
+        .post_as(&admin, &app.acct("users/bulk"), json!({ "action": "deactivate", "target": "all" }))
+        .await
+        .json(200);
     assert_eq!(done["out_of_reach"], 1, "{done}");
     assert_eq!(app.get_user(operator).await.json(200)["status"], "active");
     app.session(&app.token).await.expect(200);
@@ -196,7 +213,9 @@ async fn the_last_admin_of_an_account_stays(engine: Engine) {
     // A second account whose only admin the platform operator (another account's user) manages.
     app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme" })).await.expect(201);
     let admin_role = app.builtin_role_in(&app.token, "acme", "admin").await;
-    let made = app.post("/api/v1/accounts/acme/users", json!({ "login": "only", "password": PW, "roles": [admin_role] })).await;
+    let made = app
+        .post("/api/v1/accounts/acme/users", json!({ "login": "only", "password": PW, "roles": [admin_role] }))
+        .await;
     let only = id_of(&made.json(201));
     let path = format!("/api/v1/accounts/acme/users/{only}");
     let etag = app.get(&path).await.expect(200).etag();
@@ -212,10 +231,13 @@ async fn the_last_admin_of_an_account_stays(engine: Engine) {
     assert_eq!(app.get(&path).await.etag(), etag, "nothing changed");
 
     // An admin through a group: taking the Admin role from the group, or the group, is refused too.
-    let group = app.post("/api/v1/accounts/acme/groups", json!({ "name": "Leads", "roles": [admin_role] })).await.json(201);
+    let group =
+        app.post("/api/v1/accounts/acme/groups", json!({ "name": "Leads", "roles": [admin_role] })).await.json(201);
     let group = id_of(&group);
     let etag = app.get(&path).await.etag();
-    app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({ "groups": [group] }))).await.expect(200);
+    app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({ "groups": [group] })))
+        .await
+        .expect(200);
     let etag = app.get(&path).await.etag();
     app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({ "roles": [] }))).await.expect(200);
     let group_path = format!("/api/v1/accounts/acme/groups/{group}");
@@ -226,7 +248,8 @@ async fn the_last_admin_of_an_account_stays(engine: Engine) {
 
     // The default account's only admin removing their own Admin role, deactivating or deleting
     // themself: D4's answer (a second admin would get D3's: not through the admin routes).
-    let own = app.req(Method::PATCH, &app.user_path(app.admin_id))
+    let own = app
+        .req(Method::PATCH, &app.user_path(app.admin_id))
         .header("if-match", app.get_user(app.admin_id).await.etag())
         .json(&json!({ "roles": [] }));
     assert_eq!(app.send(own).await.problem(409)["code"], "last_admin");
@@ -235,7 +258,8 @@ async fn the_last_admin_of_an_account_stays(engine: Engine) {
     assert_eq!(app.bulk(bulk).await.problem(409)["code"], "last_admin");
     assert!(!role_ids(&app.get_user(app.admin_id).await.json(200)).is_empty());
     let (second, _) = app.admin_with_second_factor("second").await;
-    let own = app.req(Method::PATCH, &app.user_path(app.admin_id))
+    let own = app
+        .req(Method::PATCH, &app.user_path(app.admin_id))
         .header("if-match", app.get_user(app.admin_id).await.etag())
         .json(&json!({ "roles": [] }));
     app.send(own).await.problem_field(422, "roles", "self");
@@ -295,8 +319,13 @@ async fn a_desk_supervisor_sees_only_their_desks(engine: Engine) {
     app.get_as(&token, &app.acct(&format!("users/{far}/sessions"))).await.problem(404);
 
     // A desk lead who may edit changes only their desks' users, and bulk `all` means all in scope.
-    let lead_role = app.create_named("roles", json!({ "name": "Desk lead", "scope": "desks",
-        "permissions": ["users.view", "users.create", "users.edit"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk lead", "scope": "desks",
+        "permissions": ["users.view", "users.create", "users.edit"] }),
+        )
+        .await;
     let lead = app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let lead_token = app.sign_in("lead", PW).await;
     patch_as(&app, &lead_token, near, json!({ "last_name": "Nearby" })).await.expect(200);
@@ -305,7 +334,11 @@ async fn a_desk_supervisor_sees_only_their_desks(engine: Engine) {
     let all = json!({ "action": "assign_skills", "target": "all", "values": [skill] });
     let done = app.post_as(&lead_token, &app.acct("users/bulk"), all).await.json(200);
     // sup holds supervisor permissions the lead lacks (activity.view…): out of reach.
-    assert_eq!((done["matched"].clone(), done["changed"].clone(), done["out_of_reach"].clone()), (json!(3), json!(2), json!(1)), "{done}");
+    assert_eq!(
+        (done["matched"].clone(), done["changed"].clone(), done["out_of_reach"].clone()),
+        (json!(3), json!(2), json!(1)),
+        "{done}"
+    );
     assert_eq!(app.get_user(far).await.json(200)["skills"].as_array().unwrap().len(), 0);
     assert_eq!(app.get_user(near).await.json(200)["skills"].as_array().unwrap().len(), 1);
     // The lead cannot move themself to another desk to widen their reach.
@@ -318,11 +351,18 @@ async fn a_desk_supervisor_sees_only_their_desks(engine: Engine) {
 
 async fn company_supervisors_and_end_users_see_only_their_scope(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let viewer = app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
+    let viewer =
+        app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
     let boss = app
-        .user_with_password("acme-boss", PW, json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true }))
+        .user_with_password(
+            "acme-boss",
+            PW,
+            json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true }),
+        )
         .await;
-    let client = app.user_with_password("acme-client", PW, json!({ "roles": [viewer], "company": "ACME", "is_end_user": true })).await;
+    let client = app
+        .user_with_password("acme-client", PW, json!({ "roles": [viewer], "company": "ACME", "is_end_user": true }))
+        .await;
     let other = app.user_with_password("globex-client", PW, json!({ "company": "Globex", "is_end_user": true })).await;
     let staff = app.user_with_password("acme-staff", PW, json!({ "company": "Acme" })).await;
     let boss_token = app.sign_in("acme-boss", PW).await;
@@ -338,14 +378,23 @@ async fn company_supervisors_and_end_users_see_only_their_scope(engine: Engine) 
     assert_eq!(logins_as(&app, &client_token).await, vec!["acme-client"]);
     app.get_as(&client_token, &app.user_path(boss)).await.problem(404);
     // Nor can an end user lift their own end-user flag.
-    patch_as(&app, &client_token, client, json!({ "is_end_user": false })).await.problem_field(422, "is_end_user", "self");
+    patch_as(&app, &client_token, client, json!({ "is_end_user": false })).await.problem_field(
+        422,
+        "is_end_user",
+        "self",
+    );
 }
 
 async fn a_role_reaches_no_wider_than_its_maker(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
-        "permissions": ["users.view", "users.edit", "roles.view", "roles.manage"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Lead", "scope": "desks",
+        "permissions": ["users.view", "users.edit", "roles.view", "roles.manage"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let token = app.sign_in("lead", PW).await;
     let wide = json!({ "name": "Wide", "scope": "account", "permissions": ["users.view"] });
@@ -354,9 +403,19 @@ async fn a_role_reaches_no_wider_than_its_maker(engine: Engine) {
     // only its holder, just held.
     let desks = json!({ "name": "Desks too", "scope": "desks", "permissions": ["users.view"] });
     app.post_as(&token, &app.acct("roles"), desks).await.problem(403);
-    let narrow = app.post_as(&token, &app.acct("roles"), json!({ "name": "Narrow", "scope": "self", "permissions": ["users.view"] })).await;
+    let narrow = app
+        .post_as(
+            &token,
+            &app.acct("roles"),
+            json!({ "name": "Narrow", "scope": "self", "permissions": ["users.view"] }),
+        )
+        .await;
     assert_eq!(narrow.json(201)["scope"], "self");
-    app.post_as(&token, &app.acct("roles"), json!({ "name": "Odd", "scope": "planet" })).await.problem_field(422, "scope", "unknown_scope");
+    app.post_as(&token, &app.acct("roles"), json!({ "name": "Odd", "scope": "planet" })).await.problem_field(
+        422,
+        "scope",
+        "unknown_scope",
+    );
     let supervisor = app.get(&app.acct(&format!("roles/{}", app.builtin_role("supervisor").await))).await.json(200);
     assert_eq!(supervisor["scope"], "desks");
 }
@@ -412,13 +471,20 @@ async fn a_second_admin_changes_neither_own_status_nor_groups_and_lesser_actors_
     assert!(notice.text.contains("changed by admin-two"), "{}", notice.text);
 
     // Reading a SIP password, removing an avatar, ending one session: none on an admin by a lesser role.
-    let (_, _, lesser) =
-        app.user_with_permissions("lesser", &["users.view", "users.edit", "users.sip_credentials", "sessions.view", "sessions.manage"]).await;
+    let (_, _, lesser) = app
+        .user_with_permissions(
+            "lesser",
+            &["users.view", "users.edit", "users.sip_credentials", "sessions.view", "sessions.manage"],
+        )
+        .await;
     app.get_as(&lesser, &app.acct(&format!("users/{me}/sip-credentials"))).await.problem(403);
     app.send(app.req_as(&lesser, Method::DELETE, &app.acct(&format!("users/{me}/avatar")))).await.problem(403);
     let sessions = app.get(&app.acct(&format!("users/{me}/sessions"))).await.json(200);
     let session = list_items(&sessions)[0]["id"].clone();
-    let path = app.acct(&format!("sessions/{}", session.as_i64().map(|i| i.to_string()).unwrap_or_else(|| session.as_str().unwrap().to_string())));
+    let path = app.acct(&format!(
+        "sessions/{}",
+        session.as_i64().map(|i| i.to_string()).unwrap_or_else(|| session.as_str().unwrap().to_string())
+    ));
     app.send(app.req_as(&lesser, Method::DELETE, &path)).await.problem(403);
     app.session(&admin).await.expect(200);
 }

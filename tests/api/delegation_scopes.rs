@@ -32,18 +32,24 @@ const PW: &str = "correct-horse-9";
 
 async fn a_company_supervisor_cannot_widen_a_users_reach_through_flags_or_company(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let viewer = app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
+    let viewer =
+        app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
     let boss_body = json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true });
     app.user_with_password("acme-boss", PW, boss_body.clone()).await;
     let deputy = app.user_with_password("acme-deputy", PW, boss_body).await;
-    let client = app.user_with_password("acme-client", PW, json!({ "roles": [viewer], "company": "Acme", "is_end_user": true })).await;
+    let client = app
+        .user_with_password("acme-client", PW, json!({ "roles": [viewer], "company": "Acme", "is_end_user": true }))
+        .await;
     let boss = app.sign_in("acme-boss", PW).await;
     let before = app.get_user(client).await.json(200);
 
     // Lifting the end-user flag would let the client's role reach the whole account.
     patch_as(&app, &boss, client, json!({ "is_end_user": false, "email": "boss-owns@example.com" })).await.problem(403);
     let after = app.get_user(client).await.json(200);
-    assert_eq!((after["is_end_user"].clone(), after["email"].clone()), (before["is_end_user"].clone(), before["email"].clone()));
+    assert_eq!(
+        (after["is_end_user"].clone(), after["email"].clone()),
+        (before["is_end_user"].clone(), before["email"].clone())
+    );
     // Moving a fellow company supervisor to another company would reach that company.
     patch_as(&app, &boss, deputy, json!({ "company": "Globex" })).await.problem(403);
     assert_eq!(app.get_user(deputy).await.json(200)["company"], "Acme");
@@ -54,9 +60,15 @@ async fn a_company_supervisor_cannot_widen_a_users_reach_through_flags_or_compan
 async fn a_desk_lead_cannot_make_a_puppet_that_reaches_further(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (north, south) = (app.desk("North").await, app.desk("South").await);
-    let lead_role = app.create_named("roles", json!({ "name": "Desk lead", "scope": "desks",
-        "permissions": ["users.view", "users.create", "users.edit"] })).await;
-    let company_role = app.create_named("roles", json!({ "name": "Co", "scope": "company", "permissions": ["users.view"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk lead", "scope": "desks",
+        "permissions": ["users.view", "users.create", "users.edit"] }),
+        )
+        .await;
+    let company_role =
+        app.create_named("roles", json!({ "name": "Co", "scope": "company", "permissions": ["users.view"] })).await;
     let agent_role = app.builtin_role("agent").await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let lead = app.sign_in("lead", PW).await;
@@ -69,14 +81,17 @@ async fn a_desk_lead_cannot_make_a_puppet_that_reaches_further(engine: Engine) {
     // …or even on the lead's own desk: a desk lead hands out only what reaches its holder alone.
     make(json!({ "login": "p2", "password": PW, "desks": [north], "roles": [lead_role] })).await.problem(403);
     // A company-scoped role, which desks do not bound.
-    make(json!({ "login": "p3", "password": PW, "desks": [north], "company": "Globex", "roles": [company_role] })).await.problem(403);
+    make(json!({ "login": "p3", "password": PW, "desks": [north], "company": "Globex", "roles": [company_role] }))
+        .await
+        .problem(403);
     // A direct permission, which reaches the whole account.
     make(json!({ "login": "p4", "password": PW, "desks": [north], "permissions": ["users.view"] })).await.problem(403);
     let logins = app.logins("limit=500").await;
     assert!(!logins.iter().any(|l| l.starts_with('p')), "{logins:?}");
     // A role that reaches only its holder is the lead's to give, if they hold its permissions.
     make(json!({ "login": "agent", "password": PW, "desks": [north], "roles": [agent_role] })).await.problem(403);
-    let mine = app.create_named("roles", json!({ "name": "Own view", "scope": "self", "permissions": ["users.view"] })).await;
+    let mine =
+        app.create_named("roles", json!({ "name": "Own view", "scope": "self", "permissions": ["users.view"] })).await;
     make(json!({ "login": "helper", "password": PW, "desks": [north], "roles": [mine] })).await.expect(201);
     assert!(app.logins("limit=500").await.contains(&"helper".to_string()));
     // And bulk assign_roles is bound alike.
@@ -87,7 +102,9 @@ async fn a_desk_lead_cannot_make_a_puppet_that_reaches_further(engine: Engine) {
 async fn roles_manage_within_desks_cannot_widen_a_role(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.edit"] })).await;
+    let lead_role = app
+        .create_named("roles", json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.edit"] }))
+        .await;
     let catalog_role =
         app.create_named("roles", json!({ "name": "Catalog", "scope": "account", "permissions": ["roles.view", "roles.manage", "groups.view", "groups.manage"] })).await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role, catalog_role], "desks": [north] })).await;
@@ -109,22 +126,34 @@ async fn roles_manage_within_desks_cannot_widen_a_role(engine: Engine) {
 async fn a_desk_lead_cannot_take_over_an_account_wide_user(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
-        "permissions": ["users.view", "users.edit", "users.passwords"] })).await;
-    let help_role = app.create_named("roles", json!({ "name": "Helpdesk", "scope": "account", "permissions": ["users.view"] })).await;
-    let own_role = app.create_named("roles", json!({ "name": "Own", "scope": "self", "permissions": ["users.view"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Lead", "scope": "desks",
+        "permissions": ["users.view", "users.edit", "users.passwords"] }),
+        )
+        .await;
+    let help_role = app
+        .create_named("roles", json!({ "name": "Helpdesk", "scope": "account", "permissions": ["users.view"] }))
+        .await;
+    let own_role =
+        app.create_named("roles", json!({ "name": "Own", "scope": "self", "permissions": ["users.view"] })).await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let helper = app.user_with_password("helper", PW, json!({ "roles": [help_role], "desks": [north] })).await;
     let plain = app.user_with_password("plain", PW, json!({ "roles": [own_role], "desks": [north] })).await;
     let lead = app.sign_in("lead", PW).await;
     let before = app.get_user(helper).await.etag();
-    let set = app.req_as(&lead, Method::PUT, &app.acct(&format!("users/{helper}/password"))).json(&json!({ "password": "Taken-Over-98765" }));
+    let set = app
+        .req_as(&lead, Method::PUT, &app.acct(&format!("users/{helper}/password")))
+        .json(&json!({ "password": "Taken-Over-98765" }));
     app.send(set).await.problem(403);
     patch_as(&app, &lead, helper, json!({ "email": "lead@example.com" })).await.problem(403);
     assert_eq!(app.get_user(helper).await.etag(), before);
     app.login("helper", "Taken-Over-98765").await.problem(401);
     // A user whose rights reach only themself is the lead's to manage.
-    let set = app.req_as(&lead, Method::PUT, &app.acct(&format!("users/{plain}/password"))).json(&json!({ "password": "Fresh-Start-98765" }));
+    let set = app
+        .req_as(&lead, Method::PUT, &app.acct(&format!("users/{plain}/password")))
+        .json(&json!({ "password": "Fresh-Start-98765" }));
     app.send(set).await.expect(200);
     // Another desk lead at the same desks (and no other) is within reach; one with a desk more is not.
     let south = app.desk("South").await;
@@ -175,14 +204,21 @@ async fn a_role_held_by_users_out_of_reach_is_not_changed(engine: Engine) {
     app.user_with_password("weak", PW, json!({ "roles": [mine] })).await;
     let path = app.acct(&format!("roles/{mine}"));
     let etag = app.get(&path).await.etag();
-    app.send(app.req_as(&ed, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "permissions": [] }))).await.expect(200);
+    app.send(app.req_as(&ed, Method::PATCH, &path).header("if-match", &etag).json(&json!({ "permissions": [] })))
+        .await
+        .expect(200);
 }
 
 async fn a_scoped_creator_learns_nothing_of_users_out_of_scope(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let lead_role = app.create_named("roles", json!({ "name": "Desk lead", "scope": "desks",
-        "permissions": ["users.view", "users.create", "users.edit"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk lead", "scope": "desks",
+        "permissions": ["users.view", "users.create", "users.edit"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     app.user_with_password("far", PW, json!({ "email": "far@example.com" })).await;
     let lead = app.sign_in("lead", PW).await;
@@ -191,7 +227,9 @@ async fn a_scoped_creator_learns_nothing_of_users_out_of_scope(engine: Engine) {
     assert_eq!((taken.status, taken.body["detail"].clone()), (free.status, free.body["detail"].clone()));
     taken.problem(403);
     // At the lead's desk, a taken address is named as such.
-    let at_desk = app.post_as(&lead, &app.acct("users"), json!({ "login": "x3", "email": "far@example.com", "desks": [north] })).await;
+    let at_desk = app
+        .post_as(&lead, &app.acct("users"), json!({ "login": "x3", "email": "far@example.com", "desks": [north] }))
+        .await;
     at_desk.problem_on(409, "email");
 }
 
@@ -213,8 +251,13 @@ async fn tokens_follow_their_makers_scope_and_reach(engine: Engine) {
     // An admin's token, and a desk lead who may see and revoke tokens within their desks.
     let (_, admin) = app.admin_with_second_factor("token-admin").await;
     let made = app.create_token_as(&admin, json!({ "name": "pbx", "permissions": ["users.view"] })).await.json(201);
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
-        "permissions": ["users.view", "tokens.view", "tokens.manage"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Lead", "scope": "desks",
+        "permissions": ["users.view", "tokens.view", "tokens.manage"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let lead = app.sign_in("lead", PW).await;
     let listed = app.get_as(&lead, &app.acct("tokens")).await.json(200);
@@ -232,8 +275,11 @@ async fn tokens_follow_their_makers_scope_and_reach(engine: Engine) {
 async fn deleting_in_bulk_is_bound_by_the_delete_permissions_scope(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let north = app.desk("North").await;
-    let editor = app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
-    let deleter = app.create_named("roles", json!({ "name": "Desk deleter", "scope": "desks", "permissions": ["users.delete"] })).await;
+    let editor =
+        app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
+    let deleter = app
+        .create_named("roles", json!({ "name": "Desk deleter", "scope": "desks", "permissions": ["users.delete"] }))
+        .await;
     app.user_with_password("mixed", PW, json!({ "roles": [editor, deleter], "desks": [north] })).await;
     let near = app.user_with_password("near", PW, json!({ "desks": [north] })).await;
     let far = app.user_with_password("far", PW, json!({})).await;
@@ -241,7 +287,8 @@ async fn deleting_in_bulk_is_bound_by_the_delete_permissions_scope(engine: Engin
     app.send(app.req_as(&token, Method::DELETE, &app.user_path(far))).await.problem(404);
     let by_id = json!({ "action": "delete", "target": { "ids": [far] } });
     app.post_as(&token, &app.acct("users/bulk"), by_id).await.problem_field(422, "target.ids", "unknown_id");
-    let all = app.post_as(&token, &app.acct("users/bulk"), json!({ "action": "delete", "target": "all" })).await.json(200);
+    let all =
+        app.post_as(&token, &app.acct("users/bulk"), json!({ "action": "delete", "target": "all" })).await.json(200);
     assert_eq!(all["changed"], 1, "only the desk's user: {all}");
     app.get_user(far).await.expect(200);
     app.get_user(near).await.problem(404);
@@ -250,15 +297,27 @@ async fn deleting_in_bulk_is_bound_by_the_delete_permissions_scope(engine: Engin
 async fn ones_desks_stay_when_any_permission_is_held_within_desks(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (north, south) = (app.desk("North").await, app.desk("South").await);
-    let own = app.create_named("roles", json!({ "name": "Own profile", "scope": "self", "permissions": ["users.view", "users.edit"] })).await;
-    let help = app.create_named("roles", json!({ "name": "Desk helpdesk", "scope": "desks", "permissions": ["users.view", "users.passwords"] })).await;
+    let own = app
+        .create_named(
+            "roles",
+            json!({ "name": "Own profile", "scope": "self", "permissions": ["users.view", "users.edit"] }),
+        )
+        .await;
+    let help = app
+        .create_named(
+            "roles",
+            json!({ "name": "Desk helpdesk", "scope": "desks", "permissions": ["users.view", "users.passwords"] }),
+        )
+        .await;
     let me = app.user_with_password("helpdesk", PW, json!({ "roles": [own, help], "desks": [north] })).await;
     let far = app.user_with_password("far", PW, json!({ "desks": [south] })).await;
     let token = app.sign_in("helpdesk", PW).await;
     patch_as(&app, &token, me, json!({ "desks": [north, south] })).await.problem_field(422, "desks", "self");
     let bulk = json!({ "action": "assign_desks", "target": { "ids": [me] }, "values": [south] });
     app.post_as(&token, &app.acct("users/bulk"), bulk).await.problem_field(422, "target.ids", "self");
-    let set = app.req_as(&token, Method::PUT, &app.acct(&format!("users/{far}/password"))).json(&json!({ "password": "Taken-Over-98765" }));
+    let set = app
+        .req_as(&token, Method::PUT, &app.acct(&format!("users/{far}/password")))
+        .json(&json!({ "password": "Taken-Over-98765" }));
     app.send(set).await.problem(404);
     assert_eq!(app.get_user(me).await.json(200)["desks"].as_array().unwrap().len(), 1);
 }
@@ -267,14 +326,19 @@ async fn an_admin_narrowed_by_the_end_user_flag_does_not_keep_an_account(engine:
     let app = TestApp::spawn(engine).await;
     app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme" })).await.expect(201);
     let admin_role = app.builtin_role_in(&app.token, "acme", "admin").await;
-    let group = app.post("/api/v1/accounts/acme/groups", json!({ "name": "Admins", "roles": [admin_role] })).await.json(201);
+    let group =
+        app.post("/api/v1/accounts/acme/groups", json!({ "name": "Admins", "roles": [admin_role] })).await.json(201);
     let group = crate::helpers::id_of(&group);
     let users = "/api/v1/accounts/acme/users";
     app.post(users, json!({ "login": "a", "password": PW, "groups": [group] })).await.expect(201);
-    let b = crate::helpers::id_of(&app.post(users, json!({ "login": "b", "password": PW, "roles": [admin_role] })).await.json(201));
+    let b = crate::helpers::id_of(
+        &app.post(users, json!({ "login": "b", "password": PW, "roles": [admin_role] })).await.json(201),
+    );
     let b_path = format!("{users}/{b}");
     let etag = app.get(&b_path).await.etag();
-    app.send(app.req(Method::PATCH, &b_path).header("if-match", &etag).json(&json!({ "is_end_user": true }))).await.expect(200);
+    app.send(app.req(Method::PATCH, &b_path).header("if-match", &etag).json(&json!({ "is_end_user": true })))
+        .await
+        .expect(200);
     // b's admin rights now stop at b: with the group stripped, nobody could manage the account.
     let group_path = format!("/api/v1/accounts/acme/groups/{group}");
     let etag = app.get(&group_path).await.etag();
@@ -285,8 +349,13 @@ async fn an_admin_narrowed_by_the_end_user_flag_does_not_keep_an_account(engine:
 async fn a_desk_lead_neither_hands_users_to_other_desks_nor_deletes_them(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (north, south) = (app.desk("North").await, app.desk("South").await);
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks",
-        "permissions": ["users.view", "users.create", "users.edit", "desks.view", "desks.manage"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Lead", "scope": "desks",
+        "permissions": ["users.view", "users.create", "users.edit", "desks.view", "desks.manage"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     app.user_with_password("south-user", PW, json!({ "desks": [south] })).await;
     let lead = app.sign_in("lead", PW).await;
@@ -304,8 +373,13 @@ async fn a_desk_lead_neither_hands_users_to_other_desks_nor_deletes_them(engine:
 
 async fn a_token_does_not_change_its_maker_through_a_role(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let catalog = app.create_named("roles", json!({ "name": "Catalog",
-        "permissions": ["users.view", "roles.view", "roles.manage", "tokens.view", "tokens.manage"] })).await;
+    let catalog = app
+        .create_named(
+            "roles",
+            json!({ "name": "Catalog",
+        "permissions": ["users.view", "roles.view", "roles.manage", "tokens.view", "tokens.manage"] }),
+        )
+        .await;
     let extra = app.create_named("roles", json!({ "name": "Extra", "permissions": ["users.view"] })).await;
     app.user_with_password("maker", PW, json!({ "roles": [catalog, extra] })).await;
     let session = app.sign_in("maker", PW).await;
@@ -320,29 +394,54 @@ async fn a_token_does_not_change_its_maker_through_a_role(engine: Engine) {
 async fn scoped_managers_do_not_hand_users_to_other_scopes(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (north, south) = (app.desk("North").await, app.desk("South").await);
-    let viewer = app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
-    app.user_with_password("boss", PW, json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true })).await;
+    let viewer =
+        app.create_named("roles", json!({ "name": "Viewer", "permissions": ["users.view", "users.edit"] })).await;
+    app.user_with_password(
+        "boss",
+        PW,
+        json!({ "roles": [viewer], "company": "Acme", "is_end_user": true, "is_company_supervisor": true }),
+    )
+    .await;
     let client = app.user_with_password("client", PW, json!({ "company": "Acme", "is_end_user": true })).await;
     let boss = app.sign_in("boss", PW).await;
     // A company supervisor puts nobody at a desk (a desk's lead would then reach them).
     patch_as(&app, &boss, client, json!({ "desks": [south] })).await.problem(403);
     let bulk = json!({ "action": "assign_desks", "target": { "ids": [client] }, "values": [south] });
     app.post_as(&boss, &app.acct("users/bulk"), bulk).await.problem(403);
-    app.post_as(&boss, &app.acct("users"), json!({ "login": "c2", "company": "Acme", "is_end_user": true, "desks": [south] })).await.problem(403);
+    app.post_as(
+        &boss,
+        &app.acct("users"),
+        json!({ "login": "c2", "company": "Acme", "is_end_user": true, "desks": [south] }),
+    )
+    .await
+    .problem(403);
     // A desk lead moves nobody into a company.
-    let lead_role = app.create_named("roles", json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] })).await;
+    let lead_role = app
+        .create_named(
+            "roles",
+            json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] }),
+        )
+        .await;
     app.user_with_password("lead", PW, json!({ "roles": [lead_role], "desks": [north] })).await;
     let member = app.user_with_password("member", PW, json!({ "desks": [north] })).await;
     let lead = app.sign_in("lead", PW).await;
     patch_as(&app, &lead, member, json!({ "company": "Globex", "is_end_user": true })).await.problem(403);
-    app.post_as(&lead, &app.acct("users"), json!({ "login": "m2", "desks": [north], "company": "Globex" })).await.problem(403);
+    app.post_as(&lead, &app.acct("users"), json!({ "login": "m2", "desks": [north], "company": "Globex" }))
+        .await
+        .problem(403);
     assert_eq!(app.get_user(member).await.json(200)["company"], Value::Null);
     assert_eq!(app.get_user(client).await.json(200)["desks"], json!([]));
     // An end user does not leave their company's oversight by themself.
-    let self_role = app.create_named("roles", json!({ "name": "Me", "scope": "self", "permissions": ["users.view", "users.edit"] })).await;
-    let leaver = app.user_with_password("leaver", PW, json!({ "roles": [self_role], "company": "Acme", "is_end_user": true })).await;
+    let self_role = app
+        .create_named("roles", json!({ "name": "Me", "scope": "self", "permissions": ["users.view", "users.edit"] }))
+        .await;
+    let leaver = app
+        .user_with_password("leaver", PW, json!({ "roles": [self_role], "company": "Acme", "is_end_user": true }))
+        .await;
     let leaver_token = app.sign_in("leaver", PW).await;
-    patch_as(&app, &leaver_token, leaver, json!({ "company": "Elsewhere" })).await.problem_field(422, "company", "self");
+    patch_as(&app, &leaver_token, leaver, json!({ "company": "Elsewhere" }))
+        .await
+        .problem_field(422, "company", "self");
 }
 
 async fn a_locked_session_guesses_no_more_and_own_login_stays(engine: Engine) {
@@ -360,6 +459,10 @@ async fn a_locked_session_guesses_no_more_and_own_login_stays(engine: Engine) {
     app.login("guesser", "Saffron-Glacier-29&").await.problem(401);
     // The last admin adding a role to themself hears D3, not D4: nothing is given up.
     let agent = app.builtin_role("agent").await;
-    let own = app.req(Method::PATCH, &app.user_path(app.admin_id)).header("if-match", app.get_user(app.admin_id).await.etag());
-    app.send(own.json(&json!({ "roles": [app.builtin_role("admin").await, agent] }))).await.problem_field(422, "roles", "self");
+    let own = app
+        .req(Method::PATCH, &app.user_path(app.admin_id))
+        .header("if-match", app.get_user(app.admin_id).await.etag());
+    app.send(own.json(&json!({ "roles": [app.builtin_role("admin").await, agent] })))
+        .await
+        .problem_field(422, "roles", "self");
 }

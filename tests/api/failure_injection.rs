@@ -115,14 +115,21 @@ async fn six_hundred_users(app: &TestApp) -> Vec<i64> {
     let file = write(dir.path(), "users.csv", &csv("u", "Sales"));
     let run = app.roster_ok(&["users", "import", &file]).await;
     assert!(run.stdout.contains(&format!("Imported {USERS} users")), "{}", run.stdout);
-    let ids: Vec<i64> = users(app).await.iter().filter(|u| u["login"].as_str().unwrap().starts_with('u')).map(id_of).collect();
+    let ids: Vec<i64> =
+        users(app).await.iter().filter(|u| u["login"].as_str().unwrap().starts_with('u')).map(id_of).collect();
     assert_eq!(ids.len(), USERS);
     ids
 }
 
 /// Asserts that a mass action answered the problem of a failed write, changed nothing and
 /// recorded nothing.
-async fn refused_and_nothing_changed(app: &TestApp, r: &crate::helpers::Resp, users_before: &[Value], state_before: &[(&str, i64)], summary: &str) {
+async fn refused_and_nothing_changed(
+    app: &TestApp,
+    r: &crate::helpers::Resp,
+    users_before: &[Value],
+    state_before: &[(&str, i64)],
+    summary: &str,
+) {
     let problem = r.problem(500);
     assert!(problem["type"].as_str().unwrap().ends_with("/internal"), "{problem}");
     assert!(!r.text().contains("injected"), "the database's message stays in the log: {}", r.text());
@@ -135,7 +142,14 @@ async fn refused_and_nothing_changed(app: &TestApp, r: &crate::helpers::Resp, us
 async fn a_status_change_that_fails_midway_changes_nobody(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let ids = six_hundred_users(&app).await;
-    inject_failure(&app, "fail_on_500", "UPDATE", "users", &format!("NEW.login = '{}' AND NEW.status = 'disabled'", login("u", FAILING))).await;
+    inject_failure(
+        &app,
+        "fail_on_500",
+        "UPDATE",
+        "users",
+        &format!("NEW.login = '{}' AND NEW.status = 'disabled'", login("u", FAILING)),
+    )
+    .await;
     let (users_before, state_before) = (users(&app).await, state(&app).await);
 
     let body = json!({ "action": "deactivate", "target": { "ids": ids } });
@@ -146,7 +160,11 @@ async fn a_status_change_that_fails_midway_changes_nobody(engine: Engine) {
     // Without the trigger the same request deactivates all 600, with an event each.
     remove_failure(&app, "fail_on_500", "users").await;
     let done = app.bulk(body).await.json(200);
-    assert_eq!((done["matched"].as_i64(), done["changed"].as_i64()), (Some(USERS as i64), Some(USERS as i64)), "{done}");
+    assert_eq!(
+        (done["matched"].as_i64(), done["changed"].as_i64()),
+        (Some(USERS as i64), Some(USERS as i64)),
+        "{done}"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE status = 'disabled'").await, USERS as i64);
     assert_eq!(app.activity("action=user.updated&limit=500").await.len(), 500, "a full page of per-user events");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM activity WHERE action = 'user.updated'").await, USERS as i64);
@@ -185,18 +203,28 @@ async fn failed_import_leaves_nothing(app: &TestApp, trigger: &str, table: &str)
     assert!(run.stderr.contains("something went wrong on our side"), "the failure is reported:\n{}", run.stderr);
     assert!(run.stderr.contains("injected failure"), "with the database's reason:\n{}", run.stderr);
     assert!(!run.stdout.contains("Imported"), "{}", run.stdout);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM users WHERE login LIKE 'v%'").await, 0, "no user of the file was created");
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM users WHERE login LIKE 'v%'").await,
+        0,
+        "no user of the file was created"
+    );
     assert_eq!(state(app).await, state_before, "the failed import left something in the database");
     assert_eq!(users(app).await, users_before);
     assert!(app.activity("action=users.imported").await.is_empty(), "no summary of the failed import");
     let created = app.activity("action=user.created&limit=500").await;
-    assert!(created.iter().all(|e| !e["target_label"].as_str().unwrap().starts_with('v')), "no event of the failed import");
+    assert!(
+        created.iter().all(|e| !e["target_label"].as_str().unwrap().starts_with('v')),
+        "no event of the failed import"
+    );
 
     remove_failure(app, trigger, table).await;
     let run = app.roster_ok(&["users", "import", &file]).await;
     assert!(run.stdout.contains(&format!("Imported {USERS} users")), "{}", run.stdout);
     assert_eq!(count(app, "SELECT COUNT(*) FROM users WHERE login LIKE 'v%'").await, USERS as i64);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM activity WHERE action = 'user.created' AND target_label LIKE 'v%'").await, USERS as i64);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM activity WHERE action = 'user.created' AND target_label LIKE 'v%'").await,
+        USERS as i64
+    );
 }
 
 /// The 500th user's row is refused as it is inserted.

@@ -79,7 +79,13 @@ async fn an_unknown_login_or_address_gets_the_same_answer_and_no_mail(engine: En
     app.update_user(disabled, json!({ "status": "disabled" })).await;
 
     let known = forgot(&app, "default", "olga").await;
-    for (account, who) in [("default", "nobody"), ("default", "nobody@example.com"), ("no-such-account", "olga"), ("default", "pia"), ("default", "quin")] {
+    for (account, who) in [
+        ("default", "nobody"),
+        ("default", "nobody@example.com"),
+        ("no-such-account", "olga"),
+        ("default", "pia"),
+        ("default", "quin"),
+    ] {
         assert_eq!(forgot(&app, account, who).await, known, "{account}/{who}");
     }
     app.mailbox.wait_for("olga@example.com").await;
@@ -87,7 +93,12 @@ async fn an_unknown_login_or_address_gets_the_same_answer_and_no_mail(engine: En
     assert_eq!(queued.len(), 1, "one mail, to olga: {queued:?}");
     assert_eq!(queued[0]["to"], "olga@example.com");
 
-    let empty = app.send(app.anon(Method::POST, "/api/v1/auth/forgot-password").json(&json!({ "account": "default", "login_or_email": " " }))).await;
+    let empty = app
+        .send(
+            app.anon(Method::POST, "/api/v1/auth/forgot-password")
+                .json(&json!({ "account": "default", "login_or_email": " " })),
+        )
+        .await;
     assert_refused(&empty, "login_or_email", "required");
 }
 
@@ -122,7 +133,9 @@ async fn any_password_change_ends_outstanding_links(engine: Engine) {
     // The user changes it themself.
     let token = link_token(&app, "wren", "wren@example.com").await;
     let session = app.sign_in("wren", STRONG_2).await;
-    app.change_own_password(&session, json!({ "current_password": STRONG_2, "new_password": STRONG_3 })).await.expect(204);
+    app.change_own_password(&session, json!({ "current_password": STRONG_2, "new_password": STRONG_3 }))
+        .await
+        .expect(204);
     assert_refused(&reset(&app, &token, FOURTH).await, "token", "ended");
 
     // The change at sign-in that an admin asked for.
@@ -185,10 +198,12 @@ async fn the_console_forgot_and_reset_pages_work(engine: Engine) {
             (r.status().as_u16(), location, r.text().await.unwrap())
         }
     };
-    let (status, _, sent) = post("/login/forgot", vec![("account", "default".into()), ("login_or_email", "uma".into())]).await;
+    let (status, _, sent) =
+        post("/login/forgot", vec![("account", "default".into()), ("login_or_email", "uma".into())]).await;
     assert_eq!(status, 200);
     assert!(sent.contains("If an account matches, we sent a link"), "{sent}");
-    let (_, _, same) = post("/login/forgot", vec![("account", "default".into()), ("login_or_email", "nobody".into())]).await;
+    let (_, _, same) =
+        post("/login/forgot", vec![("account", "default".into()), ("login_or_email", "nobody".into())]).await;
     assert_eq!(same, sent, "the same page whatever matched");
 
     let link = app.mailbox.wait_for("uma@example.com").await.link();
@@ -197,13 +212,19 @@ async fn the_console_forgot_and_reset_pages_work(engine: Engine) {
     assert_eq!(status, 200);
     assert!(form.contains("Choose a new password") && form.contains("8 to 128 characters"), "{form}");
 
-    let (status, _, refused) = post(&path, vec![("new_password", "short".into()), ("new_password_confirmation", "short".into())]).await;
+    let (status, _, refused) =
+        post(&path, vec![("new_password", "short".into()), ("new_password_confirmation", "short".into())]).await;
     assert_eq!(status, 422);
-    assert!(refused.contains("f-new_password-error") && refused.contains("at least 8"), "the error is by the field: {refused}");
-    let (status, _, mismatch) = post(&path, vec![("new_password", STRONG_2.into()), ("new_password_confirmation", STRONG_3.into())]).await;
+    assert!(
+        refused.contains("f-new_password-error") && refused.contains("at least 8"),
+        "the error is by the field: {refused}"
+    );
+    let (status, _, mismatch) =
+        post(&path, vec![("new_password", STRONG_2.into()), ("new_password_confirmation", STRONG_3.into())]).await;
     assert_eq!(status, 422);
     assert!(mismatch.contains("Does not match the new password"), "{mismatch}");
-    let (status, location, _) = post(&path, vec![("new_password", STRONG_2.into()), ("new_password_confirmation", STRONG_2.into())]).await;
+    let (status, location, _) =
+        post(&path, vec![("new_password", STRONG_2.into()), ("new_password_confirmation", STRONG_2.into())]).await;
     assert_eq!(status, 303);
     assert_eq!(location.as_deref(), Some("/login?account=default&reset=1"));
     let (_, notice) = page("/login?account=default&reset=1").await;
@@ -238,7 +259,12 @@ async fn the_console_outbox_page_lists_mail_and_retries(engine: Engine) {
     let (_, sent_only) = get("/console/outbox?state=sent").await;
     assert!(!sent_only.contains("vic@example.com"), "the state filter applies");
 
-    let csrf = page.split("name=\"csrf-token\" content=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf").to_string();
+    let csrf = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf")
+        .to_string();
     let retried = console
         .post(app.url(&format!("/console/outbox/{}/retry", failed["id"])))
         .header("HX-Request", "true")

@@ -55,9 +55,13 @@ async fn a_second_instance_honours_ended_sessions_changed_rights_and_lockouts() 
     // Failures counted on B lock her out on A.
     a.set_security(|s| s["lockout"]["max_failures"] = json!(3)).await;
     for _ in 0..3 {
-        let r = a.http.post(format!("{}/api/v1/auth/login", b.base))
+        let r = a
+            .http
+            .post(format!("{}/api/v1/auth/login", b.base))
             .json(&json!({ "account": "default", "login": "dora", "password": "Not-Her-Password-1" }))
-            .send().await.unwrap();
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     a.login("dora", STRONG).await.expect(401);

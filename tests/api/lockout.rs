@@ -244,7 +244,13 @@ async fn wrong_current_passwords_count_toward_the_lockout(engine: Engine) {
     let session = app.sign_in("dora", STRONG).await;
     // Someone at an unattended console guesses at the current password.
     for _ in 0..3 {
-        let r = app.post_as(&session, "/api/v1/me/password", json!({ "current_password": "guess-Number-1", "new_password": STRONG_2 })).await;
+        let r = app
+            .post_as(
+                &session,
+                "/api/v1/me/password",
+                json!({ "current_password": "guess-Number-1", "new_password": STRONG_2 }),
+            )
+            .await;
         r.problem_on(422, "current_password");
     }
     let user = app.get_user(id).await.json(200);

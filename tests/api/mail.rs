@@ -72,7 +72,8 @@ async fn mail_is_delivered_over_smtp_with_auth_and_its_text_is_erased(engine: En
     assert_eq!(sent["attempts"], 1);
     assert!(sent["sent_at"].is_string() && sent["last_error"].is_null(), "{sent}");
     assert!(!sent.to_string().contains(mail.link().rsplit('/').next().unwrap()), "the outbox shows no text: {sent}");
-    let body = app.sql_text(&format!("SELECT COALESCE(body, 'erased') FROM mail_outbox WHERE id = {}", sent["id"])).await;
+    let body =
+        app.sql_text(&format!("SELECT COALESCE(body, 'erased') FROM mail_outbox WHERE id = {}", sent["id"])).await;
     assert_eq!(body, "erased", "a sent message's text (with its link) is not kept");
 }
 
@@ -80,7 +81,9 @@ async fn a_transient_rejection_is_retried_and_then_delivered(engine: Engine) {
     let app = TestApp::spawn_with(engine, quick_retries).await;
     app.mailbox.reject_next(451, 1000);
     let to = queue_mail_for(&app, "ben").await;
-    let waiting = outbox_until(&app, &to, "waiting after a 451", |m| m["state"] == "queued" && m["attempts"].as_i64() >= Some(1)).await;
+    let waiting =
+        outbox_until(&app, &to, "waiting after a 451", |m| m["state"] == "queued" && m["attempts"].as_i64() >= Some(1))
+            .await;
     assert!(waiting["last_error"].as_str().unwrap_or_default().contains("451"), "{waiting}");
     assert!(waiting["next_attempt_at"].is_string(), "{waiting}");
     app.mailbox.reject_next(451, 0);
@@ -206,8 +209,13 @@ async fn two_instances_deliver_each_message_once() {
         let email = format!("{login}@example.com");
         app.user_with_password(&login, STRONG, json!({ "email": email })).await;
         let base = if i % 2 == 0 { &app.base } else { &b.base };
-        let r = app.http.post(format!("{base}/api/v1/auth/forgot-password"))
-            .json(&json!({ "account": "default", "login_or_email": login })).send().await.unwrap();
+        let r = app
+            .http
+            .post(format!("{base}/api/v1/auth/forgot-password"))
+            .json(&json!({ "account": "default", "login_or_email": login }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 202);
         expected.push(email);
     }
@@ -259,7 +267,11 @@ async fn mail_goes_over_starttls_and_auth_waits_for_it(engine: Engine) {
     assert_eq!(mail.subject, "Reset your Roster password");
     assert_eq!(mail.auth_user.as_deref(), Some(crate::helpers::SMTP_USER), "sent after AUTH");
     assert_eq!(mail.session[..2], ["EHLO", "STARTTLS"], "{:?}", mail.session);
-    assert!(step(&mail, "STARTTLS") < step(&mail, "TLS") && step(&mail, "TLS") < step(&mail, "AUTH"), "{:?}", mail.session);
+    assert!(
+        step(&mail, "STARTTLS") < step(&mail, "TLS") && step(&mail, "TLS") < step(&mail, "AUTH"),
+        "{:?}",
+        mail.session
+    );
     assert!(step(&mail, "TLS") < step(&mail, "MAIL"), "{:?}", mail.session);
     let sent = outbox_until(&app, &to, "sent", |m| m["state"] == "sent").await;
     assert_eq!(sent["attempts"], 1, "{sent}");

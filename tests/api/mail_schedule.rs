@@ -26,7 +26,8 @@ const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
 
 /// The documented waits after attempts 1 to 7 with the default base of 30 s.
-const BACKOFF_MS: [i64; 7] = [30 * SECOND_MS, 2 * MINUTE_MS, 10 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS, 2 * HOUR_MS, 4 * HOUR_MS];
+const BACKOFF_MS: [i64; 7] =
+    [30 * SECOND_MS, 2 * MINUTE_MS, 10 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS, 2 * HOUR_MS, 4 * HOUR_MS];
 const MAX_ATTEMPTS: i64 = 8;
 
 fn now_ms() -> i64 {
@@ -166,7 +167,8 @@ async fn a_failed_messages_text_is_erased_when_its_retry_window_is_over(engine: 
 
     // One failed 24 hours and a minute ago, the other 23 hours ago; the worker erases when it starts.
     app.stop().await;
-    app.sql(&format!("UPDATE mail_outbox SET failed_at = failed_at - {} WHERE id = {old}", 24 * HOUR_MS + MINUTE_MS)).await;
+    app.sql(&format!("UPDATE mail_outbox SET failed_at = failed_at - {} WHERE id = {old}", 24 * HOUR_MS + MINUTE_MS))
+        .await;
     app.sql(&format!("UPDATE mail_outbox SET failed_at = failed_at - {} WHERE id = {recent}", 23 * HOUR_MS)).await;
     app.start_again().await;
 

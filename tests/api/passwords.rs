@@ -423,9 +423,13 @@ async fn an_expired_password_signs_in_only_to_change_it(engine: Engine) {
     app.login(LOGIN, "Not-The-Password-9").await.expect(401);
 
     let challenge = step["challenge"].as_str().unwrap();
-    let refused = app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG })).await;
+    let refused =
+        app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG })).await;
     assert_refused(&refused, "new_password", "reused");
-    let done = app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_2 })).await.json(200);
+    let done = app
+        .post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_2 }))
+        .await
+        .json(200);
     let token = done["token"].as_str().unwrap();
     app.session(token).await.expect(200);
     let user = app.get_user(id).await.json(200);
@@ -443,7 +447,9 @@ async fn a_reset_voids_a_pending_password_change(engine: Engine) {
     let challenge = step["challenge"].as_str().unwrap().to_string();
     // …and the admin resets the password meanwhile: the half-done sign-in cannot finish.
     app.set_password(id, json!({ "password": STRONG_2 })).await.expect(200);
-    app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_3 })).await.problem(401);
+    app.post("/api/v1/auth/password-change", json!({ "challenge": challenge, "new_password": STRONG_3 }))
+        .await
+        .problem(401);
     app.login(LOGIN, STRONG_3).await.problem(401);
     assert!(app.login(LOGIN, STRONG_2).await.json(200)["token"].is_string());
 }

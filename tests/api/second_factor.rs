@@ -61,19 +61,26 @@ async fn an_admin_sets_up_the_authenticator_at_first_sign_in(engine: Db) {
     assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"), "SVG QR code");
     let qr = base64::engine::general_purpose::STANDARD.decode(setup["qr_png"].as_str().unwrap()).unwrap();
     assert_eq!(&qr[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
-    let (w, h) = (u32::from_be_bytes(qr[16..20].try_into().unwrap()), u32::from_be_bytes(qr[20..24].try_into().unwrap()));
+    let (w, h) =
+        (u32::from_be_bytes(qr[16..20].try_into().unwrap()), u32::from_be_bytes(qr[20..24].try_into().unwrap()));
     assert!(w >= 240 && w == h, "a square QR code of at least 240 px: {w}x{h}");
     // Asking again while the challenge lives gives the same key (the page may be reloaded).
-    assert_eq!(app.post("/api/v1/auth/totp-setup", json!({ "challenge": c })).await.json(200)["secret"], secret.as_str());
+    assert_eq!(
+        app.post("/api/v1/auth/totp-setup", json!({ "challenge": c })).await.json(200)["secret"],
+        secret.as_str()
+    );
 
     let wrong = app.post("/api/v1/auth/totp-setup/confirm", json!({ "challenge": c, "code": "000000" })).await;
     if oathtool(&secret, now_step()) != "000000" {
         wrong.problem_field(422, "code", "wrong_code");
     }
-    let done = app.post("/api/v1/auth/totp-setup/confirm", json!({ "challenge": c, "code": oathtool(&secret, now_step()) })).await;
+    let done = app
+        .post("/api/v1/auth/totp-setup/confirm", json!({ "challenge": c, "code": oathtool(&secret, now_step()) }))
+        .await;
     let done = done.json(200);
     let token = done["token"].as_str().expect("signed in after the set-up");
-    let codes: Vec<String> = done["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let codes: Vec<String> =
+        done["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     assert_eq!(codes.len(), 10, "{done}");
     assert_eq!(app.session(token).await.json(200)["user"]["id"], id);
 
@@ -97,13 +104,21 @@ async fn codes_from_oathtool_are_accepted_once(engine: Db) {
     assert_eq!(step["reason"], "always");
     assert_eq!(step["methods"], json!(["totp", "recovery_code"]));
     // The code confirmed at set-up was used: it does not sign in again.
-    app.second_factor(&challenge(&step), &oathtool(&secret, used), Some("totp")).await.problem_field(422, "code", "already_used");
+    app.second_factor(&challenge(&step), &oathtool(&secret, used), Some("totp")).await.problem_field(
+        422,
+        "code",
+        "already_used",
+    );
     let next = used + 1;
     let signed_in = app.second_factor(&challenge(&step), &oathtool(&secret, next), Some("totp")).await.json(200);
     assert!(signed_in["token"].as_str().is_some(), "{signed_in}");
     // Replay of that code in a new sign-in: refused.
     let step = app.login("ada", STRONG).await.json(200);
-    app.second_factor(&challenge(&step), &oathtool(&secret, next), None).await.problem_field(422, "code", "already_used");
+    app.second_factor(&challenge(&step), &oathtool(&secret, next), None).await.problem_field(
+        422,
+        "code",
+        "already_used",
+    );
     // A code two steps away is outside the drift.
     let far = oathtool(&secret, now_step() + 3);
     let r = app.second_factor(&challenge(&step), &far, None).await;
@@ -131,10 +146,17 @@ async fn recovery_codes_work_once_and_can_be_renewed(engine: Db) {
     app.post_as(&token, "/api/v1/me/second-factor/recovery-codes", json!({ "current_password": "wrong" }))
         .await
         .problem_field(422, "current_password", "incorrect");
-    let fresh = app.post_as(&token, "/api/v1/me/second-factor/recovery-codes", json!({ "current_password": STRONG })).await.json(200);
+    let fresh = app
+        .post_as(&token, "/api/v1/me/second-factor/recovery-codes", json!({ "current_password": STRONG }))
+        .await
+        .json(200);
     let fresh: Vec<&str> = fresh["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(fresh.len(), 10);
-    app.second_factor(&challenge(&step), &codes[1], Some("recovery_code")).await.problem_field(422, "code", "wrong_code");
+    app.second_factor(&challenge(&step), &codes[1], Some("recovery_code")).await.problem_field(
+        422,
+        "code",
+        "wrong_code",
+    );
     app.second_factor(&challenge(&step), fresh[0], Some("recovery_code")).await.json(200);
 }
 
@@ -154,7 +176,11 @@ async fn wrong_codes_run_out_and_count_toward_the_lockout(engine: Db) {
     app.second_factor(&c, &wrong, Some("totp")).await.problem(401);
     // The challenge is gone: even the right code cannot use it now.
     app.second_factor(&c, &totp_code(&secret, now_step() + 1), Some("totp")).await.problem(401);
-    let failures: i64 = app.sql_text(&format!("SELECT CAST(failed_sign_ins AS TEXT) FROM users WHERE id = {id}")).await.parse().unwrap();
+    let failures: i64 = app
+        .sql_text(&format!("SELECT CAST(failed_sign_ins AS TEXT) FROM users WHERE id = {id}"))
+        .await
+        .parse()
+        .unwrap();
     assert_eq!(failures, 5, "wrong codes count toward the lockout");
 }
 
@@ -169,9 +195,12 @@ async fn a_second_factor_cannot_be_disabled_for_an_admin(engine: Db) {
     assert_eq!(app.get_user(id).await.json(200)["two_factor_method"], "totp", "nothing changed");
     // My Account refuses it too.
     let token = app.sign_in_with_second_factor("ada", STRONG).await;
-    app.send(app.req_as(&token, reqwest::Method::PUT, "/api/v1/me/second-factor").json(&json!({ "method": "disabled", "current_password": STRONG })))
-        .await
-        .problem_field(422, "two_factor_method", "required_for_admins");
+    app.send(
+        app.req_as(&token, reqwest::Method::PUT, "/api/v1/me/second-factor")
+            .json(&json!({ "method": "disabled", "current_password": STRONG })),
+    )
+    .await
+    .problem_field(422, "two_factor_method", "required_for_admins");
 
     // A user who is not an admin may turn it off; given the Admin role later, they set it up
     // at their next sign-in.
@@ -184,7 +213,11 @@ async fn a_second_factor_cannot_be_disabled_for_an_admin(engine: Db) {
     let admin = app.builtin_role("admin").await;
     app.update_user(bob, json!({ "roles": [admin] })).await;
     let step = app.login("bob", STRONG).await.json(200);
-    assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("totp_setup"), Some("admin_required")), "{step}");
+    assert_eq!(
+        (step["step"].as_str(), step["reason"].as_str()),
+        (Some("totp_setup"), Some("admin_required")),
+        "{step}"
+    );
 }
 
 async fn an_admin_resets_a_users_authenticator(engine: Db) {
@@ -197,7 +230,11 @@ async fn an_admin_resets_a_users_authenticator(engine: Db) {
     assert_eq!(reset["enrolment_link_sent_to"], Value::Null, "bob has no email: {reset}");
     assert_eq!(app.events(id, "user.totp_reset").await.len(), 1);
     let user = app.get_user(id).await.json(200);
-    assert_eq!((user["two_factor_method"].as_str(), user["totp_enrolled"].as_bool()), (Some("totp"), Some(false)), "{user}");
+    assert_eq!(
+        (user["two_factor_method"].as_str(), user["totp_enrolled"].as_bool()),
+        (Some("totp"), Some(false)),
+        "{user}"
+    );
     let step = app.login("bob", STRONG).await.json(200);
     assert_eq!(step["step"], "totp_setup", "the user sets up again: {step}");
     let setup = app.post("/api/v1/auth/totp-setup", json!({ "challenge": challenge(&step) })).await.json(200);
@@ -222,7 +259,8 @@ async fn an_admin_resets_a_users_authenticator(engine: Db) {
 
 async fn the_suspicious_mode_asks_only_for_new_devices(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
+    app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" }))
+        .await;
     // The first sign-in sets up the authenticator and hands out a device token.
     let first = app.complete_sign_in("bob", app.login("bob", STRONG).await.json(200)).await;
     let device = first["device"].as_str().expect("a device token for the next sign-in").to_string();
@@ -247,20 +285,25 @@ async fn the_suspicious_mode_asks_only_for_new_devices(engine: Db) {
 async fn a_new_address_or_country_is_suspicious(engine: Db) {
     let dir = tempfile::tempdir().unwrap();
     let geo = dir.path().join("countries.mmdb");
-    std::fs::write(&geo, crate::helpers::mmdb::country_database(&[("81.2.69.0/24", "GB"), ("192.0.2.0/24", "FR")])).unwrap();
+    std::fs::write(&geo, crate::helpers::mmdb::country_database(&[("81.2.69.0/24", "GB"), ("192.0.2.0/24", "FR")]))
+        .unwrap();
     let app = TestApp::spawn_with(engine, |c| {
         c.trusted_proxies = "127.0.0.1/32".parse().unwrap();
         c.geoip_database = Some(geo.clone());
     })
     .await;
-    app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" })).await;
+    app.user_with_password("bob", STRONG, json!({ "two_factor_method": "totp", "two_factor_mode": "suspicious" }))
+        .await;
     let login_from = |address: &'static str, device: Option<String>| {
         let body = json!({ "account": app.account, "login": "bob", "password": STRONG, "device": device });
         app.send(app.anon(reqwest::Method::POST, "/api/v1/auth/login").header("x-forwarded-for", address).json(&body))
     };
     let first = app.complete_sign_in("bob", login_from("81.2.69.10", None).await.json(200)).await;
     let device = first["device"].as_str().unwrap().to_string();
-    assert!(login_from("81.2.69.10", Some(device.clone())).await.json(200)["token"].is_string(), "known device and address");
+    assert!(
+        login_from("81.2.69.10", Some(device.clone())).await.json(200)["token"].is_string(),
+        "known device and address"
+    );
     // Same country, new address.
     let step = login_from("81.2.69.20", Some(device.clone())).await.json(200);
     assert_eq!(step["reason"], "new_address", "{step}");
@@ -277,7 +320,11 @@ async fn the_account_can_require_a_second_factor_of_everyone(engine: Db) {
     assert!(app.login("bob", STRONG).await.json(200)["token"].is_string());
     app.set_security(|s| s["second_factor"]["required_for"] = json!("everyone")).await;
     let step = app.login("bob", STRONG).await.json(200);
-    assert_eq!((step["step"].as_str(), step["reason"].as_str()), (Some("totp_setup"), Some("account_required")), "{step}");
+    assert_eq!(
+        (step["step"].as_str(), step["reason"].as_str()),
+        (Some("totp_setup"), Some("account_required")),
+        "{step}"
+    );
     app.complete_sign_in("bob", step).await;
     assert_eq!(app.get_user(id).await.json(200)["two_factor_method"], "totp");
 }
@@ -287,17 +334,28 @@ async fn my_account_sets_up_a_new_authenticator(engine: Db) {
     app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com" })).await;
     let token = app.sign_in("bob", STRONG).await;
     let status = app.get_as(&token, "/api/v1/me/second-factor").await.json(200);
-    assert_eq!(status, json!({ "method": "disabled", "mode": "always", "totp_enrolled": false, "totp_enrolled_at": null,
-        "recovery_codes_left": 0, "required": false, "has_email": true }));
+    assert_eq!(
+        status,
+        json!({ "method": "disabled", "mode": "always", "totp_enrolled": false, "totp_enrolled_at": null,
+        "recovery_codes_left": 0, "required": false, "has_email": true })
+    );
     // Choosing the authenticator before it is set up is refused.
     let put = |body: Value| app.send(app.req_as(&token, reqwest::Method::PUT, "/api/v1/me/second-factor").json(&body));
     put(json!({ "method": "totp", "current_password": STRONG })).await.problem_field(422, "method", "not_set_up");
 
-    let setup = app.post_as(&token, "/api/v1/me/second-factor/totp", json!({ "current_password": STRONG })).await.json(200);
+    let setup =
+        app.post_as(&token, "/api/v1/me/second-factor/totp", json!({ "current_password": STRONG })).await.json(200);
     let secret = setup["secret"].as_str().unwrap().to_string();
-    app.post_as(&token, "/api/v1/me/second-factor/totp/confirm", json!({ "code": "12345" })).await.problem_field(422, "code", "wrong_code");
+    app.post_as(&token, "/api/v1/me/second-factor/totp/confirm", json!({ "code": "12345" })).await.problem_field(
+        422,
+        "code",
+        "wrong_code",
+    );
     let step = now_step();
-    let codes = app.post_as(&token, "/api/v1/me/second-factor/totp/confirm", json!({ "code": oathtool(&secret, step) })).await.json(200);
+    let codes = app
+        .post_as(&token, "/api/v1/me/second-factor/totp/confirm", json!({ "code": oathtool(&secret, step) }))
+        .await
+        .json(200);
     assert_eq!(codes["recovery_codes"].as_array().unwrap().len(), 10);
     let status = app.get_as(&token, "/api/v1/me/second-factor").await.json(200);
     assert_eq!((status["method"].as_str(), status["totp_enrolled"].as_bool()), (Some("totp"), Some(true)), "{status}");
@@ -310,16 +368,31 @@ async fn my_account_sets_up_a_new_authenticator(engine: Db) {
     assert_eq!(step["methods"], json!(["totp", "email", "recovery_code"]), "{step}");
     // An API token may not change its creator's second factor.
     let api = app.post(&app.acct("tokens"), json!({ "name": "pbx", "permissions": ["users.view"] })).await.json(201);
-    app.send(app.req_as(api["token"].as_str().unwrap(), reqwest::Method::PUT, "/api/v1/me/second-factor").json(&json!({ "method": "totp", "current_password": STRONG })))
-        .await
-        .problem(403);
+    app.send(
+        app.req_as(api["token"].as_str().unwrap(), reqwest::Method::PUT, "/api/v1/me/second-factor")
+            .json(&json!({ "method": "totp", "current_password": STRONG })),
+    )
+    .await
+    .problem(403);
 }
 
 async fn bad_input_is_refused_with_the_field(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    app.create_user(json!({ "login": "x", "two_factor_method": "sms" })).await.problem_field(422, "two_factor_method", "unknown_choice");
-    app.create_user(json!({ "login": "x", "two_factor_mode": "sometimes" })).await.problem_field(422, "two_factor_mode", "unknown_choice");
-    app.create_user(json!({ "login": "x", "two_factor_method": "email" })).await.problem_field(422, "two_factor_method", "requires_email");
+    app.create_user(json!({ "login": "x", "two_factor_method": "sms" })).await.problem_field(
+        422,
+        "two_factor_method",
+        "unknown_choice",
+    );
+    app.create_user(json!({ "login": "x", "two_factor_mode": "sometimes" })).await.problem_field(
+        422,
+        "two_factor_mode",
+        "unknown_choice",
+    );
+    app.create_user(json!({ "login": "x", "two_factor_method": "email" })).await.problem_field(
+        422,
+        "two_factor_method",
+        "requires_email",
+    );
     let (doc, etag) = app.security().await;
     let mut bad = doc.clone();
     bad["second_factor"]["email_code_minutes"] = json!(0);
@@ -344,17 +417,27 @@ async fn parallel_guesses_cannot_pass_the_attempt_limit(engine: Db) {
     let step = app.login("ada", STRONG).await.json(200);
     let c = challenge(&step);
     let good: Vec<String> = (now_step() - 1..=now_step() + 2).map(|s| totp_code(&secret, s)).collect();
-    let guesses: Vec<String> = (0..40).map(|n| format!("{:06}", 100_000 + n)).filter(|g| !good.contains(g)).take(30).collect();
+    let guesses: Vec<String> =
+        (0..40).map(|n| format!("{:06}", 100_000 + n)).filter(|g| !good.contains(g)).take(30).collect();
     let answers = futures::future::join_all(guesses.iter().map(|g| app.second_factor(&c, g, Some("totp")))).await;
     // Five attempts per sign-in, each taken before its code is checked: four wrong codes are
     // told so (422), the fifth ends the sign-in (401), and every other guess finds no attempt
     // left (401). Which guesses got the attempts is a matter of timing; how many is not.
     let told_wrong = answers.iter().filter(|r| r.status == 422).count();
     let refused = answers.iter().filter(|r| r.status == 401).count();
-    assert_eq!((told_wrong, refused), (4, guesses.len() - 4), "{:?}", answers.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>());
+    assert_eq!(
+        (told_wrong, refused),
+        (4, guesses.len() - 4),
+        "{:?}",
+        answers.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>()
+    );
     let checked = app.activity("action=auth.second_factor_failed&limit=50").await;
     assert_eq!(checked.len(), 5, "five guesses were checked: {checked:?}");
-    let failures: i64 = app.sql_text(&format!("SELECT CAST(failed_sign_ins AS TEXT) FROM users WHERE id = {id}")).await.parse().unwrap();
+    let failures: i64 = app
+        .sql_text(&format!("SELECT CAST(failed_sign_ins AS TEXT) FROM users WHERE id = {id}"))
+        .await
+        .parse()
+        .unwrap();
     assert_eq!(failures, 5, "the five checked guesses count toward the lockout, no more");
 }
 
@@ -362,7 +445,8 @@ async fn only_someone_as_trusted_may_reset_an_authenticator(engine: Db) {
     let app = TestApp::spawn(engine).await;
     let ada = admin_user(&app, "ada").await;
     let ada_token = app.sign_in_with_second_factor("ada", STRONG).await;
-    let editor = app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
+    let editor =
+        app.create_named("roles", json!({ "name": "Editor", "permissions": ["users.view", "users.edit"] })).await;
     app.user_with_password("ed", STRONG, json!({ "roles": [editor] })).await;
     let ed = app.sign_in("ed", STRONG).await;
     let reset = |id: i64| format!("{}/second-factor/reset-totp", app.user_path(id));

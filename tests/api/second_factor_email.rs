@@ -26,7 +26,9 @@ fn challenge(step: &Value) -> String {
 
 async fn an_emailed_code_signs_in_once(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "email" })).await;
+    let id = app
+        .user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "email" }))
+        .await;
     let step = app.login("bob", STRONG).await.json(200);
     assert_eq!(step["step"], "second_factor", "{step}");
     assert_eq!(step["methods"], json!(["email"]));
@@ -76,10 +78,16 @@ async fn resending_is_throttled_and_old_codes_expire(engine: Db) {
 
 async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    let bob = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "either" })).await;
+    let bob = app
+        .user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "either" }))
+        .await;
     // Without an authenticator, "either" signs in by email (the app is set up from My Account).
     let step = app.login("bob", STRONG).await.json(200);
-    assert_eq!((step["methods"].clone(), step["email_sent_to"].as_str()), (json!(["email"]), Some("b•••@example.com")), "{step}");
+    assert_eq!(
+        (step["methods"].clone(), step["email_sent_to"].as_str()),
+        (json!(["email"]), Some("b•••@example.com")),
+        "{step}"
+    );
     let code = code_in(&app.mailbox.wait_for("bob@example.com").await.text);
     app.second_factor(&challenge(&step), &code, None).await.json(200);
     // With one (set up here through the authenticator-only method), both are offered.
@@ -96,15 +104,18 @@ async fn either_method_sends_a_code_only_when_asked(engine: Db) {
     app.user_with_password("carl", STRONG, json!({ "two_factor_method": "totp" })).await;
     app.sign_in_with_second_factor("carl", STRONG).await;
     let step = app.login("carl", STRONG).await.json(200);
-    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) }))
-        .await
-        .problem_field(422, "challenge", "email_not_offered");
+    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await.problem_field(
+        422,
+        "challenge",
+        "email_not_offered",
+    );
 }
 
 /// Seed 002 emails the QR code; Roster emails a one-time link instead, never the key.
 async fn an_enrolment_link_leads_to_the_set_up_once(engine: Db) {
     let app = TestApp::spawn(engine).await;
-    let id = app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "totp" })).await;
+    let id =
+        app.user_with_password("bob", STRONG, json!({ "email": "bob@example.com", "two_factor_method": "totp" })).await;
     app.sign_in_with_second_factor("bob", STRONG).await; // sets up an authenticator
     let path = format!("{}/second-factor/enrolment-link", app.user_path(id));
     app.post(&path, json!({})).await.problem_field(422, "two_factor_method", "already_set_up");
@@ -114,11 +125,16 @@ async fn an_enrolment_link_leads_to_the_set_up_once(engine: Db) {
     assert_eq!(reset["enrolment_link_sent_to"], "b•••@example.com");
     let mail = app.mailbox.wait_for("bob@example.com").await;
     assert_eq!(mail.subject, "Set up your authenticator app");
-    assert!(!mail.text.contains("otpauth") && !mail.text.to_lowercase().contains("secret="), "no key in mail: {}", mail.text);
+    assert!(
+        !mail.text.contains("otpauth") && !mail.text.to_lowercase().contains("secret="),
+        "no key in mail: {}",
+        mail.text
+    );
     let link = mail.link();
     assert!(link.starts_with(&format!("{}/enrol/", app.base)), "{link}");
 
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = browser.get(&link).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("bob"), "the page names who signs in");
@@ -144,5 +160,7 @@ async fn an_enrolment_link_leads_to_the_set_up_once(engine: Db) {
 
     // No email address, no link.
     let carl = app.user_with_password("carl", STRONG, json!({ "two_factor_method": "totp" })).await;
-    app.post(&format!("{}/second-factor/enrolment-link", app.user_path(carl)), json!({})).await.problem_field(422, "email", "required");
+    app.post(&format!("{}/second-factor/enrolment-link", app.user_path(carl)), json!({}))
+        .await
+        .problem_field(422, "email", "required");
 }

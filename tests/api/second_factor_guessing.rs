@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine as Db, STRONG, TestApp, assert_near, hidden_fields, id_of, now_step, parse_time, totp_code};
+use crate::helpers::{
+    Engine as Db, STRONG, TestApp, assert_near, hidden_fields, id_of, now_step, parse_time, totp_code,
+};
 
 both_engines!(
     guessing_codes_across_sign_ins_locks_the_user,
@@ -116,7 +118,8 @@ async fn guessing_codes_across_sign_ins_locks_the_user(engine: Db) {
     let step = code_step(&app, "bob").await;
     assert_eq!(failures_of(&app, id).await, 5, "a right password alone clears nothing (D5)");
     for left in (2..=4).rev() {
-        let r = app.second_factor(&challenge(&step), &wrong, Some("totp")).await.problem_field(422, "code", "wrong_code");
+        let r =
+            app.second_factor(&challenge(&step), &wrong, Some("totp")).await.problem_field(422, "code", "wrong_code");
         assert!(r.to_string().contains(&format!("{left} attempts left")), "{r}");
     }
     let wrong_again = app.second_factor(&challenge(&step), &wrong, Some("totp")).await;
@@ -126,7 +129,12 @@ async fn guessing_codes_across_sign_ins_locks_the_user(engine: Db) {
     locking.problem(401);
 
     let user = app.get_user(id).await.json(200);
-    assert_near(parse_time(&user["locked_until"]), locked_at + Duration::minutes(20), Duration::minutes(2), "locked_until");
+    assert_near(
+        parse_time(&user["locked_until"]),
+        locked_at + Duration::minutes(20),
+        Duration::minutes(2),
+        "locked_until",
+    );
     let locked = app.events(id, "user.locked").await;
     assert_eq!(locked.len(), 1, "one lock, recorded as for wrong passwords: {locked:#?}");
     assert_eq!(locked[0]["changes"]["failures"], json!(10), "{locked:#?}");
@@ -141,7 +149,8 @@ async fn guessing_codes_across_sign_ins_locks_the_user(engine: Db) {
     }
     let (code, method) = app.next_code("bob");
     app.second_factor(&challenge(&step), &code, Some(method)).await.problem(401);
-    let reasons: Vec<Value> = app.events(id, "auth.sign_in_failed").await.iter().map(|e| e["changes"]["reason"].clone()).collect();
+    let reasons: Vec<Value> =
+        app.events(id, "auth.sign_in_failed").await.iter().map(|e| e["changes"]["reason"].clone()).collect();
     assert_eq!(reasons, vec![json!("locked"); 3], "the refused sign-ins say why, in the log only");
 
     // A pending challenge does not outlive a lock that comes while it waits: lock carl by wrong
@@ -167,7 +176,9 @@ async fn wrong_email_recovery_and_set_up_codes_count_the_same_way(engine: Db) {
     lockout(&app, 6, 1000).await;
 
     // Emailed codes.
-    let eve = app.user_with_password("eve", STRONG, json!({ "email": "eve@example.com", "two_factor_method": "email" })).await;
+    let eve = app
+        .user_with_password("eve", STRONG, json!({ "email": "eve@example.com", "two_factor_method": "email" }))
+        .await;
     for round in 0..2 {
         let step = code_step(&app, "eve").await;
         assert_eq!(step["methods"], json!(["email"]), "{step}");
@@ -180,7 +191,10 @@ async fn wrong_email_recovery_and_set_up_codes_count_the_same_way(engine: Db) {
             };
         }
     }
-    assert!(!app.get_user(eve).await.json(200)["locked_until"].is_null(), "six wrong emailed codes over two sign-ins lock");
+    assert!(
+        !app.get_user(eve).await.json(200)["locked_until"].is_null(),
+        "six wrong emailed codes over two sign-ins lock"
+    );
     assert_eq!(app.events(eve, "user.locked").await.len(), 1);
     app.login("eve", STRONG).await.problem(401);
 
@@ -207,9 +221,14 @@ async fn wrong_email_recovery_and_set_up_codes_count_the_same_way(engine: Db) {
         let step = app.login("sam", STRONG).await.json(200);
         assert_eq!(step["step"], "totp_setup", "{step}");
         let c = challenge(&step);
-        let secret = app.post("/api/v1/auth/totp-setup", json!({ "challenge": c })).await.json(200)["secret"].as_str().unwrap().to_string();
+        let secret = app.post("/api/v1/auth/totp-setup", json!({ "challenge": c })).await.json(200)["secret"]
+            .as_str()
+            .unwrap()
+            .to_string();
         for n in 0..3 {
-            let r = app.post("/api/v1/auth/totp-setup/confirm", json!({ "challenge": c, "code": wrong_totp(&secret) })).await;
+            let r = app
+                .post("/api/v1/auth/totp-setup/confirm", json!({ "challenge": c, "code": wrong_totp(&secret) }))
+                .await;
             match (round, n) {
                 (1, 2) => r.problem(401),
                 _ => r.problem_field(422, "code", "wrong_code"),
@@ -303,7 +322,9 @@ async fn a_completed_sign_in_clears_the_count(engine: Db) {
 }
 
 async fn email_codes_queued_for(app: &TestApp, to: &str) -> i64 {
-    let q = format!("SELECT CAST(COUNT(*) AS TEXT) FROM mail_outbox WHERE kind = 'second_factor_code' AND recipient = '{to}'");
+    let q = format!(
+        "SELECT CAST(COUNT(*) AS TEXT) FROM mail_outbox WHERE kind = 'second_factor_code' AND recipient = '{to}'"
+    );
     app.sql_text(&q).await.parse().unwrap()
 }
 
@@ -321,7 +342,11 @@ async fn an_admin_with_an_authenticator_never_signs_in_by_email(engine: Db) {
         let asked = app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await;
         let problem = asked.problem_field(422, "challenge", "authenticator_required");
         assert!(problem.to_string().contains("authenticator app"), "{problem}");
-        app.second_factor(&challenge(&step), "123456", Some("email")).await.problem_field(422, "method", "authenticator_required");
+        app.second_factor(&challenge(&step), "123456", Some("email")).await.problem_field(
+            422,
+            "method",
+            "authenticator_required",
+        );
         assert_eq!(email_codes_queued_for(&app, "ada@example.com").await, 0, "{method}: no code was queued");
         // The authenticator's code works, without naming the method too (the phone has a fresh
         // step for the first sign-in here; later ones may take a recovery code).
@@ -341,9 +366,11 @@ async fn an_admin_with_an_authenticator_never_signs_in_by_email(engine: Db) {
     app.update_user(gus, json!({ "two_factor_method": "either" })).await;
     let step = code_step(&app, "gus").await;
     assert_eq!(step["methods"], json!(["totp", "recovery_code"]), "{step}");
-    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) }))
-        .await
-        .problem_field(422, "challenge", "authenticator_required");
+    app.post("/api/v1/auth/second-factor/email", json!({ "challenge": challenge(&step) })).await.problem_field(
+        422,
+        "challenge",
+        "authenticator_required",
+    );
 
     // No longer an admin: "either" offers the emailed code again, which signs in.
     app.update_user(ada, json!({ "roles": [], "two_factor_method": "either" })).await;
@@ -354,7 +381,12 @@ async fn an_admin_with_an_authenticator_never_signs_in_by_email(engine: Db) {
     assert!(app.second_factor(&challenge(&step), &code, Some("email")).await.json(200)["token"].is_string());
 
     // An admin without an authenticator keeps the emailed code (R27: set one up from My Account).
-    app.user_with_password("eva", STRONG, json!({ "email": "eva@example.com", "two_factor_method": "email", "roles": [admin] })).await;
+    app.user_with_password(
+        "eva",
+        STRONG,
+        json!({ "email": "eva@example.com", "two_factor_method": "email", "roles": [admin] }),
+    )
+    .await;
     let step = code_step(&app, "eva").await;
     assert_eq!(step["methods"], json!(["email"]), "{step}");
     let code = mailed_code(&app, "eva@example.com").await;
@@ -367,7 +399,11 @@ async fn an_admin_is_asked_for_the_authenticator_even_from_a_known_device(engine
     let app = TestApp::spawn(engine).await;
     let admin = app.builtin_role("admin").await;
     let ada = app
-        .user_with_password("ada", STRONG, json!({ "email": "ada@example.com", "roles": [admin], "two_factor_mode": "suspicious" }))
+        .user_with_password(
+            "ada",
+            STRONG,
+            json!({ "email": "ada@example.com", "roles": [admin], "two_factor_mode": "suspicious" }),
+        )
         .await;
     let first = app.complete_sign_in("ada", app.login("ada", STRONG).await.json(200)).await;
     let device = first["device"].as_str().expect("a device token in the suspicious mode").to_string();
@@ -394,12 +430,21 @@ async fn the_console_offers_admins_no_emailed_code(engine: Db) {
     let app = TestApp::spawn(engine).await;
     let ada = admin_with_authenticator(&app, "ada").await;
     app.update_user(ada, json!({ "two_factor_method": "either" })).await;
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = http.post(app.url("/login")).form(&[("account", "default"), ("login", "ada"), ("password", STRONG)]).send().await.unwrap();
+    let http =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http
+        .post(app.url("/login"))
+        .form(&[("account", "default"), ("login", "ada"), ("password", STRONG)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let body = page.text().await.unwrap();
     assert!(body.contains("action=\"/login/second-factor\""), "the code step: {body}");
-    assert!(!body.contains("/login/second-factor/email") && !body.contains("Send me a code"), "no emailed code offered: {body}");
+    assert!(
+        !body.contains("/login/second-factor/email") && !body.contains("Send me a code"),
+        "no emailed code offered: {body}"
+    );
     assert!(!body.contains("Emailed code") && body.contains("Authenticator app"), "{body}");
     // Asked for anyway (a made-up form): refused with the reason.
     let mut form = hidden_fields(&body, "/login/second-factor");
@@ -411,7 +456,12 @@ async fn the_console_offers_admins_no_emailed_code(engine: Db) {
     assert_eq!(email_codes_queued_for(&app, "ada@example.com").await, 0);
     // Not an admin: the same method offers the emailed code.
     app.update_user(ada, json!({ "roles": [] })).await;
-    let page = http.post(app.url("/login")).form(&[("account", "default"), ("login", "ada"), ("password", STRONG)]).send().await.unwrap();
+    let page = http
+        .post(app.url("/login"))
+        .form(&[("account", "default"), ("login", "ada"), ("password", STRONG)])
+        .send()
+        .await
+        .unwrap();
     let body = page.text().await.unwrap();
     assert!(body.contains("action=\"/login/second-factor/email\""), "{body}");
 }
@@ -421,7 +471,8 @@ async fn the_console_offers_admins_no_emailed_code(engine: Db) {
 async fn an_admin_hears_of_a_changed_factor_at_the_old_address(engine: Db) {
     let app = TestApp::spawn(engine).await;
     let ada = admin_with_authenticator(&app, "ada").await;
-    let account: i64 = app.sql_text("SELECT CAST(id AS TEXT) FROM accounts WHERE slug = 'default'").await.parse().unwrap();
+    let account: i64 =
+        app.sql_text("SELECT CAST(id AS TEXT) FROM accounts WHERE slug = 'default'").await.parse().unwrap();
     sqlx::any::install_default_drivers();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
     roster::second_factor::notices::admin_factor_changed(

@@ -21,7 +21,8 @@ async fn admin_user(app: &TestApp, login: &str) -> i64 {
 
 /// How the previous version stored a code: SHA-256 of a fixed prefix and the code, in hex.
 fn plain_hash(code: &str) -> String {
-    let normalized: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    let normalized: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     hex::encode(Sha256::digest(format!("roster-recovery:{normalized}").as_bytes()))
 }
 
@@ -78,14 +79,22 @@ async fn recovery_codes_stored_the_old_way_work_once(engine: Engine) {
     let ada = admin_user(&app, "ada").await;
     app.sign_in_with_second_factor("ada", STRONG).await;
     let old = "ABCDE-FGHJK";
-    app.sql(&format!("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({ada}, '{}', 0)", plain_hash(old))).await;
+    app.sql(&format!(
+        "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ({ada}, '{}', 0)",
+        plain_hash(old)
+    ))
+    .await;
 
     let challenge = second_factor_step(&app, "ada").await;
     let signed_in = app.second_factor(&challenge, "abcde fghjk", None).await.json(200);
     assert!(signed_in["token"].as_str().is_some(), "{signed_in}");
     let challenge = second_factor_step(&app, "ada").await;
     app.second_factor(&challenge, old, None).await.problem_field(422, "code", "wrong_code");
-    let left = app.sql_text(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {ada} AND used_at IS NULL")).await;
+    let left = app
+        .sql_text(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM recovery_codes WHERE user_id = {ada} AND used_at IS NULL"
+        ))
+        .await;
     assert_eq!(left, "10", "the old code is spent, the ten new ones are not");
 }
 
@@ -98,7 +107,10 @@ async fn an_authenticator_key_copied_to_another_user_does_not_open(engine: Engin
     assert!(stored.starts_with("v2."), "sealed with its owner: {stored}");
 
     // Ada knows her own key; she puts its sealed form on Bob's row and tries to pass as him.
-    app.sql(&format!("UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = {ada}) WHERE id = {bob}")).await;
+    app.sql(&format!(
+        "UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = {ada}) WHERE id = {bob}"
+    ))
+    .await;
     let secret = app.authenticators.get("ada").unwrap().secret;
     let challenge = second_factor_step(&app, "bob").await;
     let code = totp_code(&secret, now_step() + 1);

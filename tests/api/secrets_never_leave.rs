@@ -31,7 +31,11 @@ struct Secrets {
 impl Secrets {
     /// What of the secrets `body` holds.
     fn found_in(&self, body: &str) -> Vec<&str> {
-        self.forbidden.iter().filter(|(_, secret)| body.contains(secret.as_str())).map(|(what, _)| what.as_str()).collect()
+        self.forbidden
+            .iter()
+            .filter(|(_, secret)| body.contains(secret.as_str()))
+            .map(|(what, _)| what.as_str())
+            .collect()
     }
 
     /// Asserts that `body` (what `view` answered) holds none of the secrets.
@@ -59,14 +63,19 @@ async fn user_with_secrets(app: &TestApp) -> Secrets {
     let phone = app.authenticators.get(LOGIN).expect("the authenticator was set up");
     assert_eq!(phone.recovery_codes.len(), 10, "ten recovery codes");
     let user = app.get_user(id).await.json(200);
-    assert_eq!((user["totp_enrolled"].as_bool(), user["has_sip_password"].as_bool()), (Some(true), Some(true)), "{user}");
+    assert_eq!(
+        (user["totp_enrolled"].as_bool(), user["has_sip_password"].as_bool()),
+        (Some(true), Some(true)),
+        "{user}"
+    );
 
     let mut forbidden = vec![("the SIP password".to_string(), SIP_PASSWORD.to_string())];
     // The authenticator's key: base32 as the app shows it (upper and lower case, grouped in
     // fours as the set-up page prints it), and its raw bytes in hex and base64.
     let key = phone.secret.trim_end_matches('=').to_string();
     let raw = Secret::Encoded(phone.secret.clone()).to_bytes().expect("a base32 key");
-    let grouped: String = key.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+    let grouped: String =
+        key.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
     let b64 = base64::engine::general_purpose::STANDARD;
     let b64_url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     for (what, text) in [
@@ -90,7 +99,11 @@ async fn user_with_secrets(app: &TestApp) -> Secrets {
     }
     // What the database holds for them: the sealed SIP password and key, the codes' hashes, the
     // password hash. None of it is for showing either.
-    for (what, column) in [("the sealed SIP password", "sip_password"), ("the sealed authenticator key", "totp_secret"), ("the password hash", "password_hash")] {
+    for (what, column) in [
+        ("the sealed SIP password", "sip_password"),
+        ("the sealed authenticator key", "totp_secret"),
+        ("the password hash", "password_hash"),
+    ] {
         let stored = app.sql_text(&format!("SELECT {column} FROM users WHERE id = {id}")).await;
         assert!(stored.len() > 20, "{column} is stored: {stored:?}");
         forbidden.push((what.to_string(), stored));
@@ -104,10 +117,11 @@ async fn user_with_secrets(app: &TestApp) -> Secrets {
 async fn code_hashes(app: &TestApp, user: i64) -> Vec<String> {
     sqlx::any::install_default_drivers();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-    let hashes: Vec<String> = sqlx::query_scalar(&format!("SELECT code_hash FROM recovery_codes WHERE user_id = {user} ORDER BY id"))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let hashes: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT code_hash FROM recovery_codes WHERE user_id = {user} ORDER BY id"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(hashes.len(), 10, "ten codes are stored");
     hashes
 }
@@ -128,7 +142,10 @@ async fn the_api_shows_no_secret_of_a_user(engine: Engine) {
     secrets.absent_from("GET the user", &user.text());
     for query in ["limit=500", "q=phoebe", "status=active&limit=500"] {
         let list = app.list_users(query).await;
-        assert!(list.json(200)["items"].as_array().unwrap().iter().any(|u| u["id"] == id), "{query}: the user is listed");
+        assert!(
+            list.json(200)["items"].as_array().unwrap().iter().any(|u| u["id"] == id),
+            "{query}: the user is listed"
+        );
         secrets.absent_from(&format!("GET users?{query}"), &list.text());
     }
     // A PATCH answers with the user.
@@ -178,7 +195,11 @@ async fn the_exports_show_no_secret_of_a_user(engine: Engine) {
     let json_out = app.roster_ok(&["users", "export", "--format", "json"]).await.stdout;
     let users: Vec<Value> = serde_json::from_str(&json_out).expect("a JSON array");
     let phoebe = users.iter().find(|u| u["login"] == LOGIN).expect("the user is exported as JSON");
-    assert_eq!((phoebe["extension"].as_str(), phoebe["two_factor_method"].as_str()), (Some("4711"), Some("totp")), "{phoebe}");
+    assert_eq!(
+        (phoebe["extension"].as_str(), phoebe["two_factor_method"].as_str()),
+        (Some("4711"), Some("totp")),
+        "{phoebe}"
+    );
     secrets.absent_from("the JSON export", &json_out);
 
     // The same written to files, the format taken from the extension.
@@ -224,7 +245,13 @@ async fn the_console_shows_no_secret_of_a_user(engine: Engine) {
     // A mass action in the console: its preview, and the table it sends back once applied.
     for mode in ["preview", "apply"] {
         let (id, desk) = (id.to_string(), desk.to_string());
-        let form = [("action", "assign_desks"), ("scope", "selected"), ("ids", id.as_str()), ("values", desk.as_str()), ("mode", mode)];
+        let form = [
+            ("action", "assign_desks"),
+            ("scope", "selected"),
+            ("ids", id.as_str()),
+            ("values", desk.as_str()),
+            ("mode", mode),
+        ];
         let page = admin.post("/console/users/bulk", &form).await;
         page.expect(200);
         if mode == "apply" {

@@ -344,7 +344,10 @@ async fn one_session_per_user_refuses_a_second_unless_taking_over(engine: Engine
     // The same for a phone: any live session counts.
     assert_eq!(app.login_kind("dora", STRONG, "phone").await.problem(409)["code"], "session_active");
     let refusals = app.events(id, "auth.sign_in_refused").await;
-    assert!(!refusals.is_empty() && refusals.iter().all(|e| e["changes"]["reason"] == "session_active"), "{refusals:#?}");
+    assert!(
+        !refusals.is_empty() && refusals.iter().all(|e| e["changes"]["reason"] == "session_active"),
+        "{refusals:#?}"
+    );
     // Only a right password learns of the other session.
     app.login("dora", "wrong-password-1").await.problem(401);
     app.session(&first).await.expect(200);
@@ -486,10 +489,20 @@ async fn a_shorter_lifetime_reaches_open_sessions(engine: Engine) {
     let token = app.sign_in("dora", STRONG).await;
     let now = OffsetDateTime::now_utc();
     let before = app.session(&token).await.json(200);
-    assert_near(parse_time(&before["expires_at"]), now + Duration::hours(12), Duration::minutes(2), "the default lifetime");
+    assert_near(
+        parse_time(&before["expires_at"]),
+        now + Duration::hours(12),
+        Duration::minutes(2),
+        "the default lifetime",
+    );
     app.set_security(|s| s["sessions"]["absolute_hours"] = json!(1)).await;
     let after = app.session(&token).await.json(200);
-    assert_near(parse_time(&after["expires_at"]), now + Duration::hours(1), Duration::minutes(2), "the lowered lifetime");
+    assert_near(
+        parse_time(&after["expires_at"]),
+        now + Duration::hours(1),
+        Duration::minutes(2),
+        "the lowered lifetime",
+    );
     let listed = list_items(&app.account_sessions("kind=api").await.json(200));
     let mine = listed.iter().find(|s| s["user"]["login"] == "dora").expect("dora's session is listed");
     assert_near(parse_time(&mine["expires_at"]), now + Duration::hours(1), Duration::minutes(2), "as listed");

@@ -57,7 +57,9 @@ async fn a_sip_password_is_sealed_and_read_back_only_by_the_provisioning_route(e
 async fn sip_credentials_need_an_extension_and_a_decent_password(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     app.create_user(json!({ "login": "no-ext", "sip_password": "Reg1ster-Me!" })).await.problem_on(422, "extension");
-    app.create_user(json!({ "login": "short", "extension": "12", "sip_password": "abc" })).await.problem_on(422, "sip_password");
+    app.create_user(json!({ "login": "short", "extension": "12", "sip_password": "abc" }))
+        .await
+        .problem_on(422, "sip_password");
     app.create_user(json!({ "login": "spacey", "extension": "13", "sip_password": "has a space" }))
         .await
         .problem_on(422, "sip_password");
@@ -67,7 +69,8 @@ async fn sip_credentials_need_an_extension_and_a_decent_password(engine: Engine)
     let plain = id_of(&app.new_user(json!({ "login": "plain" })).await);
     app.get(&app.acct(&format!("users/{plain}/sip-credentials"))).await.problem_on(409, "extension");
     // Removing the extension of a user with SIP credentials is refused too.
-    let phone = id_of(&app.new_user(json!({ "login": "phone", "extension": "14", "sip_password": "Reg1ster-Me!" })).await);
+    let phone =
+        id_of(&app.new_user(json!({ "login": "phone", "extension": "14", "sip_password": "Reg1ster-Me!" })).await);
     let etag = app.get_user(phone).await.header("etag");
     app.patch_user(phone, etag.as_deref(), json!({ "extension": null })).await.problem_on(422, "extension");
 }
@@ -76,9 +79,14 @@ async fn sip_credentials_need_an_extension_and_a_decent_password(engine: Engine)
 /// key cannot move a SIP password onto a row whose credentials they may read.
 async fn a_sealed_password_copied_to_another_user_does_not_open(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let ann = id_of(&app.new_user(json!({ "login": "ann", "extension": "21", "sip_password": "Anns-Sip-Pass1" })).await);
-    let bob = id_of(&app.new_user(json!({ "login": "bob", "extension": "22", "sip_password": "Bobs-Sip-Pass1" })).await);
-    app.sql(&format!("UPDATE users SET sip_password = (SELECT sip_password FROM users WHERE id = {ann}) WHERE id = {bob}")).await;
+    let ann =
+        id_of(&app.new_user(json!({ "login": "ann", "extension": "21", "sip_password": "Anns-Sip-Pass1" })).await);
+    let bob =
+        id_of(&app.new_user(json!({ "login": "bob", "extension": "22", "sip_password": "Bobs-Sip-Pass1" })).await);
+    app.sql(&format!(
+        "UPDATE users SET sip_password = (SELECT sip_password FROM users WHERE id = {ann}) WHERE id = {bob}"
+    ))
+    .await;
     let copied = app.get(&app.acct(&format!("users/{bob}/sip-credentials"))).await;
     copied.problem(500);
     assert!(!copied.text().contains("Anns-Sip-Pass1"), "{}", copied.text());

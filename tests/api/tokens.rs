@@ -5,7 +5,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine, STRONG, STRONG_2, TestApp, assert_near, assert_refused, id_of, key_of, parse_time, rfc3339};
+use crate::helpers::{
+    Engine, STRONG, STRONG_2, TestApp, assert_near, assert_refused, id_of, key_of, parse_time, rfc3339,
+};
 
 both_engines!(
     a_token_is_shown_once_and_acts_with_its_permissions_only,
@@ -244,13 +246,21 @@ async fn token_permissions_are_needed_to_see_and_manage_tokens(engine: Engine) {
 
 async fn a_token_cannot_take_over_its_creator(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let created = app.create_token_as(&app.token, json!({ "name": "Password desk", "permissions": ["users.passwords", "users.view"] })).await;
+    let created = app
+        .create_token_as(
+            &app.token,
+            json!({ "name": "Password desk", "permissions": ["users.passwords", "users.view"] }),
+        )
+        .await;
     let token = secret(&created.json(201));
     let other = app.user_with_password("otto", STRONG, json!({})).await;
     // Its permission works on others…
-    app.send(app.req_as(&token, Method::PUT, &format!("{}/password", app.user_path(other))).json(&json!({ "password": STRONG_2 })))
-        .await
-        .expect(200);
+    app.send(
+        app.req_as(&token, Method::PUT, &format!("{}/password", app.user_path(other)))
+            .json(&json!({ "password": STRONG_2 })),
+    )
+    .await
+    .expect(200);
     // …but setting the password of the admin who made it would hand it all of the admin's rights.
     let refused = app
         .send(app.req_as(&token, Method::PUT, &format!("{}/password", app.user_path(app.admin_id))).json(&json!({})))
@@ -258,6 +268,12 @@ async fn a_token_cannot_take_over_its_creator(engine: Engine) {
     refused.problem(403);
     app.login(&app.admin_login, &app.admin_password).await.expect(200);
     // Nor its own route to its creator's password, nor tokens of its own.
-    app.post_as(&token, "/api/v1/me/password", json!({ "current_password": app.admin_password, "new_password": STRONG })).await.problem(403);
+    app.post_as(
+        &token,
+        "/api/v1/me/password",
+        json!({ "current_password": app.admin_password, "new_password": STRONG }),
+    )
+    .await
+    .problem(403);
     app.create_token_as(&token, json!({ "name": "child", "permissions": ["users.view"] })).await.problem(403);
 }

@@ -107,7 +107,8 @@ async fn export_names_links_and_holds_no_secret(engine: Engine) {
     let run = roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
     assert!(run.stderr.contains("Exported 2 users"), "{}", run.stderr);
     let text = std::fs::read_to_string(&file).unwrap();
-    let users: Vec<Value> = serde_json::from_str(&text).expect("the export is a JSON array (format from the extension)");
+    let users: Vec<Value> =
+        serde_json::from_str(&text).expect("the export is a JSON array (format from the extension)");
     let mia = user(&users, "mia");
     assert_eq!(mia["roles"], json!(["Agent"]));
     assert_eq!(mia["desks"], json!(["Billing"]));
@@ -216,7 +217,9 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_written(engine: Engine) {
     );
     let run = roster(&app, &["users", "import", s(&json_file)]).await;
     assert!(!run.ok);
-    for expected in ["item 2: email: ", "item 3: nickname: is not a known column", "item 3: is_agent: must be true or false"] {
+    for expected in
+        ["item 2: email: ", "item 3: nickname: is not a known column", "item 3: is_agent: must be true or false"]
+    {
         assert!(run.stderr.contains(expected), "{expected:?} is not in:\n{}", run.stderr);
     }
 
@@ -264,7 +267,8 @@ async fn export_then_import_into_another_account_gives_equal_users(engine: Engin
         "skills": [skill], "groups": [group], "permissions": ["users.view", "calls.make"] }))
         .await;
     app.new_user(json!({ "login": "bob", "status": "disabled", "receive_email": false })).await;
-    app.new_user(json!({ "login": "cy", "is_end_user": true, "is_company_supervisor": true, "company": "Initech" })).await;
+    app.new_user(json!({ "login": "cy", "is_end_user": true, "is_company_supervisor": true, "company": "Initech" }))
+        .await;
     // Values a spreadsheet would run as formulas (D9): neutralised in CSV, and back as they were.
     let overflow = app.desk("+Overflow").await;
     let hyperlink = "=HYPERLINK(\"http://evil.example/?x\",\"Open\")";
@@ -275,7 +279,13 @@ async fn export_then_import_into_another_account_gives_equal_users(engine: Engin
     let dir = tempfile::tempdir().unwrap();
     for (format, slug) in [("csv", "branch"), ("json", "branch-two")] {
         app.post("/api/v1/accounts", json!({ "slug": slug, "name": slug })).await.json(201);
-        for (kind, name) in [("desks", "sales"), ("desks", "Support; Tier 2"), ("desks", "+Overflow"), ("skills", "English"), ("groups", "Night")] {
+        for (kind, name) in [
+            ("desks", "sales"),
+            ("desks", "Support; Tier 2"),
+            ("desks", "+Overflow"),
+            ("skills", "English"),
+            ("groups", "Night"),
+        ] {
             app.post(&format!("/api/v1/accounts/{slug}/{kind}"), json!({ "name": name })).await.json(201);
         }
         app.post(&format!("/api/v1/accounts/{slug}/roles"), auditor.clone()).await.json(201);
@@ -318,7 +328,8 @@ fn user_mut<'a>(users: &'a mut [Value], login: &str) -> &'a mut Value {
 async fn dry_run_checks_and_writes_nothing(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    let good = write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,Quartz-Lantern-Meadow-42!\neve,,\n");
+    let good =
+        write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,Quartz-Lantern-Meadow-42!\neve,,\n");
     let run = roster_ok(&app, &["users", "import", s(&good), "--dry-run"]).await;
     assert!(run.stdout.contains("All 2 rows are valid. Nothing was written"), "{}", run.stdout);
     assert!(run.stdout.contains("1 of them have no password"), "{}", run.stdout);
@@ -336,8 +347,10 @@ async fn dry_run_checks_and_writes_nothing(engine: Engine) {
 /// same fixtures as `auth::legacy_hash`'s unit tests).
 const LEGACY_PASSWORD: &str = "correct horse battery staple";
 const BCRYPT: &str = "$2b$05$I9ZbZhZZQoXSF.29txc6muZTR1o5fRzLPf/wNDjffxU6sqhp8Tr.i";
-const ARGON2ID_CHEAP: &str = "$argon2id$v=19$m=64,t=1,p=1$SFQ86vFnvDnnqNsNIwGsPQ$VrkFIJY1c5zZcZ7WrPyfgcM4vpaU+nlvwTnpqIA6Pjk";
-const DJANGO_ARGON2: &str = "argon2$argon2id$v=19$m=102400,t=2,p=8$Y25qdFZLMXVxSFc5OFFmaUtvUWsxcA$8XYLjlDPOOdiVMproWNssDxrS8u+SR4mI7zfAp2eNHQ";
+const ARGON2ID_CHEAP: &str =
+    "$argon2id$v=19$m=64,t=1,p=1$SFQ86vFnvDnnqNsNIwGsPQ$VrkFIJY1c5zZcZ7WrPyfgcM4vpaU+nlvwTnpqIA6Pjk";
+const DJANGO_ARGON2: &str =
+    "argon2$argon2id$v=19$m=102400,t=2,p=8$Y25qdFZLMXVxSFc5OFFmaUtvUWsxcA$8XYLjlDPOOdiVMproWNssDxrS8u+SR4mI7zfAp2eNHQ";
 
 async fn imported_hashes_sign_in_and_are_upgraded(engine: Engine) {
     let app = TestApp::spawn(engine).await;
@@ -356,7 +369,10 @@ async fn imported_hashes_sign_in_and_are_upgraded(engine: Engine) {
         let token = app.login(login, LEGACY_PASSWORD).await.json(200)["token"].as_str().unwrap().to_string();
         app.session(&token).await.expect(200);
         let upgraded = app.sql_text(&query).await;
-        assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{login}: upgraded to Roster's argon2id: {upgraded}");
+        assert!(
+            upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{login}: upgraded to Roster's argon2id: {upgraded}"
+        );
         app.login(login, LEGACY_PASSWORD).await.expect(200);
         assert_eq!(app.sql_text(&query).await, upgraded, "{login}: an up-to-date hash is left alone");
     }
@@ -382,7 +398,10 @@ async fn import_refuses_bad_hashes_and_weak_passwords(engine: Engine) {
     ] {
         assert!(report.contains(expected), "the report names {expected:?}:\n{report}");
     }
-    assert!(app.logins("").await.iter().all(|l| !["eve", "fay", "gus", "hal"].contains(&l.as_str())), "nothing imported");
+    assert!(
+        app.logins("").await.iter().all(|l| !["eve", "fay", "gus", "hal"].contains(&l.as_str())),
+        "nothing imported"
+    );
 }
 
 /// `--as LOGIN` (D1, D8): the import is what that user could do in the console, row by row.
@@ -393,7 +412,8 @@ async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
     let lead_role = app
         .create_named("roles", serde_json::json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] }))
         .await;
-    app.user_with_password("lead", "correct-horse-9", serde_json::json!({ "roles": [lead_role], "desks": [north] })).await;
+    app.user_with_password("lead", "correct-horse-9", serde_json::json!({ "roles": [lead_role], "desks": [north] }))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -408,7 +428,9 @@ async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
     );
     let run = roster(&app, &["users", "import", s(&file), "--as", "lead"]).await;
     assert!(!run.ok, "{}", run.stdout);
-    for expected in ["line 3: roles:", "line 4: desks:", "line 5: desks:", "line 6: permissions:", "line 7: is_superuser:"] {
+    for expected in
+        ["line 3: roles:", "line 4: desks:", "line 5: desks:", "line 6: permissions:", "line 7: is_superuser:"]
+    {
         assert!(run.stderr.contains(expected), "{expected:?} in:\n{}", run.stderr);
     }
     assert!(!run.stderr.contains("line 2:"), "{}", run.stderr);
@@ -417,7 +439,8 @@ async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
     let good = write(dir.path(), "good.csv", "login,desks\nt-ok,North\n");
     roster_ok(&app, &["users", "import", s(&good), "--as", "lead"]).await;
     let created = app.activity("action=user.created&limit=500").await;
-    let by: Vec<&str> = created.iter().filter(|e| e["target_label"] == "t-ok").map(|e| e["actor_label"].as_str().unwrap()).collect();
+    let by: Vec<&str> =
+        created.iter().filter(|e| e["target_label"] == "t-ok").map(|e| e["actor_label"].as_str().unwrap()).collect();
     assert_eq!(by, vec!["lead"], "recorded as the lead's: {created:#?}");
     let unknown = roster(&app, &["users", "import", s(&good), "--as", "nobody"]).await;
     assert!(!unknown.ok && unknown.stderr.contains("nobody"), "{}", unknown.stderr);

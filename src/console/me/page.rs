@@ -20,15 +20,27 @@ use crate::store::sessions::SessionFilter;
 use crate::users::service::{self, UserView};
 
 /// `GET /console/me`.
-pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
-    let me = service::get(&state, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user).await.or_fail(&user)?;
+pub(in crate::console) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
+    let me = service::get(
+        &state,
+        &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client),
+        user.caller.user,
+    )
+    .await
+    .or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("password") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
             0 => "Your password was changed.".to_string(),
             1 => "Your password was changed. Your 1 other session was ended.".to_string(),
             n => format!("Your password was changed. Your {n} other sessions were ended."),
         }),
-        Some("email") => Some("Your email address was changed. Password-reset links sent before no longer work.".to_string()),
+        Some("email") => {
+            Some("Your email address was changed. Password-reset links sent before no longer work.".to_string())
+        }
         Some("email_removed") => Some("Your email address was removed.".to_string()),
         Some("ended_others") => Some(match first(&q, "ended").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) {
             0 => "You had no other sessions.".to_string(),
@@ -123,12 +135,20 @@ fn email_form(current: Option<&str>, value: &str, issues: &[FieldIssue]) -> Mark
 }
 
 /// `POST /console/me/email`: through `auth::change_own_email`, which checks the password.
-pub(in crate::console) async fn change_email(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn change_email(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let current = first(&form, "current_password").unwrap_or_default();
     let email = first(&form, "email").unwrap_or_default().trim().to_string();
-    let me = service::get(&state, &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client), user.caller.user)
-        .await
-        .or_fail(&user)?;
+    let me = service::get(
+        &state,
+        &user.caller.principal(user.caller.account, crate::access::Permission::UsersView, &user.client),
+        user.caller.user,
+    )
+    .await
+    .or_fail(&user)?;
     let shown = |issues: &[FieldIssue]| {
         (StatusCode::UNPROCESSABLE_ENTITY, email_form(me.email.as_deref(), &email, issues)).into_response()
     };
@@ -141,8 +161,18 @@ pub(in crate::console) async fn change_email(State(state): State<AppState>, user
         return Ok(shown(&[FieldIssue::new("email", "unchanged", what)]));
     }
     let removed = new.is_none();
-    match crate::me::service::change_own_email(&state, &user.caller, &user.client, SecretString::from(current.to_string()), new).await {
-        Ok(_) => Ok(go(user.htmx, if removed { "/console/me?notice=email_removed" } else { "/console/me?notice=email" })),
+    match crate::me::service::change_own_email(
+        &state,
+        &user.caller,
+        &user.client,
+        SecretString::from(current.to_string()),
+        new,
+    )
+    .await
+    {
+        Ok(_) => {
+            Ok(go(user.htmx, if removed { "/console/me?notice=email_removed" } else { "/console/me?notice=email" }))
+        }
         Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => Ok(shown(&err.field_issues())),
         Err(err) => Err(user.fail(err)),
     }
@@ -151,7 +181,16 @@ pub(in crate::console) async fn change_email(State(state): State<AppState>, user
 async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Failure> {
     let filter = SessionFilter { user: Some(user.caller.user), ..Default::default() };
     let security = &user.caller.home_account.security;
-    let (items, _) = sessions::service::list(state, &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client), security, &filter, 500, Some(user.caller.session)).await.or_fail(user)?;
+    let (items, _) = sessions::service::list(
+        state,
+        &user.caller.principal(user.caller.account, crate::access::Permission::SessionsView, &user.client),
+        security,
+        &filter,
+        500,
+        Some(user.caller.session),
+    )
+    .await
+    .or_fail(user)?;
     let others = items.iter().filter(|s| s.current != Some(true)).count();
     Ok(html! {
         section.me-sessions aria-labelledby="me-sessions-title" {
@@ -175,7 +214,11 @@ async fn my_sessions(state: &AppState, user: &ConsoleUser) -> Result<Markup, Fai
 }
 
 /// `POST /console/me/password`.
-pub(in crate::console) async fn change_password(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn change_password(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let current = first(&form, "current_password").unwrap_or_default();
     let new = first(&form, "new_password").unwrap_or_default();
     let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
@@ -201,17 +244,21 @@ pub(in crate::console) async fn change_password(State(state): State<AppState>, u
     .await;
     match result {
         Ok(ended) => Ok(go(user.htmx, &format!("/console/me?notice=password&ended={ended}"))),
-        Err(Error::Validation(issues)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&user, &issues)).into_response()),
+        Err(Error::Validation(issues)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, password_form(&user, &issues)).into_response())
+        }
         Err(err) => Err(user.fail(err)),
     }
 }
 
 /// `POST /console/me/sessions/{id}/end`: one of my sessions.
-pub(in crate::console) async fn end_session(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn end_session(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
-    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(user.caller.user))
-        .await
-        .or_fail(&user)?;
+    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(user.caller.user)).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -219,10 +266,20 @@ pub(in crate::console) async fn end_session(State(state): State<AppState>, user:
 }
 
 /// `POST /console/me/sessions/end-others`.
-pub(in crate::console) async fn end_others(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
+pub(in crate::console) async fn end_others(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+) -> Result<Response, Failure> {
     let actor = user.caller.actor(&user.client);
-    let ended = sessions::service::end_all_for(&state, &actor, user.caller.user, &user.caller.login, Some(user.caller.session), "ended_by_user")
-        .await
-        .or_fail(&user)?;
+    let ended = sessions::service::end_all_for(
+        &state,
+        &actor,
+        user.caller.user,
+        &user.caller.login,
+        Some(user.caller.session),
+        "ended_by_user",
+    )
+    .await
+    .or_fail(&user)?;
     Ok(go(user.htmx, &format!("/console/me?notice=ended_others&ended={ended}")))
 }

@@ -13,12 +13,16 @@ use crate::console::sign_in::steps::{authenticator_details, codes_box};
 use crate::console::ui::{self, Field, Nav};
 use crate::console::{Pairs, first};
 use crate::error::{Error, FieldIssue};
+use crate::model::user::{TwoFactorMethod, TwoFactorMode};
 use crate::second_factor::manage::{self, SecondFactorStatus};
 use crate::state::AppState;
-use crate::model::user::{TwoFactorMethod, TwoFactorMode};
 
 /// `GET /console/me/second-factor`.
-pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let notice = match first(&q, "notice") {
         Some("saved") => Some("Your two-factor settings were saved."),
@@ -59,7 +63,12 @@ fn summary(s: &SecondFactorStatus) -> Markup {
     }
 }
 
-fn options<T: Copy + PartialEq>(all: &[T], current: T, value: fn(T) -> &'static str, label: fn(T) -> &'static str) -> Markup {
+fn options<T: Copy + PartialEq>(
+    all: &[T],
+    current: T,
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Markup {
     html! { @for o in all { option value=(value(*o)) selected[*o == current] { (label(*o)) } } }
 }
 
@@ -76,7 +85,11 @@ fn select(name: &str, label: &str, body: Markup, issues: &[FieldIssue]) -> Marku
 }
 
 fn password(issues: &[FieldIssue]) -> Markup {
-    Field::new("current_password", "Current password", "").kind("password").required().autocomplete("current-password").render(issues)
+    Field::new("current_password", "Current password", "")
+        .kind("password")
+        .required()
+        .autocomplete("current-password")
+        .render(issues)
 }
 
 fn not_changed(issues: &[FieldIssue]) -> Markup {
@@ -87,8 +100,14 @@ fn not_changed(issues: &[FieldIssue]) -> Markup {
     }
 }
 
-fn method_form(s: &SecondFactorStatus, method: Option<TwoFactorMethod>, mode: Option<TwoFactorMode>, issues: &[FieldIssue]) -> Markup {
-    let methods = options(&TwoFactorMethod::ALL, method.unwrap_or(s.method), TwoFactorMethod::as_str, TwoFactorMethod::label);
+fn method_form(
+    s: &SecondFactorStatus,
+    method: Option<TwoFactorMethod>,
+    mode: Option<TwoFactorMode>,
+    issues: &[FieldIssue],
+) -> Markup {
+    let methods =
+        options(&TwoFactorMethod::ALL, method.unwrap_or(s.method), TwoFactorMethod::as_str, TwoFactorMethod::label);
     let modes = options(&TwoFactorMode::ALL, mode.unwrap_or(s.mode), TwoFactorMode::as_str, TwoFactorMode::label);
     html! {
         form #sf-method-form .panel hx-post="/console/me/second-factor" hx-target="this" hx-swap="outerHTML" novalidate {
@@ -142,7 +161,11 @@ fn refused(markup: Markup) -> Response {
 }
 
 /// `POST /console/me/second-factor`: method and mode.
-pub(in crate::console) async fn save(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let method = first(&form, "method").and_then(TwoFactorMethod::parse);
     let mode = first(&form, "mode").and_then(TwoFactorMode::parse);
@@ -176,7 +199,11 @@ pub(in crate::console) async fn save(State(state): State<AppState>, user: Consol
 }
 
 /// `POST /console/me/second-factor/totp`: the password, then the new app's QR code and key.
-pub(in crate::console) async fn start_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn start_enrolment(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let Some(current) = secret(&form) else { return Ok(refused(enrol_form(&status, &password_required()))) };
     match manage::start_enrolment(&state, &user.caller, &user.client, current).await {
@@ -204,7 +231,11 @@ fn confirm_form(s: &SecondFactorStatus, details: &Markup, issues: &[FieldIssue])
 }
 
 /// `POST /console/me/second-factor/totp/confirm`: a code from the new app; new recovery codes.
-pub(in crate::console) async fn confirm_enrolment(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn confirm_enrolment(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let code = first(&form, "code").map(str::trim).unwrap_or_default();
     let result = if code.is_empty() {
         Err(Error::invalid("code", "required", "enter the code the new app shows"))
@@ -223,7 +254,11 @@ pub(in crate::console) async fn confirm_enrolment(State(state): State<AppState>,
 }
 
 /// `POST /console/me/second-factor/recovery-codes`.
-pub(in crate::console) async fn regenerate_codes(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn regenerate_codes(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let status = manage::status(&state, &user.caller).await.or_fail(&user)?;
     let Some(current) = secret(&form) else { return Ok(refused(codes_form(&status, &password_required()))) };
     match manage::regenerate_recovery_codes(&state, &user.caller, &user.client, current).await {

@@ -10,12 +10,12 @@ use maud::{Markup, html};
 use secrecy::SecretString;
 
 use super::page::{DEVICE_COOKIE, same_origin};
+use crate::auth::ClientInfo;
 use crate::console::ui::{self, Nav};
 use crate::console::{Pairs, first};
-use crate::auth::ClientInfo;
-use crate::sign_in::Outcome;
 use crate::error::Error;
 use crate::second_factor::enrolment;
+use crate::sign_in::Outcome;
 use crate::state::AppState;
 
 pub(in crate::console) async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
@@ -42,11 +42,17 @@ pub(in crate::console) async fn sign_in(
     };
     let password = first(&form_data, "password").unwrap_or_default();
     if password.is_empty() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, form(&token, &account.name, &user.login, Some("Enter your password."))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form(&token, &account.name, &user.login, Some("Enter your password.")),
+        )
+            .into_response();
     }
     let device = jar.get(DEVICE_COOKIE).map(|c| c.value().to_string());
     let password = SecretString::from(password.to_string());
-    match crate::sign_in::enrolment_link::sign_in(&state, &token, password, false, device.as_deref(), None, &client).await {
+    match crate::sign_in::enrolment_link::sign_in(&state, &token, password, false, device.as_deref(), None, &client)
+        .await
+    {
         // This account asks for a CAPTCHA first: the ordinary sign-in page has it.
         Ok(Outcome::Captcha(_)) => axum::response::Redirect::to(&format!(
             "/login?account={}&login={}&captcha=new",
@@ -59,7 +65,9 @@ pub(in crate::console) async fn sign_in(
             let message = "Too many failed sign-ins from your address. Try again later.";
             (StatusCode::TOO_MANY_REQUESTS, form(&token, &account.name, &user.login, Some(message))).into_response()
         }
-        Err(Error::SessionActive(message)) => (StatusCode::CONFLICT, form(&token, &account.name, &user.login, Some(&message))).into_response(),
+        Err(Error::SessionActive(message)) => {
+            (StatusCode::CONFLICT, form(&token, &account.name, &user.login, Some(&message))).into_response()
+        }
         Err(_) => {
             let message = "Sign-in failed: check your password.";
             (StatusCode::UNAUTHORIZED, form(&token, &account.name, &user.login, Some(message))).into_response()

@@ -7,16 +7,16 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::{Markup, html};
 use secrecy::SecretString;
 
+use crate::auth::ClientInfo;
+use crate::auth::extract::SESSION_COOKIE;
 use crate::console::extract::{ConsoleUser, go};
 use crate::console::ui::{self, Field, Nav};
 use crate::console::{Pairs, first};
-use crate::auth::extract::SESSION_COOKIE;
-use crate::auth::ClientInfo;
-use crate::sign_in::SignInRequest;
-use crate::sign_in::SignedIn;
+use crate::error::Error;
 use crate::error::FieldIssue;
 use crate::model::SessionKind;
-use crate::error::Error;
+use crate::sign_in::SignInRequest;
+use crate::sign_in::SignedIn;
 use crate::state::AppState;
 
 /// The one message for every refused sign-in: it never says which part was wrong.
@@ -30,18 +30,28 @@ pub(in crate::console) async fn root(user: Result<ConsoleUser, Response>) -> Res
     }
 }
 
-pub(in crate::console) async fn login_page(State(state): State<AppState>, user: Result<ConsoleUser, Response>, Query(q): Query<Pairs>) -> Response {
+pub(in crate::console) async fn login_page(
+    State(state): State<AppState>,
+    user: Result<ConsoleUser, Response>,
+    Query(q): Query<Pairs>,
+) -> Response {
     if user.is_ok() {
         return Redirect::to("/console/users").into_response();
     }
     let account = first(&q, "account").unwrap_or("default");
     if first(&q, "captcha").is_some()
-        && let Some(page) =
-            crate::console::captcha::fresh_page(&state, account, first(&q, "login").unwrap_or_default(), first(&q, "take_over").is_some()).await
+        && let Some(page) = crate::console::captcha::fresh_page(
+            &state,
+            account,
+            first(&q, "login").unwrap_or_default(),
+            first(&q, "take_over").is_some(),
+        )
+        .await
     {
         return page;
     }
-    let notice = first(&q, "signed_out").map(|_| "You have signed out.")
+    let notice = first(&q, "signed_out")
+        .map(|_| "You have signed out.")
         .or(first(&q, "reset").map(|_| "Your password was changed. Sign in with the new one."));
     login_form(account, "", None, notice).into_response()
 }
@@ -80,13 +90,16 @@ pub(in crate::console) async fn login(
         captcha,
     };
     match crate::sign_in::sign_in(&state, request, &client).await {
-        Ok(crate::sign_in::Outcome::Captcha(step)) => crate::console::captcha::step_page(account, login, take_over, &step).into_response(),
+        Ok(crate::sign_in::Outcome::Captcha(step)) => {
+            crate::console::captcha::step_page(account, login, take_over, &step).into_response()
+        }
         Ok(outcome) => super::steps::outcome(&state, jar, account, outcome).await,
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }
         Err(Error::TooManyAttempts(seconds)) => {
-            let message = format!("Too many failed sign-ins from your address. Try again in {} minutes.", seconds.div_ceil(60));
+            let message =
+                format!("Too many failed sign-ins from your address. Try again in {} minutes.", seconds.div_ceil(60));
             (StatusCode::TOO_MANY_REQUESTS, login_form(account, login, Some(&message), None)).into_response()
         }
         Err(Error::Internal(cause)) => {
@@ -142,7 +155,8 @@ pub(in crate::console) async fn password_change(
     let new_password = first(&form, "new_password").unwrap_or_default();
     let confirmation = first(&form, "new_password_confirmation").unwrap_or_default();
     if !same_origin(&headers, state.config.public_url.as_deref()) {
-        return (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None)).into_response();
+        return (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None))
+            .into_response();
     }
     let hint = policy_hint(&state, account).await;
     let mut issues = Vec::new();
@@ -181,8 +195,15 @@ pub(in crate::console) async fn policy_hint(state: &AppState, account: &str) -> 
     Some(ui::sentence(&record.security.password_policy.describe()))
 }
 
-pub(in crate::console) fn password_change_form(account: &str, challenge: &str, why: Option<&str>, hint: Option<&str>, issues: &[FieldIssue]) -> Markup {
-    let mut new_password = Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
+pub(in crate::console) fn password_change_form(
+    account: &str,
+    challenge: &str,
+    why: Option<&str>,
+    hint: Option<&str>,
+    issues: &[FieldIssue],
+) -> Markup {
+    let mut new_password =
+        Field::new("new_password", "New password", "").kind("password").required().autocomplete("new-password");
     if let Some(h) = hint {
         new_password = new_password.hint(h);
     }

@@ -13,16 +13,16 @@ use base64::Engine;
 use maud::{Markup, html};
 
 use super::page::{login_form, password_change_form, policy_hint, same_origin, session_jar};
+use crate::auth::ClientInfo;
 use crate::console::ui::{self, Nav};
 use crate::console::{Pairs, first};
-use crate::sign_in::service::Pending;
-use crate::auth::ClientInfo;
-use crate::sign_in::Outcome;
 use crate::error::{Error, FieldIssue};
-use crate::sign_in::second_factor as steps;
-use crate::second_factor::authenticator::SetupDetails;
-use crate::state::AppState;
 use crate::model::SignInStep;
+use crate::second_factor::authenticator::SetupDetails;
+use crate::sign_in::Outcome;
+use crate::sign_in::second_factor as steps;
+use crate::sign_in::service::Pending;
+use crate::state::AppState;
 
 /// What every step form carries along besides the challenge.
 struct Carry<'a> {
@@ -63,7 +63,9 @@ impl<'a> Carry<'a> {
 pub(in crate::console) async fn outcome(state: &AppState, jar: CookieJar, account: &str, outcome: Outcome) -> Response {
     match outcome {
         Outcome::SignedIn(mut signed) => match signed.recovery_codes.take() {
-            Some(codes) => (session_jar(state, jar, signed), recovery_codes_page(account, &codes, None)).into_response(),
+            Some(codes) => {
+                (session_jar(state, jar, signed), recovery_codes_page(account, &codes, None)).into_response()
+            }
             None => (session_jar(state, jar, signed), Redirect::to("/console/users")).into_response(),
         },
         Outcome::Step(mut pending) => match pending.recovery_codes.take() {
@@ -71,7 +73,9 @@ pub(in crate::console) async fn outcome(state: &AppState, jar: CookieJar, accoun
             None => step_page(state, account, &pending).await,
         },
         // Asked before the password (R31), so never after a step; the login page handles it.
-        Outcome::Captcha(_) => Redirect::to(&format!("/login?account={}&captcha=new", ui::enc(account))).into_response(),
+        Outcome::Captcha(_) => {
+            Redirect::to(&format!("/login?account={}&captcha=new", ui::enc(account))).into_response()
+        }
     }
 }
 
@@ -101,7 +105,10 @@ fn start_again(account: &str) -> Response {
 /// Back to the sign-in page: too many failures from this address (D5: wrong codes count too).
 fn throttled(account: &str, seconds: u64) -> Response {
     let minutes = seconds.div_ceil(60);
-    let message = format!("Too many failed sign-ins from this address. Try again in {minutes} minute{}.", if minutes == 1 { "" } else { "s" });
+    let message = format!(
+        "Too many failed sign-ins from this address. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
     (StatusCode::TOO_MANY_REQUESTS, login_form(account, "", Some(&message), None)).into_response()
 }
 
@@ -112,7 +119,8 @@ fn unavailable(cause: &anyhow::Error) -> Response {
 }
 
 fn foreign() -> Response {
-    (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None)).into_response()
+    (StatusCode::FORBIDDEN, login_form("default", "", Some("This form was sent from another site."), None))
+        .into_response()
 }
 
 fn method_label(method: &str) -> &'static str {
@@ -210,7 +218,9 @@ pub(in crate::console) async fn verify(
     }
     match steps::verify(&state, carry.challenge, code, method, &client).await {
         Ok(done) => outcome(&state, jar, carry.account, done).await,
-        Err(Error::Validation(issues)) => (StatusCode::UNPROCESSABLE_ENTITY, code_page(&carry, None, None, &issues)).into_response(),
+        Err(Error::Validation(issues)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, code_page(&carry, None, None, &issues)).into_response()
+        }
         Err(Error::TooManyAttempts(seconds)) => throttled(carry.account, seconds),
         Err(Error::Internal(cause)) => unavailable(&cause),
         Err(_) => start_again(carry.account),
@@ -237,7 +247,9 @@ pub(in crate::console) async fn send_email(
     match steps::send_email_code(&state, carry.challenge, &client).await {
         Ok((to, _)) => code_page(&carry, Some(&to), None, &[]).into_response(),
         Err(Error::TooManyAttempts(seconds)) => {
-            let message = format!("A code was sent moments ago, or too many were sent: wait {seconds} seconds before asking again.");
+            let message = format!(
+                "A code was sent moments ago, or too many were sent: wait {seconds} seconds before asking again."
+            );
             (StatusCode::TOO_MANY_REQUESTS, code_page(&carry, None, Some(&message), &[])).into_response()
         }
         Err(Error::Validation(issues)) => {
@@ -253,7 +265,9 @@ pub(in crate::console) async fn send_email(
 fn setup_reason(reason: &str) -> &'static str {
     match reason {
         "admin_required" => "Admins must use a second factor. Set up an authenticator app to continue.",
-        "account_required" => "This account requires a second factor of everyone. Set up an authenticator app to continue.",
+        "account_required" => {
+            "This account requires a second factor of everyone. Set up an authenticator app to continue."
+        }
         _ => "Your second factor is an authenticator app, and none is set up yet. Set one up to continue.",
     }
 }
@@ -327,7 +341,8 @@ pub(in crate::console) async fn confirm_setup(
     let carry = Carry::from_form(&form);
     let code = first(&form, "code").map(str::trim).unwrap_or_default();
     if code.is_empty() {
-        return setup_page(&state, &carry, &[FieldIssue::new("code", "required", "enter the code the app shows")]).await;
+        return setup_page(&state, &carry, &[FieldIssue::new("code", "required", "enter the code the app shows")])
+            .await;
     }
     match steps::confirm_setup(&state, carry.challenge, code, &client).await {
         Ok(done) => outcome(&state, jar, carry.account, done).await,
@@ -340,7 +355,8 @@ pub(in crate::console) async fn confirm_setup(
 
 /// The recovery codes as a `data:` URI of a text file (nothing leaves the page).
 pub(in crate::console) fn codes_download(codes: &[String]) -> String {
-    let text = format!("Roster recovery codes: each works once in place of the authenticator app.\n\n{}\n", codes.join("\n"));
+    let text =
+        format!("Roster recovery codes: each works once in place of the authenticator app.\n\n{}\n", codes.join("\n"));
     // `enc` writes spaces as `+`, which a data: URI would keep; a literal `+` is already `%2B`.
     format!("data:text/plain;charset=utf-8,{}", ui::enc(&text).replace('+', "%20"))
 }
@@ -389,7 +405,11 @@ fn continue_form(account: &str, next: Option<&Pending>) -> Markup {
 }
 
 /// `POST /login/continue`: past the recovery codes, to the password change or the console.
-pub(in crate::console) async fn continue_after_codes(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Pairs>) -> Response {
+pub(in crate::console) async fn continue_after_codes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Pairs>,
+) -> Response {
     if !same_origin(&headers, state.config.public_url.as_deref()) {
         return foreign();
     }
@@ -412,7 +432,8 @@ pub(in crate::console) async fn continue_after_codes(State(state): State<AppStat
                 (continue_form(carry.account, next.as_ref()))
             }
         };
-        return (StatusCode::UNPROCESSABLE_ENTITY, ui::layout(None, Nav::None, "Save your recovery codes", body)).into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, ui::layout(None, Nav::None, "Save your recovery codes", body))
+            .into_response();
     }
     match next {
         Some(p) => step_page(&state, carry.account, &p).await,

@@ -7,14 +7,14 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::access::Permission;
 use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use crate::console::ui::{self, Field, Nav};
 use crate::console::{Pairs, first};
-use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
-use crate::state::AppState;
 use crate::model::AccountRecord;
+use crate::state::AppState;
 use crate::users::service::{self, UserView};
 
 pub(in crate::console) fn breadcrumbs(u: &UserView, current: &str) -> Markup {
@@ -31,7 +31,11 @@ fn who(u: &UserView) -> String {
     if u.display_name == u.login { u.login.clone() } else { format!("{} ({})", u.display_name, u.login) }
 }
 
-pub(in crate::console) async fn password_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn password_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersPasswords).await?;
     let principal = user.principal(&account, Permission::UsersPasswords);
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
@@ -145,7 +149,14 @@ fn password_changed(u: &UserView, generated: Option<&SecretString>, must_change:
 }
 
 /// The page for what one changes about oneself only under My Account (D3), in place of a form.
-pub(in crate::console) fn own_elsewhere(user: &ConsoleUser, view: &UserView, current: &str, what: &str, href: &str, place: &str) -> Response {
+pub(in crate::console) fn own_elsewhere(
+    user: &ConsoleUser,
+    view: &UserView,
+    current: &str,
+    what: &str,
+    href: &str,
+    place: &str,
+) -> Response {
     let body = html! {
         (breadcrumbs(view, current))
         (ui::page_head(current, Some(&format!("For {}", who(view))), html! {}))
@@ -157,7 +168,11 @@ pub(in crate::console) fn own_elsewhere(user: &ConsoleUser, view: &UserView, cur
     user.page(Nav::Users, current, body)
 }
 
-pub(in crate::console) async fn delete_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn delete_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
     // A user out of reach (D2) is refused here as deleting would be: 403, with the reason.
@@ -194,7 +209,11 @@ pub(in crate::console) async fn delete_page(State(state): State<AppState>, user:
     Ok(user.page(Nav::Users, &title, body))
 }
 
-pub(in crate::console) async fn delete(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn delete(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersDelete).await?;
     let principal = user.principal(&account, Permission::UsersDelete);
     service::delete(&state, &principal, UserId(id)).await.or_fail(&user)?;

@@ -4,22 +4,27 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 use maud::html;
 
-use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
-use crate::console::ui::{self, Nav};
 use super::actions::breadcrumbs;
 use crate::access::Permission;
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
+use crate::console::ui::{self, Nav};
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::state::AppState;
 use crate::users::service::{self, AVATAR_MAX_BYTES};
 
-pub(in crate::console) async fn page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as uploading would be: 403, with the reason.
     let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     // The image comes from the API route, which takes the console's session cookie for reads.
-    let src = format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", crate::http::path_segment(&account.slug), view.version);
+    let src =
+        format!("/api/v1/accounts/{}/users/{id}/avatar?v={}", crate::http::path_segment(&account.slug), view.version);
     let body = html! {
         (breadcrumbs(&view, "Avatar"))
         (ui::page_head("Avatar", Some(&format!("The picture shown for {}", view.login)), html! {}))
@@ -75,7 +80,11 @@ pub(in crate::console) async fn upload(
     Ok(go(user.htmx, &format!("/console/users/{id}/avatar")))
 }
 
-pub(in crate::console) async fn remove(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn remove(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     service::delete_avatar(&state, &principal, UserId(id)).await.or_fail(&user)?;

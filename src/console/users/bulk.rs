@@ -6,18 +6,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::list::{ListParams, PAGE_SIZE, acting_on, rows};
+use crate::access::{Permission, Scope};
 use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use crate::console::ui;
-use super::list::{ListParams, PAGE_SIZE, acting_on, rows};
 use crate::console::{Catalog, Pairs, all, first, link_names};
-use crate::access::{Permission, Scope};
 use crate::error::Error;
 use crate::ids::UserId;
+use crate::model::user_filter::Target;
 use crate::state::AppState;
 use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
-use crate::model::user_filter::Target;
 use crate::users::service;
 
 pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
@@ -73,14 +73,23 @@ fn action_link(action: BulkAction) -> Option<Link> {
 }
 
 /// `GET /console/users/bulk/values?action=…`: the values select for an assign/unassign action.
-pub(in crate::console) async fn values(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn values(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
     let Some(link) = first(&q, "action").and_then(BulkAction::parse).and_then(action_link) else {
         return Ok(html! {}.into_response());
     };
     // Only roles and groups the viewer may give are offered (D1).
     let principal = user.principal(&account, Permission::UsersEdit);
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
+    let catalog = Catalog::load(&state, account.id)
+        .await
+        .or_fail(&user)?
+        .only_grantable(&state, &principal, &[], &[])
+        .await
+        .or_fail(&user)?;
     Ok(values_select(link, catalog.of(link)).into_response())
 }
 
@@ -103,7 +112,11 @@ fn values_select(link: Link, items: &[NamedRecord]) -> Markup {
 }
 
 /// `POST /console/users/bulk`: preview (dry run) or apply a mass action.
-pub(in crate::console) async fn run(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn run(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let Some(action) = first(&form, "action").and_then(BulkAction::parse) else {
         return Ok(result_alert("Choose a mass action first."));
     };
@@ -117,7 +130,9 @@ pub(in crate::console) async fn run(State(state): State<AppState>, user: Console
         _ => {
             let ids: Vec<UserId> = all(&form, "ids").filter_map(|v| v.parse().ok()).map(UserId).collect();
             if ids.is_empty() {
-                return Ok(result_alert("Select at least one user in the table, or apply to the users matching the filters."));
+                return Ok(result_alert(
+                    "Select at least one user in the table, or apply to the users matching the filters.",
+                ));
             }
             Target::Ids(ids)
         }
@@ -131,7 +146,9 @@ pub(in crate::console) async fn run(State(state): State<AppState>, user: Console
     let request = BulkRequest { action, target, values: values.clone(), dry_run };
     let result = match bulk::run(&state, &principal, request).await {
         Ok(r) => r,
-        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => return Ok(result_alert(&ui::error_sentence(&err))),
+        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
+            return Ok(result_alert(&ui::error_sentence(&err)));
+        }
         Err(err) => return Err(user.fail(err)),
     };
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;

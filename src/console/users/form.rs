@@ -9,17 +9,17 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use super::form_fields::{self as ff, FORM_FIELDS};
 use super::offers::{Acting, Offers};
+use crate::access::Permission;
+use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use crate::console::ui::{self, Nav};
 use crate::console::{Catalog, Pairs, all, first};
-use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
+use crate::model::user::{TwoFactorMethod, UserStatus};
 use crate::state::AppState;
 use crate::users::input::UserInput;
-use crate::model::user::{TwoFactorMethod, UserStatus};
 use crate::users::service::{self, UserView};
 
 /// The R11 flags as the form names them.
@@ -199,22 +199,43 @@ impl Mode {
     }
 }
 
-pub(in crate::console) async fn new_page(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
+pub(in crate::console) async fn new_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
     let principal = user.principal(&account, Permission::UsersCreate);
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &[], &[]).await.or_fail(&user)?;
+    let catalog = Catalog::load(&state, account.id)
+        .await
+        .or_fail(&user)?
+        .only_grantable(&state, &principal, &[], &[])
+        .await
+        .or_fail(&user)?;
     let form = ff::user_form(&user, &catalog, &Values::new_user(), &[], &Mode::Create, None);
     Ok(user.page(Nav::Users, "New user", page(&form, "New user", None)))
 }
 
-pub(in crate::console) async fn edit_page(State(state): State<AppState>, user: ConsoleUser, Path(id): Path<i64>) -> Result<Response, Failure> {
+pub(in crate::console) async fn edit_page(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(id): Path<i64>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
     let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
-    let offers = Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, view.locked_until.is_some());
-    let (roles, groups): (Vec<i64>, Vec<i64>) = (view.assignments.roles.iter().map(|r| r.id).collect(), view.assignments.groups.iter().map(|r| r.id).collect());
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?.only_grantable(&state, &principal, &roles, &groups).await.or_fail(&user)?;
+    let offers = Acting::load(&state, &user, &account, &[view.id])
+        .await
+        .or_fail(&user)?
+        .offers(view.id, view.locked_until.is_some());
+    let (roles, groups): (Vec<i64>, Vec<i64>) =
+        (view.assignments.roles.iter().map(|r| r.id).collect(), view.assignments.groups.iter().map(|r| r.id).collect());
+    let catalog = Catalog::load(&state, account.id)
+        .await
+        .or_fail(&user)?
+        .only_grantable(&state, &principal, &roles, &groups)
+        .await
+        .or_fail(&user)?;
     let mode = Mode::Edit { id };
     let form = ff::user_form(&user, &catalog, &Values::from_view(&view), &[], &mode, None);
     let title = format!("Edit {}", view.login);
@@ -257,7 +278,11 @@ fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
     }
 }
 
-pub(in crate::console) async fn create(State(state): State<AppState>, user: ConsoleUser, Form(form): Form<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn create(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersCreate).await?;
     let principal = user.principal(&account, Permission::UsersCreate);
     let values = Values::from_form(&form);

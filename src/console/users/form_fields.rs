@@ -2,11 +2,11 @@
 
 use maud::{Markup, html};
 
+use super::form::{FLAGS, Mode, Values};
+use crate::access::{Permission, Scope};
 use crate::console::Catalog;
 use crate::console::extract::ConsoleUser;
 use crate::console::ui::{self, Field};
-use super::form::{FLAGS, Mode, Values};
-use crate::access::{Permission, Scope};
 use crate::domain::DateFormat;
 use crate::error::FieldIssue;
 use crate::store::named::NamedRecord;
@@ -204,7 +204,15 @@ fn errors_for(field: &str, issues: &[FieldIssue]) -> Markup {
     ui::field_errors(&format!("f-{field}-error"), &errors)
 }
 
-fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues: &[FieldIssue], hint: Option<&str>, locked: bool) -> Markup {
+fn select(
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    v: &Values,
+    issues: &[FieldIssue],
+    hint: Option<&str>,
+    locked: bool,
+) -> Markup {
     let id = format!("f-{name}");
     let current = v.get(name);
     let has_error = issues.iter().any(|i| i.field == name);
@@ -233,7 +241,14 @@ fn select(name: &str, label: &str, options: &[(&str, &str)], v: &Values, issues:
     }
 }
 
-fn checklist(name: &str, link: Link, catalog: &Catalog, selected: &[i64], issues: &[FieldIssue], locked: bool) -> Markup {
+fn checklist(
+    name: &str,
+    link: Link,
+    catalog: &Catalog,
+    selected: &[i64],
+    issues: &[FieldIssue],
+    locked: bool,
+) -> Markup {
     let (_, plural) = crate::console::link_names(link);
     let items: &[NamedRecord] = catalog.of(link);
     html! {

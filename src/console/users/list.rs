@@ -4,17 +4,17 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use super::offers::{Acting, Offers};
+use crate::access::{Permission, Scope};
+use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use crate::console::ui::{self, Nav};
 use crate::console::{Catalog, Pairs, all, first, link_names};
-use crate::access::{Permission, Scope};
 use crate::error::Result;
 use crate::ids::UserId;
+use crate::model::user::UserStatus;
+use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
 use crate::store::users::Link;
-use crate::model::user_filter::UserFilter;
-use crate::model::user::UserStatus;
 use crate::users::service::{self, UserView};
 
 pub(in crate::console) const PAGE_SIZE: i64 = 50;
@@ -72,7 +72,13 @@ impl ListParams {
 
     fn pairs(&self) -> Vec<(&'static str, &str)> {
         let mut pairs: Vec<(&str, &str)> = self.status.iter().map(|s| ("status", s.as_str())).collect();
-        pairs.extend([("role", self.role.as_str()), ("desk", &self.desk), ("group", &self.group), ("skill", &self.skill), ("q", &self.q)]);
+        pairs.extend([
+            ("role", self.role.as_str()),
+            ("desk", &self.desk),
+            ("group", &self.group),
+            ("skill", &self.skill),
+            ("q", &self.q),
+        ]);
         if self.locked {
             pairs.push(("locked", "1"));
         }
@@ -99,7 +105,11 @@ impl ListParams {
     }
 }
 
-pub(in crate::console) async fn list(State(state): State<AppState>, user: ConsoleUser, Query(q): Query<Pairs>) -> Result<Response, Failure> {
+pub(in crate::console) async fn list(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Query(q): Query<Pairs>,
+) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
     let principal = user.principal(&account, Permission::UsersView);
     let params = ListParams::from_pairs(&q, "");
@@ -187,7 +197,9 @@ fn count_line(n: i64, scope: Scope, filtered: bool) -> Markup {
     let verb = if n == 1 { "matches" } else { "match" };
     let text = match (scope, filtered) {
         (Scope::Company | Scope::Own, false) => format!("{users}: {whom}. You see and manage no one else."),
-        (Scope::Company | Scope::Own, true) => format!("{users} {verb} these filters among the users you see ({whom})."),
+        (Scope::Company | Scope::Own, true) => {
+            format!("{users} {verb} these filters among the users you see ({whom}).")
+        }
         (_, false) => format!("{users} {whom}. You see and manage no one else."),
         (_, true) => format!("{users} {verb} these filters among the users {whom}."),
     };
@@ -242,7 +254,13 @@ fn filter_select(name: &str, link: Link, catalog: &Catalog, selected: &str) -> M
 }
 
 /// The table body; `oob` marks it for htmx to swap in place after a mass action.
-pub(in crate::console) fn rows(items: &[UserView], acting: &Acting, selectable: bool, params: &ListParams, oob: bool) -> Markup {
+pub(in crate::console) fn rows(
+    items: &[UserView],
+    acting: &Acting,
+    selectable: bool,
+    params: &ListParams,
+    oob: bool,
+) -> Markup {
     let columns = if selectable { 9 } else { 8 };
     html! {
         tbody #user-rows hx-swap-oob=[oob.then_some("true")] {
@@ -337,7 +355,12 @@ fn actions_menu(u: &UserView, offers: &Offers) -> Markup {
     let id = u.id.0;
     let sessions_label = if u.locked_until.is_some() && offers.unlock { "Sessions and unlock" } else { "Sessions" };
     let items: Vec<(String, &str, bool)> = [
-        (offers.edit, format!("/console/users/{id}/edit"), if offers.myself { "Edit my details" } else { "Edit" }, false),
+        (
+            offers.edit,
+            format!("/console/users/{id}/edit"),
+            if offers.myself { "Edit my details" } else { "Edit" },
+            false,
+        ),
         (offers.password, format!("/console/users/{id}/password"), "Change password", false),
         (offers.sessions, format!("/console/users/{id}/sessions"), sessions_label, false),
         (offers.security, format!("/console/users/{id}/security"), "Security", false),
@@ -386,4 +409,3 @@ pub(in crate::console) fn status_label(s: UserStatus) -> &'static str {
         UserStatus::Disabled => "Disabled",
     }
 }
-

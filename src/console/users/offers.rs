@@ -3,12 +3,12 @@
 //! neither are those on oneself that only My Account makes (password, email, second factor).
 //! The services refuse all the same; this only keeps the pages from offering what they refuse.
 
-use crate::console::extract::ConsoleUser;
 use crate::access::{Permission, Principal};
+use crate::console::extract::ConsoleUser;
 use crate::error::Result;
 use crate::ids::UserId;
-use crate::state::AppState;
 use crate::model::AccountRecord;
+use crate::state::AppState;
 use crate::users::reach::{self, Reach};
 
 /// The permissions the per-user actions need.
@@ -22,7 +22,8 @@ const ACTING: [Permission; 6] = [
 ];
 
 /// The permissions that change a user (the rest only read).
-const CHANGING: [Permission; 4] = [Permission::UsersEdit, Permission::UsersPasswords, Permission::UsersDelete, Permission::SessionsManage];
+const CHANGING: [Permission; 4] =
+    [Permission::UsersEdit, Permission::UsersPasswords, Permission::UsersDelete, Permission::SessionsManage];
 
 /// The viewer, acting with each permission they hold, and what that reaches among some users.
 pub(in crate::console) struct Acting {
@@ -56,7 +57,7 @@ impl Acting {
         let principals: Vec<(Permission, Principal)> =
             ACTING.into_iter().filter(|p| user.can(*p)).map(|p| (p, user.principal(account, p))).collect();
         let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
-        let reach = reach::of_users(&state, &only, ids).await?;
+        let reach = reach::of_users(state, &only, ids).await?;
         Ok(Acting { me: user.caller.user, principals, reach })
     }
 

@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use crate::access::Permission;
 use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use crate::console::ui::{self, Nav};
 use crate::console::{Pairs, first};
-use crate::access::Permission;
-use crate::model::settings::IDLE_MINUTES;
-use crate::model::settings::SecuritySettings;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
+use crate::model::settings::IDLE_MINUTES;
+use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 use crate::users::service::{self, SecurityOverrides, UserView};
 
@@ -70,7 +70,11 @@ impl Values {
             match text.parse::<i64>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    issues.push(FieldIssue::new(field, "invalid", "must be a whole number of minutes, or blank for the account's default"));
+                    issues.push(FieldIssue::new(
+                        field,
+                        "invalid",
+                        "must be a whole number of minutes, or blank for the account's default",
+                    ));
                     None
                 }
             }
@@ -101,7 +105,8 @@ pub(in crate::console) async fn page(
     let principal = user.principal(&account, Permission::UsersEdit);
     // A user out of reach (D2) is refused here as saving would be: 403, with the reason.
     let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
-    let offers = super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, false);
+    let offers =
+        super::offers::Acting::load(&state, &user, &account, &[view.id]).await.or_fail(&user)?.offers(view.id, false);
     let saved = first(&q, "notice") == Some("saved");
     let title = format!("Security of {}", view.login);
     let body = html! {
@@ -149,12 +154,23 @@ fn form(u: &UserView, settings: &SecuritySettings, v: &Values, issues: &[FieldIs
 }
 
 fn expiry_options(account_expiry: &str) -> Vec<(String, String)> {
-    let mut options = vec![("default".to_string(), format!("Account default ({account_expiry})")), ("0".to_string(), "Never".to_string())];
-    options.extend((1..=12).map(|m| (m.to_string(), if m == 1 { "1 month".to_string() } else { format!("{m} months") })));
+    let mut options = vec![
+        ("default".to_string(), format!("Account default ({account_expiry})")),
+        ("0".to_string(), "Never".to_string()),
+    ];
+    options
+        .extend((1..=12).map(|m| (m.to_string(), if m == 1 { "1 month".to_string() } else { format!("{m} months") })));
     options
 }
 
-pub(in crate::console) fn select_field(name: &str, label: &str, value: &str, options: &[(String, String)], hint: &str, issues: &[FieldIssue]) -> Markup {
+pub(in crate::console) fn select_field(
+    name: &str,
+    label: &str,
+    value: &str,
+    options: &[(String, String)],
+    hint: &str,
+    issues: &[FieldIssue],
+) -> Markup {
     let id = format!("f-{}", name.replace('.', "-"));
     let errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == name).collect();
     let err_id = format!("{id}-error");
@@ -173,7 +189,14 @@ pub(in crate::console) fn select_field(name: &str, label: &str, value: &str, opt
 }
 
 /// A whole-number input (`inputmode=numeric`, so a bad value reaches the server's message).
-pub(in crate::console) fn number_field(name: &str, label: &str, value: &str, hint: &str, required: bool, issues: &[FieldIssue]) -> Markup {
+pub(in crate::console) fn number_field(
+    name: &str,
+    label: &str,
+    value: &str,
+    hint: &str,
+    required: bool,
+    issues: &[FieldIssue],
+) -> Markup {
     let id = format!("f-{}", name.replace('.', "-"));
     let errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == name).collect();
     let err_id = format!("{id}-error");
@@ -207,12 +230,19 @@ pub(in crate::console) async fn save(
     let values = Values::from_form(&form);
     let overrides = match values.parse() {
         Ok(o) => o,
-        Err(issues) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response()),
+        Err(issues) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                self::form(&view, &account.security, &values, &issues, None),
+            )
+                .into_response());
+        }
     };
     match service::set_security_overrides(&state, &principal, UserId(id), overrides, values.version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/security?notice=saved"))),
         Err(Error::Validation(issues)) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None)).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None))
+                .into_response())
         }
         Err(Error::PreconditionFailed) => {
             let stale = html! {
@@ -222,7 +252,8 @@ pub(in crate::console) async fn save(
                     " to see their changes, then make yours again."
                 }
             };
-            Ok((StatusCode::PRECONDITION_FAILED, self::form(&view, &account.security, &values, &[], Some(stale))).into_response())
+            Ok((StatusCode::PRECONDITION_FAILED, self::form(&view, &account.security, &values, &[], Some(stale)))
+                .into_response())
         }
         Err(err) => Err(user.fail(err)),
     }

@@ -7,16 +7,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
+use super::actions::breadcrumbs;
+use crate::access::Permission;
 use crate::console::extract::{ConsoleUser, Failure, OrFail, go};
 use crate::console::ui::{self, Nav};
-use super::actions::breadcrumbs;
 use crate::console::{Pairs, first};
-use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
+use crate::model::user::TwoFactorMethod;
 use crate::state::AppState;
 use crate::users::input::UserInput;
-use crate::model::user::TwoFactorMethod;
 use crate::users::service::{self, UserView};
 
 const RESET: &str = "reset";
@@ -95,12 +95,19 @@ pub(in crate::console) async fn confirm_page(
     // A user out of reach (D2) is refused here as the change would be: 403, with the reason.
     let view = crate::users::reach::changeable(&state, &principal, UserId(id)).await.or_fail(&user)?;
     if view.id == user.caller.user {
-        let page = super::actions::own_elsewhere(&user, &view, "Two-factor", "your second factor", "/console/me/second-factor", "My account → Two-factor");
+        let page = super::actions::own_elsewhere(
+            &user,
+            &view,
+            "Two-factor",
+            "your second factor",
+            "/console/me/second-factor",
+            "My account → Two-factor",
+        );
         return Ok(page);
     }
-    let change = first(&q, "change")
-        .and_then(Change::parse)
-        .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
+    let change = first(&q, "change").and_then(Change::parse).ok_or_else(|| {
+        user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset"))
+    })?;
     let body = html! {
         (breadcrumbs(&view, "Two-factor"))
         (ui::page_head("Change the second factor", Some(&format!("For {}", view.login)), html! {}))
@@ -170,13 +177,13 @@ pub(in crate::console) async fn apply(
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
     let view = service::get(&state, &principal, UserId(id)).await.or_fail(&user)?;
-    let change = first(&form_data, "change")
-        .and_then(Change::parse)
-        .ok_or_else(|| user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset")))?;
+    let change = first(&form_data, "change").and_then(Change::parse).ok_or_else(|| {
+        user.fail(Error::invalid("change", "unknown_choice", "must be disabled, email, totp, either or reset"))
+    })?;
     let result = match change {
-        Change::Reset => crate::second_factor::manage::reset_authenticator(&state, &principal, UserId(id))
-            .await
-            .map(|_| ()),
+        Change::Reset => {
+            crate::second_factor::manage::reset_authenticator(&state, &principal, UserId(id)).await.map(|_| ())
+        }
         Change::Method(m) => {
             // The version the page was shown at: a change made since is not overwritten.
             let version = first(&form_data, "version").and_then(|v| v.parse().ok()).unwrap_or(view.version);
@@ -194,7 +201,11 @@ pub(in crate::console) async fn apply(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, form(&view, change, Some(&err.field_issues()))).into_response())
         }
         Err(Error::PreconditionFailed) => {
-            let stale = [FieldIssue::new("version", "stale", "someone else changed this user since this page was opened: go back and try again")];
+            let stale = [FieldIssue::new(
+                "version",
+                "stale",
+                "someone else changed this user since this page was opened: go back and try again",
+            )];
             Ok((StatusCode::PRECONDITION_FAILED, form(&view, change, Some(&stale))).into_response())
         }
         Err(err) => Err(user.fail(err)),

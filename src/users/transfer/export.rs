@@ -10,10 +10,10 @@ use tokio::sync::mpsc;
 
 use super::{COLUMNS, Format, csv_cell, join_list};
 use crate::error::{Error, Result};
+use crate::model::user::{Assignments, TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
+use crate::model::user_filter::UserFilter;
 use crate::store::users as store;
 use crate::store::{Store, accounts};
-use crate::model::user_filter::UserFilter;
-use crate::model::user::{Assignments, TwoFactorMethod, TwoFactorMode, UserRecord, UserStatus};
 
 pub struct ExportOptions {
     pub account: String,
@@ -141,7 +141,11 @@ impl ExportUser {
 }
 
 /// Writes the pages it receives; runs on a blocking thread.
-fn write_pages(out: Box<dyn Write + Send>, format: Format, mut rx: mpsc::Receiver<Vec<ExportUser>>) -> anyhow::Result<()> {
+fn write_pages(
+    out: Box<dyn Write + Send>,
+    format: Format,
+    mut rx: mpsc::Receiver<Vec<ExportUser>>,
+) -> anyhow::Result<()> {
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
@@ -179,7 +183,8 @@ pub async fn export(db: &Store, opts: &ExportOptions) -> Result<u64> {
     let total = store::count_in_account(&mut conn, account.id).await?;
     let out: Box<dyn Write + Send> = match &opts.output {
         Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|e| Error::BadRequest(format!("cannot write {}: {e}", path.display())))?,
+            std::fs::File::create(path)
+                .map_err(|e| Error::BadRequest(format!("cannot write {}: {e}", path.display())))?,
         ),
         None => Box::new(std::io::stdout()),
     };
@@ -196,7 +201,15 @@ pub async fn export(db: &Store, opts: &ExportOptions) -> Result<u64> {
     let mut count = 0u64;
     let read = async {
         loop {
-            let records = store::list(&mut conn, account.id, &crate::store::grants::Seen::All, &UserFilter::default(), after.as_deref(), PAGE).await?;
+            let records = store::list(
+                &mut conn,
+                account.id,
+                &crate::store::grants::Seen::All,
+                &UserFilter::default(),
+                after.as_deref(),
+                PAGE,
+            )
+            .await?;
             let Some(last) = records.last() else { break };
             after = Some(last.login.to_ascii_lowercase());
             let ids: Vec<_> = records.iter().map(|r| r.id).collect();
@@ -222,7 +235,8 @@ pub async fn export(db: &Store, opts: &ExportOptions) -> Result<u64> {
     bar.finish_and_clear();
     let result = read_result.and_then(|()| {
         write_result.map_err(|e| {
-            let target = opts.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "standard output".into());
+            let target =
+                opts.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "standard output".into());
             Error::Internal(e.context(format!("writing the export to {target}")))
         })
     });

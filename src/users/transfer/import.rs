@@ -12,24 +12,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::{StreamExt, TryStreamExt};
 use secrecy::SecretString;
 
-use super::{Format, PASSWORD, PASSWORD_HASH};
 use super::rows::{self, Pos};
+use super::{Format, PASSWORD, PASSWORD_HASH};
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
 use crate::activity::{self, Actor, Changes, Target};
-use crate::passwords::legacy_hash;
-use crate::passwords::hashing as password;
 use crate::clock::now_ms;
 use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
-use crate::store::accounts;
 use crate::model::AccountRecord;
+use crate::model::settings::PasswordPolicy;
+use crate::model::user::UserFields;
+use crate::passwords::hashing as password;
+use crate::passwords::legacy_hash;
+use crate::store::accounts;
 use crate::store::batch::{self, NewUser};
 use crate::store::users::{self as store, Link, Unique};
 use crate::store::{Conn, Store, named};
 use crate::users::input::UserInput;
-use crate::model::user::UserFields;
-use crate::model::settings::PasswordPolicy;
 
 pub struct ImportOptions {
     pub file: PathBuf,
@@ -150,7 +150,11 @@ async fn check_row(
             match &names[&key] {
                 Some(hit) if !found.contains(hit) => found.push(hit.clone()),
                 Some(_) => {}
-                None => issues.add(link.field(), "unknown_name", format!("no {kind} named {name:?} in account {}", account.slug)),
+                None => issues.add(
+                    link.field(),
+                    "unknown_name",
+                    format!("no {kind} named {name:?} in account {}", account.slug),
+                ),
             }
         }
         links.push((link, found));
@@ -161,7 +165,8 @@ async fn check_row(
         p.dedup();
         p
     });
-    let credential = Credential::take(&mut parsed.input, parsed.password_hash.take(), &account.security.password_policy, issues);
+    let credential =
+        Credential::take(&mut parsed.input, parsed.password_hash.take(), &account.security.password_policy, issues);
     if let (Some(principal), Some(fields)) = (acting, &fields) {
         may_create(conn, principal, fields, &links, permissions.as_deref(), issues).await?;
     }
@@ -186,14 +191,18 @@ async fn may_create(
     permissions: Option<&[String]>,
     issues: &mut Issues,
 ) -> Result<()> {
-    let ids = |link: Link| links.iter().find(|(l, _)| *l == link).map(|(_, v)| v.iter().map(|(id, _)| *id).collect::<Vec<i64>>());
+    let ids = |link: Link| {
+        links.iter().find(|(l, _)| *l == link).map(|(_, v)| v.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+    };
     if fields.flags.is_superuser && !principal.platform_operator {
         issues.add("is_superuser", "not_permitted", "only a platform operator can make a platform operator");
     }
     if !principal.has(Permission::UsersCreate) {
         issues.add("login", "not_permitted", "creating users needs the permission users.create");
     }
-    let gives = ids(Link::Roles).is_some_and(|v| !v.is_empty()) || ids(Link::Groups).is_some_and(|v| !v.is_empty()) || permissions.is_some_and(|p| !p.is_empty());
+    let gives = ids(Link::Roles).is_some_and(|v| !v.is_empty())
+        || ids(Link::Groups).is_some_and(|v| !v.is_empty())
+        || permissions.is_some_and(|p| !p.is_empty());
     if gives && !principal.has(Permission::UsersEdit) {
         issues.add("roles", "not_permitted", "assigning roles, groups or permissions needs users.edit");
     }
@@ -211,7 +220,11 @@ async fn may_create(
     let desks = ids(Link::Desks).unwrap_or_default();
     let company = fields.company.as_ref().map(|c| c.as_str());
     if !principal::would_see(conn, principal, &desks, fields.flags.is_end_user, company).await? {
-        issues.add("desks", "outside_scope", format!("the user would be outside the users you manage ({})", principal.scope.as_str()));
+        issues.add(
+            "desks",
+            "outside_scope",
+            format!("the user would be outside the users you manage ({})", principal.scope.as_str()),
+        );
     } else if principal.scope != Scope::Account && !principal.platform_operator {
         let mine = principal::standing(conn, principal).await?.desks;
         if desks.iter().any(|d| !mine.contains(d)) {
@@ -258,7 +271,12 @@ struct Checked {
     passwords: Vec<(u64, SecretString)>,
 }
 
-async fn flush(conn: &mut Conn, account: &AccountRecord, pending: &mut Vec<Pending>, bad: &mut Vec<BadRow>) -> Result<()> {
+async fn flush(
+    conn: &mut Conn,
+    account: &AccountRecord,
+    pending: &mut Vec<Pending>,
+    bad: &mut Vec<BadRow>,
+) -> Result<()> {
     for field in Unique::ALL {
         let values: Vec<String> =
             pending.iter().flat_map(|p| p.claims.iter().filter(|(f, _)| *f == field).map(|(_, v)| v.clone())).collect();
@@ -278,7 +296,13 @@ async fn flush(conn: &mut Conn, account: &AccountRecord, pending: &mut Vec<Pendi
     Ok(())
 }
 
-async fn check_file(db: &Store, account: &AccountRecord, acting: Option<&Principal>, opts: &ImportOptions, size: u64) -> Result<Checked> {
+async fn check_file(
+    db: &Store,
+    account: &AccountRecord,
+    acting: Option<&Principal>,
+    opts: &ImportOptions,
+    size: u64,
+) -> Result<Checked> {
     let read = Arc::new(AtomicU64::new(0));
     let bar = super::progress(size, "checking  {wide_bar} {bytes}/{total_bytes} {msg}");
     let mut conn = db.read().await?;
@@ -335,17 +359,29 @@ fn changed() -> Error {
     Error::BadRequest("the file changed while it was being imported; nothing was imported".into())
 }
 
-async fn write_batch(conn: &mut Conn, account: &AccountRecord, actor: &Actor, batch: &mut Vec<(Row, Option<String>)>, now: i64) -> Result<()> {
+async fn write_batch(
+    conn: &mut Conn,
+    account: &AccountRecord,
+    actor: &Actor,
+    batch: &mut Vec<(Row, Option<String>)>,
+    now: i64,
+) -> Result<()> {
     let new: Vec<NewUser<'_>> = batch
         .iter()
-        .map(|(r, hash)| NewUser { fields: &r.fields, password_hash: hash.as_deref(), must_change_password: r.must_change_password })
+        .map(|(r, hash)| NewUser {
+            fields: &r.fields,
+            password_hash: hash.as_deref(),
+            must_change_password: r.must_change_password,
+        })
         .collect();
     let ids = batch::insert_users(conn, account.id, &new, now).await?;
     for link in Link::ALL {
         let pairs: Vec<(i64, i64)> = ids
             .iter()
             .zip(batch.iter())
-            .flat_map(|(id, (r, _))| r.links.iter().filter(|(l, _)| *l == link).flat_map(|(_, v)| v.iter().map(|(t, _)| (id.0, *t))))
+            .flat_map(|(id, (r, _))| {
+                r.links.iter().filter(|(l, _)| *l == link).flat_map(|(_, v)| v.iter().map(|(t, _)| (id.0, *t)))
+            })
             .collect();
         batch::insert_links(conn, link, &pairs).await?;
     }
@@ -422,7 +458,11 @@ async fn write_file(
     }
     let mut changes = Changes::new();
     let file = opts.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    changes.set("count", n).set("file", file).set("with_password", with_password).set("without_password", n - with_password);
+    changes
+        .set("count", n)
+        .set("file", file)
+        .set("with_password", with_password)
+        .set("without_password", n - with_password);
     let label = format!("{n} users");
     let target = Target { kind: "users", id: None, label: &label };
     activity::service::record(tx.conn(), &actor, "users.imported", target, &changes).await?;

@@ -82,11 +82,7 @@ pub const PASSWORD_HASH: &str = "password_hash";
 
 /// Joins names into one CSV cell: `;` between them; a `;` or `\` inside a name is escaped with `\`.
 pub fn join_list<S: AsRef<str>>(names: &[S]) -> String {
-    names
-        .iter()
-        .map(|n| n.as_ref().replace('\\', "\\\\").replace(';', "\\;"))
-        .collect::<Vec<_>>()
-        .join(";")
+    names.iter().map(|n| n.as_ref().replace('\\', "\\\\").replace(';', "\\;")).collect::<Vec<_>>().join(";")
 }
 
 /// The inverse of [`join_list`]; blanks around names and empty names are dropped.
@@ -135,7 +131,9 @@ pub(crate) fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     bar
 }
 
@@ -201,7 +199,13 @@ pub async fn run_import(store: &Store, args: ImportArgs) -> anyhow::Result<()> {
     let Some(format) = args.format.or_else(|| Format::from_path(&args.file)) else {
         anyhow::bail!("cannot tell the format of {}: name it .csv or .json, or pass --format", args.file.display());
     };
-    let options = ImportOptions { file: args.file, account: args.account, format, dry_run: args.dry_run, acting_as: args.acting_as };
+    let options = ImportOptions {
+        file: args.file,
+        account: args.account,
+        format,
+        dry_run: args.dry_run,
+        acting_as: args.acting_as,
+    };
     let report = import(store, &options).await.map_err(explain)?;
     for bad in &report.bad {
         for issue in &bad.issues {
@@ -217,10 +221,7 @@ pub async fn run_import(store: &Store, args: ImportArgs) -> anyhow::Result<()> {
         println!("Imported {} users into {}.", report.imported, options.account);
     }
     if report.without_password > 0 {
-        println!(
-            "{} of them have no password: they cannot sign in until an admin sets one.",
-            report.without_password
-        );
+        println!("{} of them have no password: they cannot sign in until an admin sets one.", report.without_password);
     }
     Ok(())
 }
@@ -228,7 +229,9 @@ pub async fn run_import(store: &Store, args: ImportArgs) -> anyhow::Result<()> {
 /// A user as the export writes it (JSON) and the import reads it back: the input the row makes
 /// (or what the import found wrong with it). For the field-coverage test in `users::service`.
 #[cfg(test)]
-pub(crate) fn exported_then_imported(record: crate::model::user::UserRecord) -> crate::error::Result<crate::users::input::UserInput> {
+pub(crate) fn exported_then_imported(
+    record: crate::model::user::UserRecord,
+) -> crate::error::Result<crate::users::input::UserInput> {
     let exported = export::ExportUser::new(record, crate::model::user::Assignments::default());
     let value = serde_json::to_value(&exported).expect("an exported user serialises");
     let mut issues = crate::error::Issues::new();

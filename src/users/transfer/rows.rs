@@ -134,7 +134,8 @@ fn read_csv(input: impl Read, tx: &mpsc::Sender<Item>) -> Result<(), String> {
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     return Err(format!("line {line}: {e}"));
                 }
-                let row = RawRow { pos: Pos::Line(line), cells: Vec::new(), problems: vec![("row".into(), e.to_string())] };
+                let row =
+                    RawRow { pos: Pos::Line(line), cells: Vec::new(), problems: vec![("row".into(), e.to_string())] };
                 send(tx, row)?;
                 continue;
             }
@@ -142,7 +143,8 @@ fn read_csv(input: impl Read, tx: &mpsc::Sender<Item>) -> Result<(), String> {
         let pos = Pos::Line(record.position().map(|p| p.line()).unwrap_or(0));
         let mut problems = Vec::new();
         if record.len() != columns.len() {
-            problems.push(("row".into(), format!("has {} fields where the header has {}", record.len(), columns.len())));
+            problems
+                .push(("row".into(), format!("has {} fields where the header has {}", record.len(), columns.len())));
         }
         let cells = columns
             .iter()
@@ -291,8 +293,14 @@ pub fn parse(row: RawRow, issues: &mut Issues) -> Parsed {
         }
         if matches!(
             column,
-            "receive_email" | "receive_sms" | "is_agent" | "is_supervisor" | "is_superuser" | "is_end_user"
-                | "is_company_supervisor" | "must_change_password"
+            "receive_email"
+                | "receive_sms"
+                | "is_agent"
+                | "is_supervisor"
+                | "is_superuser"
+                | "is_end_user"
+                | "is_company_supervisor"
+                | "must_change_password"
         ) {
             let value = flag(issues, column, cell);
             match column {

@@ -48,14 +48,18 @@ impl TestApp {
     /// offers no way to do, such as making a password months old.
     pub async fn sql(&self, statement: &str) {
         sqlx::any::install_default_drivers();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url).await.expect("connecting to the test database");
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)
+            .await
+            .expect("connecting to the test database");
         sqlx::query(statement).execute(&mut conn).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
     /// One text value straight from the server's database.
     pub async fn sql_text(&self, query: &str) -> String {
         sqlx::any::install_default_drivers();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url).await.expect("connecting to the test database");
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)
+            .await
+            .expect("connecting to the test database");
         let row = sqlx::query(query).fetch_one(&mut conn).await.unwrap_or_else(|e| panic!("{query}: {e}"));
         sqlx::Row::try_get(&row, 0).expect("a text column")
     }
@@ -142,7 +146,9 @@ impl TestApp {
                     "console sign-in of {login} asked for the second-factor step {action}, which this test did not \
                      expect; a test whose user has a second factor uses console_sign_in_with_second_factor:\n{body}"
                 ),
-                Some(action) => panic!("console sign-in of {login} stopped at the step {action}, which this test did not expect:\n{body}"),
+                Some(action) => panic!(
+                    "console sign-in of {login} stopped at the step {action}, which this test did not expect:\n{body}"
+                ),
                 None => panic!("console sign-in of {login} answered {status}, not a redirect to the console:\n{body}"),
             }
         }

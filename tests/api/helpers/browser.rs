@@ -57,10 +57,15 @@ impl Browser {
         let mut last_error = String::new();
         // A port found free may be taken before chromedriver binds it: then try another.
         for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+            let port =
+                std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
             let log = std::fs::File::create(&driver_log).expect("chromedriver log file");
             let mut command = Command::new(CHROMEDRIVER);
-            command.arg(format!("--port={port}")).stdin(Stdio::null()).stdout(log.try_clone().expect("log")).stderr(log);
+            command
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log);
             std::os::unix::process::CommandExt::process_group(&mut command, 0);
             let mut driver = Driver(command.spawn().unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e}")));
             if let Err(e) = wait_until_ready(&mut driver, port, &driver_log).await {
@@ -117,7 +122,11 @@ impl Browser {
 
     /// Chooses the option with `value` in the select `css` (toggles it in a multiple select).
     pub async fn select(&self, css: &str, value: &str) {
-        self.find(css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("choosing {value:?} in {css}: {e}"));
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value:?} in {css}: {e}"));
     }
 
     /// A property of the element `css` (`value`, `checked`, …) as text.
@@ -194,7 +203,10 @@ impl Browser {
                 eprintln!("page source: {}", path.display());
             }
         }
-        eprintln!("chromedriver log: {}", read_log(&self.driver_log).lines().rev().take(20).collect::<Vec<_>>().join("\n"));
+        eprintln!(
+            "chromedriver log: {}",
+            read_log(&self.driver_log).lines().rev().take(20).collect::<Vec<_>>().join("\n")
+        );
     }
 }
 

@@ -58,11 +58,16 @@ impl Page {
     /// The `value` of the input named `name`.
     #[track_caller]
     pub fn value_of(&self, name: &str) -> String {
-        let at = self.body.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
+        let at =
+            self.body.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no input {name} in:\n{}", self.body));
         let tag_start = self.body[..at].rfind('<').expect("tag start");
         let tag_end = at + self.body[at..].find('>').expect("tag end");
         let tag = &self.body[tag_start..tag_end];
-        tag.split("value=\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or_else(|| panic!("no value in {tag}")).to_string()
+        tag.split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or_else(|| panic!("no value in {tag}"))
+            .to_string()
     }
 }
 

@@ -12,8 +12,8 @@ pub mod mmdb;
 mod png;
 mod raw;
 mod response;
-mod second_factor;
 mod restart;
+mod second_factor;
 mod smtp;
 mod smtp_tls;
 
@@ -32,7 +32,8 @@ pub use console_client::{Console, settings_form};
 pub use png::png;
 pub use response::Resp;
 pub use second_factor::{
-    Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, token_without_steps, totp_code,
+    Authenticator, Authenticators, hidden_fields, now_step, recovery_codes_in, text_by_id, token_without_steps,
+    totp_code,
 };
 #[allow(unused_imports)]
 pub use smtp::{Mailbox, ReceivedMail, SMTP_PASSWORD, SMTP_USER};
@@ -99,7 +100,8 @@ impl TestApp {
         let mut config = Config::for_database(&url, dir.path());
         config.smtp_url = Some(mailbox.url().into());
         adjust(&mut config);
-        let app = Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
+        let app =
+            Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
         let (admin_login, admin_password) =
             app.initial_admin().expect("a first start creates the first admin and reveals its password");
         let port = app.port();

@@ -58,7 +58,9 @@ pub fn token_without_steps(login: &str, body: &Value) -> String {
                 "{login}: the sign-in asked for the second-factor step {step:?} (reason {reason:?}), which this test did \
                  not expect; a test whose user has a second factor uses sign_in_with_second_factor or complete_sign_in: {body}"
             ),
-            other => panic!("{login}: the sign-in asked for the step {other:?} (reason {reason:?}), which this test did not expect: {body}"),
+            other => panic!(
+                "{login}: the sign-in asked for the step {other:?} (reason {reason:?}), which this test did not expect: {body}"
+            ),
         }
     }
     body["token"].as_str().unwrap_or_else(|| panic!("{login}: no token in the sign-in's answer: {body}")).to_string()
@@ -86,15 +88,20 @@ impl TestApp {
     /// Sets up the authenticator asked for by a `totp_setup` step, as the user's phone.
     pub async fn set_up_authenticator(&self, login: &str, step: &Value) -> Resp {
         let challenge = step["challenge"].as_str().expect("challenge");
-        let setup = self.send(self.anon(Method::POST, "/api/v1/auth/totp-setup").json(&json!({ "challenge": challenge }))).await;
+        let setup = self
+            .send(self.anon(Method::POST, "/api/v1/auth/totp-setup").json(&json!({ "challenge": challenge })))
+            .await;
         let secret = setup.json(200)["secret"].as_str().expect("secret").to_string();
         let step_now = now_step();
         let code = totp_code(&secret, step_now);
         let body = json!({ "challenge": challenge, "code": code });
         let resp = self.send(self.anon(Method::POST, "/api/v1/auth/totp-setup/confirm").json(&body)).await;
         if resp.status == 200 {
-            let codes = resp.body["recovery_codes"].as_array().map(|a| a.iter().map(|c| c.as_str().unwrap().to_string()).collect());
-            self.authenticators.put(login, Authenticator { secret, last_step: step_now, recovery_codes: codes.unwrap_or_default() });
+            let codes = resp.body["recovery_codes"]
+                .as_array()
+                .map(|a| a.iter().map(|c| c.as_str().unwrap().to_string()).collect());
+            self.authenticators
+                .put(login, Authenticator { secret, last_step: step_now, recovery_codes: codes.unwrap_or_default() });
         }
         resp
     }
@@ -102,7 +109,8 @@ impl TestApp {
     /// The next code the phone would give: a step not used yet within the accepted drift, or a
     /// recovery code when the test signed in more often than the steps allow.
     pub fn next_code(&self, login: &str) -> (String, &'static str) {
-        let mut a = self.authenticators.get(login).unwrap_or_else(|| panic!("{login} has no authenticator in this test"));
+        let mut a =
+            self.authenticators.get(login).unwrap_or_else(|| panic!("{login} has no authenticator in this test"));
         let now = now_step();
         let code = match (now - 1..=now + 1).find(|s| *s > a.last_step) {
             Some(step) => {
@@ -152,7 +160,8 @@ impl TestApp {
             let (action, mut form) = if body.contains("action=\"/login/totp-setup\"") {
                 let secret: String = text_by_id(&body, "totp-key").chars().filter(|c| !c.is_whitespace()).collect();
                 let step = now_step();
-                self.authenticators.put(login, Authenticator { secret: secret.clone(), last_step: step, recovery_codes: Vec::new() });
+                self.authenticators
+                    .put(login, Authenticator { secret: secret.clone(), last_step: step, recovery_codes: Vec::new() });
                 let mut form = hidden_fields(&body, "/login/totp-setup");
                 form.push(("code".into(), totp_code(&secret, step)));
                 ("/login/totp-setup", form)
@@ -204,7 +213,8 @@ pub fn recovery_codes_in(body: &str) -> Vec<String> {
 /// The hidden fields of the form posting to `action`.
 #[track_caller]
 pub fn hidden_fields(body: &str, action: &str) -> Vec<(String, String)> {
-    let start = body.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action} in:\n{body}"));
+    let start =
+        body.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form for {action} in:\n{body}"));
     let form = &body[start..start + body[start..].find("</form>").expect("form end")];
     form.split("<input type=\"hidden\" name=\"")
         .skip(1)

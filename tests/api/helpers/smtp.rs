@@ -226,7 +226,9 @@ where
             let decoded = STANDARD.decode(encoded.trim()).unwrap_or_default();
             let parts: Vec<&[u8]> = decoded.split(|b| *b == 0).collect();
             let (user, pass) = match parts.as_slice() {
-                [_, user, pass] => (String::from_utf8_lossy(user).to_string(), String::from_utf8_lossy(pass).to_string()),
+                [_, user, pass] => {
+                    (String::from_utf8_lossy(user).to_string(), String::from_utf8_lossy(pass).to_string())
+                }
                 _ => Default::default(),
             };
             authenticate(&mut auth_user, user, pass)
@@ -250,7 +252,11 @@ where
                 Some((code, n)) if *n > 0 => {
                     *n -= 1;
                     let code = *code;
-                    if code >= 500 { format!("{code} 5.1.1 Mailbox unavailable") } else { format!("{code} 4.3.0 Try again later") }
+                    if code >= 500 {
+                        format!("{code} 5.1.1 Mailbox unavailable")
+                    } else {
+                        format!("{code} 4.3.0 Try again later")
+                    }
                 }
                 _ => {
                     rcpts.push(address(&line["RCPT TO:".len()..]));
@@ -278,7 +284,14 @@ where
                 {
                     let mut received = shared.received.lock().unwrap();
                     for to in rcpts.drain(..) {
-                        received.push(ReceivedMail { to, from: from.clone(), subject: subject.clone(), text: text.clone(), auth_user: auth_user.clone(), session: session.clone() });
+                        received.push(ReceivedMail {
+                            to,
+                            from: from.clone(),
+                            subject: subject.clone(),
+                            text: text.clone(),
+                            auth_user: auth_user.clone(),
+                            session: session.clone(),
+                        });
                     }
                 }
                 shared.arrived.notify_waiters();
