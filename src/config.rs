@@ -103,7 +103,7 @@ pub struct Config {
     pub secret_key: Option<secrecy::SecretString>,
     pub bind: SocketAddr,
     pub public_url: Option<String>,
-    /// Password hashing cost (sessions' lifetimes are account settings, see `accounts::security`).
+    /// Password hashing cost (sessions' lifetimes are account settings, see `model::settings`).
     pub argon2: crate::config::HashParams,
     /// Mail delivery (see `mail`): the SMTP URL holds a password, hence secret.
     pub smtp_url: Option<secrecy::SecretString>,
@@ -261,7 +261,7 @@ mod tests {
     }
 }
 
-/// The argon2id cost of password hashing (`auth::password`).
+/// The argon2id cost of password hashing (`passwords::hashing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashParams {
     pub memory_kib: u32,

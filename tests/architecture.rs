@@ -76,12 +76,73 @@ fn module_of(file: &Path) -> Option<String> {
     (!matches!(name, "lib" | "main")).then(|| name.to_string())
 }
 
-/// Unit tests may reach anywhere; they are cut off at `#[cfg(test)]`.
-fn without_unit_tests(text: &str) -> &str {
-    match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => text,
+/// Unit tests may reach anywhere: each `#[cfg(test)] mod … { … }` block is left out, braces
+/// balanced, and whatever follows it is still read.
+fn without_unit_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "#[cfg(test)]".len()..];
+        let Some(open) = after.trim_start().strip_prefix("mod ").and_then(|m| m.find('{').map(|b| (m, b))) else {
+            // Not a test module (an attribute on an item): keep it.
+            out.push_str("#[cfg(test)]");
+            rest = after;
+            continue;
+        };
+        let (module, brace) = open;
+        let body = &module[brace..];
+        let mut depth = 0usize;
+        let mut end = body.len();
+        for (j, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = j + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &body[end..];
     }
+    out.push_str(rest);
+    out
+}
+
+/// How many `super::` steps lead from a file's module to the crate root
+/// (`src/users.rs` and `src/users/mod.rs`: 1; `src/users/service.rs`: 2).
+fn depth_of(file: &Path) -> usize {
+    let rel = file.strip_prefix(src_dir()).expect("a file under src/");
+    let parts: Vec<_> = rel.components().collect();
+    let last_is_mod = rel.file_name().is_some_and(|n| n == "mod.rs");
+    parts.len() - usize::from(last_is_mod)
+}
+
+/// Top-level modules reached through `super::` chains that climb to the crate root.
+fn used_through_super(text: &str, depth: usize) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for (i, _) in text.match_indices("super::") {
+        if text[..i].ends_with("super::") {
+            continue; // counted from the first `super` of the chain
+        }
+        let mut rest = &text[i..];
+        let mut steps = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            steps += 1;
+            rest = r;
+        }
+        if steps >= depth {
+            let name = ident_at(rest);
+            if !name.is_empty() {
+                used.insert(name.to_string());
+            }
+        }
+    }
+    used
 }
 
 fn ident_at(text: &str) -> &str {
@@ -136,8 +197,8 @@ fn every_module_uses_only_the_layers_below_it() {
             continue;
         };
         seen.insert(module.clone());
-        let text = std::fs::read_to_string(file).expect("source file is readable");
-        for used in used_modules(without_unit_tests(&text)) {
+        let text = without_unit_tests(&std::fs::read_to_string(file).expect("source file is readable"));
+        for used in used_modules(&text).into_iter().chain(used_through_super(&text, depth_of(file))) {
             if used == module {
                 continue;
             }
@@ -154,6 +215,22 @@ fn every_module_uses_only_the_layers_below_it() {
     assert!(problems.is_empty(), "modules reaching upwards:\n{}", problems.join("\n"));
     let missing: Vec<_> = ORDER.iter().filter(|m| !seen.contains(**m)).collect();
     assert!(missing.is_empty(), "ORDER names modules that do not exist: {missing:?}");
+}
+
+#[test]
+fn unit_tests_are_left_out_and_what_follows_them_is_read() {
+    let text = "use crate::a;\n#[cfg(test)]\nmod tests {\n    fn f() { crate::z::g(); }\n}\nuse crate::b;\n";
+    let kept = without_unit_tests(text);
+    assert_eq!(used_modules(&kept), ["a", "b"].into_iter().map(String::from).collect());
+}
+
+#[test]
+fn super_chains_to_the_crate_root_are_seen() {
+    let deep = src_dir().join("users").join("service.rs");
+    assert_eq!(depth_of(&deep), 2);
+    assert_eq!(depth_of(&src_dir().join("users").join("mod.rs")), 1);
+    let used = used_through_super("use super::super::console::x;\nsuper::model::f();", 2);
+    assert_eq!(used, ["console"].into_iter().map(String::from).collect());
 }
 
 #[test]
@@ -210,10 +287,12 @@ fn reaches_store_functions(path_after_store: &str) -> bool {
 /// `state.store.begin()`, and any `crate::store::` path to a function or function module,
 /// called or imported.
 fn store_touches(text: &str) -> Vec<String> {
-    let text = without_comments(without_unit_tests(text));
+    let text = without_comments(&without_unit_tests(text));
     let mut found = Vec::new();
-    for opening in [".store.read()", ".store.begin()"] {
-        if text.contains(opening) {
+    // Whitespace aside, so that a call rustfmt spread over lines is seen too.
+    let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for opening in [".store.read()", ".store.begin()", "Store::read(", "Store::begin("] {
+        if squashed.contains(opening) {
             found.push(format!("`{}`", opening.trim_start_matches('.')));
         }
     }

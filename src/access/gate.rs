@@ -67,7 +67,10 @@ pub(crate) async fn user_rules(conn: &mut Conn, account: AccountId, user: UserId
     let Some((mode, rows)) = store::for_user(conn, account, user).await? else { return Ok(None) };
     let (account_rows, own_rows): (Vec<RuleRow>, Vec<RuleRow>) = rows.into_iter().partition(|r| r.user_id.is_none());
     Ok(Some(UserRules {
-        mode: Mode::parse(&mode).unwrap_or_default(),
+        // A stored mode Roster does not know is an error, never quietly `inherit`: the mode
+        // decides which rules apply.
+        mode: Mode::parse(&mode)
+            .map_err(|_| Error::Internal(anyhow::anyhow!("unknown access mode {mode:?} stored for user {}", user.0)))?,
         account: to_rules(&account_rows),
         own: to_rules(&own_rows),
     }))

@@ -211,7 +211,7 @@ pub(super) async fn end(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::service::end(&state, &state.sessions, &principal, SessionId(id), None).await.or_fail(&user)?;
+    sessions::service::end(&state, &principal, SessionId(id), None).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
@@ -312,9 +312,7 @@ pub(super) async fn end_user_session(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::SessionsManage).await?;
     let principal = user.principal(&account, Permission::SessionsManage);
-    sessions::service::end(&state, &state.sessions, &principal, SessionId(session), Some(UserId(id)))
-        .await
-        .or_fail(&user)?;
+    sessions::service::end(&state, &principal, SessionId(session), Some(UserId(id))).await.or_fail(&user)?;
     if session == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }

@@ -121,7 +121,7 @@ async fn end_my_session(
 ) -> Result<StatusCode> {
     person(&caller)?;
     let me = caller.principal(caller.account, crate::access::Permission::SessionsManage, &client);
-    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(caller.user)).await?;
+    sessions::service::end(&state, &me, SessionId(id), Some(caller.user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -28,7 +28,7 @@ pub async fn change_own_password(
     let user = check_current_password(state, caller, client, current, "user.password_change_failed").await?;
     let settings = &caller.home_account.security;
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
-    change::vet(&state.store, settings, &holder, &new_password, "new_password").await?;
+    change::vet(state, settings, &holder, &new_password, "new_password").await?;
     let hash = password::hash(new_password).await?;
     let now = now_ms();
     let actor = caller.actor(client);

@@ -10,7 +10,8 @@ use crate::error::{Error, FieldIssue, Result};
 use crate::ids::UserId;
 use crate::model::settings::SecuritySettings;
 use crate::passwords::hashing as password;
-use crate::store::{Conn, Store, challenges, password_history, users};
+use crate::state::AppState;
+use crate::store::{Conn, challenges, password_history, users};
 
 /// A month of password expiry, in milliseconds: 30 days, so that "3 months" is the same
 /// length whenever it starts.
@@ -26,7 +27,7 @@ pub struct Holder<'a> {
 /// Refuses a password that breaks the account's policy or was used recently, naming every
 /// rule that failed under `field`.
 pub async fn vet(
-    store: &Store,
+    state: &AppState,
     settings: &SecuritySettings,
     holder: &Holder<'_>,
     password: &SecretString,
@@ -41,7 +42,7 @@ pub async fn vet(
     if let (Some(id), n) = (holder.id, policy.history)
         && n > 0
     {
-        let mut conn = store.read().await?;
+        let mut conn = state.store.read().await?;
         let mut hashes = password_history::recent(&mut conn, id, n).await?;
         if let Some(current) = users::password_hash(&mut conn, id).await?
             && !hashes.contains(&current)

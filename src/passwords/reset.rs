@@ -178,7 +178,7 @@ pub async fn check_link(state: &AppState, secret: &str) -> Result<LiveLink> {
 pub async fn reset(state: &AppState, secret: &str, new_password: SecretString, client: &ClientInfo) -> Result<()> {
     let LiveLink { link, account, user } = check_link(state, secret).await?;
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
-    change::vet(&state.store, &account.security, &holder, &new_password, "new_password").await?;
+    change::vet(state, &account.security, &holder, &new_password, "new_password").await?;
     let hash = password::hash(new_password).await?;
     let now = now_ms();
     let actor =

@@ -102,7 +102,7 @@ async fn end_session(
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<StatusCode> {
-    super::service::end(&state, &state.sessions, &auth.principal(&client), SessionId(path.id), None).await?;
+    super::service::end(&state, &auth.principal(&client), SessionId(path.id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

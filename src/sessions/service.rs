@@ -11,7 +11,6 @@ use crate::ids::{SessionId, UserId};
 use crate::model::SessionKind;
 use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
-use crate::store::session_cache::SessionCache;
 use crate::store::sessions::{Liveness, SessionFilter, SessionRow};
 use crate::store::{Affects, Conn, sessions};
 
@@ -96,13 +95,7 @@ pub async fn list(
 
 /// Ends one session of the account (R32), if its user is one the principal sees and may
 /// change (D2, D8); others' sessions are not found.
-pub async fn end(
-    state: &AppState,
-    cache: &SessionCache,
-    principal: &Principal,
-    id: SessionId,
-    only_of: Option<UserId>,
-) -> Result<()> {
+pub async fn end(state: &AppState, principal: &Principal, id: SessionId, only_of: Option<UserId>) -> Result<()> {
     let (actor, account) = (&principal.actor, principal.account());
     let mut tx = state.store.begin().await?;
     let user = sessions::delete(tx.conn(), account, id, only_of).await?.ok_or(Error::NotFound("session"))?;
@@ -122,7 +115,7 @@ pub async fn end(
     .await?;
     tx.affects(Affects::Users(vec![user]));
     tx.commit().await?;
-    cache.forget_user(user);
+    state.sessions.forget_user(user);
     Ok(())
 }
 

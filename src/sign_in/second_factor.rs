@@ -403,16 +403,18 @@ async fn wrong_code(
         )
         .await?;
         let lockout = &live.account.security.lockout;
-        // A lock also ends the user's pending sign-ins, this one among them.
-        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now)
-            .await?
-            >= i64::from(lockout.max_failures);
+        // The address first, then the user, in the same order as a wrong password
+        // (`passwords::lockout::record_failure`), so that the two cannot deadlock on PostgreSQL.
         let blocked = match p.client.address.as_deref() {
             Some(address) => {
                 crate::passwords::lockout::count_address_failure(tx.conn(), address, lockout, p.now).await?
             }
             None => false,
         };
+        // A lock also ends the user's pending sign-ins, this one among them.
+        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now)
+            .await?
+            >= i64::from(lockout.max_failures);
         let left = MAX_WRONG_CODES - wrong;
         if left <= 0 || blocked {
             store::delete_challenge(tx.conn(), live.record.id).await?;

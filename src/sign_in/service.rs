@@ -442,7 +442,7 @@ pub async fn complete_password_change(
         return Err(refused());
     }
     let holder = Holder { id: Some(user.id), login: &user.login, email: user.email.as_deref() };
-    change::vet(&state.store, &account.security, &holder, &new_password, "new_password").await?;
+    change::vet(state, &account.security, &holder, &new_password, "new_password").await?;
     let hash = password::hash(new_password).await?;
     let actor =
         Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };

@@ -52,7 +52,9 @@ impl Engine {
     pub(crate) fn of(conn: &Conn) -> Engine {
         match conn.backend_name() {
             "PostgreSQL" => Engine::Postgres,
-            _ => Engine::Sqlite,
+            "SQLite" => Engine::Sqlite,
+            // `Store::connect` installs and accepts these two drivers only.
+            other => unreachable!("a connection to an engine Roster does not support: {other}"),
         }
     }
 

@@ -7,7 +7,8 @@ use super::Conn;
 use crate::ids::{AccountId, UserId};
 
 /// Counts one failure against a user within a window that starts at their first failure;
-/// returns the count in the current window, or `None` when the user is locked already. The
+/// returns the count in the current window, or `None` when the user is locked already (or no
+/// longer exists). The
 /// lock is checked in the same statement, so guesses that were in flight when another one
 /// locked the user neither count nor lock again.
 pub async fn count_user_failure(

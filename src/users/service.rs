@@ -197,7 +197,7 @@ pub async fn create(
     if generated.is_none() {
         let holder =
             Holder { id: None, login: fields.login.as_str(), email: fields.email.as_ref().map(|e| e.as_str()) };
-        change::vet(&state.store, &settings, &holder, &password, "password").await?;
+        change::vet(state, &settings, &holder, &password, "password").await?;
     }
     let hash = password::hash(password).await?;
     let now = now_ms();
@@ -504,7 +504,7 @@ pub async fn set_password(
     let (password, generated) = change::given_or_generated(new_password, &settings, &current.login);
     if generated.is_none() {
         let holder = Holder { id: Some(id), login: &current.login, email: current.email.as_deref() };
-        change::vet(&state.store, &settings, &holder, &password, "password").await?;
+        change::vet(state, &settings, &holder, &password, "password").await?;
     }
     let hash = password::hash(password).await?;
     let mut tx = state.store.begin().await?;

@@ -258,7 +258,7 @@ pub(in crate::console) async fn end_session(
     Path(id): Path<i64>,
 ) -> Result<Response, Failure> {
     let me = user.caller.principal(user.caller.account, crate::access::Permission::SessionsManage, &user.client);
-    sessions::service::end(&state, &state.sessions, &me, SessionId(id), Some(user.caller.user)).await.or_fail(&user)?;
+    sessions::service::end(&state, &me, SessionId(id), Some(user.caller.user)).await.or_fail(&user)?;
     if id == user.caller.session.0 {
         return Ok(go(user.htmx, "/login"));
     }
