@@ -155,22 +155,11 @@ fn used_modules(text: &str) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
     for (i, _) in text.match_indices("crate::") {
         let rest = &text[i + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let group = &group[..group.find(';').unwrap_or(group.len())];
-            let mut depth = 0;
-            let mut start = true;
-            for (j, c) in group.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => start = true,
-                    c if start && (c.is_ascii_alphabetic() || c == '_') => {
-                        used.insert(ident_at(&group[j..]).to_string());
-                        start = false;
-                    }
-                    _ => {}
-                }
-            }
+        if rest.starts_with('{') {
+            let group = &rest[..rest.find(';').unwrap_or(rest.len())];
+            let mut paths = Vec::new();
+            use_paths(group, "", &mut paths);
+            used.extend(paths.iter().map(|path| ident_at(path.trim()).to_string()).filter(|name| !name.is_empty()));
         } else {
             let name = ident_at(rest);
             if !name.is_empty() {

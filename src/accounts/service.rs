@@ -314,10 +314,3 @@ pub async fn by_id(state: &AppState, id: AccountId) -> Result<Option<AccountReco
     let mut conn = state.store.read().await?;
     Ok(store::by_id(&mut conn, id).await?)
 }
-
-/// The name of account `id`, for the console's header. `None` when it is not found or cannot be
-/// read (the header then shows the slug); only failing to reach the database is an error.
-pub async fn display_name(state: &AppState, id: AccountId) -> Result<Option<String>> {
-    let mut conn = state.store.read().await?;
-    Ok(store::by_id(&mut conn, id).await.ok().flatten().map(|a| a.name))
-}

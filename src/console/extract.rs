@@ -49,10 +49,8 @@ impl FromRequestParts<AppState> for ConsoleUser {
             return Err(to_login(htmx));
         };
         let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
-        let account_name = match crate::accounts::service::display_name(state, caller.account).await {
-            Ok(name) => name.unwrap_or_else(|| caller.account_slug.clone()),
-            Err(err) => return Err(bare_failure(err, htmx)),
-        };
+        // The caller's account was read with the session (and is re-read after any change to it).
+        let account_name = caller.home_account.name.clone();
         Ok(ConsoleUser { caller, csrf, htmx, client, account_name })
     }
 }

@@ -15,7 +15,7 @@
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::{Engine, Resp, STRONG, TestApp, rfc3339};
+use crate::helpers::{Engine, Resp, STRONG, TestApp, now_ms, rfc3339};
 
 both_engines!(
     an_idle_console_session_is_refused,
@@ -28,10 +28,6 @@ both_engines!(
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
-
-fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
 
 /// An integer column (or `null`) straight from the database, as text.
 async fn column(app: &TestApp, column: &str, table: &str, id: i64) -> String {

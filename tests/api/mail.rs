@@ -29,7 +29,8 @@ fn quick_retries(config: &mut roster::config::Config) {
 }
 
 /// A user with an email address; asks for a reset link for them (which queues one mail).
-async fn queue_mail_for(app: &TestApp, login: &str) -> String {
+/// A user with an email address asks for a reset link (one mail); returns the address.
+pub async fn queue_mail_for(app: &TestApp, login: &str) -> String {
     let email = format!("{login}@example.com");
     app.user_with_password(login, STRONG, json!({ "email": email })).await;
     request_reset(app, login).await;

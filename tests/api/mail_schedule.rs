@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, STRONG, TestApp, list_items};
+use crate::helpers::{Engine, TestApp, list_items, now_ms};
 
 both_engines!(
     each_retry_moves_out_as_the_backoff_schedule_says,
@@ -30,16 +30,9 @@ const BACKOFF_MS: [i64; 7] =
     [30 * SECOND_MS, 2 * MINUTE_MS, 10 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS, 2 * HOUR_MS, 4 * HOUR_MS];
 const MAX_ATTEMPTS: i64 = 8;
 
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 /// A user with an email address asks for a reset link (one mail); returns the mail's id.
 async fn queue_mail_for(app: &TestApp, login: &str) -> i64 {
-    let email = format!("{login}@example.com");
-    app.user_with_password(login, STRONG, json!({ "email": email })).await;
-    let body = json!({ "account": app.account, "login_or_email": login });
-    app.send(app.anon(reqwest::Method::POST, "/api/v1/auth/forgot-password").json(&body)).await.expect(202);
+    let email = super::mail::queue_mail_for(app, login).await;
     let id = app.sql_text(&format!("SELECT CAST(id AS TEXT) FROM mail_outbox WHERE recipient = '{email}'")).await;
     id.parse().expect("the queued mail's id")
 }

@@ -33,15 +33,6 @@ async fn second_factor_step(app: &TestApp, login: &str) -> String {
     step["challenge"].as_str().unwrap().to_string()
 }
 
-async fn code_hashes(app: &TestApp, user: i64) -> Vec<String> {
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-    sqlx::query_scalar(&format!("SELECT code_hash FROM recovery_codes WHERE user_id = {user} ORDER BY id"))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-}
-
 async fn recovery_codes_are_stored_keyed_and_bound_to_their_user(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (ada, bob) = (admin_user(&app, "ada").await, admin_user(&app, "bob").await);
@@ -50,7 +41,7 @@ async fn recovery_codes_are_stored_keyed_and_bound_to_their_user(engine: Engine)
     let codes = app.authenticators.get("ada").unwrap().recovery_codes;
     assert_eq!(codes.len(), 10);
 
-    let stored = code_hashes(&app, ada).await;
+    let stored = app.recovery_code_hashes(ada).await;
     assert_eq!(stored.len(), 10);
     for (hash, code) in stored.iter().zip(&codes) {
         assert!(hash.starts_with("hmac1:") && hash.len() == 6 + 64, "a keyed hash: {hash}");

@@ -115,13 +115,7 @@ async fn user_with_secrets(app: &TestApp) -> Secrets {
 }
 
 async fn code_hashes(app: &TestApp, user: i64) -> Vec<String> {
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.unwrap();
-    let hashes: Vec<String> =
-        sqlx::query_scalar(&format!("SELECT code_hash FROM recovery_codes WHERE user_id = {user} ORDER BY id"))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+    let hashes = app.recovery_code_hashes(user).await;
     assert_eq!(hashes.len(), 10, "ten codes are stored");
     hashes
 }

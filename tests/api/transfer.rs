@@ -18,37 +18,6 @@ both_engines!(
     import_refuses_bad_hashes_and_weak_passwords,
 );
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `roster --database-url <the app's> ARGS…`.
-async fn roster(app: &TestApp, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .arg("--database-url")
-        .arg(&app.database_url)
-        .args(args)
-        .env_remove("ROSTER_CONFIG")
-        .env("ROSTER_LOG", "warn")
-        .output()
-        .await
-        .expect("running the roster binary");
-    Run {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs and asserts success.
-async fn roster_ok(app: &TestApp, args: &[&str]) -> Run {
-    let run = roster(app, args).await;
-    assert!(run.ok, "roster {args:?} failed:\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
-    run
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("writing the test file");
@@ -84,7 +53,7 @@ async fn export_names_links_and_holds_no_secret(engine: Engine) {
         "permissions": ["activity.view"], "is_agent": true, "time_zone": "Europe/Berlin" }))
         .await;
 
-    let csv = roster_ok(&app, &["users", "export"]).await.stdout;
+    let csv = app.roster_ok(&["users", "export"]).await.stdout;
     let rows = csv_rows(&csv);
     assert_eq!(rows.len(), 2, "the admin and mia: {csv}");
     let mia = rows.iter().find(|r| r["login"] == "mia").expect("mia is exported");
@@ -104,7 +73,7 @@ async fn export_names_links_and_holds_no_secret(engine: Engine) {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("users.json");
-    let run = roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
+    let run = app.roster_ok(&["users", "export", "--output", s(&file)]).await;
     assert!(run.stderr.contains("Exported 2 users"), "{}", run.stderr);
     let text = std::fs::read_to_string(&file).unwrap();
     let users: Vec<Value> =
@@ -137,7 +106,7 @@ async fn import_creates_users_with_links_and_activity(engine: Engine) {
          bob,bob@example.com,Bob,agent,SALES,,302,yes,disabled,\n\
          cy,,,,,,,,,\n",
     );
-    let run = roster_ok(&app, &["users", "import", s(&file)]).await;
+    let run = app.roster_ok(&["users", "import", s(&file)]).await;
     assert!(run.stdout.contains("Imported 3 users into default."), "{}", run.stdout);
     assert!(run.stdout.contains("2 of them have no password"), "{}", run.stdout);
 
@@ -196,7 +165,7 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_written(engine: Engine) {
          taken,,,\n\
          ext,,,500\n",
     );
-    let run = roster(&app, &["users", "import", s(&file)]).await;
+    let run = app.roster(&["users", "import", s(&file)]).await;
     assert!(!run.ok, "a file with bad rows must fail: {}", run.stdout);
     for expected in [
         "line 3: email: ",
@@ -215,7 +184,7 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_written(engine: Engine) {
         "bad.json",
         r#"[{"login": "fine"}, {"login": "x", "email": "nope"}, {"login": "y", "nickname": "z", "is_agent": "maybe"}]"#,
     );
-    let run = roster(&app, &["users", "import", s(&json_file)]).await;
+    let run = app.roster(&["users", "import", s(&json_file)]).await;
     assert!(!run.ok);
     for expected in
         ["item 2: email: ", "item 3: nickname: is not a known column", "item 3: is_agent: must be true or false"]
@@ -291,7 +260,7 @@ async fn export_then_import_into_another_account_gives_equal_users(engine: Engin
         app.post(&format!("/api/v1/accounts/{slug}/roles"), auditor.clone()).await.json(201);
 
         let file = dir.path().join(format!("default.{format}"));
-        roster_ok(&app, &["users", "export", "--output", s(&file)]).await;
+        app.roster_ok(&["users", "export", "--output", s(&file)]).await;
         let text = std::fs::read_to_string(&file).unwrap();
         if format == "csv" {
             let rows = csv_rows(&text);
@@ -310,7 +279,7 @@ async fn export_then_import_into_another_account_gives_equal_users(engine: Engin
             assert_eq!(user(&users, "dee")["company"], hyperlink, "JSON is left as it is");
             assert_eq!(user(&users, "Ann")["phone"], "+4915112345678");
         }
-        let run = roster_ok(&app, &["users", "import", s(&file), "--account", slug]).await;
+        let run = app.roster_ok(&["users", "import", s(&file), "--account", slug]).await;
         assert!(run.stdout.contains(&format!("Imported 5 users into {slug}.")), "{}", run.stdout);
 
         let (from, to) = (users_of(&app, "default").await, users_of(&app, slug).await);
@@ -330,12 +299,12 @@ async fn dry_run_checks_and_writes_nothing(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let good =
         write(dir.path(), "good.csv", "login,email,password\ndee,dee@example.com,Quartz-Lantern-Meadow-42!\neve,,\n");
-    let run = roster_ok(&app, &["users", "import", s(&good), "--dry-run"]).await;
+    let run = app.roster_ok(&["users", "import", s(&good), "--dry-run"]).await;
     assert!(run.stdout.contains("All 2 rows are valid. Nothing was written"), "{}", run.stdout);
     assert!(run.stdout.contains("1 of them have no password"), "{}", run.stdout);
 
     let bad = write(dir.path(), "bad.csv", "login,time_zone\nfay,Mars/Base\n");
-    let run = roster(&app, &["users", "import", s(&bad), "--dry-run"]).await;
+    let run = app.roster(&["users", "import", s(&bad), "--dry-run"]).await;
     assert!(!run.ok && run.stderr.contains("line 2: time_zone: "), "{}", run.stderr);
 
     assert_eq!(app.logins("limit=100").await, vec![app.admin_login.clone()], "a dry run writes nothing");
@@ -358,7 +327,7 @@ async fn imported_hashes_sign_in_and_are_upgraded(engine: Engine) {
     // argon2's parameters hold commas, so those cells are quoted, as any CSV writer does.
     let text = format!("login,password_hash\nbea,{BCRYPT}\ncal,\"{ARGON2ID_CHEAP}\"\ndee,\"{DJANGO_ARGON2}\"\n");
     let file = write(dir.path(), "from-old-pbx.csv", &text);
-    let run = roster_ok(&app, &["users", "import", s(&file)]).await;
+    let run = app.roster_ok(&["users", "import", s(&file)]).await;
     assert!(run.stdout.contains("Imported 3 users"), "{}", run.stdout);
     for (login, imported) in [("bea", BCRYPT), ("cal", ARGON2ID_CHEAP), ("dee", DJANGO_ARGON2)] {
         let query = format!("SELECT password_hash FROM users WHERE login = '{login}'");
@@ -387,7 +356,7 @@ async fn import_refuses_bad_hashes_and_weak_passwords(engine: Engine) {
         gus,password1,\n\
         hal,Quartz-Lantern-Meadow-42!,$2b$05$I9ZbZhZZQoXSF.29txc6muZTR1o5fRzLPf/wNDjffxU6sqhp8Tr.i\n";
     let file = write(dir.path(), "bad.csv", text);
-    let run = roster(&app, &["users", "import", s(&file)]).await;
+    let run = app.roster(&["users", "import", s(&file)]).await;
     assert!(!run.ok, "a file with bad rows imports nothing: {}", run.stdout);
     let report = format!("{}{}", run.stdout, run.stderr);
     for expected in [
@@ -426,7 +395,7 @@ async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
          t-perm,,North,users.view,\n\
          t-op,,North,,true\n",
     );
-    let run = roster(&app, &["users", "import", s(&file), "--as", "lead"]).await;
+    let run = app.roster(&["users", "import", s(&file), "--as", "lead"]).await;
     assert!(!run.ok, "{}", run.stdout);
     for expected in
         ["line 3: roles:", "line 4: desks:", "line 5: desks:", "line 6: permissions:", "line 7: is_superuser:"]
@@ -437,11 +406,11 @@ async fn import_as_a_user_gives_and_reaches_only_what_they_may(engine: Engine) {
     assert!(!app.logins("limit=500").await.iter().any(|l| l.starts_with("t-")), "nothing was imported");
 
     let good = write(dir.path(), "good.csv", "login,desks\nt-ok,North\n");
-    roster_ok(&app, &["users", "import", s(&good), "--as", "lead"]).await;
+    app.roster_ok(&["users", "import", s(&good), "--as", "lead"]).await;
     let created = app.activity("action=user.created&limit=500").await;
     let by: Vec<&str> =
         created.iter().filter(|e| e["target_label"] == "t-ok").map(|e| e["actor_label"].as_str().unwrap()).collect();
     assert_eq!(by, vec!["lead"], "recorded as the lead's: {created:#?}");
-    let unknown = roster(&app, &["users", "import", s(&good), "--as", "nobody"]).await;
+    let unknown = app.roster(&["users", "import", s(&good), "--as", "nobody"]).await;
     assert!(!unknown.ok && unknown.stderr.contains("nobody"), "{}", unknown.stderr);
 }

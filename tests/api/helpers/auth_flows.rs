@@ -55,6 +55,18 @@ impl TestApp {
     }
 
     /// One text value straight from the server's database.
+    /// The stored hashes of a user's recovery codes, oldest first.
+    pub async fn recovery_code_hashes(&self, user: i64) -> Vec<String> {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)
+            .await
+            .expect("connecting to the test database");
+        sqlx::query_scalar(&format!("SELECT code_hash FROM recovery_codes WHERE user_id = {user} ORDER BY id"))
+            .fetch_all(&mut conn)
+            .await
+            .expect("reading the recovery codes")
+    }
+
     pub async fn sql_text(&self, query: &str) -> String {
         sqlx::any::install_default_drivers();
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)

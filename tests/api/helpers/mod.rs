@@ -440,6 +440,11 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// Now, in the milliseconds since the epoch that Roster stores.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("formats")
 }
