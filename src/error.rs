@@ -14,8 +14,15 @@ pub enum Error {
     Validation(Vec<FieldIssue>),
     #[error("{message}")]
     Conflict { field: &'static str, message: String },
+    /// The request is well formed but the resource's state refuses it (a built-in role cannot
+    /// be deleted or renamed; an API token is revoked, not signed out): 409 naming the field.
+    #[error("{}: {}", .0.field, .0.message)]
+    StateConflict(FieldIssue),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists but not with this method (`Allow` lists the methods it has).
+    #[error("this path does not take this method; see the Allow header")]
+    MethodNotAllowed,
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -26,6 +33,9 @@ pub enum Error {
     PreconditionRequired(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that is not what this server gave out or accepts (a cursor): 400 naming it.
+    #[error("{}: {}", .0.field, .0.message)]
+    InvalidParameter(FieldIssue),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -53,16 +63,21 @@ impl Error {
         Error::Validation(vec![FieldIssue::new(field, code, message)])
     }
 
+    pub fn state_conflict(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::StateConflict(FieldIssue::new(field, code, message))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Conflict { .. } | Error::StateConflict(_) => StatusCode::CONFLICT,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -78,6 +93,7 @@ impl Error {
         match self {
             Error::Validation(issues) => issues.clone(),
             Error::Conflict { field, message } => vec![FieldIssue::new(*field, "taken", message.clone())],
+            Error::InvalidParameter(issue) | Error::StateConflict(issue) => vec![issue.clone()],
             _ => Vec::new(),
         }
     }
@@ -87,12 +103,14 @@ impl Error {
         let (kind, title) = match self {
             Error::Validation(_) => ("validation", "Some fields are not valid"),
             Error::Conflict { .. } => ("conflict", "Already taken"),
+            Error::StateConflict(_) => ("state-conflict", "Not possible in the resource's state"),
             Error::NotFound(_) => ("not-found", "Not found"),
+            Error::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             Error::Unauthenticated => ("unauthenticated", "Authentication required"),
             Error::Forbidden(_) => ("forbidden", "Not permitted"),
             Error::PreconditionFailed => ("stale", "Changed by someone else"),
             Error::PreconditionRequired(_) => ("precondition-required", "If-Match required"),
-            Error::BadRequest(_) => ("bad-request", "Bad request"),
+            Error::BadRequest(_) | Error::InvalidParameter(_) => ("bad-request", "Bad request"),
             Error::PayloadTooLarge(_) => ("too-large", "Payload too large"),
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Error::TooManyAttempts(_) => ("too-many-attempts", "Too many failed sign-ins"),

@@ -13,13 +13,14 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::Store;
+
+mod api_doc;
 
 /// Request bodies larger than this are refused with 413 (avatars are at most 1 MiB).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -28,26 +29,6 @@ const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 /// How long shutdown waits for the mail worker to finish the messages it is sending.
 const MAIL_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Roster API", description = "User and access management for PBX and call-center platforms. \
-        Errors are RFC 9457 problem+json; lists use `limit` and an opaque `cursor`; writes to a resource need `If-Match`."),
-    modifiers(&BearerAuth)
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -131,7 +112,7 @@ impl Application {
 }
 
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, openapi) = OpenApiRouter::with_openapi(api_doc::ApiDoc::openapi())
         .merge(crate::sign_in::api::router())
         .merge(crate::captcha::api::router())
         .merge(crate::me::api::router())
@@ -145,7 +126,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::users::api::router())
         .merge(crate::catalog::api::router())
         .merge(crate::activity::api::router())
-        .split_for_parts()
+        .split_for_parts();
+    (router, api_doc::complete(openapi))
 }
 
 fn router(state: AppState) -> Router {
@@ -156,6 +138,7 @@ fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .route("/health", get(health))
         .fallback(|| async { Error::NotFound("page") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversize))
         .layer(CatchPanicLayer::custom(|_| {

@@ -37,7 +37,7 @@ async fn get_account_rules(State(state): State<AppState>, auth: Authorized<perm:
 /// Replace the account's access rules (the whole list, with `If-Match`). Each rule is an
 /// address, a range `a-b`, a CIDR block or a country code, to `allow` or `deny`.
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/access-rules", tag = "settings",
-    params(("account" = String, Path)), request_body = AccountRulesInput, security(("bearer" = [])),
+    params(("account" = String, Path), ("If-Match" = String, Header)), request_body = AccountRulesInput, security(("bearer" = [])),
     responses((status = 200, body = AccountRules), (status = 412, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
 async fn put_account_rules(
@@ -70,7 +70,7 @@ async fn get_user_rules(
 
 /// Set a user's access mode (`inherit`, `extend`, `overwrite`) and own rules (with `If-Match`).
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/access-rules", tag = "users",
-    params(("account" = String, Path), ("id" = i64, Path)), request_body = UserRulesInput, security(("bearer" = [])),
+    params(("account" = String, Path), ("id" = i64, Path), ("If-Match" = String, Header)), request_body = UserRulesInput, security(("bearer" = [])),
     responses((status = 200, body = UserRulesView), (status = 412, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
 async fn put_user_rules(

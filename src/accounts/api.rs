@@ -12,7 +12,7 @@ use super::service::AccountView;
 use crate::access::{Permission, perm};
 use crate::auth::{Authorized, Caller, ClientInfo};
 use crate::error::{Error, Result};
-use crate::http::{ApiJson, if_match, with_etag};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, created, if_match, page_limit, with_etag};
 use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
@@ -33,10 +33,15 @@ fn require_operator(caller: &Caller) -> Result<()> {
 
 /// Every account (platform operators).
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = Vec<AccountView>), (status = 403, body = crate::error::Problem)))]
-async fn list_accounts(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccountView>>> {
+    params(PageQuery), responses((status = 200, body = Page<AccountView>), (status = 403, body = crate::error::Problem)))]
+async fn list_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<axum::Json<Page<AccountView>>> {
     require_operator(&caller)?;
-    Ok(axum::Json(super::service::list(&state).await?))
+    let limit = page_limit(q.limit)?;
+    Ok(axum::Json(super::service::list(&state, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -45,6 +50,8 @@ pub struct NewAccount {
     /// Lowercase letters, digits and `-`; used in URLs.
     slug: String,
     name: String,
+    /// Paid seats (R20), 0–10,000,000; omit for no limit.
+    #[schema(minimum = 0, maximum = 10000000)]
     seat_limit: Option<i64>,
 }
 
@@ -66,7 +73,8 @@ async fn create_account(
         req.seat_limit,
     )
     .await?;
-    Ok(with_etag(StatusCode::CREATED, view.version, view))
+    let (slug, version) = (view.slug.clone(), view.version);
+    Ok(created("/api/v1/accounts/{account}", &slug, 0, Some(version), view))
 }
 
 /// The account: name, state and seats.
@@ -85,7 +93,7 @@ pub struct AccountChange {
     enabled: Option<bool>,
     /// Platform operators only (R20).
     #[serde(default, deserialize_with = "double")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 10000000)]
     seat_limit: Option<Option<i64>>,
 }
 
@@ -132,7 +140,7 @@ async fn get_security(auth: Authorized<perm::SettingsView>) -> Response {
 
 /// Replace the account's security settings (send the whole document, with `If-Match`).
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/settings/security", tag = "settings",
-    params(("account" = String, Path)), request_body = SecuritySettings, security(("bearer" = [])),
+    params(("account" = String, Path), ("If-Match" = String, Header)), request_body = SecuritySettings, security(("bearer" = [])),
     responses((status = 200, body = SecuritySettings), (status = 412, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
 async fn put_security(

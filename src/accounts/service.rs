@@ -10,6 +10,7 @@ use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{EntityName, Login, Slug};
 use crate::error::{Error, Issues, Result};
+use crate::http::{CursorOf, Page, decode_cursor, encode_cursor};
 use crate::ids::{AccountId, UserId};
 use crate::model::AccountRecord;
 use crate::model::account::DEFAULT_ACCOUNT;
@@ -171,9 +172,12 @@ pub async fn update(
     Ok(view)
 }
 
-pub async fn list(state: &AppState) -> Result<Vec<AccountView>> {
+/// One page of every account, in slug order (platform operators).
+pub async fn list(state: &AppState, cursor: Option<&str>, limit: i64) -> Result<Page<AccountView>> {
+    let after = cursor.filter(|c| !c.is_empty()).map(|c| decode_cursor(CursorOf::Accounts, c)).transpose()?;
     let mut conn = state.store.read().await?;
-    Ok(store::list(&mut conn).await?.into_iter().map(Into::into).collect())
+    let rows = store::list(&mut conn, after.as_deref(), limit + 1).await?;
+    Ok(Page::of(rows, limit, |a| encode_cursor(CursorOf::Accounts, &a.slug)).map(Into::into))
 }
 
 /// An admin of `account` with a generated password (returned once), made by the system.

@@ -31,7 +31,7 @@ pub struct EventView {
     pub target_id: Option<i64>,
     pub target_label: String,
     /// `{"field": {"from": …, "to": …}}`, or details of the action.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub changes: serde_json::Value,
     pub address: Option<String>,
 }
@@ -64,11 +64,14 @@ pub struct ActivityQuery {
     /// Comma list, e.g. `user.created,auth.sign_in_failed`.
     pub action: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Text in the target, actor or changes.
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -88,16 +91,12 @@ impl ActivityQuery {
         };
         let from = time("from", &self.from);
         let to = time("to", &self.to);
-        let before = match &self.cursor {
-            None => None,
-            Some(c) => match crate::http::decode_cursor(c).ok().and_then(|s| s.parse::<i64>().ok()) {
-                Some(id) => Some(id),
-                None => {
-                    issues.add("cursor", "invalid_cursor", "is not a cursor this server gave out");
-                    None
-                }
-            },
-        };
+        let before = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| crate::http::decode_id_cursor(crate::http::CursorOf::Activity, c))
+            .transpose()?;
         let limit = match page_limit(self.limit) {
             Ok(l) => l,
             Err(e) => {
@@ -152,7 +151,7 @@ pub async fn list(
     let mut events = super::service::list(state, principal, filter, before, limit + 1).await?;
     let next_cursor = if events.len() as i64 > limit {
         events.truncate(limit as usize);
-        events.last().map(|e| crate::http::encode_cursor(&e.id.0.to_string()))
+        events.last().map(|e| crate::http::encode_id_cursor(crate::http::CursorOf::Activity, e.id.0))
     } else {
         None
     };

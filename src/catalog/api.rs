@@ -12,7 +12,7 @@ use super::service::{CatalogInput, CatalogItem, Kind};
 use crate::access::{Permission, perm};
 use crate::auth::{Authorized, Caller, ClientInfo};
 use crate::error::Result;
-use crate::http::{ApiJson, ItemPath, if_match, with_etag};
+use crate::http::{ApiJson, ApiQuery, ItemPath, Page, PageQuery, created, if_match, page_limit, with_etag};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -43,10 +43,16 @@ macro_rules! catalog_routes {
                 OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, update, delete))
             }
 
-            #[utoipa::path(get, path = $collection, tag = $tag, params(("account" = String, Path)),
-                security(("bearer" = [])), responses((status = 200, body = Vec<CatalogItem>)))]
-            async fn list(State(state): State<AppState>, auth: Authorized<$view>) -> Result<axum::Json<Vec<CatalogItem>>> {
-                Ok(axum::Json(super::super::service::list(&state, $kind, auth.account_id()).await?))
+            #[utoipa::path(get, path = $collection, tag = $tag, params(("account" = String, Path), PageQuery),
+                security(("bearer" = [])), responses((status = 200, body = Page<CatalogItem>)))]
+            async fn list(
+                State(state): State<AppState>,
+                auth: Authorized<$view>,
+                ApiQuery(q): ApiQuery<PageQuery>,
+            ) -> Result<axum::Json<Page<CatalogItem>>> {
+                let limit = page_limit(q.limit)?;
+                let page = super::super::service::page(&state, $kind, auth.account_id(), q.cursor.as_deref(), limit);
+                Ok(axum::Json(page.await?))
             }
 
             #[utoipa::path(post, path = $collection, tag = $tag, params(("account" = String, Path)),
@@ -60,7 +66,7 @@ macro_rules! catalog_routes {
                 ApiJson(input): ApiJson<CatalogInput>,
             ) -> Result<Response> {
                 let item = super::super::service::create(&state, &auth.principal(&client), $kind, input).await?;
-                Ok(with_etag(StatusCode::CREATED, item.version, item))
+                Ok(created($item, &auth.account.slug, item.id, Some(item.version), item))
             }
 
             #[utoipa::path(get, path = $item, tag = $tag, params(("account" = String, Path), ("id" = i64, Path)),

@@ -11,6 +11,7 @@ use crate::activity::{self, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{Description, EntityName};
 use crate::error::{Error, Issues, Result};
+use crate::http::{CursorOf, Page};
 use crate::ids::AccountId;
 use crate::model::user::Ref;
 use crate::state::AppState;
@@ -34,6 +35,15 @@ impl Kind {
             Kind::Group => Link::Groups,
             Kind::Desk => Link::Desks,
             Kind::Skill => Link::Skills,
+        }
+    }
+
+    fn cursor(self) -> CursorOf {
+        match self {
+            Kind::Role => CursorOf::Roles,
+            Kind::Group => CursorOf::Groups,
+            Kind::Desk => CursorOf::Desks,
+            Kind::Skill => CursorOf::Skills,
         }
     }
 
@@ -123,6 +133,25 @@ pub async fn list(state: &AppState, kind: Kind, account: AccountId) -> Result<Ve
         out.push(item(&mut conn, kind, r).await?);
     }
     Ok(out)
+}
+
+/// One page of the account's items of `kind`, in name order (the API's list).
+pub async fn page(
+    state: &AppState,
+    kind: Kind,
+    account: AccountId,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Page<CatalogItem>> {
+    let after = cursor.filter(|c| !c.is_empty()).map(|c| crate::http::decode_cursor(kind.cursor(), c)).transpose()?;
+    let mut conn = state.store.read().await?;
+    let rows = named::page(&mut conn, kind.link(), account, after.as_deref(), limit + 1).await?;
+    let page = Page::of(rows, limit, |r| crate::http::encode_cursor(kind.cursor(), &r.name_key));
+    let mut items = Vec::with_capacity(page.items.len());
+    for r in page.items {
+        items.push(item(&mut conn, kind, r).await?);
+    }
+    Ok(Page { items, next_cursor: page.next_cursor })
 }
 
 pub async fn get(state: &AppState, kind: Kind, account: AccountId, id: i64) -> Result<CatalogItem> {
@@ -316,7 +345,7 @@ pub async fn update(
     if current.builtin.is_some()
         && (p.permissions.is_some() || changes_scope || p.name.as_ref().is_some_and(|n| n.as_str() != current.name))
     {
-        return Err(Error::invalid(
+        return Err(Error::state_conflict(
             if p.permissions.is_some() { "permissions" } else { "name" },
             "builtin",
             "a built-in role keeps its name and permissions; create a custom role instead",
@@ -379,7 +408,7 @@ pub async fn delete(state: &AppState, principal: &Principal, kind: Kind, id: i64
     let conn = tx.conn();
     let current = named::get(conn, kind.link(), account, id).await?.ok_or(Error::NotFound(kind.noun()))?;
     if current.builtin.is_some() {
-        return Err(Error::invalid("id", "builtin", "built-in roles cannot be deleted"));
+        return Err(Error::state_conflict("id", "builtin", "built-in roles cannot be deleted"));
     }
     may_manage(conn, principal, kind, id, true).await?;
     let admins_before = match kind == Kind::Group {

@@ -82,6 +82,20 @@ pub fn with_etag<T: serde::Serialize>(status: StatusCode, version: i64, body: T)
     response
 }
 
+/// A 201 for a resource made by a POST: `Location` is where it can be read back (its item
+/// route, `template` with `{account}` and `{id}` filled in), and its ETag when it has a version.
+pub fn created<T: serde::Serialize>(template: &str, account: &str, id: i64, version: Option<i64>, body: T) -> Response {
+    let location = template.replace("{account}", &path_segment(account)).replace("{id}", &id.to_string());
+    let mut response = match version {
+        Some(version) => with_etag(StatusCode::CREATED, version, body),
+        None => (StatusCode::CREATED, axum::Json(body)).into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
 /// The version a write expects, from `If-Match`. Writes to a resource require it, so that
 /// no one overwrites a change they have not seen (412 when stale, 428 when missing).
 pub fn if_match(headers: &HeaderMap) -> Result<i64, Error> {
@@ -103,16 +117,85 @@ pub fn path_segment(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
-pub fn encode_cursor(value: &str) -> String {
-    URL_SAFE_NO_PAD.encode(value.as_bytes())
+/// Which list a cursor belongs to: its name is inside the cursor, so that a cursor of one list
+/// (or one this server never gave out) is refused with 400 instead of paging from nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorOf {
+    Users,
+    Roles,
+    Groups,
+    Desks,
+    Skills,
+    Accounts,
+    Tokens,
+    Sessions,
+    Outbox,
+    Activity,
 }
 
-pub fn decode_cursor(cursor: &str) -> Result<String, Error> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| Error::invalid("cursor", "invalid_cursor", "is not a cursor this server gave out"))
+impl CursorOf {
+    fn tag(self) -> &'static str {
+        match self {
+            CursorOf::Users => "u",
+            CursorOf::Roles => "r",
+            CursorOf::Groups => "g",
+            CursorOf::Desks => "d",
+            CursorOf::Skills => "k",
+            CursorOf::Accounts => "a",
+            CursorOf::Tokens => "t",
+            CursorOf::Sessions => "s",
+            CursorOf::Outbox => "o",
+            CursorOf::Activity => "e",
+        }
+    }
+}
+
+/// The position after (or before) which the next page starts, as an opaque string.
+pub fn encode_cursor(list: CursorOf, position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{position}", list.tag()).as_bytes())
+}
+
+/// An id position (newest-first lists page by id).
+pub fn encode_id_cursor(list: CursorOf, id: i64) -> String {
+    encode_cursor(list, &id.to_string())
+}
+
+/// The 400 for a cursor that is not one of this list's.
+pub fn bad_cursor() -> Error {
+    Error::InvalidParameter(crate::error::FieldIssue::new(
+        "cursor",
+        "invalid_cursor",
+        "is not a cursor this server gave out for this list",
+    ))
+}
+
+/// The position a cursor of `list` holds; anything else is a 400 naming `cursor`.
+pub fn decode_cursor(list: CursorOf, cursor: &str) -> Result<String, Error> {
+    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad_cursor)?;
+    match text.split_once(':') {
+        Some((tag, position)) if tag == list.tag() && !position.is_empty() => Ok(position.to_string()),
+        _ => Err(bad_cursor()),
+    }
+}
+
+/// The id of an id cursor of `list`: a positive integer, else 400.
+pub fn decode_id_cursor(list: CursorOf, cursor: &str) -> Result<i64, Error> {
+    match decode_cursor(list, cursor)?.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(bad_cursor()),
+    }
+}
+
+/// The paging parameters of a list that has no filters.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// `limit` checked against the API's bounds (1–500, default 50).
@@ -163,8 +246,15 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor("bob.x")).unwrap(), "bob.x");
-        assert!(decode_cursor("%%%").is_err());
+        assert_eq!(decode_cursor(CursorOf::Users, &encode_cursor(CursorOf::Users, "bob.x")).unwrap(), "bob.x");
+        assert_eq!(decode_id_cursor(CursorOf::Outbox, &encode_id_cursor(CursorOf::Outbox, 42)).unwrap(), 42);
+        for bad in ["%%%", "YWJj", ""] {
+            assert!(matches!(decode_cursor(CursorOf::Users, bad), Err(Error::InvalidParameter(_))), "{bad}");
+        }
+        // Another list's cursor, and an id cursor that holds no id, mean nothing here.
+        assert!(decode_cursor(CursorOf::Users, &encode_cursor(CursorOf::Roles, "bob")).is_err());
+        assert!(decode_id_cursor(CursorOf::Outbox, &encode_cursor(CursorOf::Outbox, "x")).is_err());
+        assert!(decode_id_cursor(CursorOf::Outbox, &encode_id_cursor(CursorOf::Outbox, 0)).is_err());
     }
 
     #[test]
@@ -182,4 +272,23 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page from rows read with `limit + 1`: the extra row only tells that a next page exists,
+    /// and the next page starts after the last row kept.
+    pub fn of(mut rows: Vec<T>, limit: i64, cursor_after: impl Fn(&T) -> String) -> Page<T> {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(cursor_after)
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
 }

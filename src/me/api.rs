@@ -1,7 +1,7 @@
 //! Self-service for the signed-in user: `/api/v1/me/password` and `/api/v1/me/sessions`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -117,8 +117,9 @@ async fn end_my_session(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientInfo,
-    Path(id): Path<i64>,
+    path: crate::http::ItemPath,
 ) -> Result<StatusCode> {
+    let id = path.id;
     person(&caller)?;
     let me = caller.principal(caller.account, crate::access::Permission::SessionsManage, &client);
     sessions::service::end(&state, &me, SessionId(id), Some(caller.user)).await?;
@@ -126,15 +127,19 @@ async fn end_my_session(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Ended {
+pub struct EndedOthers {
     /// How many sessions ended.
     pub ended: u64,
 }
 
 /// End all my sessions but this one.
 #[utoipa::path(post, path = "/api/v1/me/sessions/end-others", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = Ended)))]
-async fn end_other_sessions(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<Json<Ended>> {
+    responses((status = 200, body = EndedOthers)))]
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+) -> Result<Json<EndedOthers>> {
     person(&caller)?;
     let keep = Some(caller.session);
     let ended = sessions::service::end_all_for(
@@ -146,5 +151,5 @@ async fn end_other_sessions(State(state): State<AppState>, caller: Caller, clien
         "ended_by_user",
     )
     .await?;
-    Ok(Json(Ended { ended }))
+    Ok(Json(EndedOthers { ended }))
 }

@@ -13,7 +13,7 @@ use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Issues, Result};
 use crate::http::Page;
-use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
+use crate::http::{ApiQuery, CursorOf, ItemPath, decode_id_cursor, encode_id_cursor, page_limit};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,7 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     /// Comma list of `queued`, `sending`, `sent`, `failed`.
+    #[param(pattern = r"^((queued|sending|sent|failed)(,(queued|sending|sent|failed))*)?$")]
     pub state: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -49,16 +51,12 @@ impl OutboxQuery {
                 }
             }
         }
-        let before = match &self.cursor {
-            None => None,
-            Some(c) => match decode_cursor(c).ok().and_then(|s| s.parse::<i64>().ok()) {
-                Some(id) => Some(id),
-                None => {
-                    issues.add("cursor", "invalid_cursor", "is not a cursor this server gave out");
-                    None
-                }
-            },
-        };
+        let before = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| decode_id_cursor(CursorOf::Outbox, c))
+            .transpose()?;
         let limit = page_limit(self.limit).unwrap_or_else(|e| {
             e.field_issues().into_iter().for_each(|i| issues.push(i));
             50
@@ -80,7 +78,7 @@ async fn list_outbox(
 ) -> Result<Json<Page<OutboxItem>>> {
     let f = query.parse()?;
     let (items, next) = super::service::list(&state, auth.account_id(), &f.states, f.before, f.limit).await?;
-    Ok(Json(Page { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
+    Ok(Json(Page { items, next_cursor: next.map(|id| encode_id_cursor(CursorOf::Outbox, id)) }))
 }
 
 /// Send a failed message again, now (while its text is kept: 24 hours after it failed).

@@ -58,9 +58,11 @@ async fn my_status(State(state): State<AppState>, caller: Caller) -> Result<Json
 #[serde(deny_unknown_fields)]
 pub struct SetMineRequest {
     /// `disabled`, `email`, `totp` or `either`.
+    #[schema(value_type = crate::model::user::TwoFactorMethod)]
     method: String,
     /// `always` or `suspicious`.
     #[serde(default)]
+    #[schema(value_type = Option<crate::model::user::TwoFactorMode>)]
     mode: Option<String>,
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
@@ -93,20 +95,20 @@ async fn set_mine(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordRequest {
+pub struct CurrentPasswordRequest {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
 }
 
 /// Start setting up a new authenticator app. The current one (if any) keeps working until a
 /// code from the new one is confirmed.
-#[utoipa::path(post, path = "/api/v1/me/second-factor/totp", tag = "me", request_body = PasswordRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/me/second-factor/totp", tag = "me", request_body = CurrentPasswordRequest, security(("bearer" = [])),
     responses((status = 200, body = TotpSetup), (status = 422, body = crate::error::Problem)))]
 async fn start_enrolment(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientInfo,
-    ApiJson(req): ApiJson<PasswordRequest>,
+    ApiJson(req): ApiJson<CurrentPasswordRequest>,
 ) -> Result<Json<TotpSetup>> {
     Ok(Json(manage::start_enrolment(&state, &caller, &client, req.current_password).await?.into()))
 }
@@ -136,13 +138,13 @@ async fn confirm_enrolment(
 }
 
 /// New recovery codes; the old ones stop working.
-#[utoipa::path(post, path = "/api/v1/me/second-factor/recovery-codes", tag = "me", request_body = PasswordRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/me/second-factor/recovery-codes", tag = "me", request_body = CurrentPasswordRequest, security(("bearer" = [])),
     responses((status = 200, body = RecoveryCodes), (status = 422, body = crate::error::Problem)))]
 async fn regenerate_codes(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientInfo,
-    ApiJson(req): ApiJson<PasswordRequest>,
+    ApiJson(req): ApiJson<CurrentPasswordRequest>,
 ) -> Result<Json<RecoveryCodes>> {
     Ok(Json(RecoveryCodes {
         recovery_codes: manage::regenerate_recovery_codes(&state, &caller, &client, req.current_password).await?,

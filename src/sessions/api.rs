@@ -12,7 +12,7 @@ use super::service::SessionView;
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Issues, Result};
-use crate::http::{ApiQuery, ItemPath, decode_cursor, encode_cursor, page_limit};
+use crate::http::{ApiQuery, CursorOf, ItemPath, decode_id_cursor, encode_id_cursor, page_limit};
 use crate::ids::{SessionId, UserId};
 use crate::state::AppState;
 use crate::store::sessions::SessionFilter;
@@ -29,9 +29,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     /// Only these kinds: comma list of `console`, `api`, `phone`.
+    #[param(pattern = r"^((console|api|phone)(,(console|api|phone))*)?$")]
     kind: Option<String>,
     /// Only this user's sessions.
     user: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -46,20 +48,12 @@ impl SessionQuery {
                 None => issues.add("kind", "unknown", format!("{kind:?} is not console, api or phone")),
             }
         }
-        let before = match self.cursor.as_deref().map(decode_cursor).transpose() {
-            Ok(None) => None,
-            Ok(Some(c)) => match c.parse::<i64>() {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    issues.add("cursor", "invalid_cursor", "is not a cursor this server gave out");
-                    None
-                }
-            },
-            Err(e) => {
-                e.field_issues().into_iter().for_each(|i| issues.push(i));
-                None
-            }
-        };
+        let before = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| decode_id_cursor(CursorOf::Sessions, c))
+            .transpose()?;
         let limit = page_limit(self.limit).unwrap_or_else(|e| {
             e.field_issues().into_iter().for_each(|i| issues.push(i));
             50
@@ -89,7 +83,7 @@ async fn list_sessions(
     let current = Some(auth.caller.session);
     let (items, next) =
         super::service::list(&state, &auth.principal(&client), &auth.account.security, &filter, limit, current).await?;
-    Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_cursor(&id.to_string())) }))
+    Ok(Json(SessionPage { items, next_cursor: next.map(|id| encode_id_cursor(CursorOf::Sessions, id)) }))
 }
 
 /// End one session: its token stops working at once.
@@ -129,22 +123,22 @@ async fn user_sessions(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Ended {
+pub struct EndedSessions {
     ended: u64,
 }
 
 /// End all of a user's sessions (R32).
 #[utoipa::path(delete, path = "/api/v1/accounts/{account}/users/{id}/sessions", tag = "sessions",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Ended), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = EndedSessions), (status = 404, body = crate::error::Problem)))]
 async fn end_user_sessions(
     State(state): State<AppState>,
     auth: Authorized<perm::SessionsManage>,
     client: ClientInfo,
     path: ItemPath,
-) -> Result<Json<Ended>> {
+) -> Result<Json<EndedSessions>> {
     let ended =
         super::service::end_all_of_reachable(&state, &auth.principal(&client), UserId(path.id), "ended_by_admin")
             .await?;
-    Ok(Json(Ended { ended }))
+    Ok(Json(EndedSessions { ended }))
 }

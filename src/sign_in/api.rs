@@ -196,7 +196,8 @@ async fn password_change(
 
 /// End the session the request is made with.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+    responses((status = 204), (status = 401, body = crate::error::Problem),
+        (status = 409, description = "An API token is revoked, not signed out", body = crate::error::Problem)))]
 async fn logout(State(state): State<AppState>, caller: Caller, client: ClientInfo) -> Result<StatusCode> {
     super::service::sign_out(&state, &caller, &client).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -480,7 +480,11 @@ pub async fn complete_password_change(
 
 pub async fn sign_out(state: &AppState, caller: &Caller, client: &ClientInfo) -> Result<()> {
     if caller.api_token.is_some() {
-        return Err(Error::BadRequest("an API token is not signed out; revoke it instead".into()));
+        return Err(Error::state_conflict(
+            "authorization",
+            "api_token",
+            "an API token is not signed out; revoke it instead",
+        ));
     }
     let mut tx = state.store.begin().await?;
     session_store::delete(tx.conn(), caller.account, caller.session, Some(caller.user)).await?;

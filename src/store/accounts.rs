@@ -61,8 +61,13 @@ pub async fn by_id(conn: &mut Conn, id: AccountId) -> Result<Option<AccountRecor
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1")).bind(id.0).fetch_optional(&mut *conn).await
 }
 
-pub async fn list(conn: &mut Conn) -> Result<Vec<AccountRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts ORDER BY slug")).fetch_all(&mut *conn).await
+/// Up to `limit` accounts in slug order, after the slug `after`.
+pub async fn list(conn: &mut Conn, after: Option<&str>, limit: i64) -> Result<Vec<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE ($1 IS NULL OR slug > $1) ORDER BY slug LIMIT $2"))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {

@@ -79,13 +79,18 @@ pub async fn list(
     account: AccountId,
     seen: &super::grants::Seen,
     include_revoked: bool,
+    before: Option<i64>,
+    limit: i64,
 ) -> Result<Vec<ApiTokenRecord>, sqlx::Error> {
     let mut sql = super::sql::Sql::new(format!("{SELECT} WHERE t.account_id = "));
     sql.bind(account.0).append(&seen.users_sql());
     if !include_revoked {
         sql.push(" AND t.revoked_at IS NULL");
     }
-    sql.push(" ORDER BY t.id DESC LIMIT 1000");
+    if let Some(before) = before {
+        sql.push(" AND t.id < ").bind(before);
+    }
+    sql.push(" ORDER BY t.id DESC LIMIT ").bind(limit);
     sql.query_as().fetch_all(&mut *conn).await
 }
 

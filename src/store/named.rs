@@ -13,6 +13,8 @@ pub struct NamedRecord {
     pub id: i64,
     pub account_id: AccountId,
     pub name: String,
+    /// The name as compared for uniqueness and order (lowercased).
+    pub name_key: String,
     pub description: String,
     /// For roles: the built-in role's key (`admin`, …); `None` for custom roles and other kinds.
     pub builtin: Option<String>,
@@ -29,7 +31,7 @@ fn select(link: Link) -> String {
     let scope = if link == Link::Roles { "t.scope" } else { "CAST(NULL AS TEXT)" };
     let (join_table, column) = (link.join_table(), link.column());
     format!(
-        "SELECT t.id, t.account_id, t.name, t.description, {builtin} AS builtin, {scope} AS scope, \
+        "SELECT t.id, t.account_id, t.name, t.name_key, t.description, {builtin} AS builtin, {scope} AS scope, \
          (SELECT COUNT(*) FROM {join_table} j WHERE j.{column} = t.id) AS member_count, \
          t.created_at, t.updated_at, t.version FROM {} t",
         link.table()
@@ -41,6 +43,25 @@ pub async fn list(conn: &mut Conn, link: Link, account: AccountId) -> Result<Vec
         .bind(account.0)
         .fetch_all(&mut *conn)
         .await
+}
+
+/// Up to `limit` of the account's items in name order, after the name key `after`.
+pub async fn page(
+    conn: &mut Conn,
+    link: Link,
+    account: AccountId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<NamedRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{} WHERE t.account_id = $1 AND ($2 IS NULL OR t.name_key > $2) ORDER BY t.name_key LIMIT $3",
+        select(link)
+    ))
+    .bind(account.0)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 pub async fn get(conn: &mut Conn, link: Link, account: AccountId, id: i64) -> Result<Option<NamedRecord>, sqlx::Error> {

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,11 +12,12 @@ use super::service::{NewToken, TokenView};
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::Result;
-use crate::http::{ApiJson, ApiQuery, ItemPath};
+use crate::http::{ApiJson, ApiQuery, ItemPath, Page, created, page_limit};
 use crate::state::AppState;
+use axum::response::Response;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_tokens, create_token)).routes(routes!(revoke_token))
+    OpenApiRouter::new().routes(routes!(list_tokens, create_token)).routes(routes!(get_token, revoke_token))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,11 +41,11 @@ async fn create_token(
     auth: Authorized<perm::TokensManage>,
     client: ClientInfo,
     ApiJson(req): ApiJson<CreateTokenRequest>,
-) -> Result<(StatusCode, Json<TokenView>)> {
+) -> Result<Response> {
     let actor = auth.caller.actor(&client).in_account(auth.account_id());
     let new = NewToken { name: req.name, permissions: req.permissions, expires_at: req.expires_at };
     let view = super::service::create(&state, &auth.caller, &actor, auth.account_id(), new).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok(created("/api/v1/accounts/{account}/tokens/{id}", &auth.account.slug, view.id, None, view))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -54,24 +55,39 @@ pub struct TokenQuery {
     /// Include revoked tokens.
     #[serde(default)]
     include_revoked: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenList {
-    items: Vec<TokenView>,
+    /// Rows per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    cursor: Option<String>,
 }
 
 /// The account's API tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/api/v1/accounts/{account}/tokens", tag = "tokens",
     params(("account" = String, Path), TokenQuery), security(("bearer" = [])),
-    responses((status = 200, body = TokenList)))]
+    responses((status = 200, body = Page<TokenView>)))]
 async fn list_tokens(
     State(state): State<AppState>,
     auth: Authorized<perm::TokensView>,
     client: ClientInfo,
     ApiQuery(query): ApiQuery<TokenQuery>,
-) -> Result<Json<TokenList>> {
-    Ok(Json(TokenList { items: super::service::list(&state, &auth.principal(&client), query.include_revoked).await? }))
+) -> Result<Json<Page<TokenView>>> {
+    let limit = page_limit(query.limit)?;
+    let principal = auth.principal(&client);
+    Ok(Json(super::service::page(&state, &principal, query.include_revoked, query.cursor.as_deref(), limit).await?))
+}
+
+/// One token: its name, permissions, maker and times (never the token itself).
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/tokens/{id}", tag = "tokens",
+    params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = TokenView), (status = 404, body = crate::error::Problem)))]
+async fn get_token(
+    State(state): State<AppState>,
+    auth: Authorized<perm::TokensView>,
+    client: ClientInfo,
+    path: ItemPath,
+) -> Result<Json<TokenView>> {
+    Ok(Json(super::service::get(&state, &auth.principal(&client), path.id).await?))
 }
 
 /// Revoke a token: it stops working at once.

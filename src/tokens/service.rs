@@ -8,6 +8,7 @@ use crate::activity::{self, Actor, Changes, Target};
 use crate::auth::Caller;
 use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::error::{Error, Issues, Result};
+use crate::http::{CursorOf, Page, decode_id_cursor, encode_id_cursor};
 use crate::ids::AccountId;
 use crate::secrets::token;
 use crate::state::AppState;
@@ -143,15 +144,41 @@ pub async fn create(
     Ok(view)
 }
 
-/// The tokens of the users the principal sees (D8).
+/// The tokens of the users the principal sees (D8), newest first: the first thousand (the console).
 pub async fn list(
     state: &AppState,
     principal: &crate::access::Principal,
     include_revoked: bool,
 ) -> Result<Vec<TokenView>> {
     let mut conn = state.store.read().await?;
-    let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked).await?;
+    let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, None, 1000).await?;
     Ok(records.into_iter().map(Into::into).collect())
+}
+
+/// One page of the tokens of the users the principal sees (D8), newest first (the API's list).
+pub async fn page(
+    state: &AppState,
+    principal: &crate::access::Principal,
+    include_revoked: bool,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Page<TokenView>> {
+    let before = cursor.filter(|c| !c.is_empty()).map(|c| decode_id_cursor(CursorOf::Tokens, c)).transpose()?;
+    let mut conn = state.store.read().await?;
+    let records =
+        store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, before, limit + 1).await?;
+    Ok(Page::of(records, limit, |r| encode_id_cursor(CursorOf::Tokens, r.id)).map(Into::into))
+}
+
+/// One token (never the token itself), if its maker is one the principal sees (D8).
+pub async fn get(state: &AppState, principal: &crate::access::Principal, id: i64) -> Result<TokenView> {
+    let mut conn = state.store.read().await?;
+    let record = store::get(&mut conn, principal.account(), id).await?.ok_or(Error::NotFound("token"))?;
+    crate::access::principal::seen_user(&mut conn, principal, record.user_id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::NotFound("token"),
+        other => other,
+    })?;
+    Ok(record.into())
 }
 
 /// Revokes a token: it stops working at once, on every instance. Someone else's token only if

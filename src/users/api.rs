@@ -17,7 +17,7 @@ use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
 use crate::error::{Error, Result};
 use crate::http::Page;
-use crate::http::{ApiJson, ApiQuery, ItemPath, if_match, page_limit, with_etag};
+use crate::http::{ApiJson, ApiQuery, ItemPath, created, if_match, page_limit, with_etag};
 use crate::ids::UserId;
 use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
@@ -39,20 +39,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Comma list: `active,disabled`.
+    #[param(pattern = r"^((active|disabled)(,(active|disabled))*)?$")]
     status: Option<String>,
     /// Comma list of role ids.
+    #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     role: Option<String>,
     /// Comma list of desk ids.
+    #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     desk: Option<String>,
     /// Comma list of group ids.
+    #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     group: Option<String>,
     /// Comma list of skill ids.
+    #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     skill: Option<String>,
     /// Search text: login, names, email, extension, external id, company.
     q: Option<String>,
     /// `true`: only users locked out after too many failed sign-ins.
     locked: Option<bool>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     cursor: Option<String>,
@@ -101,9 +107,9 @@ async fn create_user(
     ApiJson(input): ApiJson<UserInput>,
 ) -> Result<Response> {
     let (user, generated) = service::create(&state, &auth.principal(&client), input).await?;
-    let version = user.version;
+    let (id, version) = (user.id, user.version);
     let body = CreatedUser { user, generated_password: generated.map(|p| p.expose_secret().to_string()) };
-    Ok(with_etag(StatusCode::CREATED, version, body))
+    Ok(created("/api/v1/accounts/{account}/users/{id}", &auth.account.slug, id.0, Some(version), body))
 }
 
 /// One user, with an ETag to send back as If-Match when editing.
@@ -157,7 +163,7 @@ async fn delete_user(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordRequest {
+pub struct SetPasswordRequest {
     /// The new password; omit it to have one generated and returned once.
     #[schema(value_type = Option<String>, format = Password)]
     password: Option<SecretString>,
@@ -179,14 +185,14 @@ pub struct PasswordResponse {
 
 /// Set or reset a user's password; ends their sessions (R23, R25).
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/password", tag = "users",
-    params(("account" = String, Path), ("id" = i64, Path)), request_body = PasswordRequest, security(("bearer" = [])),
+    params(("account" = String, Path), ("id" = i64, Path)), request_body = SetPasswordRequest, security(("bearer" = [])),
     responses((status = 200, body = PasswordResponse), (status = 422, body = crate::error::Problem)))]
 async fn set_password(
     State(state): State<AppState>,
     auth: Authorized<perm::UsersPasswords>,
     client: ClientInfo,
     path: ItemPath,
-    ApiJson(req): ApiJson<PasswordRequest>,
+    ApiJson(req): ApiJson<SetPasswordRequest>,
 ) -> Result<axum::Json<PasswordResponse>> {
     if let (Some(p), confirmation) = (&req.password, &req.password_confirmation)
         && confirmation.as_ref().is_some_and(|c| c.expose_secret() != p.expose_secret())
@@ -336,7 +342,7 @@ async fn get_security_overrides(
 
 /// Set a user's own password expiry and inactivity timeouts (with `If-Match`: the user's ETag).
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/users/{id}/security", tag = "users",
-    params(("account" = String, Path), ("id" = i64, Path)), request_body = service::SecurityOverrides, security(("bearer" = [])),
+    params(("account" = String, Path), ("id" = i64, Path), ("If-Match" = String, Header)), request_body = service::SecurityOverrides, security(("bearer" = [])),
     responses((status = 200, body = SecurityOverridesView), (status = 412, body = crate::error::Problem),
         (status = 422, body = crate::error::Problem), (status = 428, body = crate::error::Problem)))]
 async fn put_security_overrides(

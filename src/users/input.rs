@@ -85,11 +85,14 @@ pub struct UserInput {
     pub is_end_user: Option<bool>,
     pub is_company_supervisor: Option<bool>,
     /// `active` or `disabled` (R17).
+    #[schema(value_type = Option<UserStatus>)]
     pub status: Option<String>,
     /// `disabled`, `email`, `totp` or `either` (the user picks at sign-in). An admin's cannot be
     /// disabled (R27); `email` and `either` need an email address.
+    #[schema(value_type = Option<TwoFactorMethod>)]
     pub two_factor_method: Option<String>,
     /// `always` or `suspicious` (only for a sign-in from a new address, device or country).
+    #[schema(value_type = Option<TwoFactorMode>)]
     pub two_factor_mode: Option<String>,
     /// Creation only. Omit it to have a strong one generated and returned once.
     #[schema(value_type = Option<String>, format = Password)]

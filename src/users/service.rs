@@ -11,8 +11,9 @@ use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::clock::{Timestamp, now_ms, to_rfc3339};
+use crate::domain::Login;
 use crate::error::{Error, Issues, Result};
-use crate::http::Page;
+use crate::http::{CursorOf, Page};
 use crate::ids::{AccountId, UserId};
 use crate::model::settings::SecuritySettings;
 use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
@@ -139,6 +140,15 @@ pub async fn get(state: &AppState, principal: &Principal, id: UserId) -> Result<
     view(&mut conn, principal.account(), id).await
 }
 
+/// The login key a users cursor holds: one that cannot be a login is a cursor this server never gave.
+fn login_cursor(cursor: &str) -> Result<String> {
+    let key = crate::http::decode_cursor(CursorOf::Users, cursor)?;
+    match Login::parse(&key) {
+        Ok(login) if login.key() == key => Ok(key),
+        _ => Err(crate::http::bad_cursor()),
+    }
+}
+
 /// A page of the users the principal sees (D8), filtered (R21).
 pub async fn list(
     state: &AppState,
@@ -148,12 +158,12 @@ pub async fn list(
     limit: i64,
 ) -> Result<Page<UserView>> {
     let account = principal.account();
-    let after = cursor.map(crate::http::decode_cursor).transpose()?;
+    let after = cursor.filter(|c| !c.is_empty()).map(login_cursor).transpose()?;
     let mut conn = state.store.read().await?;
     let mut records = store::list(&mut conn, account, &principal.seen(), filter, after.as_deref(), limit + 1).await?;
     let next_cursor = if records.len() as i64 > limit {
         records.truncate(limit as usize);
-        records.last().map(|r| crate::http::encode_cursor(&r.login.to_ascii_lowercase()))
+        records.last().map(|r| crate::http::encode_cursor(CursorOf::Users, &r.login.to_ascii_lowercase()))
     } else {
         None
     };

@@ -263,10 +263,13 @@ async fn tokens_follow_their_makers_scope_and_reach(engine: Engine) {
     let listed = app.get_as(&lead, &app.acct("tokens")).await.json(200);
     assert!(list_items(&listed).is_empty(), "the admin is not at the lead's desk: {listed}");
     let revoke = app.acct(&format!("tokens/{}", made["id"]));
+    app.get_as(&lead, &revoke).await.problem(404);
     app.send(app.req_as(&lead, Method::DELETE, &revoke)).await.problem(404);
     // At the lead's desk, the admin's token is seen but not theirs to revoke.
     let admin_id = app.get_as(&admin, "/api/v1/session").await.json(200)["user"]["id"].as_i64().unwrap();
     app.update_user(admin_id, json!({ "desks": [north] })).await;
+    assert_eq!(app.get_as(&lead, &revoke).await.json(200)["name"], "pbx");
+    assert!(app.get_as(&lead, &revoke).await.json(200).get("token").is_none(), "the token itself is never shown again");
     app.send(app.req_as(&lead, Method::DELETE, &revoke)).await.problem(403);
     let token = made["token"].as_str().unwrap();
     app.session(token).await.expect(200);

@@ -124,9 +124,19 @@ async fn bad_list_parameters_are_refused(engine: Engine) {
     app.list_users("status=active,asleep").await.problem_on(422, "status");
     app.list_users("role=admin").await.problem_on(422, "role");
     app.list_users("desk=1;DROP").await.problem_on(422, "desk");
-    // A cursor the server did not give out is a bad value (422); a parameter the list does not
-    // know makes the query unreadable (400, naming it).
-    app.list_users("cursor=%%%").await.problem_field(422, "cursor", "invalid_cursor");
+    // A cursor the server did not give out makes the request unreadable (400, naming it): one that
+    // is not base64, one that decodes to no position ("abc"), one of another list (a roles
+    // cursor), and one that holds no login. So does a parameter the list does not know.
+    app.list_users("cursor=%%%").await.problem_field(400, "cursor", "invalid_cursor");
+    app.list_users("cursor=YWJj").await.problem_field(400, "cursor", "invalid_cursor");
+    let roles_cursor = app.get(&format!("{}?limit=1", app.acct("roles"))).await.json(200)["next_cursor"].clone();
+    app.list_users(&format!("cursor={}", roles_cursor.as_str().unwrap())).await.problem_field(
+        400,
+        "cursor",
+        "invalid_cursor",
+    );
+    // "u:a b" — a users cursor whose position cannot be a login.
+    app.list_users("cursor=dTphIGI").await.problem_field(400, "cursor", "invalid_cursor");
     let unknown = app.list_users("colour=blue").await.problem(400);
     assert!(unknown["detail"].as_str().unwrap().contains("colour"), "{unknown}");
     // Ids of no desk simply match nobody.

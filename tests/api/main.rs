@@ -47,6 +47,7 @@ mod console_delegation;
 mod console_forms;
 mod console_second_factor;
 mod console_security;
+mod contract;
 mod deadlines;
 mod delegation;
 mod delegation_scopes;

@@ -194,8 +194,8 @@ async fn admins_list_a_users_and_the_accounts_sessions(engine: Engine) {
     }
     assert_eq!(paged, keys(&items));
     // A cursor this server did not give out ("abc" in the cursors' base64) is refused by name.
-    app.account_sessions("cursor=YWJj").await.problem_on(422, "cursor");
-    app.account_sessions("cursor=!!").await.problem_on(422, "cursor");
+    app.account_sessions("cursor=YWJj").await.problem_on(400, "cursor");
+    app.account_sessions("cursor=!!").await.problem_on(400, "cursor");
 
     // Who may look: a supervisor (sessions.view) yes, an agent no.
     let (supervisor_id, supervisor) = app.user_with_role("sup", "supervisor").await;

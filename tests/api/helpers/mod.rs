@@ -401,12 +401,10 @@ impl TestApp {
     }
 }
 
-/// The items of a list response: the array itself, or its `items`.
+/// The items of one page of a list (every list pages: `{ "items": […], "next_cursor": … }`).
+#[track_caller]
 pub fn list_items(v: &Value) -> Vec<Value> {
-    match v {
-        Value::Array(a) => a.clone(),
-        other => other["items"].as_array().cloned().unwrap_or_default(),
-    }
+    v["items"].as_array().cloned().unwrap_or_else(|| panic!("a list page has items: {v}"))
 }
 
 #[track_caller]
