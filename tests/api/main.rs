@@ -39,6 +39,7 @@ mod activity;
 mod auth;
 mod authorization_matrix;
 mod avatar;
+mod backup;
 mod bulk;
 mod captcha;
 mod catalog;
