@@ -338,7 +338,9 @@ impl Partial {
 
     /// Flushes the file to disk and gives it its final name (replacing what had it).
     fn finish(mut self, destination: &Path) -> anyhow::Result<()> {
-        File::open(&self.path).and_then(|f| f.sync_all()).with_context(|| format!("writing {}", self.path.display()))?;
+        File::open(&self.path)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("writing {}", self.path.display()))?;
         std::fs::rename(&self.path, destination)
             .with_context(|| format!("renaming {} to {}", self.path.display(), destination.display()))?;
         self.finished = true;
@@ -375,8 +377,7 @@ mod tests {
     #[test]
     fn migrations_must_be_this_binarys() {
         let migrator = super::super::migrator(Engine::Sqlite);
-        let mine: Vec<(i64, Vec<u8>, bool)> =
-            migrator.iter().map(|m| (m.version, m.checksum.to_vec(), true)).collect();
+        let mine: Vec<(i64, Vec<u8>, bool)> = migrator.iter().map(|m| (m.version, m.checksum.to_vec(), true)).collect();
         assert_eq!(check_migrations(&mine).unwrap(), newest_known_migration());
         assert_eq!(check_migrations(&mine[..1]).unwrap(), mine[0].0, "an older database is upgraded later");
 

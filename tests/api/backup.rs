@@ -22,6 +22,22 @@ fn sqlite_url(p: &Path) -> String {
     format!("sqlite://{}", p.display())
 }
 
+/// Runs `roster --database-url URL ARGS…` (`TestApp::roster` runs it on the app's database).
+async fn roster_on(database_url: &str, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--database-url")
+        .arg(database_url)
+        .args(args)
+        .env_remove("ROSTER_CONFIG")
+        .env("ROSTER_LOG", "warn")
+        // anyhow would add a backtrace to the message.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .await
+        .expect("running the roster binary")
+}
+
 async fn open_read_only(file: &Path) -> SqliteConnection {
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file).read_only(true);
     SqliteConnection::connect_with(&options).await.unwrap_or_else(|e| panic!("opening {}: {e}", file.display()))
@@ -100,7 +116,11 @@ async fn a_backup_taken_under_write_load_serves_every_user_committed_before_it()
     let committed_before = logins(&|c| c.done < started);
     let sent_after = logins(&|c| c.sent > finished);
     let during = created.iter().filter(|c| (started..finished).contains(&c.done)).count();
-    assert!(during > 0, "no user was created while the backup ran ({:?}): no load to prove anything", finished - started);
+    assert!(
+        during > 0,
+        "no user was created while the backup ran ({:?}): no load to prove anything",
+        finished - started
+    );
     assert!(!sent_after.is_empty(), "users were created after the backup too");
 
     // What it says it wrote.
@@ -180,6 +200,13 @@ async fn restore_puts_a_backup_back_once_the_server_is_stopped() {
     app.new_user(json!({ "login": "after-restore" })).await;
     app.stop().await;
     assert_eq!(integrity(&db).await, ["ok"]);
+
+    // Into a place where there is no database yet: no --force needed, the folder is made.
+    let fresh = out.path().join("new-home/roster.db");
+    let run = roster_on(&sqlite_url(&fresh), &["restore", "--input", s(&copy)]).await;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("kept as"));
+    assert_eq!(logins_in_file(&fresh).await, logins_in_file(&copy).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,21 +226,15 @@ async fn backup_refuses_to_overwrite_and_points_postgres_to_pg_dump() {
 
     // PostgreSQL: one sentence naming the tool, before any connection is tried.
     let target = out.path().join("pg.db");
-    let pg = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "backup", "--output", s(&target)])
-        .env_remove("ROSTER_CONFIG")
-        .env("ROSTER_LOG", "warn")
-        // anyhow would add a backtrace to the message.
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .await
-        .unwrap();
+    let pg = roster_on("postgres://nobody@127.0.0.1:1/none", &["backup", "--output", s(&target)]).await;
     let stderr = String::from_utf8_lossy(&pg.stderr);
     assert!(!pg.status.success(), "{stderr}");
     assert!(stderr.contains("pg_dump -Fc") && stderr.contains("pg_restore") && !stderr.contains("connect"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {stderr}");
     assert!(!target.exists());
+    let pg = roster_on("postgres://nobody@127.0.0.1:1/none", &["restore", "--input", s(&existing)]).await;
+    let stderr = String::from_utf8_lossy(&pg.stderr);
+    assert!(!pg.status.success() && stderr.contains("pg_restore") && stderr.trim().lines().count() == 1, "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

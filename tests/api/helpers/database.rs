@@ -65,8 +65,8 @@ pub(super) async fn fresh_postgres_database() -> (String, PgDatabase) {
     let mut conn = match tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(&url)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => panic!(
-            "PostgreSQL at {url} is unreachable ({e}). The PostgreSQL tests never skip: start PostgreSQL, \
-             set ROSTER_TEST_POSTGRES_URL, or leave it unset to let the tests start their own server."
+            "PostgreSQL at {url} is unreachable ({e}). The PostgreSQL tests never skip: start that server, or \
+             unset ROSTER_TEST_POSTGRES_URL to let the tests find one or start their own."
         ),
         Err(_) => panic!("PostgreSQL at {url} did not answer within 10 s. The PostgreSQL tests never skip."),
     };
@@ -148,10 +148,16 @@ mod private {
         let data = dir.join("data");
         run(
             user.as_ref(),
-            Command::new(bin.join("initdb"))
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]),
+            Command::new(bin.join("initdb")).arg("-D").arg(&data).args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]),
         )?;
         // A port found free may be taken before the server binds it: try a few.
         let mut last = String::new();
@@ -183,9 +189,8 @@ mod private {
 
     /// The folder of `initdb` and `pg_ctl`: on the PATH, else Debian's newest installed version.
     fn server_binaries() -> Result<PathBuf, String> {
-        let on_path = std::env::var_os("PATH")
-            .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-            .unwrap_or_default();
+        let on_path =
+            std::env::var_os("PATH").map(|path| std::env::split_paths(&path).collect::<Vec<_>>()).unwrap_or_default();
         if let Some(dir) = on_path.into_iter().find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file()) {
             return Ok(dir);
         }
