@@ -109,6 +109,9 @@ pub async fn restore(input: &Path, database_url: &str, replace: bool) -> anyhow:
     for suffix in ["-wal", "-shm", "-journal"] {
         remove_if_present(&with_suffix(&target, suffix))?;
     }
+    if exists {
+        same_owner_and_mode(&target, &partial.path)?;
+    }
     let replaced_kept_as = if exists { Some(keep_aside(&target)?) } else { None };
     partial.finish(&target)?;
     if let Some(lock) = lock {
@@ -255,6 +258,30 @@ async fn lock_unused(path: &Path) -> anyhow::Result<Option<SqliteConnection>> {
         Err(e) if is_busy(&e) => Err(in_use()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Gives the restored file the owner and mode of the database it replaces: restore may run as
+/// root for a server that runs as its own user, which must still be able to open it.
+fn same_owner_and_mode(replaced: &Path, restored: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let old = std::fs::metadata(replaced).with_context(|| format!("reading {}", replaced.display()))?;
+        let new = std::fs::metadata(restored).with_context(|| format!("reading {}", restored.display()))?;
+        if (old.uid(), old.gid()) != (new.uid(), new.gid()) {
+            std::os::unix::fs::chown(restored, Some(old.uid()), Some(old.gid())).with_context(|| {
+                format!(
+                    "giving the restored database to the owner of {} (uid {}, gid {}): run restore as that user or as root",
+                    replaced.display(),
+                    old.uid(),
+                    old.gid()
+                )
+            })?;
+        }
+        std::fs::set_permissions(restored, old.permissions())
+            .with_context(|| format!("setting the mode of {}", restored.display()))?;
+    }
+    Ok(())
 }
 
 /// Keeps the database being replaced under `<name>.replaced-<UTC time>` (a second name for the

@@ -188,6 +188,12 @@ async fn restore_puts_a_backup_back_once_the_server_is_stopped() {
         .to_string();
     assert!(logins_in_file(Path::new(&kept)).await.contains("after"), "the replaced database is whole");
     let db = app.data_dir().join("roster.db");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode(&db), mode(Path::new(&kept)), "the restored file keeps the replaced one's mode");
+    }
     for suffix in ["-wal", "-shm"] {
         let stale = format!("{}{suffix}", db.display());
         assert!(!Path::new(&stale).exists(), "{stale}: the old database's journal would be replayed into the new");
