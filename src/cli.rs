@@ -1,4 +1,4 @@
-//! The `roster` command line: `serve`, `migrate`, `admin create`, `users …`.
+//! The `roster` command line: `serve`, `migrate`, `admin create`, `users …`, `backup`, `restore`.
 
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -28,6 +28,26 @@ pub enum Command {
     /// Work with many users at once.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Copy the SQLite database to a file, consistently, while Roster runs and writes (for
+    /// PostgreSQL use pg_dump). The secret key is not in the copy: back it up as well.
+    Backup {
+        /// The file to write (refused if it exists, unless --force).
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+        /// Replace OUTPUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a copy made by `roster backup` in place of the SQLite database. Stop Roster first;
+    /// the database it replaces is kept beside it.
+    Restore {
+        /// The backup to restore.
+        #[arg(long, short)]
+        input: std::path::PathBuf,
+        /// Replace the existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +143,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             first_start(&store).await?;
             run_users(&store, command).await
         }
+        Command::Backup { output, force } => {
+            backup(&Config::load(&cli.common, &ServeArgs::default())?, &output, force).await
+        }
+        Command::Restore { input, force } => {
+            restore(&Config::load(&cli.common, &ServeArgs::default())?, &input, force).await
+        }
     }
 }
 
@@ -191,4 +217,71 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+async fn backup(config: &Config, output: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if crate::store::Engine::from_url(&config.database_url)? == crate::store::Engine::Postgres {
+        anyhow::bail!(
+            "roster backup copies SQLite databases; back up PostgreSQL with its own tool, \
+             pg_dump -Fc (and pg_restore to restore), as the README shows"
+        );
+    }
+    let copy = crate::store::backup::backup(&config.database_url, output, force).await?;
+    println!(
+        "Wrote {} ({} bytes): {} accounts, {} users, schema at migration {}.",
+        copy.path.display(),
+        copy.bytes,
+        copy.accounts,
+        copy.users,
+        copy.migration
+    );
+    println!(
+        "The secret key is not in it: without {}, its SIP passwords, authenticator keys and recovery \
+         codes cannot be read. Back the key up too, kept apart from the copies.",
+        secret_key_source(config)
+    );
+    Ok(())
+}
+
+async fn restore(config: &Config, input: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if crate::store::Engine::from_url(&config.database_url)? == crate::store::Engine::Postgres {
+        anyhow::bail!(
+            "roster restore puts back SQLite copies; restore PostgreSQL with pg_restore from a pg_dump -Fc \
+             file, as the README shows"
+        );
+    }
+    let done = crate::store::backup::restore(input, &config.database_url, force).await?;
+    let db = &done.database;
+    println!(
+        "Restored {} to {} ({} bytes): {} accounts, {} users.",
+        input.display(),
+        db.path.display(),
+        db.bytes,
+        db.accounts,
+        db.users
+    );
+    if let Some(kept) = &done.replaced_kept_as {
+        println!("The database it replaced is kept as {}.", kept.display());
+    }
+    if db.migration < done.current_migration {
+        println!(
+            "Its schema is at migration {}; Roster upgrades it to {} when it next starts.",
+            db.migration, done.current_migration
+        );
+    }
+    println!(
+        "Roster reads its SIP passwords, authenticator keys and recovery codes with the secret key in use \
+         when the backup was made: {} must be that key.",
+        secret_key_source(config)
+    );
+    Ok(())
+}
+
+/// Where this configuration takes the secret key from (as `Secrets::load` looks for it).
+fn secret_key_source(config: &Config) -> String {
+    if config.secret_key.is_some() {
+        return "the key in ROSTER_SECRET_KEY".to_string();
+    }
+    let file = config.secret_key_file.clone().unwrap_or_else(|| config.data_dir.join("secret.key"));
+    format!("the key file {}", file.display())
 }

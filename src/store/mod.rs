@@ -7,6 +7,7 @@ pub mod access_rules;
 pub mod accounts;
 pub mod activity;
 pub mod api_tokens;
+pub mod backup;
 pub mod batch;
 pub mod bulk;
 pub mod captcha;
@@ -159,11 +160,7 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.engine {
-            Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Engine::Postgres => sqlx::migrate!("migrations/postgres"),
-        };
-        migrator.run(&self.pool).await.context("running database migrations")?;
+        migrator(self.engine).run(&self.pool).await.context("running database migrations")?;
         Ok(())
     }
 
@@ -217,6 +214,14 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The migrations this binary carries for an engine (`backup` checks a file against them too).
+fn migrator(engine: Engine) -> sqlx::migrate::Migrator {
+    match engine {
+        Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Engine::Postgres => sqlx::migrate!("migrations/postgres"),
     }
 }
 

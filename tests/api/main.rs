@@ -1,9 +1,11 @@
 //! Roster's HTTP test suite: every test starts a real server on a random port with a fresh
 //! database and talks to it over HTTP, once on SQLite and once on PostgreSQL.
 //!
-//! PostgreSQL comes from `ROSTER_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database there and
-//! drops it afterwards. When PostgreSQL is unreachable the `…::postgres` tests fail; they never skip.
+//! PostgreSQL comes from `ROSTER_TEST_POSTGRES_URL`, else the machine's server at
+//! `postgres://postgres@127.0.0.1:5432/postgres`, else a private server the harness starts
+//! (`helpers/database.rs`; `ROSTER_TEST_POSTGRES=private` forces it); each test creates its own
+//! database there and drops it afterwards. When PostgreSQL is unreachable the `…::postgres` tests
+//! fail; they never skip.
 //!
 //! Run one engine with `cargo test --test api sqlite` or `cargo test --test api postgres`.
 
@@ -39,6 +41,7 @@ mod activity;
 mod auth;
 mod authorization_matrix;
 mod avatar;
+mod backup;
 mod bulk;
 mod captcha;
 mod catalog;

@@ -39,6 +39,15 @@ impl TestApp {
         self.server = server;
     }
 
+    /// Stops the server and starts one on another database (a backup of this one) with the same
+    /// data folder, so the same secret key; the helpers then talk to that one.
+    pub async fn start_on(&mut self, database_url: &str) {
+        self.stop().await;
+        self.config.database_url = database_url.to_string();
+        self.database_url = database_url.to_string();
+        self.start_again().await;
+    }
+
     /// The data folder (`<data dir>/mail/` holds mail written without SMTP).
     pub fn data_dir(&self) -> &Path {
         self._dir.path()
