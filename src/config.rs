@@ -292,15 +292,22 @@ mod tests {
     fn metrics_settings_come_from_flags_or_the_file_and_the_token_stays_secret() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("roster.toml");
-        std::fs::write(&file, "metrics_token = \"scrape-Secret-9\"\nmetrics_bind = \"127.0.0.1:9090\"\ndrain_seconds = 7\n")
-            .unwrap();
+        std::fs::write(
+            &file,
+            "metrics_token = \"scrape-Secret-9\"\nmetrics_bind = \"127.0.0.1:9090\"\ndrain_seconds = 7\n",
+        )
+        .unwrap();
         let common = ConfigArgs { config: Some(file), ..Default::default() };
         let c = Config::load(&common, &ServeArgs::default()).unwrap();
         assert_eq!(c.metrics_token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("scrape-Secret-9"));
         assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
         assert_eq!(c.drain_seconds, 7);
         assert!(!format!("{c:?}").contains("scrape-Secret-9"), "the token is not in Debug");
-        let serve = ServeArgs { drain_seconds: Some(1), metrics_token: Some("flag-Secret".to_string().into()), ..Default::default() };
+        let serve = ServeArgs {
+            drain_seconds: Some(1),
+            metrics_token: Some("flag-Secret".to_string().into()),
+            ..Default::default()
+        };
         assert!(!format!("{serve:?}").contains("flag-Secret"));
         let c = Config::load(&common, &serve).unwrap();
         assert_eq!(c.drain_seconds, 1);

@@ -36,9 +36,8 @@ where
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
         let mut line = Map::new();
-        let time = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let time =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         line.insert("time".into(), Value::String(time));
         line.insert("level".into(), Value::String(event.metadata().level().as_str().to_string()));
         line.insert("target".into(), Value::String(event.metadata().target().to_string()));

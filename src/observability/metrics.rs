@@ -70,7 +70,7 @@ impl Metrics {
     }
 
     /// Runs `future` with this application's metrics as the current ones.
-    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
         CURRENT.scope(self.recorder.clone(), future)
     }
 
@@ -91,8 +91,7 @@ pub fn job_ran(job: &'static str, started: Instant, ok: bool) {
     let outcome = if ok { "ok" } else { "error" };
     metrics::counter!("roster_jobs_runs_total", "job" => job, "outcome" => outcome).increment(1);
     metrics::gauge!("roster_jobs_last_duration_seconds", "job" => job).set(started.elapsed().as_secs_f64());
-    metrics::gauge!("roster_jobs_last_run_timestamp_seconds", "job" => job)
-        .set(crate::clock::now_ms() as f64 / 1000.0);
+    metrics::gauge!("roster_jobs_last_run_timestamp_seconds", "job" => job).set(crate::clock::now_ms() as f64 / 1000.0);
 }
 
 /// The process's resident memory, from `/proc/self/status` (Linux; elsewhere nothing is

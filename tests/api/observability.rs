@@ -79,10 +79,7 @@ fn wrong_code(app: &TestApp) -> String {
     let secret = app.authenticators.get(&app.admin_login).expect("the admin's authenticator").secret;
     let step = now_step();
     let near: Vec<String> = (step - 2..=step + 2).map(|s| totp_code(&secret, s)).collect();
-    (0..)
-        .map(|i| totp_code(&secret, step + 1000 + i))
-        .find(|c| !near.contains(c))
-        .expect("some code differs")
+    (0..).map(|i| totp_code(&secret, step + 1000 + i)).find(|c| !near.contains(c)).expect("some code differs")
 }
 
 /// What moves the sign-in figures, once each: a success, wrong passwords up to a lockout, a
@@ -259,7 +256,8 @@ fn exprs(v: &Value, out: &mut Vec<String>) {
 
 async fn the_dashboard_asks_only_for_metrics_the_server_shows(engine: Engine) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grafana-dashboard.json");
-    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("the dashboard is JSON");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("the dashboard is JSON");
     let mut queries = Vec::new();
     exprs(&dashboard, &mut queries);
     let asked: BTreeSet<String> = queries.iter().flat_map(|q| metric_names(q)).collect();
@@ -270,7 +268,10 @@ async fn the_dashboard_asks_only_for_metrics_the_server_shows(engine: Engine) {
     let samples = scrape_until(&app, |s| value(s, "roster_mail_deliveries_total", &[]) >= 1.0).await;
     let shown: BTreeSet<String> = samples.iter().map(|s| s.name.clone()).collect();
     let unknown: Vec<&String> = asked.difference(&shown).collect();
-    assert!(unknown.is_empty(), "the dashboard asks for metrics the server does not show: {unknown:?}\nshown: {shown:?}");
+    assert!(
+        unknown.is_empty(),
+        "the dashboard asks for metrics the server does not show: {unknown:?}\nshown: {shown:?}"
+    );
     // And the other way round: every family the server shows has a panel.
     let family = |name: &str| {
         ["_bucket", "_sum", "_count"].iter().fold(name.to_string(), |n, s| n.strip_suffix(s).unwrap_or(&n).to_string())
@@ -288,6 +289,7 @@ fn the_parser_reads_labels_and_the_name_finder_skips_labels() {
     assert_eq!(samples[0].labels["route"], "/a/{id}");
     assert_eq!(value(&samples, "roster_a_total", &[("status", "200")]), 3.0);
     assert_eq!(value(&samples, "process_b", &[]), 1.5e6);
-    let names = metric_names("sum by (route) (rate(roster_x_bucket{job=\"roster\",route=~\"/api.*\"}[5m])) / process_y");
+    let names =
+        metric_names("sum by (route) (rate(roster_x_bucket{job=\"roster\",route=~\"/api.*\"}[5m])) / process_y");
     assert_eq!(names.into_iter().collect::<Vec<_>>(), ["process_y", "roster_x_bucket"]);
 }
