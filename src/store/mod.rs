@@ -287,6 +287,7 @@ impl Store {
     }
 }
 
+/// The migrations this binary carries for an engine (`backup` checks a file against them too).
 fn migrator(engine: Engine) -> sqlx::migrate::Migrator {
     match engine {
         Engine::Sqlite => sqlx::migrate!("migrations/sqlite"),
