@@ -164,6 +164,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         return Err(refused());
     }
     let (account, user) = (account.expect("checked"), user.expect("checked"));
+    // Who is signing in, on the request's log span (`startup`), once the password is right.
+    tracing::Span::current().record("account", account.slug.as_str()).record("user_id", user.id.0);
     access.after_password(state, &account, &user, req.kind, client).await?;
     if !req.take_over {
         refuse_second_session(state, &account, &user, req.kind, client, now).await?;

@@ -80,7 +80,9 @@ async fn json_logs_carry_the_request_and_no_secret(engine: Engine) {
     let wrong = login(WRONG).send().await.unwrap();
     assert_eq!(wrong.status(), 401);
     let wrong_id = request_id(&wrong);
-    let first: Value = login(STRONG).send().await.unwrap().json().await.unwrap();
+    let signed_in = login(STRONG).send().await.unwrap();
+    let sign_in_id = request_id(&signed_in);
+    let first: Value = signed_in.json().await.unwrap();
     let first_token = first["token"].as_str().unwrap_or_else(|| panic!("a token: {first}")).to_string();
     let session = http.get(url("/api/v1/session")).bearer_auth(&first_token).send().await.unwrap();
     assert_eq!(session.status(), 200);
@@ -123,6 +125,7 @@ async fn json_logs_carry_the_request_and_no_secret(engine: Engine) {
         "the caller is named: {session_lines:?}"
     );
     assert!(!of(&wrong_id).is_empty(), "the refused sign-in is logged with its id");
+    assert!(of(&sign_in_id).iter().any(|v| v["user_id"] == lea), "a sign-in names the user once the password is right");
 
     let admin = app.authenticators.get(&app.admin_login).unwrap();
     let admin_secret = admin.secret.clone();
