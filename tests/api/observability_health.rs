@@ -115,7 +115,7 @@ async fn ready_needs_the_database_and_every_migration(engine: Engine) {
 }
 
 async fn ready_answers_503_while_draining(engine: Engine) {
-    let mut app = TestApp::spawn_with(engine, |c| c.drain_seconds = 3).await;
+    let mut app = TestApp::spawn_with(engine, |c| c.drain_seconds = 10).await;
     assert_eq!(get(&app.url("/health/ready")).await.0, 200);
     app.begin_stop();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -124,7 +124,7 @@ async fn ready_answers_503_while_draining(engine: Engine) {
     assert_eq!(get(&app.url("/health/live")).await.0, 200);
     app.get("/api/v1/session").await.expect(200);
     // Then it stops.
-    tokio::time::timeout(Duration::from_secs(20), app.stop()).await.expect("the server stops after draining");
+    tokio::time::timeout(Duration::from_secs(40), app.stop()).await.expect("the server stops after draining");
     assert!(reqwest::Client::new().get(app.url("/health/live")).send().await.is_err(), "nothing answers any more");
 }
 
