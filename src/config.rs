@@ -26,6 +26,17 @@ pub struct ConfigArgs {
     /// created on first start. `ROSTER_SECRET_KEY` may give the key itself.
     #[arg(long, env = "ROSTER_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
+    /// Log lines as `text` (default) or `json`: one object a line, for log shippers. The log
+    /// starts before the TOML file is read, so this is a flag or `ROSTER_LOG_FORMAT` only.
+    #[arg(long, env = "ROSTER_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Settings of `roster serve`.
@@ -69,6 +80,16 @@ pub struct ServeArgs {
     /// later retries wait 4×, 20×, 60×… as long).
     #[arg(long, env = "ROSTER_MAIL_RETRY_BASE_MS", hide = true)]
     pub mail_retry_base_ms: Option<u64>,
+    /// A bearer token `/metrics` asks for (default: none, open to whoever reaches it).
+    #[arg(long, env = "ROSTER_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<secrecy::SecretString>,
+    /// Serve `/metrics` on this address instead of the main one (e.g. `0.0.0.0:9090`).
+    #[arg(long, env = "ROSTER_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// At shutdown, how long to go on serving with `/health/ready` answering 503 before closing,
+    /// so that load balancers stop sending requests first (default 0).
+    #[arg(long, env = "ROSTER_DRAIN_SECONDS")]
+    pub drain_seconds: Option<u64>,
 }
 
 fn secret(value: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
@@ -92,6 +113,9 @@ struct FileConfig {
     mail_retry_base_ms: Option<u64>,
     geoip_database: Option<PathBuf>,
     trusted_proxies: Option<TrustedProxies>,
+    metrics_token: Option<secrecy::SecretString>,
+    metrics_bind: Option<SocketAddr>,
+    drain_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +137,12 @@ pub struct Config {
     /// Country access rules' database (opened, and checked, by `Application::build`).
     pub geoip_database: Option<PathBuf>,
     pub trusted_proxies: TrustedProxies,
+    /// `/metrics` asks for this bearer token when set (secret: never logged or shown).
+    pub metrics_token: Option<secrecy::SecretString>,
+    /// `/metrics` on its own address rather than the main one.
+    pub metrics_bind: Option<SocketAddr>,
+    /// How long shutdown serves on as not ready before closing.
+    pub drain_seconds: u64,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "Roster <roster@localhost>";
@@ -157,6 +187,9 @@ impl Config {
                 .unwrap_or(DEFAULT_MAIL_RETRY_BASE_MS),
             geoip_database: serve.geoip_database.clone().or(file.geoip_database),
             trusted_proxies: serve.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default(),
+            metrics_token: serve.metrics_token.clone().or(file.metrics_token),
+            metrics_bind: serve.metrics_bind.or(file.metrics_bind),
+            drain_seconds: serve.drain_seconds.or(file.drain_seconds).unwrap_or(0),
         })
     }
 
@@ -176,6 +209,9 @@ impl Config {
             mail_retry_base_ms: DEFAULT_MAIL_RETRY_BASE_MS,
             geoip_database: None,
             trusted_proxies: TrustedProxies::none(),
+            metrics_token: None,
+            metrics_bind: None,
+            drain_seconds: 0,
         }
     }
 
@@ -196,6 +232,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn flags_win_over_the_file_and_defaults_fill_the_rest() {
@@ -249,6 +286,34 @@ mod tests {
         let serve = ServeArgs { trusted_proxies: Some("127.0.0.1".parse().unwrap()), ..Default::default() };
         assert_eq!(Config::load(&common, &serve).unwrap().trusted_proxies, "127.0.0.1/32".parse().unwrap());
         assert!(Config::load(&ConfigArgs::default(), &ServeArgs::default()).unwrap().trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn metrics_settings_come_from_flags_or_the_file_and_the_token_stays_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("roster.toml");
+        std::fs::write(
+            &file,
+            "metrics_token = \"scrape-Secret-9\"\nmetrics_bind = \"127.0.0.1:9090\"\ndrain_seconds = 7\n",
+        )
+        .unwrap();
+        let common = ConfigArgs { config: Some(file), ..Default::default() };
+        let c = Config::load(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.metrics_token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("scrape-Secret-9"));
+        assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+        assert_eq!(c.drain_seconds, 7);
+        assert!(!format!("{c:?}").contains("scrape-Secret-9"), "the token is not in Debug");
+        let serve = ServeArgs {
+            drain_seconds: Some(1),
+            metrics_token: Some("flag-Secret".to_string().into()),
+            ..Default::default()
+        };
+        assert!(!format!("{serve:?}").contains("flag-Secret"));
+        let c = Config::load(&common, &serve).unwrap();
+        assert_eq!(c.drain_seconds, 1);
+        assert_eq!(c.metrics_token.map(|t| t.expose_secret().to_string()).as_deref(), Some("flag-Secret"));
+        let defaults = Config::load(&ConfigArgs::default(), &ServeArgs::default()).unwrap();
+        assert!(defaults.metrics_token.is_none() && defaults.metrics_bind.is_none() && defaults.drain_seconds == 0);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod ids;
 pub mod mail;
 pub mod me;
 pub mod model;
+pub mod observability;
 pub mod outbox;
 pub mod passwords;
 pub mod second_factor;

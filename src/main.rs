@@ -1,14 +1,11 @@
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     return_large_buffers_to_the_system();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .with_writer(std::io::stderr)
-        .init();
-    roster::cli::run(roster::cli::Cli::parse()).await
+    let cli = roster::cli::Cli::parse();
+    roster::observability::logging::init(cli.common.log_format.unwrap_or_default());
+    roster::cli::run(cli).await
 }
 
 /// Every password hash takes a 19 MiB buffer (argon2id, m = 19456 KiB). glibc's allocator raises

@@ -36,6 +36,10 @@ pub struct Application {
     state: AppState,
     store: Store,
     initial_admin: Option<(String, SecretString)>,
+    /// Metrics, probes and the request layer (`observability`).
+    ops: crate::observability::Ops,
+    /// `--metrics-bind`: `/metrics` on an address of its own.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -62,8 +66,13 @@ impl Application {
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
         let state =
             AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail, geoip };
-        let router = router(state.clone());
-        Ok(Application { listener, router, state, store, initial_admin })
+        let ops = crate::observability::Ops::new(state.clone())?;
+        let metrics_listener = match state.config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} for /metrics"))?),
+            None => None,
+        };
+        let router = router(state.clone(), &ops);
+        Ok(Application { listener, router, state, store, initial_admin, ops, metrics_listener })
     }
 
     pub fn port(&self) -> u16 {
@@ -72,6 +81,16 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served when it has an address of its own (`--metrics-bind`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The database this application runs on (tests stop it under a running server).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// The first admin's login and generated password, when this start created them.
@@ -88,10 +107,28 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let upkeep = tokio::spawn(crate::sessions::upkeep::run(self.state.clone()));
-        let mail = tokio::spawn(crate::outbox::worker::run(self.state.clone()));
+        let metrics = &self.ops.metrics;
+        let upkeep = tokio::spawn(metrics.scope(crate::sessions::upkeep::run(self.state.clone())));
+        let mail = tokio::spawn(metrics.scope(crate::outbox::worker::run(self.state.clone())));
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = crate::observability::metrics_router(&self.ops);
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
+        // Once asked to stop: not ready at once, then (`--drain-seconds`) still serving while
+        // load balancers notice, then no new connections and the open ones finished.
+        let ops = self.ops.clone();
+        let drain = std::time::Duration::from_secs(self.state.config.drain_seconds);
+        let shutdown = async move {
+            shutdown.await;
+            ops.start_draining();
+            tracing::info!(seconds = drain.as_secs(), "draining: /health/ready answers 503");
+            tokio::time::sleep(drain).await;
+        };
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         upkeep.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         // The worker records what it is sending, then stops; one stuck on a slow server is
         // stopped and its messages go back to the queue for the next start (or another instance).
         self.state.mail.stop();
@@ -130,24 +167,39 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, api_doc::complete(openapi))
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, ops: &crate::observability::Ops) -> Router {
     let (api, openapi) = api_router();
     Router::new()
         .merge(api)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
         .merge(crate::console::router())
+        // The first probe (a database ping), kept for monitors that use it; `/health/live` and
+        // `/health/ready` (`observability::health`) are the probes to use.
         .route("/health", get(health))
         .fallback(|| async { Error::NotFound("page") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .with_state(state)
+        .merge(crate::observability::routes(ops))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversize))
         .layer(CatchPanicLayer::custom(|_| {
             Error::Internal(anyhow::anyhow!("a request handler panicked")).into_response_ext()
         }))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
-            tracing::debug_span!("request", method = %request.method(), uri = %loggable_uri(request.uri()), version = ?request.version())
+            // At info, so that what a request logs carries its id, account and user (`auth`
+            // records the last two once it knows the caller).
+            let id = request.extensions().get::<crate::observability::request::RequestId>();
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                uri = %loggable_uri(request.uri()),
+                version = ?request.version(),
+                request_id = id.map_or("", |id| id.as_str()),
+                account = tracing::field::Empty,
+                user_id = tracing::field::Empty,
+            )
         }))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(ops.clone(), crate::observability::request::observe))
 }
 
 /// Paths whose next segment is a secret (a link's token from a mail).

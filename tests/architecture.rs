@@ -23,6 +23,7 @@ const ORDER: &[&str] = &[
     "config",
     "mail",
     "state",
+    "observability",
     // Who is behind a request and what they may reach.
     "access",
     "auth",

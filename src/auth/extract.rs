@@ -59,6 +59,8 @@ impl FromRequestParts<AppState> for Caller {
             Credential::Cookie(t) => (t.as_str(), true),
         };
         let mut caller = crate::auth::resolve(state, token).await?.ok_or(Error::Unauthenticated)?;
+        // The request's log span (`startup`) names who is calling.
+        tracing::Span::current().record("account", caller.account_slug.as_str()).record("user_id", caller.user.0);
         if via_cookie {
             let csrf = crate::secrets::token::csrf_for(token);
             // A browser sends the cookie on any site's request; only our own pages know this token.

@@ -32,7 +32,10 @@ pub async fn run(state: AppState) {
     let mut stop = state.mail.stop.subscribe();
     let mut erased_at: Option<Instant> = None;
     while !*stop.borrow_and_update() {
-        if let Err(e) = deliver_due(&state).await {
+        let started = Instant::now();
+        let delivered = deliver_due(&state).await;
+        crate::observability::metrics::job_ran("mail_delivery", started, delivered.is_ok());
+        if let Err(e) = delivered {
             tracing::warn!(error = ?e, "delivering mail");
         }
         if erased_at.is_none_or(|at| at.elapsed() >= ERASE_EVERY) {
@@ -96,6 +99,12 @@ async fn deliver(state: &AppState, mail: Claimed) -> Result<()> {
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let worker = mailer.instance.as_str();
+    let result = match &outcome {
+        Sent::Done(_) => "sent",
+        Sent::Transient(_) if mail.attempts >= MAX_ATTEMPTS => "failed",
+        Sent::Transient(_) => "retry",
+        Sent::Permanent(_) => "failed",
+    };
     match &outcome {
         Sent::Done(note) => {
             store::mark_sent(tx.conn(), mail.id, worker, now, note.as_deref()).await?;
@@ -122,6 +131,7 @@ async fn deliver(state: &AppState, mail: Claimed) -> Result<()> {
         }
     }
     tx.commit().await?;
+    metrics::counter!("roster_mail_deliveries_total", "result" => result).increment(1);
     Ok(())
 }
 

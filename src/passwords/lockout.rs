@@ -56,6 +56,8 @@ pub(crate) async fn record_failure(
         None => tracing::info!("sign-in refused: unknown account"),
     }
     tx.commit().await?;
+    metrics::counter!("roster_sign_ins_total", "outcome" => "refused").increment(1);
+    metrics::counter!("roster_sign_in_failures_total", "reason" => reason.to_string()).increment(1);
     Ok(())
 }
 
@@ -73,6 +75,7 @@ pub(crate) async fn count_address_failure(
         return Ok(false);
     }
     sign_in_failures::block_address(conn, address, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+    metrics::counter!("roster_lockouts_total", "of" => "address").increment(1);
     tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
     Ok(true)
 }
@@ -96,6 +99,7 @@ pub(crate) async fn count_user_failure(
     if failures >= i64::from(lockout.max_failures) {
         sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
         challenges::delete_for_user(conn, user.id).await?;
+        metrics::counter!("roster_lockouts_total", "of" => "user").increment(1);
         let mut changes = Changes::new();
         changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
         activity::service::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;

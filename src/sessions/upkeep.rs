@@ -29,18 +29,26 @@ pub async fn run(state: AppState) {
     };
     loop {
         tokio::select! {
-            _ = flush.tick() => log(flush_last_seen(&state).await, "writing last-seen times"),
-            _ = clean.tick() => log(clean_up(&state).await, "removing expired sessions"),
+            _ = flush.tick() => {
+                let started = Instant::now();
+                log(flush_last_seen(&state).await, "flush_last_seen", started, "writing last-seen times");
+            }
+            _ = clean.tick() => {
+                let started = Instant::now();
+                log(clean_up(&state).await, "clean_up", started, "removing expired sessions");
+            }
             _ = watch.tick(), if watcher.is_some() => {
                 if let Some(w) = watcher.as_mut() {
-                    log(w.poll(&state).await, "watching for other instances' changes");
+                    let started = Instant::now();
+                    log(w.poll(&state).await, "watch_instances", started, "watching for other instances' changes");
                 }
             }
         }
     }
 }
 
-fn log(result: Result<()>, what: &str) {
+fn log(result: Result<()>, job: &'static str, started: Instant, what: &str) {
+    crate::observability::metrics::job_ran(job, started, result.is_ok());
     if let Err(e) = result {
         tracing::warn!(error = ?e, "{what}");
     }

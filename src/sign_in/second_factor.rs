@@ -402,6 +402,8 @@ async fn wrong_code(
             &changes,
         )
         .await?;
+        metrics::counter!("roster_second_factor_failures_total", "method" => method.to_string(), "reason" => why)
+            .increment(1);
         let lockout = &live.account.security.lockout;
         // The address first, then the user, in the same order as a wrong password
         // (`passwords::lockout::record_failure`), so that the two cannot deadlock on PostgreSQL.

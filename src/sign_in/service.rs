@@ -106,6 +106,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     if let Some(address) = &client.address
         && let Some(until) = sign_in_failures::address_blocked_until(&mut conn, address, now).await?
     {
+        metrics::counter!("roster_sign_ins_total", "outcome" => "throttled").increment(1);
         return Err(Error::TooManyAttempts(((until - now) / 1000).max(1) as u64));
     }
     let account = accounts::by_slug(&mut conn, req.account).await?;
@@ -140,6 +141,7 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     )
     .await?
     {
+        metrics::counter!("roster_sign_ins_total", "outcome" => "captcha").increment(1);
         return Ok(Outcome::Captcha(step));
     }
     // Always verify, against a dummy hash when there is no user, so timing reveals nothing.
@@ -162,6 +164,8 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         return Err(refused());
     }
     let (account, user) = (account.expect("checked"), user.expect("checked"));
+    // Who is signing in, on the request's log span (`startup`), once the password is right.
+    tracing::Span::current().record("account", account.slug.as_str()).record("user_id", user.id.0);
     access.after_password(state, &account, &user, req.kind, client).await?;
     if !req.take_over {
         refuse_second_session(state, &account, &user, req.kind, client, now).await?;
@@ -228,6 +232,12 @@ pub(crate) async fn finish(
         tx.affects(Affects::Users(vec![p.user.id]));
     }
     tx.commit().await?;
+    let counted = match &outcome {
+        Outcome::SignedIn(_) => "success",
+        Outcome::Step(_) => "next_step",
+        Outcome::Captcha(_) => "captcha",
+    };
+    metrics::counter!("roster_sign_ins_total", "outcome" => counted).increment(1);
     if took_over {
         state.sessions.forget_user(p.user.id);
     }

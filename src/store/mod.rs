@@ -16,6 +16,7 @@ pub mod grants;
 pub mod invalidation;
 pub mod mail;
 pub mod named;
+pub mod observe;
 pub mod password_history;
 pub mod password_resets;
 pub mod reach;
@@ -29,7 +30,7 @@ pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -95,6 +96,55 @@ pub struct Tx {
     _write_guard: Option<OwnedMutexGuard<()>>,
     affects: Affects,
     invalidations: Arc<Invalidations>,
+    timer: Held,
+}
+
+/// A read connection; it derefs to the connection the store's functions take.
+pub struct Read {
+    conn: PoolConnection<Any>,
+    _timer: Held,
+}
+
+impl std::ops::Deref for Read {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Read {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+/// How long a connection was held — a read, or a write transaction until commit or rollback —
+/// recorded when it is given back (`roster_db_hold_seconds`): the store's statements grouped
+/// by the unit of work they run in, measured where every one of them passes.
+struct Held {
+    since: Instant,
+    kind: &'static str,
+    committed: bool,
+}
+
+impl Held {
+    fn start(kind: &'static str, acquire_started: Instant) -> Held {
+        let since = Instant::now();
+        metrics::histogram!("roster_db_acquire_seconds").record(since.duration_since(acquire_started).as_secs_f64());
+        Held { since, kind, committed: false }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let outcome = match (self.kind, self.committed) {
+            ("read", _) => "done",
+            (_, true) => "commit",
+            (_, false) => "rollback",
+        };
+        metrics::histogram!("roster_db_hold_seconds", "kind" => self.kind, "outcome" => outcome)
+            .record(self.since.elapsed().as_secs_f64());
+    }
 }
 
 impl Tx {
@@ -108,7 +158,9 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let mut timer = self.timer;
         self.inner.commit().await?;
+        timer.committed = true;
         self.invalidations.record(&self.affects);
         Ok(())
     }
@@ -183,12 +235,19 @@ impl Store {
     }
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        let asked = Instant::now();
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
         let inner = self.pool.begin().await?;
-        Ok(Tx { inner, _write_guard: guard, affects: Affects::Everyone, invalidations: self.invalidations.clone() })
+        Ok(Tx {
+            inner,
+            _write_guard: guard,
+            affects: Affects::Everyone,
+            invalidations: self.invalidations.clone(),
+            timer: Held::start("write", asked),
+        })
     }
 
     /// A write transaction whose reads all see one snapshot (mass actions: what is counted,
@@ -203,8 +262,20 @@ impl Store {
     }
 
     /// A connection for reads.
-    pub async fn read(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
-        self.pool.acquire().await
+    pub async fn read(&self) -> Result<Read, sqlx::Error> {
+        let asked = Instant::now();
+        let conn = self.pool.acquire().await?;
+        Ok(Read { conn, _timer: Held::start("read", asked) })
+    }
+
+    /// Connections open in the pool, how many of them are idle, and the pool's limit.
+    pub fn pool_connections(&self) -> (u32, usize, u32) {
+        (self.pool.size(), self.pool.num_idle(), self.pool.options().get_max_connections())
+    }
+
+    /// The versions of the migrations this build embeds for its engine.
+    pub fn embedded_migrations(&self) -> Vec<i64> {
+        migrator(self.engine).iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version).collect()
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

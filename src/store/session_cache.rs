@@ -87,6 +87,13 @@ impl SessionCache {
     /// the session was last used, which the database may not know yet (it is written to the
     /// minute), so that a reload does not time it out early.
     pub fn hit(&self, token_hash: &str, now: Timestamp, is_current: impl Fn(&Entry) -> bool) -> Lookup {
+        let lookup = self.lookup(token_hash, now, is_current);
+        let result = if matches!(lookup, Lookup::Hit(_)) { "hit" } else { "miss" };
+        metrics::counter!("roster_session_cache_lookups_total", "result" => result).increment(1);
+        lookup
+    }
+
+    fn lookup(&self, token_hash: &str, now: Timestamp, is_current: impl Fn(&Entry) -> bool) -> Lookup {
         let mut entries = lock(&self.entries);
         let Some(entry) = entries.get_mut(token_hash) else { return Lookup::Miss { last_seen_at: None } };
         if entry.expires_at().is_some_and(|end| now >= end) {

@@ -22,6 +22,13 @@ pub(super) fn run(app: Application) -> (oneshot::Sender<()>, JoinHandle<()>) {
 }
 
 impl TestApp {
+    /// Asks the server to stop and returns at once (it may drain first: `drain_seconds`).
+    pub fn begin_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// Stops the server and waits until it has.
     pub async fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
