@@ -48,7 +48,9 @@ async fn list_accounts(
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Lowercase letters, digits and `-`; used in URLs.
+    #[schema(max_length = 63, pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")]
     slug: String,
+    #[schema(max_length = 80, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: String,
     /// Paid seats (R20), 0–10,000,000; omit for no limit.
     #[schema(minimum = 0, maximum = 10000000)]
@@ -88,6 +90,7 @@ async fn get_account(auth: Authorized<perm::SettingsView>) -> Response {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountChange {
+    #[schema(max_length = 80, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: Option<String>,
     /// Platform operators only: a disabled account's users cannot sign in (R17).
     enabled: Option<bool>,

@@ -61,8 +61,11 @@ impl Kind {
 #[serde(deny_unknown_fields)]
 pub struct CatalogInput {
     /// 1–80 characters, unique in the account (case-insensitive).
+    #[schema(max_length = 80, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
-    /// Shown on hover in the console (roles).
+    /// Shown on hover in the console (roles). At most 500 characters; line breaks are the only
+    /// control characters it may hold.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     /// Roles only: permission names (see `GET /api/v1/permissions`).
     pub permissions: Option<Vec<String>>,

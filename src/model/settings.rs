@@ -23,9 +23,13 @@ pub struct SecuritySettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LockoutPolicy {
+    #[schema(minimum = 1, maximum = 100)]
     pub max_failures: u32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub window_minutes: u32,
+    #[schema(minimum = 1, maximum = 1440)]
     pub lock_minutes: u32,
+    #[schema(minimum = 5, maximum = 10000)]
     pub address_max_failures: u32,
 }
 
@@ -42,8 +46,11 @@ impl Default for LockoutPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionPolicy {
+    #[schema(minimum = 5, maximum = 43200)]
     pub console_idle_minutes: u32,
+    #[schema(minimum = 5, maximum = 43200)]
     pub phone_idle_minutes: u32,
+    #[schema(minimum = 1, maximum = 2160)]
     pub absolute_hours: u32,
     pub one_session_per_user: bool,
 }
@@ -138,6 +145,7 @@ pub struct SecondFactorPolicy {
     /// must and has none sets up the authenticator at their next sign-in.
     pub required_for: RequiredFor,
     /// How long an emailed code is good for.
+    #[schema(minimum = 2, maximum = 60)]
     pub email_code_minutes: u32,
 }
 

@@ -23,7 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ForgotPasswordRequest {
     /// The account's slug (`default` for the first one).
     account: String,
-    /// The user's login or email address.
+    /// The user's login or email address (at most 320 characters).
+    #[schema(max_length = 320, pattern = r"\S")]
     login_or_email: String,
 }
 

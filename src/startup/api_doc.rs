@@ -110,6 +110,7 @@ pub fn complete(openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         Err(_) => return openapi,
     };
     bound_integers(&mut doc);
+    close_tagged_variants(&mut doc);
     let schemas = doc["components"]["schemas"].clone();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
@@ -211,6 +212,27 @@ fn bound_integers(value: &mut Value) {
     }
 }
 
+/// An enum serde reads externally tagged (`{"ids": […]}` or `"all"`) has object variants of exactly
+/// one key: another key beside it is refused, so the document says so.
+fn close_tagged_variants(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(variants) = object.get_mut("oneOf").and_then(Value::as_array_mut) {
+                for variant in variants {
+                    let single_key = variant["properties"].as_object().is_some_and(|p| p.len() == 1)
+                        && variant["required"].as_array().is_some_and(|r| r.len() == 1);
+                    if single_key && let Some(variant) = variant.as_object_mut() {
+                        variant.entry("additionalProperties").or_insert(json!(false));
+                    }
+                }
+            }
+            object.values_mut().for_each(close_tagged_variants);
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_tagged_variants),
+        _ => {}
+    }
+}
+
 /// Replaces a shared body schema by this route's copy: `required` added, `refused` removed.
 fn shape_request(operation: &mut Map<String, Value>, shape: &RequestShape, schemas: &Value) {
     let Some(body) = operation.get_mut("requestBody").and_then(|b| b.pointer_mut("/content/application~1json/schema"))
@@ -225,6 +247,14 @@ fn shape_request(operation: &mut Map<String, Value>, shape: &RequestShape, schem
     if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         for field in shape.refused {
             properties.remove(*field);
+        }
+        // A required field takes a value: `null` is not one.
+        for field in shape.required {
+            if let Some(types) =
+                properties.get_mut(*field).and_then(|p| p.get_mut("type")).and_then(Value::as_array_mut)
+            {
+                types.retain(|t| t != "null");
+            }
         }
     }
     let mut required: Vec<Value> = schema["required"].as_array().cloned().unwrap_or_default();

@@ -635,9 +635,13 @@ pub async fn unlock(state: &AppState, principal: &Principal, id: UserId) -> Resu
 #[serde(deny_unknown_fields)]
 pub struct SecurityOverrides {
     /// 0 = never, 1..12; `null` = the account's period.
+    #[schema(minimum = 0, maximum = 12)]
     pub password_expiry_months: Option<i64>,
-    /// `null` = the account's timeout.
+    /// 5–43,200 minutes; `null` = the account's timeout.
+    #[schema(minimum = 5, maximum = 43200)]
     pub console_idle_minutes: Option<i64>,
+    /// 5–43,200 minutes; `null` = the account's timeout.
+    #[schema(minimum = 5, maximum = 43200)]
     pub phone_idle_minutes: Option<i64>,
     /// R31: ask for a CAPTCHA at every sign-in (whatever the account's policy); absent = no.
     #[serde(default)]
