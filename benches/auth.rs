@@ -125,7 +125,6 @@ async fn count_touched_since(pool: &sqlx::AnyPool, since: i64) -> i64 {
         .unwrap()
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Argon2id
 

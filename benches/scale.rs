@@ -143,7 +143,8 @@ async fn seed_callers(pool: &sqlx::AnyPool) -> Vec<Caller> {
             .unwrap();
         row.get::<i64, _>(0)
     };
-    let (admin_role, supervisor_role, agent_role) = (role("admin").await, role("supervisor").await, role("agent").await);
+    let (admin_role, supervisor_role, agent_role) =
+        (role("admin").await, role("supervisor").await, role("agent").await);
     let rows = sqlx::query(
         "SELECT u.id, d.desk_id, r.role_id FROM users u JOIN user_desks d ON d.user_id = u.id \
          JOIN user_roles r ON r.user_id = u.id \
@@ -164,8 +165,13 @@ async fn seed_callers(pool: &sqlx::AnyPool) -> Vec<Caller> {
     let mut desks_led: Vec<i64> = Vec::new();
     for &(id, desk, role) in &candidates {
         let leads = chosen.iter().filter(|c| c.0 == Kind::DeskLead).count();
-        // One lead per desk first, then a second round.
-        if role == agent_role && leads < 12 && !taken(&chosen, id) && desks_led.iter().filter(|d| **d == desk).count() < leads / 10 + 1 {
+        // Candidates come in id order, which cycles through the desks: at most two leads a desk
+        // (Desk 01 has only supervisors, so the 12 leads sit at the other nine).
+        if role == agent_role
+            && leads < 12
+            && !taken(&chosen, id)
+            && desks_led.iter().filter(|d| **d == desk).count() < 2
+        {
             desks_led.push(desk);
             chosen.push((Kind::DeskLead, id, desk));
         }
@@ -232,7 +238,12 @@ struct Planned {
 
 /// The filters each caller lists with: scoped callers at their own desk (a filter outside their
 /// scope would match nobody and walk the whole login index to say so), admins at any desk.
-fn filters_for(c: &Caller, i: usize, desks: &[(String, i64)], roles: &[(String, i64)]) -> Vec<Vec<(&'static str, String)>> {
+fn filters_for(
+    c: &Caller,
+    i: usize,
+    desks: &[(String, i64)],
+    roles: &[(String, i64)],
+) -> Vec<Vec<(&'static str, String)>> {
     let agent = id_of(roles, "Agent");
     let supervisor = id_of(roles, "Supervisor");
     let financial = id_of(roles, "Financial");
@@ -324,7 +335,16 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
 
     let started = Instant::now();
     let out = Command::new(server::roster_bin())
-        .args(["--database-url", database_url, "--data-dir", data, "users", "generate", "--count", &s.users.to_string()])
+        .args([
+            "--database-url",
+            database_url,
+            "--data-dir",
+            data,
+            "users",
+            "generate",
+            "--count",
+            &s.users.to_string(),
+        ])
         .env("ROSTER_LOG", "warn")
         .output()
         .expect("run roster users generate");
@@ -361,7 +381,13 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
     let deep = measure(&client, &deep_url, &token, 300).await;
     println!("\n### One client, one URL (desk+role+status filter, limit 50, 300 requests after 20 warm-up)");
     println!("first page: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s", first.p50, first.p99, first.rps);
-    println!("deep page (page {}): p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s", depth + 1, deep.p50, deep.p99, deep.rps);
+    println!(
+        "deep page (page {}): p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
+        depth + 1,
+        deep.p50,
+        deep.p99,
+        deep.rps
+    );
 
     // -- The sweep (issue 11) -------------------------------------------------------------------
     sqlx::any::install_default_drivers();
@@ -487,7 +513,11 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
     }
     if !runs.is_empty() {
         runs.sort_by(f64::total_cmp);
-        println!("bulk deactivate: median of {} runs {:.2} s (each on a desk of its own)", runs.len(), runs[runs.len() / 2]);
+        println!(
+            "bulk deactivate: median of {} runs {:.2} s (each on a desk of its own)",
+            runs.len(),
+            runs[runs.len() / 2]
+        );
     }
     println!("server peak memory (VmHWM): {:.1} MB", peak_memory_mb(pid));
 }

@@ -359,7 +359,6 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-
 /// The commit measured, and whether src/ or migrations/ had changes not committed.
 pub fn commit_description() -> String {
     let commit = Command::new("git")
@@ -378,7 +377,5 @@ pub fn commit_description() -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
         .unwrap_or(0);
-    let commit =
-        if dirty > 0 { format!("{commit} with {dirty} uncommitted changes in src/ and migrations/") } else { commit };
-    commit
+    if dirty > 0 { format!("{commit} with {dirty} uncommitted changes in src/ and migrations/") } else { commit }
 }
