@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_roster");
+/// The `roster` binary to run: this build's, or ROSTER_BENCH_BIN (another build of the same
+/// program, to measure two trees back to back with the same benchmark).
+pub fn roster_bin() -> String {
+    std::env::var("ROSTER_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_roster").to_string())
+}
 
 pub struct Server {
     pub child: Child,
@@ -32,7 +36,7 @@ fn free_port() -> u16 {
 /// Starts `roster serve` on a free port over `database_url` and waits until it accepts.
 pub fn start_server(database_url: &str, data_dir: &str) -> Server {
     let port = free_port();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(roster_bin())
         .args(["--database-url", database_url, "--data-dir", data_dir, "serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("ROSTER_LOG", "warn")
         .stdout(Stdio::piped())

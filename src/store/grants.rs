@@ -29,11 +29,34 @@ pub enum Seen {
 }
 
 impl Seen {
-    /// ` AND …` restricting `users u` to the covered users; empty for `All`.
+    /// ` AND …` restricting `users u` to the covered users; empty for `All`. Written for a set
+    /// (counts, mass actions): the desks' members are gathered once.
     pub fn users_sql(&self) -> Sql {
+        self.users_sql_for(false)
+    }
+
+    /// The same restriction written for a page, which checks users one by one in login order
+    /// and stops after a page: one indexed lookup per user checked, where gathering a desk's
+    /// members first would read all of them (100,000 at a million users) for every page.
+    pub fn users_sql_per_row(&self) -> Sql {
+        self.users_sql_for(true)
+    }
+
+    fn users_sql_for(&self, per_row: bool) -> Sql {
         let mut sql = Sql::default();
         match self {
             Seen::All => {}
+            // One EXISTS without an OR around it: PostgreSQL turns `u.id = me OR EXISTS …` into
+            // a hash of every member of the desks (100,000 at a million users) built for each
+            // page; a UNION inside EXISTS stays a per-row probe on both engines. The caller's own
+            // desks are read once per statement (the uncorrelated IN).
+            Seen::SharingDesksWith(me) if per_row => {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM user_desks b WHERE b.user_id = u.id AND b.desk_id IN \
+                     (SELECT a.desk_id FROM user_desks a WHERE a.user_id = ",
+                );
+                sql.bind(me.0).push(") UNION ALL SELECT 1 WHERE u.id = ").bind(me.0).push(")");
+            }
             Seen::SharingDesksWith(me) => {
                 sql.push(" AND (u.id = ").bind(me.0).push(
                     " OR u.id IN (SELECT b.user_id FROM user_desks a JOIN user_desks b ON b.desk_id = a.desk_id WHERE a.user_id = ",
@@ -48,7 +71,7 @@ impl Seen {
                 sql.push(" AND u.id = ").bind(me.0);
             }
             Seen::Both(a, b) => {
-                sql.append(&a.users_sql()).append(&b.users_sql());
+                sql.append(&a.users_sql_for(per_row)).append(&b.users_sql_for(per_row));
             }
         }
         sql

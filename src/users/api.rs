@@ -84,7 +84,10 @@ async fn list_users(
     )?;
     filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
-    Ok(axum::Json(service::list(&state, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))
+    Ok(axum::Json(
+        service::list(&state, &auth.principal(&client), &auth.account.security, &filter, q.cursor.as_deref(), limit)
+            .await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]

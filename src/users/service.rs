@@ -150,9 +150,12 @@ fn login_cursor(cursor: &str) -> Result<String> {
 }
 
 /// A page of the users the principal sees (D8), filtered (R21).
+/// `settings`: the account's, as read with the session (the handler's `Authorized` has them),
+/// for the password expiry each row shows; the list reads no account of its own.
 pub async fn list(
     state: &AppState,
     principal: &Principal,
+    settings: &SecuritySettings,
     filter: &UserFilter,
     cursor: Option<&str>,
     limit: i64,
@@ -169,12 +172,12 @@ pub async fn list(
     };
     let ids: Vec<UserId> = records.iter().map(|r| r.id).collect();
     let mut assignments = store::assignments(&mut conn, &ids).await?;
-    let settings = accounts::by_id(&mut conn, account).await?.map(|a| a.security).unwrap_or_default();
+    drop(conn);
     let items = records
         .into_iter()
         .map(|r| {
             let a = assignments.remove(&r.id).unwrap_or_default();
-            UserView::new(r, a, &settings)
+            UserView::new(r, a, settings)
         })
         .collect();
     Ok(Page { items, next_cursor })
