@@ -177,9 +177,10 @@ fn router(state: AppState, ops: &crate::observability::Ops) -> Router {
         // `/health/ready` (`observability::health`) are the probes to use.
         .route("/health", get(health))
         .fallback(|| async { Error::NotFound("page") })
-        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .with_state(state)
         .merge(crate::observability::routes(ops))
+        // After every route is in: it applies to the routes the router holds when it is set.
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(refuse_oversize))
         .layer(CatchPanicLayer::custom(|_| {

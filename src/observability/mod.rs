@@ -70,7 +70,11 @@ pub fn routes(ops: &Ops) -> Router {
 
 /// What `--metrics-bind` serves: `/metrics` alone.
 pub fn metrics_router(ops: &Ops) -> Router {
-    Router::new().route("/metrics", get(scrape)).fallback(|| async { Error::NotFound("page") }).with_state(ops.clone())
+    Router::new()
+        .route("/metrics", get(scrape))
+        .fallback(|| async { Error::NotFound("page") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .with_state(ops.clone())
 }
 
 async fn scrape(State(ops): State<Ops>, headers: HeaderMap) -> Response {

@@ -84,13 +84,14 @@ pub async fn retry(state: &AppState, principal: &Principal, id: i64) -> Result<O
     let record = store::get(tx.conn(), account, id).await?.ok_or(Error::NotFound("message"))?;
     if record.state != MailState::Failed {
         let message = format!("only a failed message can be retried; this one is {}", record.state.as_str());
-        return Err(Error::Conflict { field: "state", message });
+        return Err(Error::state_conflict("state", "not_failed", message));
     }
     if !record.has_body {
-        return Err(Error::Conflict {
-            field: "state",
-            message: "this message failed too long ago: its text was erased, so it cannot be sent again".into(),
-        });
+        return Err(Error::state_conflict(
+            "state",
+            "erased",
+            "this message failed too long ago: its text was erased, so it cannot be sent again",
+        ));
     }
     store::requeue_failed(tx.conn(), account, id, now_ms()).await?;
     let mut changes = Changes::new();

@@ -30,11 +30,16 @@ class Rotating:
 
 @schemathesis.hook
 def after_call(context, case, response):
-    if response.status_code == 401 and "Authorization" in (case.headers or {}):
-        used = case.headers["Authorization"].removeprefix("Bearer ")
-        with _lock:
-            if _current[0] < len(TOKENS) and TOKENS[_current[0]] == used:
-                _current[0] += 1
+    # A 401 from a bearer route means the credential was ended; the sign-in routes answer 401
+    # to a wrong password or code whatever the header holds.
+    if response.status_code != 401 or case.path.startswith("/api/v1/auth/"):
+        return
+    used = (case.headers or {}).get("Authorization", "").removeprefix("Bearer ")
+    with _lock:
+        if _current[0] < len(TOKENS) and TOKENS[_current[0]] == used:
+            _current[0] += 1
+            with open(os.environ["ROSTER_CONTRACT_USED"], "w") as f:
+                f.write(str(_current[0]))
 
 
 @schemathesis.hook
