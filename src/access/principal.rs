@@ -430,7 +430,7 @@ pub async fn may_assign(
 /// set-based work (mass actions, the holders of a role). It errs on the safe side where the
 /// exact rule needs a user's desks: a holder of a role that reaches others is beyond anyone who
 /// does not hold its permissions account-wide.
-pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal) -> Result<Sql> {
+pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal, reading: users_store::Reading) -> Result<Sql> {
     if principal.platform_operator {
         return Ok(Sql::new("(1 = 0)"));
     }
@@ -445,7 +445,7 @@ pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal) -> Result<
         .filter(|p| principal.holds_account_wide(*p))
         .map(Permission::as_str)
         .collect();
-    let mut beyond = grants::beyond_reach_sql(&account_wide, &beyond_roles);
+    let mut beyond = grants::beyond_reach_sql(&account_wide, &beyond_roles, reading);
     // A person is within their own reach (what they may do to themself is D3's to say); a token
     // holds less than its maker, so its maker is not.
     if let (Some(me), None) = (principal.user(), principal.api_token) {
@@ -462,7 +462,7 @@ pub async fn may_change_holders(conn: &mut Conn, principal: &Principal, holders:
     if principal.platform_operator {
         return Ok(());
     }
-    let beyond = beyond_reach_sql(conn, principal).await?;
+    let beyond = beyond_reach_sql(conn, principal, users_store::Reading::Set).await?;
     let me = principal.user().filter(|_| principal.api_token.is_none());
     let count =
         grants::count_holders_out_of_reach(conn, principal.account(), holders, &principal.seen(), &beyond, me).await?;

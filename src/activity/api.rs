@@ -61,7 +61,8 @@ pub struct ActivityQuery {
     pub user: Option<i64>,
     /// Events by this user.
     pub actor: Option<i64>,
-    /// Comma list, e.g. `user.created,auth.sign_in_failed`.
+    /// Comma list, e.g. `user.created,auth.sign_in_failed`; no control characters.
+    #[param(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub action: Option<String>,
     /// RFC 3339, inclusive.
     #[param(format = DateTime)]
@@ -69,7 +70,8 @@ pub struct ActivityQuery {
     /// RFC 3339, exclusive.
     #[param(format = DateTime)]
     pub to: Option<String>,
-    /// Text in the target, actor or changes.
+    /// Text in the target, actor or changes; no control characters.
+    #[param(pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub q: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -91,6 +93,12 @@ impl ActivityQuery {
         };
         let from = time("from", &self.from);
         let to = time("to", &self.to);
+        // PostgreSQL cannot hold a NUL in text; no action or text has control characters.
+        for (field, value) in [("action", &self.action), ("q", &self.q)] {
+            if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+                issues.add(field, "invalid_chars", "must not contain control characters");
+            }
+        }
         let before = self
             .cursor
             .as_deref()

@@ -1,6 +1,7 @@
 //! Background work for sessions, driven by timers: writing last-seen times collected in
 //! memory, forgetting timed-out sessions and old failure counts, and (with several instances
-//! on one PostgreSQL) noticing changes made by the other instances.
+//! on one PostgreSQL) noticing changes made by the other instances; and, once at start, reading
+//! every account's users into the user list's memory.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::model::settings::IDLE_MINUTES;
 use crate::state::AppState;
-use crate::store::{Affects, activity, api_tokens, sessions, sign_in_failures};
+use crate::store::{Affects, activity, api_tokens, sessions, sign_in_failures, user_index};
 
 const FLUSH_EVERY: Duration = Duration::from_secs(10);
 const CLEAN_EVERY: Duration = Duration::from_secs(300);
@@ -18,6 +19,12 @@ const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs until the task is aborted; each job logs its own failures and carries on.
 pub async fn run(state: AppState) {
+    // Reading a large account's users (seconds at a million) must not hold up the timers.
+    tokio::join!(timers(&state), keep_user_lists_current(&state));
+}
+
+async fn timers(state: &AppState) {
+    let state = state.clone();
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut clean = tokio::time::interval(CLEAN_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
@@ -44,6 +51,32 @@ pub async fn run(state: AppState) {
                 }
             }
         }
+    }
+}
+
+/// Every account's users in memory from the start, so that the first page of a large account
+/// does not wait for them to be read (pages asked for meanwhile wait for it); then brought up
+/// to date every few minutes even when no one lists them, so that the rows they need are read
+/// before they are pruned.
+async fn keep_user_lists_current(state: &AppState) {
+    let mut every = tokio::time::interval(CLEAN_EVERY);
+    loop {
+        every.tick().await;
+        warm_user_index(state).await;
+    }
+}
+
+async fn warm_user_index(state: &AppState) {
+    let started = Instant::now();
+    let warmed = async {
+        let mut conn = state.store.read().await?;
+        state.store.user_index().warm(&mut conn).await
+    };
+    match warmed.await {
+        Ok(accounts) => {
+            tracing::debug!(accounts, ms = started.elapsed().as_millis() as u64, "user lists brought up to date")
+        }
+        Err(e) => tracing::warn!(error = ?e, "reading the user list into memory (pages will read it when asked)"),
     }
 }
 
@@ -76,6 +109,7 @@ async fn clean_up(state: &AppState) -> Result<()> {
     let max_idle_ms = i64::from(*IDLE_MINUTES.end()) * 60_000;
     let ended = sessions::delete_expired(tx.conn(), now, max_idle_ms).await?;
     sign_in_failures::prune(tx.conn(), now - 24 * 3_600_000, now).await?;
+    user_index::prune_changes(tx.conn(), now / 1000).await?;
     tx.commit().await?;
     if ended > 0 {
         tracing::debug!(ended, "expired sessions removed");

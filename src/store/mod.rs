@@ -26,6 +26,7 @@ pub mod session_cache;
 pub mod sessions;
 pub mod sign_in_failures;
 pub mod sql;
+pub mod user_index;
 pub mod users;
 
 use std::path::Path;
@@ -88,6 +89,8 @@ pub struct Store {
     /// "database is locked" races into an orderly queue. PostgreSQL needs none.
     write_lock: Option<Arc<Mutex<()>>>,
     invalidations: Arc<Invalidations>,
+    /// The user list's memory (see `user_index`), shared by every clone of the store.
+    user_index: Arc<user_index::UserIndex>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back.
@@ -208,7 +211,7 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, engine, write_lock, invalidations: Arc::default() })
+        Ok(Store { pool, engine, write_lock, invalidations: Arc::default(), user_index: Arc::default() })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -226,6 +229,12 @@ impl Store {
     /// What committed writes made stale; the session check's cache asks it.
     pub fn invalidations(&self) -> &Arc<Invalidations> {
         &self.invalidations
+    }
+
+    /// The user list's memory: pages of users answered from it, kept up to date by the
+    /// `user_changes` rows every write leaves.
+    pub fn user_index(&self) -> &user_index::UserIndex {
+        &self.user_index
     }
 
     /// Whether other instances may write to this database: PostgreSQL can be shared; SQLite is

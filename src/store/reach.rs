@@ -34,11 +34,15 @@ pub async fn of_users(
     let mut sql = Sql::new("SELECT u.id, CAST(CASE WHEN ");
     sql.append(beyond).push(" THEN 1 ELSE 0 END AS BIGINT)");
     for seen in seens {
-        sql.push(", CAST(CASE WHEN (1 = 1").append(&seen.users_sql()).push(") THEN 1 ELSE 0 END AS BIGINT)");
+        sql.push(", CAST(CASE WHEN (1 = 1").append(&seen.users_sql_per_row()).push(") THEN 1 ELSE 0 END AS BIGINT)");
     }
     let raw: Vec<i64> = ids.iter().map(|i| i.0).collect();
     sql.push(" FROM users u WHERE u.account_id = ").bind(account.0).push(" AND u.id IN (").bind_list(&raw).push(")");
+    // Kept prepared on SQLite, as the list's statements (parsing was most of its cost there);
+    // its shape depends on the page's size and the viewer's scopes only.
+    let sqlite = super::Engine::of(conn) == super::Engine::Sqlite;
     sql.query()
+        .persistent(sqlite)
         .fetch_all(&mut *conn)
         .await?
         .iter()

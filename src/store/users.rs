@@ -358,7 +358,7 @@ const PERMISSIONS: i64 = 4;
 
 /// What a filtered statement reads, which decides how its link filters are best written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reading {
+pub enum Reading {
     /// One page in login order: walk the login index and check each user (`EXISTS`), stopping
     /// after a page. Driving from a desk's members instead would sort them all first.
     Page,

@@ -53,7 +53,8 @@ pub struct ListQuery {
     /// Comma list of skill ids.
     #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     skill: Option<String>,
-    /// Search text: login, names, email, extension, external id, company.
+    /// Search text: login, names, email, extension, external id, company; no control characters.
+    #[param(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     q: Option<String>,
     /// `true`: only users locked out after too many failed sign-ins.
     locked: Option<bool>,
@@ -73,7 +74,7 @@ async fn list_users(
     auth: Authorized<perm::UsersView>,
     client: ClientInfo,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<axum::Json<Page<UserView>>> {
+) -> Result<axum::Json<Page<service::ListedJson>>> {
     let mut filter = UserFilter::from_query(
         q.status.as_deref(),
         q.role.as_deref(),
@@ -84,10 +85,7 @@ async fn list_users(
     )?;
     filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
-    Ok(axum::Json(
-        service::list(&state, &auth.principal(&client), &auth.account.security, &filter, q.cursor.as_deref(), limit)
-            .await?,
-    ))
+    Ok(axum::Json(service::list_json(&state, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))
 }
 
 #[derive(Serialize, ToSchema)]

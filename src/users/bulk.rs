@@ -265,7 +265,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     }
 
     // D2: users who hold more than the principal are not changed by them.
-    let beyond = principal::beyond_reach_sql(conn, principal).await?;
+    let beyond = principal::beyond_reach_sql(conn, principal, users_store::Reading::Set).await?;
     let mut out_of_reach_where = users_store::target_sql(account, &seen, &req.target);
     out_of_reach_where.push(" AND ").append(&beyond);
     let out_of_reach = store::count_where(conn, &out_of_reach_where).await?;

@@ -32,6 +32,9 @@ impl UserFilter {
         if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
             issues.add("q", "too_long", "search text must be at most 200 characters");
         }
+        if filter.q.as_ref().is_some_and(|q| q.chars().any(char::is_control)) {
+            issues.add("q", "invalid_chars", "search text must not contain control characters");
+        }
         issues.into_result()?;
         Ok(filter)
     }
@@ -72,6 +75,12 @@ mod tests {
         let err = UserFilter::from_query(Some("asleep"), Some("x"), None, None, None, None).unwrap_err();
         let fields: Vec<_> = err.field_issues().into_iter().map(|i| i.field).collect();
         assert_eq!(fields, vec!["status", "role"]);
+    }
+
+    #[test]
+    fn control_characters_in_the_search_are_refused() {
+        let err = UserFilter::from_query(None, None, None, None, None, Some("a\u{0}b")).unwrap_err();
+        assert_eq!(err.field_issues()[0].field, "q");
     }
 
     #[test]

@@ -10,11 +10,10 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
 
-use crate::model::user_filter::Target;
 use crate::model::user_filter::UserFilter;
 use crate::store::grants::Seen;
 use crate::store::reach as store;
-use crate::store::users as users_store;
+use crate::store::users::Reading;
 use crate::users::service::{self, UserView};
 
 /// For some users: who is out of the principal's reach (D2), and whom each scope covers (D8).
@@ -64,9 +63,9 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
         }
     }
     let mut conn = state.store.read().await?;
-    // The set-based reach of mass actions: on the safe side, so the page may offer a little
-    // less than a single change would allow, never more.
-    let beyond = principal::beyond_reach_sql(&mut conn, first).await?;
+    // The reach of mass actions, asked of each user of the page: on the safe side, so the page
+    // may offer a little less than a single change would allow, never more.
+    let beyond = principal::beyond_reach_sql(&mut conn, first, Reading::Page).await?;
     let rows = store::of_users(&mut conn, first.account(), ids, &beyond, &seens).await?;
     let mut reach = Reach { seens: seens.into_iter().map(|s| (s, BTreeSet::new())).collect(), ..Default::default() };
     for row in rows {
@@ -95,5 +94,5 @@ pub async fn changeable(state: &AppState, principal: &Principal, id: UserId) -> 
 /// How many users the principal sees (D8) that match `filter`.
 pub async fn count(state: &AppState, principal: &Principal, filter: &UserFilter) -> Result<i64> {
     let mut conn = state.store.read().await?;
-    Ok(users_store::count(&mut conn, principal.account(), &principal.seen(), &Target::Filter(filter.clone())).await?)
+    Ok(state.store.user_index().count(&mut conn, principal.account(), &principal.seen(), filter).await?)
 }

@@ -58,6 +58,7 @@ mod errors;
 mod failure_injection;
 mod forgot_password;
 mod listing;
+mod listing_memory;
 mod lockout;
 mod lockout_race;
 mod mail;

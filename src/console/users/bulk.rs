@@ -161,7 +161,7 @@ pub(in crate::console) async fn run(
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
     // The table as the Users page shows it (the viewer's scope to see users, not the action's).
     let viewing = user.principal(&account, Permission::UsersView);
-    let page = service::list(&state, &viewing, &account.security, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let acting = acting_on(&state, &user, &account, &page.items).await?;
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
     let rows = rows(&page.items, &acting, selectable, &params, true);

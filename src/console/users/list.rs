@@ -116,7 +116,7 @@ pub(in crate::console) async fn list(
     let filter = params.filter().or_fail(&user)?;
     let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state, &principal, &account.security, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
+    let page = service::list(&state, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
     let acting = acting_on(&state, &user, &account, &page.items).await?;
     // D8: a viewer who sees part of the account is told how many users that part holds (a
     // count of the whole account is left out: at a million users it would cost every page).

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod console_client;
 mod database;
+mod direct;
 pub mod mmdb;
 mod png;
 mod raw;

@@ -1,0 +1,341 @@
+//! The user list from memory. Every PBX component and every console page lists users; at a
+//! million users a page read from the database walks indexes and probes link tables for each
+//! user it passes (4–5 ms of server time, issue 11). Here each account's users are kept in
+//! login order with what the list filters on (status, lock, links, search text, company), and
+//! the users already shown keep their record, so a page is a walk in memory and, for users not
+//! shown before, one read by id.
+//!
+//! Nothing is trusted without asking the database first: every committed change that can alter
+//! the list leaves a row in `user_changes`, written by triggers (migration 0008), and each page
+//! starts by reading the rows it has not applied yet (one indexed read, usually empty), then
+//! re-reads the users they name. A change committed before a request began is therefore in that
+//! request's page, on this instance and on any other sharing the database.
+
+mod journal;
+mod members;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use serde_json::value::RawValue;
+use sqlx::Row;
+
+use super::grants::Seen;
+use super::sql::Sql;
+use super::users::{COLUMNS, Link, assignments};
+use super::{Conn, Engine};
+use crate::ids::{AccountId, UserId};
+use crate::model::settings::SecuritySettings;
+use crate::model::user::{Assignments, UserRecord, UserStatus};
+use crate::model::user_filter::UserFilter;
+pub use journal::{KEEP_CHANGES_SECONDS, prune_changes};
+use journal::{Mark, current_mark, read_changes};
+use members::{MemberRow, Members, Stamp};
+
+/// More changed users than this (and a quarter of the account) are read again as a whole
+/// account, which is cheaper than reading them by id.
+const REBUILD_ABOVE: usize = 5_000;
+
+/// Ids per `IN (…)` list when re-reading users by id.
+const CHUNK: usize = 500;
+
+/// A user the list shows, as read from the database; shared by every page that shows them
+/// until they change.
+pub struct Listed {
+    pub record: UserRecord,
+    pub assignments: Assignments,
+    /// The user's JSON as the API lists it, made once by the users service from the two fields
+    /// above and the page's `settings` (it depends on nothing else that can change without a
+    /// `user_changes` row, except a lock's end, which the service does not keep).
+    pub rendered: OnceLock<Box<RawValue>>,
+}
+
+/// One page: the users in login order, whether more match after them, and the account's
+/// security settings as of the same moment (what a password's expiry date is shown from).
+pub struct IndexPage {
+    pub users: Vec<Arc<Listed>>,
+    pub more: bool,
+    pub settings: Arc<SecuritySettings>,
+}
+
+#[derive(Default)]
+pub struct UserIndex {
+    accounts: Mutex<HashMap<AccountId, Arc<Slot>>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// One request at a time applies changes (see `sync`).
+    sync: tokio::sync::Mutex<()>,
+    members: RwLock<Option<Members>>,
+}
+
+impl UserIndex {
+    /// One page of the account's users that `seen` covers and `filter` matches, in login order
+    /// after the login key `after`, `limit` at most.
+    pub async fn page(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+        seen: &Seen,
+        filter: &UserFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<IndexPage, sqlx::Error> {
+        // A text search reads the database (a scan either way; the search text is not kept).
+        if filter.search().is_some() {
+            let mut records = super::users::list(conn, account, seen, filter, after, limit as i64 + 1).await?;
+            let more = records.len() > limit;
+            records.truncate(limit);
+            let ids: Vec<UserId> = records.iter().map(|r| r.id).collect();
+            let mut links = assignments(conn, &ids).await?;
+            let users = records
+                .into_iter()
+                .map(|record| {
+                    let assignments = links.remove(&record.id).unwrap_or_default();
+                    Arc::new(Listed { record, assignments, rendered: OnceLock::new() })
+                })
+                .collect();
+            let settings = Arc::new(read_settings(conn, account).await?);
+            return Ok(IndexPage { users, more, settings });
+        }
+        let slot = self.slot(account);
+        sync(conn, account, &slot).await?;
+        let now = crate::clock::now_ms();
+        let (ids, more, mut found, stamps, settings) = {
+            let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+            let members = guard.as_ref().expect("synced above");
+            let (ids, more) = members.select(seen, filter, after, limit, now);
+            let mut found: HashMap<UserId, Arc<Listed>> = HashMap::new();
+            let mut stamps: HashMap<UserId, Stamp> = HashMap::new();
+            for id in &ids {
+                match members.record(*id) {
+                    Ok(listed) => {
+                        found.insert(*id, listed);
+                    }
+                    Err(stamp) => {
+                        stamps.insert(*id, stamp);
+                    }
+                }
+            }
+            (ids, more, found, stamps, members.settings.clone())
+        };
+        if !stamps.is_empty() {
+            let missing: Vec<UserId> = stamps.keys().copied().collect();
+            let read = read_listed(conn, account, &missing).await?;
+            let mut guard = slot.members.write().unwrap_or_else(|p| p.into_inner());
+            let members = guard.as_mut().expect("synced above");
+            for listed in read {
+                let id = listed.record.id;
+                let listed = Arc::new(listed);
+                members.keep(id, stamps[&id], &listed);
+                found.insert(id, listed);
+            }
+        }
+        // A user deleted between the walk and the read is left out.
+        let users = ids.iter().filter_map(|id| found.remove(id)).collect();
+        Ok(IndexPage { users, more, settings })
+    }
+
+    /// How many of the account's users `seen` covers and `filter` matches.
+    pub async fn count(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+        seen: &Seen,
+        filter: &UserFilter,
+    ) -> Result<i64, sqlx::Error> {
+        if filter.search().is_some() {
+            let target = crate::model::user_filter::Target::Filter(filter.clone());
+            return super::users::count(conn, account, seen, &target).await;
+        }
+        let slot = self.slot(account);
+        sync(conn, account, &slot).await?;
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        let members = guard.as_ref().expect("synced above");
+        Ok(i64::try_from(members.count(seen, filter, crate::clock::now_ms())).unwrap_or(i64::MAX))
+    }
+
+    /// Brings every account that has users into memory, or up to date; returns how many.
+    pub async fn warm(&self, conn: &mut Conn) -> Result<usize, sqlx::Error> {
+        let accounts: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM accounts a WHERE EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id)",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for account in &accounts {
+            let slot = self.slot(AccountId(*account));
+            sync(conn, AccountId(*account), &slot).await?;
+        }
+        Ok(accounts.len())
+    }
+
+    fn slot(&self, account: AccountId) -> Arc<Slot> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        accounts.entry(account).or_default().clone()
+    }
+}
+
+/// Applies what changed since the account was last brought up to date, or reads it whole.
+async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+    // Most pages find nothing new: they ask without queueing behind one another (one read of
+    // `user_changes` each) and go on with the index as it is.
+    let current = {
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|m| (m.mark.clone(), m.len()))
+    };
+    if let Some((mark, size)) = current {
+        let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
+        if changes.users.is_empty() && !changes.everyone && !changes.read_whole {
+            // On PostgreSQL the snapshot moves on even when no row came: keep the newer one when
+            // the index is free, so that the next read starts later and pruning never passes it.
+            // Any mark read after the index's state is a right one (at worst it reads rows again).
+            if let Ok(mut guard) = slot.members.try_write()
+                && let Some(members) = guard.as_mut()
+            {
+                members.mark = changes.mark;
+            }
+            return Ok(());
+        }
+    }
+    // Something changed: one request at a time applies it (an older re-read applied after a
+    // newer one would undo it); those waiting then find little or nothing left.
+    let _one_at_a_time = slot.sync.lock().await;
+    let current = {
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|m| (m.mark.clone(), m.len()))
+    };
+    let Some((mark, size)) = current else {
+        let members = build(conn, account).await?;
+        *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
+        return Ok(());
+    };
+    let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
+    if changes.read_whole || changes.users.len() > most_changed(size) {
+        let members = build(conn, account).await?;
+        *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
+        return Ok(());
+    }
+    let ids: Vec<UserId> = changes.users.iter().copied().collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    read_members(conn, account, Some(&ids), |row| rows.push(row)).await?;
+    let found: HashSet<UserId> = rows.iter().map(|r| r.id).collect();
+    let gone: Vec<UserId> = ids.into_iter().filter(|id| !found.contains(id)).collect();
+    let settings = match changes.everyone {
+        true => Some(read_settings(conn, account).await?),
+        false => None,
+    };
+    let mut guard = slot.members.write().unwrap_or_else(|p| p.into_inner());
+    let members = guard.as_mut().expect("read above");
+    if let Some(settings) = settings {
+        members.forget_records();
+        members.settings = Arc::new(settings);
+    }
+    members.update(rows, &gone);
+    members.mark = changes.mark;
+    Ok(())
+}
+
+/// More changed users than this means a mass change (an import, a bulk action on most of the
+/// account): reading the account whole is cheaper than reading them by id.
+fn most_changed(size: usize) -> usize {
+    (size / 4).max(REBUILD_ABOVE)
+}
+
+/// How many `user_changes` rows to read at most before reading the account whole instead.
+fn read_limit(size: usize) -> i64 {
+    most_changed(size) as i64 * 2
+}
+
+async fn build(conn: &mut Conn, account: AccountId) -> Result<Members, sqlx::Error> {
+    // The mark first: whatever commits while the users are read is applied again next time.
+    let mark = current_mark(conn).await?;
+    let settings = read_settings(conn, account).await?;
+    let mut members = Members::new(mark, settings);
+    read_members(conn, account, None, |row| members.add(row)).await?;
+    members.sort();
+    Ok(members)
+}
+
+async fn read_settings(conn: &mut Conn, account: AccountId) -> Result<SecuritySettings, sqlx::Error> {
+    Ok(super::accounts::by_id(conn, account).await?.map(|a| a.security).unwrap_or_default())
+}
+
+/// The filter data of the account's users (all of them, or those among `ids`), handed to `each`
+/// row by row as it is read: a million users are never all held as rows at once. Each row
+/// carries its links as comma lists, so a user is one row, not one per link.
+async fn read_members(
+    conn: &mut Conn,
+    account: AccountId,
+    ids: Option<&[UserId]>,
+    mut each: impl FnMut(MemberRow),
+) -> Result<(), sqlx::Error> {
+    use futures::TryStreamExt;
+    let chunks: Vec<Option<&[UserId]>> = match ids {
+        None => vec![None],
+        Some([]) => vec![],
+        Some(ids) => ids.chunks(CHUNK).map(Some).collect(),
+    };
+    let engine = Engine::of(conn);
+    for chunk in chunks {
+        let mut sql = Sql::new("SELECT u.id, u.login_key, u.status, u.locked_until, u.is_end_user, u.company");
+        for link in Link::ALL {
+            let column = format!("j.{}", link.column());
+            // The one function the engines spell differently.
+            let list = match engine {
+                Engine::Sqlite => format!("group_concat({column})"),
+                Engine::Postgres => format!("string_agg({column}::text, ',')"),
+            };
+            sql.push(&format!(", (SELECT {list} FROM {} j WHERE j.user_id = u.id)", link.join_table()));
+        }
+        sql.push(" FROM users u WHERE u.account_id = ").bind(account.0);
+        restrict_to(&mut sql, "u.id", chunk);
+        let mut rows = sql.query().fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await? {
+            let status: String = row.try_get(2)?;
+            let end_user: crate::model::Flag = row.try_get(4)?;
+            let company: Option<String> = row.try_get(5)?;
+            let mut links: [Vec<i64>; 4] = Default::default();
+            for (k, list) in links.iter_mut().enumerate() {
+                let text: Option<String> = row.try_get(6 + k)?;
+                for id in text.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+                    list.push(id.parse().map_err(|_| sqlx::Error::Decode(format!("a link id {id:?}").into()))?);
+                }
+            }
+            each(MemberRow {
+                id: UserId(row.try_get(0)?),
+                login_key: row.try_get(1)?,
+                status: UserStatus::parse(&status)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("unknown user status {status:?}").into()))?,
+                locked_until: row.try_get(3)?,
+                end_user_company: company.filter(|_| end_user.0).map(|c| c.to_ascii_lowercase()),
+                links,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn restrict_to(sql: &mut Sql, column: &str, ids: Option<&[UserId]>) {
+    if let Some(ids) = ids {
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        sql.push(&format!(" AND {column} IN (")).bind_list(&ids).push(")");
+    }
+}
+
+/// The records and assignments of users about to be shown for the first time since they changed.
+async fn read_listed(conn: &mut Conn, account: AccountId, ids: &[UserId]) -> Result<Vec<Listed>, sqlx::Error> {
+    let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM users u WHERE u.account_id = "));
+    sql.bind(account.0);
+    restrict_to(&mut sql, "u.id", Some(ids));
+    let records: Vec<UserRecord> = sql.query_as().fetch_all(&mut *conn).await?;
+    let mut links = assignments(conn, ids).await?;
+    Ok(records
+        .into_iter()
+        .map(|record| Listed {
+            assignments: links.remove(&record.id).unwrap_or_default(),
+            record,
+            rendered: OnceLock::new(),
+        })
+        .collect())
+}
