@@ -1,7 +1,7 @@
 //! Background work for sessions, driven by timers: writing last-seen times collected in
 //! memory, forgetting timed-out sessions and old failure counts, and (with several instances
-//! on one PostgreSQL) noticing changes made by the other instances; and, once at start, reading
-//! every account's users into the user list's memory.
+//! on one PostgreSQL) noticing changes made by the other instances; and keeping every account's
+//! user list in memory current (`store::user_index`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -62,22 +62,15 @@ async fn keep_user_lists_current(state: &AppState) {
     let mut every = tokio::time::interval(CLEAN_EVERY);
     loop {
         every.tick().await;
-        warm_user_index(state).await;
+        let started = Instant::now();
+        log(bring_user_lists_up_to_date(state).await, "user_lists", started, "bringing the user lists up to date");
     }
 }
 
-async fn warm_user_index(state: &AppState) {
-    let started = Instant::now();
-    let warmed = async {
-        let mut conn = state.store.read().await?;
-        state.store.user_index().warm(&mut conn).await
-    };
-    match warmed.await {
-        Ok(accounts) => {
-            tracing::debug!(accounts, ms = started.elapsed().as_millis() as u64, "user lists brought up to date")
-        }
-        Err(e) => tracing::warn!(error = ?e, "reading the user list into memory (pages will read it when asked)"),
-    }
+async fn bring_user_lists_up_to_date(state: &AppState) -> Result<()> {
+    let mut conn = state.store.read().await?;
+    state.store.user_index().warm(&mut conn).await?;
+    Ok(())
 }
 
 fn log(result: Result<()>, job: &'static str, started: Instant, what: &str) {
