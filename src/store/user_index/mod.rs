@@ -28,7 +28,7 @@ use crate::ids::{AccountId, UserId};
 use crate::model::settings::SecuritySettings;
 use crate::model::user::{Assignments, UserRecord, UserStatus};
 use crate::model::user_filter::UserFilter;
-pub use journal::{KEEP_CHANGES_SECONDS, prune_changes};
+pub use journal::prune_changes;
 use journal::{Mark, current_mark, read_changes};
 use members::{MemberRow, Members, Stamp};
 
