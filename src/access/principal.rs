@@ -25,6 +25,7 @@ use crate::model::{Caller, ClientInfo};
 use crate::store::Conn;
 use crate::store::grants::{self, RoleGrant, Seen};
 use crate::store::sql::Sql;
+use crate::store::user_index::AccountCatalog;
 use crate::store::users as users_store;
 
 /// The one who acts in an account: a signed-in user, an API token, or the system (CLI).
@@ -426,34 +427,90 @@ pub async fn may_assign(
     Ok(())
 }
 
-/// `(…)`: a condition on `users u` true of the users beyond the principal's reach, for
-/// set-based work (mass actions, the holders of a role). It errs on the safe side where the
-/// exact rule needs a user's desks: a holder of a role that reaches others is beyond anyone who
-/// does not hold its permissions account-wide.
+/// Who is beyond a principal's reach (D2), decided from the account's roles: platform operators,
+/// holders of a role the principal may not give (directly or through a group), and holders of a
+/// direct permission the principal does not hold account-wide. It errs on the safe side where
+/// the exact rule needs a user's desks: a holder of a role that reaches others is beyond anyone
+/// who does not hold its permissions account-wide.
+#[derive(Debug)]
+pub struct Beyond {
+    /// A platform operator reaches everyone.
+    nobody: bool,
+    roles: BTreeSet<i64>,
+    account_wide: BTreeSet<&'static str>,
+    /// A person is within their own reach (what they may do to themself is D3's to say); a
+    /// token holds less than its maker, so its maker is not.
+    me: Option<UserId>,
+}
+
+impl Beyond {
+    pub fn of(principal: &Principal, roles: &[RoleGrant]) -> Beyond {
+        let roles = match principal.platform_operator {
+            true => BTreeSet::new(),
+            false => roles
+                .iter()
+                .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), r.scope, &r.permissions).is_err())
+                .map(|r| r.id)
+                .collect(),
+        };
+        Beyond {
+            nobody: principal.platform_operator,
+            roles,
+            account_wide: Permission::account_permissions()
+                .filter(|p| principal.holds_account_wide(*p))
+                .map(Permission::as_str)
+                .collect(),
+            me: principal.user().filter(|_| principal.api_token.is_none()),
+        }
+    }
+
+    /// Whether one user is beyond; `catalog` gives the roles each of their groups carries.
+    pub fn holds(&self, user: &UserLinks<'_>, catalog: &AccountCatalog) -> bool {
+        if self.nobody || self.me == Some(user.id) {
+            return false;
+        }
+        user.is_superuser
+            || user.roles.iter().any(|r| self.roles.contains(r))
+            || user.groups.iter().any(|g| catalog.roles_of_group(*g).iter().any(|r| self.roles.contains(r)))
+            || user.permissions.iter().any(|p| !self.account_wide.contains(p.as_str()))
+    }
+
+    /// `(…)`: the same as a condition on `users u`, for set-based work (mass actions, the holders
+    /// of a role) and the pages that read users from the database.
+    fn sql(&self, reading: users_store::Reading) -> Sql {
+        if self.nobody {
+            return Sql::new("(1 = 0)");
+        }
+        let roles: Vec<i64> = self.roles.iter().copied().collect();
+        let account_wide: Vec<&str> = self.account_wide.iter().copied().collect();
+        let beyond = grants::beyond_reach_sql(&account_wide, &roles, reading);
+        match self.me {
+            Some(me) => {
+                let mut sql = Sql::new("(");
+                sql.append(&beyond).push(" AND u.id <> ").bind(me.0).push(")");
+                sql
+            }
+            None => beyond,
+        }
+    }
+}
+
+/// What `Beyond::holds` looks at in a user.
+pub struct UserLinks<'a> {
+    pub id: UserId,
+    pub is_superuser: bool,
+    pub roles: Vec<i64>,
+    pub groups: Vec<i64>,
+    pub permissions: &'a [String],
+}
+
+/// `(…)`: a condition on `users u` true of the users beyond the principal's reach ([`Beyond`]).
 pub async fn beyond_reach_sql(conn: &mut Conn, principal: &Principal, reading: users_store::Reading) -> Result<Sql> {
     if principal.platform_operator {
         return Ok(Sql::new("(1 = 0)"));
     }
-    let account = principal.account();
-    let beyond_roles: Vec<i64> = grants::all_roles(conn, account)
-        .await?
-        .iter()
-        .filter(|r| principal.may_give_role("roles", r.builtin.as_deref(), r.scope, &r.permissions).is_err())
-        .map(|r| r.id)
-        .collect();
-    let account_wide: Vec<&str> = Permission::account_permissions()
-        .filter(|p| principal.holds_account_wide(*p))
-        .map(Permission::as_str)
-        .collect();
-    let mut beyond = grants::beyond_reach_sql(&account_wide, &beyond_roles, reading);
-    // A person is within their own reach (what they may do to themself is D3's to say); a token
-    // holds less than its maker, so its maker is not.
-    if let (Some(me), None) = (principal.user(), principal.api_token) {
-        let mut sql = Sql::new("(");
-        sql.append(&beyond).push(" AND u.id <> ").bind(me.0).push(")");
-        beyond = sql;
-    }
-    Ok(beyond)
+    let roles = grants::all_roles(conn, principal.account()).await?;
+    Ok(Beyond::of(principal, &roles).sql(reading))
 }
 
 /// D2 for a role or group's holders: a change of what it grants changes every holder, so each

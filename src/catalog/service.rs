@@ -447,7 +447,8 @@ pub struct Names {
 /// The account's [`Names`], read in one go.
 pub async fn names(state: &AppState, account: AccountId) -> Result<Names> {
     let mut conn = state.store.read().await?;
-    let [roles, groups, desks, skills] = named::list_all_uncounted(&mut conn, account).await?;
+    let catalog = state.store.user_index().catalog(&mut conn, account).await?;
+    let [roles, groups, desks, skills] = catalog.names.clone();
     Ok(Names { roles, groups, desks, skills })
 }
 

@@ -210,6 +210,13 @@ impl Store {
             // WAL lets readers go on while one writer writes; the mode is stored in the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
+        if engine == Engine::Sqlite {
+            // A statistics file of an earlier `ANALYZE` (by hand, or another version) may hold
+            // value samples; drop them before any pooled connection loads them.
+            let mut conn = pool.acquire().await?;
+            forget_value_samples(&mut conn).await?;
+            conn.detach().close().await?;
+        }
         let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Store { pool, engine, write_lock, invalidations: Arc::default(), user_index: Arc::default() })
     }
@@ -222,7 +229,13 @@ impl Store {
     /// Refreshes the planner's statistics; run after loading many rows at once, so that
     /// queries are planned for the table as it now is.
     pub async fn analyze(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("ANALYZE").execute(&mut *conn).await?;
+        if self.engine == Engine::Sqlite {
+            forget_value_samples(&mut conn).await?;
+            // This connection loaded the samples with the statistics: it is not reused.
+            conn.detach().close().await?;
+        }
         Ok(())
     }
 
@@ -297,6 +310,23 @@ impl Store {
     }
 }
 
+/// SQLite keeps the table-wide statistics (`sqlite_stat1`) and drops the value samples
+/// (`sqlite_stat4`). With samples, SQLite re-plans a prepared statement every time a value
+/// bound against an indexed column changes (`sqlite3Reprepare`): nearly every statement Roster
+/// keeps prepared, so parsing was two thirds of the database time of a console page at 10,000
+/// users (issue 11). The averages of `sqlite_stat1` choose the same indexes for Roster's
+/// statements, whose values are ids and keys rather than skewed flags.
+async fn forget_value_samples(conn: &mut Conn) -> Result<(), sqlx::Error> {
+    let samples: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat4'")
+            .fetch_one(&mut *conn)
+            .await?;
+    if samples > 0 {
+        sqlx::query("DELETE FROM sqlite_stat4").execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The migrations this binary carries for an engine (`backup` checks a file against them too).
 fn migrator(engine: Engine) -> sqlx::migrate::Migrator {
     match engine {
@@ -327,5 +357,52 @@ fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sample_rows(db: &Store) -> (i64, i64) {
+        let mut conn = db.read().await.expect("a connection");
+        let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table}");
+        let stat1: i64 = sqlx::query_scalar(&count("sqlite_stat1")).fetch_one(&mut *conn).await.expect("stat1");
+        let stat4: i64 = sqlx::query_scalar(&count("sqlite_stat4")).fetch_one(&mut *conn).await.expect("stat4");
+        (stat1, stat4)
+    }
+
+    /// SQLite keeps its table statistics but no value samples, whether Roster analyses the
+    /// file itself or finds samples left by an `ANALYZE` run by hand.
+    #[tokio::test]
+    async fn sqlite_statistics_keep_no_value_samples() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("stats.db").display());
+        let db = Store::connect(&url, 2).await.expect("a database");
+        db.migrate().await.expect("migrations");
+        let mut tx = db.begin().await.expect("a transaction");
+        for i in 0..200 {
+            sqlx::query("INSERT INTO user_changes (account_id, user_id, at) VALUES ($1, $2, 0)")
+                .bind(i % 7)
+                .bind(i)
+                .execute(tx.conn())
+                .await
+                .expect("a row");
+        }
+        tx.commit().await.expect("commit");
+
+        db.analyze().await.expect("analyze");
+        let (stat1, stat4) = sample_rows(&db).await;
+        assert!(stat1 > 0, "the table statistics are kept");
+        assert_eq!(stat4, 0, "no value samples after Roster's ANALYZE");
+
+        // An ANALYZE run by hand leaves samples; the next start drops them.
+        sqlx::query("ANALYZE").execute(&db.pool).await.expect("analyze by hand");
+        assert!(sample_rows(&db).await.1 > 0, "samples written by a plain ANALYZE");
+        db.close().await;
+        let db = Store::connect(&url, 2).await.expect("the database again");
+        let (stat1, stat4) = sample_rows(&db).await;
+        assert!(stat1 > 0);
+        assert_eq!(stat4, 0, "no value samples after a start");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::access::Principal;
-use crate::access::principal;
+use crate::access::principal::{self, Beyond, UserLinks};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
@@ -55,13 +55,7 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
     if ids.is_empty() {
         return Ok(Reach::default());
     }
-    let mut seens: Vec<Seen> = Vec::new();
-    for p in principals {
-        let seen = p.seen();
-        if seen != Seen::All && !seens.contains(&seen) {
-            seens.push(seen);
-        }
-    }
+    let seens = seens_of(principals);
     let mut conn = state.store.read().await?;
     // The reach of mass actions, asked of each user of the page: on the safe side, so the page
     // may offer a little less than a single change would allow, never more.
@@ -80,6 +74,57 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
         }
     }
     Ok(reach)
+}
+
+/// The same answer as `of_users` for the users of a page just listed (`service::list` brought
+/// the account's index up to date): from memory, with the account's catalog and the page's own
+/// records, so a page of the users table costs no statement for it.
+pub async fn of_page(state: &AppState, principals: &[Principal], users: &[UserView]) -> Result<Reach> {
+    let Some(first) = principals.first() else { return Ok(Reach::default()) };
+    if users.is_empty() {
+        return Ok(Reach::default());
+    }
+    let seens = seens_of(principals);
+    let index = state.store.user_index();
+    let catalog = {
+        let mut conn = state.store.read().await?;
+        index.catalog(&mut conn, first.account()).await?
+    };
+    let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    let covered = index.covers(first.account(), &seens, &ids);
+    let beyond = Beyond::of(first, &catalog.roles);
+    let mut reach = Reach { seens: seens.into_iter().map(|s| (s, BTreeSet::new())).collect(), ..Default::default() };
+    for (i, user) in users.iter().enumerate() {
+        reach.asked.insert(user.id);
+        let links = UserLinks {
+            id: user.id,
+            is_superuser: user.flags.is_superuser,
+            roles: user.assignments.roles.iter().map(|r| r.id).collect(),
+            groups: user.assignments.groups.iter().map(|g| g.id).collect(),
+            permissions: &user.assignments.permissions,
+        };
+        if beyond.holds(&links, &catalog) {
+            reach.beyond.insert(user.id);
+        }
+        for (k, (_, ids)) in reach.seens.iter_mut().enumerate() {
+            if covered[k][i] {
+                ids.insert(user.id);
+            }
+        }
+    }
+    Ok(reach)
+}
+
+/// The scopes other than the whole account that `principals` see with, each once.
+fn seens_of(principals: &[Principal]) -> Vec<Seen> {
+    let mut seens: Vec<Seen> = Vec::new();
+    for p in principals {
+        let seen = p.seen();
+        if seen != Seen::All && !seens.contains(&seen) {
+            seens.push(seen);
+        }
+    }
+    seens
 }
 
 /// One user the principal may change (D2, D8), for the pages that change them: others are

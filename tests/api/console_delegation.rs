@@ -13,6 +13,7 @@ both_engines!(
     my_account_changes_my_email_with_my_password,
     my_own_user_form_locks_what_only_my_account_or_others_change,
     roles_show_whom_they_reach,
+    the_users_page_follows_catalog_changes_made_anywhere,
 );
 
 const PW: &str = "correct-horse-9";
@@ -299,4 +300,58 @@ async fn roles_show_whom_they_reach(engine: Engine) {
     // The form offers scopes no wider than the viewer's own reach, each labelled.
     let form = console.get("/console/roles/new").await;
     form.expect(200).has("<label for=\"f-scope\">Reaches</label>").has("value=\"desks\"").has("value=\"self\"");
+}
+
+/// The Users page takes its pickers and what decides reach (D2) from memory: a change to the
+/// catalog made behind the services' back, straight in the database, shows on the next page.
+async fn the_users_page_follows_catalog_changes_made_anywhere(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.user_with_permissions("editor", &["users.view", "users.edit", "users.passwords", "users.delete"]).await;
+    let ops = app.create_named("groups", json!({ "name": "Ops" })).await;
+    let helper = app.create_named("roles", json!({ "name": "Helper", "permissions": ["users.view"] })).await;
+    let member = app.user_with_password("member", PW, json!({ "groups": [ops] })).await;
+    let holder = app.user_with_password("holder", PW, json!({ "roles": [helper] })).await;
+    let console = Console::sign_in(&app, "editor", STRONG).await;
+    let in_reach = |body: &str, login: &str, id: i64| {
+        let row = row_of(body, login).to_string();
+        let edit = row.contains(&format!("/console/users/{id}/edit"));
+        assert_eq!(edit, !row.contains("Out of your reach"), "{row}");
+        edit
+    };
+    let page = console.get("/console/users").await;
+    page.expect(200);
+    assert!(in_reach(&page.body, "member", member) && in_reach(&page.body, "holder", holder));
+    let picker = |body: &str| body.contains(">Annex Two<");
+    assert!(!picker(&page.body));
+
+    // The group now carries the Admin role; the role now grants what the editor lacks; a desk
+    // appears under another name than it was created with.
+    let annex = app.desk("Annex").await;
+    let mut tx = app.open_transaction().await;
+    tx.execute(&format!(
+        "INSERT INTO group_roles (group_id, role_id) SELECT {ops}, r.id FROM roles r \
+         JOIN groups g ON g.account_id = r.account_id WHERE g.id = {ops} AND r.builtin = 'admin'"
+    ))
+    .await;
+    tx.execute(&format!("INSERT INTO role_permissions (role_id, permission) VALUES ({helper}, 'settings.manage')"))
+        .await;
+    tx.execute(&format!("UPDATE desks SET name = 'Annex Two', name_key = 'annex two' WHERE id = {annex}")).await;
+    tx.commit().await;
+    let page = console.get("/console/users").await;
+    page.expect(200);
+    assert!(!in_reach(&page.body, "member", member), "a member of a group carrying Admin is out of reach");
+    assert!(!in_reach(&page.body, "holder", holder), "a holder of a role granting more is out of reach");
+    assert!(picker(&page.body), "the renamed desk is offered");
+
+    // Undone the same way: both back in reach, the desk gone from the pickers.
+    let mut tx = app.open_transaction().await;
+    tx.execute(&format!("DELETE FROM group_roles WHERE group_id = {ops}")).await;
+    tx.execute(&format!("DELETE FROM role_permissions WHERE role_id = {helper} AND permission = 'settings.manage'"))
+        .await;
+    tx.execute(&format!("DELETE FROM desks WHERE id = {annex}")).await;
+    tx.commit().await;
+    let page = console.get("/console/users").await;
+    page.expect(200);
+    assert!(in_reach(&page.body, "member", member) && in_reach(&page.body, "holder", holder));
+    assert!(!picker(&page.body));
 }

@@ -10,7 +10,6 @@ use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use crate::console::ui::{self, Nav};
 use crate::console::{Catalog, Pairs, all, first, link_names};
 use crate::error::Result;
-use crate::ids::UserId;
 use crate::model::user::UserStatus;
 use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
@@ -174,15 +173,14 @@ pub(in crate::console) async fn list(
     Ok(user.page(Nav::Users, "Users", body))
 }
 
-/// What the viewer may do to each user of a page, read in one query for the page.
+/// What the viewer may do to each user of a page just listed (`service::list`), from memory.
 pub(in crate::console) async fn acting_on(
     state: &AppState,
     user: &ConsoleUser,
     account: &crate::model::AccountRecord,
     items: &[UserView],
 ) -> Result<Acting, Failure> {
-    let ids: Vec<UserId> = items.iter().map(|u| u.id).collect();
-    Acting::load(state, user, account, &ids).await.or_fail(user)
+    Acting::for_page(state, user, account, items).await.or_fail(user)
 }
 
 /// "3 users share a desk with you." — the size of the viewer's part of the account (D8).

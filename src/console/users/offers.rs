@@ -54,11 +54,27 @@ pub(in crate::console) struct Offers {
 impl Acting {
     /// One query for all of `ids` (a page of the users table, or one user).
     pub async fn load(state: &AppState, user: &ConsoleUser, account: &AccountRecord, ids: &[UserId]) -> Result<Acting> {
-        let principals: Vec<(Permission, Principal)> =
-            ACTING.into_iter().filter(|p| user.can(*p)).map(|p| (p, user.principal(account, p))).collect();
+        let principals = Self::principals(user, account);
         let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
         let reach = reach::of_users(state, &only, ids).await?;
         Ok(Acting { me: user.caller.user, principals, reach })
+    }
+
+    /// The same for the users of a page of the users table just listed, from memory.
+    pub async fn for_page(
+        state: &AppState,
+        user: &ConsoleUser,
+        account: &AccountRecord,
+        users: &[crate::users::service::UserView],
+    ) -> Result<Acting> {
+        let principals = Self::principals(user, account);
+        let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
+        let reach = reach::of_page(state, &only, users).await?;
+        Ok(Acting { me: user.caller.user, principals, reach })
+    }
+
+    fn principals(user: &ConsoleUser, account: &AccountRecord) -> Vec<(Permission, Principal)> {
+        ACTING.into_iter().filter(|p| user.can(*p)).map(|p| (p, user.principal(account, p))).collect()
     }
 
     fn principal(&self, permission: Permission) -> Option<&Principal> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::{Listed, Mark};
+use super::{AccountCatalog, Listed, Mark};
 use crate::ids::UserId;
 use crate::model::settings::SecuritySettings;
 use crate::model::user::UserStatus;
@@ -58,9 +58,11 @@ pub(super) struct Members {
     kept_records: usize,
     next_generation: u32,
     /// Changes each time every kept record is dropped, so that one read before is not kept.
-    epoch: u32,
+    epoch: u64,
     /// The account's security settings as of `mark` (a password's expiry date follows them).
     pub settings: Arc<SecuritySettings>,
+    /// The account's catalog, once a page asked for it; dropped with the records.
+    pub catalog: Option<Arc<AccountCatalog>>,
 }
 
 /// What a record read for a page must still match to be kept: the user's generation and the
@@ -68,7 +70,7 @@ pub(super) struct Members {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stamp {
     generation: u32,
-    epoch: u32,
+    epoch: u64,
 }
 
 /// Every login key in one buffer: a key per user costs its bytes and six more, not a heap
@@ -127,7 +129,9 @@ impl Keys {
 }
 
 impl Members {
-    pub fn new(mark: Mark, settings: SecuritySettings) -> Members {
+    /// `first_epoch`: unlike any epoch of the account's earlier `Members`, so that something
+    /// read from them is not kept in these (a page racing a rebuild).
+    pub fn new(mark: Mark, settings: SecuritySettings, first_epoch: u64) -> Members {
         Members {
             ids: Vec::new(),
             keys: Keys::default(),
@@ -144,8 +148,9 @@ impl Members {
             mark,
             kept_records: 0,
             next_generation: 0,
-            epoch: 0,
+            epoch: first_epoch,
             settings: Arc::new(settings),
+            catalog: None,
         }
     }
 
@@ -317,6 +322,13 @@ impl Members {
         self.listed.iter_mut().for_each(|l| *l = None);
         self.kept_records = 0;
         self.epoch = self.epoch.wrapping_add(1);
+        self.catalog = None;
+    }
+
+    /// The epoch of the kept records (and catalog): what something read now must still find to
+    /// be kept.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The kept record of `id`, or the stamp a record read now must carry to be kept.
@@ -392,6 +404,12 @@ impl Members {
             Some(c) => c.iter().filter(|slot| plan.passes_rest(self, *slot)).count() as u64,
             None => self.live.iter().filter(|slot| plan.passes(self, *slot)).count() as u64,
         }
+    }
+
+    /// For each of `ids`, whether `seen` covers them (D8); users not in the account are not.
+    pub fn covers(&self, seen: &Seen, ids: &[UserId]) -> Vec<bool> {
+        let plan = Plan::new(self, seen, &UserFilter::default(), 0);
+        ids.iter().map(|id| self.slot(*id).is_some_and(|slot| plan.passes(self, slot))).collect()
     }
 
     fn slot(&self, id: UserId) -> Option<u32> {
@@ -564,7 +582,7 @@ mod tests {
 
     /// 400 users with links spread so that some filters gather few candidates and others walk.
     fn members() -> Members {
-        let mut m = Members::new(Mark::Sqlite { seq: 0 }, SecuritySettings::default());
+        let mut m = Members::new(Mark::Sqlite { seq: 0 }, SecuritySettings::default(), 0);
         let mut seed: u64 = 7;
         let mut next = |n: u64| {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

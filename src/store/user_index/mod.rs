@@ -11,10 +11,12 @@
 //! re-reads the users they name. A change committed before a request began is therefore in that
 //! request's page, on this instance and on any other sharing the database.
 
+mod catalog;
 mod journal;
 mod members;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde_json::value::RawValue;
@@ -28,6 +30,7 @@ use crate::ids::{AccountId, UserId};
 use crate::model::settings::SecuritySettings;
 use crate::model::user::{Assignments, UserRecord, UserStatus};
 use crate::model::user_filter::UserFilter;
+pub use catalog::AccountCatalog;
 pub use journal::prune_changes;
 use journal::{Mark, current_mark, read_changes};
 use members::{MemberRow, Members, Stamp};
@@ -68,6 +71,8 @@ struct Slot {
     /// One request at a time applies changes (see `sync`).
     sync: tokio::sync::Mutex<()>,
     members: RwLock<Option<Members>>,
+    /// How many times the account was read whole: each build's epochs start past the last's.
+    builds: AtomicU64,
 }
 
 impl UserIndex {
@@ -156,6 +161,39 @@ impl UserIndex {
         Ok(i64::try_from(members.count(seen, filter, crate::clock::now_ms())).unwrap_or(i64::MAX))
     }
 
+    /// The account's catalog (pickers' names, role grants, group roles) as of now: kept with the
+    /// users, read again after any change to it.
+    pub async fn catalog(&self, conn: &mut Conn, account: AccountId) -> Result<Arc<AccountCatalog>, sqlx::Error> {
+        let slot = self.slot(account);
+        sync(conn, account, &slot).await?;
+        let epoch = {
+            let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+            let members = guard.as_ref().expect("synced above");
+            if let Some(catalog) = &members.catalog {
+                return Ok(catalog.clone());
+            }
+            members.epoch()
+        };
+        let catalog = Arc::new(AccountCatalog::read(conn, account).await?);
+        let mut guard = slot.members.write().unwrap_or_else(|p| p.into_inner());
+        // Not kept if a change to the catalog was applied meanwhile (it may predate it).
+        if let Some(members) = guard.as_mut().filter(|m| m.epoch() == epoch) {
+            members.catalog = Some(catalog.clone());
+        }
+        Ok(catalog)
+    }
+
+    /// For each of `seens`, whether it covers each of `ids` (D8), as of the account's last
+    /// update: for the users of a page just listed (`page` brought it up to date).
+    pub fn covers(&self, account: AccountId, seens: &[Seen], ids: &[UserId]) -> Vec<Vec<bool>> {
+        let slot = self.slot(account);
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(members) => seens.iter().map(|seen| members.covers(seen, ids)).collect(),
+            None => seens.iter().map(|_| vec![false; ids.len()]).collect(),
+        }
+    }
+
     /// Brings every account that has users into memory, or up to date; returns how many.
     pub async fn warm(&self, conn: &mut Conn) -> Result<usize, sqlx::Error> {
         let accounts: Vec<i64> = sqlx::query_scalar(
@@ -206,13 +244,13 @@ async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sq
         guard.as_ref().map(|m| (m.mark.clone(), m.len()))
     };
     let Some((mark, size)) = current else {
-        let members = build(conn, account).await?;
+        let members = build(conn, account, slot).await?;
         *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
         return Ok(());
     };
     let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
     if changes.read_whole || changes.users.len() > most_changed(size) {
-        let members = build(conn, account).await?;
+        let members = build(conn, account, slot).await?;
         *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
         return Ok(());
     }
@@ -247,11 +285,12 @@ fn read_limit(size: usize) -> i64 {
     most_changed(size) as i64 * 2
 }
 
-async fn build(conn: &mut Conn, account: AccountId) -> Result<Members, sqlx::Error> {
+async fn build(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<Members, sqlx::Error> {
     // The mark first: whatever commits while the users are read is applied again next time.
     let mark = current_mark(conn).await?;
     let settings = read_settings(conn, account).await?;
-    let mut members = Members::new(mark, settings);
+    let first_epoch = (slot.builds.fetch_add(1, Ordering::Relaxed) + 1) << 32;
+    let mut members = Members::new(mark, settings, first_epoch);
     read_members(conn, account, None, |row| members.add(row)).await?;
     members.sort();
     Ok(members)
