@@ -1,6 +1,8 @@
 //! The catalog's rules (R12–R16): roles, groups, desks and skills, created, changed and deleted
 //! within what the principal may give (D1).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,6 +18,7 @@ use crate::ids::AccountId;
 use crate::model::user::Ref;
 use crate::state::AppState;
 use crate::store::named::{self, NamedRecord};
+use crate::store::user_index::AccountCatalog;
 use crate::store::users::Link;
 use crate::store::{Conn, grants};
 
@@ -446,10 +449,22 @@ pub struct Names {
 
 /// The account's [`Names`], read in one go.
 pub async fn names(state: &AppState, account: AccountId) -> Result<Names> {
+    let catalog = kept(state, account).await?;
+    Ok(Names::of(&catalog))
+}
+
+/// The account's catalog as kept in memory with its users, brought up to date first: names,
+/// role grants and group roles, for pages that need them on every request.
+pub async fn kept(state: &AppState, account: AccountId) -> Result<Arc<AccountCatalog>> {
     let mut conn = state.store.read().await?;
-    let catalog = state.store.user_index().catalog(&mut conn, account).await?;
-    let [roles, groups, desks, skills] = catalog.names.clone();
-    Ok(Names { roles, groups, desks, skills })
+    Ok(state.store.user_index().catalog(&mut conn, account).await?)
+}
+
+impl Names {
+    pub fn of(catalog: &AccountCatalog) -> Names {
+        let [roles, groups, desks, skills] = catalog.names.clone();
+        Names { roles, groups, desks, skills }
+    }
 }
 
 /// Of `roles` and `groups`, those the principal may give (D1), and those in `keep` and

@@ -194,9 +194,14 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     pub async fn load(state: &AppState, account: AccountId) -> Result<Catalog> {
-        let crate::catalog::service::Names { roles, groups, desks, skills } =
-            crate::catalog::service::names(state, account).await?;
-        Ok(Catalog { roles, groups, desks, skills })
+        let kept = crate::catalog::service::kept(state, account).await?;
+        Ok(Catalog::from_kept(&kept))
+    }
+
+    /// The pickers of a page that also decides reach from the same kept catalog.
+    pub fn from_kept(kept: &crate::store::user_index::AccountCatalog) -> Catalog {
+        let crate::catalog::service::Names { roles, groups, desks, skills } = crate::catalog::service::Names::of(kept);
+        Catalog { roles, groups, desks, skills }
     }
 
     /// Keeps the roles and groups the principal may give (D1), and those in `keep` (what the

@@ -13,6 +13,7 @@ use crate::state::AppState;
 use crate::model::user_filter::UserFilter;
 use crate::store::grants::Seen;
 use crate::store::reach as store;
+use crate::store::user_index::AccountCatalog;
 use crate::store::users::Reading;
 use crate::users::service::{self, UserView};
 
@@ -77,19 +78,15 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
 }
 
 /// The same answer as `of_users` for the users of a page just listed (`service::list` brought
-/// the account's index up to date): from memory, with the account's catalog and the page's own
-/// records, so a page of the users table costs no statement for it.
-pub async fn of_page(state: &AppState, principals: &[Principal], users: &[UserView]) -> Result<Reach> {
-    let Some(first) = principals.first() else { return Ok(Reach::default()) };
+/// the account's index up to date): from memory, with the account's kept catalog (read at the
+/// start of the same request) and the page's own records, so it costs no statement.
+pub fn of_page(state: &AppState, principals: &[Principal], users: &[UserView], catalog: &AccountCatalog) -> Reach {
+    let Some(first) = principals.first() else { return Reach::default() };
     if users.is_empty() {
-        return Ok(Reach::default());
+        return Reach::default();
     }
     let seens = seens_of(principals);
     let index = state.store.user_index();
-    let catalog = {
-        let mut conn = state.store.read().await?;
-        index.catalog(&mut conn, first.account()).await?
-    };
     let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
     let covered = index.covers(first.account(), &seens, &ids);
     let beyond = Beyond::of(first, &catalog.roles);
@@ -103,7 +100,7 @@ pub async fn of_page(state: &AppState, principals: &[Principal], users: &[UserVi
             groups: user.assignments.groups.iter().map(|g| g.id).collect(),
             permissions: &user.assignments.permissions,
         };
-        if beyond.holds(&links, &catalog) {
+        if beyond.holds(&links, catalog) {
             reach.beyond.insert(user.id);
         }
         for (k, (_, ids)) in reach.seens.iter_mut().enumerate() {
@@ -112,7 +109,7 @@ pub async fn of_page(state: &AppState, principals: &[Principal], users: &[UserVi
             }
         }
     }
-    Ok(reach)
+    reach
 }
 
 /// The scopes other than the whole account that `principals` see with, each once.

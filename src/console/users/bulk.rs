@@ -162,7 +162,8 @@ pub(in crate::console) async fn run(
     // The table as the Users page shows it (the viewer's scope to see users, not the action's).
     let viewing = user.principal(&account, Permission::UsersView);
     let page = service::list(&state, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
-    let acting = acting_on(&state, &user, &account, &page.items).await?;
+    let kept = crate::catalog::service::kept(&state, account.id).await.or_fail(&user)?;
+    let acting = acting_on(&state, &user, &account, &page.items, &kept);
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
     let rows = rows(&page.items, &acting, selectable, &params, true);
     // A <template> lets a <tbody> travel outside its table (htmx's out-of-band swap).

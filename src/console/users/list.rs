@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::model::user::UserStatus;
 use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
+use crate::store::user_index::AccountCatalog;
 use crate::store::users::Link;
 use crate::users::service::{self, UserView};
 
@@ -113,10 +114,11 @@ pub(in crate::console) async fn list(
     let principal = user.principal(&account, Permission::UsersView);
     let params = ListParams::from_pairs(&q, "");
     let filter = params.filter().or_fail(&user)?;
-    let catalog = Catalog::load(&state, account.id).await.or_fail(&user)?;
+    let kept = crate::catalog::service::kept(&state, account.id).await.or_fail(&user)?;
+    let catalog = Catalog::from_kept(&kept);
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
     let page = service::list(&state, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
-    let acting = acting_on(&state, &user, &account, &page.items).await?;
+    let acting = acting_on(&state, &user, &account, &page.items, &kept);
     // D8: a viewer who sees part of the account is told how many users that part holds (a
     // count of the whole account is left out: at a million users it would cost every page).
     let scoped = principal.scope != Scope::Account && !principal.platform_operator;
@@ -173,14 +175,16 @@ pub(in crate::console) async fn list(
     Ok(user.page(Nav::Users, "Users", body))
 }
 
-/// What the viewer may do to each user of a page just listed (`service::list`), from memory.
-pub(in crate::console) async fn acting_on(
+/// What the viewer may do to each user of a page just listed (`service::list`), from memory and
+/// the account's kept catalog.
+pub(in crate::console) fn acting_on(
     state: &AppState,
     user: &ConsoleUser,
     account: &crate::model::AccountRecord,
     items: &[UserView],
-) -> Result<Acting, Failure> {
-    Acting::for_page(state, user, account, items).await.or_fail(user)
+    kept: &AccountCatalog,
+) -> Acting {
+    Acting::for_page(state, user, account, items, kept)
 }
 
 /// "3 users share a desk with you." — the size of the viewer's part of the account (D8).

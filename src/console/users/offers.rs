@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::model::AccountRecord;
 use crate::state::AppState;
+use crate::store::user_index::AccountCatalog;
 use crate::users::reach::{self, Reach};
 
 /// The permissions the per-user actions need.
@@ -61,16 +62,17 @@ impl Acting {
     }
 
     /// The same for the users of a page of the users table just listed, from memory.
-    pub async fn for_page(
+    pub fn for_page(
         state: &AppState,
         user: &ConsoleUser,
         account: &AccountRecord,
         users: &[crate::users::service::UserView],
-    ) -> Result<Acting> {
+        kept: &AccountCatalog,
+    ) -> Acting {
         let principals = Self::principals(user, account);
         let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
-        let reach = reach::of_page(state, &only, users).await?;
-        Ok(Acting { me: user.caller.user, principals, reach })
+        let reach = reach::of_page(state, &only, users, kept);
+        Acting { me: user.caller.user, principals, reach }
     }
 
     fn principals(user: &ConsoleUser, account: &AccountRecord) -> Vec<(Permission, Principal)> {
