@@ -42,7 +42,7 @@ use sqlx::Row;
 
 #[path = "support/server.rs"]
 mod server;
-use server::{peak_memory_mb, start_server};
+use server::{memory_mb, peak_memory_mb, start_server};
 
 #[path = "support/load.rs"]
 mod load;
@@ -326,6 +326,15 @@ async fn plan(
     planned
 }
 
+/// Where the server's memory stands after a phase: what it holds now and its peak so far.
+fn memory_after(pid: u32, phase: &str) {
+    println!(
+        "server memory after {phase}: {:.1} MB resident, peak so far {:.1} MB",
+        memory_mb(pid, "VmRSS:"),
+        peak_memory_mb(pid)
+    );
+}
+
 async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Settings) {
     let data_dir = tempfile::tempdir().unwrap();
     let data = data_dir.path().to_str().unwrap();
@@ -388,6 +397,7 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
         deep.p99,
         deep.rps
     );
+    memory_after(pid, "reading the account (the first page) and the single-client pages");
 
     // -- The sweep (issue 11) -------------------------------------------------------------------
     sqlx::any::install_default_drivers();
@@ -409,6 +419,7 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
         planned.len() - firsts,
         started.elapsed().as_secs_f64()
     );
+    memory_after(pid, "planning (following each filter's cursors, 500 users a page)");
     let planned = Arc::new(planned);
     let bearers: Arc<Vec<HeaderValue>> = Arc::new(callers.iter().map(|c| c.bearer.clone()).collect());
     let cookies: Arc<Vec<HeaderValue>> = Arc::new(callers.iter().map(|c| c.cookie.clone()).collect());
@@ -466,7 +477,9 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
             at16 = Some(r);
         }
     }
+    memory_after(pid, "the API list sweep");
     let console = sweep("console page", make_console, s.console_concurrency);
+    memory_after(pid, "the console sweep");
     if let Some(r) = at16 {
         let met = r.rps() >= LIST_RPS_TARGET && r.at(0.99) <= LIST_P99_TARGET_MS && r.errors == 0;
         println!(
@@ -491,18 +504,18 @@ async fn run(engine: &str, database_url: &str, psql_url: Option<&str>, s: &Setti
     for run in 0..s.bulk_runs {
         let desk = desks[(2 + run) % desks.len()].1;
         let started = Instant::now();
-        let result: Value = client
+        let response = client
             .post(format!("{}/api/v1/accounts/default/users/bulk", server.base))
             .bearer_auth(&token)
             .json(&json!({"action": "deactivate", "target": {"filter": {"desk": [desk]}}}))
             .timeout(Duration::from_secs(600))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
+        let status = response.status();
+        let result: Value = response.json().await.unwrap();
         let seconds = started.elapsed().as_secs_f64();
+        assert!(status.is_success(), "bulk run {} answered {status}: {result}", run + 1);
         println!(
             "bulk deactivate by desk filter, run {}: matched {}, changed {}, {seconds:.2} s (with one activity record per user)",
             run + 1,

@@ -180,6 +180,11 @@ impl IntoResponse for Error {
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
+            // The last guard: text PostgreSQL cannot hold (the NUL character) that no parse
+            // refused earlier is the caller's input, not an internal fault.
+            if db.code().as_deref() == Some("22021") {
+                return Error::invalid("request", "invalid_chars", "text may not contain the NUL character (U+0000)");
+            }
             if db.code().as_deref() == Some("40001") {
                 return Error::Conflict {
                     field: "request",

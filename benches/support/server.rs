@@ -68,10 +68,15 @@ pub fn start_server(database_url: &str, data_dir: &str) -> Server {
 
 /// The process's peak resident memory (`VmHWM`), in MB.
 pub fn peak_memory_mb(pid: u32) -> f64 {
+    memory_mb(pid, "VmHWM:")
+}
+
+/// One of the process's memory figures in `/proc/<pid>/status` (`VmHWM:`, `VmRSS:`), in MB.
+pub fn memory_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)

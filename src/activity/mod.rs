@@ -4,5 +4,5 @@
 pub mod api;
 pub mod service;
 
-pub use crate::model::activity::{Actor, Changes, Target};
+pub use crate::model::activity::{Actor, Changes, Target, typed_login_label};
 pub use service::record;

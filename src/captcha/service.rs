@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::{image, question};
-use crate::activity::{self, Actor, Changes, Target};
+use crate::activity::{self, Actor, Changes, Target, typed_login_label};
 use crate::auth::ClientInfo;
 use crate::error::Result;
 use crate::ids::AccountId;
@@ -110,7 +110,7 @@ pub async fn check(
         }
     };
     if reason != "required" {
-        let label = user.map_or_else(|| login.chars().take(64).collect(), |u| u.login.clone());
+        let label = user.map_or_else(|| typed_login_label(login), |u| u.login.clone());
         let actor = Actor { account: account.id, user: user.map(|u| u.id), label, address: client.address.clone() };
         let target = match user {
             Some(u) => Target::user(u.id, &u.login),

@@ -25,6 +25,13 @@ impl Actor {
     }
 }
 
+/// A login as someone typed it at sign-in, as the label of an actor it names no user for: at
+/// most 64 characters, control characters (the NUL character, which PostgreSQL refuses; line
+/// breaks) shown as U+FFFD.
+pub fn typed_login_label(typed: &str) -> String {
+    typed.chars().take(64).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}
+
 /// What changed: `{"field": {"from": old, "to": new}}`. Secrets are never put here.
 #[derive(Debug, Default, Clone)]
 pub struct Changes(Map<String, Value>);
@@ -67,5 +74,17 @@ pub struct Target<'a> {
 impl<'a> Target<'a> {
     pub fn user(id: UserId, login: &'a str) -> Self {
         Target { kind: "user", id: Some(id.0), label: login }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_login_label;
+
+    #[test]
+    fn a_typed_login_is_labelled_short_and_without_control_characters() {
+        assert_eq!(typed_login_label("ann"), "ann");
+        assert_eq!(typed_login_label("a\u{0}n\nn"), "a\u{FFFD}n\u{FFFD}n");
+        assert_eq!(typed_login_label(&"é".repeat(100)).chars().count(), 64);
     }
 }

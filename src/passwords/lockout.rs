@@ -1,7 +1,7 @@
 //! Failed sign-ins (R10): counted once per attempt for the user and the address, in the
 //! database so every instance sees them, locking the user or blocking the address at the limit.
 
-use crate::activity::{self, Actor, Changes, Target};
+use crate::activity::{self, Actor, Changes, Target, typed_login_label};
 use crate::clock::Timestamp;
 use crate::error::Error;
 use crate::error::Result;
@@ -39,7 +39,7 @@ pub(crate) async fn record_failure(
             let actor = Actor {
                 account: account.id,
                 user: user.map(|u| u.id),
-                label: user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect()),
+                label: user.map_or_else(|| typed_login_label(login), |u| u.login.clone()),
                 address: client.address.clone(),
             };
             let target = match user {

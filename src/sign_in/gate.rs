@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::access::gate::{UserRules, denied, to_rules, user_rules};
-use crate::activity::{self, Actor, Changes, Target};
+use crate::activity::{self, Actor, Changes, Target, typed_login_label};
 use crate::domain::access_rules::Mode;
 use crate::error::Result;
 use crate::model::access_policy::Policy;
@@ -85,7 +85,7 @@ async fn record_refusal(
     kind: SessionKind,
     client: &ClientInfo,
 ) -> Result<()> {
-    let label: String = user.map(|u| u.login.clone()).unwrap_or_else(|| login.chars().take(64).collect());
+    let label: String = user.map_or_else(|| typed_login_label(login), |u| u.login.clone());
     let actor =
         Actor { account: account.id, user: user.map(|u| u.id), label: label.clone(), address: client.address.clone() };
     let target = match user {

@@ -169,6 +169,16 @@ impl Tx {
     }
 }
 
+/// Whether text typed by a caller can equal a stored value at all. PostgreSQL refuses text with
+/// the NUL character as an error (SQLite would store it), and nothing Roster stores holds one:
+/// a lookup by such text finds nothing, on both engines, without asking.
+pub(crate) fn may_be_stored(text: &str) -> bool {
+    !text.contains('\0')
+}
+
+/// A pooled connection idle this long is checked before it is handed out.
+const CHECK_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(1);
+
 impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
@@ -187,6 +197,19 @@ impl Store {
         let pool_options = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx checks every connection it hands out by default (a round trip to PostgreSQL,
+            // a hop to SQLite's worker thread): a page paid for one per statement group. Only a
+            // connection idle for a while is checked (one the database dropped is then replaced
+            // rather than failing a request); sqlx still checks each on its way back.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_CONNECTIONS_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     match engine {

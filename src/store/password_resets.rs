@@ -8,6 +8,9 @@ use crate::model::password_reset::ResetLinkEnd;
 
 /// The user a forgot-password request names, by login or email (both lowercased keys).
 pub async fn find_user(conn: &mut Conn, account: AccountId, key: &str) -> Result<Option<UserId>, sqlx::Error> {
+    if !super::may_be_stored(key) {
+        return Ok(None);
+    }
     let row = sqlx::query(
         "SELECT id FROM users WHERE account_id = $1 AND (login_key = $2 OR email_key = $2) ORDER BY id LIMIT 1",
     )

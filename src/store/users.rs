@@ -200,6 +200,9 @@ pub async fn get_for_sign_in(
     account: AccountId,
     login_key: &str,
 ) -> Result<Option<(UserRecord, Option<String>)>, sqlx::Error> {
+    if !super::may_be_stored(login_key) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, u.password_hash FROM users u WHERE u.account_id = $1 AND u.login_key = $2"
     ))

@@ -3,6 +3,7 @@
 //! every change all the same; this only decides what is offered.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::access::Principal;
 use crate::access::principal::{self, Beyond, UserLinks};
@@ -10,10 +11,9 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
 
-use crate::model::user_filter::UserFilter;
 use crate::store::grants::Seen;
 use crate::store::reach as store;
-use crate::store::user_index::AccountCatalog;
+use crate::store::user_index::{AccountCatalog, Listed};
 use crate::store::users::Reading;
 use crate::users::service::{self, UserView};
 
@@ -80,32 +80,33 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
 /// The same answer as `of_users` for the users of a page just listed (`service::list` brought
 /// the account's index up to date): from memory, with the account's kept catalog (read at the
 /// start of the same request) and the page's own records, so it costs no statement.
-pub fn of_page(state: &AppState, principals: &[Principal], users: &[UserView], catalog: &AccountCatalog) -> Reach {
+pub fn of_page(state: &AppState, principals: &[Principal], users: &[Arc<Listed>], catalog: &AccountCatalog) -> Reach {
     let Some(first) = principals.first() else { return Reach::default() };
     if users.is_empty() {
         return Reach::default();
     }
     let seens = seens_of(principals);
     let index = state.store.user_index();
-    let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+    let ids: Vec<UserId> = users.iter().map(|u| u.record.id).collect();
     let covered = index.covers(first.account(), &seens, &ids);
     let beyond = Beyond::of(first, &catalog.roles);
     let mut reach = Reach { seens: seens.into_iter().map(|s| (s, BTreeSet::new())).collect(), ..Default::default() };
     for (i, user) in users.iter().enumerate() {
-        reach.asked.insert(user.id);
+        let id = user.record.id;
+        reach.asked.insert(id);
         let links = UserLinks {
-            id: user.id,
-            is_superuser: user.flags.is_superuser,
+            id,
+            is_superuser: user.record.is_superuser,
             roles: user.assignments.roles.iter().map(|r| r.id).collect(),
             groups: user.assignments.groups.iter().map(|g| g.id).collect(),
             permissions: &user.assignments.permissions,
         };
         if beyond.holds(&links, catalog) {
-            reach.beyond.insert(user.id);
+            reach.beyond.insert(id);
         }
         for (k, (_, ids)) in reach.seens.iter_mut().enumerate() {
             if covered[k][i] {
-                ids.insert(user.id);
+                ids.insert(id);
             }
         }
     }
@@ -131,10 +132,4 @@ pub async fn changeable(state: &AppState, principal: &Principal, id: UserId) -> 
     principal::reachable_user(&mut conn, principal, id).await?;
     drop(conn);
     service::get(state, principal, id).await
-}
-
-/// How many users the principal sees (D8) that match `filter`.
-pub async fn count(state: &AppState, principal: &Principal, filter: &UserFilter) -> Result<i64> {
-    let mut conn = state.store.read().await?;
-    Ok(state.store.user_index().count(&mut conn, principal.account(), &principal.seen(), filter).await?)
 }

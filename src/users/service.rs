@@ -25,7 +25,7 @@ use crate::passwords::change::{self, Holder};
 use crate::passwords::hashing as password;
 use crate::secrets::Secrets;
 use crate::state::AppState;
-use crate::store::user_index::{IndexPage, Listed};
+use crate::store::user_index::{AccountCatalog, IndexPage, Listed};
 use crate::store::users::{self as store, Link};
 use crate::store::{Affects, Conn, accounts, grants, named, password_history};
 use crate::users::input::UserInput;
@@ -153,25 +153,9 @@ fn login_cursor(cursor: &str) -> Result<String> {
     }
 }
 
-/// A page of the users the principal sees (D8), filtered (R21).
-/// `settings`: the account's, as read with the session (the handler's `Authorized` has them),
-/// for the password expiry each row shows; the list reads no account of its own.
-/// One page of the users the principal sees (D8) that match `filter`, in login order.
-pub async fn list(
-    state: &AppState,
-    principal: &Principal,
-    filter: &UserFilter,
-    cursor: Option<&str>,
-    limit: i64,
-) -> Result<Page<UserView>> {
-    let (page, next_cursor) = listed(state, principal, filter, cursor, limit).await?;
-    let settings = &page.settings;
-    let items = page.users.iter().map(|l| UserView::new(l.record.clone(), l.assignments.clone(), settings)).collect();
-    Ok(Page { items, next_cursor })
-}
-
-/// The same page as `list`, each user as the JSON the API sends. A user's JSON is made once and
-/// kept with their record until they change; making it was a sixth of a page's work.
+/// One page of the users the principal sees (D8) that match `filter` (R21), in login order, each
+/// as the JSON the API sends. A user's JSON is made once and kept with their record until they
+/// change; making it was a sixth of a page's work.
 pub async fn list_json(
     state: &AppState,
     principal: &Principal,
@@ -218,6 +202,44 @@ impl Serialize for ListedJson {
     }
 }
 
+/// A page of users as kept in memory, with the account's catalog as of the same moment: what
+/// the console's users table is made from (its pickers, and each row's reach, D2).
+pub struct KeptPage {
+    pub users: Vec<Arc<Listed>>,
+    pub settings: Arc<SecuritySettings>,
+    pub catalog: Arc<AccountCatalog>,
+    pub next_cursor: Option<String>,
+    /// How many users the principal sees that match the filter, when asked for.
+    pub count: Option<i64>,
+}
+
+impl KeptPage {
+    pub fn view(&self, listed: &Listed) -> UserView {
+        UserView::new(listed.record.clone(), listed.assignments.clone(), &self.settings)
+    }
+}
+
+/// The same page as `list_json`, its users as kept, and the catalog as of the page, and with
+/// `count` how many users match: one read of what changed serves them all.
+pub async fn list_kept(
+    state: &AppState,
+    principal: &Principal,
+    filter: &UserFilter,
+    cursor: Option<&str>,
+    limit: i64,
+    count: bool,
+) -> Result<KeptPage> {
+    let mut conn = state.store.read().await?;
+    let (page, next_cursor) = listed_on(&mut conn, state, principal, filter, cursor, limit).await?;
+    let index = state.store.user_index();
+    let catalog = index.catalog_as_listed(&mut conn, principal.account()).await?;
+    let count = match count {
+        true => Some(index.count_as_listed(&mut conn, principal.account(), &principal.seen(), filter).await?),
+        false => None,
+    };
+    Ok(KeptPage { users: page.users, settings: page.settings, catalog, next_cursor, count })
+}
+
 /// The page's users, from the user list's memory (`store::user_index`), and the next cursor.
 async fn listed(
     state: &AppState,
@@ -226,15 +248,25 @@ async fn listed(
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(IndexPage, Option<String>)> {
+    let mut conn = state.store.read().await?;
+    listed_on(&mut conn, state, principal, filter, cursor, limit).await
+}
+
+async fn listed_on(
+    conn: &mut Conn,
+    state: &AppState,
+    principal: &Principal,
+    filter: &UserFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<(IndexPage, Option<String>)> {
     let after = cursor.filter(|c| !c.is_empty()).map(login_cursor).transpose()?;
     let limit = usize::try_from(limit).unwrap_or(0);
-    let mut conn = state.store.read().await?;
     let page = state
         .store
         .user_index()
-        .page(&mut conn, principal.account(), &principal.seen(), filter, after.as_deref(), limit)
+        .page(conn, principal.account(), &principal.seen(), filter, after.as_deref(), limit)
         .await?;
-    drop(conn);
     let next_cursor = match page.more {
         true => {
             page.users.last().map(|l| crate::http::encode_cursor(CursorOf::Users, &l.record.login.to_ascii_lowercase()))

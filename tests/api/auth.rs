@@ -64,6 +64,9 @@ async fn refused_sign_ins_look_the_same(engine: Engine) {
         ("default", "hal", "thgirq-password-1", "disabled user"),
         ("no-such-account", "gus", "thgirq-password-1", "unknown account"),
         ("default", "gus", "", "empty password"),
+        // Text no account or login can hold (PostgreSQL refuses the NUL character outright).
+        ("def\u{0}ault", "gus", "thgirq-password-1", "account with a NUL character"),
+        ("default", "g\u{0}us", "thgirq-password-1", "login with a NUL character"),
     ];
     let mut bodies = Vec::new();
     for (account, login, password, why) in attempts {

@@ -14,6 +14,7 @@ both_engines!(
     my_own_user_form_locks_what_only_my_account_or_others_change,
     roles_show_whom_they_reach,
     the_users_page_follows_catalog_changes_made_anywhere,
+    a_kept_row_shows_each_viewer_their_own_actions,
 );
 
 const PW: &str = "correct-horse-9";
@@ -354,4 +355,54 @@ async fn the_users_page_follows_catalog_changes_made_anywhere(engine: Engine) {
     page.expect(200);
     assert!(in_reach(&page.body, "member", member) && in_reach(&page.body, "holder", holder));
     assert!(!picker(&page.body));
+}
+
+/// A user's row is made once for each set of actions offered and kept with their record: each
+/// viewer still sees only their own actions, in any order and however often, and a change to the
+/// user shows to every viewer on their next page.
+async fn a_kept_row_shows_each_viewer_their_own_actions(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    for (login, permissions) in [
+        ("reader", &["users.view"][..]),
+        ("editor", &["users.view", "users.edit"][..]),
+        ("remover", &["users.view", "users.delete"][..]),
+    ] {
+        app.user_with_permissions(login, permissions).await;
+    }
+    let peer = app.user_with_password("peer", PW, json!({ "email": "peer@example.com" })).await;
+    let admin = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
+    let reader = Console::sign_in(&app, "reader", STRONG).await;
+    let editor = Console::sign_in(&app, "editor", STRONG).await;
+    let remover = Console::sign_in(&app, "remover", STRONG).await;
+    let edit = format!("/console/users/{peer}/edit");
+    let delete = format!("/console/users/{peer}/delete");
+    let select = format!("name=\"ids\" value=\"{peer}\"");
+    // (viewer, offered edit, offered delete, may select): more viewers than rows kept per user.
+    let viewers = [
+        (&admin, true, true, true),
+        (&reader, false, false, false),
+        (&editor, true, false, true),
+        (&remover, false, true, true),
+    ];
+    for round in 0..3 {
+        for i in 0..viewers.len() {
+            // Each round starts with another viewer, so that each is both first and not.
+            let (console, may_edit, may_delete, may_select) = viewers[(i + round) % viewers.len()];
+            let page = console.get("/console/users").await;
+            page.expect(200);
+            let row = row_of(&page.body, "peer");
+            assert_eq!(row.contains(&edit), may_edit, "round {round}, edit:\n{row}");
+            assert_eq!(row.contains(&delete), may_delete, "round {round}, delete:\n{row}");
+            assert_eq!(row.contains(&select), may_select, "round {round}, selectable:\n{row}");
+            assert!(row.contains("peer@example.com"), "{row}");
+        }
+    }
+
+    // A change to the user: every viewer's next page shows it.
+    app.update_user(peer, json!({ "email": "peer@example.org" })).await;
+    for (console, ..) in viewers {
+        let page = console.get("/console/users").await;
+        let row = row_of(&page.body, "peer");
+        assert!(row.contains("peer@example.org") && !row.contains("peer@example.com"), "{row}");
+    }
 }

@@ -85,6 +85,10 @@ async fn an_unknown_login_or_address_gets_the_same_answer_and_no_mail(engine: En
         ("no-such-account", "olga"),
         ("default", "pia"),
         ("default", "quin"),
+        // Text no account or user can have (PostgreSQL refuses the NUL character outright).
+        ("def\u{0}ault", "olga"),
+        ("default", "ol\u{0}ga"),
+        ("\u{0}", "\u{0}"),
     ] {
         assert_eq!(forgot(&app, account, who).await, known, "{account}/{who}");
     }

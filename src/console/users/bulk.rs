@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::list::{ListParams, PAGE_SIZE, acting_on, rows};
+use super::list::{ListParams, PAGE_SIZE, rows};
+use super::offers::Acting;
 use crate::access::{Permission, Scope};
 use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use crate::console::ui;
@@ -161,11 +162,10 @@ pub(in crate::console) async fn run(
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
     // The table as the Users page shows it (the viewer's scope to see users, not the action's).
     let viewing = user.principal(&account, Permission::UsersView);
-    let page = service::list(&state, &viewing, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
-    let kept = crate::catalog::service::kept(&state, account.id).await.or_fail(&user)?;
-    let acting = acting_on(&state, &user, &account, &page.items, &kept);
+    let page = service::list_kept(&state, &viewing, &filter, cursor, PAGE_SIZE, false).await.or_fail(&user)?;
+    let acting = Acting::for_page(&state, &user, &account, &page);
     let selectable = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
-    let rows = rows(&page.items, &acting, selectable, &params, true);
+    let rows = rows(&page, &acting, selectable, &params, true);
     // A <template> lets a <tbody> travel outside its table (htmx's out-of-band swap).
     Ok(html! {
         (ui::alert("success", &message))

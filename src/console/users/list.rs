@@ -2,10 +2,13 @@
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use maud::{Markup, html};
+use std::sync::Arc;
+
+use maud::{Markup, PreEscaped, html};
 
 use super::offers::{Acting, Offers};
 use crate::access::{Permission, Scope};
+use crate::clock::Timestamp;
 use crate::console::extract::{ConsoleUser, Failure, OrFail};
 use crate::console::ui::{self, Nav};
 use crate::console::{Catalog, Pairs, all, first, link_names};
@@ -13,9 +16,9 @@ use crate::error::Result;
 use crate::model::user::UserStatus;
 use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
-use crate::store::user_index::AccountCatalog;
+use crate::store::user_index::Listed;
 use crate::store::users::Link;
-use crate::users::service::{self, UserView};
+use crate::users::service::{self, KeptPage, UserView};
 
 pub(in crate::console) const PAGE_SIZE: i64 = 50;
 
@@ -114,18 +117,13 @@ pub(in crate::console) async fn list(
     let principal = user.principal(&account, Permission::UsersView);
     let params = ListParams::from_pairs(&q, "");
     let filter = params.filter().or_fail(&user)?;
-    let kept = crate::catalog::service::kept(&state, account.id).await.or_fail(&user)?;
-    let catalog = Catalog::from_kept(&kept);
     let cursor = (!params.cursor.is_empty()).then_some(params.cursor.as_str());
-    let page = service::list(&state, &principal, &filter, cursor, PAGE_SIZE).await.or_fail(&user)?;
-    let acting = acting_on(&state, &user, &account, &page.items, &kept);
     // D8: a viewer who sees part of the account is told how many users that part holds (a
     // count of the whole account is left out: at a million users it would cost every page).
     let scoped = principal.scope != Scope::Account && !principal.platform_operator;
-    let count = match scoped {
-        true => Some(crate::users::reach::count(&state, &principal, &filter).await.or_fail(&user)?),
-        false => None,
-    };
+    let page = service::list_kept(&state, &principal, &filter, cursor, PAGE_SIZE, scoped).await.or_fail(&user)?;
+    let catalog = Catalog::from_kept(&page.catalog);
+    let acting = Acting::for_page(&state, &user, &account, &page);
     let notice = match first(&q, "notice") {
         Some("saved") => Some("The user was saved."),
         Some("deleted") => Some("The user was deleted."),
@@ -141,7 +139,7 @@ pub(in crate::console) async fn list(
         (ui::page_head("Users", Some("Everyone who can sign in to this account, their roles, desks and second factor."), create))
         @if let Some(n) = notice { (ui::alert("success", n)) }
         (filters_form(&params, &catalog))
-        @if let Some(n) = count { (count_line(n, principal.scope, params.filtered())) }
+        @if let Some(n) = page.count { (count_line(n, principal.scope, params.filtered())) }
         form #bulk-form hx-post="/console/users/bulk" hx-target="#bulk-result" hx-swap="innerHTML" {
             @if bulk_allowed { (super::bulk::bulk_bar(&user, &params)) }
             div #bulk-result {}
@@ -163,7 +161,7 @@ pub(in crate::console) async fn list(
                         th scope="col" { "Status" }
                         th scope="col" { span.visually-hidden { "Actions" } }
                     } }
-                    (rows(&page.items, &acting, bulk_allowed, &params, false))
+                    (rows(&page, &acting, bulk_allowed, &params, false))
                 }
             }
         }
@@ -173,18 +171,6 @@ pub(in crate::console) async fn list(
         }
     };
     Ok(user.page(Nav::Users, "Users", body))
-}
-
-/// What the viewer may do to each user of a page just listed (`service::list`), from memory and
-/// the account's kept catalog.
-pub(in crate::console) fn acting_on(
-    state: &AppState,
-    user: &ConsoleUser,
-    account: &crate::model::AccountRecord,
-    items: &[UserView],
-    kept: &AccountCatalog,
-) -> Acting {
-    Acting::for_page(state, user, account, items, kept)
 }
 
 /// "3 users share a desk with you." — the size of the viewer's part of the account (D8).
@@ -257,25 +243,45 @@ fn filter_select(name: &str, link: Link, catalog: &Catalog, selected: &str) -> M
 
 /// The table body; `oob` marks it for htmx to swap in place after a mass action.
 pub(in crate::console) fn rows(
-    items: &[UserView],
+    page: &KeptPage,
     acting: &Acting,
     selectable: bool,
     params: &ListParams,
     oob: bool,
 ) -> Markup {
     let columns = if selectable { 9 } else { 8 };
+    let now = Timestamp::now();
     html! {
         tbody #user-rows hx-swap-oob=[oob.then_some("true")] {
-            @if items.is_empty() {
+            @if page.users.is_empty() {
                 tr { td.empty colspan=(columns) {
                     @if params.filtered() {
                         "No users match these filters. " a href="/console/users" { "Clear the filters" } "."
                     } @else { "No users yet." }
                 } }
             }
-            @for u in items { (row(u, &acting.offers(u.id, u.locked_until.is_some()), selectable)) }
+            @for listed in &page.users { (kept_row(page, listed, acting, selectable, now)) }
         }
     }
+}
+
+/// A user's row, made once for each set of actions offered and kept with their record until
+/// they change (as the API keeps their JSON); a row showing a lock is made each time, since the
+/// lock ends with time, not with a change.
+fn kept_row(
+    page: &KeptPage,
+    listed: &Listed,
+    acting: &Acting,
+    selectable: bool,
+    now: Timestamp,
+) -> PreEscaped<Arc<str>> {
+    let locked = listed.record.locked_until.is_some_and(|t| t > now);
+    let offers = acting.offers(listed.record.id, locked);
+    let make = || row(&page.view(listed), &offers, selectable).into_string();
+    if locked {
+        return PreEscaped(make().into());
+    }
+    PreEscaped(listed.rows.get_or_make(offers.key() | u32::from(selectable) << 16, make))
 }
 
 fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {

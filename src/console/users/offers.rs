@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::model::AccountRecord;
 use crate::state::AppState;
-use crate::store::user_index::AccountCatalog;
 use crate::users::reach::{self, Reach};
+use crate::users::service::KeptPage;
 
 /// The permissions the per-user actions need.
 const ACTING: [Permission; 6] = [
@@ -52,6 +52,46 @@ pub(in crate::console) struct Offers {
     pub activity: bool,
 }
 
+impl Offers {
+    /// The offers as bits: two users shown with the same key are shown the same actions.
+    pub fn key(&self) -> u32 {
+        // Named one by one so that a field added without a bit does not compile.
+        let Offers {
+            myself,
+            out_of_reach,
+            edit,
+            password,
+            delete,
+            two_factor,
+            security,
+            access_rules,
+            avatar,
+            sessions,
+            end_sessions,
+            unlock,
+            activity,
+        } = *self;
+        [
+            myself,
+            out_of_reach,
+            edit,
+            password,
+            delete,
+            two_factor,
+            security,
+            access_rules,
+            avatar,
+            sessions,
+            end_sessions,
+            unlock,
+            activity,
+        ]
+        .into_iter()
+        .enumerate()
+        .fold(0, |key, (bit, on)| key | (u32::from(on) << bit))
+    }
+}
+
 impl Acting {
     /// One query for all of `ids` (a page of the users table, or one user).
     pub async fn load(state: &AppState, user: &ConsoleUser, account: &AccountRecord, ids: &[UserId]) -> Result<Acting> {
@@ -62,16 +102,10 @@ impl Acting {
     }
 
     /// The same for the users of a page of the users table just listed, from memory.
-    pub fn for_page(
-        state: &AppState,
-        user: &ConsoleUser,
-        account: &AccountRecord,
-        users: &[crate::users::service::UserView],
-        kept: &AccountCatalog,
-    ) -> Acting {
+    pub fn for_page(state: &AppState, user: &ConsoleUser, account: &AccountRecord, page: &KeptPage) -> Acting {
         let principals = Self::principals(user, account);
         let only: Vec<Principal> = principals.iter().map(|(_, p)| p.clone()).collect();
-        let reach = reach::of_page(state, &only, users, kept);
+        let reach = reach::of_page(state, &only, &page.users, &page.catalog);
         Acting { me: user.caller.user, principals, reach }
     }
 
@@ -113,5 +147,39 @@ impl Acting {
             unlock: !myself && unlock,
             activity: self.sees(Permission::ActivityView, id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Offers;
+
+    #[test]
+    fn each_offer_has_a_bit_of_its_own() {
+        let setters: [fn(&mut Offers); 13] = [
+            |o| o.myself = true,
+            |o| o.out_of_reach = true,
+            |o| o.edit = true,
+            |o| o.password = true,
+            |o| o.delete = true,
+            |o| o.two_factor = true,
+            |o| o.security = true,
+            |o| o.access_rules = true,
+            |o| o.avatar = true,
+            |o| o.sessions = true,
+            |o| o.end_sessions = true,
+            |o| o.unlock = true,
+            |o| o.activity = true,
+        ];
+        let mut all = 0;
+        for set in setters {
+            let mut offers = Offers::default();
+            set(&mut offers);
+            let key = offers.key();
+            assert_eq!(key.count_ones(), 1, "{offers:?}");
+            assert_eq!(all & key, 0, "{offers:?} shares a bit");
+            all |= key;
+        }
+        assert_eq!(Offers::default().key(), 0);
     }
 }

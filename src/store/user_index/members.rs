@@ -567,7 +567,6 @@ mod tests {
     use super::*;
     use crate::ids::{DeskId, RoleId};
     use crate::model::user::{Assignments, UserRecord};
-    use std::sync::OnceLock;
 
     fn row(id: i64, login_key: &str, status: UserStatus, desks: Vec<i64>, roles: Vec<i64>) -> MemberRow {
         MemberRow {
@@ -756,7 +755,7 @@ mod tests {
         let id = m.ids[m.order[0] as usize];
         let stamp = m.record(id).err().unwrap();
         let record = UserRecord { id, ..UserRecord::sample() };
-        let listed = Arc::new(Listed { record, assignments: Assignments::default(), rendered: OnceLock::new() });
+        let listed = Arc::new(Listed::new(record, Assignments::default()));
         let key = String::from_utf8(m.keys.get(m.slot_of[&id]).to_vec()).unwrap();
         m.update(vec![row(id.0, &key, UserStatus::Disabled, vec![], vec![])], &[]);
         m.keep(id, stamp, &listed);

@@ -51,6 +51,46 @@ pub struct Listed {
     /// above and the page's `settings` (it depends on nothing else that can change without a
     /// `user_changes` row, except a lock's end, which the service does not keep).
     pub rendered: OnceLock<Box<RawValue>>,
+    /// The user's row in the console's users table, one for each set of actions a viewer is
+    /// offered (the key), made by the console on the same terms as `rendered`.
+    pub rows: Renderings,
+}
+
+impl Listed {
+    pub fn new(record: UserRecord, assignments: Assignments) -> Listed {
+        Listed { record, assignments, rendered: OnceLock::new(), rows: Renderings::default() }
+    }
+}
+
+/// Texts made from a kept record for a few different readers, each under its key. Only the
+/// first `Renderings::MOST` keys are kept: most pages are seen by viewers offered the same
+/// actions, and a kept record must not grow without bound.
+#[derive(Default)]
+pub struct Renderings {
+    kept: Mutex<Vec<(u32, Arc<str>)>>,
+}
+
+impl Renderings {
+    const MOST: usize = 2;
+
+    /// The text kept under `key`, or `make`'s (kept if there is room).
+    pub fn get_or_make(&self, key: u32, make: impl FnOnce() -> String) -> Arc<str> {
+        if let Some((_, text)) = self.lock().iter().find(|(k, _)| *k == key) {
+            return text.clone();
+        }
+        // Made outside the lock: another reader may make the same text meanwhile, and only the
+        // first is kept.
+        let text: Arc<str> = make().into();
+        let mut kept = self.lock();
+        if kept.len() < Self::MOST && !kept.iter().any(|(k, _)| *k == key) {
+            kept.push((key, text.clone()));
+        }
+        text
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, Arc<str>)>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// One page: the users in login order, whether more match after them, and the account's
@@ -87,6 +127,10 @@ impl UserIndex {
         after: Option<&str>,
         limit: usize,
     ) -> Result<IndexPage, sqlx::Error> {
+        let slot = self.slot(account);
+        // Up to date first, searched or not: what else the request asks of the index
+        // (`covers`, `catalog_as_listed`) is answered as of this.
+        sync(conn, account, &slot).await?;
         // A text search reads the database (a scan either way; the search text is not kept).
         if filter.search().is_some() {
             let mut records = super::users::list(conn, account, seen, filter, after, limit as i64 + 1).await?;
@@ -98,14 +142,12 @@ impl UserIndex {
                 .into_iter()
                 .map(|record| {
                     let assignments = links.remove(&record.id).unwrap_or_default();
-                    Arc::new(Listed { record, assignments, rendered: OnceLock::new() })
+                    Arc::new(Listed::new(record, assignments))
                 })
                 .collect();
             let settings = Arc::new(read_settings(conn, account).await?);
             return Ok(IndexPage { users, more, settings });
         }
-        let slot = self.slot(account);
-        sync(conn, account, &slot).await?;
         let now = crate::clock::now_ms();
         let (ids, more, mut found, stamps, settings) = {
             let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
@@ -142,8 +184,10 @@ impl UserIndex {
         Ok(IndexPage { users, more, settings })
     }
 
-    /// How many of the account's users `seen` covers and `filter` matches.
-    pub async fn count(
+    /// How many of the account's users `seen` covers and `filter` matches, as of the account's
+    /// last update, without asking the database what changed: for a request that has just
+    /// listed a page (`page` brought the account up to date).
+    pub async fn count_as_listed(
         &self,
         conn: &mut Conn,
         account: AccountId,
@@ -155,8 +199,11 @@ impl UserIndex {
             return super::users::count(conn, account, seen, &target).await;
         }
         let slot = self.slot(account);
-        sync(conn, account, &slot).await?;
-        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        let read = || slot.members.read().unwrap_or_else(|p| p.into_inner());
+        if read().is_none() {
+            sync(conn, account, &slot).await?;
+        }
+        let guard = read();
         let members = guard.as_ref().expect("synced above");
         Ok(i64::try_from(members.count(seen, filter, crate::clock::now_ms())).unwrap_or(i64::MAX))
     }
@@ -164,20 +211,33 @@ impl UserIndex {
     /// The account's catalog (pickers' names, role grants, group roles) as of now: kept with the
     /// users, read again after any change to it.
     pub async fn catalog(&self, conn: &mut Conn, account: AccountId) -> Result<Arc<AccountCatalog>, sqlx::Error> {
+        sync(conn, account, &self.slot(account)).await?;
+        self.catalog_as_listed(conn, account).await
+    }
+
+    /// The same as of the account's last update, without asking the database what changed:
+    /// for a request that has just listed a page (`page` brought the account up to date), whose
+    /// pickers and reach then match its users. Read from the database only if not kept.
+    pub async fn catalog_as_listed(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+    ) -> Result<Arc<AccountCatalog>, sqlx::Error> {
         let slot = self.slot(account);
-        sync(conn, account, &slot).await?;
         let epoch = {
             let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
-            let members = guard.as_ref().expect("synced above");
-            if let Some(catalog) = &members.catalog {
-                return Ok(catalog.clone());
+            match guard.as_ref() {
+                Some(members) => match &members.catalog {
+                    Some(catalog) => return Ok(catalog.clone()),
+                    None => Some(members.epoch()),
+                },
+                None => None,
             }
-            members.epoch()
         };
         let catalog = Arc::new(AccountCatalog::read(conn, account).await?);
         let mut guard = slot.members.write().unwrap_or_else(|p| p.into_inner());
         // Not kept if a change to the catalog was applied meanwhile (it may predate it).
-        if let Some(members) = guard.as_mut().filter(|m| m.epoch() == epoch) {
+        if let Some(members) = guard.as_mut().filter(|m| Some(m.epoch()) == epoch) {
             members.catalog = Some(catalog.clone());
         }
         Ok(catalog)
@@ -371,10 +431,35 @@ async fn read_listed(conn: &mut Conn, account: AccountId, ids: &[UserId]) -> Res
     let mut links = assignments(conn, ids).await?;
     Ok(records
         .into_iter()
-        .map(|record| Listed {
-            assignments: links.remove(&record.id).unwrap_or_default(),
-            record,
-            rendered: OnceLock::new(),
+        .map(|record| {
+            let assignments = links.remove(&record.id).unwrap_or_default();
+            Listed::new(record, assignments)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Renderings;
+
+    #[test]
+    fn renderings_keep_the_first_keys_and_make_the_rest_each_time() {
+        let kept = Renderings::default();
+        let made = std::cell::Cell::new(0);
+        let text = |key: u32| {
+            kept.get_or_make(key, || {
+                made.set(made.get() + 1);
+                format!("row {key}")
+            })
+        };
+        for _ in 0..3 {
+            assert_eq!(&*text(1), "row 1");
+            assert_eq!(&*text(2), "row 2");
+        }
+        assert_eq!(made.get(), 2, "the first two keys are made once");
+        for _ in 0..3 {
+            assert_eq!(&*text(3), "row 3");
+        }
+        assert_eq!(made.get(), 5, "a third key is made each time, not kept");
+    }
 }
