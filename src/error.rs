@@ -180,10 +180,15 @@ impl IntoResponse for Error {
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
-            // The last guard: text PostgreSQL cannot hold (the NUL character) that no parse
-            // refused earlier is the caller's input, not an internal fault.
+            // The last guard: text PostgreSQL cannot hold (the NUL character) that no check
+            // refused earlier. Logged, since a check is missing somewhere.
             if db.code().as_deref() == Some("22021") {
-                return Error::invalid("request", "invalid_chars", "text may not contain the NUL character (U+0000)");
+                tracing::warn!(error = %db, "text the database cannot store reached it");
+                return Error::invalid(
+                    "request",
+                    "invalid_chars",
+                    "text may not contain characters the database cannot store, such as the NUL character (U+0000)",
+                );
             }
             if db.code().as_deref() == Some("40001") {
                 return Error::Conflict {

@@ -51,9 +51,7 @@ pub async fn insert(
 }
 
 pub async fn by_slug(conn: &mut Conn, slug: &str) -> Result<Option<AccountRecord>, sqlx::Error> {
-    // Text that cannot be a slug names no account; not asked (PostgreSQL refuses some of it,
-    // the NUL character, as an error rather than finding nothing).
-    if crate::domain::Slug::parse(slug).is_err() {
+    if !super::may_be_stored(slug) {
         return Ok(None);
     }
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE slug = $1"))

@@ -77,9 +77,9 @@ pub async fn of_users(state: &AppState, principals: &[Principal], ids: &[UserId]
     Ok(reach)
 }
 
-/// The same answer as `of_users` for the users of a page just listed (`service::list` brought
-/// the account's index up to date): from memory, with the account's kept catalog (read at the
-/// start of the same request) and the page's own records, so it costs no statement.
+/// The same answer as `of_users` for the users of a page just listed (`service::list_kept`
+/// brought the account's index up to date and took the catalog as of then): from memory, with
+/// the page's own records, so it costs no statement.
 pub fn of_page(state: &AppState, principals: &[Principal], users: &[Arc<Listed>], catalog: &AccountCatalog) -> Reach {
     let Some(first) = principals.first() else { return Reach::default() };
     if users.is_empty() {

@@ -377,17 +377,19 @@ async fn a_kept_row_shows_each_viewer_their_own_actions(engine: Engine) {
     let edit = format!("/console/users/{peer}/edit");
     let delete = format!("/console/users/{peer}/delete");
     let select = format!("name=\"ids\" value=\"{peer}\"");
-    // (viewer, offered edit, offered delete, may select): more viewers than rows kept per user.
+    // (viewer, their login, offered edit, offered delete, may select): more viewers than rows
+    // kept per user.
     let viewers = [
-        (&admin, true, true, true),
-        (&reader, false, false, false),
-        (&editor, true, false, true),
-        (&remover, false, true, true),
+        (&admin, app.admin_login.as_str(), true, true, true),
+        (&reader, "reader", false, false, false),
+        (&editor, "editor", true, false, true),
+        (&remover, "remover", false, true, true),
     ];
+    let you = "class=\"badge you\"";
     for round in 0..3 {
         for i in 0..viewers.len() {
             // Each round starts with another viewer, so that each is both first and not.
-            let (console, may_edit, may_delete, may_select) = viewers[(i + round) % viewers.len()];
+            let (console, login, may_edit, may_delete, may_select) = viewers[(i + round) % viewers.len()];
             let page = console.get("/console/users").await;
             page.expect(200);
             let row = row_of(&page.body, "peer");
@@ -395,6 +397,11 @@ async fn a_kept_row_shows_each_viewer_their_own_actions(engine: Engine) {
             assert_eq!(row.contains(&delete), may_delete, "round {round}, delete:\n{row}");
             assert_eq!(row.contains(&select), may_select, "round {round}, selectable:\n{row}");
             assert!(row.contains("peer@example.com"), "{row}");
+            // "You" on one's own row only, though every viewer is shown every viewer's row.
+            for (_, other, ..) in viewers {
+                let row = row_of(&page.body, other);
+                assert_eq!(row.contains(you), other == login, "{login} viewing {other}:\n{row}");
+            }
         }
     }
 
@@ -404,5 +411,16 @@ async fn a_kept_row_shows_each_viewer_their_own_actions(engine: Engine) {
         let page = console.get("/console/users").await;
         let row = row_of(&page.body, "peer");
         assert!(row.contains("peer@example.org") && !row.contains("peer@example.com"), "{row}");
+        assert!(!row.contains("status-locked"), "{row}");
+    }
+    // Locked out by failed sign-ins: every viewer's next page shows the lock.
+    app.set_security(|s| s["lockout"]["max_failures"] = json!(3)).await;
+    for _ in 0..3 {
+        app.login("peer", "wrong-password-1").await.expect(401);
+    }
+    for (console, ..) in viewers {
+        let page = console.get("/console/users").await;
+        let row = row_of(&page.body, "peer");
+        assert!(row.contains("status-locked"), "{row}");
     }
 }

@@ -281,7 +281,7 @@ fn kept_row(
     if locked {
         return PreEscaped(make().into());
     }
-    PreEscaped(listed.rows.get_or_make(offers.key() | u32::from(selectable) << 16, make))
+    PreEscaped(listed.renderings.get_or_make(offers.row_key(selectable), make))
 }
 
 fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {

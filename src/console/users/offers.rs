@@ -53,8 +53,9 @@ pub(in crate::console) struct Offers {
 }
 
 impl Offers {
-    /// The offers as bits: two users shown with the same key are shown the same actions.
-    pub fn key(&self) -> u32 {
+    /// The key of a row showing these offers, `selectable` or not (all a row depends on besides
+    /// the user): two rows with the same key show the same actions.
+    pub fn row_key(&self, selectable: bool) -> u32 {
         // Named one by one so that a field added without a bit does not compile.
         let Offers {
             myself,
@@ -87,6 +88,7 @@ impl Offers {
             activity,
         ]
         .into_iter()
+        .chain([selectable])
         .enumerate()
         .fold(0, |key, (bit, on)| key | (u32::from(on) << bit))
     }
@@ -155,7 +157,7 @@ mod tests {
     use super::Offers;
 
     #[test]
-    fn each_offer_has_a_bit_of_its_own() {
+    fn each_offer_and_selectable_have_a_bit_of_their_own() {
         let setters: [fn(&mut Offers); 13] = [
             |o| o.myself = true,
             |o| o.out_of_reach = true,
@@ -175,11 +177,13 @@ mod tests {
         for set in setters {
             let mut offers = Offers::default();
             set(&mut offers);
-            let key = offers.key();
+            let key = offers.row_key(false);
             assert_eq!(key.count_ones(), 1, "{offers:?}");
             assert_eq!(all & key, 0, "{offers:?} shares a bit");
             all |= key;
         }
-        assert_eq!(Offers::default().key(), 0);
+        assert_eq!(Offers::default().row_key(false), 0);
+        let selectable = Offers::default().row_key(true);
+        assert_eq!((selectable.count_ones(), all & selectable), (1, 0), "selectable has a bit of its own");
     }
 }

@@ -51,20 +51,22 @@ pub struct Listed {
     /// above and the page's `settings` (it depends on nothing else that can change without a
     /// `user_changes` row, except a lock's end, which the service does not keep).
     pub rendered: OnceLock<Box<RawValue>>,
-    /// The user's row in the console's users table, one for each set of actions a viewer is
-    /// offered (the key), made by the console on the same terms as `rendered`.
-    pub rows: Renderings,
+    /// Other texts made from the two fields above on the same terms as `rendered`, each under a
+    /// key for whatever else it depends on (the console keeps its users table's rows here, one
+    /// for each set of actions a viewer is offered).
+    pub renderings: Renderings,
 }
 
 impl Listed {
     pub fn new(record: UserRecord, assignments: Assignments) -> Listed {
-        Listed { record, assignments, rendered: OnceLock::new(), rows: Renderings::default() }
+        Listed { record, assignments, rendered: OnceLock::new(), renderings: Renderings::default() }
     }
 }
 
 /// Texts made from a kept record for a few different readers, each under its key. Only the
-/// first `Renderings::MOST` keys are kept: most pages are seen by viewers offered the same
-/// actions, and a kept record must not grow without bound.
+/// first `Renderings::MOST` keys are kept, for as long as the record is (first come, never
+/// replaced): most pages are seen by viewers offered the same actions, and a kept record must
+/// not grow without bound.
 #[derive(Default)]
 pub struct Renderings {
     kept: Mutex<Vec<(u32, Arc<str>)>>,
@@ -200,6 +202,7 @@ impl UserIndex {
         }
         let slot = self.slot(account);
         let read = || slot.members.read().unwrap_or_else(|p| p.into_inner());
+        // Defensive: `page` built the account; nothing unbuilds one.
         if read().is_none() {
             sync(conn, account, &slot).await?;
         }
