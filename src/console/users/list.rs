@@ -1,9 +1,9 @@
 //! The Users Manager: the users table and its filters (R21). Mass actions are in `users/bulk.rs`.
 
-use axum::extract::{Query, State};
-use axum::response::Response;
 use std::sync::Arc;
 
+use axum::extract::{Query, State};
+use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
 
 use super::offers::{Acting, Offers};
