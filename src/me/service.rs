@@ -79,7 +79,7 @@ pub async fn check_current_password(
         changes.set("reason", "wrong_current_password");
         activity::service::record(tx.conn(), &actor, failed_event, Target::user(user.id, &user.login), &changes)
             .await?;
-        count_user_failure(tx.conn(), &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
+        count_user_failure(&mut tx, &actor, &user, &caller.home_account.security.lockout, now_ms()).await?;
         tx.commit().await?;
         return Err(Error::invalid("current_password", "incorrect", "is not your current password"));
     }

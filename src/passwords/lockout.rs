@@ -32,7 +32,7 @@ pub(crate) async fn record_failure(
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     if let Some(address) = &client.address {
-        count_address_failure(tx.conn(), address, lockout, now).await?;
+        count_address_failure(&mut tx, address, lockout, now).await?;
     }
     match account {
         Some(account) => {
@@ -50,7 +50,7 @@ pub(crate) async fn record_failure(
             changes.set("reason", reason).set("kind", kind.as_str());
             activity::service::record(tx.conn(), &actor, "auth.sign_in_failed", target, &changes).await?;
             if let (Some(u), "wrong_password") = (user, reason) {
-                count_user_failure(tx.conn(), &actor, u, lockout, now).await?;
+                count_user_failure(&mut tx, &actor, u, lockout, now).await?;
             }
         }
         None => tracing::info!("sign-in refused: unknown account"),
@@ -64,18 +64,18 @@ pub(crate) async fn record_failure(
 /// Counts one failure from a client's address (a wrong password, or a wrong second-factor code,
 /// D5) and refuses the address for a while at the limit. Returns whether it is now refused.
 pub(crate) async fn count_address_failure(
-    conn: &mut crate::store::Conn,
+    tx: &mut crate::store::Tx,
     address: &str,
     lockout: &LockoutPolicy,
     now: i64,
 ) -> Result<bool> {
     let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let failures = sign_in_failures::count_address_failure(conn, address, now, window_ms).await?;
+    let failures = sign_in_failures::count_address_failure(tx.conn(), address, now, window_ms).await?;
     if failures < i64::from(lockout.address_max_failures) {
         return Ok(false);
     }
-    sign_in_failures::block_address(conn, address, now + i64::from(lockout.lock_minutes) * 60_000).await?;
-    metrics::counter!("roster_lockouts_total", "of" => "address").increment(1);
+    sign_in_failures::block_address(tx.conn(), address, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+    tx.after_commit(|| metrics::counter!("roster_lockouts_total", "of" => "address").increment(1));
     tracing::warn!(address, failures, "sign-in refused from this address for a while: too many failures");
     Ok(true)
 }
@@ -86,23 +86,24 @@ pub(crate) async fn count_address_failure(
 /// `lockout.max_failures` when the user is locked, by this failure or before it: a failure
 /// while locked is not counted).
 pub(crate) async fn count_user_failure(
-    conn: &mut crate::store::Conn,
+    tx: &mut crate::store::Tx,
     actor: &Actor,
     user: &UserRecord,
     lockout: &LockoutPolicy,
     now: i64,
 ) -> Result<i64> {
     let window_ms = i64::from(lockout.window_minutes) * 60_000;
-    let Some(failures) = sign_in_failures::count_user_failure(conn, user.id, now, window_ms).await? else {
+    let Some(failures) = sign_in_failures::count_user_failure(tx.conn(), user.id, now, window_ms).await? else {
         return Ok(i64::from(lockout.max_failures));
     };
     if failures >= i64::from(lockout.max_failures) {
-        sign_in_failures::lock_user(conn, user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
-        challenges::delete_for_user(conn, user.id).await?;
-        metrics::counter!("roster_lockouts_total", "of" => "user").increment(1);
+        sign_in_failures::lock_user(tx.conn(), user.id, now + i64::from(lockout.lock_minutes) * 60_000).await?;
+        challenges::delete_for_user(tx.conn(), user.id).await?;
+        tx.after_commit(|| metrics::counter!("roster_lockouts_total", "of" => "user").increment(1));
         let mut changes = Changes::new();
         changes.set("failures", lockout.max_failures).set("minutes", lockout.lock_minutes);
-        activity::service::record(conn, actor, "user.locked", Target::user(user.id, &user.login), &changes).await?;
+        activity::service::record(tx.conn(), actor, "user.locked", Target::user(user.id, &user.login), &changes)
+            .await?;
     }
     Ok(failures)
 }

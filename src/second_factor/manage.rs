@@ -74,7 +74,7 @@ async fn recheck_password(state: &AppState, caller: &Caller, client: &ClientInfo
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     crate::passwords::lockout::count_user_failure(
-        tx.conn(),
+        &mut tx,
         &actor,
         &user,
         &caller.home_account.security.lockout,

@@ -402,19 +402,19 @@ async fn wrong_code(
             &changes,
         )
         .await?;
-        metrics::counter!("roster_second_factor_failures_total", "method" => method.to_string(), "reason" => why)
-            .increment(1);
+        let counted = method.to_string();
+        tx.after_commit(move || {
+            metrics::counter!("roster_second_factor_failures_total", "method" => counted, "reason" => why).increment(1);
+        });
         let lockout = &live.account.security.lockout;
         // The address first, then the user, in the same order as a wrong password
         // (`passwords::lockout::record_failure`), so that the two cannot deadlock on PostgreSQL.
         let blocked = match p.client.address.as_deref() {
-            Some(address) => {
-                crate::passwords::lockout::count_address_failure(tx.conn(), address, lockout, p.now).await?
-            }
+            Some(address) => crate::passwords::lockout::count_address_failure(&mut tx, address, lockout, p.now).await?,
             None => false,
         };
         // A lock also ends the user's pending sign-ins, this one among them.
-        let locked = crate::passwords::lockout::count_user_failure(tx.conn(), &p.actor, &live.user, lockout, p.now)
+        let locked = crate::passwords::lockout::count_user_failure(&mut tx, &p.actor, &live.user, lockout, p.now)
             .await?
             >= i64::from(lockout.max_failures);
         let left = MAX_WRONG_CODES - wrong;

@@ -100,6 +100,9 @@ pub struct Tx {
     affects: Affects,
     invalidations: Arc<Invalidations>,
     timer: Held,
+    /// What to do once the transaction has committed (and never if it does not): counting a
+    /// figure about the change, so that a rolled-back change is not counted.
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 /// A read connection; it derefs to the connection the store's functions take.
@@ -165,7 +168,15 @@ impl Tx {
         self.inner.commit().await?;
         timer.committed = true;
         self.invalidations.record(&self.affects);
+        for then in self.after_commit {
+            then();
+        }
         Ok(())
+    }
+
+    /// Runs `then` once this transaction has committed; never if it is rolled back.
+    pub fn after_commit(&mut self, then: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(then));
     }
 }
 
@@ -292,6 +303,7 @@ impl Store {
             affects: Affects::Everyone,
             invalidations: self.invalidations.clone(),
             timer: Held::start("write", asked),
+            after_commit: Vec::new(),
         })
     }
 
