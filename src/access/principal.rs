@@ -20,7 +20,7 @@ use super::{Permission, Scope};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, UserId};
 use crate::model::activity::Actor;
-use crate::model::user::UserRecord;
+use crate::model::user::{Assignments, UserRecord};
 use crate::model::{Caller, ClientInfo};
 use crate::store::Conn;
 use crate::store::grants::{self, RoleGrant, Seen};
@@ -465,14 +465,14 @@ impl Beyond {
     }
 
     /// Whether one user is beyond; `catalog` gives the roles each of their groups carries.
-    pub fn holds(&self, user: &UserLinks<'_>, catalog: &AccountCatalog) -> bool {
+    pub fn holds(&self, user: &UserRecord, links: &Assignments, catalog: &AccountCatalog) -> bool {
         if self.nobody || self.me == Some(user.id) {
             return false;
         }
         user.is_superuser
-            || user.roles.iter().any(|r| self.roles.contains(r))
-            || user.groups.iter().any(|g| catalog.roles_of_group(*g).iter().any(|r| self.roles.contains(r)))
-            || user.permissions.iter().any(|p| !self.account_wide.contains(p.as_str()))
+            || links.roles.iter().any(|r| self.roles.contains(&r.id))
+            || links.groups.iter().any(|g| catalog.roles_of_group(g.id).iter().any(|r| self.roles.contains(r)))
+            || links.permissions.iter().any(|p| !self.account_wide.contains(p.as_str()))
     }
 
     /// `(…)`: the same as a condition on `users u`, for set-based work (mass actions, the holders
@@ -493,15 +493,6 @@ impl Beyond {
             None => beyond,
         }
     }
-}
-
-/// What `Beyond::holds` looks at in a user.
-pub struct UserLinks<'a> {
-    pub id: UserId,
-    pub is_superuser: bool,
-    pub roles: Vec<i64>,
-    pub groups: Vec<i64>,
-    pub permissions: &'a [String],
 }
 
 /// `(…)`: a condition on `users u` true of the users beyond the principal's reach ([`Beyond`]).

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::access::Principal;
-use crate::access::principal::{self, Beyond, UserLinks};
+use crate::access::principal::{self, Beyond};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::state::AppState;
@@ -94,14 +94,7 @@ pub fn of_page(state: &AppState, principals: &[Principal], users: &[Arc<Listed>]
     for (i, user) in users.iter().enumerate() {
         let id = user.record.id;
         reach.asked.insert(id);
-        let links = UserLinks {
-            id,
-            is_superuser: user.record.is_superuser,
-            roles: user.assignments.roles.iter().map(|r| r.id).collect(),
-            groups: user.assignments.groups.iter().map(|g| g.id).collect(),
-            permissions: &user.assignments.permissions,
-        };
-        if beyond.holds(&links, catalog) {
+        if beyond.holds(&user.record, &user.assignments, catalog) {
             reach.beyond.insert(id);
         }
         for (k, (_, ids)) in reach.seens.iter_mut().enumerate() {

@@ -174,8 +174,7 @@ pub async fn list_json(
                 let view = UserView::new(l.record.clone(), l.assignments.clone(), settings);
                 serde_json::value::to_raw_value(&view).map_err(|e| Error::Internal(e.into()))
             };
-            // A lock shows until it ends: such a user is rendered each time, not kept.
-            if l.record.locked_until.is_some_and(|t| t > now) {
+            if l.shows_a_lock(now) {
                 return Ok(ListedJson::Fresh(render()?));
             }
             if l.rendered.get().is_none() {

@@ -275,7 +275,7 @@ fn kept_row(
     selectable: bool,
     now: Timestamp,
 ) -> PreEscaped<Arc<str>> {
-    let locked = listed.record.locked_until.is_some_and(|t| t > now);
+    let locked = listed.shows_a_lock(now);
     let offers = acting.offers(listed.record.id, locked);
     let make = || row(&page.view(listed), &offers, selectable).into_string();
     if locked {

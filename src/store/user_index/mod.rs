@@ -61,6 +61,12 @@ impl Listed {
     pub fn new(record: UserRecord, assignments: Assignments) -> Listed {
         Listed { record, assignments, rendered: OnceLock::new(), renderings: Renderings::default() }
     }
+
+    /// Whether the user shows a lock at `now`. A lock ends with time, not with a `user_changes`
+    /// row: what is made from such a record is made each time, not kept.
+    pub fn shows_a_lock(&self, now: crate::clock::Timestamp) -> bool {
+        self.record.locked_until.is_some_and(|t| t > now)
+    }
 }
 
 /// Texts made from a kept record for a few different readers, each under its key. Only the
@@ -147,7 +153,8 @@ impl UserIndex {
                     Arc::new(Listed::new(record, assignments))
                 })
                 .collect();
-            let settings = Arc::new(read_settings(conn, account).await?);
+            let settings =
+                slot.members.read().unwrap_or_else(|p| p.into_inner()).as_ref().expect("synced above").settings.clone();
             return Ok(IndexPage { users, more, settings });
         }
         let now = crate::clock::now_ms();
