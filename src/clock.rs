@@ -81,6 +81,122 @@ impl<'q> sqlx::Encode<'q, Any> for Timestamp {
     }
 }
 
+/// What time it is for the work that follows the calendar (scheduled deactivation and
+/// reactivation): the system's time, or, for tests, a time the test moves itself. The job that
+/// applies due changes reads this clock and, on a manual one, wakes when it is moved and reports
+/// when it has caught up, so a test waits for the job instead of sleeping.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    manual: Option<std::sync::Arc<ManualTime>>,
+}
+
+#[derive(Debug)]
+struct ManualTime {
+    now: tokio::sync::watch::Sender<i64>,
+    /// Per running job (one per instance sharing this clock): the time its last round looked at.
+    caught_up: tokio::sync::watch::Sender<std::collections::HashMap<u64, i64>>,
+    next_job: std::sync::atomic::AtomicU64,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock that stands still at `start` until `advance` moves it (tests only).
+    pub fn manual(start: Timestamp) -> Clock {
+        let time = ManualTime {
+            now: tokio::sync::watch::Sender::new(start.as_ms()),
+            caught_up: tokio::sync::watch::Sender::new(std::collections::HashMap::new()),
+            next_job: std::sync::atomic::AtomicU64::new(0),
+        };
+        Clock { manual: Some(std::sync::Arc::new(time)) }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        match &self.manual {
+            Some(m) => Timestamp(*m.now.borrow()),
+            None => Timestamp::now(),
+        }
+    }
+
+    /// A manual clock moved forward by `ms`; returns once every job reading it has run a round
+    /// at the new time (at most 30 s, then it panics: a test's job is not running).
+    pub async fn advance(&self, ms: i64) {
+        let Some(m) = &self.manual else { panic!("only a manual clock can be moved") };
+        let mut target = 0;
+        m.now.send_modify(|now| {
+            *now = now.saturating_add(ms);
+            target = *now;
+        });
+        let mut caught_up = m.caught_up.subscribe();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            caught_up.wait_for(|jobs| !jobs.is_empty() && jobs.values().all(|&t| t >= target)),
+        )
+        .await;
+        assert!(matches!(waited, Ok(Ok(_))), "no job caught up with the clock moved to {target} within 30 s");
+    }
+
+    /// A manual clock moved forward by `ms` without waiting for any job (no server is running:
+    /// the next to start applies what fell due meanwhile).
+    pub fn move_forward(&self, ms: i64) {
+        let Some(m) = &self.manual else { panic!("only a manual clock can be moved") };
+        m.now.send_modify(|now| *now = now.saturating_add(ms));
+    }
+
+    /// What a job that follows this clock waits on between rounds.
+    pub fn ticks(&self) -> Ticks {
+        Ticks {
+            manual: self.manual.as_ref().map(|m| {
+                let job = m.next_job.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                m.caught_up.send_modify(|jobs| {
+                    jobs.insert(job, i64::MIN);
+                });
+                (m.clone(), m.now.subscribe(), job)
+            }),
+        }
+    }
+}
+
+/// A job's view of its clock: when it was moved, and telling it a round is done.
+pub struct Ticks {
+    manual: Option<(std::sync::Arc<ManualTime>, tokio::sync::watch::Receiver<i64>, u64)>,
+}
+
+impl Ticks {
+    /// Resolves when a manual clock is moved; never for the system clock.
+    pub async fn moved(&mut self) {
+        match &mut self.manual {
+            Some((_, now, _)) => {
+                if now.changed().await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The job's round that read the clock at `at` is done.
+    pub fn caught_up(&self, at: Timestamp) {
+        if let Some((m, _, job)) = &self.manual {
+            m.caught_up.send_modify(|jobs| {
+                jobs.insert(*job, at.as_ms());
+            });
+        }
+    }
+}
+
+impl Drop for Ticks {
+    fn drop(&mut self) {
+        if let Some((m, _, job)) = &self.manual {
+            m.caught_up.send_modify(|jobs| {
+                jobs.remove(job);
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Timestamp;

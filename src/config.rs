@@ -143,6 +143,8 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// How long shutdown serves on as not ready before closing.
     pub drain_seconds: u64,
+    /// The time scheduled deactivations follow: the system's, or a test's (`Clock::manual`).
+    pub clock: crate::clock::Clock,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "Roster <roster@localhost>";
@@ -190,6 +192,7 @@ impl Config {
             metrics_token: serve.metrics_token.clone().or(file.metrics_token),
             metrics_bind: serve.metrics_bind.or(file.metrics_bind),
             drain_seconds: serve.drain_seconds.or(file.drain_seconds).unwrap_or(0),
+            clock: crate::clock::Clock::system(),
         })
     }
 
@@ -212,6 +215,7 @@ impl Config {
             metrics_token: None,
             metrics_bind: None,
             drain_seconds: 0,
+            clock: crate::clock::Clock::system(),
         }
     }
 

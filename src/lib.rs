@@ -22,6 +22,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod lifecycle;
 pub mod mail;
 pub mod me;
 pub mod model;

@@ -110,6 +110,7 @@ impl Application {
         let metrics = &self.ops.metrics;
         let upkeep = tokio::spawn(metrics.scope(crate::sessions::upkeep::run(self.state.clone())));
         let mail = tokio::spawn(metrics.scope(crate::outbox::worker::run(self.state.clone())));
+        let schedules = tokio::spawn(metrics.scope(crate::lifecycle::job::run(self.state.clone())));
         let metrics_server = self.metrics_listener.map(|listener| {
             let router = crate::observability::metrics_router(&self.ops);
             tokio::spawn(async move { axum::serve(listener, router).await })
@@ -126,6 +127,7 @@ impl Application {
         };
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         upkeep.abort();
+        schedules.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }
@@ -161,6 +163,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::access_rules::api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
+        .merge(crate::lifecycle::api::router())
         .merge(crate::catalog::api::router())
         .merge(crate::activity::api::router())
         .split_for_parts();

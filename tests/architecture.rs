@@ -39,6 +39,7 @@ const ORDER: &[&str] = &[
     "second_factor",
     "sign_in",
     "users",
+    "lifecycle",
     "me",
     "accounts",
     // Surfaces: the console's pages, the server's assembly, the command line.

@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_accounts, create_account))
         .routes(routes!(get_account, update_account))
         .routes(routes!(get_security, put_security))
+        .routes(routes!(put_seats))
 }
 
 fn require_operator(caller: &Caller) -> Result<()> {
@@ -98,6 +99,26 @@ pub struct AccountChange {
     #[serde(default, deserialize_with = "double")]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 10000000)]
     seat_limit: Option<Option<i64>>,
+    /// Platform operators only: whether the account's billing.manage holders (its Financial
+    /// role) may change its seats through `PUT …/seats`.
+    seats_self_service: Option<bool>,
+    /// An IANA time zone: how the console shows times to the account's users who chose none
+    /// (R7); `null` clears (UTC).
+    #[serde(default, deserialize_with = "double_text")]
+    #[schema(value_type = Option<String>)]
+    time_zone: Option<Option<String>>,
+    /// `MM/DD/YYYY`, `DD/MM/YYYY` or `YYYY/MM/DD`; `null` clears.
+    #[serde(default, deserialize_with = "double_text")]
+    #[schema(value_type = Option<String>)]
+    date_format: Option<Option<String>>,
+    /// `12h` or `24h`; `null` clears.
+    #[serde(default, deserialize_with = "double_text")]
+    #[schema(value_type = Option<String>)]
+    time_format: Option<Option<String>>,
+}
+
+fn double_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 fn double<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
@@ -115,21 +136,23 @@ async fn update_account(
     headers: HeaderMap,
     ApiJson(req): ApiJson<AccountChange>,
 ) -> Result<Response> {
-    if (req.enabled.is_some() || req.seat_limit.is_some()) && !auth.caller.platform_operator {
+    if (req.enabled.is_some() || req.seat_limit.is_some() || req.seats_self_service.is_some())
+        && !auth.caller.platform_operator
+    {
         return Err(Error::Forbidden("only a platform operator can enable, disable or size an account".into()));
     }
     let version = if_match(&headers)?;
     let principal = auth.principal(&client);
-    let view = super::service::update(
-        &state,
-        &principal,
-        auth.account_id(),
-        version,
-        req.name.as_deref(),
-        req.enabled,
-        req.seat_limit,
-    )
-    .await?;
+    let edit = super::service::AccountEdit {
+        name: req.name.as_deref(),
+        enabled: req.enabled,
+        seat_limit: req.seat_limit,
+        seats_self_service: req.seats_self_service,
+        time_zone: req.time_zone.as_ref().map(|z| z.as_deref()),
+        date_format: req.date_format.as_ref().map(|d| d.as_deref()),
+        time_format: req.time_format.as_ref().map(|t| t.as_deref()),
+    };
+    let view = super::service::update(&state, &principal, auth.account_id(), version, edit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))
 }
 
@@ -157,4 +180,29 @@ async fn put_security(
     let updated =
         super::service::update_security(&state, &auth.principal(&client), &auth.account, settings, expected).await?;
     Ok(with_etag(StatusCode::OK, updated.version, updated.security))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatsChange {
+    /// The number of seats, 0–10,000,000; `null` for no limit.
+    #[schema(minimum = 0, maximum = 10000000)]
+    total: Option<i64>,
+}
+
+/// Change the number of seats (R20): a platform operator, or the account's billing.manage
+/// holders where the operator allows it (`seats_self_service`). Fewer seats than are used is
+/// allowed: nobody loses theirs, but nobody else gets one until enough are freed.
+#[utoipa::path(put, path = "/api/v1/accounts/{account}/seats", tag = "accounts",
+    params(("account" = String, Path)), request_body = SeatsChange, security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 403, body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+async fn put_seats(
+    State(state): State<AppState>,
+    auth: Authorized<perm::BillingManage>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<SeatsChange>,
+) -> Result<Response> {
+    let view = super::service::set_seats(&state, &auth.principal(&client), auth.account_id(), req.total).await?;
+    Ok(with_etag(StatusCode::OK, view.version, view))
 }

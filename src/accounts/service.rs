@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::access::{BuiltinRole, Principal};
+use crate::activity::activation::Activation;
 use crate::activity::{self, Actor, Changes, Target};
 use crate::clock::{now_ms, to_rfc3339};
 use crate::domain::{EntityName, Login, Slug};
@@ -14,6 +15,7 @@ use crate::http::{CursorOf, Page, decode_cursor, encode_cursor};
 use crate::ids::{AccountId, UserId};
 use crate::model::AccountRecord;
 use crate::model::account::DEFAULT_ACCOUNT;
+use crate::model::lifecycle::{ActivationCause, ActivationChange};
 use crate::model::user::UserFields;
 use crate::passwords::hashing as password;
 use crate::state::AppState;
@@ -29,6 +31,14 @@ pub struct AccountView {
     pub enabled: bool,
     /// Paid seats (R20); `null` for no limit.
     pub seat_limit: Option<i64>,
+    /// Whether the account's billing.manage holders may change `seat_limit`; set by a platform
+    /// operator, off by default.
+    pub seats_self_service: bool,
+    /// How the console shows times to the account's users who chose none (R7); `null`: UTC,
+    /// `YYYY/MM/DD`, `24h`.
+    pub time_zone: Option<String>,
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip)]
@@ -43,6 +53,10 @@ impl From<AccountRecord> for AccountView {
             name: a.name,
             enabled: a.enabled,
             seat_limit: a.seat_limit,
+            seats_self_service: a.seats_self_service,
+            time_zone: a.time_zone,
+            date_format: a.date_format,
+            time_format: a.time_format,
             created_at: to_rfc3339(a.created_at),
             updated_at: to_rfc3339(a.updated_at),
             version: a.version,
@@ -124,20 +138,47 @@ pub async fn create(
     Ok(view)
 }
 
+/// A change to an account: each `None` keeps the value. Who may make which is the route's to
+/// decide (a platform operator enables, disables and sizes accounts).
+#[derive(Debug, Default)]
+pub struct AccountEdit<'a> {
+    pub name: Option<&'a str>,
+    pub enabled: Option<bool>,
+    pub seat_limit: Option<Option<i64>>,
+    pub seats_self_service: Option<bool>,
+    /// The console's time display for users who chose none (R7); `Some(None)` clears.
+    pub time_zone: Option<Option<&'a str>>,
+    pub date_format: Option<Option<&'a str>>,
+    pub time_format: Option<Option<&'a str>>,
+}
+
 pub async fn update(
     state: &AppState,
     principal: &Principal,
     account: AccountId,
     expected_version: i64,
-    name: Option<&str>,
-    enabled: Option<bool>,
-    seat_limit: Option<Option<i64>>,
+    edit: AccountEdit<'_>,
 ) -> Result<AccountView> {
     let mut issues = Issues::new();
-    let name = name.and_then(|n| issues.check("name", EntityName::parse(n)));
-    if let Some(limit) = seat_limit {
+    let name = edit.name.and_then(|n| issues.check("name", EntityName::parse(n)));
+    if let Some(limit) = edit.seat_limit {
         check_seat_limit(&mut issues, limit);
     }
+    let time_zone = edit.time_zone.map(|z| {
+        z.filter(|z| !z.trim().is_empty())
+            .and_then(|z| issues.check("time_zone", crate::domain::TimeZoneName::parse(z)))
+            .map(|z| z.as_str().to_string())
+    });
+    let date_format = edit.date_format.map(|d| {
+        d.filter(|d| !d.trim().is_empty())
+            .and_then(|d| issues.check("date_format", crate::domain::DateFormat::parse(d)))
+            .map(|d| d.as_str().to_string())
+    });
+    let time_format = edit.time_format.map(|t| {
+        t.filter(|t| !t.trim().is_empty())
+            .and_then(|t| issues.check("time_format", crate::domain::TimeFormat::parse(t)))
+            .map(|t| t.as_str().to_string())
+    });
     issues.into_result()?;
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
@@ -145,18 +186,41 @@ pub async fn update(
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
-    let new_name = name.map(|n| n.as_str().to_string()).unwrap_or_else(|| current.name.clone());
-    let new_enabled = enabled.unwrap_or(current.enabled);
-    let new_limit = seat_limit.unwrap_or(current.seat_limit);
-    if !store::update(conn, account, &new_name, new_enabled, new_limit, expected_version, now_ms()).await? {
+    let mut to = current.clone();
+    if let Some(n) = name {
+        to.name = n.as_str().to_string();
+    }
+    to.enabled = edit.enabled.unwrap_or(current.enabled);
+    to.seat_limit = edit.seat_limit.unwrap_or(current.seat_limit);
+    to.seats_self_service = edit.seats_self_service.unwrap_or(current.seats_self_service);
+    to.time_zone = time_zone.unwrap_or_else(|| current.time_zone.clone());
+    to.date_format = date_format.unwrap_or_else(|| current.date_format.clone());
+    to.time_format = time_format.unwrap_or_else(|| current.time_format.clone());
+    let (new_name, new_enabled, new_limit) = (to.name.clone(), to.enabled, to.seat_limit);
+    if !store::update(conn, account, &to, expected_version, now_ms()).await? {
         return Err(Error::PreconditionFailed);
     }
     let mut changes = Changes::new();
-    changes.diff("name", &current.name, &new_name).diff("enabled", current.enabled, new_enabled).diff(
-        "seat_limit",
-        current.seat_limit,
-        new_limit,
-    );
+    changes
+        .diff("name", &current.name, &new_name)
+        .diff("enabled", current.enabled, new_enabled)
+        .diff("seat_limit", current.seat_limit, new_limit)
+        .diff("seats_self_service", current.seats_self_service, to.seats_self_service)
+        .diff("time_zone", &current.time_zone, &to.time_zone)
+        .diff("date_format", &current.date_format, &to.date_format)
+        .diff("time_format", &current.time_format, &to.time_format);
+    if current.enabled != new_enabled {
+        // R17: a disabled account signs nobody in, and its sessions end; the activation log
+        // keeps both ways, for the whole account.
+        let actor = principal.actor.in_account(account);
+        if !new_enabled {
+            let ended = crate::store::sessions::delete_of_account(conn, account).await?;
+            changes.set("sessions_ended", ended);
+        }
+        let change = if new_enabled { ActivationChange::Reactivated } else { ActivationChange::Deactivated };
+        let how = Activation::new(change, ActivationCause::Account, state.config.clock.now(), None);
+        crate::activity::activation::record_account(conn, &actor, how).await?;
+    }
     if !changes.is_empty() {
         activity::service::record(
             conn,
@@ -170,6 +234,25 @@ pub async fn update(
     let view = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?.into();
     tx.commit().await?;
     Ok(view)
+}
+
+/// R20: the number of seats, changed by a platform operator, or by the account's own
+/// billing.manage holders where the operator allows it (`seats_self_service`).
+pub async fn set_seats(
+    state: &AppState,
+    principal: &Principal,
+    account: AccountId,
+    total: Option<i64>,
+) -> Result<AccountView> {
+    let current = {
+        let mut conn = state.store.read().await?;
+        store::by_id(&mut conn, account).await?.ok_or(Error::NotFound("account"))?
+    };
+    if !principal.platform_operator && !current.seats_self_service {
+        return Err(Error::Forbidden("the platform operator manages this account's seats".into()));
+    }
+    let edit = AccountEdit { seat_limit: Some(total), ..Default::default() };
+    update(state, principal, account, current.version, edit).await
 }
 
 /// One page of every account, in slug order (platform operators).

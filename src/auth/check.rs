@@ -95,6 +95,7 @@ async fn load_session(
             display_name: user.display_name(),
             account: account.id,
             account_slug: account.slug.clone(),
+            time_display: user_time_display(&user).or(account.time_display()),
             home_account: std::sync::Arc::new(account),
             platform_operator: user.is_superuser,
             roles: roles.into(),
@@ -143,6 +144,7 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Re
             display_name: format!("{} (token {})", user.display_name(), record.name),
             account: account.id,
             account_slug: account.slug.clone(),
+            time_display: user_time_display(&user).or(account.time_display()),
             home_account: std::sync::Arc::new(account),
             platform_operator: false,
             roles: roles.into(),
@@ -185,4 +187,13 @@ async fn grants(conn: &mut Conn, user: &UserRecord) -> Result<(Vec<String>, Gran
     grants.admin = crate::store::grants::holds_admin_role(conn, user.id).await?;
     let roles = named::effective_roles(conn, user.id).await?;
     Ok((roles, grants))
+}
+
+/// A user's own choice of how times are shown (R7).
+fn user_time_display(user: &crate::model::user::UserRecord) -> crate::model::settings::TimeDisplay {
+    crate::model::settings::TimeDisplay::from_stored(
+        user.time_zone.as_deref(),
+        user.date_format.as_deref(),
+        user.time_format.as_deref(),
+    )
 }

@@ -84,7 +84,9 @@ pub(super) async fn account_activity(
     let filter = EventFilter { q: Some(search.clone()), ..Default::default() };
     let list = crate::activity::service::list(&state, &principal, filter, before, LIMIT).await.or_fail(&user)?;
     let body = html! {
-        (ui::page_head("Activity", Some("Who changed what, and who signed in, in this account; newest first."), html! {}))
+        (ui::page_head("Activity", Some("Who changed what, and who signed in, in this account; newest first."), html! {
+            @if user.can(Permission::UsersView) { a.button.subtle href="/console/activation-log" { "Activation log" } }
+        }))
         form.filters method="get" action="/console/activity" role="search" aria-label="Search the activity" {
             div.field.grow {
                 label for="activity-q" { "Search" }

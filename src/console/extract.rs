@@ -51,6 +51,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
         // The caller's account was read with the session (and is re-read after any change to it).
         let account_name = caller.home_account.name.clone();
+        super::time::set_viewer(&caller.time_display);
         Ok(ConsoleUser { caller, csrf, htmx, client, account_name })
     }
 }

@@ -15,12 +15,16 @@ mod access_rules;
 mod activity;
 mod captcha;
 mod catalog;
+mod display;
+mod lifecycle;
 mod me;
 mod outbox;
 mod passwords;
+mod seats;
 mod sessions;
 mod settings;
 mod sign_in;
+mod time;
 mod tokens;
 pub(crate) mod users;
 
@@ -74,6 +78,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/sessions/end-all", post(sessions::end_all))
         .route("/console/users/{id}/sessions/{session}/end", post(sessions::end_user_session))
         .route("/console/users/{id}/unlock", post(sessions::unlock))
+        .route("/console/users/{id}/deactivation", get(lifecycle::page).post(lifecycle::save))
+        .route("/console/users/{id}/deactivation/{period}/cancel", post(lifecycle::cancel))
+        .route("/console/activation-log", get(lifecycle::activation_log))
+        .route("/console/seats", get(seats::page))
+        .route("/console/seats/summary", get(seats::summary))
         .route("/console/activity", get(activity::account_activity))
         .route("/console/me", get(me::page::page))
         .route("/console/me/password", post(me::page::change_password))
@@ -87,6 +96,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/sessions", get(sessions::list))
         .route("/console/sessions/{id}/end", post(sessions::end))
         .route("/console/settings/security", get(settings::page).post(settings::save))
+        .route("/console/settings/display", get(display::page).post(display::save))
         .route("/console/settings/access-rules", get(access_rules::account_page).post(access_rules::account_save))
         .route("/console/users/{id}/access-rules", get(access_rules::user_page).post(access_rules::user_save))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
@@ -101,6 +111,8 @@ pub fn router() -> Router<AppState> {
             .route(&format!("/console/{slug}/{{id}}/delete"), get(catalog::delete_page).post(catalog::delete))
     });
     let pages = pages
+        // A slot for the viewer's time zone and formats, which `ConsoleUser` fills (`time`).
+        .layer(axum::middleware::from_fn(time::scope))
         // Pages hold personal data and one-time secrets: never cached, never framed.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

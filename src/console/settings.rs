@@ -197,7 +197,10 @@ pub(super) async fn page(
     let editable = user.can(Permission::SettingsManage);
     let body = html! {
         (ui::page_head("Security settings", Some("Password policy, sign-in lockout and session timeouts for everyone in this account."),
-            html! { a.button.subtle href="/console/settings/access-rules" { "Access rules" } }))
+            html! {
+                a.button.subtle href="/console/settings/access-rules" { "Access rules" }
+                a.button.subtle href="/console/settings/display" { "Time display" }
+            }))
         @if saved { (ui::alert("success", "The security settings were saved.")) }
         @if !editable {
             (ui::alert("info", "You can see these settings; changing them needs the permission settings.manage."))

@@ -16,6 +16,7 @@ pub(crate) enum Nav {
     Activity,
     Sessions,
     Tokens,
+    Seats,
     Settings,
     Outbox,
     Me,
@@ -68,6 +69,9 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                 }
                                 @if u.can(Permission::TokensView) {
                                     li { a href="/console/tokens" aria-current=[current(Nav::Tokens)] { "API tokens" } }
+                                }
+                                @if u.can(Permission::BillingView) {
+                                    li { a href="/console/seats" aria-current=[current(Nav::Seats)] { "Seats" } }
                                 }
                                 @if u.can(Permission::SettingsView) {
                                     li { a href="/console/settings/security" aria-current=[current(Nav::Settings)] { "Settings" } }
@@ -334,15 +338,16 @@ pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// Milliseconds since the epoch as `2025-01-31 14:05:09 UTC`, in a `<time>` element.
+/// Milliseconds since the epoch as the viewer reads them (`console::time`), in a `<time>`
+/// element whose title names the zone.
 pub(crate) fn time(ms: i64) -> Markup {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let text = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .map(|t| format!("{t} UTC"))
-        .unwrap_or_default();
-    html! { time datetime=(crate::clock::to_rfc3339(ms)) { (text) } }
+    let viewer = super::time::ViewerTime::current();
+    html! { time datetime=(crate::clock::to_rfc3339(ms)) title=(viewer.zone_name()) { (viewer.format(ms)) } }
+}
+
+/// How the viewer of this request reads times.
+pub(crate) fn viewer_time() -> super::time::ViewerTime {
+    super::time::ViewerTime::current()
 }
 
 /// An RFC 3339 time (as the services give them) like `time`; a dash when absent.

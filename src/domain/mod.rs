@@ -72,6 +72,7 @@ mod extension;
 mod formats;
 pub mod issues;
 mod login;
+pub mod period;
 mod phone;
 mod sip;
 mod slug;

@@ -131,6 +131,8 @@ pub enum CursorOf {
     Sessions,
     Outbox,
     Activity,
+    Activation,
+    Periods,
 }
 
 impl CursorOf {
@@ -146,6 +148,8 @@ impl CursorOf {
             CursorOf::Sessions => "s",
             CursorOf::Outbox => "o",
             CursorOf::Activity => "e",
+            CursorOf::Activation => "v",
+            CursorOf::Periods => "p",
         }
     }
 }
@@ -225,6 +229,35 @@ impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
             .and_then(|(_, v)| v.parse().ok())
             .map(|id| ItemPath { id })
             .ok_or(Error::NotFound("item"))
+    }
+}
+
+/// The `{account}/…/{id}/…/{item}` of a route to an item under another (a user's period).
+pub struct SubItemPath {
+    pub id: i64,
+    pub item: i64,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SubItemPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound("item"))?;
+        let number = |name: &str| params.iter().find(|(k, _)| *k == name).and_then(|(_, v)| v.parse().ok());
+        match (number("id"), number("item")) {
+            (Some(id), Some(item)) => Ok(SubItemPath { id, item }),
+            _ => Err(Error::NotFound("item")),
+        }
+    }
+}
+
+/// An `If-Match` version when the request sends one (routes where it is optional).
+pub fn if_match_given(headers: &HeaderMap) -> Result<Option<i64>, Error> {
+    match headers.contains_key(header::IF_MATCH) {
+        true => if_match(headers).map(Some),
+        false => Ok(None),
     }
 }
 

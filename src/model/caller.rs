@@ -40,6 +40,8 @@ pub struct Caller {
     pub company: Option<std::sync::Arc<str>>,
     /// Set when the request came with the session cookie: the CSRF token its forms carry.
     pub csrf: Option<String>,
+    /// How the console shows this caller times: their own choice, else their account's (R7).
+    pub time_display: crate::model::settings::TimeDisplay,
     /// The access rules (R35) in force for this caller; `None` when there are none.
     pub access_policy: Option<std::sync::Arc<crate::model::access_policy::Policy>>,
 }

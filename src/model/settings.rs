@@ -163,3 +163,33 @@ pub enum RequiredFor {
 }
 
 pub const EMAIL_CODE_MINUTES: std::ops::RangeInclusive<u32> = 2..=60;
+
+/// How times are shown in the console (R7): a user's own choice, else their account's default,
+/// else UTC, YYYY/MM/DD and 24 h. Each `None` follows the next level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeDisplay {
+    pub time_zone: Option<crate::domain::TimeZoneName>,
+    pub date_format: Option<crate::domain::DateFormat>,
+    pub time_format: Option<crate::domain::TimeFormat>,
+}
+
+impl TimeDisplay {
+    /// From stored text (values were checked when written; one that no longer parses follows
+    /// the next level rather than fail a page).
+    pub fn from_stored(time_zone: Option<&str>, date_format: Option<&str>, time_format: Option<&str>) -> Self {
+        TimeDisplay {
+            time_zone: time_zone.and_then(|t| crate::domain::TimeZoneName::parse(t).ok()),
+            date_format: date_format.and_then(|d| crate::domain::DateFormat::parse(d).ok()),
+            time_format: time_format.and_then(|t| crate::domain::TimeFormat::parse(t).ok()),
+        }
+    }
+
+    /// Each part of this one, else `fallback`'s.
+    pub fn or(self, fallback: TimeDisplay) -> TimeDisplay {
+        TimeDisplay {
+            time_zone: self.time_zone.or(fallback.time_zone),
+            date_format: self.date_format.or(fallback.date_format),
+            time_format: self.time_format.or(fallback.time_format),
+        }
+    }
+}

@@ -255,6 +255,10 @@ pub struct UserRecord {
     /// R31: every sign-in with this login answers a CAPTCHA first.
     #[sqlx(try_from = "crate::model::Flag")]
     pub captcha_required: bool,
+    /// The user's current or next open deactivation period (R18): out from `deactivation_from`,
+    /// back at `deactivation_until` (never when `None`).
+    pub deactivation_from: Option<Timestamp>,
+    pub deactivation_until: Option<Timestamp>,
 }
 
 impl UserRecord {
@@ -322,6 +326,8 @@ impl UserRecord {
             console_idle_minutes: None,
             phone_idle_minutes: None,
             captcha_required: false,
+            deactivation_from: None,
+            deactivation_until: None,
         }
     }
 }

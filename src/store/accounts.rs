@@ -7,7 +7,8 @@ use crate::ids::AccountId;
 use crate::model::AccountRecord;
 use crate::model::settings::SecuritySettings;
 
-const COLUMNS: &str = "id, slug, name, enabled, seat_limit, created_at, updated_at, version, security";
+const COLUMNS: &str = "id, slug, name, enabled, seat_limit, seats_self_service, created_at, updated_at, version, security, time_zone, \
+     date_format, time_format";
 
 /// Replaces the security settings if the account is still at `expected_version`.
 pub async fn set_security(
@@ -80,23 +81,104 @@ pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
 pub async fn update(
     conn: &mut Conn,
     id: AccountId,
-    name: &str,
-    enabled: bool,
-    seat_limit: Option<i64>,
+    to: &AccountRecord,
     expected_version: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE accounts SET name = $1, enabled = $2, seat_limit = $3, updated_at = $4, version = version + 1 \
-         WHERE id = $5 AND version = $6",
+        "UPDATE accounts SET name = $1, enabled = $2, seat_limit = $3, seats_self_service = $4, time_zone = $5, \
+         date_format = $6, time_format = $7, updated_at = $8, version = version + 1 WHERE id = $9 AND version = $10",
     )
-    .bind(name)
-    .bind(enabled)
-    .bind(seat_limit)
+    .bind(&to.name)
+    .bind(to.enabled)
+    .bind(to.seat_limit)
+    .bind(to.seats_self_service)
+    .bind(&to.time_zone)
+    .bind(&to.date_format)
+    .bind(&to.time_format)
     .bind(now)
     .bind(id.0)
     .bind(expected_version)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The account's row, locked until the transaction ends, so that a seat check that counts and
+/// then adds a member is not raced by another (PostgreSQL; SQLite's writers take turns anyway).
+pub async fn lock(conn: &mut Conn, id: AccountId) -> Result<Option<AccountRecord>, sqlx::Error> {
+    let row_lock = super::Engine::of(conn).row_lock();
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1{row_lock}"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// What makes a user occupy a seat (R20), as a condition on `users u`: a member, not an end
+/// user, who is active, or deactivated for a time with a date of return (their seat is kept
+/// for them, so that the reactivation never finds the account full).
+pub const OCCUPIES_A_SEAT: &str =
+    "(u.is_end_user = FALSE AND (u.status = 'active' OR u.deactivation_until IS NOT NULL))";
+
+/// How many of the account's users occupy a seat.
+pub async fn seats_used(conn: &mut Conn, id: AccountId) -> Result<i64, sqlx::Error> {
+    let row: (i64,) =
+        sqlx::query_as(&format!("SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT}"))
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.0)
+}
+
+/// How many of the users matched by `users_where` (a condition on `users u`) do not occupy a
+/// seat but would once active: members (not end users) without one.
+pub async fn seats_needed(conn: &mut Conn, users_where: &crate::store::sql::Sql) -> Result<i64, sqlx::Error> {
+    let mut sql = crate::store::sql::Sql::new(format!(
+        "SELECT COUNT(*) FROM users u WHERE u.is_end_user = FALSE AND NOT {OCCUPIES_A_SEAT} AND "
+    ));
+    sql.append(users_where);
+    let row: (i64,) = sql.query_as().fetch_one(&mut *conn).await?;
+    Ok(row.0)
+}
+
+/// Seats taken per role the holders have directly (a member with several roles counts under
+/// each), and how many hold no role: `(role id, role name, count)`, the roleless as id 0.
+pub async fn seats_by_role(conn: &mut Conn, id: AccountId) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    let mut rows: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+        "SELECT r.id, r.name, COUNT(*) FROM users u JOIN user_roles ur ON ur.user_id = u.id \
+         JOIN roles r ON r.id = ur.role_id WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT} \
+         GROUP BY r.id, r.name ORDER BY COUNT(*) DESC, r.name"
+    ))
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let roleless: (i64,) = sqlx::query_as(&format!(
+        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT} \
+         AND NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id)"
+    ))
+    .bind(id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    if roleless.0 > 0 {
+        rows.push((0, String::new(), roleless.0));
+    }
+    Ok(rows)
+}
+
+/// Up to `limit` of the users who occupy a seat, by login, after the login key `after`.
+pub async fn seat_holders(
+    conn: &mut Conn,
+    id: AccountId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(i64, String, String, Option<i64>)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT u.id, u.login, u.status, u.deactivation_until FROM users u WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT} \
+         AND ($2 IS NULL OR u.login_key > $2) ORDER BY u.login_key LIMIT $3"
+    ))
+    .bind(id.0)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
 }

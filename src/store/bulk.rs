@@ -13,9 +13,36 @@ use crate::model::user_filter::Target;
 
 #[derive(Debug, Clone)]
 pub enum Plan {
-    SetStatus { to: UserStatus, exclude: Option<UserId> },
-    Delete { exclude: Option<UserId>, keep_superusers: bool },
-    Link { link: Link, add: bool, values: Vec<i64> },
+    SetStatus {
+        to: UserStatus,
+        exclude: Option<UserId>,
+    },
+    Delete {
+        exclude: Option<UserId>,
+        keep_superusers: bool,
+    },
+    Link {
+        link: Link,
+        add: bool,
+        values: Vec<i64>,
+    },
+    /// A deactivation period for each active user (R18).
+    Schedule {
+        period: OwnedPeriod,
+        exclude: Option<UserId>,
+    },
+}
+
+/// A period to give many users, as a mass action holds it.
+#[derive(Debug, Clone)]
+pub struct OwnedPeriod {
+    pub starts_at: crate::clock::Timestamp,
+    pub ends_at: Option<crate::clock::Timestamp>,
+    pub reason: Option<String>,
+    /// It begins at once: the users are deactivated by the action itself.
+    pub begins_now: bool,
+    pub created_by: Option<UserId>,
+    pub created_by_label: String,
 }
 
 /// The users a mass action selects: its target within what the actor sees, less those the
@@ -32,6 +59,12 @@ pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
     match plan {
         Plan::SetStatus { to, exclude } => {
             sql.push(" AND u.status <> ").bind(to.as_str());
+            if let Some(me) = exclude {
+                sql.push(" AND u.id <> ").bind(me.0);
+            }
+        }
+        Plan::Schedule { exclude, .. } => {
+            sql.push(" AND u.status = ").bind(UserStatus::Active.as_str());
             if let Some(me) = exclude {
                 sql.push(" AND u.id <> ").bind(me.0);
             }
@@ -89,6 +122,35 @@ pub async fn apply(conn: &mut Conn, selected: &Sql, plan: &Plan, changing: &Sql,
                 .push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             sql.append(changing).push(")");
             let changed = sql.query().execute(&mut *conn).await?.rows_affected();
+            Ok(changed)
+        }
+        Plan::Schedule { period, .. } => {
+            use super::lifecycle as periods;
+            let state = match period.begins_now {
+                true => crate::model::lifecycle::PeriodState::InEffect,
+                false => crate::model::lifecycle::PeriodState::Pending,
+            };
+            let new = periods::NewPeriod {
+                starts_at: period.starts_at,
+                ends_at: period.ends_at,
+                reason: period.reason.as_deref(),
+                state,
+                created_by: period.created_by,
+                created_by_label: &period.created_by_label,
+                now,
+            };
+            let changed = periods::insert_period_per_user(conn, &new, changing).await?;
+            // While `changing` still matches them (it asks for active users).
+            periods::show_on_users(conn, changing).await?;
+            if period.begins_now {
+                let mut sql = Sql::new("UPDATE users SET status = ");
+                sql.bind(UserStatus::Disabled.as_str())
+                    .push(", updated_at = ")
+                    .bind(now)
+                    .push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
+                sql.append(changing).push(")");
+                sql.query().execute(&mut *conn).await?;
+            }
             Ok(changed)
         }
         Plan::Delete { .. } => {

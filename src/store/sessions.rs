@@ -197,6 +197,15 @@ pub async fn delete_of_inactive_users(conn: &mut Conn, account: AccountId) -> Re
     .rows_affected())
 }
 
+/// Ends every session in the account (it was disabled: R17).
+pub async fn delete_of_account(conn: &mut Conn, account: AccountId) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account.0)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 /// Forgets sessions whose absolute lifetime is over, and those idle for longer than any
 /// limit allows.
 pub async fn delete_expired(conn: &mut Conn, now: i64, max_idle_ms: i64) -> Result<u64, sqlx::Error> {

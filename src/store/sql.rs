@@ -10,6 +10,30 @@ pub enum Arg {
     Int(i64),
     Text(String),
     Bool(bool),
+    /// A value that may be NULL.
+    MaybeInt(Option<i64>),
+    MaybeText(Option<String>),
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::MaybeInt(v)
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::MaybeText(v)
+    }
+}
+impl From<crate::clock::Timestamp> for Arg {
+    fn from(v: crate::clock::Timestamp) -> Self {
+        Arg::Int(v.as_ms())
+    }
+}
+impl From<Option<crate::clock::Timestamp>> for Arg {
+    fn from(v: Option<crate::clock::Timestamp>) -> Self {
+        Arg::MaybeInt(v.map(crate::clock::Timestamp::as_ms))
+    }
 }
 
 impl From<i64> for Arg {
@@ -90,6 +114,8 @@ impl Sql {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.clone()),
                 Arg::Bool(v) => q.bind(*v),
+                Arg::MaybeInt(v) => q.bind(*v),
+                Arg::MaybeText(v) => q.bind(v.clone()),
             };
         }
         q
@@ -105,6 +131,8 @@ impl Sql {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(v.clone()),
                 Arg::Bool(v) => q.bind(*v),
+                Arg::MaybeInt(v) => q.bind(*v),
+                Arg::MaybeText(v) => q.bind(v.clone()),
             };
         }
         q

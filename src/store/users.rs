@@ -19,7 +19,7 @@ pub(crate) const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_
     u.totp_confirmed_at, \
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
     u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes, \
-    u.captcha_required";
+    u.captcha_required, u.deactivation_from, u.deactivation_until";
 
 /// The things a user is linked to, each through its own join table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,6 +166,30 @@ pub async fn update(
 pub async fn set_sip_password(conn: &mut Conn, id: UserId, sealed: Option<&str>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET sip_password = $1 WHERE id = $2").bind(sealed).bind(id.0).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Moves a user from one status to another; false when they were not in `from` (someone else
+/// changed them first, or they are gone).
+pub async fn move_status(
+    conn: &mut Conn,
+    account: AccountId,
+    id: UserId,
+    from: UserStatus,
+    to: UserStatus,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET status = $1, updated_at = $2, version = version + 1 \
+         WHERE account_id = $3 AND id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(account.0)
+    .bind(id.0)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Marks a change that is not in the row itself (assignments, avatar) so ETags move on.

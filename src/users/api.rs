@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bulk_action))
         .routes(routes!(sip_credentials))
         .routes(routes!(get_avatar, put_avatar, delete_avatar))
+        .routes(routes!(get_seats))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -358,4 +359,31 @@ async fn put_security_overrides(
     let view =
         service::set_security_overrides(&state, &auth.principal(&client), UserId(path.id), overrides, expected).await?;
     Ok(with_etag(axum::http::StatusCode::OK, view.version, SecurityOverridesView::from(&view)))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SeatsQuery {
+    /// How many seat holders to list, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The account's seats (R20): how many are used of how many, per role, and who occupies them.
+/// Active members occupy a seat, and so do members out for a time with a date of return; end
+/// users do not.
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/seats", tag = "accounts",
+    params(("account" = String, Path), SeatsQuery), security(("bearer" = [])),
+    responses((status = 200, body = super::seats::SeatsView), (status = 403, body = crate::error::Problem)))]
+async fn get_seats(
+    State(state): State<AppState>,
+    auth: Authorized<perm::BillingView>,
+    client: ClientInfo,
+    ApiQuery(query): ApiQuery<SeatsQuery>,
+) -> Result<axum::Json<super::seats::SeatsView>> {
+    let limit = page_limit(query.limit)?;
+    let account = auth.principal(&client).account();
+    Ok(axum::Json(super::seats::report(&state, account, query.cursor.as_deref(), limit).await?))
 }

@@ -6,9 +6,11 @@ use utoipa::ToSchema;
 
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
+use crate::activity::activation::Activation;
 use crate::activity::{self, Changes, Target as EventTarget};
-use crate::clock::now_ms;
-use crate::error::{Error, Result};
+use crate::clock::{Timestamp, now_ms};
+use crate::error::{Error, Issues, Result};
+use crate::model::lifecycle::{ActivationCause, ActivationChange};
 use crate::state::AppState;
 
 use crate::store::bulk as store;
@@ -25,6 +27,8 @@ use crate::store::users::{self as users_store, Link};
 pub enum BulkAction {
     Activate,
     Deactivate,
+    /// Deactivate for a time (`from`, `until`, either open; R18).
+    ScheduleDeactivation,
     Delete,
     AssignDesks,
     UnassignDesks,
@@ -37,9 +41,10 @@ pub enum BulkAction {
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 11] = [
+    pub const ALL: [BulkAction; 12] = [
         BulkAction::Activate,
         BulkAction::Deactivate,
+        BulkAction::ScheduleDeactivation,
         BulkAction::Delete,
         BulkAction::AssignDesks,
         BulkAction::UnassignDesks,
@@ -55,6 +60,7 @@ impl BulkAction {
         match self {
             BulkAction::Activate => "activate",
             BulkAction::Deactivate => "deactivate",
+            BulkAction::ScheduleDeactivation => "schedule_deactivation",
             BulkAction::Delete => "delete",
             BulkAction::AssignDesks => "assign_desks",
             BulkAction::UnassignDesks => "unassign_desks",
@@ -71,6 +77,7 @@ impl BulkAction {
         match self {
             BulkAction::Activate => "Activate",
             BulkAction::Deactivate => "Deactivate",
+            BulkAction::ScheduleDeactivation => "Deactivate for a time",
             BulkAction::Delete => "Delete",
             BulkAction::AssignDesks => "Assign desks",
             BulkAction::UnassignDesks => "Unassign desks",
@@ -112,9 +119,62 @@ pub struct BulkRequest {
     /// For the assign/unassign actions: the ids of the desks, roles, skills or groups.
     #[serde(default)]
     pub values: Vec<i64>,
+    /// For `schedule_deactivation`: RFC 3339; absent or past: now.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// For `schedule_deactivation`: RFC 3339, after `from` and in the future; absent: no
+    /// reactivation by itself.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// For `activate`, `deactivate` and `schedule_deactivation`: why, up to 500 characters,
+    /// kept in the activation log.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// Count what would change, change nothing.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// The times and reason a request gives for a change of status, checked.
+struct StatusChange {
+    from: Timestamp,
+    until: Option<Timestamp>,
+    reason: Option<String>,
+    now: Timestamp,
+}
+
+impl StatusChange {
+    fn of(req: &BulkRequest, now: Timestamp) -> Result<StatusChange> {
+        let schedules = req.action == BulkAction::ScheduleDeactivation;
+        let takes_reason = schedules || matches!(req.action, BulkAction::Activate | BulkAction::Deactivate);
+        let mut issues = Issues::new();
+        for (field, given) in [("from", &req.from), ("until", &req.until)] {
+            if given.is_some() && !schedules {
+                issues.add(field, "not_allowed", format!("{} takes no {field}", req.action.as_str()));
+            }
+        }
+        if req.reason.is_some() && !takes_reason {
+            issues.add("reason", "not_allowed", format!("{} takes no reason", req.action.as_str()));
+        }
+        let (from, until) = match schedules {
+            true => crate::domain::period::range(&mut issues, req.from.as_deref(), req.until.as_deref(), now),
+            false => (now, None),
+        };
+        let reason = crate::domain::period::reason(&mut issues, "reason", req.reason.as_deref());
+        issues.into_result()?;
+        Ok(StatusChange { from, until, reason, now })
+    }
+
+    /// What the activation log records for the users the plan changes, if it changes their status.
+    fn activation(&self, plan: &store::Plan) -> Option<Activation<'_>> {
+        let change = match plan {
+            store::Plan::SetStatus { to: UserStatus::Active, .. } => ActivationChange::Reactivated,
+            store::Plan::SetStatus { to: UserStatus::Disabled, .. } => ActivationChange::Deactivated,
+            store::Plan::Schedule { period, .. } if period.begins_now => ActivationChange::Deactivated,
+            _ => return None,
+        };
+        Some(Activation::new(change, ActivationCause::Bulk, self.now, self.reason.as_deref()))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -140,6 +200,7 @@ impl BulkAction {
     fn refused_on_self(self, principal: &Principal) -> bool {
         match self {
             BulkAction::Deactivate
+            | BulkAction::ScheduleDeactivation
             | BulkAction::Delete
             | BulkAction::AssignRoles
             | BulkAction::UnassignRoles
@@ -188,6 +249,8 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         }
         None => (None, Vec::new()),
     };
+    let now = state.config.clock.now();
+    let status_change = StatusChange::of(&req, now)?;
     let me = principal.user();
     let refused_on_self = req.action.refused_on_self(principal);
     if let (Target::Ids(ids), Some(me)) = (&req.target, me)
@@ -197,7 +260,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         let mut conn = state.store.read().await?;
         let admin = crate::store::grants::admin_role(&mut conn, account).await?.unwrap_or(0);
         let demoting = match req.action {
-            BulkAction::Deactivate | BulkAction::Delete => true,
+            BulkAction::Deactivate | BulkAction::ScheduleDeactivation | BulkAction::Delete => true,
             BulkAction::UnassignRoles => req.values.contains(&admin),
             BulkAction::UnassignGroups => {
                 crate::store::grants::roles_of_groups(&mut conn, account, &req.values).await?.contains(&admin)
@@ -298,6 +361,17 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let plan = match (req.action, link) {
         (BulkAction::Activate, _) => store::Plan::SetStatus { to: UserStatus::Active, exclude: None },
         (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: UserStatus::Disabled, exclude: me },
+        (BulkAction::ScheduleDeactivation, _) => store::Plan::Schedule {
+            period: store::OwnedPeriod {
+                starts_at: status_change.from,
+                ends_at: status_change.until,
+                reason: status_change.reason.clone(),
+                begins_now: status_change.from <= now,
+                created_by: principal.actor.user,
+                created_by_label: principal.actor.label.clone(),
+            },
+            exclude: me,
+        },
         (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !principal.platform_operator },
         (_, Some((link, add))) => store::Plan::Link { link, add, values: values.clone() },
         (_, None) => unreachable!("every other action has a link"),
@@ -309,6 +383,25 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, yourself_left_out, dry_run: true });
     }
 
+    if let store::Plan::Schedule { period, .. } = &plan {
+        let mut clashing = changing.clone();
+        clashing.push(" AND ").append(&crate::store::lifecycle::overlapping(period.starts_at, period.ends_at));
+        let clashes = store::count_where(conn, &clashing).await?;
+        if clashes > 0 {
+            let ids: Vec<String> = store::ids_where(conn, &clashing, 20).await?.iter().map(|i| i.to_string()).collect();
+            return Err(Error::StateConflict(crate::error::FieldIssue::new(
+                "from",
+                "overlaps",
+                format!(
+                    "{clashes} of the users already have a deactivation period at that time (ids {}): change or cancel it first",
+                    ids.join(", ")
+                ),
+            )));
+        }
+    }
+    if req.action == BulkAction::Activate {
+        crate::users::seats::make_room_for(conn, account, &changing).await?;
+    }
     let admins_before = principal::admins_before(conn, account).await?;
     let mut changes = Changes::new();
     match &plan {
@@ -319,22 +412,44 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
             };
             changes.diff("status", from, *to);
         }
+        store::Plan::Schedule { period, .. } => {
+            changes.set(
+                "deactivation",
+                serde_json::json!({
+                    "from": period.starts_at.to_rfc3339(),
+                    "until": period.ends_at.map(|t| t.to_rfc3339()),
+                }),
+            );
+            if period.begins_now {
+                changes.diff("status", UserStatus::Active, UserStatus::Disabled);
+            }
+        }
         store::Plan::Delete { .. } => {}
         store::Plan::Link { link, add, .. } => {
             changes.set(link.field(), serde_json::json!({ if *add { "added" } else { "removed" }: names }));
         }
     }
     changes.set("mass_action", req.action.as_str());
-    let per_user_action = if req.action == BulkAction::Delete { "user.deleted" } else { "user.updated" };
-    // Records first: for a deletion the rows are gone afterwards.
+    if let Some(reason) = &status_change.reason {
+        changes.set("reason", reason);
+    }
+    let per_user_action = match req.action {
+        BulkAction::Delete => "user.deleted",
+        BulkAction::ScheduleDeactivation => "user.deactivation_scheduled",
+        _ => "user.updated",
+    };
+    // Records first: for a deletion the rows are gone afterwards, and a change of status
+    // leaves `changing` matching nobody.
     let recorded =
         activity::service::record_per_user(conn, &principal.actor, per_user_action, &changes, &changing).await?;
+    let activation = status_change.activation(&plan);
+    if let Some(how) = activation {
+        crate::users::status::changing_many(conn, &principal.actor, how, &changing).await?;
+    }
     let applied = store::apply(conn, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);
-    if let store::Plan::SetStatus { to, .. } = &plan
-        && *to != UserStatus::Active
-    {
-        crate::sessions::service::end_all_of_inactive_users(conn, &principal.actor, "deactivated").await?;
+    if let Some(how) = activation {
+        crate::users::status::changed_many(conn, &principal.actor, how, &selected).await?;
     }
     principal::keep_an_admin(conn, account, admins_before).await?;
     let mut summary = Changes::new();

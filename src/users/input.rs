@@ -14,7 +14,7 @@ use crate::ids::{DeskId, GroupId, RoleId, SkillId};
 use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -87,6 +87,9 @@ pub struct UserInput {
     /// `active` or `disabled` (R17).
     #[schema(value_type = Option<UserStatus>)]
     pub status: Option<String>,
+    /// Why the status changes, up to 500 characters: kept in the activation log (R18) with the
+    /// change. Ignored when the status does not change.
+    pub status_reason: Option<String>,
     /// `disabled`, `email`, `totp` or `either` (the user picks at sign-in). An admin's cannot be
     /// disabled (R27); `email` and `either` need an email address.
     #[schema(value_type = Option<TwoFactorMethod>)]
@@ -128,6 +131,15 @@ fn merge<T>(
 impl UserInput {
     /// The complete fields after applying this input to `current` (or to a new user's
     /// defaults), with every invalid field reported at once.
+    /// The reason given for a change of status, checked.
+    pub fn status_reason(&self) -> Result<Option<crate::domain::Description>> {
+        let Some(reason) = self.status_reason.as_deref().filter(|r| !r.trim().is_empty()) else { return Ok(None) };
+        let mut issues = Issues::new();
+        let parsed = issues.check("status_reason", crate::domain::Description::parse(reason));
+        issues.into_result()?;
+        Ok(parsed)
+    }
+
     pub fn to_fields(&self, current: Option<&UserRecord>) -> Result<UserFields> {
         let mut issues = Issues::new();
         let login = match (&self.login, current) {

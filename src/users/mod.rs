@@ -5,6 +5,8 @@ pub mod bulk;
 pub mod filter;
 pub mod input;
 pub mod reach;
+pub mod seats;
 pub mod service;
+pub mod status;
 pub mod synthetic;
 pub mod transfer;

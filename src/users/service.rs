@@ -12,12 +12,14 @@ use utoipa::ToSchema;
 
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
+use crate::activity::activation::Activation;
 use crate::activity::{self, Changes, Target as EventTarget};
 use crate::clock::{Timestamp, now_ms, to_rfc3339};
 use crate::domain::Login;
 use crate::error::{Error, Issues, Result};
 use crate::http::{CursorOf, Page};
 use crate::ids::{AccountId, UserId};
+use crate::model::lifecycle::{ActivationCause, ActivationChange};
 use crate::model::settings::SecuritySettings;
 use crate::model::user::{Assignments, TwoFactorMethod, UserFields, UserFlags, UserRecord, UserStatus};
 use crate::model::user_filter::UserFilter;
@@ -29,6 +31,7 @@ use crate::store::user_index::{AccountCatalog, IndexPage, Listed};
 use crate::store::users::{self as store, Link};
 use crate::store::{Affects, Conn, accounts, grants, named, password_history};
 use crate::users::input::UserInput;
+use crate::users::seats;
 
 /// A user as the API and console show them. Secrets are never part of it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -73,12 +76,23 @@ pub struct UserView {
     pub has_avatar: bool,
     /// Whether a SIP password is set; the password itself is read only through `…/sip-credentials`.
     pub has_sip_password: bool,
+    /// The current or next deactivation period (R18); `null` when none is open. Its details
+    /// and the user's other periods are under `…/users/{id}/deactivations`.
+    pub deactivation: Option<DeactivationShown>,
     #[serde(flatten)]
     pub assignments: Assignments,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip)]
     pub version: i64,
+}
+
+/// A deactivation period as a user shows it: out from `from`, back at `until` (`null`: not by
+/// itself).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeactivationShown {
+    pub from: String,
+    pub until: Option<String>,
 }
 
 impl UserView {
@@ -107,6 +121,10 @@ impl UserView {
             must_change_password: r.must_change_password,
             has_avatar: r.avatar_at.is_some(),
             has_sip_password: r.sip_password.is_some(),
+            deactivation: r.deactivation_from.map(|from| DeactivationShown {
+                from: from.to_rfc3339(),
+                until: r.deactivation_until.map(Timestamp::to_rfc3339),
+            }),
             created_at: to_rfc3339(r.created_at),
             updated_at: to_rfc3339(r.updated_at),
             version: r.version,
@@ -333,7 +351,9 @@ pub async fn create(
         input.permissions.as_deref(),
     )
     .await?;
-    check_seats(conn, account).await?;
+    if occupies_a_seat(&fields, false) {
+        seats::make_room(conn, account, 1).await?;
+    }
     check_unique(conn, account, None, &fields).await?;
     let id =
         store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
@@ -383,6 +403,7 @@ pub async fn update(
 ) -> Result<UserView> {
     let account = principal.account();
     let now = now_ms();
+    let status_reason = input.status_reason()?;
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, id).await?;
@@ -409,6 +430,9 @@ pub async fn update(
     }
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
     check_unique(conn, account, Some(id), &fields).await?;
+    if occupies_a_seat(&fields, current.deactivation_until.is_some()) && !occupies_a_seat_now(&current) {
+        seats::make_room(conn, account, 1).await?;
+    }
     // D1 for what the change adds: what the user holds already was given by someone who could.
     let added = |link: Link, had: &[crate::model::user::Ref]| {
         ids(&links, link)
@@ -471,17 +495,20 @@ pub async fn update(
             return Err(crate::second_factor::manage::refuse_disabling(is_admin));
         }
     }
-    // R25: a user who can no longer sign in is signed out at once.
-    if current.status == UserStatus::Active && fields.status != UserStatus::Active {
-        crate::sessions::service::end_all_of_user(
-            conn,
-            &principal.actor,
-            id,
-            fields.login.as_str(),
-            None,
-            "deactivated",
-        )
-        .await?;
+    // R25, R18: a user who can no longer sign in is signed out at once; either way the
+    // activation log keeps it.
+    if current.status != fields.status {
+        let change = match fields.status {
+            UserStatus::Active => ActivationChange::Reactivated,
+            UserStatus::Disabled => ActivationChange::Deactivated,
+        };
+        let how = Activation::new(
+            change,
+            ActivationCause::Manual,
+            state.config.clock.now(),
+            status_reason.as_ref().map(|r| r.as_str()),
+        );
+        crate::users::status::changed(conn, &principal.actor, id, fields.login.as_str(), how).await?;
     }
     if current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
         email_changed(conn, principal, &current, target.holds.admin).await?;
@@ -759,17 +786,14 @@ fn guard_superuser(principal: &Principal, current: Option<&UserRecord>, fields: 
     Ok(())
 }
 
-async fn check_seats(conn: &mut Conn, account: AccountId) -> Result<()> {
-    let account = accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
-    if let Some(limit) = account.seat_limit
-        && store::count_in_account(conn, account.id).await? >= limit
-    {
-        return Err(Error::Conflict {
-            field: "seats",
-            message: format!("all {limit} seats of the account are taken: free one or add seats"),
-        });
-    }
-    Ok(())
+/// R20 for a user as an edit or creation leaves them (`returning`: deactivated with a date of
+/// return), and as they are.
+fn occupies_a_seat(fields: &UserFields, returning: bool) -> bool {
+    !fields.flags.is_end_user && (fields.status == UserStatus::Active || returning)
+}
+
+fn occupies_a_seat_now(user: &UserRecord) -> bool {
+    !user.is_end_user && (user.status == UserStatus::Active || user.deactivation_until.is_some())
 }
 
 /// Names the exact field that is taken (the unique indexes stay the last word under races).

@@ -161,7 +161,7 @@ async fn a_disabled_account_cannot_sign_in(engine: Engine) {
     // R20: the account's seats are a limit.
     app.post_as(&token, "/api/v1/accounts/initech/users", json!({ "login": "milton" })).await.expect(201);
     let full = app.post_as(&token, "/api/v1/accounts/initech/users", json!({ "login": "bob" })).await;
-    full.problem_field(409, "seats", "taken");
+    full.problem_field(409, "seats", "seats_full");
 
     // R17: disabling the account stops its users at once; enabling lets them sign in again.
     let etag = app.get("/api/v1/accounts/initech").await.etag();

@@ -60,11 +60,14 @@ enum Route {
     BulkDeactivate,
     BulkActivate,
     BulkGrantRole,
+    Deactivate,
+    BulkSchedule,
     ConsoleDelete,
     ConsolePassword,
     ConsoleUnlock,
     ConsoleEndSessions,
     ConsoleAccessRules,
+    ConsoleDeactivate,
 }
 
 /// What the admin routes do with one's own id (D3).
@@ -96,7 +99,7 @@ const ACTORS: [Actor; 7] = [
 ];
 const TARGETS: [Target; 6] =
     [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
-const ROUTES: [Route; 20] = [
+const ROUTES: [Route; 23] = [
     Route::Patch,
     Route::GrantRole,
     Route::Delete,
@@ -111,10 +114,13 @@ const ROUTES: [Route; 20] = [
     Route::BulkDeactivate,
     Route::BulkActivate,
     Route::BulkGrantRole,
+    Route::Deactivate,
+    Route::BulkSchedule,
     Route::ConsoleDelete,
     Route::ConsolePassword,
     Route::ConsoleUnlock,
     Route::ConsoleAccessRules,
+    Route::ConsoleDeactivate,
     // Last: ending one's own sessions signs the actor out.
     Route::EndSessions,
     Route::ConsoleEndSessions,
@@ -146,11 +152,15 @@ impl Route {
             Route::BulkDeactivate => ("users.edit", 200, RefusedFirst(422), 422),
             Route::BulkActivate => ("users.edit", 200, Allowed, 422),
             Route::BulkGrantRole => ("users.edit", 200, RefusedFirst(422), 422),
+            // A period an hour from now (R18): saved, nobody is deactivated yet.
+            Route::Deactivate => ("users.edit", 201, RefusedFirst(422), 404),
+            Route::BulkSchedule => ("users.edit", 200, RefusedFirst(422), 422),
             Route::ConsoleDelete => ("users.delete", 200, RefusedFirst(422), 404),
             Route::ConsolePassword => ("users.passwords", 200, RefusedAfterReach(422), 404),
             Route::ConsoleUnlock => ("users.passwords", 200, RefusedAfterReach(422), 404),
             Route::ConsoleEndSessions => ("sessions.manage", 200, Allowed, 404),
             Route::ConsoleAccessRules => ("users.edit", 200, RefusedFirst(422), 404),
+            Route::ConsoleDeactivate => ("users.edit", 200, RefusedFirst(422), 404),
         };
         Spec { permission, success, on_self, unseen }
     }
@@ -163,6 +173,7 @@ impl Route {
                 | Route::ConsoleUnlock
                 | Route::ConsoleEndSessions
                 | Route::ConsoleAccessRules
+                | Route::ConsoleDeactivate
         )
     }
 }
@@ -411,6 +422,12 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
                 ];
                 console.post(&format!("/console/users/{id}/access-rules"), &form).await
             }
+            Route::ConsoleDeactivate => {
+                // An hour from now, as a `datetime-local` field in UTC (the actors chose no zone).
+                let soon = app.clock.now().plus_ms(3_600_000).to_rfc3339();
+                let form = [("from", &soon[..16]), ("until", ""), ("reason", "matrix")];
+                console.post(&format!("/console/users/{id}/deactivation"), &form).await
+            }
             _ => unreachable!(),
         };
         return (page.status, page.body.chars().take(300).collect());
@@ -457,6 +474,13 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
         Route::BulkGrantRole => app
             .req_as(token, Method::POST, &app.acct("users/bulk"))
             .json(&json!({ "action": "assign_roles", "target": { "ids": [id] }, "values": [world.agent_role] })),
+        Route::Deactivate => app
+            .req_as(token, Method::POST, &format!("{path}/deactivations"))
+            .json(&json!({ "from": app.clock.now().plus_ms(3_600_000).to_rfc3339() })),
+        Route::BulkSchedule => app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({
+            "action": "schedule_deactivation", "target": { "ids": [id] },
+            "from": app.clock.now().plus_ms(3_600_000).to_rfc3339()
+        })),
         _ => unreachable!(),
     };
     let resp = app.send(request).await;

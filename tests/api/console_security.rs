@@ -418,7 +418,7 @@ async fn a_new_api_token_is_shown_once_and_works(engine: Engine) {
 
     // Listed without the token, with its permissions and expiry.
     let page = admin.get("/console/tokens").await;
-    page.expect(200).has("IVR server").has("sessions.view").has("2099-12-31 23:59:59 UTC").lacks(&token);
+    page.expect(200).has("IVR server").has("sessions.view").has("2099/12/31 23:59:59 UTC").lacks(&token);
     let id =
         app.list_tokens().await.iter().find(|t| t["name"] == "IVR server").map(|t| key(&t["id"])).expect("the token");
     page.has(&format!("hx-post=\"/console/tokens/{id}/revoke\""));

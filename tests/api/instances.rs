@@ -68,3 +68,30 @@ async fn a_second_instance_honours_ended_sessions_changed_rights_and_lockouts() 
     let locked = a.list_users("locked=true").await.json(200);
     assert_eq!(locked["items"][0]["login"], "dora", "{locked}");
 }
+
+/// R18 with two instances on one PostgreSQL following one clock: a due reactivation is applied
+/// once — one line in the activation log, one event — however the two jobs race for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_deactivation_period_is_applied_once_by_two_instances() {
+    let a = TestApp::spawn(Engine::Postgres).await;
+    let b = a.second_instance().await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(a.user_with_password(&format!("agent{i:02}"), STRONG, json!({})).await);
+    }
+    let until = a.clock.now().plus_ms(3_600_000).to_rfc3339();
+    let body =
+        json!({ "action": "schedule_deactivation", "target": { "ids": users }, "until": until, "reason": "strike" });
+    assert_eq!(a.bulk(body).await.json(200)["changed"], 20);
+    // Both instances' jobs wake at the new time and race for the same twenty periods.
+    a.clock.advance(3_600_000).await;
+    for id in &users {
+        assert_eq!(a.get_user(*id).await.json(200)["status"], "active");
+    }
+    let page = a.get(&format!("{}?trigger=scheduled&limit=500", a.acct("activation-log"))).await.json(200);
+    let lines = page["items"].as_array().unwrap();
+    assert_eq!(lines.len(), 20, "one reactivation each: {lines:#?}");
+    let events = a.activity("action=user.updated&limit=500").await;
+    assert_eq!(events.len(), 20, "one event each: {events:#?}");
+    drop(b);
+}

@@ -57,6 +57,8 @@ mod delegation_scopes;
 mod errors;
 mod failure_injection;
 mod forgot_password;
+mod lifecycle;
+mod lifecycle_console;
 mod listing;
 mod listing_memory;
 mod lockout;

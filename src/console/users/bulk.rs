@@ -80,7 +80,11 @@ pub(in crate::console) async fn values(
     Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersView).await?;
-    let Some(link) = first(&q, "action").and_then(BulkAction::parse).and_then(action_link) else {
+    let action = first(&q, "action").and_then(BulkAction::parse);
+    if let Some(fields) = action.and_then(status_fields) {
+        return Ok(fields.into_response());
+    }
+    let Some(link) = action.and_then(action_link) else {
         return Ok(html! {}.into_response());
     };
     // Only roles and groups the viewer may give are offered (D1).
@@ -92,6 +96,35 @@ pub(in crate::console) async fn values(
         .await
         .or_fail(&user)?;
     Ok(values_select(link, catalog.of(link)).into_response())
+}
+
+/// For a change of status: why (kept in the activation log) and, for a period, when — in the
+/// viewer's time zone, which the form names.
+fn status_fields(action: BulkAction) -> Option<Markup> {
+    let period = match action {
+        BulkAction::ScheduleDeactivation => true,
+        BulkAction::Activate | BulkAction::Deactivate => false,
+        _ => return None,
+    };
+    let zone = ui::viewer_time().zone_name();
+    Some(html! {
+        @if period {
+            div.field {
+                label for="bulk-from" { "From" }
+                input #bulk-from type="datetime-local" name="from" aria-describedby="bulk-when-hint";
+            }
+            div.field {
+                label for="bulk-until" { "Until" }
+                input #bulk-until type="datetime-local" name="until" aria-describedby="bulk-when-hint";
+            }
+            p.hint #bulk-when-hint { "Times in " (zone) ". An empty From starts now; an empty Until keeps them deactivated until someone reactivates them." }
+        }
+        div.field {
+            label for="bulk-reason" { "Reason" }
+            input #bulk-reason type="text" name="reason" maxlength="500" aria-describedby="bulk-reason-hint";
+            p.hint #bulk-reason-hint { "Kept in the activation log." }
+        }
+    })
 }
 
 fn values_select(link: Link, items: &[NamedRecord]) -> Markup {
@@ -144,10 +177,24 @@ pub(in crate::console) async fn run(
         None => Vec::new(),
     };
     let dry_run = first(&form, "mode") != Some("apply");
-    let request = BulkRequest { action, target, values: values.clone(), dry_run };
+    // Times come in the viewer's zone (`datetime-local`), the service takes RFC 3339.
+    let viewer = ui::viewer_time();
+    let when =
+        |field: &str| first(&form, field).filter(|v| !v.trim().is_empty()).map(|v| viewer.local_input_to_rfc3339(v));
+    let takes_reason =
+        matches!(action, BulkAction::Activate | BulkAction::Deactivate | BulkAction::ScheduleDeactivation);
+    let request = BulkRequest {
+        action,
+        target,
+        values: values.clone(),
+        from: if action == BulkAction::ScheduleDeactivation { when("from") } else { None },
+        until: if action == BulkAction::ScheduleDeactivation { when("until") } else { None },
+        reason: first(&form, "reason").filter(|r| takes_reason && !r.trim().is_empty()).map(str::to_string),
+        dry_run,
+    };
     let result = match bulk::run(&state, &principal, request).await {
         Ok(r) => r,
-        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
+        Err(err @ (Error::Validation(_) | Error::Conflict { .. } | Error::StateConflict(_))) => {
             return Ok(result_alert(&ui::error_sentence(&err)));
         }
         Err(err) => return Err(user.fail(err)),
@@ -196,6 +243,7 @@ fn result_message(r: &BulkResult, names: &str) -> String {
     let done = match r.action {
         BulkAction::Activate => "activated".to_string(),
         BulkAction::Deactivate => "deactivated".to_string(),
+        BulkAction::ScheduleDeactivation => "given the deactivation period".to_string(),
         BulkAction::Delete => "deleted".to_string(),
         BulkAction::AssignDesks | BulkAction::AssignGroups => format!("added to {names}"),
         BulkAction::UnassignDesks | BulkAction::UnassignGroups => format!("removed from {names}"),

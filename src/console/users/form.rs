@@ -171,6 +171,7 @@ impl Values {
             is_end_user: flag("is_end_user"),
             is_company_supervisor: flag("is_company_supervisor"),
             status: Some(self.get("status").to_string()).filter(|s| !s.is_empty()),
+            status_reason: Some(self.get("status_reason").trim().to_string()).filter(|s| !s.is_empty()),
             two_factor_method: Some(self.get("two_factor_method").to_string()).filter(|s| !s.is_empty()),
             two_factor_mode: Some(self.get("two_factor_mode").to_string()).filter(|s| !s.is_empty()),
             password,
@@ -259,6 +260,7 @@ fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
                 }
                 @if offers.security {
                     a.button.subtle href=(format!("/console/users/{id}/security")) { "Security" }
+                    a.button.subtle href=(format!("/console/users/{id}/deactivation")) { "Deactivation" }
                 }
                 @if offers.access_rules {
                     a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" }

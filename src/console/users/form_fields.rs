@@ -13,7 +13,7 @@ use crate::store::named::NamedRecord;
 use crate::store::users::Link;
 
 /// The single-valued fields the form sends (text inputs and selects).
-pub(crate) const FORM_FIELDS: [&str; 18] = [
+pub(crate) const FORM_FIELDS: [&str; 19] = [
     "login",
     "email",
     "first_name",
@@ -30,6 +30,7 @@ pub(crate) const FORM_FIELDS: [&str; 18] = [
     "date_format",
     "time_format",
     "status",
+    "status_reason",
     "two_factor_method",
     "two_factor_mode",
 ];
@@ -87,6 +88,10 @@ pub(in crate::console) fn user_form(
                     legend { "Status and security" }
                     (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
                         Some(if own.is_some() { "You cannot disable yourself." } else { "A disabled user cannot sign in." }), own.is_some()))
+                    @if !creating && own.is_none() {
+                        (text("status_reason", "Reason for a change of status").maxlength(500)
+                            .hint("Kept in the activation log when the status changes.").render(issues))
+                    }
                     (select("two_factor_method", "Two-factor method",
                         &[("disabled", "Disabled"), ("email", "Email Code"), ("totp", "OTP Authenticator"), ("either", "Either (the user picks)")], v, issues,
                         Some(if own.is_some() {

@@ -140,6 +140,9 @@ pub(in crate::console) async fn list(
         @if let Some(n) = notice { (ui::alert("success", n)) }
         (filters_form(&params, &catalog))
         @if let Some(n) = page.count { (count_line(n, principal.scope, params.filtered())) }
+        @if user.can(Permission::BillingView) {
+            p #seat-line .muted hx-get="/console/seats/summary" hx-trigger="load" hx-swap="innerHTML" { "Seats…" }
+        }
         form #bulk-form hx-post="/console/users/bulk" hx-target="#bulk-result" hx-swap="innerHTML" {
             @if bulk_allowed { (super::bulk::bulk_bar(&user, &params)) }
             div #bulk-result {}
@@ -267,7 +270,8 @@ pub(in crate::console) fn rows(
 
 /// A user's row, made once for each set of actions offered and kept with their record until
 /// they change (as the API keeps their JSON); a row showing a lock is made each time, since the
-/// lock ends with time, not with a change.
+/// lock ends with time, not with a change, and so is one showing a deactivation period, whose
+/// times are written in each viewer's zone.
 fn kept_row(
     page: &KeptPage,
     listed: &Listed,
@@ -278,7 +282,7 @@ fn kept_row(
     let locked = listed.shows_a_lock(now);
     let offers = acting.offers(listed.record.id, locked);
     let make = || row(&page.view(listed), &offers, selectable).into_string();
-    if locked {
+    if locked || listed.record.deactivation_from.is_some() {
         return PreEscaped(make().into());
     }
     PreEscaped(listed.renderings.get_or_make(offers.row_key(selectable), make))
@@ -329,6 +333,7 @@ fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {
             td {
                 div.badges {
                     span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }
+                    @if let Some(d) = &u.deactivation { (deactivation_badge(u, d, offers.security)) }
                     @if let Some(until) = &u.locked_until {
                         @let title = format!("Sign-in locked after too many failed attempts, until {}", lock_until_text(until));
                         @if offers.sessions {
@@ -406,9 +411,34 @@ fn dash(v: Option<&str>) -> Markup {
     }
 }
 
-/// An RFC 3339 time as `2025-01-31 14:05 UTC`, for a title attribute.
+/// An RFC 3339 time as the viewer reads it, for a title attribute.
 fn lock_until_text(rfc3339: &str) -> String {
-    rfc3339.get(..16).map(|t| format!("{} UTC", t.replace('T', " "))).unwrap_or_else(|| rfc3339.to_string())
+    match crate::clock::parse_rfc3339(rfc3339) {
+        Some(ms) => ui::viewer_time().format(ms),
+        None => rfc3339.to_string(),
+    }
+}
+
+/// R18: "Scheduled" before a period begins, "Until …" while it runs with an end.
+fn deactivation_badge(u: &UserView, d: &crate::users::service::DeactivationShown, link: bool) -> Markup {
+    let begun = u.status == UserStatus::Disabled;
+    let title = format!(
+        "Deactivated from {}{}",
+        lock_until_text(&d.from),
+        d.until.as_deref().map_or(", with no end".to_string(), |t| format!(" until {}", lock_until_text(t)))
+    );
+    let text = match (begun, &d.until) {
+        (false, _) => "Scheduled".to_string(),
+        (true, Some(until)) => format!("Until {}", lock_until_text(until)),
+        (true, None) => return html! {},
+    };
+    html! {
+        @if link {
+            a.status.status-scheduled href=(format!("/console/users/{}/deactivation", u.id.0)) title=(title) { (text) }
+        } @else {
+            span.status.status-scheduled title=(title) { (text) }
+        }
+    }
 }
 
 pub(in crate::console) fn status_label(s: UserStatus) -> &'static str {

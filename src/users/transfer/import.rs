@@ -16,13 +16,15 @@ use super::rows::{self, Pos};
 use super::{Format, PASSWORD, PASSWORD_HASH};
 use crate::access::principal::{self, Principal};
 use crate::access::{Permission, Scope};
+use crate::activity::activation::Activation;
 use crate::activity::{self, Actor, Changes, Target};
-use crate::clock::now_ms;
+use crate::clock::{Timestamp, now_ms};
 use crate::domain::{Email, EntityName, Extension, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
 use crate::model::AccountRecord;
+use crate::model::lifecycle::{ActivationCause, ActivationChange};
 use crate::model::settings::PasswordPolicy;
-use crate::model::user::UserFields;
+use crate::model::user::{UserFields, UserStatus};
 use crate::passwords::hashing as password;
 use crate::passwords::legacy_hash;
 use crate::store::accounts;
@@ -269,6 +271,8 @@ struct Checked {
     names: Names,
     /// Plain passwords by row number (from 1), to hash before the write.
     passwords: Vec<(u64, SecretString)>,
+    /// Rows whose users will occupy a seat (R20): active members.
+    seats: i64,
 }
 
 async fn flush(
@@ -307,7 +311,7 @@ async fn check_file(
     let bar = super::progress(size, "checking  {wide_bar} {bytes}/{total_bytes} {msg}");
     let mut conn = db.read().await?;
     let mut rx = rows::spawn_reader(opts.file.clone(), opts.format, read.clone());
-    let mut out = Checked { rows: 0, bad: Vec::new(), names: Names::new(), passwords: Vec::new() };
+    let mut out = Checked { rows: 0, bad: Vec::new(), names: Names::new(), passwords: Vec::new(), seats: 0 };
     let mut seen: HashMap<(Unique, String), Pos> = HashMap::new();
     let mut pending = Vec::new();
     while let Some(item) = rx.recv().await {
@@ -323,6 +327,12 @@ async fn check_file(
                     seen.insert((*field, value.clone()), pos);
                 }
             }
+        }
+        if let Some(r) = &row
+            && !r.fields.flags.is_end_user
+            && r.fields.status == UserStatus::Active
+        {
+            out.seats += 1;
         }
         if issues.is_empty()
             && let Some(Row { credential: Credential::Plain(p), .. }) = row
@@ -410,6 +420,12 @@ async fn write_batch(
         }
         changes.set("password", if hash.is_some() { "set" } else { "none" });
         activity::service::record(conn, actor, "user.created", Target::user(*id, f.login.as_str()), &changes).await?;
+        if f.status == UserStatus::Disabled {
+            // R18: the activation log shows how they came to be deactivated.
+            let how =
+                Activation::new(ActivationChange::Deactivated, ActivationCause::Import, Timestamp::from_ms(now), None);
+            crate::activity::activation::record(conn, actor, *id, f.login.as_str(), how).await?;
+        }
     }
     batch.clear();
     Ok(())
@@ -430,6 +446,7 @@ async fn write_file(
     let bar = super::progress(checked.rows, "importing {wide_bar} {pos}/{len} users, {eta} left");
     let now = now_ms();
     let mut tx = db.begin().await?;
+    crate::users::seats::make_room(tx.conn(), account.id, checked.seats).await?;
     let mut rx = rows::spawn_reader(opts.file.clone(), opts.format, Arc::new(AtomicU64::new(0)));
     let mut names = checked.names.clone();
     let mut batch = Vec::with_capacity(BATCH);
@@ -493,19 +510,14 @@ pub async fn import(db: &Store, opts: &ImportOptions) -> Result<ImportReport> {
         checked.bad.sort_by_key(|b| b.pos);
         return Ok(ImportReport { rows: checked.rows, bad: checked.bad, imported: 0, without_password });
     }
-    if let Some(limit) = account.seat_limit {
+    // R20, told before any password is hashed; checked again under lock as the rows are written.
+    {
         let mut conn = db.read().await?;
-        let used = store::count_in_account(&mut conn, account.id).await?;
-        if used + checked.rows as i64 > limit {
-            return Err(Error::Conflict {
-                field: "seats",
-                message: format!(
-                    "account {} has {} free seats of {limit}, the file has {} users: free seats or add some",
-                    account.slug,
-                    (limit - used).max(0),
-                    checked.rows
-                ),
-            });
+        let seats = crate::users::seats::count(&mut conn, account.id).await?;
+        if let Some(total) = seats.total
+            && seats.used + checked.seats > total
+        {
+            return Err(crate::users::seats::full(seats.used, total, checked.seats));
         }
     }
     if opts.dry_run {

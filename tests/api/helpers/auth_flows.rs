@@ -35,6 +35,8 @@ impl TestApp {
         // Instances of one deployment share the key that seals TOTP secrets and SIP passwords.
         config.secret_key_file = Some(self.data_dir().join("secret.key"));
         config.smtp_url = Some(self.mailbox.url().into());
+        // One deployment, one time: both instances' schedule jobs follow the test's clock.
+        config.clock = self.clock.clone();
         let app = roster::startup::Application::build(config).await.expect("starting a second instance");
         assert!(app.initial_admin().is_none(), "the second instance finds the first one's account");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -64,6 +64,9 @@ pub struct TestApp {
     pub authenticators: Authenticators,
     /// The test SMTP server this app sends its mail to (`smtp_url`), with AUTH.
     pub mailbox: Mailbox,
+    /// The time the deactivation schedules follow: it stands still until the test moves it
+    /// (`clock.advance(ms)` returns once the server's job has caught up).
+    pub clock: roster::clock::Clock,
     server: tokio::task::JoinHandle<()>,
     /// Stops the server gracefully (`stop`); the configuration starts it again (`start_again`).
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -100,6 +103,7 @@ impl TestApp {
         };
         let mut config = Config::for_database(&url, dir.path());
         config.smtp_url = Some(mailbox.url().into());
+        config.clock = roster::clock::Clock::manual(roster::clock::Timestamp::now());
         adjust(&mut config);
         let app =
             Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
@@ -120,6 +124,7 @@ impl TestApp {
             database_url: url,
             authenticators: Authenticators::default(),
             mailbox,
+            clock: config.clock.clone(),
             server,
             shutdown: Some(shutdown),
             config,
