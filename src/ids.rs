@@ -23,4 +23,4 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(AccountId, UserId, RoleId, GroupId, DeskId, SkillId, SessionId, ActivityId, PeriodId);
+typed_id!(AccountId, UserId, RoleId, GroupId, DeskId, SkillId, SessionId, ActivityId, PeriodId, InvitationId);

@@ -57,9 +57,19 @@ ALTER TABLE accounts ADD COLUMN time_zone TEXT;
 ALTER TABLE accounts ADD COLUMN date_format TEXT;
 ALTER TABLE accounts ADD COLUMN time_format TEXT;
 
--- R20: the members who occupy a seat, counted on every creation, reactivation and import.
-CREATE INDEX users_seats ON users (account_id, login_key)
-    WHERE is_end_user = FALSE AND (status = 'active' OR deactivation_until IS NOT NULL);
+-- R20: the members who occupy a seat, counted on every creation, reactivation and import
+-- (with those out for a time with a date of return, found through their period in effect).
+CREATE INDEX users_seats ON users (account_id, login_key) WHERE is_end_user = FALSE AND status IN ('active', 'invited');
+
+-- One row per account that every change which takes a seat or may remove the last admin
+-- updates first, in its transaction: such changes then follow one another per account. A mass
+-- action works on a PostgreSQL snapshot (REPEATABLE READ) whose counts could miss a concurrent
+-- change; updating this row after such a change committed makes PostgreSQL refuse the mass
+-- action (40001, answered 409 "try again") rather than let it count wrong.
+CREATE TABLE account_guards (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    changes    BIGINT NOT NULL DEFAULT 0
+);
 
 -- R20: whether the account's own billing.manage holders (its Financial role) may change its
 -- number of seats; the platform operator's choice, off by default.

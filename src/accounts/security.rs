@@ -30,6 +30,7 @@ impl SecuritySettings {
             self.second_factor.email_code_minutes,
             crate::model::settings::EMAIL_CODE_MINUTES,
         );
+        range("invitations.valid_days", self.invitations.valid_days, crate::model::settings::INVITATION_DAYS);
         self.captcha.validate(&self.lockout, &mut issues);
         issues
     }

@@ -25,7 +25,8 @@ fn used_of(s: &SeatsView) -> String {
 /// counting an account's members never holds the page up.
 pub(super) async fn summary(State(state): State<AppState>, user: ConsoleUser) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::BillingView).await?;
-    let s = seats::report(&state, account.id, None, 1).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::BillingView);
+    let s = seats::report(&state, &principal, None, 1).await.or_fail(&user)?;
     let full = s.free == Some(0);
     Ok(html! {
         a.seat-line.status-locked[full] href="/console/seats" { (used_of(&s)) @if full { " — full" } }
@@ -41,7 +42,8 @@ pub(super) async fn page(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::BillingView).await?;
     let cursor = first(&q, "cursor");
-    let s = seats::report(&state, account.id, cursor, HOLDERS).await.or_fail(&user)?;
+    let principal = user.principal(&account, Permission::BillingView);
+    let s = seats::report(&state, &principal, cursor, HOLDERS).await.or_fail(&user)?;
     let body = html! {
         (ui::page_head("Seats", Some("Active members occupy a seat, and so do members deactivated for a time with a date of return; end users do not."), html! {}))
         dl.facts #seat-count {
@@ -68,6 +70,7 @@ pub(super) async fn page(
         }
         p.hint { "A member with several roles counts under each." }
         h2 { "Who occupies them" }
+        @if !user.can(Permission::UsersView) { p.muted { "Seeing who needs the permission users.view." } }
         div.table-wrap {
             table.data #seat-holders {
                 caption.visually-hidden { "Seat holders" }

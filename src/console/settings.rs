@@ -18,7 +18,7 @@ use crate::model::settings::SecuritySettings;
 use crate::state::AppState;
 
 /// The whole-number settings: (path, label, hint).
-const NUMBERS: [(&str, &str, &str); 11] = [
+const NUMBERS: [(&str, &str, &str); 12] = [
     ("password_policy.min_length", "Minimum length", "Characters; 6 to 64. NIST recommends at least 8."),
     ("password_policy.max_length", "Maximum length", "Characters; 64 to 256, and at least the minimum."),
     (
@@ -42,6 +42,7 @@ const NUMBERS: [(&str, &str, &str); 11] = [
         "Emailed codes last (minutes)",
         "How long a code sent by email works; 2 to 60.",
     ),
+    ("invitations.valid_days", "Invitation links last (days)", "After each sending; 1 to 90."),
 ];
 
 /// The yes/no settings: (path, label).
@@ -75,6 +76,7 @@ fn get_number(s: &SecuritySettings, path: &str) -> u32 {
         "sessions.phone_idle_minutes" => x.phone_idle_minutes,
         "sessions.absolute_hours" => x.absolute_hours,
         "second_factor.email_code_minutes" => s.second_factor.email_code_minutes,
+        "invitations.valid_days" => s.invitations.valid_days,
         _ => 0,
     }
 }
@@ -92,6 +94,7 @@ fn number_mut<'a>(s: &'a mut SecuritySettings, path: &str) -> Option<&'a mut u32
         "sessions.phone_idle_minutes" => &mut s.sessions.phone_idle_minutes,
         "sessions.absolute_hours" => &mut s.sessions.absolute_hours,
         "second_factor.email_code_minutes" => &mut s.second_factor.email_code_minutes,
+        "invitations.valid_days" => &mut s.invitations.valid_days,
         _ => return None,
     })
 }
@@ -289,6 +292,10 @@ fn form(v: &Values, editable: bool, issues: &[FieldIssue], top: Option<Markup>) 
                         }
                     }
                     (super::captcha::settings_fieldset(&v.settings, v.number(super::captcha::AFTER_FAILURES.0), issues))
+                    fieldset.card {
+                        legend { "Invitations" }
+                        (number("invitations.valid_days"))
+                    }
                 }
             }
             @if editable {

@@ -95,12 +95,16 @@ async fn apply(state: &AppState, period: &PeriodRecord, now: Timestamp) -> Resul
         PeriodState::Pending => {
             // Not over a user someone deactivated meanwhile (its end would reactivate them
             // against that decision), nor over the account's last admin.
-            let skip = if user.status != UserStatus::Active {
-                Some("the user was deactivated already")
-            } else if crate::access::principal::is_last_admin(conn, period.account_id, user.id).await? {
-                Some("the user is the account's last admin")
-            } else {
-                None
+            let skip = match user.status == UserStatus::Active {
+                false => Some("the user was deactivated already"),
+                true => {
+                    // D4, counted under the account's guard: no concurrent change removes an
+                    // admin meanwhile.
+                    crate::store::accounts::guard(conn, period.account_id).await?;
+                    crate::access::principal::is_last_admin(conn, period.account_id, user.id)
+                        .await?
+                        .then_some("the user is the account's last admin")
+                }
             };
             if let Some(why) = skip {
                 if !claim(conn, period, PeriodState::Cancelled, now).await? {
@@ -110,19 +114,21 @@ async fn apply(state: &AppState, period: &PeriodRecord, now: Timestamp) -> Resul
                 store::show_on_users(conn, &store::one_user(user.id)).await?;
                 activity::record(conn, &actor, "user.deactivation_skipped", target, &changes).await?;
             } else {
-                if !claim(conn, period, PeriodState::InEffect, now).await? {
+                // Not committed (so rolled back) unless both hold: the next round sees why not.
+                if !claim(conn, period, PeriodState::InEffect, now).await?
+                    || !super::service::deactivate(
+                        conn,
+                        &actor,
+                        &user,
+                        period.id,
+                        period.reason.as_deref(),
+                        ActivationCause::Scheduled,
+                        now,
+                    )
+                    .await?
+                {
                     return Ok(false);
                 }
-                super::service::deactivate(
-                    conn,
-                    &actor,
-                    &user,
-                    period.id,
-                    period.reason.as_deref(),
-                    ActivationCause::Scheduled,
-                    now,
-                )
-                .await?;
                 changes.diff("status", UserStatus::Active, UserStatus::Disabled);
                 activity::record(conn, &actor, "user.updated", target, &changes).await?;
             }

@@ -96,10 +96,9 @@ pub async fn create(state: &AppState, principal: &Principal, user: UserId, input
     if begins_now && target.record.status != UserStatus::Active {
         return Err(already_deactivated());
     }
+    store::lock_user(conn, user).await?;
     refuse_overlap(conn, principal, user, None, from, until).await?;
-    if target.holds.admin && principal::is_last_admin(conn, principal.account(), user).await? {
-        return Err(principal::last_admin());
-    }
+    let admins_before = last_admin_guard(conn, principal, &target).await?;
     let state_now = if begins_now { PeriodState::InEffect } else { PeriodState::Pending };
     let new = NewPeriod {
         starts_at: from,
@@ -113,7 +112,12 @@ pub async fn create(state: &AppState, principal: &Principal, user: UserId, input
     let id = store::insert_period(conn, principal.account(), user, &new).await?;
     let mut changes = period_changes(from, until, reason.as_deref());
     if begins_now {
-        deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now).await?;
+        if !deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now)
+            .await?
+        {
+            return Err(already_deactivated());
+        }
+        principal::keep_an_admin(conn, principal.account(), admins_before).await?;
         changes.diff("status", UserStatus::Active, UserStatus::Disabled);
     }
     store::show_on_users(conn, &store::one_user(user)).await?;
@@ -143,6 +147,7 @@ pub async fn edit(
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, user).await?;
+    store::lock_user(conn, user).await?;
     let period = open_period(conn, principal, user, id).await?;
     if expected_version.is_some_and(|v| v != period.version) {
         return Err(Error::PreconditionFailed);
@@ -178,6 +183,19 @@ pub async fn edit(
     if begins_now && target.record.status != UserStatus::Active {
         return Err(already_deactivated());
     }
+    let admins_before = match begins_now {
+        true => last_admin_guard(conn, principal, &target).await?,
+        false => 0,
+    };
+    // R20: a member out for good holds no seat; given a date of return, they take one again.
+    if begun
+        && period.ends_at.is_none()
+        && until.is_some()
+        && target.record.status == UserStatus::Disabled
+        && !target.record.is_end_user
+    {
+        crate::users::seats::make_room(conn, principal.account(), 1).await?;
+    }
     let to = if begun || begins_now { PeriodState::InEffect } else { PeriodState::Pending };
     let moved = store::Moved { state: to, starts_at: from, ends_at: until, reason: reason.as_deref() };
     if !store::move_period(conn, &period, Some(period.version), &moved, now.as_ms()).await? {
@@ -189,7 +207,12 @@ pub async fn edit(
         .diff("until", period.ends_at.map(Timestamp::to_rfc3339), until.map(Timestamp::to_rfc3339))
         .diff("reason", period.reason.clone(), reason.clone());
     if begins_now {
-        deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now).await?;
+        if !deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now)
+            .await?
+        {
+            return Err(already_deactivated());
+        }
+        principal::keep_an_admin(conn, principal.account(), admins_before).await?;
         changes.diff("status", UserStatus::Active, UserStatus::Disabled);
     }
     store::show_on_users(conn, &store::one_user(user)).await?;
@@ -219,32 +242,33 @@ pub async fn cancel(state: &AppState, principal: &Principal, user: UserId, id: P
     let period = open_period(conn, principal, user, id).await?;
     let mut changes = Changes::new();
     changes.set("period", id.0);
-    if period.state == PeriodState::Pending {
-        store::move_period(conn, &period, None, &store::Moved::to(&period, PeriodState::Cancelled), now.as_ms())
-            .await?;
-    } else {
-        store::move_period(conn, &period, None, &store::Moved::to(&period, PeriodState::Ended), now.as_ms()).await?;
-        if target.record.status == UserStatus::Disabled {
-            // Back for good: a seat is needed unless the period kept one (it had a date of return).
-            if period.ends_at.is_none() && !target.record.is_end_user {
-                crate::users::seats::make_room(conn, principal.account(), 1).await?;
-            }
-            let how = Activation {
-                change: ActivationChange::Reactivated,
-                cause: ActivationCause::Manual,
-                at: now,
-                reason: None,
-                period: Some(id),
-            };
-            users_store::move_status(
-                conn,
-                principal.account(),
-                user,
-                UserStatus::Disabled,
-                UserStatus::Active,
-                now.as_ms(),
-            )
-            .await?;
+    let to = if period.state == PeriodState::Pending { PeriodState::Cancelled } else { PeriodState::Ended };
+    // Moved only as it was read: the job may have begun or ended it meanwhile.
+    if !store::move_period(conn, &period, Some(period.version), &store::Moved::to(&period, to), now.as_ms()).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    if to == PeriodState::Ended && target.record.status == UserStatus::Disabled {
+        // Back for good: a seat is needed unless the period kept one (it had a date of return).
+        if period.ends_at.is_none() && !target.record.is_end_user {
+            crate::users::seats::make_room(conn, principal.account(), 1).await?;
+        }
+        let how = Activation {
+            change: ActivationChange::Reactivated,
+            cause: ActivationCause::Manual,
+            at: now,
+            reason: None,
+            period: Some(id),
+        };
+        if users_store::move_status(
+            conn,
+            principal.account(),
+            user,
+            UserStatus::Disabled,
+            UserStatus::Active,
+            now.as_ms(),
+        )
+        .await?
+        {
             crate::users::status::changed(conn, &principal.actor, user, &target.record.login, how).await?;
             changes.diff("status", UserStatus::Disabled, UserStatus::Active);
         }
@@ -261,6 +285,20 @@ pub async fn cancel(state: &AppState, principal: &Principal, user: UserId, id: P
     let saved = store::period(conn, principal.account(), id).await?.ok_or(Error::NotFound("deactivation period"))?;
     tx.commit().await?;
     Ok(saved.into())
+}
+
+/// D4 for a period that deactivates an admin: the account's guard taken and its admins
+/// counted (to check with `keep_an_admin` once the user is deactivated); the last one is refused
+/// at once, even for a period that begins later.
+async fn last_admin_guard(conn: &mut Conn, principal: &Principal, target: &principal::Target) -> Result<i64> {
+    if !target.holds.admin {
+        return Ok(0);
+    }
+    let before = principal::admins_before(conn, principal.account()).await?;
+    if principal::is_last_admin(conn, principal.account(), target.record.id).await? {
+        return Err(principal::last_admin());
+    }
+    Ok(before)
 }
 
 /// The user's period `id` while it is open; 404 when it is not theirs, 409 once it is over.

@@ -46,6 +46,7 @@ pub mod access_policy;
 pub mod account;
 pub mod activity;
 pub mod caller;
+pub mod invitation;
 pub mod lifecycle;
 pub mod mail;
 pub mod password_reset;

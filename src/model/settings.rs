@@ -15,7 +15,25 @@ pub struct SecuritySettings {
     pub second_factor: SecondFactorPolicy,
     /// When sign-in asks for a CAPTCHA (R31).
     pub captcha: CaptchaPolicy,
+    /// How long an invitation's link works (R19).
+    pub invitations: InvitationPolicy,
 }
+
+/// R19: an invitation's link works this many days after it was last sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitationPolicy {
+    #[schema(minimum = 1, maximum = 90)]
+    pub valid_days: u32,
+}
+
+impl Default for InvitationPolicy {
+    fn default() -> Self {
+        InvitationPolicy { valid_days: 7 }
+    }
+}
+
+pub const INVITATION_DAYS: std::ops::RangeInclusive<u32> = 1..=90;
 
 /// Brute-force protection: a login is locked for `lock_minutes` after `max_failures` failed
 /// sign-ins within `window_minutes`; an address is refused (429) for as long after

@@ -15,15 +15,19 @@ use crate::ids::{AccountId, UserId};
 pub enum UserStatus {
     Active,
     Disabled,
+    /// Invited (R19, the seeds' "Pending"): made by an invitation, not accepted yet. Cannot sign
+    /// in; occupies a seat.
+    Invited,
 }
 
 impl UserStatus {
-    pub const ALL: [UserStatus; 2] = [UserStatus::Active, UserStatus::Disabled];
+    pub const ALL: [UserStatus; 3] = [UserStatus::Active, UserStatus::Disabled, UserStatus::Invited];
 
     pub fn as_str(self) -> &'static str {
         match self {
             UserStatus::Active => "active",
             UserStatus::Disabled => "disabled",
+            UserStatus::Invited => "invited",
         }
     }
 
@@ -259,6 +263,8 @@ pub struct UserRecord {
     /// back at `deactivation_until` (never when `None`).
     pub deactivation_from: Option<Timestamp>,
     pub deactivation_until: Option<Timestamp>,
+    /// An invited user's open invitation ends then (R19); `None` when none was sent.
+    pub invitation_expires_at: Option<Timestamp>,
 }
 
 impl UserRecord {
@@ -328,6 +334,7 @@ impl UserRecord {
             captcha_required: false,
             deactivation_from: None,
             deactivation_until: None,
+            invitation_expires_at: None,
         }
     }
 }

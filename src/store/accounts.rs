@@ -104,30 +104,41 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-/// The account's row, locked until the transaction ends, so that a seat check that counts and
-/// then adds a member is not raced by another (PostgreSQL; SQLite's writers take turns anyway).
-pub async fn lock(conn: &mut Conn, id: AccountId) -> Result<Option<AccountRecord>, sqlx::Error> {
-    let row_lock = super::Engine::of(conn).row_lock();
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1{row_lock}"))
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await
+/// Takes the account's guard (migration 0010's `account_guards`) until the transaction ends:
+/// changes that take a seat or may remove the last admin follow one another per account, and a
+/// mass action on a PostgreSQL snapshot that races one of them is refused (40001) rather than
+/// count wrong. An UPDATE, not a locking read, for that reason.
+pub async fn guard(conn: &mut Conn, id: AccountId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_guards (account_id, changes) VALUES ($1, 1) \
+         ON CONFLICT (account_id) DO UPDATE SET changes = account_guards.changes + 1",
+    )
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
-/// What makes a user occupy a seat (R20), as a condition on `users u`: a member, not an end
-/// user, who is active, or deactivated for a time with a date of return (their seat is kept
-/// for them, so that the reactivation never finds the account full).
-pub const OCCUPIES_A_SEAT: &str =
-    "(u.is_end_user = FALSE AND (u.status = 'active' OR u.deactivation_until IS NOT NULL))";
+/// What makes a user occupy a seat (R20), as a condition on `users u`: a member (not an end
+/// user) who is active or invited, or deactivated for a time with a date of return — their
+/// period in effect has an end — whose seat is kept for them, so that the reactivation never
+/// finds the account full.
+pub const OCCUPIES_A_SEAT: &str = "(u.is_end_user = FALSE AND (u.status IN ('active', 'invited') OR \
+     (u.status = 'disabled' AND EXISTS (SELECT 1 FROM deactivation_periods p WHERE p.user_id = u.id \
+     AND p.state = 'in_effect' AND p.ends_at IS NOT NULL))))";
 
-/// How many of the account's users occupy a seat.
+/// How many of the account's users occupy a seat: two counts, each on its index.
 pub async fn seats_used(conn: &mut Conn, id: AccountId) -> Result<i64, sqlx::Error> {
-    let row: (i64,) =
-        sqlx::query_as(&format!("SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT}"))
-            .bind(id.0)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(row.0)
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND u.is_end_user = FALSE \
+         AND u.status IN ('active', 'invited')), \
+         (SELECT COUNT(*) FROM deactivation_periods p JOIN users u ON u.id = p.user_id WHERE p.account_id = $1 \
+         AND p.state = 'in_effect' AND p.ends_at IS NOT NULL AND u.status = 'disabled' AND u.is_end_user = FALSE)",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.0 + row.1)
 }
 
 /// How many of the users matched by `users_where` (a condition on `users u`) do not occupy a
@@ -165,20 +176,23 @@ pub async fn seats_by_role(conn: &mut Conn, id: AccountId) -> Result<Vec<(i64, S
     Ok(rows)
 }
 
-/// Up to `limit` of the users who occupy a seat, by login, after the login key `after`.
+/// Up to `limit` of the users who occupy a seat and whom `seen` covers (D8), by login, after
+/// the login key `after`: `(id, login, login key, status, back at)`.
 pub async fn seat_holders(
     conn: &mut Conn,
     id: AccountId,
+    seen: &super::grants::Seen,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<(i64, String, String, Option<i64>)>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT u.id, u.login, u.status, u.deactivation_until FROM users u WHERE u.account_id = $1 AND {OCCUPIES_A_SEAT} \
-         AND ($2 IS NULL OR u.login_key > $2) ORDER BY u.login_key LIMIT $3"
-    ))
-    .bind(id.0)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await
+) -> Result<Vec<(i64, String, String, String, Option<i64>)>, sqlx::Error> {
+    let mut sql = crate::store::sql::Sql::new(format!(
+        "SELECT u.id, u.login, u.login_key, u.status, u.deactivation_until FROM users u WHERE {OCCUPIES_A_SEAT} \
+         AND u.account_id = "
+    ));
+    sql.bind(id.0).append(&seen.users_sql());
+    if let Some(after) = after {
+        sql.push(" AND u.login_key > ").bind(after);
+    }
+    sql.push(" ORDER BY u.login_key LIMIT ").bind(limit);
+    sql.query_as().fetch_all(&mut *conn).await
 }

@@ -45,6 +45,14 @@ pub struct OwnedPeriod {
     pub created_by_label: String,
 }
 
+/// Whom a mass action that sets `to` changes: the deactivated for `active`, else the active.
+pub fn status_before(to: UserStatus) -> UserStatus {
+    match to {
+        UserStatus::Active => UserStatus::Disabled,
+        UserStatus::Disabled | UserStatus::Invited => UserStatus::Active,
+    }
+}
+
 /// The users a mass action selects: its target within what the actor sees, less those the
 /// actor may not change (`exclude`, a condition on `users u` starting with ` AND`).
 pub fn selected(account: AccountId, seen: &Seen, target: &Target, exclude: &Sql) -> Sql {
@@ -58,7 +66,9 @@ pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
     let mut sql = selected.clone();
     match plan {
         Plan::SetStatus { to, exclude } => {
-            sql.push(" AND u.status <> ").bind(to.as_str());
+            // Activating reaches the deactivated and deactivating the active: never an invited
+            // user, whose way in is their invitation.
+            sql.push(" AND u.status = ").bind(status_before(*to).as_str());
             if let Some(me) = exclude {
                 sql.push(" AND u.id <> ").bind(me.0);
             }

@@ -280,15 +280,10 @@ pub async fn admin_role(conn: &mut Conn, account: AccountId) -> Result<Option<i6
     row.map(|r| r.try_get(0)).transpose()
 }
 
-/// Holds the account's row until the transaction ends (PostgreSQL; SQLite serialises writes),
-/// so that two changes that each leave one admin cannot both commit (D4).
+/// Takes the account's guard until the transaction ends (`accounts::guard`), so that two
+/// changes that each leave one admin cannot both commit (D4).
 pub async fn lock_account(conn: &mut Conn, account: AccountId) -> Result<(), sqlx::Error> {
-    let row_lock = super::Engine::of(conn).row_lock();
-    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1{row_lock}"))
-        .bind(account.0)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(())
+    super::accounts::guard(conn, account).await
 }
 
 /// Whether `user` is a user of `account` that `seen` covers.

@@ -127,11 +127,13 @@ pub async fn move_period(
     Ok(sql.query().execute(&mut *conn).await?.rows_affected() == 1)
 }
 
-/// Periods whose next step fell due at or before `now`, soonest first.
+/// Periods whose next step fell due at or before `now`, soonest first; at the same moment,
+/// ends before beginnings, so that back-to-back periods hand over (the first reactivates, the
+/// second deactivates) rather than the second finding the user out already.
 pub async fn due(conn: &mut Conn, now: Timestamp, limit: i64) -> Result<Vec<PeriodRecord>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {PERIOD_COLUMNS} FROM deactivation_periods WHERE due_at IS NOT NULL AND due_at <= $1 \
-         ORDER BY due_at, id LIMIT $2"
+         ORDER BY due_at, CASE WHEN state = 'in_effect' THEN 0 ELSE 1 END, id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
@@ -164,7 +166,8 @@ pub async fn show_on_users(conn: &mut Conn, users_where: &Sql) -> Result<u64, sq
     let next = |column: &str| {
         format!(
             "(SELECT p.{column} FROM deactivation_periods p WHERE p.user_id = users.id \
-             AND p.state IN ('pending', 'in_effect') ORDER BY p.starts_at, p.id LIMIT 1)"
+             AND p.state IN ('pending', 'in_effect') \
+             ORDER BY CASE WHEN p.state = 'in_effect' THEN 0 ELSE 1 END, p.starts_at, p.id LIMIT 1)"
         )
     };
     let mut sql = Sql::new(format!(
@@ -339,4 +342,15 @@ pub async fn insert_period_per_user(conn: &mut Conn, p: &NewPeriod<'_>, users_wh
         .push(" FROM users u WHERE ")
         .append(users_where);
     Ok(sql.query().execute(&mut *conn).await?.rows_affected())
+}
+
+/// Holds the user's row until the transaction ends (PostgreSQL; SQLite's writers take turns),
+/// so that two requests cannot both find no overlap and save overlapping periods.
+pub async fn lock_user(conn: &mut Conn, user: UserId) -> Result<(), sqlx::Error> {
+    let row_lock = super::Engine::of(conn).row_lock();
+    sqlx::query(&format!("SELECT id FROM users WHERE id = $1{row_lock}"))
+        .bind(user.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(())
 }

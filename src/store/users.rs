@@ -19,7 +19,7 @@ pub(crate) const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_
     u.totp_confirmed_at, \
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
     u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes, \
-    u.captcha_required, u.deactivation_from, u.deactivation_until";
+    u.captcha_required, u.deactivation_from, u.deactivation_until, u.invitation_expires_at";
 
 /// The things a user is linked to, each through its own join table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

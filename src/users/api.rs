@@ -39,8 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Comma list: `active,disabled`.
-    #[param(pattern = r"^((active|disabled)(,(active|disabled))*)?$")]
+    /// Comma list: `active,disabled,invited`.
+    #[param(pattern = r"^((active|disabled|invited)(,(active|disabled|invited))*)?$")]
     status: Option<String>,
     /// Comma list of role ids.
     #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
@@ -384,6 +384,6 @@ async fn get_seats(
     ApiQuery(query): ApiQuery<SeatsQuery>,
 ) -> Result<axum::Json<super::seats::SeatsView>> {
     let limit = page_limit(query.limit)?;
-    let account = auth.principal(&client).account();
-    Ok(axum::Json(super::seats::report(&state, account, query.cursor.as_deref(), limit).await?))
+    let principal = auth.principal(&client);
+    Ok(axum::Json(super::seats::report(&state, &principal, query.cursor.as_deref(), limit).await?))
 }

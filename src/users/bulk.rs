@@ -406,11 +406,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let mut changes = Changes::new();
     match &plan {
         store::Plan::SetStatus { to, .. } => {
-            let from = match to {
-                UserStatus::Active => UserStatus::Disabled,
-                UserStatus::Disabled => UserStatus::Active,
-            };
-            changes.diff("status", from, *to);
+            changes.diff("status", store::status_before(*to), *to);
         }
         store::Plan::Schedule { period, .. } => {
             changes.set(

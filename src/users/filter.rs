@@ -20,9 +20,11 @@ impl UserFilter {
         for item in split(status) {
             match UserStatus::parse(item) {
                 Some(s) => filter.status.push(s),
-                None => {
-                    issues.add("status", "unknown_status", format!("unknown status {item:?}: use active or disabled"))
-                }
+                None => issues.add(
+                    "status",
+                    "unknown_status",
+                    format!("unknown status {item:?}: use active, disabled or invited"),
+                ),
             }
         }
         filter.role = parse_ids(&mut issues, "role", role);

@@ -237,6 +237,21 @@ impl UserInput {
                 None
             }
         });
+        // R19: a user becomes invited through an invitation, and leaves that status by
+        // accepting it (or it is revoked), never by an edit.
+        match (current.map(|c| c.status), status) {
+            (Some(UserStatus::Invited), Some(s)) if s != UserStatus::Invited => issues.add(
+                "status",
+                "invited",
+                "the user has not accepted their invitation yet: resend it, or revoke it",
+            ),
+            (c, Some(UserStatus::Invited)) if c != Some(UserStatus::Invited) => issues.add(
+                "status",
+                "by_invitation",
+                "a user becomes invited through an invitation (POST …/invitations)",
+            ),
+            _ => {}
+        }
         let two_factor_method = self.two_factor_method.as_deref().and_then(|v| match TwoFactorMethod::parse(v) {
             Some(m) => Some(m),
             None => {

@@ -26,13 +26,14 @@ pub async fn count(conn: &mut Conn, account: AccountId) -> Result<SeatCount> {
     Ok(SeatCount { used: accounts::seats_used(conn, account).await?, total: record.seat_limit })
 }
 
-/// Refuses with 409 when `adding` more members would pass the account's limit. It locks the
-/// account's row first, so two requests that each take the last seat cannot both pass.
+/// Refuses with 409 when `adding` more members would pass the account's limit. It takes the
+/// account's guard first, so two requests that each take the last seat cannot both pass.
 pub async fn make_room(conn: &mut Conn, account: AccountId, adding: i64) -> Result<()> {
     if adding <= 0 {
         return Ok(());
     }
-    let record = accounts::lock(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    accounts::guard(conn, account).await?;
+    let record = accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
     let Some(total) = record.seat_limit else { return Ok(()) };
     let used = accounts::seats_used(conn, account).await?;
     if used + adding > total {
@@ -69,7 +70,8 @@ pub struct SeatsView {
     /// Seats per role held directly (a member with two roles counts under both); `role_id`
     /// `null`: members with no role.
     pub by_role: Vec<SeatsOfRole>,
-    /// Who occupies them, by login (the first `limit`).
+    /// Who occupies them, by login (the first `limit`): for readers who may see users
+    /// (`users.view`), those they see; empty for the others.
     pub holders: Vec<SeatHolder>,
     pub next_cursor: Option<String>,
 }
@@ -91,12 +93,15 @@ pub struct SeatHolder {
     pub returns_at: Option<String>,
 }
 
+/// The counts for whoever holds `billing.view`; the holders only for those who may see users
+/// (`users.view`), and only those they see (D8).
 pub async fn report(
     state: &crate::state::AppState,
-    account: AccountId,
+    principal: &crate::access::Principal,
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<SeatsView> {
+    let account = principal.account();
     use crate::http::{CursorOf, decode_cursor, encode_cursor};
     let after = cursor.filter(|c| !c.is_empty()).map(|c| decode_cursor(CursorOf::Users, c)).transpose()?;
     let mut conn = state.store.read().await?;
@@ -110,17 +115,23 @@ pub async fn report(
             count,
         })
         .collect();
-    let mut rows = accounts::seat_holders(&mut conn, account, after.as_deref(), limit + 1).await?;
+    let mut rows = match principal.has(crate::access::Permission::UsersView) {
+        true => {
+            let seen = principal.seen_for(crate::access::Permission::UsersView);
+            accounts::seat_holders(&mut conn, account, &seen, after.as_deref(), limit + 1).await?
+        }
+        false => Vec::new(),
+    };
     let next_cursor = match rows.len() as i64 > limit {
         true => {
             rows.truncate(limit as usize);
-            rows.last().map(|r| encode_cursor(CursorOf::Users, &r.1.to_lowercase()))
+            rows.last().map(|r| encode_cursor(CursorOf::Users, &r.2))
         }
         false => None,
     };
     let holders = rows
         .into_iter()
-        .map(|(id, login, status, until)| SeatHolder {
+        .map(|(id, login, _, status, until)| SeatHolder {
             id,
             login,
             status,

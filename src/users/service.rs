@@ -79,6 +79,10 @@ pub struct UserView {
     /// The current or next deactivation period (R18); `null` when none is open. Its details
     /// and the user's other periods are under `…/users/{id}/deactivations`.
     pub deactivation: Option<DeactivationShown>,
+    /// For an invited user (R19): when the link last sent ends (it may have passed: then it
+    /// can be resent); `null` when it was saved and not sent yet. Details are under
+    /// `…/invitations`.
+    pub invitation_expires_at: Option<String>,
     #[serde(flatten)]
     pub assignments: Assignments,
     pub created_at: String,
@@ -121,6 +125,10 @@ impl UserView {
             must_change_password: r.must_change_password,
             has_avatar: r.avatar_at.is_some(),
             has_sip_password: r.sip_password.is_some(),
+            invitation_expires_at: r
+                .invitation_expires_at
+                .filter(|_| r.status == UserStatus::Invited)
+                .map(Timestamp::to_rfc3339),
             deactivation: r.deactivation_from.map(|from| DeactivationShown {
                 from: from.to_rfc3339(),
                 until: r.deactivation_until.map(Timestamp::to_rfc3339),
@@ -307,14 +315,7 @@ pub async fn create(
     input: UserInput,
 ) -> Result<(UserView, Option<SecretString>)> {
     let account = principal.account();
-    // Giving access is editing access: roles, groups and direct permissions need users.edit too.
-    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
-        && !principal.has(Permission::UsersEdit)
-    {
-        return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
-    }
     let fields = input.to_fields(None)?;
-    guard_superuser(principal, None, &fields)?;
     let settings = account_settings(state, account).await?;
     let (password, generated) = change::given_or_generated(input.password.clone(), &settings, fields.login.as_str());
     if generated.is_none() {
@@ -326,8 +327,59 @@ pub async fn create(
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
+    let new = NewUser {
+        input: &input,
+        fields,
+        password: Some(NewPassword {
+            hash: &hash,
+            generated: generated.is_some(),
+            history: settings.password_policy.history,
+        }),
+        invitation: false,
+    };
+    let id = insert_checked(conn, state, principal, new, now).await?;
+    let view = view(conn, account, id).await?;
+    tx.commit().await?;
+    Ok((view, generated))
+}
+
+/// A user about to be created: what was asked, parsed, and how they will sign in.
+pub(crate) struct NewUser<'a> {
+    pub input: &'a UserInput,
+    pub fields: UserFields,
+    /// `None`: none yet (an invited user chooses theirs when accepting).
+    pub password: Option<NewPassword<'a>>,
+    /// Made by an invitation (recorded so in the activity log).
+    pub invitation: bool,
+}
+
+pub(crate) struct NewPassword<'a> {
+    pub hash: &'a str,
+    pub generated: bool,
+    pub history: u32,
+}
+
+/// Every rule of creating a user, checked and written in the caller's transaction — a creation
+/// or an invitation: D1 (what is given), D8 (whom one may make), seats (R20), uniqueness, the
+/// links, and the activity record.
+pub(crate) async fn insert_checked(
+    conn: &mut Conn,
+    state: &AppState,
+    principal: &Principal,
+    new: NewUser<'_>,
+    now: i64,
+) -> Result<UserId> {
+    let account = principal.account();
+    let NewUser { input, fields, password, invitation } = new;
+    // Giving access is editing access: roles, groups and direct permissions need users.edit too.
+    if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
+        && !principal.has(Permission::UsersEdit)
+    {
+        return Err(Error::Forbidden("assigning roles, groups or permissions needs users.edit".into()));
+    }
+    guard_superuser(principal, None, &fields)?;
     let standing = principal::standing(conn, principal).await?;
-    let links = resolve_links(conn, account, &input).await?;
+    let links = resolve_links(conn, account, input).await?;
     keep_within_scope(principal, &standing, None, &fields, &links)?;
     // D8: nobody makes a user they would not see (a desk lead's new user is at one of their
     // desks), decided before uniqueness so that a 409 says nothing of users out of scope.
@@ -355,11 +407,13 @@ pub async fn create(
         seats::make_room(conn, account, 1).await?;
     }
     check_unique(conn, account, None, &fields).await?;
-    let id =
-        store::insert(conn, account, &fields, Some(&hash), input.must_change_password.unwrap_or(false), now).await?;
-    password_history::push(conn, id, &hash, now, settings.password_policy.history).await?;
+    let must_change = input.must_change_password.unwrap_or(false);
+    let id = store::insert(conn, account, &fields, password.as_ref().map(|p| p.hash), must_change, now).await?;
+    if let Some(p) = &password {
+        password_history::push(conn, id, p.hash, now, p.history).await?;
+    }
     let mut changes = created_changes(&fields);
-    if let Some(Some(sealed)) = seal_sip_password(&state.secrets, id, &input) {
+    if let Some(Some(sealed)) = seal_sip_password(&state.secrets, id, input) {
         store::set_sip_password(conn, id, Some(&sealed)).await?;
         changes.set("sip_password", "set");
     }
@@ -376,8 +430,11 @@ pub async fn create(
             changes.set("permissions", perms);
         }
     }
-    if generated.is_some() {
+    if password.as_ref().is_some_and(|p| p.generated) {
         changes.set("password", "generated");
+    }
+    if invitation {
+        changes.set("invitation", true);
     }
     principal::seen_user(conn, principal, id).await.map_err(|_| outside_scope(principal))?;
     principal::still_reachable(conn, principal, id, &standing).await?;
@@ -389,9 +446,7 @@ pub async fn create(
         &changes,
     )
     .await?;
-    let view = view(conn, account, id).await?;
-    tx.commit().await?;
-    Ok((view, generated))
+    Ok(id)
 }
 
 pub async fn update(
@@ -430,7 +485,9 @@ pub async fn update(
     }
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
     check_unique(conn, account, Some(id), &fields).await?;
-    if occupies_a_seat(&fields, current.deactivation_until.is_some()) && !occupies_a_seat_now(&current) {
+    // R20: reactivated, or no longer an end user, they need a seat — unless they kept theirs.
+    let returning = out_with_a_return(&current, state.config.clock.now());
+    if occupies_a_seat(&fields, returning) && !occupies_a_seat_now(&current, returning) {
         seats::make_room(conn, account, 1).await?;
     }
     // D1 for what the change adds: what the user holds already was given by someone who could.
@@ -497,11 +554,13 @@ pub async fn update(
     }
     // R25, R18: a user who can no longer sign in is signed out at once; either way the
     // activation log keeps it.
-    if current.status != fields.status {
-        let change = match fields.status {
-            UserStatus::Active => ActivationChange::Reactivated,
-            UserStatus::Disabled => ActivationChange::Deactivated,
-        };
+    let change = match (current.status, fields.status) {
+        (UserStatus::Disabled, UserStatus::Active) => Some(ActivationChange::Reactivated),
+        (UserStatus::Active, UserStatus::Disabled) => Some(ActivationChange::Deactivated),
+        // An invited user's status changes only through their invitation (`to_fields`).
+        _ => None,
+    };
+    if let Some(change) = change {
         let how = Activation::new(
             change,
             ActivationCause::Manual,
@@ -789,11 +848,18 @@ fn guard_superuser(principal: &Principal, current: Option<&UserRecord>, fields: 
 /// R20 for a user as an edit or creation leaves them (`returning`: deactivated with a date of
 /// return), and as they are.
 fn occupies_a_seat(fields: &UserFields, returning: bool) -> bool {
-    !fields.flags.is_end_user && (fields.status == UserStatus::Active || returning)
+    !fields.flags.is_end_user && (fields.status != UserStatus::Disabled || returning)
 }
 
-fn occupies_a_seat_now(user: &UserRecord) -> bool {
-    !user.is_end_user && (user.status == UserStatus::Active || user.deactivation_until.is_some())
+fn occupies_a_seat_now(user: &UserRecord, returning: bool) -> bool {
+    !user.is_end_user && (user.status != UserStatus::Disabled || returning)
+}
+
+/// Deactivated by a period in effect that has an end: their seat is kept for them (R20).
+fn out_with_a_return(user: &UserRecord, now: Timestamp) -> bool {
+    user.status == UserStatus::Disabled
+        && user.deactivation_until.is_some()
+        && user.deactivation_from.is_some_and(|from| from <= now)
 }
 
 /// Names the exact field that is taken (the unique indexes stay the last word under races).

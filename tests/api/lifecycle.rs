@@ -17,6 +17,7 @@ both_engines!(
     mass_actions_schedule_and_log_all_or_nothing,
     seats_limit_members_not_end_users,
     a_disabled_account_ends_its_sessions_and_is_logged,
+    back_to_back_periods_hand_over_and_a_date_of_return_takes_a_seat,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -430,4 +431,43 @@ async fn a_disabled_account_ends_its_sessions_and_is_logged(engine: Engine) {
     assert_eq!(lines[0]["change"], "reactivated");
     assert_eq!(lines[1]["change"], "deactivated");
     assert!(log(&app, "").await.is_empty(), "the default account's log is its own");
+}
+
+async fn back_to_back_periods_hand_over_and_a_date_of_return_takes_a_seat(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme", "seat_limit": 2 })).await.json(201);
+    let users = "/api/v1/accounts/acme/users";
+    let admin_role = app.builtin_role_in(&app.token, "acme", "admin").await;
+    app.post(users, json!({ "login": "boss", "roles": [admin_role] })).await.json(201);
+    let ann = app.post(users, json!({ "login": "ann" })).await.json(201)["id"].as_i64().unwrap();
+    let periods = format!("{users}/{ann}/deactivations");
+    let log_of_ann = || async {
+        let page = app.get(&format!("/api/v1/accounts/acme/activation-log?user={ann}")).await.json(200);
+        let mut lines: Vec<String> =
+            list_items(&page).iter().map(|l| l["change"].as_str().unwrap().to_string()).collect();
+        lines.reverse();
+        lines
+    };
+    // The later one saved first: at the hour they meet, the first ends before the second begins.
+    app.post(&periods, json!({ "from": at(&app, 2 * HOUR), "until": at(&app, 3 * HOUR) })).await.json(201);
+    app.post(&periods, json!({ "from": at(&app, HOUR), "until": at(&app, 2 * HOUR) })).await.json(201);
+    app.clock.advance(HOUR).await;
+    let status = || async { app.get(&format!("{users}/{ann}")).await.json(200)["status"].clone() };
+    assert_eq!(status().await, "disabled");
+    app.clock.advance(HOUR).await;
+    assert_eq!(status().await, "disabled", "the second period took over");
+    let states: Vec<Value> =
+        app.get(&periods).await.json(200).as_array().unwrap().iter().map(|p| p["state"].clone()).collect();
+    assert_eq!(states, [json!("in_effect"), json!("ended")]);
+    assert_eq!(log_of_ann().await, ["deactivated", "reactivated", "deactivated"]);
+    app.clock.advance(HOUR).await;
+    assert_eq!(status().await, "active");
+
+    // Out for good, Ann frees her seat; given a date of return, she needs one again.
+    let open = app.post(&periods, json!({ "reason": "left" })).await.json(201);
+    app.post(users, json!({ "login": "cy" })).await.json(201);
+    let path = format!("{periods}/{}", open["id"]);
+    let back = app.send(app.req(Method::PATCH, &path).json(&json!({ "until": at(&app, HOUR) }))).await;
+    back.problem_field(409, "seats", "seats_full");
+    assert_eq!(app.get(&periods).await.json(200)[0]["until"], Value::Null, "nothing changed");
 }

@@ -421,7 +421,9 @@ fn lock_until_text(rfc3339: &str) -> String {
 
 /// R18: "Scheduled" before a period begins, "Until …" while it runs with an end.
 fn deactivation_badge(u: &UserView, d: &crate::users::service::DeactivationShown, link: bool) -> Markup {
-    let begun = u.status == UserStatus::Disabled;
+    // Begun: they are out and it started (a deactivated user's later period has not).
+    let begun = u.status == UserStatus::Disabled
+        && crate::clock::parse_rfc3339(&d.from).is_some_and(|from| from <= crate::clock::now_ms());
     let title = format!(
         "Deactivated from {}{}",
         lock_until_text(&d.from),
@@ -445,5 +447,6 @@ pub(in crate::console) fn status_label(s: UserStatus) -> &'static str {
     match s {
         UserStatus::Active => "Active",
         UserStatus::Disabled => "Disabled",
+        UserStatus::Invited => "Invited",
     }
 }

@@ -48,6 +48,7 @@ pub(super) struct Members {
     /// Slots in use.
     live: RoaringBitmap,
     disabled: RoaringBitmap,
+    invited: RoaringBitmap,
     locked_until: HashMap<u32, i64>,
     end_user_company: HashMap<u32, Box<str>>,
     /// Per link kind: the slots linked to each role, group, desk, skill.
@@ -141,6 +142,7 @@ impl Members {
             free: Vec::new(),
             live: RoaringBitmap::new(),
             disabled: RoaringBitmap::new(),
+            invited: RoaringBitmap::new(),
             locked_until: HashMap::new(),
             end_user_company: HashMap::new(),
             linked: Default::default(),
@@ -220,8 +222,14 @@ impl Members {
         self.generation[slot as usize] = self.next_generation;
         self.forget(slot);
         self.keys.set(slot, &row.login_key);
-        if row.status == UserStatus::Disabled {
-            self.disabled.insert(slot);
+        match row.status {
+            UserStatus::Disabled => {
+                self.disabled.insert(slot);
+            }
+            UserStatus::Invited => {
+                self.invited.insert(slot);
+            }
+            UserStatus::Active => {}
         }
         if let Some(until) = row.locked_until {
             self.locked_until.insert(slot, until);
@@ -240,6 +248,7 @@ impl Members {
     /// Clears what a slot's user was: status, lock, company, links.
     fn unlink(&mut self, slot: u32) {
         self.disabled.remove(slot);
+        self.invited.remove(slot);
         self.locked_until.remove(&slot);
         self.end_user_company.remove(&slot);
         for kind in &mut self.linked {
@@ -476,12 +485,21 @@ impl<'a> Plan<'a> {
                 conditions.push(Condition::AnyOf { sets, also: None });
             }
         }
-        let active = filter.status.contains(&UserStatus::Active);
-        let disabled = filter.status.contains(&UserStatus::Disabled);
-        match (active, disabled) {
-            (true, false) => conditions.push(Condition::NoneOf(&members.disabled)),
-            (false, true) => conditions.push(Condition::AnyOf { sets: vec![&members.disabled], also: None }),
-            _ => {}
+        // Active is neither disabled nor invited: a set of statuses is what it leaves out, or
+        // (without active) what it is in.
+        let wanted = |s: UserStatus| filter.status.contains(&s);
+        let sets = [(UserStatus::Disabled, &members.disabled), (UserStatus::Invited, &members.invited)];
+        if !filter.status.is_empty() && !UserStatus::ALL.iter().all(|s| wanted(*s)) {
+            if wanted(UserStatus::Active) {
+                for (status, set) in sets {
+                    if !wanted(status) {
+                        conditions.push(Condition::NoneOf(set));
+                    }
+                }
+            } else {
+                let sets = sets.iter().filter(|(s, _)| wanted(*s)).map(|(_, set)| *set).collect();
+                conditions.push(Condition::AnyOf { sets, also: None });
+            }
         }
         scope_conditions(members, seen, &mut conditions);
         // Smallest set first, so that each intersection is as cheap as it can be.
@@ -588,7 +606,11 @@ mod tests {
             (seed >> 33) % n
         };
         for i in 0..400i64 {
-            let status = if next(5) == 0 { UserStatus::Disabled } else { UserStatus::Active };
+            let status = match next(7) {
+                0 => UserStatus::Disabled,
+                1 => UserStatus::Invited,
+                _ => UserStatus::Active,
+            };
             // Desk 1 is large, desks 2 and 3 small; role 9 rare.
             let desks = match next(20) {
                 0 => vec![2],
@@ -642,7 +664,13 @@ mod tests {
             .into_iter()
             .filter(|(_, key)| after.is_none_or(|a| key.as_str() > a))
             .filter(|(slot, _)| {
-                let status = if m.disabled.contains(*slot) { UserStatus::Disabled } else { UserStatus::Active };
+                let status = if m.disabled.contains(*slot) {
+                    UserStatus::Disabled
+                } else if m.invited.contains(*slot) {
+                    UserStatus::Invited
+                } else {
+                    UserStatus::Active
+                };
                 (f.status.is_empty() || f.status.contains(&status))
                     && (!f.locked || m.locked_until.get(slot).is_some_and(|t| *t > 100))
                     && (0..4).all(|k| has(*slot, k, &links[k]))
@@ -667,6 +695,14 @@ mod tests {
                 ..Default::default()
             },
             UserFilter { status: vec![UserStatus::Active, UserStatus::Disabled], ..Default::default() },
+            UserFilter { status: vec![UserStatus::Invited], ..Default::default() },
+            UserFilter {
+                desk: vec![DeskId(1)],
+                status: vec![UserStatus::Active, UserStatus::Invited],
+                ..Default::default()
+            },
+            UserFilter { status: vec![UserStatus::Disabled, UserStatus::Invited], ..Default::default() },
+            UserFilter { status: UserStatus::ALL.to_vec(), ..Default::default() },
             UserFilter { desk: vec![DeskId(404)], ..Default::default() },
         ];
         let scopes = [
