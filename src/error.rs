@@ -43,6 +43,9 @@ pub enum Error {
     /// Too many failed sign-ins from the client's address: try again after this many seconds.
     #[error("too many failed sign-ins from this address; try again in {0} seconds")]
     TooManyAttempts(u64),
+    /// Asked again too soon (an invitation resent within the minute): after this many seconds.
+    #[error("{1}; try again in {0} seconds")]
+    TooSoon(u64, String),
     /// One-session policy (R33): the user is signed in elsewhere and did not ask to take over.
     #[error("{0}")]
     SessionActive(String),
@@ -80,7 +83,7 @@ impl Error {
             Error::BadRequest(_) | Error::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyAttempts(_) | Error::TooSoon(..) => StatusCode::TOO_MANY_REQUESTS,
             Error::SessionActive(_) => StatusCode::CONFLICT,
             Error::AddressDenied(_) => StatusCode::FORBIDDEN,
             Error::LastAdmin(_) => StatusCode::CONFLICT,
@@ -114,6 +117,7 @@ impl Error {
             Error::PayloadTooLarge(_) => ("too-large", "Payload too large"),
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Error::TooManyAttempts(_) => ("too-many-attempts", "Too many failed sign-ins"),
+            Error::TooSoon(..) => ("too-soon", "Too soon"),
             Error::SessionActive(_) => ("session-active", "Signed in elsewhere"),
             Error::AddressDenied(_) => ("address-denied", "Address not allowed"),
             Error::LastAdmin(_) => ("last-admin", "The account needs an admin"),
@@ -170,7 +174,7 @@ impl IntoResponse for Error {
         if matches!(self, Error::Unauthenticated) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Error::TooManyAttempts(seconds) = self {
+        if let Error::TooManyAttempts(seconds) | Error::TooSoon(seconds, _) = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response

@@ -163,6 +163,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::access_rules::api::router())
         .merge(crate::accounts::api::router())
         .merge(crate::users::api::router())
+        .merge(crate::users::invitations_api::router())
         .merge(crate::lifecycle::api::router())
         .merge(crate::catalog::api::router())
         .merge(crate::activity::api::router())

@@ -236,6 +236,112 @@ pub async fn update(
     Ok(view)
 }
 
+/// How a new account gets its first admin.
+#[derive(Debug, Clone)]
+pub enum FirstAdmin<'a> {
+    /// Invited by email (R19): they choose their login and password, then set up their second factor.
+    Invite { email: &'a str },
+    /// Made now with a generated password, returned once.
+    Password { login: &'a str },
+}
+
+/// An account with its built-in roles and its first admin, in one transaction (platform
+/// operators). Returns the account and, for `FirstAdmin::Password`, the password (shown once).
+pub async fn create_with_admin(
+    state: &AppState,
+    principal: &Principal,
+    slug: &str,
+    name: &str,
+    seat_limit: Option<i64>,
+    first: FirstAdmin<'_>,
+) -> Result<(AccountView, Option<SecretString>)> {
+    if !principal.platform_operator {
+        return Err(Error::Forbidden("only a platform operator creates accounts".into()));
+    }
+    let mut issues = Issues::new();
+    let slug = issues.check("slug", Slug::parse(slug));
+    let name = issues.check("name", EntityName::parse(name));
+    check_seat_limit(&mut issues, seat_limit);
+    match first {
+        FirstAdmin::Invite { email } => {
+            issues.check("admin_email", crate::domain::Email::parse(email));
+        }
+        FirstAdmin::Password { login } => {
+            issues.check("admin_login", Login::parse(login));
+        }
+    }
+    issues.into_result()?;
+    let (slug, name) = (slug.expect("checked"), name.expect("checked"));
+    let mut tx = state.store.begin().await?;
+    let conn = tx.conn();
+    if store::by_slug(conn, slug.as_str()).await?.is_some() {
+        return Err(Error::Conflict { field: "slug", message: format!("an account {slug} exists already") });
+    }
+    let (id, admin_role) = insert_account(conn, &slug, name.as_str(), seat_limit).await?;
+    let mut changes = Changes::new();
+    changes.set("slug", slug.as_str()).set("name", name.as_str()).set("seat_limit", seat_limit);
+    for actor in [principal.actor.clone(), principal.actor.in_account(id)] {
+        let target = Target { kind: "account", id: Some(id.0), label: slug.as_str() };
+        activity::service::record(conn, &actor, "account.created", target, &changes).await?;
+    }
+    let password = match first {
+        FirstAdmin::Password { login } => {
+            let login = Login::parse(login)
+                .map_err(|i| Error::Validation(vec![crate::error::FieldIssue::from_invalid("admin_login", i)]))?;
+            let (_, pw) = insert_admin(conn, id, admin_role, &login, false, &principal.actor.label).await?;
+            Some(pw)
+        }
+        FirstAdmin::Invite { email } => {
+            // The operator invites, acting in the new account (and the seats allow the one).
+            let inviter = Principal { actor: principal.actor.in_account(id), ..principal.clone() };
+            let request = crate::users::invitations::InviteRequest {
+                invitees: vec![crate::users::invitations::Invitee { email: email.to_string(), ..Default::default() }],
+                roles: vec![crate::ids::RoleId(admin_role)],
+                send: true,
+                ..Default::default()
+            };
+            crate::users::invitations::invite_in(state, conn, &inviter, &request).await.map_err(|e| match e {
+                Error::Validation(issues) => Error::Validation(
+                    issues
+                        .into_iter()
+                        .map(|i| crate::error::FieldIssue::new("admin_email", i.code, i.message))
+                        .collect(),
+                ),
+                other => other,
+            })?;
+            None
+        }
+    };
+    let view = store::by_id(conn, id).await?.ok_or(Error::NotFound("account"))?.into();
+    tx.commit().await?;
+    state.mail.wake();
+    Ok((view, password))
+}
+
+/// Every account with how many users it has and how many seats they take (the console's
+/// Accounts page), one page in slug order.
+pub async fn overview(
+    state: &AppState,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<AccountOverview>, Option<String>)> {
+    let page = list(state, cursor, limit).await?;
+    let mut conn = state.store.read().await?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for account in page.items {
+        let users = users::count_in_account(&mut conn, account.id).await?;
+        let seats_used = store::seats_used(&mut conn, account.id).await?;
+        out.push(AccountOverview { account, users, seats_used });
+    }
+    Ok((out, page.next_cursor))
+}
+
+pub struct AccountOverview {
+    pub account: AccountView,
+    pub users: i64,
+    pub seats_used: i64,
+}
+
 /// R20: the number of seats, changed by a platform operator, or by the account's own
 /// billing.manage holders where the operator allows it (`seats_self_service`).
 pub async fn set_seats(

@@ -19,7 +19,11 @@ use crate::error::Error;
 use crate::model::AccountRecord;
 use crate::state::AppState;
 
-/// A signed-in person using the console (their own account, also for platform operators).
+/// The cookie in which a platform operator's console remembers the account they act in.
+pub(crate) const ACTING_COOKIE: &str = "roster_acting";
+
+/// A signed-in person using the console: in their own account, or, for a platform operator who
+/// chose one on the Accounts page, in that account.
 pub(crate) struct ConsoleUser {
     pub caller: Caller,
     /// The token every htmx request sends back as `X-CSRF-Token`.
@@ -28,6 +32,8 @@ pub(crate) struct ConsoleUser {
     pub htmx: bool,
     pub client: ClientInfo,
     pub account_name: String,
+    /// The other account a platform operator acts in (the Accounts page's switcher).
+    pub acting: Option<String>,
 }
 
 pub(crate) fn is_htmx(parts: &Parts) -> bool {
@@ -50,16 +56,30 @@ impl FromRequestParts<AppState> for ConsoleUser {
         };
         let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
         // The caller's account was read with the session (and is re-read after any change to it).
-        let account_name = caller.home_account.name.clone();
+        let mut account_name = caller.home_account.name.clone();
         super::time::set_viewer(&caller.time_display);
-        Ok(ConsoleUser { caller, csrf, htmx, client, account_name })
+        // Only a platform operator acts in another account; a cookie naming one that is gone
+        // (or their own) is ignored.
+        let mut acting = None;
+        if caller.platform_operator {
+            let jar = axum_extra::extract::cookie::CookieJar::from_headers(&parts.headers);
+            if let Some(slug) = jar.get(ACTING_COOKIE).map(|c| c.value().to_string())
+                && slug != caller.account_slug
+                && let Ok(Some(account)) = crate::accounts::service::by_slug(state, &slug).await
+            {
+                account_name = account.name;
+                acting = Some(account.slug);
+            }
+        }
+        Ok(ConsoleUser { caller, csrf, htmx, client, account_name, acting })
     }
 }
 
 impl ConsoleUser {
     /// The central permission check (`auth::extract::authorize`) for the caller's own account.
     pub async fn allow(&self, state: &AppState, permission: Permission) -> Result<AccountRecord, Failure> {
-        authorize(state, &self.caller, &self.caller.account_slug, permission).await.map_err(|e| self.fail(e))
+        let slug = self.acting.as_deref().unwrap_or(&self.caller.account_slug);
+        authorize(state, &self.caller, slug, permission).await.map_err(|e| self.fail(e))
     }
 
     pub fn can(&self, permission: Permission) -> bool {

@@ -12,6 +12,7 @@ mod ui;
 
 // One page (or set of pages) per capability, named as in `src/`.
 mod access_rules;
+mod accounts;
 mod activity;
 mod captcha;
 mod catalog;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/forgot", get(passwords::forgot_page).post(passwords::forgot))
         .route("/reset-password/{token}", get(passwords::reset_page).post(passwords::reset))
         .route("/enrol/{token}", get(sign_in::enrolment_link::page).post(sign_in::enrolment_link::sign_in))
+        .route("/invite/{token}", get(sign_in::invitation::page).post(sign_in::invitation::accept))
         .route("/login/second-factor", post(sign_in::steps::verify))
         .route("/login/second-factor/email", post(sign_in::steps::send_email))
         .route("/login/totp-setup", post(sign_in::steps::confirm_setup))
@@ -62,6 +64,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/bulk", post(users::bulk::run))
         .route("/console/users/bulk/values", get(users::bulk::values))
         .route("/console/users/new", get(users::form::new_page).post(users::form::create))
+        .route("/console/users/invite", get(users::invite::page).post(users::invite::create))
+        .route("/console/users/{id}/invitation", get(users::invite::invitation_page))
+        .route("/console/users/{id}/invitation/send", post(users::invite::send))
+        .route("/console/users/{id}/invitation/address", post(users::invite::readdress))
+        .route("/console/users/{id}/invitation/revoke", post(users::invite::revoke))
         .route(
             "/console/users/{id}",
             get(|Path(id): Path<i64>| async move { Redirect::to(&format!("/console/users/{id}/edit")) }),
@@ -81,6 +88,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/deactivation", get(lifecycle::page).post(lifecycle::save))
         .route("/console/users/{id}/deactivation/{period}/cancel", post(lifecycle::cancel))
         .route("/console/activation-log", get(lifecycle::activation_log))
+        .route("/console/accounts", get(accounts::list).post(accounts::create))
+        .route("/console/accounts/home", post(accounts::home))
+        .route("/console/accounts/{slug}", get(accounts::edit_page).post(accounts::save))
+        .route("/console/accounts/{slug}/act", post(accounts::act))
         .route("/console/seats", get(seats::page))
         .route("/console/seats/summary", get(seats::summary))
         .route("/console/activity", get(activity::account_activity))

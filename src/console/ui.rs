@@ -16,6 +16,7 @@ pub(crate) enum Nav {
     Activity,
     Sessions,
     Tokens,
+    Accounts,
     Seats,
     Settings,
     Outbox,
@@ -70,6 +71,9 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                 @if u.can(Permission::TokensView) {
                                     li { a href="/console/tokens" aria-current=[current(Nav::Tokens)] { "API tokens" } }
                                 }
+                                @if u.caller.platform_operator {
+                                    li { a href="/console/accounts" aria-current=[current(Nav::Accounts)] { "Accounts" } }
+                                }
                                 @if u.can(Permission::BillingView) {
                                     li { a href="/console/seats" aria-current=[current(Nav::Seats)] { "Seats" } }
                                 }
@@ -80,9 +84,16 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                             }
                         }
                         div.whoami {
-                            span.account title=(format!("Account: {}", u.caller.account_slug)) {
-                                span.visually-hidden { "Account: " }
-                                (u.account_name)
+                            @if let Some(slug) = &u.acting {
+                                span.account.acting #acting-account title=(format!("Acting in the account {slug} as a platform operator")) {
+                                    "Acting in " (u.account_name)
+                                }
+                                button.button.subtle type="button" hx-post="/console/accounts/home" { "Back to my account" }
+                            } @else {
+                                span.account title=(format!("Account: {}", u.caller.account_slug)) {
+                                    span.visually-hidden { "Account: " }
+                                    (u.account_name)
+                                }
                             }
                             a.signed-in href="/console/me" aria-current=[current(Nav::Me)] title="My account: password and sessions" {
                                 span.visually-hidden { "Signed in as " }

@@ -133,6 +133,7 @@ pub enum CursorOf {
     Activity,
     Activation,
     Periods,
+    Invitations,
 }
 
 impl CursorOf {
@@ -150,6 +151,7 @@ impl CursorOf {
             CursorOf::Activity => "e",
             CursorOf::Activation => "v",
             CursorOf::Periods => "p",
+            CursorOf::Invitations => "i",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod captcha;
 pub mod challenges;
 pub mod grants;
 pub mod invalidation;
+pub mod invitations;
 pub mod lifecycle;
 pub mod mail;
 pub mod named;

@@ -29,6 +29,10 @@ pub enum BulkAction {
     Deactivate,
     /// Deactivate for a time (`from`, `until`, either open; R18).
     ScheduleDeactivation,
+    /// Send the invited users' invitations again (R19; not those sent within the minute).
+    ResendInvitation,
+    /// Revoke the invited users' invitations: they are removed.
+    RevokeInvitation,
     Delete,
     AssignDesks,
     UnassignDesks,
@@ -41,10 +45,12 @@ pub enum BulkAction {
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 12] = [
+    pub const ALL: [BulkAction; 14] = [
         BulkAction::Activate,
         BulkAction::Deactivate,
         BulkAction::ScheduleDeactivation,
+        BulkAction::ResendInvitation,
+        BulkAction::RevokeInvitation,
         BulkAction::Delete,
         BulkAction::AssignDesks,
         BulkAction::UnassignDesks,
@@ -61,6 +67,8 @@ impl BulkAction {
             BulkAction::Activate => "activate",
             BulkAction::Deactivate => "deactivate",
             BulkAction::ScheduleDeactivation => "schedule_deactivation",
+            BulkAction::ResendInvitation => "resend_invitation",
+            BulkAction::RevokeInvitation => "revoke_invitation",
             BulkAction::Delete => "delete",
             BulkAction::AssignDesks => "assign_desks",
             BulkAction::UnassignDesks => "unassign_desks",
@@ -78,6 +86,8 @@ impl BulkAction {
             BulkAction::Activate => "Activate",
             BulkAction::Deactivate => "Deactivate",
             BulkAction::ScheduleDeactivation => "Deactivate for a time",
+            BulkAction::ResendInvitation => "Resend invitation",
+            BulkAction::RevokeInvitation => "Revoke invitation",
             BulkAction::Delete => "Delete",
             BulkAction::AssignDesks => "Assign desks",
             BulkAction::UnassignDesks => "Unassign desks",
@@ -358,6 +368,46 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         }
         _ => false,
     };
+    if matches!(req.action, BulkAction::ResendInvitation | BulkAction::RevokeInvitation) {
+        let revoking = req.action == BulkAction::RevokeInvitation;
+        let mut invited = selected.clone();
+        invited.push(" AND u.status = ").bind(UserStatus::Invited.as_str());
+        if req.dry_run {
+            let changed = store::count_where(conn, &invited).await?;
+            return Ok(BulkResult {
+                action: req.action,
+                matched,
+                changed,
+                out_of_reach,
+                yourself_left_out,
+                dry_run: true,
+            });
+        }
+        let changed =
+            crate::users::invitations::resend_or_revoke_many(state, conn, principal, &invited, revoking).await?;
+        let mut summary = Changes::new();
+        summary.set("target", &req.target).set("matched", matched).set("changed", changed);
+        let label = format!("{changed} invitations");
+        let action = format!("users.bulk_{}", req.action.as_str());
+        activity::service::record(
+            conn,
+            &principal.actor,
+            &action,
+            EventTarget { kind: "users", id: None, label: &label },
+            &summary,
+        )
+        .await?;
+        tx.commit().await?;
+        state.mail.wake();
+        return Ok(BulkResult {
+            action: req.action,
+            matched,
+            changed: changed as i64,
+            out_of_reach,
+            yourself_left_out,
+            dry_run: false,
+        });
+    }
     let plan = match (req.action, link) {
         (BulkAction::Activate, _) => store::Plan::SetStatus { to: UserStatus::Active, exclude: None },
         (BulkAction::Deactivate, _) => store::Plan::SetStatus { to: UserStatus::Disabled, exclude: me },
@@ -374,7 +424,9 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         },
         (BulkAction::Delete, _) => store::Plan::Delete { exclude: me, keep_superusers: !principal.platform_operator },
         (_, Some((link, add))) => store::Plan::Link { link, add, values: values.clone() },
-        (_, None) => unreachable!("every other action has a link"),
+        (BulkAction::ResendInvitation | BulkAction::RevokeInvitation, _) | (_, None) => {
+            unreachable!("invitations are answered above; every other action has a link")
+        }
     };
     // The users this action changes; evaluated before anything is written.
     let changing = store::changing_where(&selected, &plan);

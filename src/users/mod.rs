@@ -4,6 +4,8 @@ pub mod api;
 pub mod bulk;
 pub mod filter;
 pub mod input;
+pub mod invitations;
+pub mod invitations_api;
 pub mod reach;
 pub mod seats;
 pub mod service;

@@ -37,6 +37,7 @@ mod instances;
 
 mod access_rules;
 mod access_rules_console;
+mod accounts_console;
 mod activity;
 mod auth;
 mod authorization_matrix;
@@ -57,7 +58,9 @@ mod delegation_scopes;
 mod errors;
 mod failure_injection;
 mod forgot_password;
+mod invitations;
 mod lifecycle;
+mod lifecycle_browser;
 mod lifecycle_console;
 mod listing;
 mod listing_memory;

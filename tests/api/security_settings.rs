@@ -23,7 +23,8 @@ fn defaults() -> Value {
         "sessions": { "console_idle_minutes": 30, "phone_idle_minutes": 10080, "absolute_hours": 12,
             "one_session_per_user": false },
         "second_factor": { "required_for": "admins", "email_code_minutes": 10 },
-        "captcha": { "always": false, "after_address_failures": 0 }
+        "captcha": { "always": false, "after_address_failures": 0 },
+        "invitations": { "valid_days": 7 }
     })
 }
 

@@ -4,5 +4,6 @@
 //! page is in `console/captcha.rs`; forgot and reset password in `console/passwords.rs`.
 
 pub(super) mod enrolment_link;
+pub(super) mod invitation;
 pub(super) mod page;
 pub(super) mod steps;

@@ -244,6 +244,8 @@ fn result_message(r: &BulkResult, names: &str) -> String {
         BulkAction::Activate => "activated".to_string(),
         BulkAction::Deactivate => "deactivated".to_string(),
         BulkAction::ScheduleDeactivation => "given the deactivation period".to_string(),
+        BulkAction::ResendInvitation => "sent their invitation again".to_string(),
+        BulkAction::RevokeInvitation => "uninvited".to_string(),
         BulkAction::Delete => "deleted".to_string(),
         BulkAction::AssignDesks | BulkAction::AssignGroups => format!("added to {names}"),
         BulkAction::UnassignDesks | BulkAction::UnassignGroups => format!("removed from {names}"),

@@ -129,11 +129,19 @@ pub(in crate::console) async fn list(
         Some("deleted") => Some("The user was deleted."),
         Some("two_factor") => Some("The two-factor method was changed."),
         Some("totp_reset") => Some("The authenticator was reset: the user sets up a new one at their next sign-in."),
+        Some("invited") => Some("The invitations were sent."),
+        Some("invitations_saved") => Some(
+            "The invitations were saved: send them from each user's Invitation page, or all at once with the mass action.",
+        ),
+        Some("revoked") => Some("The invitation was revoked and the invited user removed."),
         _ => None,
     };
     let bulk_allowed = user.can(Permission::UsersEdit) || user.can(Permission::UsersDelete);
     let create = html! {
-        @if user.can(Permission::UsersCreate) { a.button.primary href="/console/users/new" { "Create New User" } }
+        @if user.can(Permission::UsersCreate) {
+            a.button href="/console/users/invite" { "Invite users" }
+            a.button.primary href="/console/users/new" { "Create New User" }
+        }
     };
     let body = html! {
         (ui::page_head("Users", Some("Everyone who can sign in to this account, their roles, desks and second factor."), create))
@@ -282,7 +290,8 @@ fn kept_row(
     let locked = listed.shows_a_lock(now);
     let offers = acting.offers(listed.record.id, locked);
     let make = || row(&page.view(listed), &offers, selectable).into_string();
-    if locked || listed.record.deactivation_from.is_some() {
+    // An invitation expires with time too.
+    if locked || listed.record.deactivation_from.is_some() || listed.record.invitation_expires_at.is_some() {
         return PreEscaped(make().into());
     }
     PreEscaped(listed.renderings.get_or_make(offers.row_key(selectable), make))
@@ -334,6 +343,7 @@ fn row(u: &UserView, offers: &Offers, selectable: bool) -> Markup {
                 div.badges {
                     span class=(format!("status status-{}", u.status.as_str())) { (status_label(u.status)) }
                     @if let Some(d) = &u.deactivation { (deactivation_badge(u, d, offers.security)) }
+                    @if u.status == UserStatus::Invited { (invitation_badge(u)) }
                     @if let Some(until) = &u.locked_until {
                         @let title = format!("Sign-in locked after too many failed attempts, until {}", lock_until_text(until));
                         @if offers.sessions {
@@ -416,6 +426,23 @@ fn lock_until_text(rfc3339: &str) -> String {
     match crate::clock::parse_rfc3339(rfc3339) {
         Some(ms) => ui::viewer_time().format(ms),
         None => rfc3339.to_string(),
+    }
+}
+
+/// R19: an invited user's link, expired or not, with the way to their invitation.
+fn invitation_badge(u: &UserView) -> Markup {
+    let expired = u
+        .invitation_expires_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)
+        .is_some_and(|at| at <= crate::clock::now_ms());
+    let (text, title) = match (&u.invitation_expires_at, expired) {
+        (None, _) => ("Not sent", "Saved to be sent later".to_string()),
+        (Some(at), true) => ("Expired", format!("The link expired {}; it can be sent again", lock_until_text(at))),
+        (Some(at), false) => ("Pending", format!("The link works until {}", lock_until_text(at))),
+    };
+    html! {
+        a.status.status-scheduled.status-locked[expired] href=(format!("/console/users/{}/invitation", u.id.0)) title=(title) { (text) }
     }
 }
 
