@@ -208,7 +208,7 @@ fn router(state: AppState, ops: &crate::observability::Ops) -> Router {
 }
 
 /// Paths whose next segment is a secret (a link's token from a mail).
-const TOKEN_PATHS: [&str; 2] = ["/reset-password/", "/enrol/"];
+const TOKEN_PATHS: [&str; 3] = ["/reset-password/", "/enrol/", "/invite/"];
 
 /// The request's URI as the log may show it (D9): the token of an emailed link is replaced by
 /// `…`, so that a debug log never holds a usable link.
@@ -269,6 +269,7 @@ mod tests {
         assert_eq!(uri("/reset-password/AbC123-_xyz"), "/reset-password/…");
         assert_eq!(uri("/enrol/AbC123?x=1"), "/enrol/…?x=1");
         assert_eq!(uri("/enrol/AbC123/more"), "/enrol/…/more");
+        assert_eq!(uri("/invite/AbC123"), "/invite/…");
         assert_eq!(uri("/api/v1/accounts/default/users?limit=5"), "/api/v1/accounts/default/users?limit=5");
         assert_eq!(uri("/login?account=default"), "/login?account=default");
     }

@@ -92,6 +92,13 @@ pub async fn create(state: &AppState, principal: &Principal, user: UserId, input
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, user).await?;
+    if target.record.status == UserStatus::Invited {
+        return Err(Error::StateConflict(FieldIssue::new(
+            "status",
+            "invited",
+            "the user has not accepted their invitation yet: revoke it rather than deactivate them",
+        )));
+    }
     let begins_now = from <= now;
     if begins_now && target.record.status != UserStatus::Active {
         return Err(already_deactivated());

@@ -85,12 +85,21 @@ pub async fn open_of_users(conn: &mut Conn, users_where: &Sql) -> Result<Vec<Inv
 pub async fn page(
     conn: &mut Conn,
     account: AccountId,
+    seen: &super::grants::Seen,
     states: &[InvitationState],
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<InvitationRecord>, sqlx::Error> {
     let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM invitations WHERE account_id = "));
     sql.bind(account.0);
+    // D8: those of users the reader sees (a revoked one, whose user is gone, only to readers of
+    // the whole account).
+    if *seen != super::grants::Seen::All {
+        sql.push(" AND user_id IN (SELECT u.id FROM users u WHERE u.account_id = ")
+            .bind(account.0)
+            .append(&seen.users_sql())
+            .push(")");
+    }
     if !states.is_empty() {
         let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
         sql.push(" AND state IN (").bind_list(&names).push(")");
@@ -145,6 +154,39 @@ pub async fn readdressed(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Accepted through the link `token_hash`, if it is still that invitation's newest and has not
+/// expired at `now`: a link replaced or expired since it was checked accepts nothing.
+pub async fn accepted_by_link(
+    conn: &mut Conn,
+    invitation: &InvitationRecord,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invitations SET state = 'accepted', ended_at = $1, version = version + 1 \
+         WHERE id = $2 AND token_hash = $3 AND state = 'sent' AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(invitation.id.0)
+    .bind(token_hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends the open invitations of the users matched by `users_where` (a condition on `users u`),
+/// who are being deleted: their links then say "withdrawn".
+pub async fn revoke_for_users(conn: &mut Conn, users_where: &Sql, now: i64) -> Result<u64, sqlx::Error> {
+    let mut sql = Sql::new("UPDATE invitations SET state = 'revoked', ended_at = ");
+    sql.bind(now)
+        .push(
+            ", version = version + 1 WHERE state IN ('saved', 'sent') AND user_id IN (SELECT u.id FROM users u WHERE ",
+        )
+        .append(users_where)
+        .push(")");
+    Ok(sql.query().execute(&mut *conn).await?.rows_affected())
 }
 
 /// Accepted or revoked: the end of an open invitation, once.

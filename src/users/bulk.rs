@@ -229,8 +229,15 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     if !principal.has(Permission::UsersEdit) {
         return Err(Error::Forbidden("a mass action needs the permission users.edit".into()));
     }
-    if req.action == BulkAction::Delete && !principal.has(Permission::UsersDelete) {
+    // Revoking an invitation removes the invited user: as deleting does, it needs users.delete;
+    // sending one needs users.create, as inviting does.
+    if matches!(req.action, BulkAction::Delete | BulkAction::RevokeInvitation)
+        && !principal.has(Permission::UsersDelete)
+    {
         return Err(Error::Forbidden("this needs the permission users.delete".into()));
+    }
+    if req.action == BulkAction::ResendInvitation && !principal.has(Permission::UsersCreate) {
+        return Err(Error::Forbidden("this needs the permission users.create".into()));
     }
     if let Target::Ids(ids) = &req.target {
         if ids.is_empty() {
@@ -291,7 +298,9 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     // Deleting needs users.delete too: its scope bounds the target as well (D8).
     let seen =
         match (req.action, principal.seen_for(Permission::UsersEdit), principal.seen_for(Permission::UsersDelete)) {
-            (BulkAction::Delete, edit, delete) if edit != delete => Seen::Both(Box::new(edit), Box::new(delete)),
+            (BulkAction::Delete | BulkAction::RevokeInvitation, edit, delete) if edit != delete => {
+                Seen::Both(Box::new(edit), Box::new(delete))
+            }
             (_, edit, _) => edit,
         };
     let mut tx = state.store.begin_snapshot().await?;
@@ -493,6 +502,10 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let activation = status_change.activation(&plan);
     if let Some(how) = activation {
         crate::users::status::changing_many(conn, &principal.actor, how, &changing).await?;
+    }
+    if let store::Plan::Delete { .. } = &plan {
+        // An invited user deleted takes their open invitation with them: its link says "withdrawn".
+        crate::store::invitations::revoke_for_users(conn, &changing, now_ms()).await?;
     }
     let applied = store::apply(conn, &selected, &plan, &changing, now_ms()).await?;
     debug_assert_eq!(recorded, applied);

@@ -189,12 +189,25 @@ pub(crate) async fn invite_in(
     .into_iter()
     .map(|(_, n)| n)
     .collect::<Vec<_>>();
+    // R20: each invited member takes a seat; counted once for all of them.
+    crate::users::seats::make_room(conn, account, emails.len() as i64).await?;
     let mut out = Vec::with_capacity(emails.len());
     let mut to_send = Vec::new();
     for (i, (person, email)) in req.invitees.iter().zip(&emails).enumerate() {
         let login = match &person.login {
             Some(l) => l.clone(),
-            None => login_from(email, &taken),
+            None => {
+                // A number added to the address's name may be taken as well: asked until free.
+                let mut candidate = login_from(email, &taken);
+                while !users_store::taken_values(conn, account, Unique::Login, &[candidate.to_ascii_lowercase()])
+                    .await?
+                    .is_empty()
+                {
+                    taken.insert(candidate.to_ascii_lowercase());
+                    candidate = login_from(email, &taken);
+                }
+                candidate
+            }
         };
         taken.insert(login.to_ascii_lowercase());
         let input = UserInput {
@@ -212,7 +225,7 @@ pub(crate) async fn invite_in(
         let mut fields = input.to_fields(None).map_err(at)?;
         fields.status = UserStatus::Invited;
         let login = fields.login.as_str().to_string();
-        let new = NewUser { input: &input, fields, password: None, invitation: true };
+        let new = NewUser { input: &input, fields, password: None, invitation: true, seat_taken: true };
         let user = insert_checked(conn, state, principal, new, now.as_ms()).await.map_err(at)?;
         let secret = token::new_token();
         let new = NewInvitation {
@@ -405,6 +418,10 @@ pub async fn readdress(
     let conn = tx.conn();
     let record = reachable(conn, principal, id).await?;
     still_open(&record)?;
+    // A sent one goes again to the new address: the same limits as a resend.
+    if record.state == InvitationState::Sent {
+        refuse_too_soon(&record, now)?;
+    }
     let user = UserId(record.user_id.ok_or(Error::NotFound("invitation"))?);
     let current = users_store::get(conn, principal.account(), user).await?.ok_or(Error::NotFound("user"))?;
     let input = UserInput { email: Some(Some(email.as_str().to_string())), ..Default::default() };
@@ -520,18 +537,8 @@ pub async fn list(
     let now = state.config.clock.now();
     let mut conn = state.store.read().await?;
     let seen = principal.seen_for(crate::access::Permission::UsersView);
-    let mut out = Vec::new();
-    for r in store::page(&mut conn, principal.account(), states, before, limit).await? {
-        let visible = match (r.user_id, &seen) {
-            (_, crate::store::grants::Seen::All) => true,
-            (Some(u), seen) => crate::store::grants::covers(&mut conn, principal.account(), seen, UserId(u)).await?,
-            (None, _) => false,
-        };
-        if visible {
-            out.push(InvitationView::of(r, now));
-        }
-    }
-    Ok(out)
+    let rows = store::page(&mut conn, principal.account(), &seen, states, before, limit).await?;
+    Ok(rows.into_iter().map(|r| InvitationView::of(r, now)).collect())
 }
 
 pub async fn get(state: &AppState, principal: &Principal, id: InvitationId) -> Result<InvitationView> {
@@ -617,8 +624,12 @@ pub async fn accept(
     if !taken.is_empty() && login.key() != live.user.login.to_ascii_lowercase() {
         return Err(Error::Conflict { field: "login", message: "this login is already taken in the account".into() });
     }
-    if !store::end(conn, &live.invitation, InvitationState::Accepted, now.as_ms()).await? {
-        return Err(Error::invalid("token", "used", "this invitation was accepted already: sign in"));
+    if !store::accepted_by_link(conn, &live.invitation, &token::hash(secret), now.as_ms()).await? {
+        return Err(Error::invalid(
+            "token",
+            "changed",
+            "this invitation link no longer works (it was accepted, replaced or withdrawn meanwhile)",
+        ));
     }
     if !store::accept_user(conn, live.user.id, &login, &hash, now.as_ms()).await? {
         return Err(Error::invalid("token", "unknown", "this invitation link is not valid"));

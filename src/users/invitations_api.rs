@@ -111,11 +111,12 @@ pub struct Readdress {
 }
 
 /// Change the address of an open invitation: a link already sent stops working, and the
-/// invitation goes again to the new address.
+/// invitation goes again to the new address (as a resend: not within a minute, 429).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account}/invitations/{id}", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), request_body = Readdress, security(("bearer" = [])),
     responses((status = 200, body = InvitationView), (status = 404, body = crate::error::Problem),
-        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+        (status = 429, description = "A sent invitation was sent less than a minute ago", body = crate::error::Problem)))]
 async fn readdress_invitation(
     State(state): State<AppState>,
     auth: Authorized<perm::UsersEdit>,
@@ -127,14 +128,15 @@ async fn readdress_invitation(
     Ok(axum::Json(invitations::readdress(&state, &principal, InvitationId(path.id), &req.email).await?))
 }
 
-/// Revoke an open invitation: its link stops working and the invited user is removed.
+/// Revoke an open invitation: its link stops working and the invited user is removed (which
+/// needs `users.delete`, as deleting them would).
 #[utoipa::path(delete, path = "/api/v1/accounts/{account}/invitations/{id}", tag = "users",
     params(("account" = String, Path), ("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = InvitationView), (status = 404, body = crate::error::Problem),
         (status = 409, body = crate::error::Problem)))]
 async fn revoke_invitation(
     State(state): State<AppState>,
-    auth: Authorized<perm::UsersEdit>,
+    auth: Authorized<perm::UsersDelete>,
     client: ClientInfo,
     path: ItemPath,
 ) -> Result<axum::Json<InvitationView>> {

@@ -336,6 +336,7 @@ pub async fn create(
             history: settings.password_policy.history,
         }),
         invitation: false,
+        seat_taken: false,
     };
     let id = insert_checked(conn, state, principal, new, now).await?;
     let view = view(conn, account, id).await?;
@@ -351,6 +352,8 @@ pub(crate) struct NewUser<'a> {
     pub password: Option<NewPassword<'a>>,
     /// Made by an invitation (recorded so in the activity log).
     pub invitation: bool,
+    /// The caller made room for this user already (R20: a batch counts seats once).
+    pub seat_taken: bool,
 }
 
 pub(crate) struct NewPassword<'a> {
@@ -370,7 +373,7 @@ pub(crate) async fn insert_checked(
     now: i64,
 ) -> Result<UserId> {
     let account = principal.account();
-    let NewUser { input, fields, password, invitation } = new;
+    let NewUser { input, fields, password, invitation, seat_taken } = new;
     // Giving access is editing access: roles, groups and direct permissions need users.edit too.
     if (input.roles.is_some() || input.groups.is_some() || input.permissions.is_some())
         && !principal.has(Permission::UsersEdit)
@@ -403,7 +406,7 @@ pub(crate) async fn insert_checked(
         input.permissions.as_deref(),
     )
     .await?;
-    if occupies_a_seat(&fields, false) {
+    if occupies_a_seat(&fields, false) && !seat_taken {
         seats::make_room(conn, account, 1).await?;
     }
     check_unique(conn, account, None, &fields).await?;
@@ -468,6 +471,13 @@ pub async fn update(
         return Err(Error::PreconditionFailed);
     }
     let fields = input.to_fields(Some(&current))?;
+    if current.status == UserStatus::Invited && current.email.as_deref() != fields.email.as_ref().map(|e| e.as_str()) {
+        return Err(Error::invalid(
+            "email",
+            "invited",
+            "an invited user's address changes on their invitation, which sends a new link (PATCH …/invitations/{id})",
+        ));
+    }
     guard_superuser(principal, Some(&current), &fields)?;
     let links = resolve_links(conn, account, &input).await?;
     let before = store::assignments(conn, &[id]).await?.remove(&id).unwrap_or_default();
@@ -671,6 +681,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: UserId) -> Resu
     changes.set("login", &current.login).set("email", &current.email);
     activity::service::record(conn, &principal.actor, "user.deleted", EventTarget::user(id, &current.login), &changes)
         .await?;
+    crate::store::invitations::revoke_for_users(conn, &crate::store::lifecycle::one_user(id), now_ms()).await?;
     store::delete(conn, account, id).await?;
     principal::keep_an_admin(conn, account, admins_before).await?;
     tx.commit().await?;

@@ -18,6 +18,7 @@ both_engines!(
     an_invited_admin_sets_up_the_authenticator_first,
     the_console_invites_and_manages_invitations,
     a_desk_lead_invites_within_their_reach,
+    an_invited_user_is_edited_deleted_and_guarded,
 );
 
 const DAY: i64 = 24 * 3_600_000;
@@ -186,7 +187,10 @@ async fn resend_readdress_and_revoke(engine: Engine) {
     let dead = reqwest::get(app.url(&format!("/invite/{first}"))).await.unwrap();
     assert_eq!(dead.status(), 410, "the older link stops working");
 
-    // A new address: the user's email follows, the link so far stops, a new one goes there.
+    // A new address: the user's email follows, the link so far stops, a new one goes there
+    // (a sending like a resend: not within the minute).
+    app.send(app.req(Method::PATCH, &path).json(&json!({ "email": "bo@elsewhere.org" }))).await.problem(429);
+    app.clock.advance(61_000).await;
     let moved = app.send(app.req(Method::PATCH, &path).json(&json!({ "email": "bo@elsewhere.org" }))).await.json(200);
     assert_eq!(moved["email"], "bo@elsewhere.org");
     let third = link_to(&app, "bo@elsewhere.org").await;
@@ -330,6 +334,7 @@ async fn the_console_invites_and_manages_invitations(engine: Engine) {
         .await
         .expect(200)
         .has("The invitation was sent.");
+    app.clock.advance(61_000).await;
     console
         .post(&format!("/console/users/{one}/invitation/address"), &[("email", "uno@example.com")])
         .await
@@ -349,7 +354,8 @@ async fn a_desk_lead_invites_within_their_reach(engine: Engine) {
     let lead_role = app
         .create_named(
             "roles",
-            json!({ "name": "Lead", "scope": "desks", "permissions": ["users.view", "users.create", "users.edit"] }),
+            json!({ "name": "Lead", "scope": "desks",
+                "permissions": ["users.view", "users.create", "users.edit", "users.delete"] }),
         )
         .await;
     app.user_with_password("lead", STRONG, json!({ "roles": [lead_role], "desks": [sales] })).await;
@@ -378,4 +384,45 @@ async fn a_desk_lead_invites_within_their_reach(engine: Engine) {
     let listed = app.get_as(&lead, &path).await.json(200);
     let emails: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["s@example.com"], "only those they see");
+}
+
+async fn an_invited_user_is_edited_deleted_and_guarded(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    // A generated login avoids one taken with a number already: "sam", "sam2" exist.
+    app.user_with_password("sam", STRONG, json!({})).await;
+    app.user_with_password("sam2", STRONG, json!({})).await;
+    let made = invite(&app, json!({ "invitees": [{ "email": "sam@example.com" }] })).await;
+    assert_eq!(made[0]["login"], "sam3");
+    let id = made[0]["user_id"].as_i64().unwrap();
+    let path = format!("{}/{}", app.acct("invitations"), made[0]["id"]);
+    // Edited like anyone, but not their status or address (the invitation's).
+    let etag = app.get_user(id).await.etag();
+    app.patch_user(id, Some(&etag), json!({ "first_name": "Sam" })).await.expect(200);
+    let etag = app.get_user(id).await.etag();
+    app.patch_user(id, Some(&etag), json!({ "email": "other@example.com" }))
+        .await
+        .problem_field(422, "email", "invited");
+    let console = Console::sign_in_with_second_factor(&app, &app.admin_login, &app.admin_password).await;
+    let form = console.get(&format!("/console/users/{id}/edit")).await;
+    form.expect(200).has("They become active by accepting their invitation");
+    // Not readdressed within the minute of a sending either; no deactivation periods.
+    app.send(app.req(Method::PATCH, &path).json(&json!({ "email": "x@example.com" }))).await.problem(429);
+    app.post(
+        &format!("{}/deactivations", app.user_path(id)),
+        json!({ "from": app.clock.now().plus_ms(3_600_000).to_rfc3339() }),
+    )
+    .await
+    .problem_field(409, "status", "invited");
+    // Revoking removes the user: it needs users.delete.
+    let (_, _, editor) = app.user_with_permissions("editor", &["users.view", "users.edit", "users.create"]).await;
+    app.delete_as(&editor, &path).await.problem(403);
+    let revoke = json!({ "action": "revoke_invitation", "target": { "ids": [id] } });
+    app.post_as(&editor, &app.acct("users/bulk"), revoke).await.problem(403);
+    // Deleting the invited user ends the invitation: its link says withdrawn.
+    let token = link_to(&app, "sam@example.com").await;
+    app.delete_user(id).await.expect(204);
+    assert_eq!(app.get(&path).await.json(200)["state"], "revoked");
+    let page = reqwest::get(app.url(&format!("/invite/{token}"))).await.unwrap();
+    assert_eq!(page.status(), 410);
+    assert!(page.text().await.unwrap().contains("withdrawn"));
 }

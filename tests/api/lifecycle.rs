@@ -18,6 +18,7 @@ both_engines!(
     seats_limit_members_not_end_users,
     a_disabled_account_ends_its_sessions_and_is_logged,
     back_to_back_periods_hand_over_and_a_date_of_return_takes_a_seat,
+    an_import_past_the_seats_is_refused_whole,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -470,4 +471,26 @@ async fn back_to_back_periods_hand_over_and_a_date_of_return_takes_a_seat(engine
     let back = app.send(app.req(Method::PATCH, &path).json(&json!({ "until": at(&app, HOUR) }))).await;
     back.problem_field(409, "seats", "seats_full");
     assert_eq!(app.get(&periods).await.json(200)[0]["until"], Value::Null, "nothing changed");
+}
+
+async fn an_import_past_the_seats_is_refused_whole(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    app.post("/api/v1/accounts", json!({ "slug": "acme", "name": "Acme", "seat_limit": 2 })).await.json(201);
+    app.post("/api/v1/accounts/acme/users", json!({ "login": "boss" })).await.json(201);
+    let dir = tempfile::tempdir().unwrap();
+    // Two members need two seats (one is free); the end user and the disabled member need none.
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "login,is_end_user,status\nann,,\nbob,,\nclient,true,\noff,,disabled\n").unwrap();
+    let run = app.roster(&["users", "import", "--account", "acme", file.to_str().unwrap()]).await;
+    assert!(!run.ok, "{}", run.stdout);
+    assert!(run.stderr.contains("uses 1 of 2 seats"), "{}", run.stderr);
+    let users = app.get("/api/v1/accounts/acme/users?limit=100").await.json(200);
+    assert_eq!(users["items"].as_array().unwrap().len(), 1, "all or nothing");
+    // Without Bob it fits: 2 of 2.
+    std::fs::write(&file, "login,is_end_user,status\nann,,\nclient,true,\noff,,disabled\n").unwrap();
+    app.roster_ok(&["users", "import", "--account", "acme", file.to_str().unwrap()]).await;
+    let seats = app.get("/api/v1/accounts/acme/seats").await.json(200);
+    assert_eq!((seats["used"].as_i64(), seats["total"].as_i64()), (Some(2), Some(2)));
+    let log = app.get("/api/v1/accounts/acme/activation-log?trigger=import").await.json(200);
+    assert_eq!(log["items"][0]["user_label"], "off", "imported disabled: {log}");
 }

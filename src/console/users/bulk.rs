@@ -22,8 +22,10 @@ use crate::users::bulk::{self, BulkAction, BulkRequest, BulkResult};
 use crate::users::service;
 
 pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> Markup {
-    let allowed = |a: BulkAction| {
-        if a == BulkAction::Delete { user.can(Permission::UsersDelete) } else { user.can(Permission::UsersEdit) }
+    let allowed = |a: BulkAction| match a {
+        BulkAction::Delete | BulkAction::RevokeInvitation => user.can(Permission::UsersDelete),
+        BulkAction::ResendInvitation => user.can(Permission::UsersEdit) && user.can(Permission::UsersCreate),
+        _ => user.can(Permission::UsersEdit),
     };
     // D8: "all" is all the users the viewer manages, which a scoped viewer is told.
     let acting = if user.can(Permission::UsersEdit) { Permission::UsersEdit } else { Permission::UsersDelete };
@@ -154,7 +156,10 @@ pub(in crate::console) async fn run(
     let Some(action) = first(&form, "action").and_then(BulkAction::parse) else {
         return Ok(result_alert("Choose a mass action first."));
     };
-    let needed = if action == BulkAction::Delete { Permission::UsersDelete } else { Permission::UsersEdit };
+    let needed = match action {
+        BulkAction::Delete | BulkAction::RevokeInvitation => Permission::UsersDelete,
+        _ => Permission::UsersEdit,
+    };
     let account = user.allow(&state, needed).await?;
     let principal = user.principal(&account, needed);
     let params = ListParams::from_pairs(&form, "f_");

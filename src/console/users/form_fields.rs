@@ -86,8 +86,13 @@ pub(in crate::console) fn user_form(
                 }
                 fieldset.card {
                     legend { "Status and security" }
-                    (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
-                        Some(if own.is_some() { "You cannot disable yourself." } else { "A disabled user cannot sign in." }), own.is_some()))
+                    @if v.get("status") == "invited" {
+                        (select("status", "Status", &[("invited", "Invited")], v, issues,
+                            Some("They become active by accepting their invitation (see Invitation)."), true))
+                    } @else {
+                        (select("status", "Status", &[("active", "Active"), ("disabled", "Disabled")], v, issues,
+                            Some(if own.is_some() { "You cannot disable yourself." } else { "A disabled user cannot sign in." }), own.is_some()))
+                    }
                     @if !creating && own.is_none() {
                         (text("status_reason", "Reason for a change of status").maxlength(500)
                             .hint("Kept in the activation log when the status changes.").render(issues))

@@ -218,6 +218,7 @@ async fn render(
     let title = format!("Invitation of {}", view.login);
     let may_send = user.can(Permission::UsersCreate);
     let may_change = user.can(Permission::UsersEdit);
+    let may_revoke = user.can(Permission::UsersDelete);
     let body = html! {
         (super::actions::breadcrumbs(&view, "Invitation"))
         (ui::page_head(&title, None, html! {}))
@@ -244,7 +245,7 @@ async fn render(
                             @if inv.sends == 0 { "Send now" } @else { "Send again" }
                         }
                     }
-                    @if may_change {
+                    @if may_revoke {
                         button.button.danger type="button" hx-post=(format!("/console/users/{id}/invitation/revoke")) hx-target="body"
                             hx-confirm="Revoke this invitation? The link stops working and the invited user is removed." { "Revoke" }
                     }
@@ -312,8 +313,8 @@ pub(in crate::console) async fn revoke(
     user: ConsoleUser,
     Path(id): Path<i64>,
 ) -> Result<Response, Failure> {
-    let account = user.allow(&state, Permission::UsersEdit).await?;
+    let account = user.allow(&state, Permission::UsersDelete).await?;
     let invitation = open_id(&state, &user, id).await?;
-    invitations::revoke(&state, &user.principal(&account, Permission::UsersEdit), invitation).await.or_fail(&user)?;
+    invitations::revoke(&state, &user.principal(&account, Permission::UsersDelete), invitation).await.or_fail(&user)?;
     Ok(go(user.htmx, "/console/users?notice=revoked"))
 }
