@@ -119,12 +119,7 @@ pub async fn create(state: &AppState, principal: &Principal, user: UserId, input
     let id = store::insert_period(conn, principal.account(), user, &new).await?;
     let mut changes = period_changes(from, until, reason.as_deref());
     if begins_now {
-        if !deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now)
-            .await?
-        {
-            return Err(already_deactivated());
-        }
-        principal::keep_an_admin(conn, principal.account(), admins_before).await?;
+        begin_now(conn, principal, &target, id, reason.as_deref(), admins_before, now).await?;
         changes.diff("status", UserStatus::Active, UserStatus::Disabled);
     }
     store::show_on_users(conn, &store::one_user(user)).await?;
@@ -136,9 +131,9 @@ pub async fn create(state: &AppState, principal: &Principal, user: UserId, input
         &changes,
     )
     .await?;
-    let saved = store::period(conn, principal.account(), id).await?.ok_or(Error::NotFound("deactivation period"))?;
+    let saved = read_back(conn, principal, id).await?;
     tx.commit().await?;
-    Ok(saved.into())
+    Ok(saved)
 }
 
 pub async fn edit(
@@ -214,12 +209,7 @@ pub async fn edit(
         .diff("until", period.ends_at.map(Timestamp::to_rfc3339), until.map(Timestamp::to_rfc3339))
         .diff("reason", period.reason.clone(), reason.clone());
     if begins_now {
-        if !deactivate(conn, &principal.actor, &target.record, id, reason.as_deref(), ActivationCause::Manual, now)
-            .await?
-        {
-            return Err(already_deactivated());
-        }
-        principal::keep_an_admin(conn, principal.account(), admins_before).await?;
+        begin_now(conn, principal, &target, id, reason.as_deref(), admins_before, now).await?;
         changes.diff("status", UserStatus::Active, UserStatus::Disabled);
     }
     store::show_on_users(conn, &store::one_user(user)).await?;
@@ -234,9 +224,9 @@ pub async fn edit(
         )
         .await?;
     }
-    let saved = store::period(conn, principal.account(), id).await?.ok_or(Error::NotFound("deactivation period"))?;
+    let saved = read_back(conn, principal, id).await?;
     tx.commit().await?;
-    Ok(saved.into())
+    Ok(saved)
 }
 
 /// Withdraws a period that has not begun; one in effect ends now and the user is reactivated.
@@ -289,9 +279,30 @@ pub async fn cancel(state: &AppState, principal: &Principal, user: UserId, id: P
         &changes,
     )
     .await?;
-    let saved = store::period(conn, principal.account(), id).await?.ok_or(Error::NotFound("deactivation period"))?;
+    let saved = read_back(conn, principal, id).await?;
     tx.commit().await?;
-    Ok(saved.into())
+    Ok(saved)
+}
+
+/// A period saved to begin now deactivates the user at once (by hand), and D4 holds after it.
+async fn begin_now(
+    conn: &mut Conn,
+    principal: &Principal,
+    target: &principal::Target,
+    id: PeriodId,
+    reason: Option<&str>,
+    admins_before: i64,
+    now: Timestamp,
+) -> Result<()> {
+    if !deactivate(conn, &principal.actor, &target.record, id, reason, ActivationCause::Manual, now).await? {
+        return Err(already_deactivated());
+    }
+    principal::keep_an_admin(conn, principal.account(), admins_before).await
+}
+
+/// The period as saved, for the answer.
+async fn read_back(conn: &mut Conn, principal: &Principal, id: PeriodId) -> Result<PeriodView> {
+    Ok(store::period(conn, principal.account(), id).await?.ok_or(Error::NotFound("deactivation period"))?.into())
 }
 
 /// D4 for a period that deactivates an admin: the account's guard taken and its admins
