@@ -23,4 +23,17 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(AccountId, UserId, RoleId, GroupId, DeskId, SkillId, SessionId, ActivityId, PeriodId, InvitationId);
+typed_id!(
+    AccountId,
+    UserId,
+    RoleId,
+    GroupId,
+    DeskId,
+    SkillId,
+    SessionId,
+    ActivityId,
+    PeriodId,
+    InvitationId,
+    QueueId,
+    TimeGroupId
+);

@@ -445,6 +445,7 @@ pub struct Names {
     pub groups: Vec<NamedRecord>,
     pub desks: Vec<NamedRecord>,
     pub skills: Vec<NamedRecord>,
+    pub queues: Vec<NamedRecord>,
 }
 
 /// The account's [`Names`], read in one go.
@@ -462,8 +463,8 @@ pub async fn kept(state: &AppState, account: AccountId) -> Result<Arc<AccountCat
 
 impl Names {
     pub fn of(catalog: &AccountCatalog) -> Names {
-        let [roles, groups, desks, skills] = catalog.names.clone();
-        Names { roles, groups, desks, skills }
+        let [roles, groups, desks, skills, queues] = catalog.names.clone();
+        Names { roles, groups, desks, skills, queues }
     }
 }
 

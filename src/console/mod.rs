@@ -207,12 +207,13 @@ async fn asset(Path(name): Path<String>, RawQuery(query): RawQuery, headers: Hea
     (common, [(header::CONTENT_TYPE, asset.content_type)], asset.bytes).into_response()
 }
 
-/// The roles, groups, desks and skills of an account, for filters, forms and mass actions.
+/// The roles, groups, desks, skills and queues of an account, for filters, forms and mass actions.
 pub(crate) struct Catalog {
     pub roles: Vec<NamedRecord>,
     pub groups: Vec<NamedRecord>,
     pub desks: Vec<NamedRecord>,
     pub skills: Vec<NamedRecord>,
+    pub queues: Vec<NamedRecord>,
 }
 
 impl Catalog {
@@ -223,8 +224,9 @@ impl Catalog {
 
     /// The pickers of a page that also decides reach from the same kept catalog.
     pub fn from_kept(kept: &crate::store::user_index::AccountCatalog) -> Catalog {
-        let crate::catalog::service::Names { roles, groups, desks, skills } = crate::catalog::service::Names::of(kept);
-        Catalog { roles, groups, desks, skills }
+        let crate::catalog::service::Names { roles, groups, desks, skills, queues } =
+            crate::catalog::service::Names::of(kept);
+        Catalog { roles, groups, desks, skills, queues }
     }
 
     /// Keeps the roles and groups the principal may give (D1), and those in `keep` (what the
@@ -247,6 +249,7 @@ impl Catalog {
             Link::Groups => &self.groups,
             Link::Desks => &self.desks,
             Link::Skills => &self.skills,
+            Link::Queues => &self.queues,
         }
     }
 }
@@ -258,6 +261,7 @@ pub(crate) fn link_names(link: Link) -> (&'static str, &'static str) {
         Link::Groups => ("Group", "Groups"),
         Link::Desks => ("Desk", "Desks"),
         Link::Skills => ("Skill", "Skills"),
+        Link::Queues => ("Queue", "Queues"),
     }
 }
 

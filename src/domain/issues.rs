@@ -54,6 +54,11 @@ impl Issues {
         self.0.is_empty()
     }
 
+    /// How many issues so far (a parser compares before and after to know whether its part failed).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Whether `field` already has an issue (so a rule that depends on it need not add another).
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|i| i.field == field)

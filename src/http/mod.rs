@@ -134,6 +134,8 @@ pub enum CursorOf {
     Activation,
     Periods,
     Invitations,
+    Queues,
+    TimeGroups,
 }
 
 impl CursorOf {
@@ -152,6 +154,8 @@ impl CursorOf {
             CursorOf::Activation => "v",
             CursorOf::Periods => "p",
             CursorOf::Invitations => "i",
+            CursorOf::Queues => "q",
+            CursorOf::TimeGroups => "w",
         }
     }
 }

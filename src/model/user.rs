@@ -361,6 +361,8 @@ pub struct Assignments {
     pub groups: Vec<Ref>,
     pub desks: Vec<Ref>,
     pub skills: Vec<Ref>,
+    /// The queues the user is a member of (R16); how and when is under `…/users/{id}/queues`.
+    pub queues: Vec<Ref>,
     /// Direct permissions, beyond those of roles (R13): "special permissions".
     pub permissions: Vec<String>,
 }

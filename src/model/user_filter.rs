@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{DeskId, GroupId, RoleId, SkillId, UserId};
+use crate::ids::{DeskId, GroupId, QueueId, RoleId, SkillId, UserId};
 use crate::model::user::UserStatus;
 
 /// Filters combine with AND; the values inside one filter combine with OR.
@@ -21,6 +21,15 @@ pub struct UserFilter {
     pub group: Vec<GroupId>,
     #[serde(default)]
     pub skill: Vec<SkillId>,
+    /// Members of any of these queues (R16).
+    #[serde(default)]
+    pub queue: Vec<QueueId>,
+    /// Only agents (`true`) or only those who are not (`false`) (R11).
+    #[serde(default)]
+    pub agent: Option<bool>,
+    /// Only supervisors (`true`) or only those who are not (`false`) (R11).
+    #[serde(default)]
+    pub supervisor: Option<bool>,
     /// Matches login, names, email, extension, external id and company (case-insensitive).
     #[serde(default)]
     pub q: Option<String>,
@@ -36,6 +45,9 @@ impl UserFilter {
             && self.desk.is_empty()
             && self.group.is_empty()
             && self.skill.is_empty()
+            && self.queue.is_empty()
+            && self.agent.is_none()
+            && self.supervisor.is_none()
             && self.search().is_none()
             && !self.locked
     }

@@ -129,7 +129,7 @@ pub async fn list(
         sql.push(" AND at < ").bind(to);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!("%{}%", super::sql::escape_like(&q.to_lowercase()));
         sql.push(" AND (LOWER(target_label) LIKE ")
             .bind(pattern.clone())
             .push(" ESCAPE '\\' OR LOWER(actor_label) LIKE ")

@@ -98,6 +98,10 @@ pub fn changing_where(selected: &Sql, plan: &Plan) -> Sql {
                 .push(&format!(
                     ") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id))"
                 ));
+                if *link == Link::Queues {
+                    // Only agents are queue members (R11, R16).
+                    sql.push(" AND u.is_agent = ").bind(true);
+                }
             } else {
                 sql.push(&format!(" AND EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} IN ("))
                     .bind_list(values)
@@ -175,14 +179,29 @@ pub async fn apply(conn: &mut Conn, selected: &Sql, plan: &Plan, changing: &Sql,
             bump.bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             bump.append(changing).push(")");
             let changed = bump.query().execute(&mut *conn).await?.rows_affected();
+            if *link == Link::Queues {
+                // Their member lists changed: a reordering read before is stale.
+                let mut touch = Sql::new("UPDATE queues SET members_version = members_version + 1 WHERE id IN (");
+                touch.bind_list(values).push(")");
+                touch.query().execute(&mut *conn).await?;
+            }
+            // A membership says when it began.
+            let (since_column, since) = match link {
+                Link::Queues => (", created_at", format!(", CAST({now} AS BIGINT)")),
+                _ => ("", String::new()),
+            };
             let sql = if *add {
                 let mut s = Sql::new(format!(
-                    "INSERT INTO {table} (user_id, {column}) SELECT u.id, t.id FROM users u CROSS JOIN {} t WHERE ",
+                    "INSERT INTO {table} (user_id, {column}{since_column}) SELECT u.id, t.id{since} FROM users u \
+                     CROSS JOIN {} t WHERE ",
                     link.table()
                 ));
                 s.append(selected).push(" AND t.account_id = u.account_id AND t.id IN (").bind_list(values).push(
                     &format!(") AND NOT EXISTS (SELECT 1 FROM {table} j WHERE j.user_id = u.id AND j.{column} = t.id)"),
                 );
+                if *link == Link::Queues {
+                    s.push(" AND u.is_agent = ").bind(true);
+                }
                 s
             } else {
                 let mut s = Sql::new(format!("DELETE FROM {table} WHERE {column} IN ("));

@@ -21,6 +21,7 @@ pub mod named;
 pub mod observe;
 pub mod password_history;
 pub mod password_resets;
+pub mod queues;
 pub mod reach;
 pub mod sealed;
 pub mod second_factor;

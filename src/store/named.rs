@@ -54,11 +54,12 @@ pub async fn list(conn: &mut Conn, link: Link, account: AccountId) -> Result<Vec
         .await
 }
 
-/// The account's roles, groups, desks and skills (in `Link::ALL` order), each in name order,
-/// for the pickers of one page, in one statement kept prepared; `member_count` is 0, not counted.
-pub async fn list_all_uncounted(conn: &mut Conn, account: AccountId) -> Result<[Vec<NamedRecord>; 4], sqlx::Error> {
+/// The account's roles, groups, desks, skills and queues (in `Link::LISTED` order), each in name
+/// order, for the pickers of one page, in one statement kept prepared; `member_count` is 0, not
+/// counted.
+pub async fn list_all_uncounted(conn: &mut Conn, account: AccountId) -> Result<[Vec<NamedRecord>; 5], sqlx::Error> {
     use sqlx::{FromRow, Row};
-    let selects: Vec<String> = Link::ALL
+    let selects: Vec<String> = Link::LISTED
         .iter()
         .enumerate()
         .map(|(k, link)| {
@@ -68,7 +69,7 @@ pub async fn list_all_uncounted(conn: &mut Conn, account: AccountId) -> Result<[
         })
         .collect();
     let text = format!("{} ORDER BY kind, name_key", selects.join(" UNION ALL "));
-    let mut out: [Vec<NamedRecord>; 4] = Default::default();
+    let mut out: [Vec<NamedRecord>; 5] = Default::default();
     for row in sqlx::query(&text).bind(account.0).fetch_all(&mut *conn).await? {
         let kind: i64 = row.try_get("kind")?;
         let slot = usize::try_from(kind).ok().and_then(|k| out.get_mut(k));

@@ -63,6 +63,11 @@ pub struct Sql {
     args: Vec<Arg>,
 }
 
+/// `text` for the inside of a `LIKE … ESCAPE '\\'` pattern: its `\\`, `%` and `_` match themselves.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 impl Sql {
     pub fn new(text: impl Into<String>) -> Self {
         Sql { text: text.into(), args: Vec::new() }

@@ -28,10 +28,16 @@ pub enum Link {
     Groups,
     Desks,
     Skills,
+    /// Queue memberships (R16). Not among `ALL`: a membership has a join option, a position and
+    /// a time group, so it is set through the queues' service, never wholesale with the others.
+    Queues,
 }
 
 impl Link {
+    /// The links a user's form, import and export set as plain lists of ids.
     pub const ALL: [Link; 4] = [Link::Roles, Link::Groups, Link::Desks, Link::Skills];
+    /// Every link a user is listed and filtered by (`ALL`, then queues).
+    pub const LISTED: [Link; 5] = [Link::Roles, Link::Groups, Link::Desks, Link::Skills, Link::Queues];
 
     pub(crate) fn join_table(self) -> &'static str {
         match self {
@@ -39,6 +45,7 @@ impl Link {
             Link::Groups => "group_members",
             Link::Desks => "user_desks",
             Link::Skills => "user_skills",
+            Link::Queues => "queue_members",
         }
     }
 
@@ -48,6 +55,7 @@ impl Link {
             Link::Groups => "group_id",
             Link::Desks => "desk_id",
             Link::Skills => "skill_id",
+            Link::Queues => "queue_id",
         }
     }
 
@@ -57,6 +65,7 @@ impl Link {
             Link::Groups => "groups",
             Link::Desks => "desks",
             Link::Skills => "skills",
+            Link::Queues => "queues",
         }
     }
 
@@ -323,8 +332,8 @@ pub async fn set_permissions(conn: &mut Conn, user: UserId, permissions: &[Strin
     Ok(())
 }
 
-/// Roles, groups, desks, skills and direct permissions of each given user (a page of the list),
-/// in one statement: the five kinds are one `UNION ALL` over the page's ids, named once in a
+/// Roles, groups, desks, skills, queues and direct permissions of each given user (a page of the
+/// list), in one statement: the six kinds are one `UNION ALL` over the page's ids, named once in a
 /// `VALUES` list, so a page costs one round trip and one plan, not five, and the same SQL runs
 /// on both engines.
 pub async fn assignments(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<UserId, Assignments>, sqlx::Error> {
@@ -337,7 +346,7 @@ pub async fn assignments(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<Us
         sql.push(if i == 0 { "(" } else { ", (" }).bind(user.0).push(")");
     }
     sql.push(") ");
-    for (kind, link) in Link::ALL.into_iter().enumerate() {
+    for (kind, link) in Link::LISTED.into_iter().enumerate() {
         // Only roles show a description.
         let description = if link == Link::Roles { "t.description" } else { "''" };
         sql.push(&format!(
@@ -364,7 +373,7 @@ pub async fn assignments(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<Us
             a.permissions.push(row.try_get(3)?);
             continue;
         }
-        let link = Link::ALL[kind as usize];
+        let link = Link::LISTED[kind as usize];
         let r = Ref {
             id: row.try_get(2)?,
             name: row.try_get(3)?,
@@ -375,13 +384,14 @@ pub async fn assignments(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<Us
             Link::Groups => a.groups.push(r),
             Link::Desks => a.desks.push(r),
             Link::Skills => a.skills.push(r),
+            Link::Queues => a.queues.push(r),
         }
     }
     Ok(out)
 }
 
-/// The `kind` of direct permissions' rows in `assignments` (after the four links, 0–3).
-const PERMISSIONS: i64 = 4;
+/// The `kind` of direct permissions' rows in `assignments` (after the five links, 0–4).
+const PERMISSIONS: i64 = 5;
 
 /// What a filtered statement reads, which decides how its link filters are best written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,11 +420,18 @@ pub(crate) fn filter_sql(account: AccountId, seen: &Seen, filter: &UserFilter, r
     if filter.locked {
         sql.push(" AND u.locked_until > ").bind(crate::clock::now_ms());
     }
+    if let Some(agent) = filter.agent {
+        sql.push(" AND u.is_agent = ").bind(agent);
+    }
+    if let Some(supervisor) = filter.supervisor {
+        sql.push(" AND u.is_supervisor = ").bind(supervisor);
+    }
     for (link, ids) in [
         (Link::Roles, filter.role.iter().map(|i| i.0).collect::<Vec<_>>()),
         (Link::Groups, filter.group.iter().map(|i| i.0).collect()),
         (Link::Desks, filter.desk.iter().map(|i| i.0).collect()),
         (Link::Skills, filter.skill.iter().map(|i| i.0).collect()),
+        (Link::Queues, filter.queue.iter().map(|i| i.0).collect()),
     ] {
         if !ids.is_empty() {
             let (table, column) = (link.join_table(), link.column());
@@ -429,7 +446,7 @@ pub(crate) fn filter_sql(account: AccountId, seen: &Seen, filter: &UserFilter, r
         }
     }
     if let Some(q) = filter.search() {
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!("%{}%", super::sql::escape_like(&q));
         sql.push(" AND u.search_text LIKE ").bind(pattern).push(" ESCAPE '\\'");
     }
     sql
@@ -622,6 +639,11 @@ pub async fn taken_values(
         let column = field.column();
         let mut sql = Sql::new(format!("SELECT {column} FROM users WHERE account_id = "));
         sql.bind(account.0).push(&format!(" AND {column} IN (")).bind_list(chunk).push(")");
+        if field == Unique::Extension {
+            // A queue's number is dialled like an extension (R16).
+            sql.push(" UNION ALL SELECT extension FROM queues WHERE account_id = ").bind(account.0);
+            sql.push(" AND extension IN (").bind_list(chunk).push(")");
+        }
         for row in sql.query().fetch_all(&mut *conn).await? {
             taken.push(row.try_get(0)?);
         }

@@ -21,6 +21,7 @@ use crate::http::{ApiJson, ApiQuery, ItemPath, created, if_match, page_limit, wi
 use crate::ids::UserId;
 use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
+use crate::users::filter::FilterText;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -54,6 +55,15 @@ pub struct ListQuery {
     /// Comma list of skill ids.
     #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
     skill: Option<String>,
+    /// Comma list of queue ids: members of any of them (R16).
+    #[param(pattern = r"^([0-9]{1,18}(,[0-9]{1,18})*)?$")]
+    queue: Option<String>,
+    /// `true`: only agents; `false`: only users who are not (R11).
+    #[param(pattern = r"^(true|false)?$")]
+    agent: Option<String>,
+    /// `true`: only supervisors; `false`: only users who are not (R11).
+    #[param(pattern = r"^(true|false)?$")]
+    supervisor: Option<String>,
     /// Search text: login, names, email, extension, external id, company; no control characters.
     #[param(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     q: Option<String>,
@@ -76,14 +86,17 @@ async fn list_users(
     client: ClientInfo,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Page<service::ListedJson>>> {
-    let mut filter = UserFilter::from_query(
-        q.status.as_deref(),
-        q.role.as_deref(),
-        q.desk.as_deref(),
-        q.group.as_deref(),
-        q.skill.as_deref(),
-        q.q.as_deref(),
-    )?;
+    let mut filter = UserFilter::from_query(FilterText {
+        status: q.status.as_deref(),
+        role: q.role.as_deref(),
+        desk: q.desk.as_deref(),
+        group: q.group.as_deref(),
+        skill: q.skill.as_deref(),
+        queue: q.queue.as_deref(),
+        agent: q.agent.as_deref(),
+        supervisor: q.supervisor.as_deref(),
+        q: q.q.as_deref(),
+    })?;
     filter.locked = q.locked.unwrap_or(false);
     let limit = page_limit(q.limit)?;
     Ok(axum::Json(service::list_json(&state, &auth.principal(&client), &filter, q.cursor.as_deref(), limit).await?))

@@ -42,10 +42,14 @@ pub enum BulkAction {
     UnassignSkills,
     AssignGroups,
     UnassignGroups,
+    /// Add agents to queues (R16): automatic join, position 1, no time group. Only agents are
+    /// added: named users who are not are refused, others matched are counted in `not_agents`.
+    AddToQueues,
+    RemoveFromQueues,
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 14] = [
+    pub const ALL: [BulkAction; 16] = [
         BulkAction::Activate,
         BulkAction::Deactivate,
         BulkAction::ScheduleDeactivation,
@@ -60,6 +64,8 @@ impl BulkAction {
         BulkAction::UnassignSkills,
         BulkAction::AssignGroups,
         BulkAction::UnassignGroups,
+        BulkAction::AddToQueues,
+        BulkAction::RemoveFromQueues,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,8 @@ impl BulkAction {
             BulkAction::UnassignSkills => "unassign_skills",
             BulkAction::AssignGroups => "assign_groups",
             BulkAction::UnassignGroups => "unassign_groups",
+            BulkAction::AddToQueues => "add_to_queues",
+            BulkAction::RemoveFromQueues => "remove_from_queues",
         }
     }
 
@@ -97,6 +105,8 @@ impl BulkAction {
             BulkAction::UnassignSkills => "Unassign skills",
             BulkAction::AssignGroups => "Add to groups",
             BulkAction::UnassignGroups => "Remove from groups",
+            BulkAction::AddToQueues => "Add to queues",
+            BulkAction::RemoveFromQueues => "Remove from queues",
         }
     }
 
@@ -115,6 +125,8 @@ impl BulkAction {
             BulkAction::UnassignSkills => Some((Link::Skills, false)),
             BulkAction::AssignGroups => Some((Link::Groups, true)),
             BulkAction::UnassignGroups => Some((Link::Groups, false)),
+            BulkAction::AddToQueues => Some((Link::Queues, true)),
+            BulkAction::RemoveFromQueues => Some((Link::Queues, false)),
             _ => None,
         }
     }
@@ -126,7 +138,7 @@ pub struct BulkRequest {
     pub action: BulkAction,
     /// `{"ids": [1, 2]}`, `{"filter": {"status": ["active"], "desk": [3]}}` or `"all"`.
     pub target: Target,
-    /// For the assign/unassign actions: the ids of the desks, roles, skills or groups.
+    /// For the assign/unassign actions: the ids of the desks, roles, skills, groups or queues.
     #[serde(default)]
     pub values: Vec<i64>,
     /// For `schedule_deactivation`: RFC 3339; absent or past: now.
@@ -202,6 +214,8 @@ pub struct BulkResult {
     /// You are among the users the filter or `all` selects, and this action is not one you
     /// may apply to yourself (D3): you are left out.
     pub yourself_left_out: bool,
+    /// `add_to_queues`: users the filter or `all` selects who are not agents, left out (R11).
+    pub not_agents: i64,
     pub dry_run: bool,
 }
 
@@ -377,6 +391,27 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         }
         _ => false,
     };
+    // R11: only agents join queues; named users who are not refuse the action, others are left out.
+    let not_agents = match req.action {
+        BulkAction::AddToQueues => {
+            let mut not_agents_where = selected.clone();
+            not_agents_where.push(" AND u.is_agent = ").bind(false);
+            let count = store::count_where(conn, &not_agents_where).await?;
+            if count > 0
+                && let Target::Ids(_) = &req.target
+            {
+                let ids: Vec<String> =
+                    store::ids_where(conn, &not_agents_where, 20).await?.iter().map(|i| i.to_string()).collect();
+                return Err(Error::state_conflict(
+                    "target.ids",
+                    "not_an_agent",
+                    format!("only agents are queue members; these users are not agents: {}", ids.join(", ")),
+                ));
+            }
+            count
+        }
+        _ => 0,
+    };
     if matches!(req.action, BulkAction::ResendInvitation | BulkAction::RevokeInvitation) {
         let revoking = req.action == BulkAction::RevokeInvitation;
         let mut invited = selected.clone();
@@ -389,6 +424,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
                 changed,
                 out_of_reach,
                 yourself_left_out,
+                not_agents: 0,
                 dry_run: true,
             });
         }
@@ -414,6 +450,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
             changed: changed as i64,
             out_of_reach,
             yourself_left_out,
+            not_agents: 0,
             dry_run: false,
         });
     }
@@ -441,7 +478,15 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let changing = store::changing_where(&selected, &plan);
     if req.dry_run {
         let changed = store::count_where(conn, &changing).await?;
-        return Ok(BulkResult { action: req.action, matched, changed, out_of_reach, yourself_left_out, dry_run: true });
+        return Ok(BulkResult {
+            action: req.action,
+            matched,
+            changed,
+            out_of_reach,
+            yourself_left_out,
+            not_agents,
+            dry_run: true,
+        });
     }
 
     if let store::Plan::Schedule { period, .. } = &plan {
@@ -535,6 +580,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         changed: applied as i64,
         out_of_reach,
         yourself_left_out,
+        not_agents,
         dry_run: false,
     })
 }

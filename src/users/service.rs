@@ -495,6 +495,7 @@ pub async fn update(
     }
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
     check_unique(conn, account, Some(id), &fields).await?;
+    keep_agent_while_queued(conn, &current, &fields).await?;
     // R20: reactivated, or no longer an end user, they need a seat — unless they kept theirs.
     let returning = out_with_a_return(&current, state.config.clock.now());
     if occupies_a_seat(&fields, returning) && !occupies_a_seat_now(&current, returning) {
@@ -531,6 +532,7 @@ pub async fn update(
             Link::Groups => &before.groups,
             Link::Desks => &before.desks,
             Link::Skills => &before.skills,
+            Link::Queues => &before.queues,
         }
         .iter()
         .map(|r| r.name.clone())
@@ -879,7 +881,36 @@ async fn check_unique(conn: &mut Conn, account: AccountId, me: Option<UserId>, f
     if let Some(field) = taken.first() {
         return Err(Error::Conflict { field, message: format!("this {field} is already taken in the account") });
     }
+    // A number is a user's or a queue's (R5, R16).
+    if let Some(extension) = &f.extension
+        && let Some((_, queue)) = crate::store::queues::with_extension(conn, account, extension.as_str(), None).await?
+    {
+        return Err(Error::Conflict {
+            field: "extension",
+            message: format!("{extension} is the number of the queue {queue}"),
+        });
+    }
     Ok(())
+}
+
+/// R11, R16: only agents are queue members, so the flag is not cleared while the user is one.
+async fn keep_agent_while_queued(conn: &mut Conn, current: &UserRecord, fields: &UserFields) -> Result<()> {
+    if !current.is_agent || fields.flags.is_agent {
+        return Ok(());
+    }
+    let queues = crate::store::queues::queue_names_of(conn, current.id).await?;
+    if queues.is_empty() {
+        return Ok(());
+    }
+    Err(Error::state_conflict(
+        "is_agent",
+        "queue_member",
+        format!(
+            "{} is a member of the queues {}: remove them from those queues before they stop being an agent",
+            current.login,
+            queues.join(", ")
+        ),
+    ))
 }
 
 /// The links the input sets, each id checked to exist in the account.

@@ -68,6 +68,8 @@ enum Route {
     ConsoleEndSessions,
     ConsoleAccessRules,
     ConsoleDeactivate,
+    QueueJoin,
+    BulkAddToQueue,
 }
 
 /// What the admin routes do with one's own id (D3).
@@ -99,8 +101,10 @@ const ACTORS: [Actor; 7] = [
 ];
 const TARGETS: [Target; 6] =
     [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
-const ROUTES: [Route; 23] = [
+const ROUTES: [Route; 25] = [
     Route::Patch,
+    Route::QueueJoin,
+    Route::BulkAddToQueue,
     Route::GrantRole,
     Route::Delete,
     Route::Password,
@@ -161,6 +165,9 @@ impl Route {
             Route::ConsoleEndSessions => ("sessions.manage", 200, Allowed, 404),
             Route::ConsoleAccessRules => ("users.edit", 200, RefusedFirst(422), 404),
             Route::ConsoleDeactivate => ("users.edit", 200, RefusedFirst(422), 404),
+            // A queue membership is part of the user (R16): joining oneself is allowed.
+            Route::QueueJoin => ("users.edit", 201, Allowed, 404),
+            Route::BulkAddToQueue => ("users.edit", 200, Allowed, 422),
         };
         Spec { permission, success, on_self, unseen }
     }
@@ -241,6 +248,7 @@ fn expected(actor: Actor, target: Target, route: Route) -> u16 {
 }
 
 struct World {
+    queue: i64,
     desk_a: i64,
     desk_b: i64,
     admin_role: i64,
@@ -319,7 +327,9 @@ async fn build(app: &TestApp) -> World {
         ),
         (Actor::EndUser, "m-client", json!({ "roles": [company_role], "company": "Acme", "is_end_user": true })),
     ];
+    let queue = app.create_named("queues", json!({ "name": "Matrix" })).await;
     let mut world = World {
+        queue,
         desk_a,
         desk_b,
         admin_role,
@@ -332,7 +342,7 @@ async fn build(app: &TestApp) -> World {
         made: 0,
     };
     for (n, (actor, login, mut extra)) in profiles.into_iter().enumerate() {
-        crate::helpers::merge(&mut extra, json!({ "extension": format!("90{n}") }));
+        crate::helpers::merge(&mut extra, json!({ "extension": format!("90{n}"), "is_agent": true }));
         let id = app.user_with_password(login, PW, extra).await;
         world.ids.insert(actor, id);
         world.logins.insert(actor, login.to_string());
@@ -355,7 +365,7 @@ async fn target_for(app: &TestApp, world: &mut World, actor: Actor, target: Targ
     world.made += 1;
     let n = world.made;
     let base = json!({ "login": format!("t{n}"), "password": PW, "email": format!("t{n}@example.com"),
-        "two_factor_method": "totp", "extension": format!("{}", 1000 + n) });
+        "two_factor_method": "totp", "extension": format!("{}", 1000 + n), "is_agent": true });
     let extra = match target {
         Target::Own => return world.ids[&actor],
         Target::OtherAccount => return world.other_account_user,
@@ -477,6 +487,12 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
         Route::Deactivate => app
             .req_as(token, Method::POST, &format!("{path}/deactivations"))
             .json(&json!({ "from": app.clock.now().plus_ms(3_600_000).to_rfc3339() })),
+        Route::QueueJoin => app
+            .req_as(token, Method::PUT, &app.acct(&format!("queues/{}/members/{id}", world.queue)))
+            .json(&json!({ "position": 2 })),
+        Route::BulkAddToQueue => app
+            .req_as(token, Method::POST, &app.acct("users/bulk"))
+            .json(&json!({ "action": "add_to_queues", "target": { "ids": [id] }, "values": [world.queue] })),
         Route::BulkSchedule => app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({
             "action": "schedule_deactivation", "target": { "ids": [id] },
             "from": app.clock.now().plus_ms(3_600_000).to_rfc3339()

@@ -73,6 +73,7 @@ mod observability_health;
 mod observability_logs;
 mod passwords;
 mod permissions;
+mod queues;
 mod second_factor;
 mod second_factor_email;
 mod second_factor_guessing;

@@ -69,6 +69,10 @@ pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> M
 
 /// The kind of thing an assign/unassign action takes as values.
 fn action_link(action: BulkAction) -> Option<Link> {
+    match action {
+        BulkAction::AddToQueues | BulkAction::RemoveFromQueues => return Some(Link::Queues),
+        _ => {}
+    }
     let name = action.as_str();
     [Link::Desks, Link::Roles, Link::Skills, Link::Groups]
         .into_iter()
@@ -252,8 +256,10 @@ fn result_message(r: &BulkResult, names: &str) -> String {
         BulkAction::ResendInvitation => "sent their invitation again".to_string(),
         BulkAction::RevokeInvitation => "uninvited".to_string(),
         BulkAction::Delete => "deleted".to_string(),
-        BulkAction::AssignDesks | BulkAction::AssignGroups => format!("added to {names}"),
-        BulkAction::UnassignDesks | BulkAction::UnassignGroups => format!("removed from {names}"),
+        BulkAction::AssignDesks | BulkAction::AssignGroups | BulkAction::AddToQueues => format!("added to {names}"),
+        BulkAction::UnassignDesks | BulkAction::UnassignGroups | BulkAction::RemoveFromQueues => {
+            format!("removed from {names}")
+        }
         BulkAction::AssignRoles | BulkAction::AssignSkills => format!("given {names}"),
         BulkAction::UnassignRoles | BulkAction::UnassignSkills => format!("no longer holding {names}"),
     };
@@ -267,6 +273,9 @@ fn result_message(r: &BulkResult, names: &str) -> String {
     }
     if r.yourself_left_out {
         left_out.push_str(" You are left out: change yourself under My account.");
+    }
+    if r.not_agents > 0 {
+        left_out.push_str(&format!(" {} left out: only agents are queue members.", users(r.not_agents)));
     }
     if r.dry_run {
         let mut s = format!(

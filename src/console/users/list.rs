@@ -18,6 +18,7 @@ use crate::model::user_filter::UserFilter;
 use crate::state::AppState;
 use crate::store::user_index::Listed;
 use crate::store::users::Link;
+use crate::users::filter::FilterText;
 use crate::users::service::{self, KeptPage, UserView};
 
 pub(in crate::console) const PAGE_SIZE: i64 = 50;
@@ -31,6 +32,10 @@ pub(in crate::console) struct ListParams {
     desk: String,
     group: String,
     skill: String,
+    queue: String,
+    /// `true`, `false` or empty (R11).
+    agent: String,
+    supervisor: String,
     q: String,
     /// Only users locked out after too many failed sign-ins.
     locked: bool,
@@ -48,6 +53,9 @@ impl ListParams {
             desk: one("desk"),
             group: one("group"),
             skill: one("skill"),
+            queue: one("queue"),
+            agent: one("agent"),
+            supervisor: one("supervisor"),
             q: first(p, &key("q")).unwrap_or_default().to_string(),
             locked: matches!(first(p, &key("locked")), Some("1" | "true" | "on")),
             cursor: one("cursor"),
@@ -55,15 +63,21 @@ impl ListParams {
     }
 
     pub(in crate::console) fn filter(&self) -> Result<UserFilter> {
-        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        let mut filter = UserFilter::from_query(
-            Some(&self.status.join(",")),
-            opt(&self.role).as_deref(),
-            opt(&self.desk).as_deref(),
-            opt(&self.group).as_deref(),
-            opt(&self.skill).as_deref(),
-            opt(&self.q).as_deref(),
-        )?;
+        fn opt(s: &str) -> Option<&str> {
+            (!s.is_empty()).then_some(s)
+        }
+        let status = self.status.join(",");
+        let mut filter = UserFilter::from_query(FilterText {
+            status: Some(&status),
+            role: opt(&self.role),
+            desk: opt(&self.desk),
+            group: opt(&self.group),
+            skill: opt(&self.skill),
+            queue: opt(&self.queue),
+            agent: opt(&self.agent),
+            supervisor: opt(&self.supervisor),
+            q: opt(&self.q),
+        })?;
         filter.locked = self.locked;
         Ok(filter)
     }
@@ -80,6 +94,9 @@ impl ListParams {
             ("desk", &self.desk),
             ("group", &self.group),
             ("skill", &self.skill),
+            ("queue", &self.queue),
+            ("agent", &self.agent),
+            ("supervisor", &self.supervisor),
             ("q", &self.q),
         ]);
         if self.locked {
@@ -228,9 +245,29 @@ fn filters_form(params: &ListParams, catalog: &Catalog) -> Markup {
             (filter_select("desk", Link::Desks, catalog, &params.desk))
             (filter_select("group", Link::Groups, catalog, &params.group))
             (filter_select("skill", Link::Skills, catalog, &params.skill))
+            @if !catalog.queues.is_empty() {
+                (filter_select("queue", Link::Queues, catalog, &params.queue))
+            }
+            (flag_select("agent", "Agents", &params.agent))
+            (flag_select("supervisor", "Supervisors", &params.supervisor))
             div.filter-actions {
                 button.button type="submit" { "Apply filters" }
                 a.button.subtle href="/console/users" { "Clear" }
+            }
+        }
+    }
+}
+
+/// A filter on one of R11's flags: anyone, only those flagged, only those not.
+fn flag_select(name: &str, label: &str, selected: &str) -> Markup {
+    let id = format!("filter-{name}");
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(name) {
+                option value="" { "Anyone" }
+                option value="true" selected[selected == "true"] { "Only " (label.to_lowercase()) }
+                option value="false" selected[selected == "false"] { "All but " (label.to_lowercase()) }
             }
         }
     }

@@ -14,8 +14,9 @@ use crate::store::grants::{self, RoleGrant};
 use crate::store::named::{self, NamedRecord};
 
 pub struct AccountCatalog {
-    /// Roles, groups, desks and skills (`Link::ALL` order), each in name order; members not counted.
-    pub names: [Vec<NamedRecord>; 4],
+    /// Roles, groups, desks, skills and queues (`Link::LISTED` order), each in name order;
+    /// members not counted.
+    pub names: [Vec<NamedRecord>; 5],
     /// What each role grants, in id order.
     pub roles: Vec<RoleGrant>,
     group_roles: HashMap<i64, Vec<i64>>,

@@ -21,7 +21,8 @@ use crate::store::grants::Seen;
 /// data stays): far more than the pages a busy console and the PBX read, and ~40 MB at most.
 const MAX_KEPT_RECORDS: usize = 20_000;
 
-/// The position of the desks among the link kinds (`Link::ALL`: roles, groups, desks, skills).
+/// The position of the desks among the link kinds (`Link::LISTED`: roles, groups, desks, skills,
+/// queues).
 pub(super) const DESKS: usize = 2;
 
 /// A user's row as the filters need it.
@@ -33,8 +34,10 @@ pub(super) struct MemberRow {
     /// The company, ASCII-lower-cased as SQL's `LOWER` and `company_key` do, of an end user
     /// (R40); `None` for everyone else.
     pub end_user_company: Option<String>,
-    /// The ids the user is linked to, per kind in `Link::ALL` order.
-    pub links: [Vec<i64>; 4],
+    /// The ids the user is linked to, per kind in `Link::LISTED` order.
+    pub links: [Vec<i64>; 5],
+    pub is_agent: bool,
+    pub is_supervisor: bool,
 }
 
 pub(super) struct Members {
@@ -51,8 +54,11 @@ pub(super) struct Members {
     invited: RoaringBitmap,
     locked_until: HashMap<u32, i64>,
     end_user_company: HashMap<u32, Box<str>>,
-    /// Per link kind: the slots linked to each role, group, desk, skill.
-    linked: [HashMap<i64, RoaringBitmap>; 4],
+    /// Per link kind: the slots linked to each role, group, desk, skill, queue.
+    linked: [HashMap<i64, RoaringBitmap>; 5],
+    /// R11's flags the list filters on.
+    agents: RoaringBitmap,
+    supervisors: RoaringBitmap,
     /// Slots in use, in login-key order.
     order: Vec<u32>,
     pub mark: Mark,
@@ -146,6 +152,8 @@ impl Members {
             locked_until: HashMap::new(),
             end_user_company: HashMap::new(),
             linked: Default::default(),
+            agents: RoaringBitmap::new(),
+            supervisors: RoaringBitmap::new(),
             order: Vec::new(),
             mark,
             kept_records: 0,
@@ -242,6 +250,12 @@ impl Members {
                 self.linked[k].entry(*id).or_default().insert(slot);
             }
         }
+        if row.is_agent {
+            self.agents.insert(slot);
+        }
+        if row.is_supervisor {
+            self.supervisors.insert(slot);
+        }
         slot
     }
 
@@ -249,6 +263,8 @@ impl Members {
     fn unlink(&mut self, slot: u32) {
         self.disabled.remove(slot);
         self.invited.remove(slot);
+        self.agents.remove(slot);
+        self.supervisors.remove(slot);
         self.locked_until.remove(&slot);
         self.end_user_company.remove(&slot);
         for kind in &mut self.linked {
@@ -501,6 +517,13 @@ impl<'a> Plan<'a> {
                 conditions.push(Condition::AnyOf { sets, also: None });
             }
         }
+        for (wanted, set) in [(filter.agent, &members.agents), (filter.supervisor, &members.supervisors)] {
+            match wanted {
+                Some(true) => conditions.push(Condition::AnyOf { sets: vec![set], also: None }),
+                Some(false) => conditions.push(Condition::NoneOf(set)),
+                None => {}
+            }
+        }
         scope_conditions(members, seen, &mut conditions);
         // Smallest set first, so that each intersection is as cheap as it can be.
         conditions.sort_by_key(Condition::bound);
@@ -571,12 +594,13 @@ fn gather_is_cheaper(n: u64, total: u64, limit: usize) -> bool {
     gather < walk
 }
 
-fn filter_links(filter: &UserFilter) -> [Vec<i64>; 4] {
+fn filter_links(filter: &UserFilter) -> [Vec<i64>; 5] {
     [
         filter.role.iter().map(|i| i.0).collect(),
         filter.group.iter().map(|i| i.0).collect(),
         filter.desk.iter().map(|i| i.0).collect(),
         filter.skill.iter().map(|i| i.0).collect(),
+        filter.queue.iter().map(|i| i.0).collect(),
     ]
 }
 
@@ -593,7 +617,9 @@ mod tests {
             status,
             locked_until: None,
             end_user_company: None,
-            links: [roles, vec![], desks, vec![]],
+            links: [roles, vec![], desks, vec![], vec![]],
+            is_agent: false,
+            is_supervisor: false,
         }
     }
 
@@ -673,7 +699,9 @@ mod tests {
                 };
                 (f.status.is_empty() || f.status.contains(&status))
                     && (!f.locked || m.locked_until.get(slot).is_some_and(|t| *t > 100))
-                    && (0..4).all(|k| has(*slot, k, &links[k]))
+                    && (0..5).all(|k| has(*slot, k, &links[k]))
+                    && f.agent.is_none_or(|a| a == m.agents.contains(*slot))
+                    && f.supervisor.is_none_or(|a| a == m.supervisors.contains(*slot))
                     && covers(m, seen, *slot)
             })
             .map(|(slot, _)| m.ids[slot as usize])

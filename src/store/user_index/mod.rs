@@ -387,8 +387,10 @@ async fn read_members(
     };
     let engine = Engine::of(conn);
     for chunk in chunks {
-        let mut sql = Sql::new("SELECT u.id, u.login_key, u.status, u.locked_until, u.is_end_user, u.company");
-        for link in Link::ALL {
+        let mut sql = Sql::new(
+            "SELECT u.id, u.login_key, u.status, u.locked_until, u.is_end_user, u.company, u.is_agent, u.is_supervisor",
+        );
+        for link in Link::LISTED {
             let column = format!("j.{}", link.column());
             // The one function the engines spell differently.
             let list = match engine {
@@ -404,9 +406,11 @@ async fn read_members(
             let status: String = row.try_get(2)?;
             let end_user: crate::model::Flag = row.try_get(4)?;
             let company: Option<String> = row.try_get(5)?;
-            let mut links: [Vec<i64>; 4] = Default::default();
+            let is_agent: crate::model::Flag = row.try_get(6)?;
+            let is_supervisor: crate::model::Flag = row.try_get(7)?;
+            let mut links: [Vec<i64>; 5] = Default::default();
             for (k, list) in links.iter_mut().enumerate() {
-                let text: Option<String> = row.try_get(6 + k)?;
+                let text: Option<String> = row.try_get(8 + k)?;
                 for id in text.as_deref().unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
                     list.push(id.parse().map_err(|_| sqlx::Error::Decode(format!("a link id {id:?}").into()))?);
                 }
@@ -419,6 +423,8 @@ async fn read_members(
                 locked_until: row.try_get(3)?,
                 end_user_company: company.filter(|_| end_user.0).map(|c| c.to_ascii_lowercase()),
                 links,
+                is_agent: is_agent.0,
+                is_supervisor: is_supervisor.0,
             });
         }
     }

@@ -287,7 +287,12 @@ async fn flush(
         let taken = store::taken_values(conn, account.id, field, &values).await?;
         for p in pending.iter_mut() {
             if let Some((_, v)) = p.claims.iter().find(|(f, v)| *f == field && taken.contains(v)) {
-                let message = format!("{v:?} is already taken by a user of account {}", account.slug);
+                let message = match field {
+                    Unique::Extension => {
+                        format!("{v:?} is already a user's extension or a queue's number in account {}", account.slug)
+                    }
+                    _ => format!("{v:?} is already taken by a user of account {}", account.slug),
+                };
                 p.issues.add(field.field(), "taken", message);
             }
         }

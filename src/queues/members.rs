@@ -1,0 +1,432 @@
+//! Queue memberships (R16, R11): only agents are members; each membership has a join option,
+//! a position and, optionally, a time group. A membership is part of the user, so changing one
+//! needs `users.edit` and the user within the principal's reach (D2, D8), as a desk does.
+//! The PBX asks who is a member now: active agents whose time group (in its zone) holds.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::Permission;
+use crate::access::principal::{self, Principal};
+use crate::activity::{self, Changes, Target};
+use crate::clock::{Timestamp, now_ms, to_rfc3339};
+use crate::error::{Error, FieldIssue, Issues, Result};
+use crate::ids::{AccountId, QueueId, TimeGroupId, UserId};
+use crate::model::user::UserStatus;
+use crate::state::AppState;
+use crate::store::Conn;
+use crate::store::grants::Seen;
+use crate::store::queues::{self as store, MemberFields, MemberRecord};
+use crate::time_groups::schedule::Rules;
+
+/// Positions run from 1 (offered calls first) to this; several members may share one, and the
+/// queue's strategy chooses among them.
+pub const LAST_POSITION: i64 = 999;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinMode {
+    /// Logged in to the queue whenever the agent is available.
+    Automatic,
+    /// The agent joins and leaves the queue themself.
+    Manual,
+}
+
+impl JoinMode {
+    pub const ALL: [JoinMode; 2] = [JoinMode::Automatic, JoinMode::Manual];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinMode::Automatic => "automatic",
+            JoinMode::Manual => "manual",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            JoinMode::Automatic => "Automatic",
+            JoinMode::Manual => "Manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JoinMode> {
+        JoinMode::ALL.into_iter().find(|j| j.as_str() == s.trim())
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipInput {
+    /// `automatic` (default for a new member) or `manual`.
+    pub join: Option<String>,
+    /// 1–999, 1 first (default 1 for a new member); members may share a position.
+    #[schema(minimum = 1, maximum = 999)]
+    pub position: Option<i64>,
+    /// The id of the time group during which the agent is a member; `null`: always.
+    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[schema(value_type = Option<i64>)]
+    pub time_group: Option<Option<i64>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberUser {
+    pub id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub extension: Option<String>,
+    pub status: UserStatus,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueRef {
+    pub id: i64,
+    pub name: String,
+    pub extension: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimeGroupRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub queue: QueueRef,
+    pub user: MemberUser,
+    pub join: JoinMode,
+    pub position: i64,
+    pub time_group: Option<TimeGroupRef>,
+    /// Whether the agent is a member at the instant asked about: active, and within the time
+    /// group (in its zone) if there is one.
+    pub member_now: bool,
+    /// Why not, when not: `disabled`, `invited`, `outside_time_group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_now_because: Option<&'static str>,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueMembers {
+    pub queue: QueueRef,
+    /// The instant `member_now` is about (RFC 3339).
+    pub at: String,
+    /// How many are members at that instant.
+    pub members_now: usize,
+    /// In position order, then login. With `current=true`, only those who are members now.
+    pub members: Vec<MembershipView>,
+    #[serde(skip)]
+    pub members_version: i64,
+}
+
+/// Time groups by id, parsed once per read.
+struct TimeGroups(HashMap<i64, Rules>);
+
+impl TimeGroups {
+    async fn of(conn: &mut Conn, account: AccountId, records: &[MemberRecord]) -> Result<TimeGroups> {
+        let mut ids: Vec<i64> = records.iter().filter_map(|r| r.time_group_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::new();
+        for r in store::time_groups_by_id(conn, account, &ids).await? {
+            out.insert(r.id, crate::time_groups::service::rules_of(&r)?);
+        }
+        Ok(TimeGroups(out))
+    }
+
+    fn view(&self, r: MemberRecord, at: Timestamp) -> MembershipView {
+        let status = UserStatus::parse(&r.status).unwrap_or(UserStatus::Disabled);
+        let not_now_because = match status {
+            UserStatus::Disabled => Some("disabled"),
+            UserStatus::Invited => Some("invited"),
+            UserStatus::Active => match r.time_group_id {
+                Some(t) if !self.0.get(&t).is_some_and(|rules| rules.in_effect(at.as_ms())) => {
+                    Some("outside_time_group")
+                }
+                _ => None,
+            },
+        };
+        MembershipView {
+            queue: QueueRef { id: r.queue_id, name: r.queue_name, extension: r.queue_extension },
+            user: MemberUser {
+                id: r.user_id,
+                display_name: crate::model::user::display_name(
+                    r.first_name.as_deref(),
+                    r.last_name.as_deref(),
+                    &r.login,
+                ),
+                login: r.login,
+                extension: r.extension,
+                status,
+            },
+            join: JoinMode::parse(&r.join_mode).unwrap_or(JoinMode::Automatic),
+            position: r.position,
+            time_group: r.time_group_id.zip(r.time_group_name).map(|(id, name)| TimeGroupRef { id, name }),
+            member_now: not_now_because.is_none(),
+            not_now_because,
+            added_at: to_rfc3339(r.created_at),
+        }
+    }
+}
+
+/// A queue's members as `principal` sees them (D8: those of their users they see), each with
+/// whether they are a member at `at`; `current`: only those who are.
+pub async fn of_queue(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    at: Timestamp,
+    current: bool,
+) -> Result<QueueMembers> {
+    let account = principal.account();
+    let mut conn = state.store.read().await?;
+    let q = store::get(&mut conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+    let records = store::members(&mut conn, account, queue, &principal.seen_for(Permission::QueuesView)).await?;
+    let groups = TimeGroups::of(&mut conn, account, &records).await?;
+    drop(conn);
+    let mut members: Vec<MembershipView> = records.into_iter().map(|r| groups.view(r, at)).collect();
+    let members_now = members.iter().filter(|m| m.member_now).count();
+    if current {
+        members.retain(|m| m.member_now);
+    }
+    Ok(QueueMembers {
+        queue: QueueRef { id: q.id, name: q.name, extension: q.extension },
+        at: at.to_rfc3339(),
+        members_now,
+        members,
+        members_version: q.members_version,
+    })
+}
+
+/// A user's memberships, in queue name order (the user's Queues tab).
+pub async fn of_user(state: &AppState, principal: &Principal, user: UserId) -> Result<Vec<MembershipView>> {
+    let mut conn = state.store.read().await?;
+    principal::seen_user(&mut conn, principal, user).await?;
+    let records = store::memberships(&mut conn, user).await?;
+    let groups = TimeGroups::of(&mut conn, principal.account(), &records).await?;
+    let at = state.config.clock.now();
+    Ok(records.into_iter().map(|r| groups.view(r, at)).collect())
+}
+
+struct Checked {
+    join: Option<JoinMode>,
+    position: Option<i64>,
+    time_group: Option<Option<TimeGroupId>>,
+}
+
+fn check(input: &MembershipInput) -> Result<Checked> {
+    let mut issues = Issues::new();
+    let join = input.join.as_deref().and_then(|j| {
+        let parsed = JoinMode::parse(j);
+        if parsed.is_none() {
+            issues.add("join", "unknown_join", format!("{j:?} is not a join option: use automatic or manual"));
+        }
+        parsed
+    });
+    let position = input.position.filter(|p| {
+        let ok = (1..=LAST_POSITION).contains(p);
+        if !ok {
+            issues.add("position", "out_of_range", format!("a position is from 1 (first) to {LAST_POSITION}"));
+        }
+        ok
+    });
+    issues.into_result()?;
+    Ok(Checked { join, position, time_group: input.time_group.map(|t| t.map(TimeGroupId)) })
+}
+
+fn version_conflict(expected: Option<i64>) -> Error {
+    match expected {
+        Some(_) => Error::PreconditionFailed,
+        None => Error::Internal(anyhow::anyhow!("a queue's members could not be marked changed")),
+    }
+}
+
+/// The agent `user`, within the principal's reach, in this transaction.
+async fn reachable_agent(
+    conn: &mut Conn,
+    principal: &Principal,
+    user: UserId,
+) -> Result<crate::model::user::UserRecord> {
+    let target = principal::reachable_user(conn, principal, user).await?;
+    if !target.record.is_agent {
+        return Err(Error::StateConflict(FieldIssue::new(
+            "user",
+            "not_an_agent",
+            format!("only agents are queue members: make {} an agent first", target.record.login),
+        )));
+    }
+    Ok(target.record)
+}
+
+/// Adds `user` to the queue or changes their membership; `true` when added. `expected` is the
+/// version of the queue's members the caller last read (`If-Match`), if they sent one.
+pub async fn put(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    user: UserId,
+    expected: Option<i64>,
+    input: MembershipInput,
+) -> Result<(MembershipView, bool)> {
+    let account = principal.account();
+    let checked = check(&input)?;
+    let mut tx = state.store.begin().await?;
+    let conn = tx.conn();
+    let q = store::get(conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+    let record = reachable_agent(conn, principal, user).await?;
+    if let Some(Some(group)) = checked.time_group
+        && store::time_group(conn, account, group).await?.is_none()
+    {
+        return Err(Error::invalid("time_group", "unknown_id", format!("no such time group in this account: {group}")));
+    }
+    if !store::members_changed(conn, queue, expected).await? {
+        return Err(version_conflict(expected));
+    }
+    let before = store::membership(conn, queue, user).await?;
+    let fields = MemberFields {
+        join_mode: checked
+            .join
+            .or(before.as_ref().and_then(|b| JoinMode::parse(&b.join_mode)))
+            .unwrap_or(JoinMode::Automatic)
+            .as_str(),
+        position: checked.position.or(before.as_ref().map(|b| b.position)).unwrap_or(1),
+        time_group: match checked.time_group {
+            Some(t) => t,
+            None => before.as_ref().and_then(|b| b.time_group_id).map(TimeGroupId),
+        },
+    };
+    let added = store::put_member(conn, queue, user, &fields, now_ms()).await?;
+    let after = store::membership(conn, queue, user).await?.ok_or(Error::NotFound("membership"))?;
+    let mut changes = Changes::new();
+    changes.set("queue", &q.name);
+    let group_name = |r: &Option<MemberRecord>| r.as_ref().and_then(|r| r.time_group_name.clone());
+    match &before {
+        None => {
+            changes
+                .set("join", &after.join_mode)
+                .set("position", after.position)
+                .set("time_group", &after.time_group_name);
+        }
+        Some(b) => {
+            changes.diff("join", &b.join_mode, &after.join_mode).diff("position", b.position, after.position).diff(
+                "time_group",
+                group_name(&before),
+                after.time_group_name.clone(),
+            );
+        }
+    }
+    let action = if added { "user.queue_joined" } else { "user.queue_membership_changed" };
+    activity::record(conn, &principal.actor, action, Target::user(user, &record.login), &changes).await?;
+    let groups = TimeGroups::of(conn, account, std::slice::from_ref(&after)).await?;
+    let view = groups.view(after, state.config.clock.now());
+    tx.commit().await?;
+    Ok((view, added))
+}
+
+/// Removes `user` from the queue.
+pub async fn remove(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    user: UserId,
+    expected: Option<i64>,
+) -> Result<()> {
+    let account = principal.account();
+    let mut tx = state.store.begin().await?;
+    let conn = tx.conn();
+    let q = store::get(conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+    let target = principal::reachable_user(conn, principal, user).await?;
+    if !store::members_changed(conn, queue, expected).await? {
+        return Err(version_conflict(expected));
+    }
+    if !store::remove_member(conn, queue, user).await? {
+        return Err(Error::NotFound("membership"));
+    }
+    let mut changes = Changes::new();
+    changes.set("queue", &q.name);
+    activity::record(conn, &principal.actor, "user.queue_left", Target::user(user, &target.record.login), &changes)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionsInput {
+    /// New positions of members, by user id; members not named keep theirs.
+    pub positions: Vec<PositionOf>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionOf {
+    pub user: i64,
+    #[schema(minimum = 1, maximum = 999)]
+    pub position: i64,
+}
+
+/// Sets many members' positions at once (a reordering), all or none; `expected` is the version
+/// of the members the caller reordered (required: a reordering is of the list as it was read).
+pub async fn set_positions(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    expected: i64,
+    input: PositionsInput,
+) -> Result<QueueMembers> {
+    let account = principal.account();
+    let mut issues = Issues::new();
+    let mut seen_users = std::collections::HashSet::new();
+    for (i, p) in input.positions.iter().enumerate() {
+        if !(1..=LAST_POSITION).contains(&p.position) {
+            issues.add(
+                &format!("positions[{i}].position"),
+                "out_of_range",
+                format!("a position is from 1 (first) to {LAST_POSITION}"),
+            );
+        }
+        if !seen_users.insert(p.user) {
+            issues.add(&format!("positions[{i}].user"), "duplicate", format!("user {} is named twice", p.user));
+        }
+    }
+    if input.positions.len() > 10_000 {
+        issues.add("positions", "too_many", "at most 10,000 positions at once");
+    }
+    issues.into_result()?;
+    let mut tx = state.store.begin().await?;
+    let conn = tx.conn();
+    let q = store::get(conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+    if !store::members_changed(conn, queue, Some(expected)).await? {
+        return Err(Error::PreconditionFailed);
+    }
+    let current: HashMap<i64, MemberRecord> =
+        store::members(conn, account, queue, &Seen::All).await?.into_iter().map(|m| (m.user_id, m)).collect();
+    for (i, p) in input.positions.iter().enumerate() {
+        let Some(before) = current.get(&p.user) else {
+            return Err(Error::invalid(
+                &format!("positions[{i}].user"),
+                "not_a_member",
+                format!("user {} is not a member of this queue", p.user),
+            ));
+        };
+        if before.position == p.position {
+            continue;
+        }
+        let target = principal::reachable_user(conn, principal, UserId(p.user)).await?;
+        store::set_position(conn, queue, UserId(p.user), p.position).await?;
+        let mut changes = Changes::new();
+        changes.set("queue", &q.name).diff("position", before.position, p.position);
+        activity::record(
+            conn,
+            &principal.actor,
+            "user.queue_membership_changed",
+            Target::user(UserId(p.user), &target.record.login),
+            &changes,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    of_queue(state, principal, queue, state.config.clock.now(), false).await
+}

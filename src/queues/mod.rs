@@ -1,0 +1,6 @@
+//! Call queues (R16): the catalog, agents' memberships (join option, position, time group),
+//! and who is a member now, as the PBX asks.
+
+pub mod api;
+pub mod members;
+pub mod service;
