@@ -39,6 +39,8 @@ const ORDER: &[&str] = &[
     "second_factor",
     "sign_in",
     "users",
+    "time_groups",
+    "queues",
     "lifecycle",
     "me",
     "accounts",

@@ -21,11 +21,13 @@ mod lifecycle;
 mod me;
 mod outbox;
 mod passwords;
+pub(crate) mod queues;
 mod seats;
 mod sessions;
 mod settings;
 mod sign_in;
 mod time;
+mod time_groups;
 mod tokens;
 pub(crate) mod users;
 
@@ -88,6 +90,20 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/deactivation", get(lifecycle::page).post(lifecycle::save))
         .route("/console/users/{id}/deactivation/{period}/cancel", post(lifecycle::cancel))
         .route("/console/activation-log", get(lifecycle::activation_log))
+        .route("/console/users/{id}/queues", get(users::queues::page).post(users::queues::add))
+        .route("/console/users/{id}/queues/{queue}/remove", post(users::queues::remove))
+        .route("/console/queues", get(queues::list))
+        .route("/console/queues/new", get(queues::new_page).post(queues::save))
+        .route("/console/queues/{id}", get(queues::members_page))
+        .route("/console/queues/{id}/edit", get(queues::edit_page).post(queues::save))
+        .route("/console/queues/{id}/delete", get(queues::delete_page).post(queues::delete))
+        .route("/console/queues/{id}/members", post(queues::add))
+        .route("/console/queues/{id}/members/{user}", post(queues::save_member))
+        .route("/console/queues/{id}/members/{user}/remove", post(queues::remove))
+        .route("/console/time-groups", get(time_groups::list))
+        .route("/console/time-groups/new", get(time_groups::new_page).post(time_groups::save))
+        .route("/console/time-groups/{id}/edit", get(time_groups::edit_page).post(time_groups::save))
+        .route("/console/time-groups/{id}/delete", post(time_groups::delete))
         .route("/console/accounts", get(accounts::list).post(accounts::create))
         .route("/console/accounts/home", post(accounts::home))
         .route("/console/accounts/{slug}", get(accounts::edit_page).post(accounts::save))

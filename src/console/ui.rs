@@ -13,6 +13,7 @@ use crate::error::{Error, FieldIssue};
 pub(crate) enum Nav {
     Users,
     Catalog(Kind),
+    Queues,
     Activity,
     Sessions,
     Tokens,
@@ -61,6 +62,9 @@ pub(crate) fn layout(user: Option<&ConsoleUser>, nav: Nav, title: &str, content:
                                             (super::link_names(kind.link()).1)
                                         } }
                                     }
+                                }
+                                @if u.can(Permission::QueuesView) {
+                                    li { a href="/console/queues" aria-current=[current(Nav::Queues)] { "Queues" } }
                                 }
                                 @if u.can(Permission::ActivityView) {
                                     li { a href="/console/activity" aria-current=[current(Nav::Activity)] { "Activity" } }
@@ -130,6 +134,22 @@ pub(crate) fn page_head(title: &str, subtitle: Option<&str>, actions: Markup) ->
 pub(crate) fn alert(kind: &str, message: &str) -> Markup {
     let role = if kind == "error" { "alert" } else { "status" };
     html! { div class=(format!("alert alert-{kind}")) role=(role) { (message) } }
+}
+
+/// "The queue was not saved: Name: is required." — every issue of a refused form in one alert,
+/// focused so that a screen reader reads it; nothing when there are none.
+pub(crate) fn issues_alert(what: &str, issues: &[FieldIssue]) -> Markup {
+    html! {
+        @if !issues.is_empty() {
+            div.alert.alert-error role="alert" tabindex="-1" data-focus {
+                (what) ": "
+                @for (n, i) in issues.iter().enumerate() {
+                    @if n > 0 { " " }
+                    (label_for(&i.field)) ": " (sentence(&i.message))
+                }
+            }
+        }
+    }
 }
 
 pub(crate) fn alert_error(err: &Error) -> Markup {

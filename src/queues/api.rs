@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get, update, delete))
         .routes(routes!(list_members))
-        .routes(routes!(put_member, remove_member))
+        .routes(routes!(get_member, put_member, remove_member))
         .routes(routes!(set_positions))
         .routes(routes!(user_queues))
 }
@@ -173,8 +173,31 @@ async fn put_member(
     let expected = if_match_given(&headers)?;
     let principal = auth.principal(&client);
     let (view, added) = members::put(&state, &principal, QueueId(path.id), UserId(path.item), expected, input).await?;
-    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, axum::Json(view)).into_response())
+    if !added {
+        return Ok((StatusCode::OK, axum::Json(view)).into_response());
+    }
+    let location = format!(
+        "/api/v1/accounts/{}/queues/{}/members/{}",
+        crate::http::path_segment(&auth.account.slug),
+        path.id,
+        path.item
+    );
+    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], axum::Json(view)).into_response())
+}
+
+/// One agent's membership of the queue, as `members` lists it (now: at the server's clock).
+#[utoipa::path(get, path = "/api/v1/accounts/{account}/queues/{id}/members/{item}", tag = "queues",
+    params(("account" = String, Path), ("id" = i64, Path), ("item" = i64, Path, description = "the user's id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = MembershipView), (status = 404, body = crate::error::Problem)))]
+async fn get_member(
+    State(state): State<AppState>,
+    auth: Authorized<perm::QueuesView>,
+    client: ClientInfo,
+    path: SubItemPath,
+) -> Result<axum::Json<MembershipView>> {
+    let principal = auth.principal(&client);
+    Ok(axum::Json(members::one(&state, &principal, QueueId(path.id), UserId(path.item)).await?))
 }
 
 /// Remove an agent from the queue. Needs `users.edit` and the user within your reach.

@@ -60,6 +60,7 @@ impl JoinMode {
 #[serde(deny_unknown_fields)]
 pub struct MembershipInput {
     /// `automatic` (default for a new member) or `manual`.
+    #[schema(value_type = Option<JoinMode>)]
     pub join: Option<String>,
     /// 1–999, 1 first (default 1 for a new member); members may share a position.
     #[schema(minimum = 1, maximum = 999)]
@@ -200,6 +201,13 @@ pub async fn of_queue(
     })
 }
 
+/// One membership, if the principal sees the member (D8) and they are one.
+pub async fn one(state: &AppState, principal: &Principal, queue: QueueId, user: UserId) -> Result<MembershipView> {
+    let at = state.config.clock.now();
+    let list = of_queue(state, principal, queue, at, false).await?;
+    list.members.into_iter().find(|m| m.user.id == user.0).ok_or(Error::NotFound("membership"))
+}
+
 /// A user's memberships, in queue name order (the user's Queues tab).
 pub async fn of_user(state: &AppState, principal: &Principal, user: UserId) -> Result<Vec<MembershipView>> {
     let mut conn = state.store.read().await?;
@@ -325,6 +333,29 @@ pub async fn put(
     Ok((view, added))
 }
 
+/// `put` for the agent whose login is `login` (the console's Members tab adds by login); an
+/// unknown login is refused naming the field.
+pub async fn put_by_login(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    login: &str,
+    expected: Option<i64>,
+    input: MembershipInput,
+) -> Result<(MembershipView, bool)> {
+    let found = match login.trim() {
+        "" => None,
+        login => {
+            let mut conn = state.store.read().await?;
+            crate::store::users::find_id_by_login(&mut conn, principal.account(), &login.to_lowercase()).await?
+        }
+    };
+    let Some(user) = found else {
+        return Err(Error::invalid("login", "unknown_login", format!("no user with the login {:?}", login.trim())));
+    };
+    put(state, principal, queue, user, expected, input).await
+}
+
 /// Removes `user` from the queue.
 pub async fn remove(
     state: &AppState,
@@ -406,7 +437,7 @@ pub async fn set_positions(
     for (i, p) in input.positions.iter().enumerate() {
         let Some(before) = current.get(&p.user) else {
             return Err(Error::invalid(
-                &format!("positions[{i}].user"),
+                format!("positions[{i}].user"),
                 "not_a_member",
                 format!("user {} is not a member of this queue", p.user),
             ));

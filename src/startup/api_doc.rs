@@ -186,7 +186,7 @@ fn complete_operation(operation: &mut Map<String, Value>, method: &str, path: &s
         if status.as_str() >= "400" {
             response["content"] = json!({ PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } });
         }
-        if status == "201" && method == "post" {
+        if status == "201" && (method == "post" || method == "put") {
             response["headers"]["Location"] = json!({
                 "description": "Where the created resource can be read",
                 "schema": { "type": "string" },

@@ -299,7 +299,14 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let inner = self.pool.begin().await?;
+        // SQLite: the write lock is taken at BEGIN, not at the first write. A deferred
+        // transaction that reads first and writes later fails at once ("database is locked",
+        // no busy wait) when anything else wrote after its read began, which happened under
+        // load (a mass action answering 500).
+        let inner = match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx {
             inner,
             _write_guard: guard,

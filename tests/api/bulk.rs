@@ -29,7 +29,7 @@ async fn bulk_on_ids_with_a_dry_run_first(engine: Engine) {
     let dry = app.bulk(json!({ "action": "deactivate", "target": { "ids": [a, b] }, "dry_run": true })).await.json(200);
     assert_eq!(
         dry,
-        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": true })
+        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "not_agents": 0, "dry_run": true })
     );
     for id in [a, b, c] {
         assert_eq!(status_of(&app, id).await, "active", "a dry run changes nothing");
@@ -40,7 +40,7 @@ async fn bulk_on_ids_with_a_dry_run_first(engine: Engine) {
     let done = app.bulk(json!({ "action": "deactivate", "target": { "ids": [a, b] } })).await.json(200);
     assert_eq!(
         done,
-        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "dry_run": false })
+        json!({ "action": "deactivate", "matched": 2, "changed": 2, "out_of_reach": 0, "yourself_left_out": false, "not_agents": 0, "dry_run": false })
     );
     assert_eq!(status_of(&app, a).await, "disabled");
     assert_eq!(status_of(&app, b).await, "disabled");

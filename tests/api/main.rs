@@ -74,6 +74,7 @@ mod observability_logs;
 mod passwords;
 mod permissions;
 mod queues;
+mod queues_console;
 mod second_factor;
 mod second_factor_email;
 mod second_factor_guessing;

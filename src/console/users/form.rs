@@ -258,6 +258,7 @@ fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
                 @if offers.sessions {
                     a.button.subtle href=(format!("/console/users/{id}/sessions")) { "Sessions" }
                 }
+                a.button.subtle href=(format!("/console/users/{id}/queues")) { "Queues" }
                 @if offers.security {
                     a.button.subtle href=(format!("/console/users/{id}/security")) { "Security" }
                     a.button.subtle href=(format!("/console/users/{id}/deactivation")) { "Deactivation" }

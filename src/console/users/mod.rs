@@ -12,5 +12,6 @@ pub(crate) mod form_fields;
 pub(super) mod invite;
 pub(super) mod list;
 pub(super) mod offers;
+pub(super) mod queues;
 pub(super) mod security;
 pub(super) mod two_factor;

@@ -289,7 +289,7 @@ async fn flush(
             if let Some((_, v)) = p.claims.iter().find(|(f, v)| *f == field && taken.contains(v)) {
                 let message = match field {
                     Unique::Extension => {
-                        format!("{v:?} is already a user's extension or a queue's number in account {}", account.slug)
+                        format!("{v:?} is already taken by a user or a queue of account {}", account.slug)
                     }
                     _ => format!("{v:?} is already taken by a user of account {}", account.slug),
                 };
