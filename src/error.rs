@@ -200,6 +200,15 @@ impl From<sqlx::Error> for Error {
                     message: "another change touched the same users at the same time; try again".into(),
                 };
             }
+            // What a row refers to went away (or came into use) in a concurrent change that the
+            // services' checks could not see yet.
+            if db.is_foreign_key_violation() {
+                return Error::state_conflict(
+                    "request",
+                    "changed_meanwhile",
+                    "something this change refers to was changed or removed at the same time; try again",
+                );
+            }
             if db.is_unique_violation() {
                 let field = unique_violation_field(db.as_ref());
                 return Error::Conflict {

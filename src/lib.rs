@@ -12,6 +12,7 @@ pub mod access_rules;
 pub mod accounts;
 pub mod activity;
 pub mod auth;
+pub mod calls;
 pub mod captcha;
 pub mod catalog;
 pub mod cli;

@@ -168,6 +168,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::catalog::api::router())
         .merge(crate::queues::api::router())
         .merge(crate::time_groups::api::router())
+        .merge(crate::calls::api::router())
         .merge(crate::activity::api::router())
         .split_for_parts();
     (router, api_doc::complete(openapi))

@@ -41,6 +41,7 @@ const ORDER: &[&str] = &[
     "users",
     "time_groups",
     "queues",
+    "calls",
     "lifecycle",
     "me",
     "accounts",

@@ -51,14 +51,16 @@ CREATE TRIGGER queue_members_deleted AFTER DELETE ON queue_members
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION user_links_changed_old();
 CREATE TRIGGER queues_added AFTER INSERT ON queues
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION catalog_added();
--- Users show their queues' names only: a change of members' version or of a number is not theirs.
+-- Users show their queues' names (and the console's pickers their descriptions): a change of the
+-- members' version or of a number is not theirs.
 -- (A trigger with a column list cannot have transition tables: this one is per row.)
 CREATE FUNCTION queue_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO user_changes (account_id, user_id) VALUES (NEW.account_id, NULL);
     RETURN NULL;
 END $$;
-CREATE TRIGGER queues_changed AFTER UPDATE OF name ON queues
-    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION queue_renamed();
+CREATE TRIGGER queues_changed AFTER UPDATE OF name, description ON queues
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.description IS DISTINCT FROM NEW.description)
+    EXECUTE FUNCTION queue_renamed();
 CREATE TRIGGER queues_removed AFTER DELETE ON queues
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION catalog_removed();

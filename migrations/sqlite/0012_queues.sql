@@ -68,8 +68,10 @@ END;
 CREATE TRIGGER queues_added AFTER INSERT ON queues BEGIN
     INSERT INTO user_changes (account_id, user_id) VALUES (NEW.account_id, NULL);
 END;
--- Users show their queues' names only: a change of members' version or of a number is not theirs.
-CREATE TRIGGER queues_changed AFTER UPDATE OF name ON queues WHEN OLD.name IS NOT NEW.name BEGIN
+-- Users show their queues' names (and the console's pickers their descriptions): a change of the
+-- members' version or of a number is not theirs.
+CREATE TRIGGER queues_changed AFTER UPDATE OF name, description ON queues
+    WHEN OLD.name IS NOT NEW.name OR OLD.description IS NOT NEW.description BEGIN
     INSERT INTO user_changes (account_id, user_id) VALUES (NEW.account_id, NULL);
 END;
 CREATE TRIGGER queues_removed AFTER DELETE ON queues BEGIN

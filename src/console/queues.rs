@@ -12,7 +12,7 @@ use super::{Pairs, first};
 use crate::access::Permission;
 use crate::error::{Error, FieldIssue};
 use crate::ids::{QueueId, UserId};
-use crate::queues::members::{self, JoinMode, MembershipInput, MembershipView};
+use crate::queues::members::{self, JoinMode, MembershipInput, MembershipView, Put};
 use crate::queues::service::{self, QueueInput, QueueView};
 use crate::state::AppState;
 use crate::time_groups::service::TimeGroupView;
@@ -436,7 +436,16 @@ fn membership_input(f: &Pairs) -> MembershipInput {
     MembershipInput {
         join: first(f, "join").map(str::to_string),
         position: Some(position.parse().unwrap_or(0)),
-        time_group: Some(first(f, "time_group").and_then(|t| t.parse().ok())),
+        time_group: Some(time_group_of(f)),
+    }
+}
+
+/// The form's time group: empty is "always"; anything else must be an id (one that is not is
+/// sent as an id no account has, for the service to refuse by name).
+pub(super) fn time_group_of(f: &Pairs) -> Option<i64> {
+    match first(f, "time_group").map(str::trim).unwrap_or_default() {
+        "" => None,
+        text => Some(text.parse().unwrap_or(0)),
     }
 }
 
@@ -463,7 +472,8 @@ pub(super) async fn add(
         time_group: first(&f, "time_group").unwrap_or_default().to_string(),
     };
     let principal = user.principal(&account, Permission::UsersEdit);
-    let result = members::put_by_login(&state, &principal, QueueId(id), &v.login, version_of(&f), membership_input(&f))
+    let input = membership_input(&f);
+    let result = members::put_by_login(&state, &principal, QueueId(id), &v.login, version_of(&f), input, Put::AddOnly)
         .await
         .map(|_| ());
     let (issues, top) = match result {
@@ -488,8 +498,9 @@ pub(super) async fn save_member(
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
+    let input = membership_input(&f);
     let result =
-        members::put(&state, &principal, QueueId(id), UserId(member), version_of(&f), membership_input(&f)).await;
+        members::put(&state, &principal, QueueId(id), UserId(member), version_of(&f), input, Put::AddOrChange).await;
     let top = match result {
         Ok(_) => return Ok(go(user.htmx, &format!("/console/queues/{id}?notice=saved"))),
         Err(Error::PreconditionFailed) => stale(),

@@ -136,6 +136,9 @@ pub enum CursorOf {
     Invitations,
     Queues,
     TimeGroups,
+    DialRules,
+    MusicOnHold,
+    InterceptGroups,
 }
 
 impl CursorOf {
@@ -156,6 +159,9 @@ impl CursorOf {
             CursorOf::Invitations => "i",
             CursorOf::Queues => "q",
             CursorOf::TimeGroups => "w",
+            CursorOf::DialRules => "x",
+            CursorOf::MusicOnHold => "m",
+            CursorOf::InterceptGroups => "y",
         }
     }
 }

@@ -3,13 +3,13 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::members::{self, MembershipInput, MembershipView, PositionsInput, QueueMembers};
+use super::members::{self, MembershipInput, MembershipView, PositionsInput, Put, QueueMembers};
 use super::service::{self, QueueInput, QueueView};
 use crate::access::perm;
 use crate::auth::{Authorized, ClientInfo};
@@ -154,7 +154,8 @@ async fn list_members(
 
 /// Add an agent to the queue (201), or change their membership (200): join option, position,
 /// time group. Only agents (R11) are members (409 otherwise). Needs `users.edit` and the user
-/// within your reach. `If-Match` (optional): the member list's version.
+/// within your reach. `If-Match` (optional): the member list's version; the answer's `ETag` is
+/// the new one.
 #[utoipa::path(put, path = "/api/v1/accounts/{account}/queues/{id}/members/{item}", tag = "queues",
     params(("account" = String, Path), ("id" = i64, Path), ("item" = i64, Path, description = "the user's id"),
         ("If-Match" = Option<String>, Header)),
@@ -172,17 +173,23 @@ async fn put_member(
 ) -> Result<Response> {
     let expected = if_match_given(&headers)?;
     let principal = auth.principal(&client);
-    let (view, added) = members::put(&state, &principal, QueueId(path.id), UserId(path.item), expected, input).await?;
-    if !added {
-        return Ok((StatusCode::OK, axum::Json(view)).into_response());
+    let written =
+        members::put(&state, &principal, QueueId(path.id), UserId(path.item), expected, input, Put::AddOrChange)
+            .await?;
+    let status = if written.added { StatusCode::CREATED } else { StatusCode::OK };
+    let mut response = with_etag(status, written.members_version, written.view);
+    if written.added {
+        let location = format!(
+            "/api/v1/accounts/{}/queues/{}/members/{}",
+            crate::http::path_segment(&auth.account.slug),
+            path.id,
+            path.item
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+            response.headers_mut().insert(axum::http::header::LOCATION, value);
+        }
     }
-    let location = format!(
-        "/api/v1/accounts/{}/queues/{}/members/{}",
-        crate::http::path_segment(&auth.account.slug),
-        path.id,
-        path.item
-    );
-    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], axum::Json(view)).into_response())
+    Ok(response)
 }
 
 /// One agent's membership of the queue, as `members` lists it (now: at the server's clock).

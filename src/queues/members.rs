@@ -172,6 +172,22 @@ impl TimeGroups {
     }
 }
 
+/// Whose memberships a reader sees (D8): those within their `queues.view`, and within their
+/// `users.view` too when they hold it (a PBX token with `queues.view` alone sees the members'
+/// login, name, extension and status, as it must to offer them calls).
+fn members_seen(principal: &Principal) -> Seen {
+    let queues = principal.seen_for(Permission::QueuesView);
+    if !principal.has(Permission::UsersView) {
+        return queues;
+    }
+    match (queues, principal.seen_for(Permission::UsersView)) {
+        (Seen::All, users) => users,
+        (queues, Seen::All) => queues,
+        (queues, users) if queues == users => queues,
+        (queues, users) => Seen::Both(Box::new(queues), Box::new(users)),
+    }
+}
+
 /// A queue's members as `principal` sees them (D8: those of their users they see), each with
 /// whether they are a member at `at`; `current`: only those who are.
 pub async fn of_queue(
@@ -184,7 +200,7 @@ pub async fn of_queue(
     let account = principal.account();
     let mut conn = state.store.read().await?;
     let q = store::get(&mut conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
-    let records = store::members(&mut conn, account, queue, &principal.seen_for(Permission::QueuesView)).await?;
+    let records = store::members(&mut conn, account, queue, &members_seen(principal)).await?;
     let groups = TimeGroups::of(&mut conn, account, &records).await?;
     drop(conn);
     let mut members: Vec<MembershipView> = records.into_iter().map(|r| groups.view(r, at)).collect();
@@ -244,10 +260,12 @@ fn check(input: &MembershipInput) -> Result<Checked> {
     Ok(Checked { join, position, time_group: input.time_group.map(|t| t.map(TimeGroupId)) })
 }
 
+/// The member list's version did not move: stale when the caller sent one, else the queue is
+/// gone (deleted since it was read in this transaction).
 fn version_conflict(expected: Option<i64>) -> Error {
     match expected {
         Some(_) => Error::PreconditionFailed,
-        None => Error::Internal(anyhow::anyhow!("a queue's members could not be marked changed")),
+        None => Error::NotFound("queue"),
     }
 }
 
@@ -268,8 +286,24 @@ async fn reachable_agent(
     Ok(target.record)
 }
 
-/// Adds `user` to the queue or changes their membership; `true` when added. `expected` is the
-/// version of the queue's members the caller last read (`If-Match`), if they sent one.
+/// Whether a write may change an existing membership or only add one (the console's Add forms:
+/// a stale page or a second click must not reset a member's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    AddOrChange,
+    AddOnly,
+}
+
+/// What a membership write answers: the membership, whether it was added, and the member
+/// list's new version (the `ETag` for the next write).
+pub struct Written {
+    pub view: MembershipView,
+    pub added: bool,
+    pub members_version: i64,
+}
+
+/// Adds `user` to the queue or changes their membership. `expected` is the version of the
+/// queue's members the caller last read (`If-Match`), if they sent one.
 pub async fn put(
     state: &AppState,
     principal: &Principal,
@@ -277,7 +311,8 @@ pub async fn put(
     user: UserId,
     expected: Option<i64>,
     input: MembershipInput,
-) -> Result<(MembershipView, bool)> {
+    mode: Put,
+) -> Result<Written> {
     let account = principal.account();
     let checked = check(&input)?;
     let mut tx = state.store.begin().await?;
@@ -293,6 +328,13 @@ pub async fn put(
         return Err(version_conflict(expected));
     }
     let before = store::membership(conn, queue, user).await?;
+    if let (Put::AddOnly, Some(_)) = (mode, &before) {
+        return Err(Error::state_conflict(
+            "user",
+            "already_a_member",
+            format!("{} is a member of this queue already: change their membership in the queue's list", record.login),
+        ));
+    }
     let fields = MemberFields {
         join_mode: checked
             .join
@@ -329,8 +371,9 @@ pub async fn put(
     activity::record(conn, &principal.actor, action, Target::user(user, &record.login), &changes).await?;
     let groups = TimeGroups::of(conn, account, std::slice::from_ref(&after)).await?;
     let view = groups.view(after, state.config.clock.now());
+    let members_version = store::get(conn, account, queue).await?.map_or(0, |q| q.members_version);
     tx.commit().await?;
-    Ok((view, added))
+    Ok(Written { view, added, members_version })
 }
 
 /// `put` for the agent whose login is `login` (the console's Members tab adds by login); an
@@ -342,7 +385,9 @@ pub async fn put_by_login(
     login: &str,
     expected: Option<i64>,
     input: MembershipInput,
-) -> Result<(MembershipView, bool)> {
+    mode: Put,
+) -> Result<Written> {
+    let unknown = || Error::invalid("login", "unknown_login", format!("no user with the login {:?}", login.trim()));
     let found = match login.trim() {
         "" => None,
         login => {
@@ -350,10 +395,12 @@ pub async fn put_by_login(
             crate::store::users::find_id_by_login(&mut conn, principal.account(), &login.to_lowercase()).await?
         }
     };
-    let Some(user) = found else {
-        return Err(Error::invalid("login", "unknown_login", format!("no user with the login {:?}", login.trim())));
-    };
-    put(state, principal, queue, user, expected, input).await
+    let Some(user) = found else { return Err(unknown()) };
+    // A user outside the principal's scope is unknown to them (D8), as one who does not exist.
+    match put(state, principal, queue, user, expected, input, mode).await {
+        Err(Error::NotFound("user")) => Err(unknown()),
+        other => other,
+    }
 }
 
 /// Removes `user` from the queue.
@@ -422,8 +469,8 @@ pub async fn set_positions(
             issues.add(&format!("positions[{i}].user"), "duplicate", format!("user {} is named twice", p.user));
         }
     }
-    if input.positions.len() > 10_000 {
-        issues.add("positions", "too_many", "at most 10,000 positions at once");
+    if input.positions.len() > 1_000 {
+        issues.add("positions", "too_many", "at most 1,000 positions at once");
     }
     issues.into_result()?;
     let mut tx = state.store.begin().await?;
@@ -432,8 +479,11 @@ pub async fn set_positions(
     if !store::members_changed(conn, queue, Some(expected)).await? {
         return Err(Error::PreconditionFailed);
     }
+    // Members the principal does not see are not members to them (D8), in the same words.
+    let seen = principal.seen_for(Permission::UsersEdit);
     let current: HashMap<i64, MemberRecord> =
-        store::members(conn, account, queue, &Seen::All).await?.into_iter().map(|m| (m.user_id, m)).collect();
+        store::members(conn, account, queue, &seen).await?.into_iter().map(|m| (m.user_id, m)).collect();
+    let mut targets = Vec::new();
     for (i, p) in input.positions.iter().enumerate() {
         let Some(before) = current.get(&p.user) else {
             return Err(Error::invalid(
@@ -442,10 +492,13 @@ pub async fn set_positions(
                 format!("user {} is not a member of this queue", p.user),
             ));
         };
+        // D2 for every user named, moved or not: a reordering is all or nothing.
+        targets.push((p, before, principal::reachable_user(conn, principal, UserId(p.user)).await?));
+    }
+    for (p, before, target) in targets {
         if before.position == p.position {
             continue;
         }
-        let target = principal::reachable_user(conn, principal, UserId(p.user)).await?;
         store::set_position(conn, queue, UserId(p.user), p.position).await?;
         let mut changes = Changes::new();
         changes.set("queue", &q.name).diff("position", before.position, p.position);

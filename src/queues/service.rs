@@ -125,6 +125,8 @@ fn parse(input: &QueueInput, current: Option<&QueueRecord>) -> Result<Parsed> {
 /// A queue's number is not a user's extension, nor another queue's (409 naming whose it is).
 async fn check_number(conn: &mut Conn, account: AccountId, extension: Option<&str>, me: Option<QueueId>) -> Result<()> {
     let Some(extension) = extension else { return Ok(()) };
+    // Users' edits that take a new extension take the same guard (`users::service`).
+    crate::store::accounts::guard(conn, account).await?;
     if let Some(login) = store::user_with_extension(conn, account, extension).await? {
         return Err(Error::Conflict {
             field: "extension",
@@ -200,6 +202,10 @@ pub async fn delete(state: &AppState, principal: &Principal, id: QueueId) -> Res
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("queue"))?;
+    // Taken first, so that no membership added meanwhile goes with the queue unrecorded.
+    if !store::members_changed(conn, id, None).await? {
+        return Err(Error::NotFound("queue"));
+    }
     let members = crate::store::queues::members(conn, account, id, &crate::store::grants::Seen::All).await?;
     let mut member_change = Changes::new();
     member_change.set("queue", &current.name).set("queue_deleted", true);

@@ -10,6 +10,7 @@ pub mod api_tokens;
 pub mod backup;
 pub mod batch;
 pub mod bulk;
+pub mod calls;
 pub mod captcha;
 pub mod challenges;
 pub mod grants;

@@ -13,6 +13,7 @@ pub enum Arg {
     /// A value that may be NULL.
     MaybeInt(Option<i64>),
     MaybeText(Option<String>),
+    MaybeBool(Option<bool>),
 }
 
 impl From<Option<i64>> for Arg {
@@ -121,6 +122,7 @@ impl Sql {
                 Arg::Bool(v) => q.bind(*v),
                 Arg::MaybeInt(v) => q.bind(*v),
                 Arg::MaybeText(v) => q.bind(v.clone()),
+                Arg::MaybeBool(v) => q.bind(*v),
             };
         }
         q
@@ -138,6 +140,7 @@ impl Sql {
                 Arg::Bool(v) => q.bind(*v),
                 Arg::MaybeInt(v) => q.bind(*v),
                 Arg::MaybeText(v) => q.bind(v.clone()),
+                Arg::MaybeBool(v) => q.bind(*v),
             };
         }
         q

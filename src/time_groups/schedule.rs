@@ -101,6 +101,7 @@ impl Rules {
     pub fn parse(issues: &mut Issues, zone: TimeZoneName, days: &DaysText, holidays: &[String]) -> Option<Rules> {
         let before = issues.len();
         let mut out: [Vec<Range>; 7] = Default::default();
+        let mut given = [false; 7];
         for (day, ranges) in days {
             let Some(index) = WEEKDAYS.iter().position(|d| d == &day.trim().to_lowercase()) else {
                 issues.add(
@@ -110,6 +111,10 @@ impl Rules {
                 );
                 continue;
             };
+            if std::mem::replace(&mut given[index], true) {
+                issues.add(&format!("days.{day}"), "duplicate_day", format!("{} is given twice", WEEKDAYS[index]));
+                continue;
+            }
             if ranges.len() > MOST_RANGES_A_DAY {
                 issues.add(&format!("days.{day}"), "too_many", format!("at most {MOST_RANGES_A_DAY} ranges a day"));
                 continue;
@@ -156,6 +161,23 @@ impl Rules {
                     );
                     break;
                 }
+            }
+        }
+        // A range past midnight runs into the next morning: it may not overlap that day's ranges.
+        for (index, ranges) in out.iter().enumerate() {
+            let next = &out[(index + 1) % 7];
+            if let Some(r) = ranges.iter().find(|r| r.wraps() && next.iter().any(|n| n.from < r.to)) {
+                issues.add(
+                    &format!("days.{}", WEEKDAYS[(index + 1) % 7]),
+                    "overlapping",
+                    format!(
+                        "{}'s range {}–{} runs into {} and overlaps its ranges",
+                        WEEKDAYS[index],
+                        hhmm(r.from),
+                        hhmm(r.to),
+                        WEEKDAYS[(index + 1) % 7]
+                    ),
+                );
             }
         }
         if holidays.len() > MOST_HOLIDAYS {
@@ -279,7 +301,7 @@ mod tests {
     fn a_holiday_is_closed_all_day_and_does_not_run_past_midnight() {
         let days = serde_json::json!({
             "thursday": [{ "from": "20:00", "to": "02:00" }],
-            "friday": [{ "from": "00:00", "to": "24:00" }],
+            "friday": [{ "from": "10:00", "to": "24:00" }],
         });
         let r = rules("UTC", days, &["2026-12-25"]);
         // 2026-12-24 is a Thursday; its range runs into the holiday, which closes it.
@@ -333,6 +355,20 @@ mod tests {
             ("holidays[1]", "invalid_date"),
         ];
         assert_eq!(found, want.map(|(f, c)| (f.to_string(), c.to_string())).to_vec());
+    }
+
+    #[test]
+    fn a_day_given_twice_or_a_night_running_into_the_morning_is_refused() {
+        let found = faults(
+            serde_json::json!({
+                "monday": [{ "from": "22:00", "to": "07:00" }],
+                "tuesday": [{ "from": "06:00", "to": "12:00" }],
+                "tuesday ": [],
+            }),
+            &[],
+        );
+        let codes: Vec<(&str, &str)> = found.iter().map(|(f, c)| (f.as_str(), c.as_str())).collect();
+        assert_eq!(codes, [("days.tuesday ", "duplicate_day"), ("days.tuesday", "overlapping")]);
     }
 
     #[test]

@@ -46,10 +46,13 @@ pub enum BulkAction {
     /// added: named users who are not are refused, others matched are counted in `not_agents`.
     AddToQueues,
     RemoveFromQueues,
+    /// Set or reset call settings (R38): `call_settings` names each, `null` returning it to the
+    /// account's default.
+    SetCallSettings,
 }
 
 impl BulkAction {
-    pub const ALL: [BulkAction; 16] = [
+    pub const ALL: [BulkAction; 17] = [
         BulkAction::Activate,
         BulkAction::Deactivate,
         BulkAction::ScheduleDeactivation,
@@ -66,6 +69,7 @@ impl BulkAction {
         BulkAction::UnassignGroups,
         BulkAction::AddToQueues,
         BulkAction::RemoveFromQueues,
+        BulkAction::SetCallSettings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +90,7 @@ impl BulkAction {
             BulkAction::UnassignGroups => "unassign_groups",
             BulkAction::AddToQueues => "add_to_queues",
             BulkAction::RemoveFromQueues => "remove_from_queues",
+            BulkAction::SetCallSettings => "set_call_settings",
         }
     }
 
@@ -107,6 +112,7 @@ impl BulkAction {
             BulkAction::UnassignGroups => "Remove from groups",
             BulkAction::AddToQueues => "Add to queues",
             BulkAction::RemoveFromQueues => "Remove from queues",
+            BulkAction::SetCallSettings => "Set call settings",
         }
     }
 
@@ -152,6 +158,10 @@ pub struct BulkRequest {
     /// kept in the activation log.
     #[serde(default)]
     pub reason: Option<String>,
+    /// For `set_call_settings`: the settings to set (a value) or return to the account's
+    /// default (`null`), as `PATCH …/users/{id}/call-settings` takes them.
+    #[serde(default)]
+    pub call_settings: Option<crate::calls::settings::CallSettingsInput>,
     /// Count what would change, change nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -412,6 +422,55 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
         }
         _ => 0,
     };
+    if req.action == BulkAction::SetCallSettings {
+        let input = req
+            .call_settings
+            .as_ref()
+            .ok_or_else(|| Error::invalid("call_settings", "required", "name the call settings to set or reset"))?;
+        let many = crate::calls::settings::for_many(conn, account, input).await?;
+        let changed = match req.dry_run {
+            true => store::count_where(conn, &selected).await?,
+            false => {
+                activity::service::record_per_user(
+                    conn,
+                    &principal.actor,
+                    "user.call_settings_changed",
+                    &many.changes,
+                    &selected,
+                )
+                .await?;
+                let changed = crate::calls::settings::write_many(conn, account, &selected, &many).await? as i64;
+                let mut summary = Changes::new();
+                summary.set("target", &req.target).set("matched", matched).set("changed", changed);
+                activity::service::record(
+                    conn,
+                    &principal.actor,
+                    "users.bulk_set_call_settings",
+                    EventTarget { kind: "users", id: None, label: &format!("{changed} users") },
+                    &summary,
+                )
+                .await?;
+                tx.commit().await?;
+                changed
+            }
+        };
+        return Ok(BulkResult {
+            action: req.action,
+            matched,
+            changed,
+            out_of_reach,
+            yourself_left_out,
+            not_agents,
+            dry_run: req.dry_run,
+        });
+    }
+    if req.call_settings.is_some() {
+        return Err(Error::invalid(
+            "call_settings",
+            "not_allowed",
+            format!("{} takes no call settings", req.action.as_str()),
+        ));
+    }
     if matches!(req.action, BulkAction::ResendInvitation | BulkAction::RevokeInvitation) {
         let revoking = req.action == BulkAction::RevokeInvitation;
         let mut invited = selected.clone();
@@ -538,6 +597,8 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
     let per_user_action = match req.action {
         BulkAction::Delete => "user.deleted",
         BulkAction::ScheduleDeactivation => "user.deactivation_scheduled",
+        BulkAction::AddToQueues => "user.queue_joined",
+        BulkAction::RemoveFromQueues => "user.queue_left",
         _ => "user.updated",
     };
     // Records first: for a deletion the rows are gone afterwards, and a change of status

@@ -409,7 +409,7 @@ pub(crate) async fn insert_checked(
     if occupies_a_seat(&fields, false) && !seat_taken {
         seats::make_room(conn, account, 1).await?;
     }
-    check_unique(conn, account, None, &fields).await?;
+    check_unique(conn, account, None, None, &fields).await?;
     let must_change = input.must_change_password.unwrap_or(false);
     let id = store::insert(conn, account, &fields, password.as_ref().map(|p| p.hash), must_change, now).await?;
     if let Some(p) = &password {
@@ -494,8 +494,7 @@ pub async fn update(
         return Err(refused);
     }
     keep_within_scope(principal, &standing, Some((&current, &before)), &fields, &links)?;
-    check_unique(conn, account, Some(id), &fields).await?;
-    keep_agent_while_queued(conn, &current, &fields).await?;
+    check_unique(conn, account, Some(id), current.extension.as_deref(), &fields).await?;
     // R20: reactivated, or no longer an end user, they need a seat — unless they kept theirs.
     let returning = out_with_a_return(&current, state.config.clock.now());
     if occupies_a_seat(&fields, returning) && !occupies_a_seat_now(&current, returning) {
@@ -519,6 +518,9 @@ pub async fn update(
     if !store::update(conn, account, id, &fields, expected_version, now).await? {
         return Err(Error::PreconditionFailed);
     }
+    // After the write, which holds the user's row: a membership being added meanwhile has
+    // either committed (and is seen here) or waits, and then finds no agent.
+    keep_agent_while_queued(conn, &current, &fields).await?;
     let mut changes = diff(&current, &fields);
     if let Some(sealed) = seal_sip_password(&state.secrets, id, &input) {
         store::set_sip_password(conn, id, sealed.as_deref()).await?;
@@ -614,7 +616,7 @@ pub async fn change_own_email(state: &AppState, me: &Principal, email: Option<St
     let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("user"))?;
     let input = UserInput { email: Some(email), ..Default::default() };
     let fields = input.to_fields(Some(&current))?;
-    check_unique(conn, account, Some(id), &fields).await?;
+    check_unique(conn, account, Some(id), current.extension.as_deref(), &fields).await?;
     if !store::update(conn, account, id, &fields, current.version, now_ms()).await? {
         return Err(Error::PreconditionFailed);
     }
@@ -876,13 +878,26 @@ fn out_with_a_return(user: &UserRecord, now: Timestamp) -> bool {
 }
 
 /// Names the exact field that is taken (the unique indexes stay the last word under races).
-async fn check_unique(conn: &mut Conn, account: AccountId, me: Option<UserId>, f: &UserFields) -> Result<()> {
+/// Login, email and extension free in the account (R1, R2, R5); an extension that is new to the
+/// user (`current`: what they have now) is not a queue's number either (R16).
+async fn check_unique(
+    conn: &mut Conn,
+    account: AccountId,
+    me: Option<UserId>,
+    current: Option<&str>,
+    f: &UserFields,
+) -> Result<()> {
     let taken = store::taken_fields(conn, account, me, f).await?;
     if let Some(field) = taken.first() {
         return Err(Error::Conflict { field, message: format!("this {field} is already taken in the account") });
     }
-    // A number is a user's or a queue's (R5, R16).
-    if let Some(extension) = &f.extension
+    // A number is a user's or a queue's (R5, R16). The account's guard keeps a queue from
+    // taking the number between this check and the write (the queues' service takes it too).
+    let new_extension = f.extension.as_ref().filter(|e| Some(e.as_str()) != current);
+    if new_extension.is_some() {
+        crate::store::accounts::guard(conn, account).await?;
+    }
+    if let Some(extension) = new_extension
         && let Some((_, queue)) = crate::store::queues::with_extension(conn, account, extension.as_str(), None).await?
     {
         return Err(Error::Conflict {

@@ -44,6 +44,7 @@ mod authorization_matrix;
 mod avatar;
 mod backup;
 mod bulk;
+mod call_settings;
 mod captcha;
 mod catalog;
 mod console;

@@ -25,6 +25,8 @@ pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> M
     let allowed = |a: BulkAction| match a {
         BulkAction::Delete | BulkAction::RevokeInvitation => user.can(Permission::UsersDelete),
         BulkAction::ResendInvitation => user.can(Permission::UsersEdit) && user.can(Permission::UsersCreate),
+        // Call settings are set for many users through the API for now (`set_call_settings`).
+        BulkAction::SetCallSettings => false,
         _ => user.can(Permission::UsersEdit),
     };
     // D8: "all" is all the users the viewer manages, which a scoped viewer is told.
@@ -199,6 +201,7 @@ pub(in crate::console) async fn run(
         from: if action == BulkAction::ScheduleDeactivation { when("from") } else { None },
         until: if action == BulkAction::ScheduleDeactivation { when("until") } else { None },
         reason: first(&form, "reason").filter(|r| takes_reason && !r.trim().is_empty()).map(str::to_string),
+        call_settings: None,
         dry_run,
     };
     let result = match bulk::run(&state, &principal, request).await {
@@ -262,6 +265,7 @@ fn result_message(r: &BulkResult, names: &str) -> String {
         }
         BulkAction::AssignRoles | BulkAction::AssignSkills => format!("given {names}"),
         BulkAction::UnassignRoles | BulkAction::UnassignSkills => format!("no longer holding {names}"),
+        BulkAction::SetCallSettings => "given the call settings".to_string(),
     };
     // Nobody is skipped silently (D2, D3): who is left out, and why.
     let mut left_out = String::new();

@@ -333,7 +333,8 @@ pub(in crate::console) async fn update(
             state.mail.wake();
             Ok(go(user.htmx, "/console/users?notice=saved"))
         }
-        Err(err @ (Error::Validation(_) | Error::Conflict { .. })) => {
+        // The agent flag kept while the user is in queues (R16) is said at its checkbox.
+        Err(err @ (Error::Validation(_) | Error::Conflict { .. } | Error::StateConflict(_))) => {
             rerender(&state, &user, account.id, &values, &err.field_issues(), &mode, None).await
         }
         Err(Error::PreconditionFailed) => {

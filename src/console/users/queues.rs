@@ -12,7 +12,7 @@ use crate::console::ui::{self, Nav};
 use crate::console::{Catalog, Pairs, first};
 use crate::error::Error;
 use crate::ids::{QueueId, UserId};
-use crate::queues::members::{self, JoinMode, MembershipInput};
+use crate::queues::members::{self, JoinMode, MembershipInput, Put};
 use crate::state::AppState;
 
 /// `GET /console/users/{id}/queues`.
@@ -138,9 +138,9 @@ pub(in crate::console) async fn add(
     let input = MembershipInput {
         join: first(&f, "join").map(str::to_string),
         position: Some(first(&f, "position").and_then(|p| p.trim().parse().ok()).unwrap_or(0)),
-        time_group: Some(first(&f, "time_group").and_then(|t| t.parse().ok())),
+        time_group: Some(crate::console::queues::time_group_of(&f)),
     };
-    match members::put(&state, &principal, QueueId(queue), UserId(id), None, input).await {
+    match members::put(&state, &principal, QueueId(queue), UserId(id), None, input, Put::AddOnly).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/queues?notice=added"))),
         Err(err @ (Error::Validation(_) | Error::StateConflict(_))) => {
             let response = render(&state, &user, id, Some(ui::alert_error(&err))).await?;
