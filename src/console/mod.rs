@@ -14,6 +14,7 @@ mod ui;
 mod access_rules;
 mod accounts;
 mod activity;
+mod calls;
 mod captcha;
 mod catalog;
 mod display;
@@ -100,6 +101,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/queues/{id}/members", post(queues::add))
         .route("/console/queues/{id}/members/{user}", post(queues::save_member))
         .route("/console/queues/{id}/members/{user}/remove", post(queues::remove))
+        .route("/console/users/{id}/calls", get(calls::user_page).post(calls::user_save))
+        .route("/console/settings/calls", get(calls::account_page).post(calls::account_save))
+        .route("/console/settings/telephony", get(calls::telephony_page))
+        .route("/console/settings/telephony/{kind}", post(calls::telephony_add))
+        .route("/console/settings/telephony/{kind}/{id}", post(calls::telephony_update))
+        .route("/console/settings/telephony/{kind}/{id}/delete", post(calls::telephony_delete))
         .route("/console/time-groups", get(time_groups::list))
         .route("/console/time-groups/new", get(time_groups::new_page).post(time_groups::save))
         .route("/console/time-groups/{id}/edit", get(time_groups::edit_page).post(time_groups::save))

@@ -203,6 +203,7 @@ pub(super) async fn page(
             html! {
                 a.button.subtle href="/console/settings/access-rules" { "Access rules" }
                 a.button.subtle href="/console/settings/display" { "Time display" }
+                a.button.subtle href="/console/settings/calls" { "Call settings" }
             }))
         @if saved { (ui::alert("success", "The security settings were saved.")) }
         @if !editable {

@@ -70,6 +70,8 @@ enum Route {
     ConsoleDeactivate,
     QueueJoin,
     BulkAddToQueue,
+    CallSettings,
+    BulkCallSettings,
 }
 
 /// What the admin routes do with one's own id (D3).
@@ -101,10 +103,12 @@ const ACTORS: [Actor; 7] = [
 ];
 const TARGETS: [Target; 6] =
     [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
-const ROUTES: [Route; 25] = [
+const ROUTES: [Route; 27] = [
     Route::Patch,
     Route::QueueJoin,
     Route::BulkAddToQueue,
+    Route::CallSettings,
+    Route::BulkCallSettings,
     Route::GrantRole,
     Route::Delete,
     Route::Password,
@@ -168,6 +172,9 @@ impl Route {
             // A queue membership is part of the user (R16): joining oneself is allowed.
             Route::QueueJoin => ("users.edit", 201, Allowed, 404),
             Route::BulkAddToQueue => ("users.edit", 200, Allowed, 422),
+            // Call settings (R38) are the user's; one's own are changed like any other field.
+            Route::CallSettings => ("users.edit", 200, Allowed, 404),
+            Route::BulkCallSettings => ("users.edit", 200, Allowed, 422),
         };
         Spec { permission, success, on_self, unseen }
     }
@@ -395,6 +402,7 @@ async fn snapshot(app: &TestApp, world: &World, target: Target, id: i64) -> Valu
         u.remove("locked_until");
     }
     let rules = app.get(&format!("{path}/access-rules")).await.json(200);
+    let calls = app.get(&format!("{path}/call-settings")).await.json(200);
     let sessions: Vec<Value> =
         list_items(&app.get(&format!("{path}/sessions")).await.json(200)).iter().map(|s| s["id"].clone()).collect();
     let outbox = match (target, user["email"].as_str()) {
@@ -404,7 +412,7 @@ async fn snapshot(app: &TestApp, world: &World, target: Target, id: i64) -> Valu
             json!(list_items(&all).iter().filter(|m| m.to_string().contains(email)).count())
         }
     };
-    json!({ "user": user, "rules": rules, "sessions": sessions, "outbox": outbox })
+    json!({ "user": user, "rules": rules, "calls": calls, "sessions": sessions, "outbox": outbox })
 }
 
 /// One request; returns the status and a short body for the report.
@@ -493,6 +501,14 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
         Route::BulkAddToQueue => app
             .req_as(token, Method::POST, &app.acct("users/bulk"))
             .json(&json!({ "action": "add_to_queues", "target": { "ids": [id] }, "values": [world.queue] })),
+        Route::CallSettings => {
+            let settings = format!("{path}/call-settings");
+            let version = app.get(&format!("{}/call-settings", user_path(app, world, id))).await.etag();
+            app.req_as(token, Method::PATCH, &settings).header("if-match", version).json(&json!({ "max_calls": 3 }))
+        }
+        Route::BulkCallSettings => app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({
+            "action": "set_call_settings", "target": { "ids": [id] }, "call_settings": { "max_calls": 4 }
+        })),
         Route::BulkSchedule => app.req_as(token, Method::POST, &app.acct("users/bulk")).json(&json!({
             "action": "schedule_deactivation", "target": { "ids": [id] },
             "from": app.clock.now().plus_ms(3_600_000).to_rfc3339()

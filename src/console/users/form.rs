@@ -259,6 +259,7 @@ fn page(form: &Markup, title: &str, edit: Option<(i64, &Offers)>) -> Markup {
                     a.button.subtle href=(format!("/console/users/{id}/sessions")) { "Sessions" }
                 }
                 a.button.subtle href=(format!("/console/users/{id}/queues")) { "Queues" }
+                a.button.subtle href=(format!("/console/users/{id}/calls")) { "Calls" }
                 @if offers.security {
                     a.button.subtle href=(format!("/console/users/{id}/security")) { "Security" }
                     a.button.subtle href=(format!("/console/users/{id}/deactivation")) { "Deactivation" }
