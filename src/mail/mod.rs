@@ -28,6 +28,41 @@ pub struct Message<'a> {
     pub kind: &'a str,
 }
 
+/// What a message is for, which decides whether a user's "receive email" flag (R11) holds it
+/// back: mail that lets someone in or keeps their access safe is always sent; a notice is sent
+/// only to users who receive email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Password resets, sign-in codes, authenticator enrolment links, invitations, and the
+    /// notices of changes to an admin's address or second factor.
+    Access,
+    /// Everything else Roster sends: so far, an agent's notice that they joined a queue.
+    Notice,
+}
+
+/// The kinds of mail that are about access; any other kind is a notice.
+pub const ACCESS_KINDS: [&str; 5] =
+    ["password_reset", "second_factor_code", "totp_enrolment", "admin_factor_changed", "invitation"];
+
+pub fn purpose(kind: &str) -> Purpose {
+    if ACCESS_KINDS.contains(&kind) { Purpose::Access } else { Purpose::Notice }
+}
+
+/// Queues a notice to a user in the caller's transaction, unless they receive no email (R11)
+/// or have no address; returns whether it was queued.
+pub async fn notify(
+    conn: &mut Conn,
+    user: &crate::model::user::UserRecord,
+    subject: &str,
+    text: &str,
+    kind: &str,
+) -> Result<bool> {
+    debug_assert_eq!(purpose(kind), Purpose::Notice, "{kind} is mail about access: enqueue it");
+    let Some(to) = user.email.as_deref().filter(|_| user.receive_email) else { return Ok(false) };
+    enqueue(conn, user.account_id, &Message { to, subject, text, kind }).await?;
+    Ok(true)
+}
+
 /// Queues a message inside the caller's transaction: it is sent only if that transaction commits.
 pub async fn enqueue(conn: &mut Conn, account: AccountId, message: &Message<'_>) -> Result<i64> {
     let mail = NewMail {
@@ -118,5 +153,13 @@ mod tests {
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(waits[8], waits[7], "the last step repeats");
         assert_eq!(backoff_ms(base, 0), 30_000);
+    }
+
+    #[test]
+    fn mail_about_access_is_told_from_notices() {
+        for kind in ACCESS_KINDS {
+            assert_eq!(purpose(kind), Purpose::Access, "{kind}");
+        }
+        assert_eq!(purpose("queue_joined"), Purpose::Notice);
     }
 }

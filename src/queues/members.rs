@@ -21,6 +21,10 @@ use crate::store::grants::Seen;
 use crate::store::queues::{self as store, MemberFields, MemberRecord};
 use crate::time_groups::schedule::Rules;
 
+/// The kind of the notice an agent gets when added to a queue (one at a time; a mass action
+/// sends none), if they receive email (R11).
+pub const JOINED_NOTICE: &str = "queue_joined";
+
 /// Positions run from 1 (offered calls first) to this; several members may share one, and the
 /// queue's strategy chooses among them.
 pub const LAST_POSITION: i64 = 999;
@@ -369,10 +373,17 @@ pub async fn put(
     }
     let action = if added { "user.queue_joined" } else { "user.queue_membership_changed" };
     activity::record(conn, &principal.actor, action, Target::user(user, &record.login), &changes).await?;
+    let notified = match added {
+        true => notify_joined(conn, &record, &q.name, &after).await?,
+        false => false,
+    };
     let groups = TimeGroups::of(conn, account, std::slice::from_ref(&after)).await?;
     let view = groups.view(after, state.config.clock.now());
     let members_version = store::get(conn, account, queue).await?.map_or(0, |q| q.members_version);
     tx.commit().await?;
+    if notified {
+        state.mail.wake();
+    }
     Ok(Written { view, added, members_version })
 }
 
@@ -401,6 +412,30 @@ pub async fn put_by_login(
         Err(Error::NotFound("user")) => Err(unknown()),
         other => other,
     }
+}
+
+/// Tells an agent they now answer a queue's calls, if they receive email (R11).
+async fn notify_joined(
+    conn: &mut Conn,
+    user: &crate::model::user::UserRecord,
+    queue: &str,
+    membership: &MemberRecord,
+) -> Result<bool> {
+    let join = match JoinMode::parse(&membership.join_mode) {
+        Some(JoinMode::Manual) => "You join and leave it yourself from your phone.",
+        _ => "You are logged in to it whenever you are available.",
+    };
+    let when = match &membership.time_group_name {
+        Some(group) => format!("You are a member during the hours of the time group {group}."),
+        None => "You are a member at all times.".to_string(),
+    };
+    let subject = format!("You now answer the queue {queue}");
+    let text = format!(
+        "Hello {},\n\nyou were added to the call queue {queue}, at position {} (1 is offered calls first).\n{join}\n{when}\n\nThis is a notice; your account's settings say whether you receive such mail.\n",
+        user.display_name(),
+        membership.position
+    );
+    crate::mail::notify(conn, user, &subject, &text, JOINED_NOTICE).await
 }
 
 /// Removes `user` from the queue.

@@ -14,6 +14,7 @@ both_engines!(
     positions_are_reordered_against_the_list_read,
     mass_actions_add_agents_to_queues_and_remove_them,
     queues_are_seen_and_changed_only_with_their_permissions,
+    an_agent_hears_of_a_new_queue_only_if_they_receive_email,
 );
 
 const PW: &str = "correct-horse-9";
@@ -414,4 +415,27 @@ async fn queues_are_seen_and_changed_only_with_their_permissions(engine: Engine)
     }
     assert!(of("supervisor").as_array().unwrap().iter().any(|x| x == "queues.view"));
     assert!(!of("supervisor").as_array().unwrap().iter().any(|x| x == "queues.manage"));
+}
+
+async fn an_agent_hears_of_a_new_queue_only_if_they_receive_email(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let queue = id_of(&app.post(&app.acct("queues"), json!({ "name": "Hotline" })).await.json(201));
+    let ann = agent(&app, "ann", json!({ "email": "ann@example.com" })).await;
+    let bob = agent(&app, "bob", json!({ "email": "bob@example.com", "receive_email": false })).await;
+    put_member(&app, queue, ann, json!({ "position": 2, "join": "manual" })).await.expect(201);
+    let mail = app.mailbox.wait_for("ann@example.com").await;
+    assert_eq!(mail.subject, "You now answer the queue Hotline");
+    assert!(mail.text.contains("position 2") && mail.text.contains("join and leave it yourself"), "{}", mail.text);
+    // A change of the membership is no news; Bob receives no notices (R11).
+    put_member(&app, queue, ann, json!({ "position": 3 })).await.expect(200);
+    put_member(&app, queue, bob, json!({})).await.expect(201);
+    let outbox = list_items(&app.get(&format!("{}?limit=500", app.acct("outbox"))).await.json(200));
+    let notices: Vec<String> =
+        outbox.iter().filter(|m| m["kind"] == "queue_joined").map(|m| m.to_string()).collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("ann@example.com"));
+    // Mail about access still reaches him: the flag holds back notices only.
+    let body = json!({ "account": "default", "login_or_email": "bob" });
+    app.send(app.anon(Method::POST, "/api/v1/auth/forgot-password").json(&body)).await.expect(202);
+    assert!(app.mailbox.wait_for("bob@example.com").await.subject.contains("password"));
 }
