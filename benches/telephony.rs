@@ -119,8 +119,11 @@ async fn run(engine: &str, database_url: &str, queues: i64, agents: usize, clien
     )
     .await;
     let intercept = post("intercept-groups", json!({ "name": "Floor" })).await;
-    let rules = post("dial-rules", json!({ "name": "National", "rules": [
-        { "pattern": "_0900X.", "action": "deny" }, { "pattern": "_0[1-9]X.", "action": "allow" } ] }))
+    let rules = post(
+        "dial-rules",
+        json!({ "name": "National", "rules": [
+        { "pattern": "_0900X.", "action": "deny" }, { "pattern": "_0[1-9]X.", "action": "allow" } ] }),
+    )
     .await;
     let music = post("music-on-hold", json!({ "name": "Jazz" })).await;
     let etag = client.get(format!("{api}/call-settings")).bearer_auth(&admin).send().await.unwrap();
@@ -137,7 +140,11 @@ async fn run(engine: &str, database_url: &str, queues: i64, agents: usize, clien
     assert!(r.status().is_success(), "account call settings: {}", r.text().await.unwrap());
     let mut queue_ids = Vec::new();
     for n in 0..queues {
-        queue_ids.push(post("queues", json!({ "name": format!("Queue {n:04}"), "extension": format!("7{n:04}") })).await["id"].as_i64().unwrap());
+        queue_ids.push(
+            post("queues", json!({ "name": format!("Queue {n:04}"), "extension": format!("7{n:04}") })).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     seed(database_url, queue_ids[0], queues, group["id"].as_i64().unwrap(), intercept["id"].as_i64().unwrap()).await;
     // An API token for the load, as a PBX component would hold.

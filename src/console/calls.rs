@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::store::calls::CallCatalog;
 
 /// The catalogs' items the form offers.
-pub(super) struct Choices {
+pub(in crate::console) struct Choices {
     dial_rules: Vec<CallCatalogItem>,
     music: Vec<CallCatalogItem>,
     groups: Vec<CallCatalogItem>,
@@ -41,7 +41,7 @@ async fn all_of(state: &AppState, kind: CallCatalog, account: AccountId) -> crat
     }
 }
 
-pub(super) async fn choices(state: &AppState, account: AccountId) -> crate::error::Result<Choices> {
+pub(in crate::console) async fn choices(state: &AppState, account: AccountId) -> crate::error::Result<Choices> {
     Ok(Choices {
         dial_rules: all_of(state, CallCatalog::DialRules, account).await?,
         music: all_of(state, CallCatalog::MusicOnHold, account).await?,
@@ -719,4 +719,70 @@ pub(super) async fn user_save(
     };
     let page = form(&edit, &shown, &issues, top);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The mass-action bar's fields for `set_call_settings`: each setting left as it is (the
+/// default choice), returned to the account's default, or set. BLF, caller ID and intercept
+/// groups are set one user at a time here (the API's mass action takes them too).
+pub(in crate::console) fn bulk_fields(choices: &Choices) -> Markup {
+    let leave = [("", "Leave as it is"), ("default", "Account default")];
+    let with = |extra: Vec<(String, String)>| {
+        let mut o: Vec<(String, String)> = leave.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect();
+        o.extend(extra);
+        o
+    };
+    let items = |list: &[CallCatalogItem]| list.iter().map(|i| (i.id.to_string(), i.name.clone())).collect::<Vec<_>>();
+    let pairs = |list: &[(&str, &str)]| list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
+    let numbers = |n: std::ops::RangeInclusive<i64>| n.map(|v| (v.to_string(), v.to_string())).collect::<Vec<_>>();
+    let fields: [(&str, &str, Vec<(String, String)>); 7] = [
+        ("dial_rules", "Dial rules", with(items(&choices.dial_rules))),
+        ("max_calls", "Maximum simultaneous calls", with(numbers(1..=settings::MOST_CALLS))),
+        ("music_on_hold", "Music on hold", with(items(&choices.music))),
+        ("call_waiting", "Call waiting", with(pairs(&[("on", "Allowed"), ("off", "Not allowed")]))),
+        ("record_calls", "Record calls", with(pairs(&[("on", "Yes"), ("off", "No")]))),
+        (
+            "mask_number",
+            "Mask phone number",
+            with(MaskNumber::ALL.iter().map(|m| (m.as_str().to_string(), m.as_str().to_string())).collect()),
+        ),
+        (
+            "no_answer_timeout",
+            "No-answer timeout",
+            with([10, 15, 20, 30, 45, 60, 90, 120].iter().map(|s| (s.to_string(), format!("{s} s"))).collect()),
+        ),
+    ];
+    html! {
+        @for (field, label, options) in fields {
+            div.field {
+                label for=(format!("bulk-cs-{field}")) { (label) }
+                select id=(format!("bulk-cs-{field}")) name=(format!("cs_{field}")) {
+                    @for (value, text) in options { option value=(value) { (text) } }
+                }
+            }
+        }
+        p.hint { "Settings left as they are do not change; Account default returns a setting to the account's." }
+    }
+}
+
+/// The mass action's settings from the bar's fields: only those not left as they are.
+pub(in crate::console) fn bulk_input(form: &Pairs) -> CallSettingsInput {
+    let pick = |field: &str| -> Option<Option<String>> {
+        match first(form, &format!("cs_{field}")).map(str::trim).unwrap_or_default() {
+            "" => None,
+            "default" => Some(None),
+            value => Some(Some(value.to_string())),
+        }
+    };
+    let number = |field: &str| pick(field).map(|v| v.map(|t| t.parse().unwrap_or(-1)));
+    let flag = |field: &str| pick(field).map(|v| v.map(|t| t == "on"));
+    CallSettingsInput {
+        dial_rules: number("dial_rules"),
+        max_calls: number("max_calls"),
+        music_on_hold: number("music_on_hold"),
+        call_waiting: flag("call_waiting"),
+        record_calls: flag("record_calls"),
+        mask_number: pick("mask_number"),
+        no_answer_timeout: number("no_answer_timeout"),
+        ..Default::default()
+    }
 }

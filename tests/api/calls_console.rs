@@ -78,6 +78,37 @@ async fn the_telephony_pages_keep_catalogs_and_the_account_defaults(engine: Engi
         (json!("Internal"), json!("Jazz"))
     );
     assert_eq!(saved["intercept"]["member_of"][0]["name"], "Floor");
+    // The mass-action bar sets some settings for the chosen users and returns others to the default.
+    let ann = app.user_with_password("ann", "correct-horse-9", json!({})).await;
+    let bob = app.user_with_password("bob", "correct-horse-9", json!({})).await;
+    console
+        .get("/console/users/bulk/values?action=set_call_settings")
+        .await
+        .expect(200)
+        .has("Leave as it is")
+        .has("Jazz");
+    let (ann_id, bob_id) = (ann.to_string(), bob.to_string());
+    let bulk = [
+        ("action", "set_call_settings"),
+        ("scope", "selected"),
+        ("ids", ann_id.as_str()),
+        ("ids", bob_id.as_str()),
+        ("cs_max_calls", "5"),
+        ("cs_record_calls", "default"),
+        ("cs_mask_number", "all"),
+        ("mode", "apply"),
+    ];
+    console.post("/console/users/bulk", &bulk).await.expect(200).has("2 users given the call settings");
+    let s = app.get(&app.acct(&format!("users/{bob}/call-settings"))).await.json(200);
+    assert_eq!(s["max_calls"], json!({ "value": 5, "source": "user", "default": 3 }));
+    assert_eq!(s["mask_number"]["value"], "all");
+    assert_eq!(
+        (s["record_calls"]["source"].clone(), s["call_waiting"]["source"].clone()),
+        (json!("account"), json!("account"))
+    );
+    let nothing = [("action", "set_call_settings"), ("scope", "selected"), ("ids", ann_id.as_str()), ("mode", "apply")];
+    console.post("/console/users/bulk", &nothing).await.has("at least one setting");
+
     // In use by the defaults, the music class is not deleted, and the page says why.
     console
         .post(&format!("/console/settings/telephony/music-on-hold/{jazz}/delete"), &[])

@@ -430,8 +430,7 @@ async fn an_agent_hears_of_a_new_queue_only_if_they_receive_email(engine: Engine
     put_member(&app, queue, ann, json!({ "position": 3 })).await.expect(200);
     put_member(&app, queue, bob, json!({})).await.expect(201);
     let outbox = list_items(&app.get(&format!("{}?limit=500", app.acct("outbox"))).await.json(200));
-    let notices: Vec<String> =
-        outbox.iter().filter(|m| m["kind"] == "queue_joined").map(|m| m.to_string()).collect();
+    let notices: Vec<String> = outbox.iter().filter(|m| m["kind"] == "queue_joined").map(|m| m.to_string()).collect();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(notices[0].contains("ann@example.com"));
     // Mail about access still reaches him: the flag holds back notices only.

@@ -25,8 +25,6 @@ pub(in crate::console) fn bulk_bar(user: &ConsoleUser, params: &ListParams) -> M
     let allowed = |a: BulkAction| match a {
         BulkAction::Delete | BulkAction::RevokeInvitation => user.can(Permission::UsersDelete),
         BulkAction::ResendInvitation => user.can(Permission::UsersEdit) && user.can(Permission::UsersCreate),
-        // Call settings are set for many users through the API for now (`set_call_settings`).
-        BulkAction::SetCallSettings => false,
         _ => user.can(Permission::UsersEdit),
     };
     // D8: "all" is all the users the viewer manages, which a scoped viewer is told.
@@ -91,6 +89,11 @@ pub(in crate::console) async fn values(
     let action = first(&q, "action").and_then(BulkAction::parse);
     if let Some(fields) = action.and_then(status_fields) {
         return Ok(fields.into_response());
+    }
+    if action == Some(BulkAction::SetCallSettings) {
+        let account = user.allow(&state, Permission::UsersEdit).await?;
+        let choices = crate::console::calls::choices(&state, account.id).await.or_fail(&user)?;
+        return Ok(crate::console::calls::bulk_fields(&choices).into_response());
     }
     let Some(link) = action.and_then(action_link) else {
         return Ok(html! {}.into_response());
@@ -201,7 +204,7 @@ pub(in crate::console) async fn run(
         from: if action == BulkAction::ScheduleDeactivation { when("from") } else { None },
         until: if action == BulkAction::ScheduleDeactivation { when("until") } else { None },
         reason: first(&form, "reason").filter(|r| takes_reason && !r.trim().is_empty()).map(str::to_string),
-        call_settings: None,
+        call_settings: (action == BulkAction::SetCallSettings).then(|| crate::console::calls::bulk_input(&form)),
         dry_run,
     };
     let result = match bulk::run(&state, &principal, request).await {
