@@ -87,6 +87,10 @@ fn get(token: &str, path: String) -> Request<Full<Bytes>> {
 async fn run(engine: &str, database_url: &str, queues: i64, agents: usize, clients: usize, seconds: u64) {
     let data_dir = tempfile::tempdir().unwrap();
     let data = data_dir.path().to_str().unwrap();
+    let server = start_server(database_url, data);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap();
+    let admin = server.admin_token(&client).await;
+    // Generated while the server runs (it made the account and its first admin).
     // 90 % of generated users are agents.
     let count = agents * 10 / 9 + 1;
     let out = Command::new(server::roster_bin())
@@ -95,9 +99,6 @@ async fn run(engine: &str, database_url: &str, queues: i64, agents: usize, clien
         .output()
         .expect("run roster users generate");
     assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
-    let server = start_server(database_url, data);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap();
-    let admin = server.admin_token(&client).await;
     let api = format!("{}/api/v1/accounts/default", server.base);
     println!("\n## {engine}");
     let post = |path: &str, body: Value| {

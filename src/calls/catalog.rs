@@ -224,6 +224,15 @@ pub async fn delete(state: &AppState, principal: &Principal, kind: CallCatalog, 
             format!("{} use this {}: choose another for them first", who.join(" and "), kind.noun()),
         )));
     }
+    if kind == CallCatalog::InterceptGroups {
+        // Its links go with it: each user who had it is told in their record.
+        let mut change = Changes::new();
+        change.set("intercept_group_deleted", &current.name);
+        for (user, login) in store::intercept_group_going(conn, account, id).await? {
+            let target = Target::user(crate::ids::UserId(user), &login);
+            activity::record(conn, &principal.actor, "user.call_settings_changed", target, &change).await?;
+        }
+    }
     store::delete(conn, kind, account, id).await?;
     let mut changes = Changes::new();
     changes.set("name", &current.name);

@@ -1,8 +1,10 @@
 //! Dial rules (R38): destination patterns a rule set allows or denies, in the notation PBX admins
 //! know from Asterisk: digits, `*`, `#` and `+` match themselves; `X` any digit, `Z` 1–9, `N`
 //! 2–9; `[15-7]` one of a set; a final `.` one or more characters more, a final `!` zero or
-//! more. A leading `_` (Asterisk's marker) is accepted and dropped. The first rule that matches
-//! a number decides; a number no rule matches is denied.
+//! more (`_.` and `_!` alone match any number); `-` is ignored, for reading (`_NXX-XXXX`). One
+//! leading `_` (Asterisk's marker) is accepted and dropped; unlike Asterisk, a pattern without
+//! it is a pattern too. The first rule that matches a number decides; a number no rule matches
+//! is denied.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -48,7 +50,8 @@ pub struct Pattern {
 impl Pattern {
     /// The pattern, or why not.
     pub fn parse(input: &str) -> Result<Pattern, String> {
-        let text = input.trim().trim_start_matches('_').to_uppercase();
+        let trimmed = input.trim();
+        let text = trimmed.strip_prefix('_').unwrap_or(trimmed).to_uppercase();
         if text.is_empty() {
             return Err("a pattern needs at least one character".into());
         }
@@ -63,6 +66,7 @@ impl Pattern {
             let c = chars[i];
             match c {
                 '0'..='9' | '*' | '#' | '+' => tokens.push(Token::Exact(c)),
+                '-' => {}
                 'X' => tokens.push(Token::Digits((b'0'..=b'9').collect())),
                 'Z' => tokens.push(Token::Digits((b'1'..=b'9').collect())),
                 'N' => tokens.push(Token::Digits((b'2'..=b'9').collect())),
@@ -87,8 +91,8 @@ impl Pattern {
             }
             i += 1;
         }
-        if tokens.is_empty() {
-            return Err("a pattern needs at least one digit or class before its end".into());
+        if tokens.is_empty() && tail.is_none() {
+            return Err("a pattern needs at least one digit or class".into());
         }
         Ok(Pattern { tokens, tail, text: input.trim().to_string() })
     }
@@ -205,6 +209,9 @@ mod tests {
         assert!(p("+49Z.").matches("+4930123"));
         assert!(p("*72").matches("*72"));
         assert!(p("_zxx").matches("199"), "classes in lower case too");
+        assert!(p("_NXX-XXXX").matches("5551234"), "- is for reading");
+        assert!(p("_.").matches("0049301234") && !p("_.").matches(""), "a catch-all");
+        assert!(p("_!").matches(""));
     }
 
     #[test]
@@ -217,7 +224,8 @@ mod tests {
             ("_[9-1]", "backwards"),
             ("_[a]", "cannot be inside"),
             ("_1Q", "not part of a dial pattern"),
-            ("_.", "before its end"),
+            ("__1", "not part of a dial pattern"),
+            ("_-", "at least one digit"),
         ] {
             let err = Pattern::parse(bad).unwrap_err();
             assert!(err.contains(why), "{bad:?}: {err}");

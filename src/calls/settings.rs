@@ -449,6 +449,7 @@ pub async fn set_account(
     input: CallSettingsInput,
 ) -> Result<AccountCallSettings> {
     let account = principal.account();
+    refuse_empty(&input, "request")?;
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let mut v = account_stored(conn, account).await?;
@@ -470,6 +471,22 @@ pub async fn set_account(
     activity::record(conn, &principal.actor, "account.call_settings_changed", target, &changes).await?;
     tx.commit().await?;
     Ok(AccountCallSettings { values: after, version: stored.version })
+}
+
+fn refuse_empty(input: &CallSettingsInput, field: &str) -> Result<()> {
+    match input.is_empty() {
+        true => Err(Error::invalid(field, "empty", "name at least one setting to set or reset")),
+        false => Ok(()),
+    }
+}
+
+/// Where a user may dial is a toll-fraud control, as access rules are a security one (D7):
+/// choosing a user's dial rules needs the right to manage rule sets, not only `users.edit`.
+pub fn may_choose_dial_rules(principal: &Principal, input: &CallSettingsInput) -> Result<()> {
+    if input.dial_rules.is_some() && !principal.has(crate::access::Permission::DialRulesManage) {
+        return Err(Error::Forbidden("choosing a user's dial rules needs the permission dial_rules.manage".into()));
+    }
+    Ok(())
 }
 
 /// The values in effect for a user, as one `CallValues` (for the activity log's diff).
@@ -517,10 +534,18 @@ pub async fn set_user(
     input: CallSettingsInput,
 ) -> Result<UserCallSettings> {
     let account = principal.account();
+    refuse_empty(&input, "request")?;
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let target = principal::reachable_user(conn, principal, user).await?;
     let before = effective(conn, account, user).await?;
+    let own_rules = match before.dial_rules.source {
+        Source::User => before.dial_rules.value.as_ref().map(|r| r.id),
+        Source::Account => None,
+    };
+    if input.dial_rules.is_some_and(|asked| asked != own_rules) {
+        may_choose_dial_rules(principal, &input)?;
+    }
     if before.version != expected {
         return Err(Error::PreconditionFailed);
     }
@@ -576,9 +601,7 @@ pub struct ManyUsers {
 /// Checks a mass action's settings once, for every user it will reach (R37, R38).
 pub async fn for_many(conn: &mut Conn, account: AccountId, input: &CallSettingsInput) -> Result<ManyUsers> {
     use crate::store::sql::Arg;
-    if input.is_empty() {
-        return Err(Error::invalid("call_settings", "empty", "name at least one setting to set or reset"));
-    }
+    refuse_empty(input, "call_settings")?;
     let mut v = StoredValues::default();
     // Named as the mass action's body names them.
     let intercept = apply(conn, account, input, &mut v, true).await.map_err(|e| match e {

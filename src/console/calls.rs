@@ -61,6 +61,8 @@ pub(super) enum Whose {
 #[derive(Default)]
 pub(super) struct Shown {
     dial_rules: String,
+    /// Whether the form sent the dial rules (a viewer who may not choose them sees them disabled).
+    dial_rules_given: bool,
     max_calls: String,
     music: String,
     call_waiting: String,
@@ -85,6 +87,7 @@ impl Shown {
     fn of_values(v: &CallValues, version: i64) -> Shown {
         Shown {
             dial_rules: v.dial_rules.as_ref().map(|r| r.id.to_string()).unwrap_or_default(),
+            dial_rules_given: true,
             max_calls: v.max_calls.to_string(),
             music: v.music_on_hold.as_ref().map(|r| r.id.to_string()).unwrap_or_default(),
             call_waiting: on_off(v.call_waiting),
@@ -109,6 +112,7 @@ impl Shown {
                 s.dial_rules.source,
                 s.dial_rules.value.as_ref().map(|r| r.id.to_string()).unwrap_or_default(),
             ),
+            dial_rules_given: true,
             max_calls: own(s.max_calls.source, s.max_calls.value.to_string()),
             music: own(
                 s.music_on_hold.source,
@@ -133,6 +137,7 @@ impl Shown {
         let ids = |k: &str| all(f, k).filter_map(|v| v.parse().ok()).collect();
         Shown {
             dial_rules: text("dial_rules"),
+            dial_rules_given: first(f, "dial_rules").is_some(),
             max_calls: text("max_calls"),
             music: text("music_on_hold"),
             call_waiting: text("call_waiting"),
@@ -163,7 +168,7 @@ impl Shown {
         let text = |t: &str| (!t.is_empty()).then(|| t.to_string());
         let own = |mode: &str| whose == Whose::Account || mode == "own";
         CallSettingsInput {
-            dial_rules: Some(id(&self.dial_rules)),
+            dial_rules: self.dial_rules_given.then(|| id(&self.dial_rules)),
             max_calls: Some(number(&self.max_calls)),
             music_on_hold: Some(id(&self.music)),
             call_waiting: Some(flag(&self.call_waiting)),
@@ -256,11 +261,13 @@ pub(super) struct Edit<'a> {
     defaults: Option<&'a CallValues>,
     choices: &'a Choices,
     editable: bool,
+    /// A user's dial rules are chosen only with `dial_rules.manage`.
+    rules_editable: bool,
 }
 
 /// The form: a user's or the account's.
 pub(super) fn form(edit: &Edit<'_>, shown: &Shown, issues: &[FieldIssue], top: Option<Markup>) -> Markup {
-    let Edit { action, whose, sources, defaults, choices, editable } = *edit;
+    let Edit { action, whose, sources, defaults, choices, editable, rules_editable } = *edit;
     let first_option = match whose {
         Whose::User => "Account default",
         Whose::Account => "None",
@@ -303,7 +310,7 @@ pub(super) fn form(edit: &Edit<'_>, shown: &Shown, issues: &[FieldIssue], top: O
             (ui::issues_alert("The call settings were not saved", issues))
             input type="hidden" name="version" value=(shown.version);
             div.narrow-fields {
-                (row("dial_rules", "Dial rules", select("dial_rules", catalog_options(&choices.dial_rules), &shown.dial_rules, editable),
+                (row("dial_rules", "Dial rules", select("dial_rules", catalog_options(&choices.dial_rules), &shown.dial_rules, editable && rules_editable),
                     d(src(|s| s.dial_rules.source)), issues))
                 (row("max_calls", "Maximum simultaneous calls", number("max_calls", &shown.max_calls, 1, settings::MOST_CALLS),
                     d(src(|s| s.max_calls.source)), issues))
@@ -393,7 +400,7 @@ pub(super) async fn account_page(
         @if first(&q, "notice") == Some("saved") { (ui::alert("success", "The call settings were saved.")) }
         @if !editable { (ui::alert("info", "Changing them needs the permission settings.manage.")) }
         (form(&Edit { action: "/console/settings/calls", whose: Whose::Account, sources: None, defaults: None,
-            choices: &choices, editable }, &Shown::of_values(&current.values, current.version), &[], None))
+            choices: &choices, editable, rules_editable: editable }, &Shown::of_values(&current.values, current.version), &[], None))
     };
     Ok(user.page(Nav::Settings, "Call settings", body))
 }
@@ -420,6 +427,7 @@ pub(super) async fn account_save(
         defaults: None,
         choices: &choices,
         editable: true,
+        rules_editable: true,
     };
     let page = form(&edit, &shown, &issues, top);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -683,7 +691,8 @@ pub(super) async fn user_page(
             html! { a.button.subtle href=(format!("/console/users/{id}/edit")) { "Edit user" } }))
         @if first(&q, "notice") == Some("saved") { (ui::alert("success", "The call settings were saved.")) }
         (form(&Edit { action: &action, whose: Whose::User, sources: Some(&current), defaults: Some(&defaults.values),
-            choices: &choices, editable }, &Shown::of_user(&current), &[], None))
+            choices: &choices, editable, rules_editable: user.can(Permission::DialRulesManage) },
+            &Shown::of_user(&current), &[], None))
     };
     Ok(user.page(Nav::Users, &title, body))
 }
@@ -716,10 +725,14 @@ pub(super) async fn user_save(
         defaults: Some(&defaults.values),
         choices: &choices,
         editable: true,
+        rules_editable: user.can(Permission::DialRulesManage),
     };
     let page = form(&edit, &shown, &issues, top);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
+
+/// A select's options: (value, text).
+type Options = Vec<(String, String)>;
 
 /// The mass-action bar's fields for `set_call_settings`: each setting left as it is (the
 /// default choice), returned to the account's default, or set. BLF, caller ID and intercept
@@ -734,7 +747,7 @@ pub(in crate::console) fn bulk_fields(choices: &Choices) -> Markup {
     let items = |list: &[CallCatalogItem]| list.iter().map(|i| (i.id.to_string(), i.name.clone())).collect::<Vec<_>>();
     let pairs = |list: &[(&str, &str)]| list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
     let numbers = |n: std::ops::RangeInclusive<i64>| n.map(|v| (v.to_string(), v.to_string())).collect::<Vec<_>>();
-    let fields: [(&str, &str, Vec<(String, String)>); 7] = [
+    let fields: [(&str, &str, Options); 7] = [
         ("dial_rules", "Dial rules", with(items(&choices.dial_rules))),
         ("max_calls", "Maximum simultaneous calls", with(numbers(1..=settings::MOST_CALLS))),
         ("music_on_hold", "Music on hold", with(items(&choices.music))),

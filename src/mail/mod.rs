@@ -58,13 +58,20 @@ pub async fn notify(
     kind: &str,
 ) -> Result<bool> {
     debug_assert_eq!(purpose(kind), Purpose::Notice, "{kind} is mail about access: enqueue it");
-    let Some(to) = user.email.as_deref().filter(|_| user.receive_email) else { return Ok(false) };
-    enqueue(conn, user.account_id, &Message { to, subject, text, kind }).await?;
+    let active = user.status == crate::model::user::UserStatus::Active;
+    let Some(to) = user.email.as_deref().filter(|_| user.receive_email && active) else { return Ok(false) };
+    insert(conn, user.account_id, &Message { to, subject, text, kind }).await?;
     Ok(true)
 }
 
-/// Queues a message inside the caller's transaction: it is sent only if that transaction commits.
+/// Queues a message about access inside the caller's transaction: it is sent only if that
+/// transaction commits. Notices go through [`notify`], which asks the user's flag first.
 pub async fn enqueue(conn: &mut Conn, account: AccountId, message: &Message<'_>) -> Result<i64> {
+    debug_assert_eq!(purpose(message.kind), Purpose::Access, "{} is a notice: use notify", message.kind);
+    insert(conn, account, message).await
+}
+
+async fn insert(conn: &mut Conn, account: AccountId, message: &Message<'_>) -> Result<i64> {
     let mail = NewMail {
         account,
         to: message.to,

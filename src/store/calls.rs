@@ -436,3 +436,38 @@ pub async fn set_intercept_many(
     }
     Ok(())
 }
+
+/// Before intercept group `group` is deleted: moves the version of every user's and the
+/// account's call settings that name it (their intercept groups change with it), and returns
+/// those users, `(id, login)`, for their activity records.
+pub async fn intercept_group_going(
+    conn: &mut Conn,
+    account: AccountId,
+    group: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "UPDATE user_call_settings SET version = version + 1 \
+         WHERE user_id IN (SELECT user_id FROM intercept_links WHERE group_id = $1)",
+    )
+    .bind(group)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE account_call_settings SET version = version + 1 WHERE account_id = $1 \
+         AND EXISTS (SELECT 1 FROM intercept_links WHERE group_id = $2 AND user_id IS NULL)",
+    )
+    .bind(account.0)
+    .bind(group)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "SELECT DISTINCT u.id, u.login FROM intercept_links l JOIN users u ON u.id = l.user_id \
+         WHERE l.group_id = $1 ORDER BY u.id",
+    )
+    .bind(group)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}

@@ -427,6 +427,7 @@ pub async fn run(state: &AppState, principal: &Principal, req: BulkRequest) -> R
             .call_settings
             .as_ref()
             .ok_or_else(|| Error::invalid("call_settings", "required", "name the call settings to set or reset"))?;
+        crate::calls::settings::may_choose_dial_rules(principal, input)?;
         let many = crate::calls::settings::for_many(conn, account, input).await?;
         let changed = match req.dry_run {
             true => store::count_where(conn, &selected).await?,

@@ -69,9 +69,13 @@ async fn catalogs_round_trip_and_patterns_are_checked(engine: Engine) {
     let refused = app.delete(&path).await.problem_on(409, "id");
     assert!(refused.to_string().contains("1 user"), "{refused}");
     app.delete(&app.acct(&format!("music-on-hold/{}", id_of(&jazz)))).await.problem_on(409, "id");
+    let etag_before = app.get(&user_settings(&app, agent)).await.etag();
     app.delete(&app.acct(&format!("intercept-groups/{}", id_of(&floor)))).await.expect(204);
-    let after = app.get(&user_settings(&app, agent)).await.json(200);
-    assert_eq!(after["intercept"]["value"], json!({ "member_of": [], "picks_up": [] }));
+    let after = app.get(&user_settings(&app, agent)).await;
+    assert_ne!(after.etag(), etag_before, "her intercept groups changed");
+    assert_eq!(after.json(200)["intercept"]["value"], json!({ "member_of": [], "picks_up": [] }));
+    let told = app.activity(&format!("user={agent}&action=user.call_settings_changed")).await;
+    assert_eq!(told[0]["changes"]["intercept_group_deleted"], "Floor 1", "{told:?}");
     patch(&app, &user_settings(&app, agent), json!({ "dial_rules": null, "music_on_hold": null })).await.expect(200);
     app.delete(&path).await.expect(204);
 
@@ -196,6 +200,7 @@ async fn bad_settings_are_refused_field_by_field_and_change_nothing(engine: Engi
     let etag = app.get(&path).await.etag();
     app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({ "volume": 11 }))).await.problem(400);
     app.send(app.req(Method::PATCH, &path).json(&json!({ "max_calls": 3 }))).await.problem(428);
+    app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({}))).await.problem_on(422, "request");
     app.send(app.req(Method::PATCH, &path).header("if-match", &etag).json(&json!({ "max_calls": 3 })))
         .await
         .expect(200);
@@ -238,6 +243,26 @@ async fn call_settings_are_seen_and_changed_only_as_permitted(engine: Engine) {
     let etag = app.get(&user_settings(&app, mine)).await.etag();
     let change = app.req_as(&editor, Method::PATCH, &user_settings(&app, mine)).header("if-match", &etag);
     assert_eq!(app.send(change.json(&json!({ "max_calls": 5 }))).await.json(200)["max_calls"]["value"], 5);
+    // Where a user may dial is chosen only by who manages dial rules (a toll-fraud control, as D7).
+    let rules = app
+        .post(&app.acct("dial-rules"), json!({ "name": "Anywhere", "rules": [{ "pattern": "_!", "action": "allow" }] }))
+        .await
+        .json(201);
+    let etag = app.get(&user_settings(&app, mine)).await.etag();
+    let change = app.req_as(&editor, Method::PATCH, &user_settings(&app, mine)).header("if-match", &etag);
+    app.send(change.json(&json!({ "dial_rules": id_of(&rules) }))).await.problem(403);
+    let bulk = json!({ "action": "set_call_settings", "target": { "ids": [mine] }, "call_settings": { "dial_rules": id_of(&rules) } });
+    app.send(app.req_as(&editor, Method::POST, &app.acct("users/bulk")).json(&bulk)).await.problem(403);
+    // A mass action over everyone leaves out the users beyond the editor's reach (the admin, D2).
+    let all = json!({ "action": "set_call_settings", "target": "all", "call_settings": { "max_calls": 6 } });
+    let done = app.send(app.req_as(&editor, Method::POST, &app.acct("users/bulk")).json(&all)).await.json(200);
+    assert!(done["out_of_reach"].as_i64().unwrap() >= 1, "{done}");
+    assert_eq!(app.get(&admin_path).await.json(200)["max_calls"]["source"], "account");
+    assert_eq!(app.get(&user_settings(&app, theirs)).await.json(200)["max_calls"]["value"], 6);
+    // Sending the value it has already is no choice.
+    let etag = app.get(&user_settings(&app, mine)).await.etag();
+    let change = app.req_as(&editor, Method::PATCH, &user_settings(&app, mine)).header("if-match", &etag);
+    app.send(change.json(&json!({ "dial_rules": null, "max_calls": 4 }))).await.expect(200);
     // The account's defaults need settings.manage.
     let etag = app.get(&app.acct("call-settings")).await.etag();
     let change = app.req_as(&editor, Method::PATCH, &app.acct("call-settings")).header("if-match", &etag);
