@@ -187,7 +187,9 @@ const MEMBER: &str = "SELECT m.queue_id, q.name AS queue_name, q.extension AS qu
      FROM queue_members m JOIN queues q ON q.id = m.queue_id JOIN users u ON u.id = m.user_id \
      LEFT JOIN time_groups t ON t.id = m.time_group_id";
 
-/// A queue's members that `seen` covers, in position order (then login).
+/// A queue's members that `seen` covers, in position order (then login). The account is the
+/// queue's, not the users': a condition on the users' account let the planners walk the
+/// account's users instead of the queue's memberships (50 ms a read at 100,000 agents).
 pub async fn members(
     conn: &mut Conn,
     account: AccountId,
@@ -195,7 +197,7 @@ pub async fn members(
     seen: &Seen,
 ) -> Result<Vec<MemberRecord>, sqlx::Error> {
     let mut sql = Sql::new(format!("{MEMBER} WHERE m.queue_id = "));
-    sql.bind(queue.0).push(" AND u.account_id = ").bind(account.0);
+    sql.bind(queue.0).push(" AND q.account_id = ").bind(account.0);
     sql.append(&seen.users_sql());
     sql.push(" ORDER BY m.position, u.login_key");
     sql.query_as().persistent(true).fetch_all(&mut *conn).await
@@ -337,7 +339,12 @@ pub async fn time_group(
         .await
 }
 
-/// The time groups with these ids in the account (those that exist).
+/// A time group's rules without counting its uses (33,000 index entries for a time group of
+/// a third of 100,000 agents, which cost every read of a queue's members 1–2 ms).
+const TIME_GROUP_RULES: &str = "SELECT t.id, t.name, t.name_key, t.description, t.time_zone, t.days, t.holidays, \
+     CAST(0 AS BIGINT) AS in_use, t.created_at, t.updated_at, t.version FROM time_groups t";
+
+/// The time groups with these ids in the account (those that exist); `in_use` is not counted.
 pub async fn time_groups_by_id(
     conn: &mut Conn,
     account: AccountId,
@@ -346,7 +353,7 @@ pub async fn time_groups_by_id(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(format!("{TIME_GROUP} WHERE t.account_id = "));
+    let mut sql = Sql::new(format!("{TIME_GROUP_RULES} WHERE t.account_id = "));
     sql.bind(account.0).push(" AND t.id IN (").bind_list(ids).push(")");
     sql.query_as().fetch_all(&mut *conn).await
 }
