@@ -132,39 +132,39 @@ pub struct UserCallSettings {
 #[serde(deny_unknown_fields)]
 pub struct CallSettingsInput {
     /// A dial rule set's id.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<i64>)]
     pub dial_rules: Option<Option<i64>>,
     /// 1–20.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 20)]
     pub max_calls: Option<Option<i64>>,
     /// A music-on-hold class's id.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<i64>)]
     pub music_on_hold: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<bool>)]
     pub call_waiting: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<bool>)]
     pub record_calls: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<MaskNumber>)]
     pub mask_number: Option<Option<String>>,
     /// E.164, such as `+4930123456`.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<String>, pattern = r"^\s*\+[1-9][0-9]{6,14}\s*$")]
     pub caller_id: Option<Option<String>>,
     /// 5–300 seconds.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<i64>, minimum = 5, maximum = 300)]
     pub no_answer_timeout: Option<Option<i64>>,
     /// Up to 50 extensions of the account's users.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<Vec<String>>)]
     pub blf: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<InterceptInput>)]
     pub intercept: Option<Option<InterceptInput>>,
 }

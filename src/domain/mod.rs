@@ -89,6 +89,15 @@ pub use slug::Slug;
 pub use text::{Description, EntityName, PersonName, ShortText};
 pub use timezone::TimeZoneName;
 
+/// For a field of a change that may be left out or sent as `null`: `Some(None)` for an explicit
+/// `null`, `None` (with `#[serde(default)]`) for an absent field.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    use serde::Deserialize;
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// Why a value was refused: a stable machine code (snake_case, e.g. "too_long",
 /// "invalid_chars") and a human sentence naming the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

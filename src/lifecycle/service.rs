@@ -27,11 +27,11 @@ pub struct PeriodInput {
     pub from: Option<String>,
     /// RFC 3339, later than `from` and than now: the user is reactivated by themself then.
     /// Absent or `null`: not by themself.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<String>)]
     pub until: Option<Option<String>>,
     /// Why, up to 500 characters; kept in the activation log.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<String>)]
     pub reason: Option<Option<String>>,
 }

@@ -70,7 +70,7 @@ pub struct MembershipInput {
     #[schema(minimum = 1, maximum = 999)]
     pub position: Option<i64>,
     /// The id of the time group during which the agent is a member; `null`: always.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<i64>)]
     pub time_group: Option<Option<i64>>,
 }

@@ -25,7 +25,7 @@ pub struct QueueInput {
     pub description: Option<String>,
     /// The number callers dial: digits as an extension is written, unique among the account's
     /// queues and users' extensions; `null` clears it.
-    #[serde(default, deserialize_with = "crate::users::input::present")]
+    #[serde(default, deserialize_with = "crate::domain::present")]
     #[schema(value_type = Option<String>, pattern = r"^\s*[0-9]{1,16}\s*$")]
     pub extension: Option<Option<String>>,
 }

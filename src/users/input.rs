@@ -2,7 +2,7 @@
 //! In a PATCH an absent field keeps its value and `null` clears it.
 
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::domain::{
@@ -13,10 +13,7 @@ use crate::error::{Issues, Result};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId};
 use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
 
-/// `Some(None)` for an explicit `null`, `None` for an absent field.
-pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
+pub(crate) use crate::domain::present;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
