@@ -223,9 +223,16 @@ pub async fn of_queue(
 
 /// One membership, if the principal sees the member (D8) and they are one.
 pub async fn one(state: &AppState, principal: &Principal, queue: QueueId, user: UserId) -> Result<MembershipView> {
-    let at = state.config.clock.now();
-    let list = of_queue(state, principal, queue, at, false).await?;
-    list.members.into_iter().find(|m| m.user.id == user.0).ok_or(Error::NotFound("membership"))
+    let account = principal.account();
+    let mut conn = state.store.read().await?;
+    store::get(&mut conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+    let record = store::membership(&mut conn, queue, user).await?.ok_or(Error::NotFound("membership"))?;
+    let seen = members_seen(principal);
+    if seen != Seen::All && !crate::store::grants::covers(&mut conn, account, &seen, user).await? {
+        return Err(Error::NotFound("membership"));
+    }
+    let groups = TimeGroups::of(&mut conn, account, std::slice::from_ref(&record)).await?;
+    Ok(groups.view(record, state.config.clock.now()))
 }
 
 /// A user's memberships, in queue name order (the user's Queues tab).

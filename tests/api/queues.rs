@@ -183,6 +183,9 @@ async fn only_agents_are_members_and_stay_agents_while_queued(engine: Engine) {
     put_member(&app, 999999, ann, json!({})).await.problem(404);
     let after = app.get(&app.acct(&format!("users/{ann}/queues"))).await.json(200);
     assert_eq!(after[0]["position"], 3, "refused changes changed nothing: {after}");
+    let one = app.get(&app.acct(&format!("queues/{queue}/members/{ann}"))).await.json(200);
+    assert_eq!((one["position"].clone(), one["join"].clone()), (json!(3), json!("manual")));
+    app.get(&app.acct(&format!("queues/{queue}/members/{plain}"))).await.problem(404);
 
     // The user shows the queue; the flag stays while they are a member, naming the queue.
     let user = app.get_user(ann).await.json(200);
@@ -383,6 +386,8 @@ async fn queues_are_seen_and_changed_only_with_their_permissions(engine: Engine)
     app.update_user(sup, json!({ "desks": [floor] })).await;
     let seen = app.get_as(&sup_token, &app.acct(&format!("queues/{queue}/members"))).await.json(200);
     assert_eq!(logins(&seen), ["mine"]);
+    app.get_as(&sup_token, &app.acct(&format!("queues/{queue}/members/{mine}"))).await.expect(200);
+    app.get_as(&sup_token, &app.acct(&format!("queues/{queue}/members/{theirs}"))).await.problem(404);
     app.get_as(&sup_token, &app.acct("time-groups")).await.expect(200);
     app.post_as(&sup_token, &app.acct("queues"), json!({ "name": "Mine" })).await.problem(403);
     app.post_as(&sup_token, &app.acct("time-groups"), json!({ "name": "Mine" })).await.problem(403);
