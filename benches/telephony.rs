@@ -7,7 +7,10 @@
 //! of their own and intercept groups; then, at ROSTER_BENCH_CLIENTS (16) connections for
 //! ROSTER_BENCH_SECONDS (20) each, over HTTP with an API token:
 //! 1. "who is a member of this queue now" (`GET …/queues/{id}/members?current=true`, a random queue);
-//! 2. "the call settings of this user" (`GET …/users/{id}/call-settings`, a random agent).
+//! 2. "the call settings of this user" (`GET …/users/{id}/call-settings`, a random user).
+//!
+//! Each after a pass that asks for every queue or user once, in turn (a PBX asks about the same
+//! ones again and again), whose figures are printed too.
 //!
 //! PostgreSQL comes from ROSTER_BENCH_POSTGRES_URL (default the machine's server); the benchmark
 //! creates and drops a database `roster_bench_telephony` there.
@@ -187,6 +190,39 @@ async fn run(engine: &str, database_url: &str, queues: i64, agents: usize, clien
             get(&token, format!("/api/v1/accounts/default/users/{id}/call-settings"))
         })
     };
+    // Steady state: the PBX asks about the same queues and users again and again, so each is
+    // asked for once, in turn, before measuring (a cold cache is the first minute after a
+    // restart). That pass is reported too.
+    let in_turn = |path: Arc<dyn Fn(u64) -> String + Send + Sync>| -> MakeRequest {
+        let token = token.clone();
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        Arc::new(move |_| get(&token, path(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))))
+    };
+    let each_queue = {
+        let queue_ids = queue_ids.clone();
+        in_turn(Arc::new(move |n| {
+            let q = queue_ids[(n % queue_ids.len() as u64) as usize];
+            format!("/api/v1/accounts/default/queues/{q}/members?current=true")
+        }))
+    };
+    let each_user = in_turn(Arc::new(move |n| {
+        let id = first_user + n % (last_user - first_user);
+        format!("/api/v1/accounts/default/users/{id}/call-settings")
+    }));
+    for (what, make, how_many) in
+        [("each queue's members", each_queue, queue_ids.len()), ("each user's settings", each_user, count)]
+    {
+        // In parts, each as long as what is left takes at 10,000 a second, until each was asked
+        // for (a part asks for some again once all were).
+        let mut asked = 0;
+        while asked < how_many {
+            let part = Duration::from_secs_f64(((how_many - asked) as f64 / 10_000.0).max(2.0));
+            let cold = run_load(server.addr, make.clone(), clients, part);
+            assert_eq!(cold.errors, 0, "{what}: {:?}", cold.first_error);
+            asked += cold.ok as usize;
+            println!("cold pass, {what} in turn ({:.0} s): {}", part.as_secs_f64(), cold.describe());
+        }
+    }
     for (what, make) in [("members of a queue now", members), ("call settings of a user", settings)] {
         let warm = run_load(server.addr, make.clone(), clients, Duration::from_secs(3));
         assert_eq!(warm.errors, 0, "{what}: {:?}", warm.first_error);

@@ -4,4 +4,5 @@
 pub mod api;
 pub mod catalog;
 pub mod dial_plan;
+pub mod kept;
 pub mod settings;

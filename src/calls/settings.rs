@@ -208,15 +208,20 @@ async fn name_of(conn: &mut Conn, kind: CallCatalog, account: AccountId, id: Opt
 }
 
 async fn intercept_of(conn: &mut Conn, account: AccountId, user: Option<UserId>) -> Result<Intercept> {
+    Ok(intercept_from(store::intercept_links(conn, account, user).await?))
+}
+
+/// Intercept links as `(id, name, mode)`, sorted into the two lists.
+fn intercept_from(links: Vec<(i64, String, String)>) -> Intercept {
     let mut out = Intercept::default();
-    for (id, name, mode) in store::intercept_links(conn, account, user).await? {
+    for (id, name, mode) in links {
         let r = Ref { id, name, description: None };
         match mode.as_str() {
             "pickup" => out.picks_up.push(r),
             _ => out.member_of.push(r),
         }
     }
-    Ok(out)
+    out
 }
 
 /// The account's defaults as stored (or built in), with their version (0: none stored).
@@ -225,19 +230,35 @@ async fn account_stored(conn: &mut Conn, account: AccountId) -> Result<StoredVal
 }
 
 async fn account_view(conn: &mut Conn, account: AccountId, v: &StoredValues) -> Result<CallValues> {
+    let names = store::CatalogNames {
+        dial_rules: name_of(conn, CallCatalog::DialRules, account, v.dial_rules).await?.map(|r| r.name),
+        music_on_hold: name_of(conn, CallCatalog::MusicOnHold, account, v.music_on_hold).await?.map(|r| r.name),
+    };
+    Ok(account_values(v, &names, intercept_of(conn, account, None).await?))
+}
+
+/// The account's defaults from their stored values, the names these refer to and the account's
+/// intercept groups.
+fn account_values(v: &StoredValues, names: &store::CatalogNames, intercept: Intercept) -> CallValues {
     let b = builtin();
-    Ok(CallValues {
-        dial_rules: name_of(conn, CallCatalog::DialRules, account, v.dial_rules).await?,
+    CallValues {
+        dial_rules: named(v.dial_rules, &names.dial_rules),
         max_calls: v.max_calls.or(b.max_calls).unwrap_or(2),
-        music_on_hold: name_of(conn, CallCatalog::MusicOnHold, account, v.music_on_hold).await?,
+        music_on_hold: named(v.music_on_hold, &names.music_on_hold),
         call_waiting: v.call_waiting.unwrap_or(true),
         record_calls: v.record_calls.unwrap_or(false),
         mask_number: v.mask_number.as_deref().and_then(MaskNumber::parse).unwrap_or(MaskNumber::None),
         caller_id: v.caller_id.clone(),
         no_answer_timeout: v.no_answer_timeout.or(b.no_answer_timeout).unwrap_or(30),
         blf: blf_list(v.blf.as_deref()),
-        intercept: intercept_of(conn, account, None).await?,
-    })
+        intercept,
+    }
+}
+
+/// A catalog entry by id with its name, when both are there (an id whose entry is gone names
+/// nothing).
+fn named(id: Option<i64>, name: &Option<String>) -> Option<Ref> {
+    id.zip(name.clone()).map(|(id, name)| Ref { id, name, description: None })
 }
 
 pub async fn account_settings(state: &AppState, account: AccountId) -> Result<AccountCallSettings> {
@@ -255,22 +276,22 @@ fn setting<T: Clone>(own: Option<T>, default: T) -> Setting<T> {
 
 /// A user's settings in effect, read in `conn`.
 pub async fn effective(conn: &mut Conn, account: AccountId, user: UserId) -> Result<UserCallSettings> {
-    let stored = account_stored(conn, account).await?;
-    let d = account_view(conn, account, &stored).await?;
-    let own = store::user_values(conn, user).await?.unwrap_or_default();
-    let dial_rules = match own.dial_rules {
-        Some(id) => Some(name_of(conn, CallCatalog::DialRules, account, Some(id)).await?),
-        None => None,
+    let parts = store::effective_parts(conn, account, user).await?.ok_or(Error::NotFound("user"))?;
+    Ok(effective_of(&parts.account, &parts.user))
+}
+
+/// A user's settings from the account's defaults and the user's own values.
+pub fn effective_of(account: &store::SettingsPart, user: &store::SettingsPart) -> UserCallSettings {
+    let (stored, names) = match &account.values {
+        Some((stored, names)) => (stored.clone(), names.clone()),
+        None => (StoredValues { version: 0, ..builtin() }, Default::default()),
     };
-    let music = match own.music_on_hold {
-        Some(id) => Some(name_of(conn, CallCatalog::MusicOnHold, account, Some(id)).await?),
-        None => None,
-    };
-    let intercept = match own.intercept_own {
-        true => Some(intercept_of(conn, account, Some(user)).await?),
-        false => None,
-    };
-    Ok(UserCallSettings {
+    let d = account_values(&stored, &names, intercept_from(account.intercepts.clone()));
+    let (own, own_names) = user.values.clone().unwrap_or_default();
+    let dial_rules = own.dial_rules.map(|id| named(Some(id), &own_names.dial_rules));
+    let music = own.music_on_hold.map(|id| named(Some(id), &own_names.music_on_hold));
+    let intercept = own.intercept_own.then(|| intercept_from(user.intercepts.clone()));
+    UserCallSettings {
         dial_rules: setting(dial_rules, d.dial_rules),
         max_calls: setting(own.max_calls, d.max_calls),
         music_on_hold: setting(music, d.music_on_hold),
@@ -282,14 +303,29 @@ pub async fn effective(conn: &mut Conn, account: AccountId, user: UserId) -> Res
         blf: setting(own.blf.as_deref().map(|b| blf_list(Some(b))), d.blf),
         intercept: setting(intercept, d.intercept),
         version: own.version,
-    })
+    }
 }
 
-/// A user's settings, for whoever sees the user (D8).
+/// A user's settings, for whoever sees the user (D8), from memory while a read would find the
+/// same (`kept`).
 pub async fn user_settings(state: &AppState, principal: &Principal, user: UserId) -> Result<UserCallSettings> {
+    let account = principal.account();
+    let index = state.store.user_index();
     let mut conn = state.store.read().await?;
-    principal::seen_user(&mut conn, principal, user).await?;
-    effective(&mut conn, principal.account(), user).await
+    let stamp = index.user_stamp(&mut conn, account, user).await?.ok_or(Error::NotFound("user"))?;
+    // D8 from the user list as just brought up to date.
+    let seen = principal.seen();
+    if seen != crate::store::grants::Seen::All && !index.covers(account, &[seen], &[user])[0][0] {
+        return Err(Error::NotFound("user"));
+    }
+    let (defaults, own) = match super::kept::kept(state.store.kept(), account, user, stamp) {
+        Some(kept) => kept,
+        None => {
+            let parts = store::effective_parts(&mut conn, account, user).await?.ok_or(Error::NotFound("user"))?;
+            super::kept::keep(state.store.kept(), account, user, stamp, parts)
+        }
+    };
+    Ok(effective_of(&defaults, &own))
 }
 
 /// Checks `input` and applies it to `v` (a user's own values when `for_user`, else the account's);

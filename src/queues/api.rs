@@ -148,8 +148,9 @@ async fn list_members(
         None => state.config.clock.now(),
     };
     let principal = auth.principal(&client);
-    let members = members::of_queue(&state, &principal, QueueId(path.id), at, q.current.unwrap_or(false)).await?;
-    Ok(with_etag(StatusCode::OK, members.members_version, members))
+    let members =
+        members::of_queue_rendered(&state, &principal, QueueId(path.id), at, q.current.unwrap_or(false)).await?;
+    Ok(with_etag(StatusCode::OK, members.members_version(), members))
 }
 
 /// Add an agent to the queue (201), or change their membership (200): join option, position,

@@ -4,6 +4,7 @@
 //! The PBX asks who is a member now: active agents whose time group (in its zone) holds.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,8 +19,10 @@ use crate::model::user::UserStatus;
 use crate::state::AppState;
 use crate::store::Conn;
 use crate::store::grants::Seen;
-use crate::store::queues::{self as store, MemberFields, MemberRecord};
+use crate::store::queues::{self as store, MemberFields, MemberRecord, QueueRecord};
 use crate::time_groups::schedule::Rules;
+
+use super::member_lists::{self, MemberList};
 
 /// The kind of the notice an agent gets when added to a queue (one at a time; a mass action
 /// sends none), if they receive email (R11).
@@ -126,8 +129,8 @@ pub struct QueueMembers {
     pub members_version: i64,
 }
 
-/// Time groups by id, parsed once per read.
-struct TimeGroups(HashMap<i64, Rules>);
+/// Time groups by id, parsed once per read (or once per kept member list).
+pub struct TimeGroups(HashMap<i64, Rules>);
 
 impl TimeGroups {
     async fn of(conn: &mut Conn, account: AccountId, records: &[MemberRecord]) -> Result<TimeGroups> {
@@ -141,38 +144,65 @@ impl TimeGroups {
         Ok(TimeGroups(out))
     }
 
-    fn view(&self, r: MemberRecord, at: Timestamp) -> MembershipView {
-        let status = UserStatus::parse(&r.status).unwrap_or(UserStatus::Disabled);
-        let not_now_because = match status {
-            UserStatus::Disabled => Some("disabled"),
-            UserStatus::Invited => Some("invited"),
+    /// Why `r` is not a member at `at`; `None` when they are.
+    pub(super) fn not_now(&self, r: &MemberRecord, at: Timestamp) -> Option<NotNow> {
+        match UserStatus::parse(&r.status).unwrap_or(UserStatus::Disabled) {
+            UserStatus::Disabled => Some(NotNow::Disabled),
+            UserStatus::Invited => Some(NotNow::Invited),
             UserStatus::Active => match r.time_group_id {
                 Some(t) if !self.0.get(&t).is_some_and(|rules| rules.in_effect(at.as_ms())) => {
-                    Some("outside_time_group")
+                    Some(NotNow::OutsideTimeGroup)
                 }
                 _ => None,
             },
-        };
-        MembershipView {
-            queue: QueueRef { id: r.queue_id, name: r.queue_name, extension: r.queue_extension },
-            user: MemberUser {
-                id: r.user_id,
-                display_name: crate::model::user::display_name(
-                    r.first_name.as_deref(),
-                    r.last_name.as_deref(),
-                    &r.login,
-                ),
-                login: r.login,
-                extension: r.extension,
-                status,
-            },
-            join: JoinMode::parse(&r.join_mode).unwrap_or(JoinMode::Automatic),
-            position: r.position,
-            time_group: r.time_group_id.zip(r.time_group_name).map(|(id, name)| TimeGroupRef { id, name }),
-            member_now: not_now_because.is_none(),
-            not_now_because,
-            added_at: to_rfc3339(r.created_at),
         }
+    }
+
+    fn view(&self, r: &MemberRecord, at: Timestamp) -> MembershipView {
+        view_as(r, self.not_now(r, at))
+    }
+}
+
+/// Why a member is not one at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotNow {
+    Disabled,
+    Invited,
+    OutsideTimeGroup,
+}
+
+impl NotNow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotNow::Disabled => "disabled",
+            NotNow::Invited => "invited",
+            NotNow::OutsideTimeGroup => "outside_time_group",
+        }
+    }
+}
+
+/// A membership as shown, given whether it holds (`not_now`: why not).
+pub(super) fn view_as(r: &MemberRecord, not_now: Option<NotNow>) -> MembershipView {
+    let status = UserStatus::parse(&r.status).unwrap_or(UserStatus::Disabled);
+    let not_now_because = not_now.map(NotNow::as_str);
+    MembershipView {
+        queue: QueueRef { id: r.queue_id, name: r.queue_name.clone(), extension: r.queue_extension.clone() },
+        user: MemberUser {
+            id: r.user_id,
+            display_name: crate::model::user::display_name(r.first_name.as_deref(), r.last_name.as_deref(), &r.login),
+            login: r.login.clone(),
+            extension: r.extension.clone(),
+            status,
+        },
+        join: JoinMode::parse(&r.join_mode).unwrap_or(JoinMode::Automatic),
+        position: r.position,
+        time_group: r
+            .time_group_id
+            .zip(r.time_group_name.as_ref())
+            .map(|(id, name)| TimeGroupRef { id, name: name.clone() }),
+        member_now: not_now_because.is_none(),
+        not_now_because,
+        added_at: to_rfc3339(r.created_at),
     }
 }
 
@@ -192,6 +222,67 @@ fn members_seen(principal: &Principal) -> Seen {
     }
 }
 
+/// The rows of a queue's kept list that a reader sees, each with why it is not a membership at
+/// the instant asked about (`None`: it is).
+struct SeenRows {
+    list: Arc<MemberList>,
+    rows: Vec<(usize, Option<NotNow>)>,
+    members_now: usize,
+}
+
+/// A queue's members as `principal` sees them (D8: those of their users they see), at `at`;
+/// `current`: only those who are members then. The list comes from memory while a read would
+/// find the same (`member_lists`).
+async fn seen_rows(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    at: Timestamp,
+    current: bool,
+) -> Result<SeenRows> {
+    let account = principal.account();
+    let index = state.store.user_index();
+    let mut conn = state.store.read().await?;
+    let stamp = index.queue_stamp(&mut conn, account, queue.0).await?;
+    let list = match member_lists::kept(state.store.kept(), account, queue, stamp) {
+        Some(list) => list,
+        None => {
+            let q = store::get(&mut conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
+            let records = store::members(&mut conn, account, queue, &Seen::All).await?;
+            let groups = TimeGroups::of(&mut conn, account, &records).await?;
+            let list = Arc::new(MemberList::new(stamp, q, records, groups));
+            member_lists::keep(state.store.kept(), account, list.clone());
+            list
+        }
+    };
+    drop(conn);
+    // D8 from the user list as just brought up to date, as the list itself was.
+    let covered = match members_seen(principal) {
+        Seen::All => None,
+        seen => {
+            let ids: Vec<UserId> = list.records.iter().map(|r| UserId(r.user_id)).collect();
+            index.covers(account, std::slice::from_ref(&seen), &ids).pop()
+        }
+    };
+    let mut members_now = 0;
+    let mut rows = Vec::with_capacity(list.records.len());
+    for (i, r) in list.records.iter().enumerate() {
+        if covered.as_ref().is_some_and(|c| !c[i]) {
+            continue;
+        }
+        let not_now = list.groups.not_now(r, at);
+        members_now += usize::from(not_now.is_none());
+        if not_now.is_none() || !current {
+            rows.push((i, not_now));
+        }
+    }
+    Ok(SeenRows { list, rows, members_now })
+}
+
+fn queue_ref(q: &QueueRecord) -> QueueRef {
+    QueueRef { id: q.id, name: q.name.clone(), extension: q.extension.clone() }
+}
+
 /// A queue's members as `principal` sees them (D8: those of their users they see), each with
 /// whether they are a member at `at`; `current`: only those who are.
 pub async fn of_queue(
@@ -201,24 +292,66 @@ pub async fn of_queue(
     at: Timestamp,
     current: bool,
 ) -> Result<QueueMembers> {
-    let account = principal.account();
-    let mut conn = state.store.read().await?;
-    let q = store::get(&mut conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
-    let records = store::members(&mut conn, account, queue, &members_seen(principal)).await?;
-    let groups = TimeGroups::of(&mut conn, account, &records).await?;
-    drop(conn);
-    let mut members: Vec<MembershipView> = records.into_iter().map(|r| groups.view(r, at)).collect();
-    let members_now = members.iter().filter(|m| m.member_now).count();
-    if current {
-        members.retain(|m| m.member_now);
-    }
+    let seen = seen_rows(state, principal, queue, at, current).await?;
+    let records = &seen.list.records;
     Ok(QueueMembers {
-        queue: QueueRef { id: q.id, name: q.name, extension: q.extension },
+        queue: queue_ref(&seen.list.queue),
         at: at.to_rfc3339(),
-        members_now,
-        members,
-        members_version: q.members_version,
+        members_now: seen.members_now,
+        members: seen.rows.iter().map(|(i, not_now)| view_as(&records[*i], *not_now)).collect(),
+        members_version: seen.list.queue.members_version,
     })
+}
+
+/// The same as `of_queue`, as the same JSON, its rows as the kept list rendered them once (the
+/// PBX's read: rendering a hundred rows was most of its cost).
+pub async fn of_queue_rendered(
+    state: &AppState,
+    principal: &Principal,
+    queue: QueueId,
+    at: Timestamp,
+    current: bool,
+) -> Result<RenderedMembers> {
+    let seen = seen_rows(state, principal, queue, at, current).await?;
+    for (i, not_now) in &seen.rows {
+        let record = &seen.list.records[*i];
+        seen.list.rendered(*i, *not_now, || {
+            serde_json::value::to_raw_value(&view_as(record, *not_now)).map_err(|e| Error::Internal(e.into()))
+        })?;
+    }
+    Ok(RenderedMembers { at: at.to_rfc3339(), seen })
+}
+
+/// `QueueMembers` as JSON, its rows made before (`of_queue_rendered`).
+pub struct RenderedMembers {
+    at: String,
+    seen: SeenRows,
+}
+
+impl RenderedMembers {
+    pub fn members_version(&self) -> i64 {
+        self.seen.list.queue.members_version
+    }
+}
+
+impl Serialize for RenderedMembers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct};
+        let list = &self.seen.list;
+        let rows: Vec<&serde_json::value::RawValue> = self
+            .seen
+            .rows
+            .iter()
+            .map(|(i, not_now)| list.made(*i, *not_now).ok_or_else(|| S::Error::custom("a row not rendered")))
+            .collect::<std::result::Result<_, _>>()?;
+        // The fields of `QueueMembers`, in its order.
+        let mut s = serializer.serialize_struct("QueueMembers", 4)?;
+        s.serialize_field("queue", &queue_ref(&list.queue))?;
+        s.serialize_field("at", &self.at)?;
+        s.serialize_field("members_now", &self.seen.members_now)?;
+        s.serialize_field("members", &rows)?;
+        s.end()
+    }
 }
 
 /// One membership, if the principal sees the member (D8) and they are one.
@@ -232,7 +365,7 @@ pub async fn one(state: &AppState, principal: &Principal, queue: QueueId, user: 
         return Err(Error::NotFound("membership"));
     }
     let groups = TimeGroups::of(&mut conn, account, std::slice::from_ref(&record)).await?;
-    Ok(groups.view(record, state.config.clock.now()))
+    Ok(groups.view(&record, state.config.clock.now()))
 }
 
 /// A user's memberships, in queue name order (the user's Queues tab).
@@ -242,7 +375,7 @@ pub async fn of_user(state: &AppState, principal: &Principal, user: UserId) -> R
     let records = store::memberships(&mut conn, user).await?;
     let groups = TimeGroups::of(&mut conn, principal.account(), &records).await?;
     let at = state.config.clock.now();
-    Ok(records.into_iter().map(|r| groups.view(r, at)).collect())
+    Ok(records.iter().map(|r| groups.view(r, at)).collect())
 }
 
 struct Checked {
@@ -385,7 +518,7 @@ pub async fn put(
         false => false,
     };
     let groups = TimeGroups::of(conn, account, std::slice::from_ref(&after)).await?;
-    let view = groups.view(after, state.config.clock.now());
+    let view = groups.view(&after, state.config.clock.now());
     let members_version = store::get(conn, account, queue).await?.map_or(0, |q| q.members_version);
     tx.commit().await?;
     if notified {
@@ -537,10 +670,14 @@ pub async fn set_positions(
         // D2 for every user named, moved or not: a reordering is all or nothing.
         targets.push((p, before, principal::reachable_user(conn, principal, UserId(p.user)).await?));
     }
+    targets.retain(|(p, before, _)| before.position != p.position);
+    if targets.is_empty() {
+        // Nothing moves: nothing is written, the members' version included (kept lists rely on
+        // it moving only with a membership: `member_lists`).
+        drop(tx);
+        return of_queue(state, principal, queue, state.config.clock.now(), false).await;
+    }
     for (p, before, target) in targets {
-        if before.position == p.position {
-            continue;
-        }
         store::set_position(conn, queue, UserId(p.user), p.position).await?;
         let mut changes = Changes::new();
         changes.set("queue", &q.name).diff("position", before.position, p.position);
@@ -555,4 +692,75 @@ pub async fn set_positions(
     }
     tx.commit().await?;
     of_queue(state, principal, queue, state.config.clock.now(), false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::user_index::QueueStamp;
+
+    fn record(user_id: i64, status: &str, time_group_id: Option<i64>) -> MemberRecord {
+        MemberRecord {
+            queue_id: 3,
+            queue_name: "Hotline \"A\"".into(),
+            queue_extension: Some("700".into()),
+            user_id,
+            login: format!("agent-{user_id}"),
+            first_name: Some("Zoë".into()),
+            last_name: None,
+            extension: None,
+            status: status.into(),
+            join_mode: "manual".into(),
+            position: user_id,
+            time_group_id,
+            time_group_name: time_group_id.map(|_| "Nights".into()),
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn rendered_rows_are_the_typed_rows_as_json() {
+        let queue = QueueRecord {
+            id: 3,
+            name: "Hotline \"A\"".into(),
+            name_key: "hotline \"a\"".into(),
+            description: String::new(),
+            extension: Some("700".into()),
+            member_count: 4,
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+            members_version: 9,
+        };
+        // No rules for time group 7: its member is outside it whenever asked.
+        let records = vec![record(1, "active", None), record(2, "disabled", None), record(3, "invited", None)];
+        let records = [records, vec![record(4, "active", Some(7))]].concat();
+        let list = Arc::new(MemberList::new(QueueStamp::default(), queue, records, TimeGroups(HashMap::new())));
+        let at = Timestamp::from_ms(1_800_000_000_000);
+        let rows: Vec<(usize, Option<NotNow>)> =
+            list.records.iter().enumerate().map(|(i, r)| (i, list.groups.not_now(r, at))).collect();
+        assert_eq!(
+            rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            [None, Some(NotNow::Disabled), Some(NotNow::Invited), Some(NotNow::OutsideTimeGroup)]
+        );
+        for (i, not_now) in &rows {
+            let view = view_as(&list.records[*i], *not_now);
+            list.rendered(*i, *not_now, || Ok(serde_json::value::to_raw_value(&view).unwrap())).unwrap();
+        }
+        let typed = QueueMembers {
+            queue: queue_ref(&list.queue),
+            at: at.to_rfc3339(),
+            members_now: 1,
+            members: rows.iter().map(|(i, not_now)| view_as(&list.records[*i], *not_now)).collect(),
+            members_version: 9,
+        };
+        let seen = SeenRows { list: list.clone(), rows, members_now: 1 };
+        let rendered = RenderedMembers { at: at.to_rfc3339(), seen };
+        assert_eq!(rendered.members_version(), 9);
+        assert_eq!(serde_json::to_string(&rendered).unwrap(), serde_json::to_string(&typed).unwrap());
+
+        // A row asked for in a way not rendered before is refused, not sent wrong.
+        let unrendered = SeenRows { list, rows: vec![(0, Some(NotNow::Disabled))], members_now: 0 };
+        assert!(serde_json::to_string(&RenderedMembers { at: String::new(), seen: unrendered }).is_err());
+    }
 }

@@ -2,5 +2,6 @@
 //! and who is a member now, as the PBX asks.
 
 pub mod api;
+pub mod member_lists;
 pub mod members;
 pub mod service;

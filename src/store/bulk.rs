@@ -180,9 +180,19 @@ pub async fn apply(conn: &mut Conn, selected: &Sql, plan: &Plan, changing: &Sql,
             bump.append(changing).push(")");
             let changed = bump.query().execute(&mut *conn).await?.rows_affected();
             if *link == Link::Queues {
-                // Their member lists changed: a reordering read before is stale.
+                // The member lists that change: a reordering read before is stale. Only those
+                // (before the change, to tell them): kept lists follow the memberships, and a
+                // version moved without one would leave them showing an old one.
                 let mut touch = Sql::new("UPDATE queues SET members_version = members_version + 1 WHERE id IN (");
-                touch.bind_list(values).push(")");
+                touch.bind_list(values).push(") AND EXISTS (SELECT 1 FROM users u WHERE ");
+                touch.append(selected);
+                match add {
+                    true => touch.push(" AND u.is_agent = ").bind(true).push(
+                        " AND NOT EXISTS (SELECT 1 FROM queue_members j WHERE j.user_id = u.id AND j.queue_id = queues.id))",
+                    ),
+                    false => touch
+                        .push(" AND EXISTS (SELECT 1 FROM queue_members j WHERE j.user_id = u.id AND j.queue_id = queues.id))"),
+                };
                 touch.query().execute(&mut *conn).await?;
             }
             // A membership says when it began.

@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use super::Conn;
 use super::sql::Sql;
+use super::{Conn, Engine};
 use crate::ids::{AccountId, UserId};
 use crate::model::Flag;
 
@@ -208,19 +208,125 @@ const VALUES: &str = "dial_rules_id, max_calls, music_on_hold_id, call_waiting, 
      caller_id, no_answer_timeout, blf";
 
 fn values_of(row: &sqlx::any::AnyRow, intercept_own: bool) -> Result<StoredValues, sqlx::Error> {
+    values_at(row, "", intercept_own)
+}
+
+/// The values of columns named with `prefix` (a row that holds two sets of them).
+fn values_at(row: &sqlx::any::AnyRow, prefix: &str, intercept_own: bool) -> Result<StoredValues, sqlx::Error> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(StoredValues {
-        dial_rules: row.try_get("dial_rules_id")?,
-        max_calls: row.try_get("max_calls")?,
-        music_on_hold: row.try_get("music_on_hold_id")?,
-        call_waiting: row.try_get::<Option<Flag>, _>("call_waiting")?.map(|f| f.0),
-        record_calls: row.try_get::<Option<Flag>, _>("record_calls")?.map(|f| f.0),
-        mask_number: row.try_get("mask_number")?,
-        caller_id: row.try_get("caller_id")?,
-        no_answer_timeout: row.try_get("no_answer_timeout")?,
-        blf: row.try_get("blf")?,
+        dial_rules: row.try_get(c("dial_rules_id").as_str())?,
+        max_calls: row.try_get(c("max_calls").as_str())?,
+        music_on_hold: row.try_get(c("music_on_hold_id").as_str())?,
+        call_waiting: row.try_get::<Option<Flag>, _>(c("call_waiting").as_str())?.map(|f| f.0),
+        record_calls: row.try_get::<Option<Flag>, _>(c("record_calls").as_str())?.map(|f| f.0),
+        mask_number: row.try_get(c("mask_number").as_str())?,
+        caller_id: row.try_get(c("caller_id").as_str())?,
+        no_answer_timeout: row.try_get(c("no_answer_timeout").as_str())?,
+        blf: row.try_get(c("blf").as_str())?,
         intercept_own,
-        version: row.try_get("version")?,
+        version: row.try_get(c("version").as_str())?,
     })
+}
+
+/// The names of the dial rule set and the music a set of values names, if they do.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogNames {
+    pub dial_rules: Option<String>,
+    pub music_on_hold: Option<String>,
+}
+
+/// The account's defaults or a user's own values as stored (`None` when never stored), with the
+/// names they refer to and their intercept groups as `(id, name, mode)` in name order.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPart {
+    pub values: Option<(StoredValues, CatalogNames)>,
+    pub intercepts: Vec<(i64, String, String)>,
+}
+
+/// What a user's effective settings are made of, read at once.
+#[derive(Debug, Clone, Default)]
+pub struct EffectiveParts {
+    pub account: SettingsPart,
+    pub user: SettingsPart,
+}
+
+/// A column holding, as a JSON array of `[id, name, mode, name_key]`, the intercept links that
+/// `condition` (on `intercept_links l`) picks: the one function the engines spell differently.
+fn intercepts_column(engine: Engine, condition: &str) -> String {
+    let from = format!("FROM intercept_links l JOIN intercept_groups g ON g.id = l.group_id WHERE {condition}");
+    match engine {
+        Engine::Sqlite => format!("(SELECT json_group_array(json_array(g.id, g.name, l.mode, g.name_key)) {from})"),
+        Engine::Postgres => {
+            format!("(SELECT json_agg(json_build_array(g.id, g.name, l.mode, g.name_key))::text {from})")
+        }
+    }
+}
+
+/// The links of an `intercepts_column`, in name order, then mode.
+fn intercepts_of(json: Option<String>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let Some(json) = json else { return Ok(Vec::new()) };
+    let mut links: Vec<(i64, String, String, String)> =
+        serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(format!("intercept links: {e}").into()))?;
+    links.sort_by(|a, b| (&a.3, &a.2).cmp(&(&b.3, &b.2)));
+    Ok(links.into_iter().map(|(id, name, mode, _)| (id, name, mode)).collect())
+}
+
+/// The parts of `user`'s effective settings in one statement (the PBX reads them per call: a
+/// statement a part cost PostgreSQL up to eight round trips a read). `None` when there is no such user
+/// in the account.
+pub async fn effective_parts(
+    conn: &mut Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<Option<EffectiveParts>, sqlx::Error> {
+    let engine = Engine::of(conn);
+    let columns = |table: &str| -> String {
+        VALUES.split(", ").map(|c| format!("{table}.{c} AS {table}_{c}")).collect::<Vec<_>>().join(", ")
+    };
+    let sql = format!(
+        "SELECT {}, a.version AS a_version, {}, s.intercept_own AS s_intercept_own, s.version AS s_version, \
+         ad.name AS a_dial_rules_name, am.name AS a_music_name, sd.name AS s_dial_rules_name, \
+         sm.name AS s_music_name, {} AS a_intercepts, {} AS s_intercepts \
+         FROM users u \
+         LEFT JOIN account_call_settings a ON a.account_id = u.account_id \
+         LEFT JOIN user_call_settings s ON s.user_id = u.id \
+         LEFT JOIN dial_rule_sets ad ON ad.id = a.dial_rules_id AND ad.account_id = u.account_id \
+         LEFT JOIN music_on_hold am ON am.id = a.music_on_hold_id AND am.account_id = u.account_id \
+         LEFT JOIN dial_rule_sets sd ON sd.id = s.dial_rules_id AND sd.account_id = u.account_id \
+         LEFT JOIN music_on_hold sm ON sm.id = s.music_on_hold_id AND sm.account_id = u.account_id \
+         WHERE u.id = $1 AND u.account_id = $2",
+        columns("a"),
+        columns("s"),
+        // The account's by the unique index's own terms, a user's by their id alone (see
+        // `intercept_links`).
+        intercepts_column(engine, "l.account_id = u.account_id AND COALESCE(l.user_id, 0) = 0"),
+        intercepts_column(engine, "l.user_id = u.id"),
+    );
+    let Some(row) = sqlx::query(&sql).bind(user.0).bind(account.0).fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let names = |prefix: &str| -> Result<CatalogNames, sqlx::Error> {
+        Ok(CatalogNames {
+            dial_rules: row.try_get(format!("{prefix}_dial_rules_name").as_str())?,
+            music_on_hold: row.try_get(format!("{prefix}_music_name").as_str())?,
+        })
+    };
+    let account_values = match row.try_get::<Option<i64>, _>("a_version")? {
+        Some(_) => Some((values_at(&row, "a_", false)?, names("a")?)),
+        None => None,
+    };
+    let user_values = match row.try_get::<Option<i64>, _>("s_version")? {
+        Some(_) => {
+            let own: Flag = row.try_get("s_intercept_own")?;
+            Some((values_at(&row, "s_", own.0)?, names("s")?))
+        }
+        None => None,
+    };
+    Ok(Some(EffectiveParts {
+        account: SettingsPart { values: account_values, intercepts: intercepts_of(row.try_get("a_intercepts")?)? },
+        user: SettingsPart { values: user_values, intercepts: intercepts_of(row.try_get("s_intercepts")?)? },
+    }))
 }
 
 /// The account's defaults as stored; `None` when it never set any.

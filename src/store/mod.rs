@@ -16,6 +16,7 @@ pub mod challenges;
 pub mod grants;
 pub mod invalidation;
 pub mod invitations;
+pub mod kept;
 pub mod lifecycle;
 pub mod mail;
 pub mod named;
@@ -95,6 +96,8 @@ pub struct Store {
     invalidations: Arc<Invalidations>,
     /// The user list's memory (see `user_index`), shared by every clone of the store.
     user_index: Arc<user_index::UserIndex>,
+    /// Reads kept in front of the store under the user list's stamps (see `kept`).
+    kept: Arc<kept::Kept>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back.
@@ -256,7 +259,14 @@ impl Store {
             conn.detach().close().await?;
         }
         let write_lock = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, engine, write_lock, invalidations: Arc::default(), user_index: Arc::default() })
+        Ok(Store {
+            pool,
+            engine,
+            write_lock,
+            invalidations: Arc::default(),
+            user_index: Arc::default(),
+            kept: Arc::default(),
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -286,6 +296,10 @@ impl Store {
     /// `user_changes` rows every write leaves.
     pub fn user_index(&self) -> &user_index::UserIndex {
         &self.user_index
+    }
+
+    pub fn kept(&self) -> &kept::Kept {
+        &self.kept
     }
 
     /// Whether other instances may write to this database: PostgreSQL can be shared; SQLite is

@@ -111,7 +111,10 @@ pub async fn update(
 }
 
 /// Moves the version of a queue's members, if it is still `expected` (when given); `false` when
-/// it was not. Also what serializes two changes to the same queue's members.
+/// it was not. Also what serializes two changes to the same queue's members. Only for a
+/// transaction that then changes one of the queue's memberships (or deletes the queue): the
+/// member lists kept in memory follow the memberships' `user_changes` rows, not this version
+/// (`queues::member_lists`).
 pub async fn members_changed(conn: &mut Conn, id: QueueId, expected: Option<i64>) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE queues SET members_version = members_version + 1 WHERE id = $1 AND ($2 IS NULL OR members_version = $2)",

@@ -61,6 +61,7 @@ mod errors;
 mod failure_injection;
 mod forgot_password;
 mod invitations;
+mod kept_telephony;
 mod lifecycle;
 mod lifecycle_browser;
 mod lifecycle_console;

@@ -25,6 +25,9 @@ const MAX_KEPT_RECORDS: usize = 20_000;
 /// queues).
 pub(super) const DESKS: usize = 2;
 
+/// The position of the queues among the link kinds.
+const QUEUES: usize = 4;
+
 /// A user's row as the filters need it.
 pub(super) struct MemberRow {
     pub id: UserId,
@@ -70,6 +73,18 @@ pub(super) struct Members {
     pub settings: Arc<SecuritySettings>,
     /// The account's catalog, once a page asked for it; dropped with the records.
     pub catalog: Option<Arc<AccountCatalog>>,
+    /// Per queue, how many times a user who is or was among its members was read again: with
+    /// the epoch, what a member list read from the database must still find to be used.
+    queue_changes: HashMap<i64, u64>,
+}
+
+/// What a queue's member list read after it was taken must still find to be used: no user
+/// who is or was a member read again since, and no record of the account dropped (a change for
+/// everyone: a queue renamed or renumbered, a time group changed, the settings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStamp {
+    epoch: u64,
+    changes: u64,
 }
 
 /// What a record read for a page must still match to be kept: the user's generation and the
@@ -78,6 +93,23 @@ pub(super) struct Members {
 pub(super) struct Stamp {
     generation: u32,
     epoch: u64,
+}
+
+/// What something read about one user (their call settings) after it was taken must still
+/// find to be used: the user not read again since (their row, their links, or anything that
+/// leaves a `user_changes` row for them), and no record of the account dropped (a change for
+/// everyone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserStamp {
+    epoch: u64,
+    generation: u32,
+}
+
+impl UserStamp {
+    /// The part that moves with changes for everyone in the account.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
 }
 
 /// Every login key in one buffer: a key per user costs its bytes and six more, not a heap
@@ -161,6 +193,7 @@ impl Members {
             epoch: first_epoch,
             settings: Arc::new(settings),
             catalog: None,
+            queue_changes: HashMap::new(),
         }
     }
 
@@ -250,6 +283,9 @@ impl Members {
                 self.linked[k].entry(*id).or_default().insert(slot);
             }
         }
+        for queue in &row.links[QUEUES] {
+            *self.queue_changes.entry(*queue).or_default() += 1;
+        }
         if row.is_agent {
             self.agents.insert(slot);
         }
@@ -267,9 +303,11 @@ impl Members {
         self.supervisors.remove(slot);
         self.locked_until.remove(&slot);
         self.end_user_company.remove(&slot);
-        for kind in &mut self.linked {
-            kind.retain(|_, slots| {
-                slots.remove(slot);
+        for (k, kind) in self.linked.iter_mut().enumerate() {
+            kind.retain(|id, slots| {
+                if slots.remove(slot) && k == QUEUES {
+                    *self.queue_changes.entry(*id).or_default() += 1;
+                }
                 !slots.is_empty()
             });
         }
@@ -354,6 +392,17 @@ impl Members {
     /// be kept.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// What something read now about `id` must still find to be used; `None`: no such user.
+    pub fn user_stamp(&self, id: UserId) -> Option<UserStamp> {
+        let slot = self.slot(id)?;
+        Some(UserStamp { epoch: self.epoch, generation: self.generation[slot as usize] })
+    }
+
+    /// What a member list of `queue` read now must still find to be used.
+    pub fn queue_stamp(&self, queue: i64) -> QueueStamp {
+        QueueStamp { epoch: self.epoch, changes: self.queue_changes.get(&queue).copied().unwrap_or(0) }
     }
 
     /// The kept record of `id`, or the stamp a record read now must carry to be kept.

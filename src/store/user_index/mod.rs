@@ -7,9 +7,11 @@
 //!
 //! Nothing is trusted without asking the database first: every committed change that can alter
 //! the list leaves a row in `user_changes`, written by triggers (migration 0008), and each page
-//! starts by reading the rows it has not applied yet (one indexed read, usually empty), then
-//! re-reads the users they name. A change committed before a request began is therefore in that
-//! request's page, on this instance and on any other sharing the database.
+//! starts by reading the rows not applied yet (one indexed read, usually empty, shared by the
+//! requests that arrive together: see `sync`), then re-reads the users they name. A change
+//! committed before a request began is therefore in that request's page, on this instance and
+//! on any other sharing the database. Queue member lists and users' call settings are kept on
+//! the same terms (`QueueStamp`, `UserStamp`).
 
 mod catalog;
 mod journal;
@@ -34,6 +36,7 @@ pub use catalog::AccountCatalog;
 pub use journal::prune_changes;
 use journal::{Mark, current_mark, read_changes};
 use members::{MemberRow, Members, Stamp};
+pub use members::{QueueStamp, UserStamp};
 
 /// More changed users than this (and a quarter of the account) are read again as a whole
 /// account, which is cheaper than reading them by id.
@@ -116,11 +119,15 @@ pub struct UserIndex {
 
 #[derive(Default)]
 struct Slot {
-    /// One request at a time applies changes (see `sync`).
+    /// One request at a time reads and applies changes (see `sync`).
     sync: tokio::sync::Mutex<()>,
     members: RwLock<Option<Members>>,
     /// How many times the account was read whole: each build's epochs start past the last's.
     builds: AtomicU64,
+    /// Reads of `user_changes` begun, and the number of the last one that ended well: a request
+    /// is up to date once one that began after it arrived has ended.
+    checks_begun: AtomicU64,
+    checks_ended: AtomicU64,
 }
 
 impl UserIndex {
@@ -264,6 +271,36 @@ impl UserIndex {
         }
     }
 
+    /// Brings the account up to date, then tells what a member list of `queue` read from the
+    /// database from now on must still find to be used: a list kept under an earlier stamp that
+    /// equals this one is as current as a read would be.
+    pub async fn queue_stamp(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+        queue: i64,
+    ) -> Result<QueueStamp, sqlx::Error> {
+        let slot = self.slot(account);
+        sync(conn, account, &slot).await?;
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        Ok(guard.as_ref().expect("synced above").queue_stamp(queue))
+    }
+
+    /// Brings the account up to date, then tells what something read from the database about
+    /// `user` from now on must still find to be used; `None` when there is no such user in the
+    /// account.
+    pub async fn user_stamp(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+        user: UserId,
+    ) -> Result<Option<UserStamp>, sqlx::Error> {
+        let slot = self.slot(account);
+        sync(conn, account, &slot).await?;
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        Ok(guard.as_ref().expect("synced above").user_stamp(user))
+    }
+
     /// Brings every account that has users into memory, or up to date; returns how many.
     pub async fn warm(&self, conn: &mut Conn) -> Result<usize, sqlx::Error> {
         let accounts: Vec<i64> = sqlx::query_scalar(
@@ -284,31 +321,27 @@ impl UserIndex {
     }
 }
 
-/// Applies what changed since the account was last brought up to date, or reads it whole.
+/// Brings the account up to date: afterwards every change committed before the call began is
+/// applied. Requests that arrive together share one read of `user_changes`: each waits for a
+/// read that began after it arrived, and makes it itself if none has. Under load (the PBX asks
+/// for every call) one read then answers many requests instead of one each, and a request
+/// still never misses a change committed before it began.
 async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
-    // Most pages find nothing new: they ask without queueing behind one another (one read of
-    // `user_changes` each) and go on with the index as it is.
-    let current = {
-        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().map(|m| (m.mark.clone(), m.len()))
-    };
-    if let Some((mark, size)) = current {
-        let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
-        if changes.users.is_empty() && !changes.everyone && !changes.read_whole {
-            // On PostgreSQL the snapshot moves on even when no row came: keep the newer one when
-            // the index is free, so that the next read starts later and pruning never passes it.
-            // Any mark read after the index's state is a right one (at worst it reads rows again).
-            if let Ok(mut guard) = slot.members.try_write()
-                && let Some(members) = guard.as_mut()
-            {
-                members.mark = changes.mark;
-            }
-            return Ok(());
-        }
-    }
-    // Something changed: one request at a time applies it (an older re-read applied after a
-    // newer one would undo it); those waiting then find little or nothing left.
+    // Any read numbered from `need` on begins after this point.
+    let need = slot.checks_begun.load(Ordering::SeqCst) + 1;
     let _one_at_a_time = slot.sync.lock().await;
+    if slot.checks_ended.load(Ordering::SeqCst) >= need {
+        return Ok(());
+    }
+    let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
+    apply_changes(conn, account, slot).await?;
+    slot.checks_ended.store(number, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Applies what changed since the account was last brought up to date, or reads it whole. One
+/// caller at a time (an older re-read applied after a newer one would undo it).
+async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
     let current = {
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().map(|m| (m.mark.clone(), m.len()))
@@ -319,6 +352,14 @@ async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sq
         return Ok(());
     };
     let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
+    if changes.users.is_empty() && !changes.everyone && !changes.read_whole {
+        // On PostgreSQL the snapshot moves on even when no row came: keep the newer one, so
+        // that the next read starts later and pruning never passes it.
+        if let Some(members) = slot.members.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            members.mark = changes.mark;
+        }
+        return Ok(());
+    }
     if changes.read_whole || changes.users.len() > most_changed(size) {
         let members = build(conn, account, slot).await?;
         *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
