@@ -7,12 +7,13 @@
 //! Nothing is trusted without asking the database first: every read brings the account's user
 //! list up to date (one indexed read of `user_changes`, usually empty), and the stamp moves
 //! whenever a user who is or was a member changes, a membership changes (its triggers name the
-//! user), or something every user shows changes (a queue renamed or renumbered, a time group in
-//! use changed: migrations 0012, 0014). So a kept list is used only while a read from the
+//! user), or something every user shows changes (a queue renamed or renumbered, a time group
+//! changed: migrations 0012, 0014). So a kept list is used only while a read from the
 //! database would find the same, on this instance and on any other sharing the database.
 //!
-//! One invariant keeps the list's ETag right: a queue's `members_version` moves only in a
-//! transaction that changes one of its memberships (`store::queues::members_changed`).
+//! The list's ETag is the queue's `members_version`, which triggers move with every membership
+//! written (migration 0014) and the services only when they write one, so a kept list and its
+//! ETag change together.
 
 use std::sync::{Arc, OnceLock};
 

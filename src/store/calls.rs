@@ -258,17 +258,23 @@ fn intercepts_column(engine: Engine, condition: &str) -> String {
     match engine {
         Engine::Sqlite => format!("(SELECT json_group_array(json_array(g.id, g.name, l.mode, g.name_key)) {from})"),
         Engine::Postgres => {
-            format!("(SELECT json_agg(json_build_array(g.id, g.name, l.mode, g.name_key))::text {from})")
+            format!(
+                "(SELECT json_agg(json_build_array(g.id, g.name, l.mode, g.name_key) ORDER BY g.name_key, l.mode)::text {from})"
+            )
         }
     }
 }
 
-/// The links of an `intercepts_column`, in name order, then mode.
-fn intercepts_of(json: Option<String>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+/// The links of an `intercepts_column`, in name order, then mode, as `ORDER BY` puts them:
+/// PostgreSQL's aggregate orders them in its collation; SQLite's compares bytes (`BINARY`),
+/// which is what sorting them here does.
+fn intercepts_of(engine: Engine, json: Option<String>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let Some(json) = json else { return Ok(Vec::new()) };
     let mut links: Vec<(i64, String, String, String)> =
         serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(format!("intercept links: {e}").into()))?;
-    links.sort_by(|a, b| (&a.3, &a.2).cmp(&(&b.3, &b.2)));
+    if engine == Engine::Sqlite {
+        links.sort_by(|a, b| (&a.3, &a.2).cmp(&(&b.3, &b.2)));
+    }
     Ok(links.into_iter().map(|(id, name, mode, _)| (id, name, mode)).collect())
 }
 
@@ -324,8 +330,11 @@ pub async fn effective_parts(
         None => None,
     };
     Ok(Some(EffectiveParts {
-        account: SettingsPart { values: account_values, intercepts: intercepts_of(row.try_get("a_intercepts")?)? },
-        user: SettingsPart { values: user_values, intercepts: intercepts_of(row.try_get("s_intercepts")?)? },
+        account: SettingsPart {
+            values: account_values,
+            intercepts: intercepts_of(engine, row.try_get("a_intercepts")?)?,
+        },
+        user: SettingsPart { values: user_values, intercepts: intercepts_of(engine, row.try_get("s_intercepts")?)? },
     }))
 }
 

@@ -2,7 +2,7 @@
 //! (`queues::member_lists`) and users' call settings (`calls::kept`). Every change they show is
 //! in the next read, whether made through the API, by SQL or on another instance; scope follows
 //! the reader's desks as they are now; and a member list's ETag moves exactly when its
-//! memberships do.
+//! memberships do, whoever changes them.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -236,6 +236,15 @@ async fn the_lists_version_moves_only_with_its_memberships(engine: Engine) {
     let back = json!({ "positions": [{ "user": cid, "position": 3 }] });
     reorder(after, back.clone()).await.problem(412);
     reorder(added, back).await.json(200);
+
+    // So does a member's deletion, which takes their membership with it.
+    let before_deletion = etag().await;
+    app.delete_user(cid).await.expect(204);
+    let gone = etag().await;
+    assert_ne!(gone, before_deletion);
+    let last = json!({ "positions": [{ "user": ann, "position": 1 }] });
+    reorder(before_deletion, last.clone()).await.problem(412);
+    reorder(gone, last).await.json(200);
 }
 
 async fn patch(app: &TestApp, path: &str, body: Value) -> Value {
