@@ -208,14 +208,14 @@ async fn name_of(conn: &mut Conn, kind: CallCatalog, account: AccountId, id: Opt
 }
 
 async fn intercept_of(conn: &mut Conn, account: AccountId, user: Option<UserId>) -> Result<Intercept> {
-    Ok(intercept_from(store::intercept_links(conn, account, user).await?))
+    Ok(intercept_from(&store::intercept_links(conn, account, user).await?))
 }
 
 /// Intercept links as `(id, name, mode)`, sorted into the two lists.
-fn intercept_from(links: Vec<(i64, String, String)>) -> Intercept {
+fn intercept_from(links: &[(i64, String, String)]) -> Intercept {
     let mut out = Intercept::default();
     for (id, name, mode) in links {
-        let r = Ref { id, name, description: None };
+        let r = Ref { id: *id, name: name.clone(), description: None };
         match mode.as_str() {
             "pickup" => out.picks_up.push(r),
             _ => out.member_of.push(r),
@@ -282,15 +282,19 @@ pub async fn effective(conn: &mut Conn, account: AccountId, user: UserId) -> Res
 
 /// A user's settings from the account's defaults and the user's own values.
 pub fn effective_of(account: &store::SettingsPart, user: &store::SettingsPart) -> UserCallSettings {
+    let built_in;
     let (stored, names) = match &account.values {
-        Some((stored, names)) => (stored.clone(), names.clone()),
-        None => (StoredValues { version: 0, ..builtin() }, Default::default()),
+        Some((stored, names)) => (stored, names),
+        None => {
+            built_in = (StoredValues { version: 0, ..builtin() }, store::CatalogNames::default());
+            (&built_in.0, &built_in.1)
+        }
     };
-    let d = account_values(&stored, &names, intercept_from(account.intercepts.clone()));
+    let d = account_values(stored, names, intercept_from(&account.intercepts));
     let (own, own_names) = user.values.clone().unwrap_or_default();
     let dial_rules = own.dial_rules.map(|id| named(Some(id), &own_names.dial_rules));
     let music = own.music_on_hold.map(|id| named(Some(id), &own_names.music_on_hold));
-    let intercept = own.intercept_own.then(|| intercept_from(user.intercepts.clone()));
+    let intercept = own.intercept_own.then(|| intercept_from(&user.intercepts));
     UserCallSettings {
         dial_rules: setting(dial_rules, d.dial_rules),
         max_calls: setting(own.max_calls, d.max_calls),

@@ -12,8 +12,7 @@
 //! database would find the same, on this instance and on any other sharing the database.
 //!
 //! The list's ETag is the queue's `members_version`, which triggers move with every membership
-//! written (migration 0014) and the services only when they write one, so a kept list and its
-//! ETag change together.
+//! written (migration 0014), so a kept list and its ETag change together.
 
 use std::sync::{Arc, OnceLock};
 

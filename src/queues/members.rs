@@ -468,7 +468,7 @@ pub async fn put(
     {
         return Err(Error::invalid("time_group", "unknown_id", format!("no such time group in this account: {group}")));
     }
-    if !store::members_changed(conn, queue, expected).await? {
+    if !store::take_members(conn, queue, expected).await? {
         return Err(version_conflict(expected));
     }
     let before = store::membership(conn, queue, user).await?;
@@ -591,7 +591,7 @@ pub async fn remove(
     let conn = tx.conn();
     let q = store::get(conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
     let target = principal::reachable_user(conn, principal, user).await?;
-    if !store::members_changed(conn, queue, expected).await? {
+    if !store::take_members(conn, queue, expected).await? {
         return Err(version_conflict(expected));
     }
     if !store::remove_member(conn, queue, user).await? {
@@ -651,7 +651,7 @@ pub async fn set_positions(
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let q = store::get(conn, account, queue).await?.ok_or(Error::NotFound("queue"))?;
-    if !store::members_changed(conn, queue, Some(expected)).await? {
+    if !store::take_members(conn, queue, Some(expected)).await? {
         return Err(Error::PreconditionFailed);
     }
     // Members the principal does not see are not members to them (D8), in the same words.
@@ -672,8 +672,7 @@ pub async fn set_positions(
     }
     targets.retain(|(p, before, _)| before.position != p.position);
     if targets.is_empty() {
-        // Nothing moves: nothing is written, the members' version included (kept lists rely on
-        // it moving only with a membership: `member_lists`).
+        // Nothing moves: nothing is written.
         drop(tx);
         return of_queue(state, principal, queue, state.config.clock.now(), false).await;
     }

@@ -203,7 +203,7 @@ pub async fn delete(state: &AppState, principal: &Principal, id: QueueId) -> Res
     let conn = tx.conn();
     let current = store::get(conn, account, id).await?.ok_or(Error::NotFound("queue"))?;
     // Taken first, so that no membership added meanwhile goes with the queue unrecorded.
-    if !store::members_changed(conn, id, None).await? {
+    if !store::take_members(conn, id, None).await? {
         return Err(Error::NotFound("queue"));
     }
     let members = crate::store::queues::members(conn, account, id, &crate::store::grants::Seen::All).await?;

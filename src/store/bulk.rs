@@ -179,22 +179,8 @@ pub async fn apply(conn: &mut Conn, selected: &Sql, plan: &Plan, changing: &Sql,
             bump.bind(now).push(", version = version + 1 WHERE id IN (SELECT u.id FROM users u WHERE ");
             bump.append(changing).push(")");
             let changed = bump.query().execute(&mut *conn).await?.rows_affected();
-            if *link == Link::Queues {
-                // The member lists that change: a reordering read before is stale. Only those
-                // (before the change, to tell them): kept lists follow the memberships, and a
-                // version moved without one would leave them showing an old one.
-                let mut touch = Sql::new("UPDATE queues SET members_version = members_version + 1 WHERE id IN (");
-                touch.bind_list(values).push(") AND EXISTS (SELECT 1 FROM users u WHERE ");
-                touch.append(selected);
-                match add {
-                    true => touch.push(" AND u.is_agent = ").bind(true).push(
-                        " AND NOT EXISTS (SELECT 1 FROM queue_members j WHERE j.user_id = u.id AND j.queue_id = queues.id))",
-                    ),
-                    false => touch
-                        .push(" AND EXISTS (SELECT 1 FROM queue_members j WHERE j.user_id = u.id AND j.queue_id = queues.id))"),
-                };
-                touch.query().execute(&mut *conn).await?;
-            }
+            // A queue's member list version moves by trigger with each membership written
+            // (migration 0014).
             // A membership says when it began.
             let (since_column, since) = match link {
                 Link::Queues => (", created_at", format!(", CAST({now} AS BIGINT)")),

@@ -110,14 +110,13 @@ pub async fn update(
     Ok(done.rows_affected() == 1)
 }
 
-/// Moves the version of a queue's members, if it is still `expected` (when given); `false` when
-/// it was not. Also what serializes two changes to the same queue's members. Only for a
-/// transaction that then changes one of the queue's memberships (or deletes the queue): the
-/// member lists kept in memory follow the memberships' `user_changes` rows, not this version
-/// (`queues::member_lists`).
-pub async fn members_changed(conn: &mut Conn, id: QueueId, expected: Option<i64>) -> Result<bool, sqlx::Error> {
+/// Takes the queue's member list for this transaction (two changes to the same queue's members
+/// queue up here), if its version is still `expected` (when given); `false` when it was not or
+/// there is no such queue. The version itself moves by trigger with each membership written
+/// (migration 0014), so it changes exactly when the list does, whoever writes it.
+pub async fn take_members(conn: &mut Conn, id: QueueId, expected: Option<i64>) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE queues SET members_version = members_version + 1 WHERE id = $1 AND ($2 IS NULL OR members_version = $2)",
+        "UPDATE queues SET members_version = members_version WHERE id = $1 AND ($2 IS NULL OR members_version = $2)",
     )
     .bind(id.0)
     .bind(expected)

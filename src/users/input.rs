@@ -13,7 +13,7 @@ use crate::error::{Issues, Result};
 use crate::ids::{DeskId, GroupId, RoleId, SkillId};
 use crate::model::user::{TwoFactorMethod, TwoFactorMode, UserFields, UserFlags, UserRecord, UserStatus};
 
-pub(crate) use crate::domain::present;
+use crate::domain::present;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

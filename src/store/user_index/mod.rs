@@ -280,10 +280,7 @@ impl UserIndex {
         account: AccountId,
         queue: i64,
     ) -> Result<QueueStamp, sqlx::Error> {
-        let slot = self.slot(account);
-        sync(conn, account, &slot).await?;
-        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
-        Ok(guard.as_ref().expect("synced above").queue_stamp(queue))
+        self.synced(conn, account, |members| members.queue_stamp(queue)).await
     }
 
     /// Brings the account up to date, then tells what something read from the database about
@@ -295,10 +292,20 @@ impl UserIndex {
         account: AccountId,
         user: UserId,
     ) -> Result<Option<UserStamp>, sqlx::Error> {
+        self.synced(conn, account, |members| members.user_stamp(user)).await
+    }
+
+    /// `answer` from the account's users once brought up to date.
+    async fn synced<T>(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+        answer: impl FnOnce(&Members) -> T,
+    ) -> Result<T, sqlx::Error> {
         let slot = self.slot(account);
         sync(conn, account, &slot).await?;
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
-        Ok(guard.as_ref().expect("synced above").user_stamp(user))
+        Ok(answer(guard.as_ref().expect("synced above")))
     }
 
     /// Brings every account that has users into memory, or up to date; returns how many.
