@@ -232,6 +232,8 @@ impl Issues {
 pub fn unique_violation_field(err: &dyn sqlx::error::DatabaseError) -> &'static str {
     let text = format!("{} {}", err.constraint().unwrap_or_default(), err.message());
     for (needle, field) in [
+        ("sip_realm", "sip_realm"),
+        ("sip_name", "sip_username"),
         ("login_key", "login"),
         ("email_key", "email"),
         ("extension", "extension"),

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -169,6 +169,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::queues::api::router())
         .merge(crate::time_groups::api::router())
         .merge(crate::calls::api::router())
+        .merge(crate::directory::api::router())
         .merge(crate::activity::api::router())
         .split_for_parts();
     (router, api_doc::complete(openapi))

@@ -115,6 +115,10 @@ pub struct AccountChange {
     #[serde(default, deserialize_with = "double_text")]
     #[schema(value_type = Option<String>)]
     time_format: Option<Option<String>>,
+    /// The SIP domain the account's phones register in and their digest realm: a host name,
+    /// unique across accounts. Phones' digest hashes change with it, so they register again.
+    #[schema(max_length = 253)]
+    sip_realm: Option<String>,
 }
 
 fn double_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -151,6 +155,7 @@ async fn update_account(
         time_zone: req.time_zone.as_ref().map(|z| z.as_deref()),
         date_format: req.date_format.as_ref().map(|d| d.as_deref()),
         time_format: req.time_format.as_ref().map(|t| t.as_deref()),
+        sip_realm: req.sip_realm.as_deref(),
     };
     let view = super::service::update(&state, &principal, auth.account_id(), version, edit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))

@@ -39,6 +39,9 @@ pub struct AccountView {
     pub time_zone: Option<String>,
     pub date_format: Option<String>,
     pub time_format: Option<String>,
+    /// The SIP domain the account's phones register in and the realm of their digest
+    /// authentication (the PBX directory); unique across accounts, the slug until changed.
+    pub sip_realm: String,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip)]
@@ -57,6 +60,7 @@ impl From<AccountRecord> for AccountView {
             time_zone: a.time_zone,
             date_format: a.date_format,
             time_format: a.time_format,
+            sip_realm: a.sip_realm,
             created_at: to_rfc3339(a.created_at),
             updated_at: to_rfc3339(a.updated_at),
             version: a.version,
@@ -72,6 +76,13 @@ fn check_seat_limit(issues: &mut Issues, seat_limit: Option<i64>) {
 
 /// Creates an account with its built-in roles; returns it and the Admin role's id.
 async fn insert_account(conn: &mut Conn, slug: &Slug, name: &str, seat_limit: Option<i64>) -> Result<(AccountId, i64)> {
+    // The new account's realm is its slug, which another account may have taken as its realm.
+    if store::by_sip_realm(conn, slug.as_str()).await?.is_some() {
+        return Err(Error::Conflict {
+            field: "slug",
+            message: format!("another account's SIP realm is {slug}, which a new account's realm would be"),
+        });
+    }
     let now = now_ms();
     let id = store::insert(conn, slug.as_str(), name, seat_limit, now).await?;
     let mut admin_role = 0;
@@ -150,6 +161,7 @@ pub struct AccountEdit<'a> {
     pub time_zone: Option<Option<&'a str>>,
     pub date_format: Option<Option<&'a str>>,
     pub time_format: Option<Option<&'a str>>,
+    pub sip_realm: Option<&'a str>,
 }
 
 pub async fn update(
@@ -179,10 +191,16 @@ pub async fn update(
             .and_then(|t| issues.check("time_format", crate::domain::TimeFormat::parse(t)))
             .map(|t| t.as_str().to_string())
     });
+    let sip_realm = edit.sip_realm.and_then(|r| issues.check("sip_realm", crate::domain::SipRealm::parse(r)));
     issues.into_result()?;
     let mut tx = state.store.begin().await?;
     let conn = tx.conn();
     let current = store::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    if let Some(realm) = &sip_realm
+        && store::by_sip_realm(conn, realm.as_str()).await?.is_some_and(|other| other.id != account)
+    {
+        return Err(Error::Conflict { field: "sip_realm", message: format!("another account's SIP realm is {realm}") });
+    }
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
@@ -196,6 +214,9 @@ pub async fn update(
     to.time_zone = time_zone.unwrap_or_else(|| current.time_zone.clone());
     to.date_format = date_format.unwrap_or_else(|| current.date_format.clone());
     to.time_format = time_format.unwrap_or_else(|| current.time_format.clone());
+    if let Some(realm) = sip_realm {
+        to.sip_realm = realm.as_str().to_string();
+    }
     let (new_name, new_enabled, new_limit) = (to.name.clone(), to.enabled, to.seat_limit);
     if !store::update(conn, account, &to, expected_version, now_ms()).await? {
         return Err(Error::PreconditionFailed);
@@ -208,7 +229,8 @@ pub async fn update(
         .diff("seats_self_service", current.seats_self_service, to.seats_self_service)
         .diff("time_zone", &current.time_zone, &to.time_zone)
         .diff("date_format", &current.date_format, &to.date_format)
-        .diff("time_format", &current.time_format, &to.time_format);
+        .diff("time_format", &current.time_format, &to.time_format)
+        .diff("sip_realm", &current.sip_realm, &to.sip_realm);
     if current.enabled != new_enabled {
         // R17: a disabled account signs nobody in, and its sessions end; the activation log
         // keeps both ways, for the whole account.

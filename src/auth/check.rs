@@ -98,6 +98,7 @@ async fn load_session(
             time_display: user_time_display(&user).or(account.time_display()),
             home_account: std::sync::Arc::new(account),
             platform_operator: user.is_superuser,
+            operator_token: false,
             roles: roles.into(),
             permissions: std::sync::Arc::new(grants.permissions),
             scopes: std::sync::Arc::new(grants.scopes),
@@ -123,13 +124,19 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Re
     };
     let (roles, held) = grants(conn, &user).await?;
     let admin = (held.admin || user.is_superuser)
-        && Permission::account_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
+        && Permission::people_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
     let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
+    // A tokens-only permission lasts while its maker holds, account-wide, the one it is given
+    // through (`Permission::granted_through`).
+    let holds = |p: Permission| match p.granted_through() {
+        Some(through) => held.permissions.contains(&through) && held.scopes.get(&through) == Some(&Scope::Account),
+        None => held.permissions.contains(&p),
+    };
     let permissions: BTreeSet<Permission> = record
         .permissions
         .split(',')
         .filter_map(Permission::parse)
-        .filter(|p| user.is_superuser && !p.is_platform() || held.permissions.contains(p))
+        .filter(|p| user.is_superuser && !p.is_platform() || holds(*p))
         .collect();
     // `None`: a token without an expiry never ends.
     let absolute_expiry = record.expires_at;
@@ -147,6 +154,7 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Re
             time_display: user_time_display(&user).or(account.time_display()),
             home_account: std::sync::Arc::new(account),
             platform_operator: false,
+            operator_token: user.is_superuser,
             roles: roles.into(),
             permissions: std::sync::Arc::new(permissions),
             // A platform operator's token reaches the account with what it was given, roles or none.

@@ -85,6 +85,14 @@ pub struct CallValues {
     pub intercept: Intercept,
 }
 
+#[cfg(test)]
+impl CallValues {
+    /// The built-in defaults, for unit tests.
+    pub fn sample() -> CallValues {
+        account_values(&builtin(), &store::CatalogNames::default(), Intercept::default())
+    }
+}
+
 /// The account's defaults, with their version (the `ETag`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountCallSettings {
@@ -322,14 +330,48 @@ pub async fn user_settings(state: &AppState, principal: &Principal, user: UserId
     if seen != crate::store::grants::Seen::All && !index.covers(account, &[seen], &[user])[0][0] {
         return Err(Error::NotFound("user"));
     }
-    let (defaults, own) = match super::kept::kept(state.store.kept(), account, user, stamp) {
-        Some(kept) => kept,
-        None => {
-            let parts = store::effective_parts(&mut conn, account, user).await?.ok_or(Error::NotFound("user"))?;
-            super::kept::keep(state.store.kept(), account, user, stamp, parts)
+    kept_or_read(state, &mut conn, account, user, Some(stamp)).await
+}
+
+/// A user's settings from memory if kept under `stamp` (the user's stamp taken before this
+/// read), else read and kept under it; read and not kept without a stamp.
+pub async fn kept_or_read(
+    state: &AppState,
+    conn: &mut Conn,
+    account: AccountId,
+    user: UserId,
+    stamp: Option<crate::store::user_index::UserStamp>,
+) -> Result<UserCallSettings> {
+    let kept = state.store.kept();
+    if let Some((defaults, own)) = stamp.and_then(|stamp| super::kept::kept(kept, account, user, stamp)) {
+        return Ok(effective_of(&defaults, &own));
+    }
+    let parts = store::effective_parts(conn, account, user).await?.ok_or(Error::NotFound("user"))?;
+    Ok(match stamp {
+        Some(stamp) => {
+            let (defaults, own) = super::kept::keep(kept, account, user, stamp, parts);
+            effective_of(&defaults, &own)
         }
-    };
-    Ok(effective_of(&defaults, &own))
+        None => effective_of(&parts.account, &parts.user),
+    })
+}
+
+impl UserCallSettings {
+    /// The values in effect, without where each comes from (what the PBX applies).
+    pub fn values(&self) -> CallValues {
+        CallValues {
+            dial_rules: self.dial_rules.value.clone(),
+            max_calls: self.max_calls.value,
+            music_on_hold: self.music_on_hold.value.clone(),
+            call_waiting: self.call_waiting.value,
+            record_calls: self.record_calls.value,
+            mask_number: self.mask_number.value,
+            caller_id: self.caller_id.value.clone(),
+            no_answer_timeout: self.no_answer_timeout.value,
+            blf: self.blf.value.clone(),
+            intercept: self.intercept.value.clone(),
+        }
+    }
 }
 
 /// Checks `input` and applies it to `v` (a user's own values when `for_user`, else the account's);

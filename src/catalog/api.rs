@@ -19,15 +19,17 @@ use crate::state::AppState;
 pub struct PermissionInfo {
     name: &'static str,
     description: &'static str,
+    /// Held by API tokens only (`directory.read`): roles, groups and users cannot hold it.
+    tokens_only: bool,
 }
 
-/// The permission catalog: what roles can grant.
+/// The permission catalog: what roles and API tokens can be given.
 #[utoipa::path(get, path = "/api/v1/permissions", tag = "roles", security(("bearer" = [])),
     responses((status = 200, body = Vec<PermissionInfo>)))]
 async fn permissions(_caller: Caller) -> axum::Json<Vec<PermissionInfo>> {
     axum::Json(
         Permission::account_permissions()
-            .map(|p| PermissionInfo { name: p.as_str(), description: p.description() })
+            .map(|p| PermissionInfo { name: p.as_str(), description: p.description(), tokens_only: p.tokens_only() })
             .collect(),
     )
 }

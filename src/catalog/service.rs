@@ -191,6 +191,11 @@ fn parse(kind: Kind, input: &CatalogInput, creating: bool) -> Result<Parsed> {
             let mut out = Vec::new();
             for p in list {
                 match Permission::parse(p) {
+                    Some(perm) if perm.tokens_only() => issues.add(
+                        "permissions",
+                        "tokens_only",
+                        format!("{p} is held by API tokens only, not by people"),
+                    ),
                     Some(perm) if !perm.is_platform() => out.push(perm.as_str()),
                     Some(_) => {
                         issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account"))

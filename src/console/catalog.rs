@@ -223,7 +223,7 @@ struct Offer {
 impl Offer {
     fn of(user: &ConsoleUser) -> Offer {
         Offer {
-            permissions: Permission::account_permissions().filter(|p| user.can(*p)).collect(),
+            permissions: Permission::people_permissions().filter(|p| user.can(*p)).collect(),
             widest: user.caller.scope_for(Permission::RolesManage),
         }
     }

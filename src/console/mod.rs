@@ -27,6 +27,7 @@ mod seats;
 mod sessions;
 mod settings;
 mod sign_in;
+mod sip_domain;
 mod time;
 mod time_groups;
 mod tokens;
@@ -131,6 +132,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/sessions/{id}/end", post(sessions::end))
         .route("/console/settings/security", get(settings::page).post(settings::save))
         .route("/console/settings/display", get(display::page).post(display::save))
+        .route("/console/settings/sip", get(sip_domain::page).post(sip_domain::save))
         .route("/console/settings/access-rules", get(access_rules::account_page).post(access_rules::account_save))
         .route("/console/users/{id}/access-rules", get(access_rules::user_page).post(access_rules::user_save))
         .route("/console/tokens", get(tokens::page).post(tokens::create))

@@ -204,6 +204,7 @@ pub(super) async fn page(
                 a.button.subtle href="/console/settings/access-rules" { "Access rules" }
                 a.button.subtle href="/console/settings/display" { "Time display" }
                 a.button.subtle href="/console/settings/calls" { "Call settings" }
+                a.button.subtle href="/console/settings/sip" { "SIP domain" }
             }))
         @if saved { (ui::alert("success", "The security settings were saved.")) }
         @if !editable {

@@ -71,7 +71,17 @@ fn token_table(user: &ConsoleUser, items: &[TokenView], oob: bool) -> Markup {
                             td { (t.created_by.login) }
                             td.nowrap { (ui::time_text(Some(&t.created_at))) }
                             td.nowrap { @match t.expires_at.as_deref() { Some(at) => (ui::time_text(Some(at))), None => "Never" } }
-                            td.nowrap { @match t.last_used_at.as_deref() { Some(at) => (ui::time_text(Some(at))), None => span.muted { "Never used" } } }
+                            td.nowrap {
+                                @match t.last_used_at.as_deref() { Some(at) => (ui::time_text(Some(at))), None => span.muted { "Never used" } }
+                                @if let Some(d) = &t.directory {
+                                    div.muted.directory-use {
+                                        (format!("Directory: {} lookup{}", d.lookups, if d.lookups == 1 { "" } else { "s" }))
+                                        @if d.not_allowed > 0 || d.unknown > 0 {
+                                            (format!(" ({} not allowed, {} unknown)", d.not_allowed, d.unknown))
+                                        }
+                                    }
+                                }
+                            }
                             @if manage {
                                 td.actions {
                                     button.button.small.danger-text type="button" hx-post=(format!("/console/tokens/{}/revoke", t.id))
@@ -89,7 +99,7 @@ fn token_table(user: &ConsoleUser, items: &[TokenView], oob: bool) -> Markup {
 }
 
 fn create_form(user: &ConsoleUser, v: &Values, issues: &[FieldIssue]) -> Markup {
-    let held: Vec<Permission> = Permission::account_permissions().filter(|p| user.can(*p)).collect();
+    let held: Vec<Permission> = Permission::account_permissions().filter(|p| user.caller.may_give_token(*p)).collect();
     let perm_errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == "permissions").collect();
     let exp_errors: Vec<&FieldIssue> = issues.iter().filter(|i| i.field == "expires_at").collect();
     let today = time::OffsetDateTime::now_utc().date();

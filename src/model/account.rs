@@ -26,6 +26,9 @@ pub struct AccountRecord {
     pub time_zone: Option<String>,
     pub date_format: Option<String>,
     pub time_format: Option<String>,
+    /// The SIP domain the account's phones register in, and their digest realm (issue 14);
+    /// unique across accounts, the slug until changed.
+    pub sip_realm: String,
 }
 
 impl AccountRecord {
@@ -35,5 +38,28 @@ impl AccountRecord {
             self.date_format.as_deref(),
             self.time_format.as_deref(),
         )
+    }
+}
+
+#[cfg(test)]
+impl AccountRecord {
+    /// An enabled account `acme` (realm `acme`) for unit tests.
+    pub fn sample() -> AccountRecord {
+        AccountRecord {
+            id: AccountId(1),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            enabled: true,
+            seat_limit: None,
+            seats_self_service: false,
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+            security: SecuritySettings::default(),
+            time_zone: None,
+            date_format: None,
+            time_format: None,
+            sip_realm: "acme".into(),
+        }
     }
 }

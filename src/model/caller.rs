@@ -29,6 +29,9 @@ pub struct Caller {
     pub home_account: std::sync::Arc<AccountRecord>,
     /// R11 "superuser": manages every account.
     pub platform_operator: bool,
+    /// An API token made by a platform operator: its directory lookups reach every account's
+    /// realm (one SIP proxy for the platform), not only its own account's.
+    pub operator_token: bool,
     /// Shared, so that a cached caller is cheap to hand to each request.
     pub roles: std::sync::Arc<[String]>,
     pub permissions: std::sync::Arc<BTreeSet<Permission>>,
@@ -75,6 +78,18 @@ impl Caller {
         match self.platform_operator {
             true => crate::model::Scope::Account,
             false => self.scopes.get(&permission).copied().unwrap_or(crate::model::Scope::Own),
+        }
+    }
+
+    /// Whether a token made by this caller may carry `permission`: one they hold (D1), or a
+    /// tokens-only one given through a permission they hold account-wide.
+    pub fn may_give_token(&self, permission: Permission) -> bool {
+        if permission.is_platform() {
+            return false;
+        }
+        match permission.granted_through() {
+            Some(through) => self.has(through) && self.scope_for(through) == crate::model::Scope::Account,
+            None => self.has(permission),
         }
     }
 

@@ -77,6 +77,7 @@ permissions! {
     BillingManage = "billing.manage": "Manage seats and financial information",
     CallsMake = "calls.make": "Make calls",
     CallsReceive = "calls.receive": "Receive calls",
+    DirectoryRead = "directory.read": "API tokens only: look users up as the PBX directory (digest hashes, call settings)",
     AccountsManage = "accounts.manage": "Platform: create and manage accounts (platform operators only)",
 }
 
@@ -88,6 +89,29 @@ impl Permission {
 
     pub fn account_permissions() -> impl Iterator<Item = Permission> {
         Permission::ALL.iter().copied().filter(|p| !p.is_platform())
+    }
+
+    /// Held by API tokens only, never by people (roles, groups, direct grants): the PBX
+    /// directory answers machines. No built-in role holds it, so D1 alone would let nobody give
+    /// it; it is given instead by whoever holds `granted_through` account-wide, whose reach it
+    /// does not exceed (`users.sip_credentials` reads the SIP passwords the directory's digest
+    /// hashes are made from).
+    pub fn tokens_only(self) -> bool {
+        matches!(self, Permission::DirectoryRead)
+    }
+
+    /// For a tokens-only permission, the permission that gives the right to grant it (held
+    /// with the account's scope).
+    pub fn granted_through(self) -> Option<Permission> {
+        match self {
+            Permission::DirectoryRead => Some(Permission::UsersSipCredentials),
+            _ => None,
+        }
+    }
+
+    /// What roles, groups and users can hold: the account's permissions but the tokens-only.
+    pub fn people_permissions() -> impl Iterator<Item = Permission> {
+        Permission::account_permissions().filter(|p| !p.tokens_only())
     }
 }
 
@@ -155,7 +179,7 @@ impl BuiltinRole {
     pub fn permissions(self) -> Vec<Permission> {
         use Permission::*;
         match self {
-            BuiltinRole::Admin => Permission::account_permissions().collect(),
+            BuiltinRole::Admin => Permission::people_permissions().collect(),
             BuiltinRole::Supervisor => vec![
                 UsersView,
                 RolesView,
@@ -195,6 +219,8 @@ mod tests {
         let admin = BuiltinRole::Admin.permissions();
         assert!(admin.contains(&Permission::UsersDelete));
         assert!(!admin.contains(&Permission::AccountsManage));
+        assert!(!admin.contains(&Permission::DirectoryRead), "no built-in role holds the directory");
+        assert_eq!(admin.len(), Permission::people_permissions().count());
     }
 
     #[test]

@@ -83,16 +83,15 @@ fn log(result: Result<()>, job: &'static str, started: Instant, what: &str) {
 /// Writes the last-seen times the session check collected (also called at shutdown).
 pub async fn flush_last_seen(state: &AppState) -> Result<()> {
     let pending = state.sessions.take_pending();
-    if pending.sessions.is_empty() && pending.api_tokens.is_empty() {
-        return Ok(());
+    if !(pending.sessions.is_empty() && pending.api_tokens.is_empty()) {
+        let now = now_ms();
+        let mut tx = state.store.begin().await?;
+        tx.affects(Affects::Nothing);
+        sessions::touch_many(tx.conn(), &pending.sessions, now).await?;
+        api_tokens::mark_used(tx.conn(), &pending.api_tokens, now).await?;
+        tx.commit().await?;
     }
-    let now = now_ms();
-    let mut tx = state.store.begin().await?;
-    tx.affects(Affects::Nothing);
-    sessions::touch_many(tx.conn(), &pending.sessions, now).await?;
-    api_tokens::mark_used(tx.conn(), &pending.api_tokens, now).await?;
-    tx.commit().await?;
-    Ok(())
+    crate::directory::service::write_usage(state).await
 }
 
 async fn clean_up(state: &AppState) -> Result<()> {

@@ -8,7 +8,7 @@ use crate::model::AccountRecord;
 use crate::model::settings::SecuritySettings;
 
 const COLUMNS: &str = "id, slug, name, enabled, seat_limit, seats_self_service, created_at, updated_at, version, security, time_zone, \
-     date_format, time_format";
+     date_format, time_format, COALESCE(sip_realm, slug) AS sip_realm";
 
 /// Replaces the security settings if the account is still at `expected_version`.
 pub async fn set_security(
@@ -38,8 +38,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<AccountId, sqlx::Error> {
     let row = sqlx::query(
-        "INSERT INTO accounts (slug, name, enabled, seat_limit, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $5, 1) RETURNING id",
+        "INSERT INTO accounts (slug, name, enabled, seat_limit, created_at, updated_at, version, sip_realm) \
+         VALUES ($1, $2, $3, $4, $5, $5, 1, $1) RETURNING id",
     )
     .bind(slug)
     .bind(name)
@@ -87,7 +87,8 @@ pub async fn update(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE accounts SET name = $1, enabled = $2, seat_limit = $3, seats_self_service = $4, time_zone = $5, \
-         date_format = $6, time_format = $7, updated_at = $8, version = version + 1 WHERE id = $9 AND version = $10",
+         date_format = $6, time_format = $7, updated_at = $8, version = version + 1, sip_realm = $11 \
+         WHERE id = $9 AND version = $10",
     )
     .bind(&to.name)
     .bind(to.enabled)
@@ -99,9 +100,21 @@ pub async fn update(
     .bind(now)
     .bind(id.0)
     .bind(expected_version)
+    .bind(&to.sip_realm)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The account whose SIP realm is `realm` (lower-cased).
+pub async fn by_sip_realm(conn: &mut Conn, realm: &str) -> Result<Option<AccountRecord>, sqlx::Error> {
+    if !super::may_be_stored(realm) {
+        return Ok(None);
+    }
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM accounts WHERE sip_realm = $1"))
+        .bind(realm)
+        .fetch_optional(&mut *conn)
+        .await
 }
 
 /// Takes the account's guard (migration 0010's `account_guards`) until the transaction ends:

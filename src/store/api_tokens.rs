@@ -21,10 +21,16 @@ pub struct ApiTokenRecord {
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<i64>,
     pub creator_login: String,
+    /// The PBX directory's lookups with this token, from every instance (written in batches).
+    pub directory_lookups: i64,
+    pub directory_not_allowed: i64,
+    pub directory_unknown: i64,
+    pub directory_last_at: Option<Timestamp>,
 }
 
 const SELECT: &str = "SELECT t.id, t.account_id, t.user_id, t.name, t.permissions, t.created_at, t.expires_at, \
-    t.last_used_at, t.revoked_at, u.login AS creator_login FROM api_tokens t JOIN users u ON u.id = t.user_id";
+    t.last_used_at, t.revoked_at, u.login AS creator_login, t.directory_lookups, t.directory_not_allowed, \
+    t.directory_unknown, t.directory_last_at FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
 pub struct NewApiToken<'a> {
     pub account: AccountId,

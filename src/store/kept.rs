@@ -1,6 +1,7 @@
 //! Reads kept in memory in front of the store for what the PBX asks on every call: a queue's
 //! member list (`queues::member_lists`), the account's call defaults and a user's own call
-//! settings (`calls::kept`). Each is kept under a stamp from the user list's memory
+//! settings (`calls::kept`), a user's directory entry and which account a SIP realm names
+//! (`directory::kept`). Each is kept under a stamp from the user list's memory
 //! (`user_index`), taken before it was read, and used only while the stamp taken now is the
 //! same: every committed change it shows moves that stamp (triggers, migrations 0008–0014).
 //!
@@ -23,6 +24,11 @@ pub enum KeptKey {
     MemberList(AccountId, QueueId),
     CallDefaults(AccountId),
     OwnCallSettings(AccountId, UserId),
+    /// A directory entry under a hash of how it was asked for (the value holds the name, so a
+    /// hash shared by two names finds neither's entry for the other).
+    DirectoryName(AccountId, u64),
+    /// The account a SIP realm named, under a hash of the realm.
+    Realm(u64),
 }
 
 /// What a kept value was read under.
@@ -57,6 +63,14 @@ impl Kept {
         let entries = self.lock();
         let entry = entries.values.get(&key).filter(|e| e.stamp == stamp)?;
         entry.value.clone().downcast::<T>().ok()
+    }
+
+    /// The value kept under `key` and the stamp it was read under, for a reader who learns
+    /// from the value which stamp to compare (a directory entry names its user).
+    pub fn peek<T: Any + Send + Sync>(&self, key: KeptKey) -> Option<(KeptStamp, Arc<T>)> {
+        let entries = self.lock();
+        let entry = entries.values.get(&key)?;
+        Some((entry.stamp, entry.value.clone().downcast::<T>().ok()?))
     }
 
     /// Keeps `value`, read after `stamp` was taken and weighing about `bytes`, in place of what

@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod calls;
 pub mod captcha;
 pub mod challenges;
+pub mod directory;
 pub mod grants;
 pub mod invalidation;
 pub mod invitations;
@@ -98,6 +99,8 @@ pub struct Store {
     user_index: Arc<user_index::UserIndex>,
     /// Reads kept in front of the store under the user list's stamps (see `kept`).
     kept: Arc<kept::Kept>,
+    /// Each API token's directory lookups not written yet (see `directory`).
+    directory_usage: Arc<directory::DirectoryUsage>,
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back.
@@ -266,6 +269,7 @@ impl Store {
             invalidations: Arc::default(),
             user_index: Arc::default(),
             kept: Arc::default(),
+            directory_usage: Arc::default(),
         })
     }
 
@@ -300,6 +304,10 @@ impl Store {
 
     pub fn kept(&self) -> &kept::Kept {
         &self.kept
+    }
+
+    pub fn directory_usage(&self) -> &directory::DirectoryUsage {
+        &self.directory_usage
     }
 
     /// Whether other instances may write to this database: PostgreSQL can be shared; SQLite is

@@ -25,9 +25,23 @@ pub struct TokenView {
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
     pub created_by: Creator,
+    /// What the token asked of the PBX directory, from every instance (counted in memory and
+    /// added up every few seconds): for tokens holding `directory.read`, else `null`.
+    pub directory: Option<DirectoryUse>,
     /// The token itself: in the answer to its creation only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryUse {
+    /// Lookups answered, all told.
+    pub lookups: i64,
+    /// Of those, users who may not register (disabled, deleted, …).
+    pub not_allowed: i64,
+    /// Of those, names or realms nobody answers to.
+    pub unknown: i64,
+    pub last_lookup_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,6 +61,14 @@ impl From<ApiTokenRecord> for TokenView {
             last_used_at: t.last_used_at.map(Timestamp::to_rfc3339),
             revoked_at: t.revoked_at.map(to_rfc3339),
             created_by: Creator { id: t.user_id.0, login: t.creator_login },
+            directory: (t.permissions.split(',').any(|p| p == Permission::DirectoryRead.as_str())
+                || t.directory_lookups > 0)
+                .then(|| DirectoryUse {
+                    lookups: t.directory_lookups,
+                    not_allowed: t.directory_not_allowed,
+                    unknown: t.directory_unknown,
+                    last_lookup_at: t.directory_last_at.map(Timestamp::to_rfc3339),
+                }),
             token: None,
         }
     }
@@ -87,9 +109,16 @@ pub async fn create(
     for p in &new.permissions {
         match Permission::parse(p) {
             None => issues.add("permissions", "unknown", format!("{p:?} is not a permission")),
-            Some(perm) if perm.is_platform() || !caller.has(perm) => {
-                issues.add("permissions", "not_held", format!("you do not hold {p}, so a token of yours cannot"))
-            }
+            Some(perm) if !caller.may_give_token(perm) => match perm.granted_through() {
+                Some(through) => issues.add(
+                    "permissions",
+                    "not_held",
+                    format!("{p} is given by holders of {} for the whole account, which you are not", through.as_str()),
+                ),
+                None => {
+                    issues.add("permissions", "not_held", format!("you do not hold {p}, so a token of yours cannot"))
+                }
+            },
             Some(perm) => permissions.push(perm.as_str()),
         }
     }
@@ -150,6 +179,7 @@ pub async fn list(
     principal: &crate::access::Principal,
     include_revoked: bool,
 ) -> Result<Vec<TokenView>> {
+    crate::directory::service::write_usage(state).await?;
     let mut conn = state.store.read().await?;
     let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, None, 1000).await?;
     Ok(records.into_iter().map(Into::into).collect())
@@ -164,6 +194,7 @@ pub async fn page(
     limit: i64,
 ) -> Result<Page<TokenView>> {
     let before = cursor.filter(|c| !c.is_empty()).map(|c| decode_id_cursor(CursorOf::Tokens, c)).transpose()?;
+    crate::directory::service::write_usage(state).await?;
     let mut conn = state.store.read().await?;
     let records =
         store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, before, limit + 1).await?;
@@ -172,6 +203,7 @@ pub async fn page(
 
 /// One token (never the token itself), if its maker is one the principal sees (D8).
 pub async fn get(state: &AppState, principal: &crate::access::Principal, id: i64) -> Result<TokenView> {
+    crate::directory::service::write_usage(state).await?;
     let mut conn = state.store.read().await?;
     let record = store::get(&mut conn, principal.account(), id).await?.ok_or(Error::NotFound("token"))?;
     crate::access::principal::seen_user(&mut conn, principal, record.user_id).await.map_err(|e| match e {

@@ -299,6 +299,11 @@ impl UserInput {
         if let Some(perms) = &self.permissions {
             for p in perms {
                 match crate::access::Permission::parse(p) {
+                    Some(perm) if perm.tokens_only() => issues.add(
+                        "permissions",
+                        "tokens_only",
+                        format!("{p} is held by API tokens only, not by people"),
+                    ),
                     Some(perm) if !perm.is_platform() => {}
                     Some(_) => {
                         issues.add("permissions", "platform_only", format!("{p} cannot be granted in an account"))

@@ -57,6 +57,7 @@ mod contract;
 mod deadlines;
 mod delegation;
 mod delegation_scopes;
+mod directory;
 mod errors;
 mod failure_injection;
 mod forgot_password;

@@ -301,7 +301,7 @@ fn permissions(user: &ConsoleUser, v: &Values, issues: &[FieldIssue], locked: bo
             fieldset.checklist id="f-permissions" {
                 legend.visually-hidden { "Special permissions" }
                 div.checklist-items.permissions {
-                    @for p in Permission::account_permissions().filter(|p| offered(user, *p) || v.permissions.iter().any(|x| x == p.as_str())) {
+                    @for p in Permission::people_permissions().filter(|p| offered(user, *p) || v.permissions.iter().any(|x| x == p.as_str())) {
                         div.check {
                             input type="checkbox" id=(format!("f-perm-{}", p.as_str())) name="permissions" value=(p.as_str())
                                 checked[v.permissions.iter().any(|x| x == p.as_str())] disabled[locked];

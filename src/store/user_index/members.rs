@@ -71,6 +71,9 @@ pub(super) struct Members {
     epoch: u64,
     /// The account's security settings as of `mark` (a password's expiry date follows them).
     pub settings: Arc<SecuritySettings>,
+    /// The account itself as of `mark` (its realm and whether it is enabled, for the PBX
+    /// directory); `None` when it is gone.
+    pub account: Option<Arc<crate::model::AccountRecord>>,
     /// The account's catalog, once a page asked for it; dropped with the records.
     pub catalog: Option<Arc<AccountCatalog>>,
     /// Per queue, how many times a user who is or was among its members was read again: with
@@ -110,6 +113,14 @@ impl UserStamp {
     pub fn epoch(&self) -> u64 {
         self.epoch
     }
+}
+
+/// Where an account's changes stood when it was taken: no user read again and no record
+/// dropped since, while both parts are unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    epoch: u64,
+    generation: u32,
 }
 
 /// Every login key in one buffer: a key per user costs its bytes and six more, not a heap
@@ -192,6 +203,7 @@ impl Members {
             next_generation: 0,
             epoch: first_epoch,
             settings: Arc::new(settings),
+            account: None,
             catalog: None,
             queue_changes: HashMap::new(),
         }
@@ -392,6 +404,12 @@ impl Members {
     /// be kept.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// Where the account's changes stand: whatever is read after it was taken, about any user,
+    /// may be kept under that user's stamp as of then (see `UserIndex::stamp_as_of`).
+    pub fn moment(&self) -> Moment {
+        Moment { epoch: self.epoch, generation: self.next_generation }
     }
 
     /// What something read now about `id` must still find to be used; `None`: no such user.

@@ -36,7 +36,7 @@ pub use catalog::AccountCatalog;
 pub use journal::prune_changes;
 use journal::{Mark, current_mark, read_changes};
 use members::{MemberRow, Members, Stamp};
-pub use members::{QueueStamp, UserStamp};
+pub use members::{Moment, QueueStamp, UserStamp};
 
 /// More changed users than this (and a quarter of the account) are read again as a whole
 /// account, which is cheaper than reading them by id.
@@ -295,6 +295,33 @@ impl UserIndex {
         self.synced(conn, account, |members| members.user_stamp(user)).await
     }
 
+    /// Brings the account up to date, then tells the account as of then (`None`: there is no
+    /// such account) and where its changes stand (`stamp_as_of`).
+    pub async fn account(
+        &self,
+        conn: &mut Conn,
+        account: AccountId,
+    ) -> Result<(Option<Arc<crate::model::AccountRecord>>, Moment), sqlx::Error> {
+        self.synced(conn, account, |members| (members.account.clone(), members.moment())).await
+    }
+
+    /// The stamp of `user` as of the account's last update, without asking the database what
+    /// changed: for a request that has just brought the account up to date.
+    pub fn stamp_now(&self, account: AccountId, user: UserId) -> Option<UserStamp> {
+        let slot = self.slot(account);
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(|members| members.user_stamp(user))
+    }
+
+    /// The stamp of `user` as it was at `moment`, if nothing was applied to the account since:
+    /// what was read about them after `moment` may be kept under it. `None`: something was
+    /// applied (keep nothing; the next request reads again), or there is no such user.
+    pub fn stamp_as_of(&self, account: AccountId, moment: Moment, user: UserId) -> Option<UserStamp> {
+        let slot = self.slot(account);
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().filter(|m| m.moment() == moment).and_then(|members| members.user_stamp(user))
+    }
+
     /// `answer` from the account's users once brought up to date.
     async fn synced<T>(
         &self,
@@ -377,15 +404,16 @@ async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot) -> Resu
     read_members(conn, account, Some(&ids), |row| rows.push(row)).await?;
     let found: HashSet<UserId> = rows.iter().map(|r| r.id).collect();
     let gone: Vec<UserId> = ids.into_iter().filter(|id| !found.contains(id)).collect();
-    let settings = match changes.everyone {
-        true => Some(read_settings(conn, account).await?),
+    let record = match changes.everyone {
+        true => Some(read_account(conn, account).await?),
         false => None,
     };
     let mut guard = slot.members.write().unwrap_or_else(|p| p.into_inner());
     let members = guard.as_mut().expect("read above");
-    if let Some(settings) = settings {
+    if let Some(record) = record {
         members.forget_records();
-        members.settings = Arc::new(settings);
+        members.settings = Arc::new(record.as_ref().map(|a| a.security.clone()).unwrap_or_default());
+        members.account = record.map(Arc::new);
     }
     members.update(rows, &gone);
     members.mark = changes.mark;
@@ -406,16 +434,18 @@ fn read_limit(size: usize) -> i64 {
 async fn build(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<Members, sqlx::Error> {
     // The mark first: whatever commits while the users are read is applied again next time.
     let mark = current_mark(conn).await?;
-    let settings = read_settings(conn, account).await?;
+    let record = read_account(conn, account).await?;
+    let settings = record.as_ref().map(|a| a.security.clone()).unwrap_or_default();
     let first_epoch = (slot.builds.fetch_add(1, Ordering::Relaxed) + 1) << 32;
     let mut members = Members::new(mark, settings, first_epoch);
+    members.account = record.map(Arc::new);
     read_members(conn, account, None, |row| members.add(row)).await?;
     members.sort();
     Ok(members)
 }
 
-async fn read_settings(conn: &mut Conn, account: AccountId) -> Result<SecuritySettings, sqlx::Error> {
-    Ok(super::accounts::by_id(conn, account).await?.map(|a| a.security).unwrap_or_default())
+async fn read_account(conn: &mut Conn, account: AccountId) -> Result<Option<crate::model::AccountRecord>, sqlx::Error> {
+    super::accounts::by_id(conn, account).await
 }
 
 /// The filter data of the account's users (all of them, or those among `ids`), handed to `each`
