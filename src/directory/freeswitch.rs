@@ -8,12 +8,13 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::api::{Asker, no_store};
 use super::service::{self, Answer, Entry};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::store::directory::DirectoryKey;
 
@@ -74,8 +75,14 @@ impl Request {
 pub async fn directory(
     State(state): State<AppState>,
     asker: Asker,
-    Form(fields): Form<Vec<(String, String)>>,
+    form: std::result::Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response> {
+    let Form(fields) = form.map_err(|rejection| match rejection {
+        FormRejection::InvalidFormContentType(_) => Error::UnsupportedMediaType(
+            "send FreeSWITCH's fields as Content-Type: application/x-www-form-urlencoded".into(),
+        ),
+        other => Error::BadRequest(format!("the form could not be read: {}", other.body_text())),
+    })?;
     let request = Request::of(fields);
     let (Some("directory"), Some(domain), Some(user)) = (request.section.as_deref(), &request.domain, &request.user)
     else {

@@ -87,6 +87,7 @@ mod secrets_never_leave;
 mod security_settings;
 mod sessions;
 mod sip;
+mod sip_phones;
 mod telephony_browser;
 mod tokens;
 mod transfer;
