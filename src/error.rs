@@ -209,6 +209,20 @@ impl From<sqlx::Error> for Error {
                     "something this change refers to was changed or removed at the same time; try again",
                 );
             }
+            // Migration 0015's trigger: a SIP user name that is another user's extension (SQLite
+            // reports it as a trigger's abort, PostgreSQL as a unique violation).
+            if db.message().contains("sip_name_clash: extension") {
+                return Error::Conflict {
+                    field: "extension",
+                    message: "another user of the account authenticates with this as their SIP user name".into(),
+                };
+            }
+            if db.message().contains("sip_name_clash") {
+                return Error::Conflict {
+                    field: "sip_username",
+                    message: "another user of the account has this as their extension".into(),
+                };
+            }
             if db.is_unique_violation() {
                 let field = unique_violation_field(db.as_ref());
                 return Error::Conflict {

@@ -8,16 +8,49 @@ CREATE UNIQUE INDEX accounts_sip_realm_unique ON accounts (sip_realm);
 
 -- R6: the name a phone authenticates with is the user's SIP user name, or their extension when
 -- they have none; the directory finds the user by it, so it must name one user of the account.
--- A SIP user name that repeats another user's name (written before this rule) is cleared here:
--- that user then authenticates with their extension, as users without one do.
-UPDATE users SET sip_username = NULL
- WHERE sip_username IS NOT NULL
-   AND EXISTS (SELECT 1 FROM users o
-                WHERE o.account_id = users.account_id AND o.id <> users.id
-                  AND ((o.sip_username = users.sip_username AND o.id < users.id)
-                       OR (o.sip_username IS NULL AND o.extension = users.sip_username)));
+CREATE INDEX users_sip_username_cleanup ON users (account_id, sip_username);
+-- A SIP user name that repeats another user's SIP user name or is another user's extension
+-- (written before this rule) is cleared here:
+-- that user then authenticates with their extension, as users without one do. Clearing one can
+-- make that extension clash with a third user's SIP user name, so this runs until none is left.
+DO $$
+BEGIN
+    LOOP
+        UPDATE users SET sip_username = NULL
+         WHERE sip_username IS NOT NULL
+           AND EXISTS (SELECT 1 FROM users o
+                        WHERE o.account_id = users.account_id AND o.id <> users.id
+                          AND ((o.sip_username = users.sip_username AND o.id < users.id)
+                               OR o.extension = users.sip_username));
+        EXIT WHEN NOT FOUND;
+    END LOOP;
+END $$;
+DROP INDEX users_sip_username_cleanup;
 ALTER TABLE users ADD COLUMN sip_name TEXT GENERATED ALWAYS AS (COALESCE(sip_username, extension)) STORED;
 CREATE UNIQUE INDEX users_sip_name_unique ON users (account_id, sip_name);
+
+-- R6: a SIP user name may not be another user's extension either (a call to that extension
+-- would find the wrong user), nor an extension another user's SIP user name. The unique index
+-- above covers a name against names; this covers the two columns against each other, for every
+-- way of writing users. Reported as a clash on `sip_username` (error::unique_violation_field).
+CREATE FUNCTION users_sip_name_clash() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sip_username IS NOT NULL
+       AND EXISTS (SELECT 1 FROM users o WHERE o.account_id = NEW.account_id AND o.id <> NEW.id
+                    AND o.extension = NEW.sip_username) THEN
+        RAISE EXCEPTION 'sip_name_clash: sip_username is another user''s extension'
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'users_sip_name_clash';
+    END IF;
+    IF NEW.extension IS NOT NULL
+       AND EXISTS (SELECT 1 FROM users o WHERE o.account_id = NEW.account_id AND o.id <> NEW.id
+                    AND o.sip_name = NEW.extension AND o.sip_username IS NOT NULL) THEN
+        RAISE EXCEPTION 'sip_name_clash: extension is another user''s SIP user name'
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'users_sip_name_clash';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER users_sip_name_clash AFTER INSERT OR UPDATE OF sip_username, extension, account_id ON users
+    FOR EACH ROW EXECUTE FUNCTION users_sip_name_clash();
 
 -- The names deleted users answered to, so that the directory tells a phone of a deleted user
 -- ("deleted") from a name never known. Written by a trigger: every way of deleting users

@@ -126,12 +126,8 @@ async fn load_api_token(conn: &mut Conn, token_hash: &str, now: Timestamp) -> Re
     let admin = (held.admin || user.is_superuser)
         && Permission::people_permissions().all(|p| record.permissions.split(',').any(|t| t == p.as_str()));
     let access_policy = crate::access::gate::load_policy(conn, account.id, user.id).await?;
-    // A tokens-only permission lasts while its maker holds, account-wide, the one it is given
-    // through (`Permission::granted_through`).
-    let holds = |p: Permission| match p.granted_through() {
-        Some(through) => held.permissions.contains(&through) && held.scopes.get(&through) == Some(&Scope::Account),
-        None => held.permissions.contains(&p),
-    };
+    // A tokens-only permission lasts while its maker is an admin (`Permission::tokens_only`).
+    let holds = |p: Permission| if p.tokens_only() { held.admin } else { held.permissions.contains(&p) };
     let permissions: BTreeSet<Permission> = record
         .permissions
         .split(',')

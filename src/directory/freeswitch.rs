@@ -16,7 +16,6 @@ use super::api::{Asker, no_store};
 use super::service::{self, Answer, Entry};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::store::directory::DirectoryKey;
 
 const XML: &str = "text/xml; charset=utf-8";
 
@@ -95,25 +94,17 @@ pub async fn directory(
         Ok(caller) => caller,
         Err(refused) => return Ok(answer(&refused, &request, user)),
     };
-    let mut found = service::lookup(&state, caller, &realm, key).await?;
     // `user/1001@domain` names a user by their extension when their SIP user name differs.
-    if matches!(found, Answer::Unknown("user"))
-        && let Ok(extension) = crate::domain::Extension::parse(user)
-    {
-        found = service::lookup(&state, caller, &realm, DirectoryKey::Extension(extension.into())).await?;
-    }
+    let found = service::lookup_name_or_extension(&state, caller, &realm, key.name()).await?;
     Ok(answer(&found, &request, user))
 }
 
 fn answer(found: &Answer, request: &Request, asked: &str) -> Response {
     match found {
         Answer::Found { entry, refusal: None } => {
-            if let Some(theirs) = &request.auth_realm
-                && !theirs.eq_ignore_ascii_case(&entry.realm)
-            {
-                let why =
-                    format!("the phone answered a challenge for realm {theirs}, not the account's {}", entry.realm);
-                return no_store(StatusCode::OK, XML, empty_domain(&entry.realm, &why));
+            if request.auth_realm.as_ref().is_some_and(|theirs| !theirs.eq_ignore_ascii_case(&entry.realm)) {
+                let why = "the phone answered a challenge for another realm than the account's";
+                return no_store(StatusCode::OK, XML, empty_domain(&entry.realm, why));
             }
             let sha256 = request.auth_response.as_ref().is_some_and(|r| r.len() == 64);
             let body = match (entry.sip_name.as_deref() == Some(asked), sha256) {
@@ -130,7 +121,7 @@ fn answer(found: &Answer, request: &Request, asked: &str) -> Response {
             let realm = request.domain.as_deref().unwrap_or_default().to_ascii_lowercase();
             no_store(StatusCode::OK, XML, empty_domain(&realm, "unknown user"))
         }
-        Answer::Unknown(what) => not_found(&format!("unknown {what}")),
+        Answer::Unknown(_) => not_found("unknown realm"),
     }
 }
 
@@ -156,8 +147,10 @@ fn empty_domain(realm: &str, why: &str) -> String {
     x
 }
 
+/// `why` is one of Roster's own sentences, never text from the request: a comment cannot
+/// escape its characters, and FreeSWITCH's parser refuses one holding `--`.
 fn comment(why: &str) -> String {
-    format!("<!-- roster: {} -->", escape(why).replace("--", "- -"))
+    format!("<!-- roster: {} -->", why.replace('-', " "))
 }
 
 /// The document's start, to the realm's domain and its params: the dial string `user/…` calls
@@ -250,6 +243,8 @@ fn escape(text: &str) -> String {
             '\'' => out.push_str("&apos;"),
             // FreeSWITCH's pre-processor expands `$${…}` in what it reads.
             '$' => out.push_str("&#36;"),
+            // … and drops any line holding `X-PRE-PROCESS`, which a SIP user name may spell.
+            '-' => out.push_str("&#45;"),
             c if (c as u32) < 0x20 => out.push(' '),
             c => out.push(c),
         }
@@ -288,5 +283,7 @@ mod tests {
         assert_eq!(escape(r#"A&B <"x"> 'y'"#), "A&amp;B &lt;&quot;x&quot;&gt; &apos;y&apos;");
         assert_eq!(escape("a\nb"), "a b");
         assert_eq!(escape("$${default_password}"), "&#36;&#36;{default_password}");
+        assert_eq!(escape("x-pre-process"), "x&#45;pre&#45;process");
+        assert!(!comment("a -- b").contains("--"));
     }
 }

@@ -64,6 +64,8 @@ pub struct Entry {
     /// The name the phone authenticates with: the SIP user name, else the extension.
     pub sip_name: Option<String>,
     pub extension: Option<String>,
+    /// A platform operator (R11): reached by platform operators' tokens only (D2).
+    platform_operator: bool,
     status: UserStatus,
     deactivation_from: Option<Timestamp>,
     deactivation_until: Option<Timestamp>,
@@ -92,6 +94,7 @@ impl Entry {
             login: user.login,
             sip_name: user.sip_username.or_else(|| user.extension.clone()),
             extension: user.extension,
+            platform_operator: user.is_superuser,
             status: user.status,
             deactivation_from: user.deactivation_from,
             deactivation_until: user.deactivation_until,
@@ -215,6 +218,20 @@ pub async fn lookup(state: &AppState, caller: &Caller, realm: &SipRealm, key: Di
     Ok(answer)
 }
 
+/// Looks up the user whose SIP name is `name`, or, when nobody's is, whose extension it is
+/// (FreeSWITCH's `user/1001@realm` names a user by either); counted as one lookup.
+pub async fn lookup_name_or_extension(state: &AppState, caller: &Caller, realm: &SipRealm, name: &str) -> Result<Answer> {
+    may_ask(caller)?;
+    let mut answer = find(state, caller, realm, DirectoryKey::SipName(name.to_string())).await?;
+    if matches!(answer, Answer::Unknown("user"))
+        && let Ok(extension) = Extension::parse(name)
+    {
+        answer = find(state, caller, realm, DirectoryKey::Extension(extension.into())).await?;
+    }
+    count(state, caller, &answer);
+    Ok(answer)
+}
+
 fn count(state: &AppState, caller: &Caller, answer: &Answer) {
     let Some(token) = caller.api_token else { return };
     let answered = answer.counted_as();
@@ -228,8 +245,9 @@ fn count(state: &AppState, caller: &Caller, answer: &Answer) {
 }
 
 async fn find(state: &AppState, caller: &Caller, realm: &SipRealm, key: DirectoryKey) -> Result<Answer> {
-    let mut conn = state.store.read().await?;
-    let Some((account, moment)) = account_of_realm(state, &mut conn, caller, realm).await? else {
+    // No connection is taken until something must be read: most lookups are answered from
+    // memory once the account is up to date.
+    let Some((account, moment)) = account_of_realm(state, caller, realm).await? else {
         return Ok(Answer::Unknown("realm"));
     };
     if !account.enabled {
@@ -238,15 +256,17 @@ async fn find(state: &AppState, caller: &Caller, realm: &SipRealm, key: Director
     }
     let now = state.config.clock.now();
     let index = state.store.user_index();
+    // D2: an account's admins do not reach its platform operators, nor do their tokens.
+    let found = |entry: Arc<Entry>| match entry.platform_operator && !caller.operator_token {
+        true => Answer::Unknown("user"),
+        false => Answer::Found { refusal: entry.refusal(now), entry },
+    };
     if let Some(entry) = super::kept::entry(state.store.kept(), index, account.id, &key) {
-        let refusal = entry.refusal(now);
-        return Ok(Answer::Found { entry, refusal });
+        return Ok(found(entry));
     }
+    let mut conn = state.store.read().await?;
     match read_entry(state, &mut conn, &account, moment, &key).await? {
-        Some(entry) => {
-            let refusal = entry.refusal(now);
-            Ok(Answer::Found { entry, refusal })
-        }
+        Some(entry) => Ok(found(entry)),
         None => match store::departed(&mut conn, account.id, &key).await? {
             true => Ok(Answer::Refused {
                 account_slug: account.slug.clone(),
@@ -263,28 +283,28 @@ async fn find(state: &AppState, caller: &Caller, realm: &SipRealm, key: Director
 /// token's own account, or any for a platform operator's token.
 async fn account_of_realm(
     state: &AppState,
-    conn: &mut Conn,
     caller: &Caller,
     realm: &SipRealm,
 ) -> Result<Option<(Arc<AccountRecord>, Moment)>> {
-    let index = state.store.user_index();
+    let (store, index) = (&state.store, state.store.user_index());
     let matches = |found: (Option<Arc<AccountRecord>>, Moment)| match found {
         (Some(account), moment) if account.sip_realm == realm.as_str() => Some((account, moment)),
         _ => None,
     };
     if !caller.operator_token {
-        return Ok(matches(index.account(conn, caller.account).await?));
+        return Ok(matches(index.account(store, caller.account).await?));
     }
     let kept = state.store.kept();
     if let Some(account) = super::kept::realm(kept, realm.as_str())
-        && let Some(found) = matches(index.account(conn, account).await?)
+        && let Some(found) = matches(index.account(store, account).await?)
     {
         return Ok(Some(found));
     }
     // Not kept, or the realm moved to another account since.
-    let Some(record) = crate::store::accounts::by_sip_realm(conn, realm.as_str()).await? else { return Ok(None) };
+    let record = crate::store::accounts::by_sip_realm(&mut *store.read().await?, realm.as_str()).await?;
+    let Some(record) = record else { return Ok(None) };
     super::kept::keep_realm(kept, realm.as_str(), record.id);
-    Ok(matches(index.account(conn, record.id).await?))
+    Ok(matches(index.account(store, record.id).await?))
 }
 
 /// Reads the entry of the user answering to `key`, and keeps it when nothing changed in the

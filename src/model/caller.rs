@@ -82,14 +82,12 @@ impl Caller {
     }
 
     /// Whether a token made by this caller may carry `permission`: one they hold (D1), or a
-    /// tokens-only one given through a permission they hold account-wide.
+    /// tokens-only one, which admins give (`Permission::tokens_only`).
     pub fn may_give_token(&self, permission: Permission) -> bool {
-        if permission.is_platform() {
-            return false;
-        }
-        match permission.granted_through() {
-            Some(through) => self.has(through) && self.scope_for(through) == crate::model::Scope::Account,
-            None => self.has(permission),
+        match (permission.is_platform(), permission.tokens_only()) {
+            (true, _) => false,
+            (false, true) => self.admin || self.platform_operator,
+            (false, false) => self.has(permission),
         }
     }
 

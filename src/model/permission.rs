@@ -92,21 +92,12 @@ impl Permission {
     }
 
     /// Held by API tokens only, never by people (roles, groups, direct grants): the PBX
-    /// directory answers machines. No built-in role holds it, so D1 alone would let nobody give
-    /// it; it is given instead by whoever holds `granted_through` account-wide, whose reach it
-    /// does not exceed (`users.sip_credentials` reads the SIP passwords the directory's digest
-    /// hashes are made from).
+    /// directory answers machines, and hands out every phone's digest in the account. No
+    /// built-in role holds it, so D1 alone would let nobody give it; the account's admins give
+    /// it instead (who reach every user but platform operators, D2, and so may read every SIP
+    /// password the digests are made from), and a token keeps it while its maker is one.
     pub fn tokens_only(self) -> bool {
         matches!(self, Permission::DirectoryRead)
-    }
-
-    /// For a tokens-only permission, the permission that gives the right to grant it (held
-    /// with the account's scope).
-    pub fn granted_through(self) -> Option<Permission> {
-        match self {
-            Permission::DirectoryRead => Some(Permission::UsersSipCredentials),
-            _ => None,
-        }
     }
 
     /// What roles, groups and users can hold: the account's permissions but the tokens-only.

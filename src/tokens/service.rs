@@ -109,13 +109,9 @@ pub async fn create(
     for p in &new.permissions {
         match Permission::parse(p) {
             None => issues.add("permissions", "unknown", format!("{p:?} is not a permission")),
-            Some(perm) if !caller.may_give_token(perm) => match perm.granted_through() {
-                Some(through) => issues.add(
-                    "permissions",
-                    "not_held",
-                    format!("{p} is given by holders of {} for the whole account, which you are not", through.as_str()),
-                ),
-                None => {
+            Some(perm) if !caller.may_give_token(perm) => match perm.tokens_only() {
+                true => issues.add("permissions", "not_held", format!("{p} is given by the account's admins only")),
+                false => {
                     issues.add("permissions", "not_held", format!("you do not hold {p}, so a token of yours cannot"))
                 }
             },

@@ -303,6 +303,19 @@ async fn listed_on(
 
 /// The new user, and the generated password when none was given (shown once, R9).
 /// The sealed form of the SIP password the input sets: `None` keeps it, `Some(None)` clears it.
+/// The name a phone authenticates with is the SIP user name, or the extension without one: a
+/// clash of that name (migration 0015's unique index) is the extension's when there is no SIP
+/// user name.
+fn sip_name_taken(err: Error, fields: &UserFields) -> Error {
+    match err {
+        Error::Conflict { field: "sip_username", .. } if fields.sip_username.is_none() => Error::Conflict {
+            field: "extension",
+            message: "another user of the account authenticates with this as their SIP user name".into(),
+        },
+        other => other,
+    }
+}
+
 fn seal_sip_password(secrets: &Secrets, id: UserId, input: &UserInput) -> Option<Option<String>> {
     use secrecy::ExposeSecret;
     let owner = crate::secrets::Owner::sip_password(id);
@@ -411,7 +424,9 @@ pub(crate) async fn insert_checked(
     }
     check_unique(conn, account, None, None, &fields).await?;
     let must_change = input.must_change_password.unwrap_or(false);
-    let id = store::insert(conn, account, &fields, password.as_ref().map(|p| p.hash), must_change, now).await?;
+    let id = store::insert(conn, account, &fields, password.as_ref().map(|p| p.hash), must_change, now)
+        .await
+        .map_err(|e| sip_name_taken(e.into(), &fields))?;
     if let Some(p) = &password {
         password_history::push(conn, id, p.hash, now, p.history).await?;
     }
@@ -515,7 +530,10 @@ pub async fn update(
         true => principal::admins_before(conn, account).await?,
         false => 0,
     };
-    if !store::update(conn, account, id, &fields, expected_version, now).await? {
+    if !store::update(conn, account, id, &fields, expected_version, now)
+        .await
+        .map_err(|e| sip_name_taken(e.into(), &fields))?
+    {
         return Err(Error::PreconditionFailed);
     }
     // After the write, which holds the user's row: a membership being added meanwhile has

@@ -314,33 +314,33 @@ async fn directory_read_is_given_to_tokens_by_holders_of_sip_credentials(engine:
         "tokens_only",
     );
 
-    // Given through users.sip_credentials held for the whole account.
-    let (_, _, narrow) = app.user_with_permissions("viewer", &["users.view", "tokens.manage"]).await;
+    // Given by the account's admins (and platform operators) only, however much others hold:
+    // the directory gives every phone's digest in the account.
     let body = json!({ "name": "pbx", "permissions": ["directory.read"] });
+    let (_, _, narrow) = app.user_with_permissions("viewer", &["users.view", "tokens.manage"]).await;
     app.create_token_as(&narrow, body.clone()).await.problem_field(422, "permissions", "not_held");
-    let desks = app
-        .create_named("roles", json!({ "name": "Desk SIP", "scope": "desks", "permissions": ["users.view", "users.sip_credentials", "tokens.manage"] }))
-        .await;
-    app.user_with_password("lead", PW, json!({ "roles": [desks] })).await;
-    let lead = app.sign_in("lead", PW).await;
-    app.create_token_as(&lead, body.clone()).await.problem_field(422, "permissions", "not_held");
-    let (provisioner, role, whole) =
+    let (_, _, provisioner) =
         app.user_with_permissions("provisioner", &["users.view", "users.sip_credentials", "tokens.manage"]).await;
-    let made = app.create_token_as(&whole, body).await.json(201);
+    app.create_token_as(&provisioner, body.clone()).await.problem_field(422, "permissions", "not_held");
+    let (second, second_session) = app.admin_with_second_factor("second-admin").await;
+    let made = app.create_token_as(&second_session, body).await.json(201);
     assert_eq!(made["permissions"], json!(["directory.read"]));
     let token = made["token"].as_str().unwrap().to_string();
     assert_eq!(entry(&app, &token, "realm=default&user=1001").await["allowed"], true);
 
-    // It lasts while its maker holds users.sip_credentials.
-    patch(&app, &app.acct(&format!("roles/{role}")), json!({ "permissions": ["users.view", "tokens.manage"] }))
-        .await
-        .expect(200);
+    // D2: an admin's token does not reach the account's platform operators; an operator's does.
+    phone_user(&app, "operator-phone", json!({ "extension": "1003", "is_superuser": true })).await;
+    lookup(&app, &token, "realm=default&user=1003").await.problem(404);
+    let (_, operators) = directory_token(&app).await;
+    assert_eq!(entry(&app, &operators, "realm=default&user=1003").await["allowed"], true);
+
+    // It lasts while its maker is an admin.
+    let admin_role = app.builtin_role("admin").await;
+    app.update_user(second, json!({ "roles": [] })).await;
     lookup(&app, &token, "realm=default&user=1001").await.problem(403);
-    patch(&app, &app.acct(&format!("roles/{role}")), json!({ "permissions": ["users.view", "users.sip_credentials"] }))
-        .await
-        .expect(200);
+    app.update_user(second, json!({ "roles": [admin_role] })).await;
     assert_eq!(entry(&app, &token, "realm=default&user=1001").await["allowed"], true);
-    app.update_user(provisioner, json!({ "status": "disabled" })).await;
+    app.update_user(second, json!({ "status": "disabled" })).await;
     lookup(&app, &token, "realm=default&user=1001").await.problem(401);
 }
 
@@ -377,16 +377,23 @@ async fn each_realm_names_one_account_and_each_sip_name_one_user(engine: Engine)
     app.post("/api/v1/accounts", json!({ "slug": "globex", "name": "Globex" })).await.problem_on(409, "slug");
 
     // The name a phone authenticates with names one user of the account: a SIP user name may
-    // not be another user's name or extension-as-name.
+    // not be another user's SIP user name or extension, nor an extension another's SIP user name.
     let bob = phone_user(&app, "bob", json!({ "extension": "1002", "sip_password": null })).await;
     app.create_user(json!({ "login": "cid", "extension": "1003", "sip_username": "1002" }))
         .await
         .problem_on(409, "sip_username");
     app.update_user(bob, json!({ "sip_username": "bob-sip" })).await;
-    app.create_user(json!({ "login": "cid", "extension": "1003", "sip_username": "1002" })).await.expect(201);
+    app.create_user(json!({ "login": "cid", "extension": "1003", "sip_username": "1002" }))
+        .await
+        .problem_on(409, "sip_username");
     app.create_user(json!({ "login": "dan", "extension": "1004", "sip_username": "bob-sip" }))
         .await
         .problem_on(409, "sip_username");
+    app.new_user(json!({ "login": "cid", "extension": "1003", "sip_username": "3003" })).await;
+    app.create_user(json!({ "login": "eve", "extension": "3003" })).await.problem_on(409, "extension");
+    let etag = app.get_user(bob).await.header("etag");
+    app.patch_user(bob, etag.as_deref(), json!({ "extension": "3003" })).await.problem_on(409, "extension");
+    assert_eq!(app.get_user(bob).await.json(200)["extension"], "1002", "nothing changed");
 }
 
 fn freeswitch_request() -> String {
@@ -486,7 +493,7 @@ async fn freeswitch_is_answered_its_documented_request(engine: Engine) {
         "section=directory&tag_name=domain&key_name=name&key_value={realm}&action=user_call&key=id&user=1004&domain={realm}"
     );
     let text = xml(&freeswitch(&app, Some(&token), call).await);
-    assert!(text.contains("<user id=\"1004\" number-alias=\"ann-desk\">"), "{text}");
+    assert!(text.contains("<user id=\"1004\" number-alias=\"ann&#45;desk\">"), "{text}");
     assert!(text.contains(&md5_hex(&format!("ann-desk:{realm}:some_password"))), "{text}");
 
     // Refusals: no token, a token without directory.read, another account's token.

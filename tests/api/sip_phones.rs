@@ -215,3 +215,13 @@ async fn phones_register_because_roster_says_so(engine: Engine) {
     app.delete_user(ann).await.expect(204);
     assert!(!kamailio.registers("1001", "acme.test", "1001", "Ann-Phone-New-4").await);
 }
+
+/// The page operators copy from shows the configurations the tests run, as they are.
+#[test]
+fn the_directory_page_shows_the_configurations_the_tests_run() {
+    let page = include_str!("../../docs/pbx-directory.md");
+    assert!(page.contains(CONFIG), "docs/pbx-directory.md shows docs/pbx-directory/kamailio.cfg in full");
+    let freeswitch = include_str!("../../docs/pbx-directory/xml_curl.conf.xml");
+    assert!(page.contains(freeswitch), "docs/pbx-directory.md shows docs/pbx-directory/xml_curl.conf.xml in full");
+    assert!(freeswitch.contains("/api/v1/directory/freeswitch") && freeswitch.contains("auth-scheme\" value=\"basic"));
+}

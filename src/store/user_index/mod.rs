@@ -297,12 +297,20 @@ impl UserIndex {
 
     /// Brings the account up to date, then tells the account as of then (`None`: there is no
     /// such account) and where its changes stand (`stamp_as_of`).
+    ///
+    /// The database is read through `store` only if this request is the one to read it: a
+    /// request answered from memory (the PBX directory's, on every REGISTER) then takes no
+    /// connection at all.
     pub async fn account(
         &self,
-        conn: &mut Conn,
+        store: &super::Store,
         account: AccountId,
     ) -> Result<(Option<Arc<crate::model::AccountRecord>>, Moment), sqlx::Error> {
-        self.synced(conn, account, |members| (members.account.clone(), members.moment())).await
+        let slot = self.slot(account);
+        sync_via(Via::Store(store), account, &slot).await?;
+        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
+        let members = guard.as_ref().expect("synced above");
+        Ok((members.account.clone(), members.moment()))
     }
 
     /// The stamp of `user` as of the account's last update, without asking the database what
@@ -361,6 +369,18 @@ impl UserIndex {
 /// for every call) one read then answers many requests instead of one each, and a request
 /// still never misses a change committed before it began.
 async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+    sync_via(Via::Conn(conn), account, slot).await
+}
+
+/// Where a read of `user_changes` gets its connection: the request's, or one taken from the
+/// store only when this request is the one to read (under load most share another's read and
+/// need none).
+enum Via<'a> {
+    Conn(&'a mut Conn),
+    Store(&'a super::Store),
+}
+
+async fn sync_via(via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
     // Any read numbered from `need` on begins after this point.
     let need = slot.checks_begun.load(Ordering::SeqCst) + 1;
     let _one_at_a_time = slot.sync.lock().await;
@@ -368,7 +388,10 @@ async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sq
         return Ok(());
     }
     let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-    apply_changes(conn, account, slot).await?;
+    match via {
+        Via::Conn(conn) => apply_changes(conn, account, slot).await?,
+        Via::Store(store) => apply_changes(&mut *store.read().await?, account, slot).await?,
+    }
     slot.checks_ended.store(number, Ordering::SeqCst);
     Ok(())
 }
