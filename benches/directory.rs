@@ -34,7 +34,7 @@ mod load;
 #[path = "support/server.rs"]
 mod server;
 
-use load::{MakeRequest, commit_description, cores, env_or, next_random, psql, run_load};
+use load::{CpuMark, MakeRequest, commit_description, cores, cpu_between, env_or, next_random, psql, run_load};
 use server::start_server;
 
 /// The first generated user's id (the first admin is 1).
@@ -106,6 +106,7 @@ fn base64_of(text: &str) -> String {
 }
 
 async fn run(engine: &str, database_url: &str, phones: u64, clients: usize, seconds: u64) {
+    let with_postgres = database_url.starts_with("postgres");
     let data_dir = tempfile::tempdir().unwrap();
     let data = data_dir.path().to_str().unwrap();
     let server = start_server(database_url, data);
@@ -190,9 +191,12 @@ async fn run(engine: &str, database_url: &str, phones: u64, clients: usize, seco
         }
         let warm = run_load(server.addr, hot.clone(), clients, Duration::from_secs(3));
         assert_eq!(warm.errors, 0, "{what}: {:?}", warm.first_error);
+        let before = CpuMark::now(server.child.id(), with_postgres);
         let result = run_load(server.addr, hot, clients, Duration::from_secs(seconds));
+        let cpu = cpu_between(&before, &CpuMark::now(server.child.id(), with_postgres));
         assert_eq!(result.errors, 0, "{what}: {:?}", result.first_error);
         println!("{what:<30} {clients} clients: {}", result.describe());
+        println!("{:<30} {}", "", cpu.describe(result.ok, with_postgres));
     }
 }
 

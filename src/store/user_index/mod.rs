@@ -128,6 +128,9 @@ struct Slot {
     /// is up to date once one that began after it arrived has ended.
     checks_begun: AtomicU64,
     checks_ended: AtomicU64,
+    /// Rung each time a read ends (well or not): the requests waiting for it all wake at once,
+    /// rather than one after another through the lock.
+    read_ended: tokio::sync::watch::Sender<()>,
 }
 
 impl UserIndex {
@@ -381,19 +384,55 @@ enum Via<'a> {
 }
 
 async fn sync_via(via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+    // Subscribed first: a read that ends from here on wakes this request.
+    let mut ended = slot.read_ended.subscribe();
     // Any read numbered from `need` on begins after this point.
     let need = slot.checks_begun.load(Ordering::SeqCst) + 1;
-    let _one_at_a_time = slot.sync.lock().await;
-    if slot.checks_ended.load(Ordering::SeqCst) >= need {
-        return Ok(());
+    loop {
+        if slot.checks_ended.load(Ordering::SeqCst) >= need {
+            return Ok(());
+        }
+        // Nobody reading: this request reads, for itself and whoever arrives meanwhile.
+        if let Ok(lock) = slot.sync.try_lock() {
+            // Ends the read however it ends (a request dropped midway included): the lock freed
+            // first, then the waiting requests woken to look again.
+            let _reading = Reading { lock: Some(lock), ended: &slot.read_ended };
+            if slot.checks_ended.load(Ordering::SeqCst) >= need {
+                return Ok(());
+            }
+            let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
+            let read = match via {
+                Via::Conn(conn) => apply_changes(conn, account, slot).await,
+                Via::Store(store) => match store.read().await {
+                    Ok(mut conn) => apply_changes(&mut conn, account, slot).await,
+                    Err(e) => Err(e),
+                },
+            };
+            if read.is_ok() {
+                slot.checks_ended.store(number, Ordering::SeqCst);
+            }
+            // Well or not, the waiting requests look again (after a failed read, one of them
+            // reads in its turn).
+            return read;
+        }
+        // Someone is reading: wait for that read to end, then look again. (A read that began
+        // before this request arrived does not do; the next one will.) The sender lives in the
+        // slot this call borrows, so the wait cannot fail.
+        let _ = ended.changed().await;
     }
-    let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-    match via {
-        Via::Conn(conn) => apply_changes(conn, account, slot).await?,
-        Via::Store(store) => apply_changes(&mut *store.read().await?, account, slot).await?,
+}
+
+/// One request's read of `user_changes` for its account, under the slot's lock.
+struct Reading<'a> {
+    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
+    ended: &'a tokio::sync::watch::Sender<()>,
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.lock.take();
+        self.ended.send_replace(());
     }
-    slot.checks_ended.store(number, Ordering::SeqCst);
-    Ok(())
 }
 
 /// Applies what changed since the account was last brought up to date, or reads it whole. One
