@@ -37,6 +37,9 @@ mod server;
 use load::{CpuMark, MakeRequest, commit_description, cores, cpu_between, env_or, next_random, psql, run_load};
 use server::start_server;
 
+/// A request about the phone of one extension.
+type RequestFor = Arc<dyn Fn(&str) -> Request<Full<Bytes>> + Send + Sync>;
+
 /// The first generated user's id (the first admin is 1).
 const FIRST_USER: u64 = 2;
 
@@ -160,7 +163,7 @@ async fn run(engine: &str, database_url: &str, phones: u64, clients: usize, seco
         let token = token.clone();
         Arc::new(move |r: u64| freeswitch(&token, &random(r)))
     };
-    let in_turn = |make: Arc<dyn Fn(&str) -> Request<Full<Bytes>> + Send + Sync>| -> MakeRequest {
+    let in_turn = |make: RequestFor| -> MakeRequest {
         let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
         Arc::new(move |_| {
             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -220,7 +220,12 @@ pub async fn lookup(state: &AppState, caller: &Caller, realm: &SipRealm, key: Di
 
 /// Looks up the user whose SIP name is `name`, or, when nobody's is, whose extension it is
 /// (FreeSWITCH's `user/1001@realm` names a user by either); counted as one lookup.
-pub async fn lookup_name_or_extension(state: &AppState, caller: &Caller, realm: &SipRealm, name: &str) -> Result<Answer> {
+pub async fn lookup_name_or_extension(
+    state: &AppState,
+    caller: &Caller,
+    realm: &SipRealm,
+    name: &str,
+) -> Result<Answer> {
     may_ask(caller)?;
     let mut answer = find(state, caller, realm, DirectoryKey::SipName(name.to_string())).await?;
     if matches!(answer, Answer::Unknown("user"))
