@@ -45,6 +45,7 @@ const ORDER: &[&str] = &[
     "lifecycle",
     "me",
     "accounts",
+    "directory",
     // Surfaces: the console's pages, the server's assembly, the command line.
     "console",
     "startup",

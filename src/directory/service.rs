@@ -346,28 +346,6 @@ async fn read_entry(
     Ok(Some(entry))
 }
 
-/// Adds the directory lookups counted here since the last time to the tokens' totals (every
-/// few seconds, at shutdown, and before tokens are shown).
-pub async fn write_usage(state: &AppState) -> Result<()> {
-    let usage = state.store.directory_usage();
-    let counts = usage.take();
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let written = async {
-        let mut tx = state.store.begin().await?;
-        tx.affects(crate::store::Affects::Nothing);
-        store::add_usage(tx.conn(), &counts).await?;
-        tx.commit().await?;
-        Ok::<(), Error>(())
-    }
-    .await;
-    if written.is_err() {
-        usage.restore(counts);
-    }
-    written
-}
-
 /// A token refused only because its account is disabled, asked about that account's realm:
 /// the directory answers "not allowed" (the account is disabled) rather than "who are you".
 pub async fn disabled_account_of(state: &AppState, bearer: &str, realm: &SipRealm) -> Result<Option<AccountRecord>> {

@@ -91,7 +91,7 @@ pub async fn flush_last_seen(state: &AppState) -> Result<()> {
         api_tokens::mark_used(tx.conn(), &pending.api_tokens, now).await?;
         tx.commit().await?;
     }
-    crate::directory::service::write_usage(state).await
+    Ok(crate::store::directory::write_usage(&state.store).await?)
 }
 
 async fn clean_up(state: &AppState) -> Result<()> {

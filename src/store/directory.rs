@@ -116,8 +116,30 @@ impl DirectoryUsage {
     }
 }
 
+/// Adds the lookups counted on this instance since the last time to the tokens' totals (every
+/// few seconds, at shutdown, and before tokens are shown); counts whose writing fails are kept
+/// for the next time.
+pub async fn write_usage(store: &super::Store) -> Result<(), sqlx::Error> {
+    let usage = store.directory_usage();
+    let counts = usage.take();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let written = async {
+        let mut tx = store.begin().await?;
+        tx.affects(super::Affects::Nothing);
+        add_usage(tx.conn(), &counts).await?;
+        tx.commit().await
+    }
+    .await;
+    if written.is_err() {
+        usage.restore(counts);
+    }
+    written
+}
+
 /// Adds counts to the tokens' totals.
-pub async fn add_usage(conn: &mut Conn, counts: &HashMap<i64, Counts>) -> Result<(), sqlx::Error> {
+async fn add_usage(conn: &mut Conn, counts: &HashMap<i64, Counts>) -> Result<(), sqlx::Error> {
     let mut tokens: Vec<(&i64, &Counts)> = counts.iter().collect();
     // In one order on every instance, so that two flushes never wait on each other's rows.
     tokens.sort_unstable_by_key(|(id, _)| **id);

@@ -175,7 +175,7 @@ pub async fn list(
     principal: &crate::access::Principal,
     include_revoked: bool,
 ) -> Result<Vec<TokenView>> {
-    crate::directory::service::write_usage(state).await?;
+    crate::store::directory::write_usage(&state.store).await?;
     let mut conn = state.store.read().await?;
     let records = store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, None, 1000).await?;
     Ok(records.into_iter().map(Into::into).collect())
@@ -190,7 +190,7 @@ pub async fn page(
     limit: i64,
 ) -> Result<Page<TokenView>> {
     let before = cursor.filter(|c| !c.is_empty()).map(|c| decode_id_cursor(CursorOf::Tokens, c)).transpose()?;
-    crate::directory::service::write_usage(state).await?;
+    crate::store::directory::write_usage(&state.store).await?;
     let mut conn = state.store.read().await?;
     let records =
         store::list(&mut conn, principal.account(), &principal.seen(), include_revoked, before, limit + 1).await?;
@@ -199,7 +199,7 @@ pub async fn page(
 
 /// One token (never the token itself), if its maker is one the principal sees (D8).
 pub async fn get(state: &AppState, principal: &crate::access::Principal, id: i64) -> Result<TokenView> {
-    crate::directory::service::write_usage(state).await?;
+    crate::store::directory::write_usage(&state.store).await?;
     let mut conn = state.store.read().await?;
     let record = store::get(&mut conn, principal.account(), id).await?.ok_or(Error::NotFound("token"))?;
     crate::access::principal::seen_user(&mut conn, principal, record.user_id).await.map_err(|e| match e {
