@@ -34,13 +34,11 @@ pub fn entry(kept: &Kept, index: &UserIndex, account: AccountId, key: &Directory
 
 /// Keeps `entry`, read after `stamp` was taken, under each key that leads to it.
 pub fn keep(kept: &Kept, account: AccountId, stamp: UserStamp, entry: &Arc<Entry>) {
-    for key in entry.keys() {
-        kept.keep(
-            KeptKey::DirectoryName(account, hash_of(&key)),
-            KeptStamp::User(stamp),
-            entry.weight(),
-            entry.clone(),
-        );
+    let keys = entry.keys();
+    // One entry under two keys weighs once, shared between them.
+    let weight = entry.weight() / keys.len().max(1);
+    for key in keys {
+        kept.keep(KeptKey::DirectoryName(account, hash_of(&key)), KeptStamp::User(stamp), weight, entry.clone());
     }
 }
 

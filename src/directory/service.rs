@@ -156,10 +156,6 @@ pub enum Answer {
 }
 
 impl Answer {
-    pub fn allowed(&self) -> bool {
-        matches!(self, Answer::Found { refusal: None, .. })
-    }
-
     fn counted_as(&self) -> Answered {
         match self {
             Answer::Found { refusal: None, .. } => Answered::Allowed,

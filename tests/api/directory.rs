@@ -164,19 +164,9 @@ async fn who_may_not_register_is_told_apart_from_unknown(engine: Engine) {
 
     // A disabled account: its users are not allowed, to the operator's token and its own.
     app.post("/api/v1/accounts", json!({ "slug": "initech", "name": "Initech" })).await.expect(201);
-    let admin_role = app.builtin_role_in(&app.token, "initech", "admin").await;
-    let body = json!({ "login": "peter", "password": PW, "roles": [admin_role] });
-    app.post("/api/v1/accounts/initech/users", body).await.expect(201);
     let body = json!({ "login": "milton", "extension": "1001", "sip_password": SIP_PW });
     app.post("/api/v1/accounts/initech/users", body).await.expect(201);
-    let peter = app.sign_in_to_with_second_factor("initech", "peter", PW).await;
-    let theirs = app
-        .post_as(&peter, "/api/v1/accounts/initech/tokens", json!({ "name": "pbx", "permissions": ["directory.read"] }))
-        .await
-        .json(201)["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let theirs = app.account_admin_token("initech", &["directory.read"]).await;
     assert_eq!(entry(&app, &theirs, "realm=initech&user=1001").await["allowed"], true);
     let etag = app.get("/api/v1/accounts/initech").await.etag();
     let disable = app.req(Method::PATCH, "/api/v1/accounts/initech").header("if-match", etag);
@@ -197,17 +187,7 @@ async fn only_directory_tokens_are_answered(engine: Engine) {
     let viewer =
         app.api_token("viewer", &["users.view", "users.sip_credentials"]).await["token"].as_str().unwrap().to_string();
     app.post("/api/v1/accounts", json!({ "slug": "initech", "name": "Initech" })).await.expect(201);
-    let admin_role = app.builtin_role_in(&app.token, "initech", "admin").await;
-    let body = json!({ "login": "peter", "password": PW, "roles": [admin_role] });
-    app.post("/api/v1/accounts/initech/users", body).await.expect(201);
-    let peter = app.sign_in_to_with_second_factor("initech", "peter", PW).await;
-    let other = app
-        .post_as(&peter, "/api/v1/accounts/initech/tokens", json!({ "name": "pbx", "permissions": ["directory.read"] }))
-        .await
-        .json(201)["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = app.account_admin_token("initech", &["directory.read"]).await;
 
     for query in ["realm=default&user=1001", "realm=default&user=2001", "realm=default&user=9999"] {
         // Without a token, with a session (even the operator's), with a token lacking the
@@ -501,17 +481,7 @@ async fn freeswitch_is_answered_its_documented_request(engine: Engine) {
     let viewer = app.api_token("viewer", &["users.view"]).await["token"].as_str().unwrap().to_string();
     freeswitch(&app, Some(&viewer), freeswitch_request()).await.problem(403);
     app.post("/api/v1/accounts", json!({ "slug": "initech", "name": "Initech" })).await.expect(201);
-    let admin_role = app.builtin_role_in(&app.token, "initech", "admin").await;
-    let body = json!({ "login": "peter", "password": PW, "roles": [admin_role] });
-    app.post("/api/v1/accounts/initech/users", body).await.expect(201);
-    let peter = app.sign_in_to_with_second_factor("initech", "peter", PW).await;
-    let other = app
-        .post_as(&peter, "/api/v1/accounts/initech/tokens", json!({ "name": "fs", "permissions": ["directory.read"] }))
-        .await
-        .json(201)["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = app.account_admin_token("initech", &["directory.read"]).await;
     let foreign = xml(&freeswitch(&app, Some(&other), freeswitch_request()).await);
     assert!(foreign.contains(not_found) && !foreign.contains("a1-hash") && !foreign.contains("<domain"), "{foreign}");
 }

@@ -14,7 +14,6 @@ use crate::helpers::{Engine, TestApp, id_of};
 
 both_engines!(phones_register_because_roster_says_so);
 
-const PW: &str = "correct-horse-9";
 const CONFIG: &str = include_str!("../../docs/pbx-directory/kamailio.cfg");
 
 /// Kamailios of concurrent tests one at a time: each stops its own processes only, but a
@@ -198,15 +197,7 @@ async fn phones_register_because_roster_says_so(engine: Engine) {
     assert!(!kamailio.registers("1001", "acme.test", "1001", "Milton-Phone-2").await);
 
     // A SIP proxy holding one account's token serves that account's realm only.
-    let admin_role = app.builtin_role_in(&app.token, "beta", "admin").await;
-    let body = json!({ "login": "peter", "password": PW, "roles": [admin_role] });
-    app.post("/api/v1/accounts/beta/users", body).await.expect(201);
-    let peter = app.sign_in_to_with_second_factor("beta", "peter", PW).await;
-    let body = json!({ "name": "beta proxy", "permissions": ["directory.read"] });
-    let theirs = app.post_as(&peter, "/api/v1/accounts/beta/tokens", body).await.json(201)["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let theirs = app.account_admin_token("beta", &["directory.read"]).await;
     let beta_proxy = Kamailio::start(&app.base, &theirs).await;
     assert!(beta_proxy.registers("1001", "beta.test", "1001", "Milton-Phone-2").await);
     assert!(!beta_proxy.registers("1001", "acme.test", "1001", "Ann-Phone-New-4").await);

@@ -290,6 +290,18 @@ impl TestApp {
         self.create_token_as(&self.token, json!({ "name": name, "permissions": permissions })).await.json(201)
     }
 
+    /// An API token with `permissions`, made by a new admin of `account` (an account's own
+    /// token, where the first admin's is a platform operator's): the token itself.
+    pub async fn account_admin_token(&self, account: &str, permissions: &[&str]) -> String {
+        let admin_role = self.builtin_role_in(&self.token, account, "admin").await;
+        let body = json!({ "login": "account-admin", "password": STRONG, "roles": [admin_role] });
+        self.post(&format!("/api/v1/accounts/{account}/users"), body).await.expect(201);
+        let admin = self.sign_in_to_with_second_factor(account, "account-admin", STRONG).await;
+        let body = json!({ "name": format!("{account} token"), "permissions": permissions });
+        let made = self.post_as(&admin, &format!("/api/v1/accounts/{account}/tokens"), body).await.json(201);
+        made["token"].as_str().expect("the new token").to_string()
+    }
+
     /// `GET …/tokens` as the first admin; returns the items.
     pub async fn list_tokens(&self) -> Vec<Value> {
         list_items(&self.get(&self.acct("tokens")).await.json(200))
