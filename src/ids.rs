@@ -35,5 +35,7 @@ typed_id!(
     PeriodId,
     InvitationId,
     QueueId,
-    TimeGroupId
+    TimeGroupId,
+    IdentityProviderId,
+    LinkedIdentityId
 );

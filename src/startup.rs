@@ -64,8 +64,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
-        let state =
-            AppState { store: store.clone(), config: Arc::new(config), secrets, sessions: Arc::default(), mail, geoip };
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            secrets,
+            sessions: Arc::default(),
+            mail,
+            geoip,
+            identity_providers: Arc::default(),
+        };
         let ops = crate::observability::Ops::new(state.clone())?;
         let metrics_listener = match state.config.metrics_bind {
             Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} for /metrics"))?),
@@ -170,6 +177,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::time_groups::api::router())
         .merge(crate::calls::api::router())
         .merge(crate::directory::api::router())
+        .merge(crate::sso::api::router())
         .merge(crate::activity::api::router())
         .split_for_parts();
     (router, api_doc::complete(openapi))

@@ -18,4 +18,6 @@ pub struct AppState {
     pub mail: Arc<crate::mail::Mailer>,
     /// Countries of addresses (`geoip.country(ip)`), for access rules and anyone else.
     pub geoip: Arc<crate::http::geoip::GeoIp>,
+    /// Identity providers' discovered configurations and keys (single sign-on).
+    pub identity_providers: Arc<crate::oidc::Providers>,
 }

@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "secrets",
     "config",
     "mail",
+    "oidc",
     "state",
     "observability",
     // Who is behind a request and what they may reach.
@@ -46,6 +47,7 @@ const ORDER: &[&str] = &[
     "me",
     "accounts",
     "directory",
+    "sso",
     // Surfaces: the console's pages, the server's assembly, the command line.
     "console",
     "startup",

@@ -28,6 +28,7 @@ mod sessions;
 mod settings;
 mod sign_in;
 mod sip_domain;
+mod sso;
 mod time;
 mod time_groups;
 mod tokens;
@@ -63,6 +64,8 @@ pub fn router() -> Router<AppState> {
         .route("/login/totp-setup", post(sign_in::steps::confirm_setup))
         .route("/login/continue", post(sign_in::steps::continue_after_codes))
         .route("/logout", post(sign_in::page::logout))
+        .route("/sso/callback", get(sso::callback))
+        .route("/sso/{account}/{provider}", get(sso::start))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
         .route("/console/users", get(users::list::list))
         .route("/console/users/bulk", post(users::bulk::run))

@@ -123,7 +123,8 @@ impl Mailer {
         self.stop.send_replace(true);
     }
 
-    /// An absolute link to a path of this server, for mail.
+    /// An absolute link to a path of this server: in mail, and the redirect URI given to
+    /// identity providers.
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.link_base)
     }

@@ -63,7 +63,7 @@ pub use caller::{Caller, ClientInfo};
 pub use permission::{BuiltinRole, Permission, RequiredPermission, perm};
 pub use scope::Scope;
 pub use session_kind::{CallerKind, SessionKind};
-pub use sign_in_step::SignInStep;
+pub use sign_in_step::{SignInMethod, SignInStep};
 
 use sqlx::Any;
 

@@ -25,3 +25,25 @@ impl SignInStep {
 }
 
 super::stored_as_text!(SignInStep, "sign-in step");
+
+/// How a sign-in proved who it is, as its challenge stores it: the later steps differ (a
+/// password change is asked only of a sign-in that used the password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    /// An account's OpenID Connect provider (single sign-on).
+    IdentityProvider,
+}
+
+impl SignInMethod {
+    pub const ALL: [SignInMethod; 2] = [SignInMethod::Password, SignInMethod::IdentityProvider];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::IdentityProvider => "sso",
+        }
+    }
+}
+
+super::stored_as_text!(SignInMethod, "sign-in method");

@@ -23,7 +23,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use crate::ids::UserId;
+use crate::ids::{IdentityProviderId, UserId};
 
 /// Sealed before owners were bound (no associated data): still opened, never written.
 const LEGACY_PREFIX: &str = "v1.";
@@ -39,6 +39,8 @@ pub enum Purpose {
     SipPassword,
     /// An authenticator's key, confirmed or being set up (the same value moves from one to the other).
     TotpSecret,
+    /// An identity provider's client secret (single sign-on).
+    ClientSecret,
 }
 
 impl Purpose {
@@ -46,29 +48,53 @@ impl Purpose {
         match self {
             Purpose::SipPassword => "sip_password",
             Purpose::TotpSecret => "totp_secret",
+            Purpose::ClientSecret => "client_secret",
         }
     }
 }
 
-/// Whose sealed value it is: sealed for one user and one purpose, it opens for no other.
+/// Whose sealed value it is: sealed for one holder and one purpose, it opens for no other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
-    pub user: UserId,
+    pub holder: Holder,
     pub purpose: Purpose,
+}
+
+/// What holds a sealed value: a user, or an account's identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    User(UserId),
+    IdentityProvider(IdentityProviderId),
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::User(id) => write!(f, "user {}", id.0),
+            Holder::IdentityProvider(id) => write!(f, "identity provider {}", id.0),
+        }
+    }
 }
 
 impl Owner {
     pub fn sip_password(user: UserId) -> Owner {
-        Owner { user, purpose: Purpose::SipPassword }
+        Owner { holder: Holder::User(user), purpose: Purpose::SipPassword }
     }
 
     pub fn totp_secret(user: UserId) -> Owner {
-        Owner { user, purpose: Purpose::TotpSecret }
+        Owner { holder: Holder::User(user), purpose: Purpose::TotpSecret }
     }
 
-    /// The associated data: `roster:user:{id}:{purpose}`.
+    pub fn client_secret(provider: IdentityProviderId) -> Owner {
+        Owner { holder: Holder::IdentityProvider(provider), purpose: Purpose::ClientSecret }
+    }
+
+    /// The associated data: `roster:user:{id}:{purpose}` (or `roster:identity_provider:…`).
     fn aad(&self) -> String {
-        format!("roster:user:{}:{}", self.user.0, self.purpose.as_str())
+        match self.holder {
+            Holder::User(user) => format!("roster:user:{}:{}", user.0, self.purpose.as_str()),
+            Holder::IdentityProvider(id) => format!("roster:identity_provider:{}:{}", id.0, self.purpose.as_str()),
+        }
     }
 }
 
@@ -146,8 +172,8 @@ impl Secrets {
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
             .map_err(|_| {
                 anyhow::anyhow!(
-                    "a sealed secret does not open with this key for user {}: was the secret key changed, or the value copied from another row?",
-                    owner.user.0
+                    "a sealed secret does not open with this key for {}: was the secret key changed, or the value copied from another row?",
+                    owner.holder
                 )
             })?;
         Ok(SecretString::from(String::from_utf8(plain).context("a sealed secret is not text")?))

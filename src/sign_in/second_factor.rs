@@ -195,6 +195,8 @@ fn progress<'a>(live: &'a Live, client: &'a ClientInfo, now: i64) -> Progress<'a
         now,
         device_hash: live.factor.device_hash.clone(),
         origin: live.record.address.clone(),
+        method: live.record.method,
+        provider_second_factor: false,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::ids::UserId;
 use crate::model::Caller;
 use crate::model::ClientInfo;
 use crate::model::user::{UserRecord, UserStatus};
-use crate::model::{AccountRecord, SignInStep};
+use crate::model::{AccountRecord, SignInMethod, SignInStep};
 use crate::passwords::change::{self, Holder};
 use crate::passwords::hashing as password;
 use crate::passwords::lockout::record_failure;
@@ -79,12 +79,18 @@ pub(crate) struct Progress<'a> {
     /// The address the password came from (a later step may come from elsewhere): what a
     /// suspicious-mode user's sign-in remembers.
     pub origin: Option<String>,
+    /// How the sign-in proved who it is: a password change is asked only after a password.
+    pub method: SignInMethod,
+    /// The identity provider vouched for a second factor the account trusts (its `amr`): Roster
+    /// asks for none of its own.
+    pub provider_second_factor: bool,
 }
 
 /// How far a sign-in has come.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Passed {
-    Password,
+    /// The password, or the identity provider's answer.
+    FirstFactor,
     SecondFactor,
 }
 
@@ -214,8 +220,10 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
         now,
         device_hash: req.device.map(token::hash),
         origin: client.address.clone(),
+        method: SignInMethod::Password,
+        provider_second_factor: false,
     };
-    let outcome = proceed(state, &mut tx, &progress, Passed::Password).await?;
+    let outcome = proceed(state, &mut tx, &progress, Passed::FirstFactor).await?;
     finish(state, tx, &progress, outcome).await
 }
 
@@ -257,13 +265,17 @@ pub(crate) async fn proceed(
     p: &Progress<'_>,
     passed: Passed,
 ) -> Result<Outcome> {
-    if passed == Passed::Password
+    if passed == Passed::FirstFactor
+        && !p.provider_second_factor
         && let Some(step) = crate::sign_in::second_factor::begin(state, tx, p).await?
     {
         return Ok(Outcome::Step(step));
     }
     let settings = &p.account.security;
-    let step_reason = if p.user.must_change_password {
+    let step_reason = if p.method != SignInMethod::Password {
+        // Signed in through the identity provider: their Roster password is not in play.
+        None
+    } else if p.user.must_change_password {
         Some("required")
     } else if change::expires_at(settings, p.user.password_changed_at, p.user.password_expiry_months)
         .is_some_and(|at| at <= Timestamp::from_ms(p.now))
@@ -299,7 +311,8 @@ pub(crate) async fn proceed(
     if p.user.failed_sign_ins > 0 || p.user.locked_until.is_some() {
         sign_in_failures::clear_after_sign_in(tx.conn(), p.user.id, p.now).await?;
     }
-    let mut signed_in = open_session(tx, &p.actor, p.account, p.user, p.kind, p.take_over, p.client, p.now).await?;
+    let mut signed_in =
+        open_session(tx, &p.actor, p.account, p.user, (p.kind, p.method), p.take_over, p.client, p.now).await?;
     signed_in.device = crate::sign_in::second_factor::remember_sign_in(state, tx, p).await?;
     Ok(Outcome::SignedIn(signed_in))
 }
@@ -327,6 +340,7 @@ pub(crate) async fn new_challenge(
             user_agent: p.client.user_agent.as_deref(),
             now: p.now,
             expires_at,
+            method: p.method,
         },
     )
     .await?;
@@ -336,7 +350,7 @@ pub(crate) async fn new_challenge(
 
 /// R33: with one session per user, a second sign-in is refused unless it takes over; the
 /// refusal is recorded, as the take-over is.
-async fn refuse_second_session(
+pub(crate) async fn refuse_second_session(
     state: &AppState,
     account: &AccountRecord,
     user: &UserRecord,
@@ -377,7 +391,7 @@ async fn open_session(
     actor: &Actor,
     account: &AccountRecord,
     user: &UserRecord,
-    kind: SessionKind,
+    (kind, method): (SessionKind, SignInMethod),
     take_over: bool,
     client: &ClientInfo,
     now: i64,
@@ -415,6 +429,9 @@ async fn open_session(
     .await?;
     let mut changes = Changes::new();
     changes.set("kind", kind.as_str());
+    if method != SignInMethod::Password {
+        changes.set("method", method.as_str());
+    }
     activity::service::record(tx.conn(), actor, "auth.sign_in", Target::user(user.id, &user.login), &changes).await?;
     let expires_at = kind.idle_limit_ms(&account.security, user).map_or(absolute, |idle| absolute.min(now + idle));
     Ok(SignedIn {
@@ -478,6 +495,8 @@ pub async fn complete_password_change(
         now,
         device_hash: pending.device_hash.clone(),
         origin: pending.address.clone(),
+        method: pending.method,
+        provider_second_factor: false,
     };
     let Outcome::SignedIn(signed_in) = proceed(state, &mut tx, &progress, Passed::SecondFactor).await? else {
         return Err(Error::Internal(anyhow::anyhow!("a completed password change asked for another step")));

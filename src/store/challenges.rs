@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::Conn;
 use crate::ids::{AccountId, UserId};
-use crate::model::{SessionKind, SignInStep};
+use crate::model::{SessionKind, SignInMethod, SignInStep};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChallengeRecord {
@@ -22,6 +22,8 @@ pub struct ChallengeRecord {
     pub expires_at: i64,
     /// The hash of the device token the sign-in presented (R30).
     pub device_hash: Option<String>,
+    /// How the sign-in proved who it is.
+    pub method: SignInMethod,
 }
 
 pub struct NewChallenge<'a> {
@@ -36,6 +38,7 @@ pub struct NewChallenge<'a> {
     pub user_agent: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
+    pub method: SignInMethod,
 }
 
 pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::Error> {
@@ -47,7 +50,8 @@ pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::
         .await?;
     sqlx::query(
         "INSERT INTO sign_in_challenges (token_hash, account_id, user_id, step, reason, session_kind, take_over, \
-         address, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         address, user_agent, created_at, expires_at, method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         RETURNING id",
     )
     .bind(c.token_hash)
     .bind(c.account.0)
@@ -60,6 +64,7 @@ pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::
     .bind(c.user_agent)
     .bind(c.now)
     .bind(c.expires_at)
+    .bind(c.method.as_str())
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)
@@ -70,7 +75,7 @@ pub async fn insert(conn: &mut Conn, c: &NewChallenge<'_>) -> Result<i64, sqlx::
 pub async fn take(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<ChallengeRecord>, sqlx::Error> {
     sqlx::query_as(
         "DELETE FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2 \
-         RETURNING id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash",
+         RETURNING id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash, method",
     )
     .bind(token_hash)
     .bind(now)
@@ -81,7 +86,7 @@ pub async fn take(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<
 /// Looks at a live challenge without using it up (a refused new password keeps it usable).
 pub async fn peek(conn: &mut Conn, token_hash: &str, now: i64) -> Result<Option<ChallengeRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash \
+        "SELECT id, account_id, user_id, step, reason, session_kind, take_over, address, user_agent, expires_at, device_hash, method \
          FROM sign_in_challenges WHERE token_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash)

@@ -32,6 +32,7 @@ pub mod session_cache;
 pub mod sessions;
 pub mod sign_in_failures;
 pub mod sql;
+pub mod sso;
 pub mod user_index;
 pub mod users;
 

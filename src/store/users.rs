@@ -219,6 +219,19 @@ pub async fn get(conn: &mut Conn, account: AccountId, id: UserId) -> Result<Opti
         .await
 }
 
+/// The account's user with this email address (`Email::key`), if any.
+pub async fn by_email_key(
+    conn: &mut Conn,
+    account: AccountId,
+    email_key: &str,
+) -> Result<Option<UserRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.account_id = $1 AND u.email_key = $2"))
+        .bind(account.0)
+        .bind(email_key)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
 /// A user found by id alone (a link that names no account).
 pub async fn by_id(conn: &mut Conn, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1"))

@@ -14,7 +14,7 @@ use crate::activity::{self, Changes, Target as EventTarget};
 use crate::clock::Timestamp;
 use crate::domain::{Email, Login};
 use crate::error::{Error, FieldIssue, Issues, Result};
-use crate::ids::{DeskId, GroupId, InvitationId, RoleId, UserId};
+use crate::ids::{AccountId, DeskId, GroupId, InvitationId, RoleId, UserId};
 use crate::model::invitation::{InvitationRecord, InvitationState};
 use crate::model::user::UserStatus;
 use crate::model::{AccountRecord, ClientInfo};
@@ -108,6 +108,24 @@ impl InvitationView {
     }
 }
 
+/// A login made from an address's local part that no user of the account has, nor any in
+/// `taken` (lower-cased; the login found is added to it).
+pub(crate) async fn free_login(
+    conn: &mut Conn,
+    account: AccountId,
+    email: &Email,
+    taken: &mut std::collections::HashSet<String>,
+) -> Result<String> {
+    // A number added to the address's name may be taken as well: asked until free.
+    let mut candidate = login_from(email, taken);
+    while !users_store::taken_values(conn, account, Unique::Login, &[candidate.to_ascii_lowercase()]).await?.is_empty()
+    {
+        taken.insert(candidate.to_ascii_lowercase());
+        candidate = login_from(email, taken);
+    }
+    Ok(candidate)
+}
+
 /// A login made from an address's local part (R1: letters, digits, `-`, `_`, `.`), not taken
 /// in `taken` (lower-cased keys), with a number added when it is.
 fn login_from(email: &Email, taken: &std::collections::HashSet<String>) -> String {
@@ -196,18 +214,7 @@ pub(crate) async fn invite_in(
     for (i, (person, email)) in req.invitees.iter().zip(&emails).enumerate() {
         let login = match &person.login {
             Some(l) => l.clone(),
-            None => {
-                // A number added to the address's name may be taken as well: asked until free.
-                let mut candidate = login_from(email, &taken);
-                while !users_store::taken_values(conn, account, Unique::Login, &[candidate.to_ascii_lowercase()])
-                    .await?
-                    .is_empty()
-                {
-                    taken.insert(candidate.to_ascii_lowercase());
-                    candidate = login_from(email, &taken);
-                }
-                candidate
-            }
+            None => free_login(conn, account, email, &mut taken).await?,
         };
         taken.insert(login.to_ascii_lowercase());
         let input = UserInput {

@@ -72,6 +72,7 @@ enum Route {
     BulkAddToQueue,
     CallSettings,
     BulkCallSettings,
+    UnlinkIdentity,
 }
 
 /// What the admin routes do with one's own id (D3).
@@ -103,8 +104,9 @@ const ACTORS: [Actor; 7] = [
 ];
 const TARGETS: [Target; 6] =
     [Target::Own, Target::Peer, Target::OtherDesk, Target::Admin, Target::Operator, Target::OtherAccount];
-const ROUTES: [Route; 27] = [
+const ROUTES: [Route; 28] = [
     Route::Patch,
+    Route::UnlinkIdentity,
     Route::QueueJoin,
     Route::BulkAddToQueue,
     Route::CallSettings,
@@ -175,6 +177,9 @@ impl Route {
             // Call settings (R38) are the user's; one's own are changed like any other field.
             Route::CallSettings => ("users.edit", 200, Allowed, 404),
             Route::BulkCallSettings => ("users.edit", 200, Allowed, 422),
+            // Unlinking an identity at a provider (issue 15): the person's next single sign-on
+            // matches by email again; one's own link is one's own to drop.
+            Route::UnlinkIdentity => ("users.edit", 204, Allowed, 404),
         };
         Spec { permission, success, on_self, unseen }
     }
@@ -265,6 +270,8 @@ struct World {
     tokens: HashMap<Actor, String>,
     consoles: HashMap<Actor, Console>,
     other_account_user: i64,
+    /// An identity provider of the first account, for the links `UnlinkIdentity` removes.
+    provider: i64,
     made: usize,
 }
 
@@ -346,6 +353,7 @@ async fn build(app: &TestApp) -> World {
         tokens: HashMap::new(),
         consoles: HashMap::new(),
         other_account_user: 0,
+        provider: 0,
         made: 0,
     };
     for (n, (actor, login, mut extra)) in profiles.into_iter().enumerate() {
@@ -364,6 +372,18 @@ async fn build(app: &TestApp) -> World {
     app.post("/api/v1/accounts", json!({ "slug": "elsewhere", "name": "Elsewhere" })).await.expect(201);
     let other = app.post("/api/v1/accounts/elsewhere/users", json!({ "login": "stranger", "password": PW })).await;
     world.other_account_user = id_of(&other.json(201));
+    // A provider row of the first account (saving one through the API discovers its issuer,
+    // which tests/api/sso.rs does against a real provider).
+    let mut tx = app.open_transaction().await;
+    tx.execute(
+        "INSERT INTO identity_providers (account_id, label, label_key, issuer, client_id, client_secret, scopes, \
+         created_at, updated_at) SELECT id, 'Matrix', 'matrix', 'https://idp.example.com', 'roster', 'sealed', \
+         'openid email', 0, 0 FROM accounts WHERE slug = 'default'",
+    )
+    .await;
+    tx.commit().await;
+    let providers = app.get(&app.acct("identity-providers")).await.json(200);
+    world.provider = providers[0]["id"].as_i64().expect("the matrix's provider");
     world
 }
 
@@ -402,6 +422,7 @@ async fn snapshot(app: &TestApp, world: &World, target: Target, id: i64) -> Valu
         u.remove("locked_until");
     }
     let rules = app.get(&format!("{path}/access-rules")).await.json(200);
+    let identities = app.get(&format!("{path}/identities")).await.json(200);
     let calls = app.get(&format!("{path}/call-settings")).await.json(200);
     let sessions: Vec<Value> =
         list_items(&app.get(&format!("{path}/sessions")).await.json(200)).iter().map(|s| s["id"].clone()).collect();
@@ -412,7 +433,7 @@ async fn snapshot(app: &TestApp, world: &World, target: Target, id: i64) -> Valu
             json!(list_items(&all).iter().filter(|m| m.to_string().contains(email)).count())
         }
     };
-    json!({ "user": user, "rules": rules, "calls": calls, "sessions": sessions, "outbox": outbox })
+    json!({ "user": user, "rules": rules, "identities": identities, "calls": calls, "sessions": sessions, "outbox": outbox })
 }
 
 /// One request; returns the status and a short body for the report.
@@ -513,10 +534,30 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
             "action": "schedule_deactivation", "target": { "ids": [id] },
             "from": app.clock.now().plus_ms(3_600_000).to_rfc3339()
         })),
+        Route::UnlinkIdentity => {
+            let link = link_identity(app, world, id).await;
+            app.req_as(token, Method::DELETE, &format!("{path}/identities/{link}"))
+        }
         _ => unreachable!(),
     };
     let resp = app.send(request).await;
     (resp.status.as_u16(), resp.text().chars().take(300).collect())
+}
+
+/// Links a new identity at the matrix's provider to the user, as a first single sign-on would
+/// (written directly: the sign-in itself is tests/api/sso.rs's); its id.
+async fn link_identity(app: &TestApp, world: &World, id: i64) -> i64 {
+    let mut tx = app.open_transaction().await;
+    tx.execute(&format!(
+        "INSERT INTO linked_identities (account_id, user_id, provider_id, issuer, subject, linked_at) \
+         SELECT u.account_id, u.id, {provider}, 'https://idp.example.com', 'sub-' || u.id || '-' || \
+         (SELECT COUNT(*) FROM linked_identities), 0 FROM users u WHERE u.id = {id}",
+        provider = world.provider
+    ))
+    .await;
+    tx.commit().await;
+    let links = app.get(&format!("{}/identities", user_path(app, world, id))).await.json(200);
+    links.as_array().and_then(|l| l.last()).and_then(|l| l["id"].as_i64()).expect("the link just made")
 }
 
 /// Signs the actor in through the API and the console; the admin answers the second factor

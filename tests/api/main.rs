@@ -88,6 +88,7 @@ mod security_settings;
 mod sessions;
 mod sip;
 mod sip_phones;
+mod sso;
 mod telephony_browser;
 mod tokens;
 mod transfer;

@@ -14,6 +14,7 @@ use crate::console::ui::{self, Field, Nav};
 use crate::console::{Pairs, first};
 use crate::error::Error;
 use crate::error::FieldIssue;
+use crate::ids::IdentityProviderId;
 use crate::model::SessionKind;
 use crate::sign_in::SignInRequest;
 use crate::sign_in::SignedIn;
@@ -53,7 +54,15 @@ pub(in crate::console) async fn login_page(
     let notice = first(&q, "signed_out")
         .map(|_| "You have signed out.")
         .or(first(&q, "reset").map(|_| "Your password was changed. Sign in with the new one."));
-    login_form(account, "", None, notice).into_response()
+    // R39: "Sign in with …" for each of the account's identity providers.
+    let providers = match crate::sso::providers::buttons(&state, account).await {
+        Ok(providers) => providers,
+        Err(e) => {
+            tracing::error!(error = ?e, "the login page could not read the account's identity providers");
+            Vec::new()
+        }
+    };
+    login_form_with(account, "", None, notice, &providers).into_response()
 }
 
 pub(in crate::console) async fn login(
@@ -272,12 +281,33 @@ pub(in crate::console) fn same_origin(headers: &HeaderMap, public_url: Option<&s
 }
 
 pub(in crate::console) fn login_form(account: &str, login: &str, error: Option<&str>, notice: Option<&str>) -> Markup {
+    login_form_with(account, login, error, notice, &[])
+}
+
+/// The sign-in page, with a button for each of the account's identity providers.
+fn login_form_with(
+    account: &str,
+    login: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+    providers: &[(IdentityProviderId, String)],
+) -> Markup {
     let body = html! {
         section.auth-card aria-labelledby="login-title" {
             h1 #login-title { "Sign in" }
             p.muted { "Manage the users of your PBX." }
             @if let Some(e) = error { (ui::alert("error", e)) }
             @if let Some(n) = notice { (ui::alert("success", n)) }
+            @if !providers.is_empty() {
+                div.sso-buttons {
+                    @for (id, label) in providers {
+                        a.button.wide.sso-button href=(format!("/sso/{}/{}", crate::http::path_segment(account), id.0)) {
+                            "Sign in with " (label)
+                        }
+                    }
+                }
+                p.muted.or-divider { "or with your login and password" }
+            }
             form method="post" action="/login" {
                 (Field::new("account", "Account", account)
                     .required()

@@ -10,6 +10,7 @@ mod console_client;
 mod database;
 mod direct;
 pub mod mmdb;
+pub mod oidc;
 mod png;
 mod raw;
 mod response;
