@@ -62,3 +62,7 @@ ALTER TABLE sign_in_challenges ADD COLUMN method TEXT NOT NULL DEFAULT 'password
 -- Who must sign in through the account's identity provider: `account` follows the account's
 -- setting, `off` never with a password, `kept` always may (a break-glass admin).
 ALTER TABLE users ADD COLUMN password_sign_in TEXT NOT NULL DEFAULT 'account';
+
+-- Whether the account's people may sign in with a password (users whose `password_sign_in` is
+-- `account`); off, they sign in through the account's identity provider.
+ALTER TABLE accounts ADD COLUMN password_sign_in INTEGER NOT NULL DEFAULT 1;

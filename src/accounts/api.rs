@@ -119,6 +119,9 @@ pub struct AccountChange {
     /// unique across accounts. Phones' digest hashes change with it, so they register again.
     #[schema(max_length = 253)]
     sip_realm: Option<String>,
+    /// Whether people sign in with a password (issue 15). Turning it off needs an enabled
+    /// identity provider and an admin whose password sign-in is `kept` (break-glass).
+    password_sign_in: Option<bool>,
 }
 
 fn double_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -156,6 +159,7 @@ async fn update_account(
         date_format: req.date_format.as_ref().map(|d| d.as_deref()),
         time_format: req.time_format.as_ref().map(|t| t.as_deref()),
         sip_realm: req.sip_realm.as_deref(),
+        password_sign_in: req.password_sign_in,
     };
     let view = super::service::update(&state, &principal, auth.account_id(), version, edit).await?;
     Ok(with_etag(StatusCode::OK, view.version, view))

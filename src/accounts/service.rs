@@ -42,6 +42,10 @@ pub struct AccountView {
     /// The SIP domain the account's phones register in and the realm of their digest
     /// authentication (the PBX directory); unique across accounts, the slug until changed.
     pub sip_realm: String,
+    /// Whether people sign in with a password (those whose own setting follows the account);
+    /// off, they use the account's identity provider, and only users marked `kept` (break-glass
+    /// admins) still use a password.
+    pub password_sign_in: bool,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip)]
@@ -61,6 +65,7 @@ impl From<AccountRecord> for AccountView {
             date_format: a.date_format,
             time_format: a.time_format,
             sip_realm: a.sip_realm,
+            password_sign_in: a.password_sign_in,
             created_at: to_rfc3339(a.created_at),
             updated_at: to_rfc3339(a.updated_at),
             version: a.version,
@@ -162,6 +167,30 @@ pub struct AccountEdit<'a> {
     pub date_format: Option<Option<&'a str>>,
     pub time_format: Option<Option<&'a str>>,
     pub sip_realm: Option<&'a str>,
+    pub password_sign_in: Option<bool>,
+}
+
+/// Password sign-in is turned off for the account only when its people have another way in (an
+/// enabled identity provider) and an admin keeps a password (D4: a break-glass admin, for when
+/// the provider is down). Checked after the change, in its transaction.
+async fn passwords_may_go(conn: &mut Conn, account: AccountId) -> Result<()> {
+    let providers = crate::store::sso::providers(conn, account).await?;
+    if !providers.iter().any(|p| p.enabled) {
+        return Err(Error::state_conflict(
+            "password_sign_in",
+            "no_identity_provider",
+            "the account has no enabled identity provider: add one before turning password sign-in off",
+        ));
+    }
+    let breakglass = crate::store::grants::count_admins_keeping_passwords(conn, account).await?;
+    if breakglass == 0 {
+        return Err(Error::LastAdmin(
+            "no active admin would keep a password: set one admin's password sign-in to `kept` (a break-glass \
+             admin) before turning it off for the account"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 pub async fn update(
@@ -217,6 +246,10 @@ pub async fn update(
     if let Some(realm) = sip_realm {
         to.sip_realm = realm.as_str().to_string();
     }
+    to.password_sign_in = edit.password_sign_in.unwrap_or(current.password_sign_in);
+    if current.password_sign_in && !to.password_sign_in {
+        passwords_may_go(conn, account).await?;
+    }
     let (new_name, new_enabled, new_limit) = (to.name.clone(), to.enabled, to.seat_limit);
     if !store::update(conn, account, &to, expected_version, now_ms()).await? {
         return Err(Error::PreconditionFailed);
@@ -230,7 +263,8 @@ pub async fn update(
         .diff("time_zone", &current.time_zone, &to.time_zone)
         .diff("date_format", &current.date_format, &to.date_format)
         .diff("time_format", &current.time_format, &to.time_format)
-        .diff("sip_realm", &current.sip_realm, &to.sip_realm);
+        .diff("sip_realm", &current.sip_realm, &to.sip_realm)
+        .diff("password_sign_in", current.password_sign_in, to.password_sign_in);
     if current.enabled != new_enabled {
         // R17: a disabled account signs nobody in, and its sessions end; the activation log
         // keeps both ways, for the whole account.

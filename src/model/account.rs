@@ -29,6 +29,10 @@ pub struct AccountRecord {
     /// The SIP domain the account's phones register in, and their digest realm (issue 14);
     /// unique across accounts, the slug until changed.
     pub sip_realm: String,
+    /// Whether its people sign in with a password (those whose own setting follows the
+    /// account); off, they sign in through its identity provider (issue 15).
+    #[sqlx(try_from = "crate::model::Flag")]
+    pub password_sign_in: bool,
 }
 
 impl AccountRecord {
@@ -60,6 +64,7 @@ impl AccountRecord {
             date_format: None,
             time_format: None,
             sip_realm: "acme".into(),
+            password_sign_in: true,
         }
     }
 }

@@ -200,6 +200,40 @@ impl UserFields {
     }
 }
 
+/// Whether a user signs in with a password (issue 15): as their account says, never (through
+/// the account's identity provider only), or always (a break-glass admin, whatever the account says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordSignIn {
+    #[default]
+    Account,
+    Off,
+    Kept,
+}
+
+impl PasswordSignIn {
+    pub const ALL: [PasswordSignIn; 3] = [PasswordSignIn::Account, PasswordSignIn::Off, PasswordSignIn::Kept];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordSignIn::Account => "account",
+            PasswordSignIn::Off => "off",
+            PasswordSignIn::Kept => "kept",
+        }
+    }
+
+    /// Whether the password signs this user in, given whether their account allows passwords.
+    pub fn allowed(self, account_allows: bool) -> bool {
+        match self {
+            PasswordSignIn::Account => account_allows,
+            PasswordSignIn::Off => false,
+            PasswordSignIn::Kept => true,
+        }
+    }
+}
+
+super::stored_as_text!(PasswordSignIn, "password sign-in");
+
 /// A user row as stored (values were validated when written).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -259,6 +293,8 @@ pub struct UserRecord {
     /// R31: every sign-in with this login answers a CAPTCHA first.
     #[sqlx(try_from = "crate::model::Flag")]
     pub captcha_required: bool,
+    /// Whether the password signs them in (single sign-on, issue 15).
+    pub password_sign_in: PasswordSignIn,
     /// The user's current or next open deactivation period (R18): out from `deactivation_from`,
     /// back at `deactivation_until` (never when `None`).
     pub deactivation_from: Option<Timestamp>,
@@ -332,6 +368,7 @@ impl UserRecord {
             console_idle_minutes: None,
             phone_idle_minutes: None,
             captcha_required: false,
+            password_sign_in: PasswordSignIn::Account,
             deactivation_from: None,
             deactivation_until: None,
             invitation_expires_at: None,

@@ -173,6 +173,9 @@ pub async fn sign_in(state: &AppState, req: SignInRequest<'_>, client: &ClientIn
     // Who is signing in, on the request's log span (`startup`), once the password is right.
     tracing::Span::current().record("account", account.slug.as_str()).record("user_id", user.id.0);
     access.after_password(state, &account, &user, req.kind, client).await?;
+    if !user.password_sign_in.allowed(account.password_sign_in) {
+        return Err(password_sign_in_off(state, &account, &user, req.kind, client).await?);
+    }
     if !req.take_over {
         refuse_second_session(state, &account, &user, req.kind, client, now).await?;
     }
@@ -346,6 +349,30 @@ pub(crate) async fn new_challenge(
     .await?;
     crate::store::second_factor::set_challenge_device(tx.conn(), id, p.device_hash.as_deref()).await?;
     Ok((challenge, id, expires_at))
+}
+
+/// Issue 15: this user signs in through the account's identity provider only. Said once the
+/// password was right (it reveals nothing a wrong guess could learn), and recorded.
+async fn password_sign_in_off(
+    state: &AppState,
+    account: &AccountRecord,
+    user: &UserRecord,
+    kind: SessionKind,
+    client: &ClientInfo,
+) -> Result<Error> {
+    let actor =
+        Actor { account: account.id, user: Some(user.id), label: user.login.clone(), address: client.address.clone() };
+    let mut tx = state.store.begin().await?;
+    tx.affects(Affects::Nothing);
+    let mut changes = Changes::new();
+    changes.set("reason", "password_sign_in_off").set("kind", kind.as_str());
+    activity::service::record(tx.conn(), &actor, "auth.sign_in_refused", Target::user(user.id, &user.login), &changes)
+        .await?;
+    tx.commit().await?;
+    metrics::counter!("roster_sign_ins_total", "outcome" => "password_sign_in_off").increment(1);
+    Ok(Error::Forbidden(
+        "password sign-in is turned off for you: sign in with your organisation's account (single sign-on)".into(),
+    ))
 }
 
 /// R33: with one session per user, a second sign-in is refused unless it takes over; the

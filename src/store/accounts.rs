@@ -8,7 +8,7 @@ use crate::model::AccountRecord;
 use crate::model::settings::SecuritySettings;
 
 const COLUMNS: &str = "id, slug, name, enabled, seat_limit, seats_self_service, created_at, updated_at, version, security, time_zone, \
-     date_format, time_format, COALESCE(sip_realm, slug) AS sip_realm";
+     date_format, time_format, COALESCE(sip_realm, slug) AS sip_realm, password_sign_in";
 
 /// Replaces the security settings if the account is still at `expected_version`.
 pub async fn set_security(
@@ -87,7 +87,8 @@ pub async fn update(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE accounts SET name = $1, enabled = $2, seat_limit = $3, seats_self_service = $4, time_zone = $5, \
-         date_format = $6, time_format = $7, updated_at = $8, version = version + 1, sip_realm = $11 \
+         date_format = $6, time_format = $7, updated_at = $8, version = version + 1, sip_realm = $11, \
+         password_sign_in = $12 \
          WHERE id = $9 AND version = $10",
     )
     .bind(&to.name)
@@ -101,6 +102,7 @@ pub async fn update(
     .bind(id.0)
     .bind(expected_version)
     .bind(&to.sip_realm)
+    .bind(to.password_sign_in)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

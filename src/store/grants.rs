@@ -260,8 +260,10 @@ pub async fn count_holders_out_of_reach(
 /// Whether `user` is one of the admins `count_signable_admins` counts.
 pub async fn is_signable_admin(conn: &mut Conn, account: AccountId, user: UserId) -> Result<bool, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT 1 FROM users u WHERE u.account_id = $1 AND u.id = $2 AND u.status = 'active' AND u.password_hash IS NOT NULL \
-           AND u.is_end_user = $3 AND u.is_company_supervisor = $3",
+        &format!(
+            "SELECT 1 FROM users u WHERE u.account_id = $1 AND u.id = $2 AND u.status = 'active' AND u.password_hash IS NOT NULL \
+             AND u.is_end_user = $3 AND u.is_company_supervisor = $3 AND {PASSWORD_SIGNS_IN}"
+        ),
     )
     .bind(account.0)
     .bind(user.0)
@@ -297,16 +299,38 @@ pub async fn covers(conn: &mut Conn, account: AccountId, seen: &Seen, user: User
 /// and not narrowed by the R40 flags (an end user's or company supervisor's rights stop at
 /// themself or their company).
 pub async fn count_signable_admins(conn: &mut Conn, account: AccountId) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND u.status = 'active' AND u.password_hash IS NOT NULL \
-           AND u.is_end_user = $2 AND u.is_company_supervisor = $2 AND u.id IN ( \
-           SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE r.account_id = $1 AND r.builtin = 'admin' \
-           UNION SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-             JOIN roles r ON r.id = gr.role_id WHERE r.account_id = $1 AND r.builtin = 'admin')",
-    )
+             AND u.is_end_user = $2 AND u.is_company_supervisor = $2 AND {PASSWORD_SIGNS_IN} AND u.id IN ({ADMINS})"
+    ))
     .bind(account.0)
     .bind(false)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)
 }
+
+/// The account's admins who sign in with a password whatever the account says (`kept`: its
+/// break-glass admins), active.
+pub async fn count_admins_keeping_passwords(conn: &mut Conn, account: AccountId) -> Result<i64, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND u.status = 'active' AND u.password_hash IS NOT NULL \
+         AND u.is_end_user = $2 AND u.is_company_supervisor = $2 AND u.password_sign_in = 'kept' AND u.id IN ({ADMINS})"
+    ))
+    .bind(account.0)
+    .bind(false)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)
+}
+
+/// The ids of the account's (`$1`) holders of the built-in Admin role, directly or through a group.
+const ADMINS: &str = "SELECT ur.user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+     WHERE r.account_id = $1 AND r.builtin = 'admin' \
+     UNION SELECT gm.user_id FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+     JOIN roles r ON r.id = gr.role_id WHERE r.account_id = $1 AND r.builtin = 'admin'";
+
+/// Whether `u`'s password signs them in (issue 15): theirs is kept, or follows an account that
+/// allows passwords. (`TRUE` is both engines' literal, SQLite's 1.)
+const PASSWORD_SIGNS_IN: &str = "(u.password_sign_in = 'kept' OR (u.password_sign_in = 'account' AND EXISTS \
+     (SELECT 1 FROM accounts a WHERE a.id = u.account_id AND a.password_sign_in = TRUE)))";

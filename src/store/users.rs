@@ -8,7 +8,9 @@ use super::grants::Seen;
 use super::sql::Sql;
 use super::{Conn, Engine};
 use crate::ids::{AccountId, UserId};
-use crate::model::user::{Assignments, Ref, TwoFactorMethod, TwoFactorMode, UserFields, UserRecord, UserStatus};
+use crate::model::user::{
+    Assignments, PasswordSignIn, Ref, TwoFactorMethod, TwoFactorMode, UserFields, UserRecord, UserStatus,
+};
 use crate::model::user_filter::{Target, UserFilter};
 
 /// What a `UserRecord` is read from.
@@ -19,7 +21,7 @@ pub(crate) const COLUMNS: &str = "u.id, u.account_id, u.login, u.email, u.first_
     u.totp_confirmed_at, \
     u.must_change_password, u.password_changed_at, u.avatar_at, u.created_at, u.updated_at, u.version, \
     u.locked_until, u.failed_sign_ins, u.password_expiry_months, u.console_idle_minutes, u.phone_idle_minutes, \
-    u.captcha_required, u.deactivation_from, u.deactivation_until, u.invitation_expires_at";
+    u.captcha_required, u.password_sign_in, u.deactivation_from, u.deactivation_until, u.invitation_expires_at";
 
 /// The things a user is linked to, each through its own join table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -708,11 +710,12 @@ pub async fn set_security_overrides(
     password_expiry_months: Option<i64>,
     console_idle_minutes: Option<i64>,
     phone_idle_minutes: Option<i64>,
+    password_sign_in: PasswordSignIn,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET password_expiry_months = $1, console_idle_minutes = $2, phone_idle_minutes = $3, \
-         updated_at = $4, version = version + 1 WHERE account_id = $5 AND id = $6",
+         password_sign_in = $7, updated_at = $4, version = version + 1 WHERE account_id = $5 AND id = $6",
     )
     .bind(password_expiry_months)
     .bind(console_idle_minutes)
@@ -720,6 +723,7 @@ pub async fn set_security_overrides(
     .bind(now)
     .bind(account.0)
     .bind(id.0)
+    .bind(password_sign_in.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

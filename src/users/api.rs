@@ -328,6 +328,7 @@ pub struct SecurityOverridesView {
     console_idle_minutes: Option<i64>,
     phone_idle_minutes: Option<i64>,
     captcha_required: bool,
+    password_sign_in: crate::model::user::PasswordSignIn,
 }
 
 impl From<&UserView> for SecurityOverridesView {
@@ -337,6 +338,7 @@ impl From<&UserView> for SecurityOverridesView {
             console_idle_minutes: v.console_idle_minutes,
             phone_idle_minutes: v.phone_idle_minutes,
             captcha_required: v.captcha_required,
+            password_sign_in: v.password_sign_in,
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct UserView {
     pub phone_idle_minutes: Option<i64>,
     /// R31: every sign-in asks this user for a CAPTCHA.
     pub captcha_required: bool,
+    /// Whether their password signs them in: `account` (as the account says), `off` (single
+    /// sign-on only) or `kept` (always: a break-glass admin).
+    pub password_sign_in: crate::model::user::PasswordSignIn,
     pub has_avatar: bool,
     /// Whether a SIP password is set; the password itself is read only through `…/sip-credentials`.
     pub has_sip_password: bool,
@@ -115,6 +118,7 @@ impl UserView {
             console_idle_minutes: r.console_idle_minutes,
             phone_idle_minutes: r.phone_idle_minutes,
             captcha_required: r.captcha_required,
+            password_sign_in: r.password_sign_in,
             id: r.id,
             display_name: r.display_name(),
             flags: r.flags(),
@@ -788,6 +792,11 @@ pub async fn set_security_overrides(
     if current.version != expected_version {
         return Err(Error::PreconditionFailed);
     }
+    let password_sign_in_changes = overrides.password_sign_in != current.password_sign_in;
+    let admins = match password_sign_in_changes {
+        true => principal::admins_before(conn, account).await?,
+        false => 0,
+    };
     store::set_security_overrides(
         conn,
         account,
@@ -795,16 +804,22 @@ pub async fn set_security_overrides(
         overrides.password_expiry_months,
         overrides.console_idle_minutes,
         overrides.phone_idle_minutes,
+        overrides.password_sign_in,
         now_ms(),
     )
     .await?;
+    if password_sign_in_changes {
+        // D4: the account keeps an admin whose password signs them in (its break-glass way in).
+        principal::keep_an_admin(conn, account, admins).await?;
+    }
     crate::store::captcha::set_required(conn, account, id, overrides.captcha_required).await?;
     let mut changes = Changes::new();
     changes
         .diff("captcha_required", current.captcha_required, overrides.captcha_required)
         .diff("password_expiry_months", current.password_expiry_months, overrides.password_expiry_months)
         .diff("console_idle_minutes", current.console_idle_minutes, overrides.console_idle_minutes)
-        .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes);
+        .diff("phone_idle_minutes", current.phone_idle_minutes, overrides.phone_idle_minutes)
+        .diff("password_sign_in", current.password_sign_in.as_str(), overrides.password_sign_in.as_str());
     if !changes.is_empty() {
         activity::service::record(
             conn,
@@ -860,6 +875,11 @@ pub struct SecurityOverrides {
     /// R31: ask for a CAPTCHA at every sign-in (whatever the account's policy); absent = no.
     #[serde(default)]
     pub captcha_required: bool,
+    /// Whether their password signs them in (single sign-on): `account` (absent: as the account
+    /// says), `off` (only through the account's identity provider) or `kept` (always: a
+    /// break-glass admin). The account keeps an admin whose password signs them in (D4).
+    #[serde(default)]
+    pub password_sign_in: crate::model::user::PasswordSignIn,
 }
 
 async fn account_settings(state: &AppState, account: AccountId) -> Result<crate::model::settings::SecuritySettings> {

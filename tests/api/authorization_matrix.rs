@@ -272,6 +272,8 @@ struct World {
     other_account_user: i64,
     /// An identity provider of the first account, for the links `UnlinkIdentity` removes.
     provider: i64,
+    /// The link the current `UnlinkIdentity` case removes (made before the case's snapshot).
+    link: i64,
     made: usize,
 }
 
@@ -288,6 +290,9 @@ async fn every_route_actor_and_target_answers_as_the_rules_say(engine: Engine) {
             for target in TARGETS {
                 cases += 1;
                 let id = target_for(&app, &mut world, actor, target).await;
+                if route == Route::UnlinkIdentity {
+                    world.link = link_identity(&app, &world, id).await;
+                }
                 let before = snapshot(&app, &world, target, id).await;
                 let got = attempt(&app, &world, actor, route, id).await;
                 let want = expected(actor, target, route);
@@ -354,6 +359,7 @@ async fn build(app: &TestApp) -> World {
         consoles: HashMap::new(),
         other_account_user: 0,
         provider: 0,
+        link: 0,
         made: 0,
     };
     for (n, (actor, login, mut extra)) in profiles.into_iter().enumerate() {
@@ -534,10 +540,7 @@ async fn attempt(app: &TestApp, world: &World, actor: Actor, route: Route, id: i
             "action": "schedule_deactivation", "target": { "ids": [id] },
             "from": app.clock.now().plus_ms(3_600_000).to_rfc3339()
         })),
-        Route::UnlinkIdentity => {
-            let link = link_identity(app, world, id).await;
-            app.req_as(token, Method::DELETE, &format!("{path}/identities/{link}"))
-        }
+        Route::UnlinkIdentity => app.req_as(token, Method::DELETE, &format!("{path}/identities/{}", world.link)),
         _ => unreachable!(),
     };
     let resp = app.send(request).await;

@@ -15,19 +15,21 @@ both_engines!(
     a_user_is_made_at_the_first_sign_in_when_the_provider_allows,
     admins_take_rosters_second_factor_unless_the_provider_is_trusted,
     providers_are_managed_by_admins_and_keep_their_secret,
+    password_sign_in_is_turned_off_keeping_a_break_glass_admin,
+    one_session_lockout_and_access_rules_hold_for_single_sign_on,
 );
 
-struct Sso {
-    provider: TestProvider,
-    id: i64,
+pub(crate) struct Sso {
+    pub provider: TestProvider,
+    pub id: i64,
 }
 
-fn person(email: &str) -> Value {
+pub(crate) fn person(email: &str) -> Value {
     json!({ "email": email, "email_verified": true, "given_name": "Alice", "family_name": "Liddell" })
 }
 
 /// A provider process that knows `users`, added to the first account with `extra` settings.
-async fn provider(app: &TestApp, users: Value, extra: Value) -> Sso {
+pub(crate) async fn provider(app: &TestApp, users: Value, extra: Value) -> Sso {
     let provider = TestProvider::start(&app.url("/sso/callback"), users).await;
     let mut body = json!({
         "label": "Acme ID", "issuer": provider.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
@@ -353,4 +355,101 @@ async fn providers_are_managed_by_admins_and_keep_their_secret(engine: Engine) {
     let page = app.anon(Method::GET, "/login?account=default").send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("Sign in with"), "{page}");
     app.get(&path).await.problem(404);
+}
+
+async fn security(app: &TestApp, id: i64, body: Value) -> crate::helpers::Resp {
+    let path = format!("{}/security", app.user_path(id));
+    let etag = app.get(&path).await.etag();
+    app.send(app.req(Method::PUT, &path).header("if-match", etag).json(&body)).await
+}
+
+async fn account_password_sign_in(app: &TestApp, on: bool) -> crate::helpers::Resp {
+    let path = format!("/api/v1/accounts/{}", app.account);
+    let etag = app.get(&path).await.etag();
+    app.send(app.req(Method::PATCH, &path).header("if-match", etag).json(&json!({ "password_sign_in": on }))).await
+}
+
+async fn password_sign_in_is_turned_off_keeping_a_break_glass_admin(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (ada, _) = app.admin_with_second_factor("ada").await;
+    let alice = app.user_with_password("alice", "correct-horse-9", json!({ "email": "alice@example.com" })).await;
+    let bob = app.user_with_password("bob", "correct-horse-9", json!({})).await;
+
+    // Not without another way in: an identity provider, and an admin who keeps a password.
+    account_password_sign_in(&app, false).await.problem_field(409, "password_sign_in", "no_identity_provider");
+    let sso = provider(&app, json!({ "a-1": person("alice@example.com") }), json!({})).await;
+    account_password_sign_in(&app, false).await.problem(409);
+    security(&app, ada, json!({ "password_sign_in": "kept" })).await.expect(200);
+    let account = account_password_sign_in(&app, false).await.json(200);
+    assert_eq!(account["password_sign_in"], false);
+
+    // Alice signs in through the provider only; the break-glass admin still has her password.
+    let refused = app.login("alice", "correct-horse-9").await.problem(403);
+    assert!(refused["detail"].as_str().unwrap().contains("single sign-on"), "{refused}");
+    let record = app.activity("action=auth.sign_in_refused").await;
+    assert_eq!(
+        (record[0]["target_id"].as_i64(), record[0]["changes"]["reason"].as_str()),
+        (Some(alice), Some("password_sign_in_off"))
+    );
+    // A wrong password is refused as any wrong password: nothing is said about the setting.
+    let wrong = app.login("alice", "not-her-password").await.problem(401);
+    assert!(!wrong.to_string().contains("single sign-on"), "{wrong}");
+    app.sign_in_with_second_factor("ada", "correct-horse-9").await;
+    sign_in(&app, &sso, "a-1").await.signed_in(&app).await;
+    // The console's sign-in says where to go instead, with the provider's button.
+    let form = [("account", "default"), ("login", "alice"), ("password", "correct-horse-9")];
+    let page = app.anon(Method::POST, "/login").form(&form).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 403);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("single sign-on") && page.contains("Sign in with Acme ID"), "{page}");
+
+    // D4: the last admin keeping a password keeps it.
+    security(&app, ada, json!({ "password_sign_in": "account" })).await.problem(409);
+
+    // Per user: the account allows passwords again, Bob alone must use the provider.
+    account_password_sign_in(&app, true).await.expect(200);
+    security(&app, bob, json!({ "password_sign_in": "off" })).await.expect(200);
+    app.login("bob", "correct-horse-9").await.problem(403);
+    app.sign_in("alice", "correct-horse-9").await;
+    let changed = app.activity("action=user.security_changed").await;
+    assert_eq!(changed[0]["changes"]["password_sign_in"], json!({ "from": "account", "to": "off" }), "{}", changed[0]);
+}
+
+async fn one_session_lockout_and_access_rules_hold_for_single_sign_on(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let alice = app.user_with_password("alice", "correct-horse-9", json!({ "email": "alice@example.com" })).await;
+    let sso = provider(&app, json!({ "a-1": person("alice@example.com") }), json!({})).await;
+
+    // R33: one session per user. A second sign-in is refused with an offer to take over, which
+    // ends the first session.
+    app.set_security(|s| s["sessions"]["one_session_per_user"] = json!(true)).await;
+    let first = sign_in(&app, &sso, "a-1").await;
+    first.signed_in(&app).await;
+    let second = sign_in(&app, &sso, "a-1").await;
+    second.refused("session_active");
+    let take_over = format!("/sso/{}/{}?take_over=1", app.account, sso.id);
+    assert!(second.body.contains(&take_over), "{}", second.body);
+    let callback = to_callback(&second.browser, &app.base, &take_over, &sso.provider, "a-1").await;
+    answer(second.browser.clone(), &app, &callback).await.signed_in(&app).await;
+    let old = first.browser.get(app.url("/console/me")).send().await.unwrap();
+    assert_ne!(old.status().as_u16(), 200, "the first session ended");
+    assert_eq!(app.activity("action=auth.session_taken_over").await.len(), 1);
+    app.set_security(|s| s["sessions"]["one_session_per_user"] = json!(false)).await;
+
+    // A user locked after failed passwords is not let in by the provider either.
+    app.set_security(|s| s["lockout"]["max_failures"] = json!(3)).await;
+    for _ in 0..3 {
+        app.login("alice", "wrong-password-1").await.problem(401);
+    }
+    sign_in(&app, &sso, "a-1").await.refused("locked");
+    app.post(&format!("{}/unlock", app.user_path(alice)), json!({})).await.expect(204);
+
+    // R35: the user's own access rules, as at a password sign-in (recorded there).
+    let path = format!("{}/access-rules", app.user_path(alice));
+    let etag = app.get(&path).await.etag();
+    let rules = json!({ "mode": "extend", "rules": [{ "action": "deny", "value": "127.0.0.1" }] });
+    app.send(app.req(Method::PUT, &path).header("if-match", etag).json(&rules)).await.expect(200);
+    sign_in(&app, &sso, "a-1").await.refused("address_denied");
+    let failed = app.activity("action=auth.sign_in_failed").await;
+    assert_eq!(failed[0]["changes"]["reason"], "address_denied", "{}", failed[0]);
 }

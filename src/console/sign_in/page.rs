@@ -106,6 +106,12 @@ pub(in crate::console) async fn login(
         Err(Error::SessionActive(message)) => {
             (StatusCode::CONFLICT, take_over_form(account, login, &message)).into_response()
         }
+        // Issue 15: the password was right, but this user signs in through the identity provider.
+        Err(Error::Forbidden(message)) => {
+            let providers = crate::sso::providers::buttons(&state, account).await.unwrap_or_default();
+            let message = ui::sentence(&message);
+            (StatusCode::FORBIDDEN, login_form_with(account, login, Some(&message), None, &providers)).into_response()
+        }
         Err(Error::TooManyAttempts(seconds)) => {
             let message =
                 format!("Too many failed sign-ins from your address. Try again in {} minutes.", seconds.div_ceil(60));

@@ -13,8 +13,9 @@ use crate::console::ui::{self, Nav};
 use crate::console::{Pairs, first};
 use crate::error::{Error, FieldIssue};
 use crate::ids::UserId;
+use crate::model::AccountRecord;
 use crate::model::settings::IDLE_MINUTES;
-use crate::model::settings::SecuritySettings;
+use crate::model::user::PasswordSignIn;
 use crate::state::AppState;
 use crate::users::service::{self, SecurityOverrides, UserView};
 
@@ -24,6 +25,7 @@ struct Values {
     console: String,
     phone: String,
     captcha_required: bool,
+    password_sign_in: String,
     version: i64,
 }
 
@@ -35,6 +37,7 @@ impl Values {
             console: text(u.console_idle_minutes),
             phone: text(u.phone_idle_minutes),
             captcha_required: u.captcha_required,
+            password_sign_in: u.password_sign_in.as_str().to_string(),
             version: u.version,
         }
     }
@@ -46,6 +49,7 @@ impl Values {
             console: text("console_idle_minutes"),
             phone: text("phone_idle_minutes"),
             captcha_required: first(form, "captcha_required").is_some(),
+            password_sign_in: first(form, "password_sign_in").unwrap_or("account").to_string(),
             version: first(form, "version").and_then(|v| v.parse().ok()).unwrap_or(0),
         }
     }
@@ -81,12 +85,17 @@ impl Values {
         };
         let console = minutes("console_idle_minutes", &self.console);
         let phone = minutes("phone_idle_minutes", &self.phone);
+        let password_sign_in = PasswordSignIn::try_from(self.password_sign_in.clone()).unwrap_or_else(|_| {
+            issues.push(FieldIssue::new("password_sign_in", "invalid", "choose one from the list"));
+            PasswordSignIn::Account
+        });
         if issues.is_empty() {
             Ok(SecurityOverrides {
                 password_expiry_months: expiry,
                 console_idle_minutes: console,
                 phone_idle_minutes: phone,
                 captcha_required: self.captcha_required,
+                password_sign_in,
             })
         } else {
             Err(issues)
@@ -114,13 +123,23 @@ pub(in crate::console) async fn page(
         (ui::page_head(&title, Some("Password expiry and inactivity timeouts for this user; blank follows the account's settings."),
             html! { @if offers.access_rules { a.button.subtle href=(format!("/console/users/{id}/access-rules")) { "Access rules" } } }))
         @if saved { (ui::alert("success", "The user's security settings were saved.")) }
-        (form(&view, &account.security, &Values::from_view(&view), &[], None))
+        (form(&view, &account, &Values::from_view(&view), &[], None))
     };
     Ok(user.page(Nav::Users, &title, body))
 }
 
-fn form(u: &UserView, settings: &SecuritySettings, v: &Values, issues: &[FieldIssue], top: Option<Markup>) -> Markup {
+fn form(u: &UserView, account: &AccountRecord, v: &Values, issues: &[FieldIssue], top: Option<Markup>) -> Markup {
+    let settings = &account.security;
     let id = u.id.0;
+    let account_passwords = match account.password_sign_in {
+        true => "Account default (with a password, or the organisation's sign-in)",
+        false => "Account default (the organisation's sign-in only)",
+    };
+    let password_options = [
+        ("account".to_string(), account_passwords.to_string()),
+        ("off".to_string(), "Only through the organisation's sign-in (single sign-on)".to_string()),
+        ("kept".to_string(), "Always with a password too (a break-glass admin)".to_string()),
+    ];
     let account_expiry = match settings.password_policy.expiry_months {
         None => "never".to_string(),
         Some(1) => "1 month".to_string(),
@@ -145,6 +164,8 @@ fn form(u: &UserView, settings: &SecuritySettings, v: &Values, issues: &[FieldIs
             (minutes_field("phone_idle_minutes", "Phone inactivity timeout (minutes)", &v.phone,
                 &format!("Blank: the account's {} minutes. Between {} and {}.", sessions.phone_idle_minutes, IDLE_MINUTES.start(), IDLE_MINUTES.end()), issues))
             (crate::console::captcha::user_flag(v.captcha_required))
+            (select_field("password_sign_in", "Password sign-in", &v.password_sign_in, &password_options,
+                "Whether this user may sign in with a password besides the account's identity provider. Keep one admin's password for when the provider is down.", issues))
             div.form-actions {
                 button.button.primary type="submit" { "Save" }
                 a.button.subtle href=(format!("/console/users/{id}/edit")) { "Cancel" }
@@ -231,18 +252,15 @@ pub(in crate::console) async fn save(
     let overrides = match values.parse() {
         Ok(o) => o,
         Err(issues) => {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                self::form(&view, &account.security, &values, &issues, None),
-            )
-                .into_response());
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account, &values, &issues, None)).into_response()
+            );
         }
     };
     match service::set_security_overrides(&state, &principal, UserId(id), overrides, values.version).await {
         Ok(_) => Ok(go(user.htmx, &format!("/console/users/{id}/security?notice=saved"))),
         Err(Error::Validation(issues)) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account.security, &values, &issues, None))
-                .into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&view, &account, &values, &issues, None)).into_response())
         }
         Err(Error::PreconditionFailed) => {
             let stale = html! {
@@ -252,7 +270,7 @@ pub(in crate::console) async fn save(
                     " to see their changes, then make yours again."
                 }
             };
-            Ok((StatusCode::PRECONDITION_FAILED, self::form(&view, &account.security, &values, &[], Some(stale)))
+            Ok((StatusCode::PRECONDITION_FAILED, self::form(&view, &account, &values, &[], Some(stale)))
                 .into_response())
         }
         Err(err) => Err(user.fail(err)),
