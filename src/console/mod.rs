@@ -29,6 +29,7 @@ mod settings;
 mod sign_in;
 mod sip_domain;
 mod sso;
+mod sso_settings;
 mod time;
 mod time_groups;
 mod tokens;
@@ -88,6 +89,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/users/{id}/avatar/remove", post(users::avatar::remove))
         .route("/console/users/{id}/two-factor", get(users::two_factor::confirm_page).post(users::two_factor::apply))
         .route("/console/users/{id}/security", get(users::security::page).post(users::security::save))
+        .route("/console/users/{id}/identities/{link}/unlink", post(users::identities::unlink))
         .route("/console/users/{id}/sessions", get(sessions::user_sessions))
         .route("/console/users/{id}/sessions/end-all", post(sessions::end_all))
         .route("/console/users/{id}/sessions/{session}/end", post(sessions::end_user_session))
@@ -136,6 +138,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/settings/security", get(settings::page).post(settings::save))
         .route("/console/settings/display", get(display::page).post(display::save))
         .route("/console/settings/sip", get(sip_domain::page).post(sip_domain::save))
+        .route("/console/settings/sso", get(sso_settings::list))
+        .route("/console/settings/sso/new", get(sso_settings::new_page).post(sso_settings::create))
+        .route("/console/settings/sso/password-sign-in", post(sso_settings::save_password_sign_in))
+        .route("/console/settings/sso/{id}", get(sso_settings::edit_page).post(sso_settings::update))
+        .route("/console/settings/sso/{id}/delete", post(sso_settings::delete))
         .route("/console/settings/access-rules", get(access_rules::account_page).post(access_rules::account_save))
         .route("/console/users/{id}/access-rules", get(access_rules::user_page).post(access_rules::user_save))
         .route("/console/tokens", get(tokens::page).post(tokens::create))

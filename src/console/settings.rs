@@ -205,6 +205,7 @@ pub(super) async fn page(
                 a.button.subtle href="/console/settings/display" { "Time display" }
                 a.button.subtle href="/console/settings/calls" { "Call settings" }
                 a.button.subtle href="/console/settings/sip" { "SIP domain" }
+                a.button.subtle href="/console/settings/sso" { "Single sign-on" }
             }))
         @if saved { (ui::alert("success", "The security settings were saved.")) }
         @if !editable {

@@ -702,28 +702,33 @@ pub async fn sign_in_state(conn: &mut Conn, id: UserId) -> Result<Option<SignInS
         .await
 }
 
+/// A user's own security settings, as written (`None`: the account's).
+pub struct SecurityFields {
+    pub password_expiry_months: Option<i64>,
+    pub console_idle_minutes: Option<i64>,
+    pub phone_idle_minutes: Option<i64>,
+    pub password_sign_in: PasswordSignIn,
+}
+
 /// Per-user overrides of the account's security settings (R24, R34).
 pub async fn set_security_overrides(
     conn: &mut Conn,
     account: AccountId,
     id: UserId,
-    password_expiry_months: Option<i64>,
-    console_idle_minutes: Option<i64>,
-    phone_idle_minutes: Option<i64>,
-    password_sign_in: PasswordSignIn,
+    o: &SecurityFields,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET password_expiry_months = $1, console_idle_minutes = $2, phone_idle_minutes = $3, \
          password_sign_in = $7, updated_at = $4, version = version + 1 WHERE account_id = $5 AND id = $6",
     )
-    .bind(password_expiry_months)
-    .bind(console_idle_minutes)
-    .bind(phone_idle_minutes)
+    .bind(o.password_expiry_months)
+    .bind(o.console_idle_minutes)
+    .bind(o.phone_idle_minutes)
     .bind(now)
     .bind(account.0)
     .bind(id.0)
-    .bind(password_sign_in.as_str())
+    .bind(o.password_sign_in.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -801,10 +801,12 @@ pub async fn set_security_overrides(
         conn,
         account,
         id,
-        overrides.password_expiry_months,
-        overrides.console_idle_minutes,
-        overrides.phone_idle_minutes,
-        overrides.password_sign_in,
+        &store::SecurityFields {
+            password_expiry_months: overrides.password_expiry_months,
+            console_idle_minutes: overrides.console_idle_minutes,
+            phone_idle_minutes: overrides.phone_idle_minutes,
+            password_sign_in: overrides.password_sign_in,
+        },
         now_ms(),
     )
     .await?;

@@ -89,6 +89,8 @@ mod sessions;
 mod sip;
 mod sip_phones;
 mod sso;
+mod sso_browser;
+mod sso_console;
 mod telephony_browser;
 mod tokens;
 mod transfer;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -220,6 +220,7 @@ pub(in crate::console) async fn edit_page(
     State(state): State<AppState>,
     user: ConsoleUser,
     Path(id): Path<i64>,
+    Query(q): Query<Pairs>,
 ) -> Result<Response, Failure> {
     let account = user.allow(&state, Permission::UsersEdit).await?;
     let principal = user.principal(&account, Permission::UsersEdit);
@@ -240,7 +241,9 @@ pub(in crate::console) async fn edit_page(
     let mode = Mode::Edit { id };
     let form = ff::user_form(&user, &catalog, &Values::from_view(&view), &[], &mode, None);
     let title = format!("Edit {}", view.login);
-    Ok(user.page(Nav::Users, &title, page(&form, &title, Some((id, &offers)))))
+    let identities = super::identities::section(&state, &user, &principal, view.id, first(&q, "notice")).await?;
+    let body = html! { (page(&form, &title, Some((id, &offers)))) (identities) };
+    Ok(user.page(Nav::Users, &title, body))
 }
 
 /// The page around the form; for an existing user, the actions the viewer may take on them.

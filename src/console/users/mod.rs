@@ -9,6 +9,7 @@ pub(super) mod avatar;
 pub(super) mod bulk;
 pub(crate) mod form;
 pub(crate) mod form_fields;
+pub(super) mod identities;
 pub(super) mod invite;
 pub(super) mod list;
 pub(super) mod offers;
