@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// so that load balancers stop sending requests first (default 0).
     #[arg(long, env = "ROSTER_DRAIN_SECONDS")]
     pub drain_seconds: Option<u64>,
+    /// Accept identity providers whose issuer is `http://` on this machine's loopback address
+    /// (a provider running beside Roster, for trials). Off: issuers are https only.
+    #[arg(long, env = "ROSTER_SSO_HTTP_LOOPBACK")]
+    pub sso_http_loopback: Option<bool>,
 }
 
 fn secret(value: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
@@ -116,6 +120,7 @@ struct FileConfig {
     metrics_token: Option<secrecy::SecretString>,
     metrics_bind: Option<SocketAddr>,
     drain_seconds: Option<u64>,
+    sso_http_loopback: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +148,8 @@ pub struct Config {
     pub metrics_bind: Option<SocketAddr>,
     /// How long shutdown serves on as not ready before closing.
     pub drain_seconds: u64,
+    /// Identity providers may have an `http://` issuer on the loopback address (`--sso-http-loopback`).
+    pub sso_http_loopback: bool,
     /// The time scheduled deactivations follow: the system's, or a test's (`Clock::manual`).
     pub clock: crate::clock::Clock,
 }
@@ -192,6 +199,7 @@ impl Config {
             metrics_token: serve.metrics_token.clone().or(file.metrics_token),
             metrics_bind: serve.metrics_bind.or(file.metrics_bind),
             drain_seconds: serve.drain_seconds.or(file.drain_seconds).unwrap_or(0),
+            sso_http_loopback: serve.sso_http_loopback.or(file.sso_http_loopback).unwrap_or(false),
             clock: crate::clock::Clock::system(),
         })
     }
@@ -215,6 +223,7 @@ impl Config {
             metrics_token: None,
             metrics_bind: None,
             drain_seconds: 0,
+            sso_http_loopback: false,
             clock: crate::clock::Clock::system(),
         }
     }

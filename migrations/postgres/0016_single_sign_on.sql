@@ -39,7 +39,8 @@ CREATE TABLE linked_identities (
     last_used_at  BIGINT
 );
 CREATE UNIQUE INDEX linked_identities_subject_unique ON linked_identities (account_id, issuer, subject);
-CREATE INDEX linked_identities_user ON linked_identities (user_id);
+-- One person per user and issuer: a user linked at a provider is not linked to a second person there.
+CREATE UNIQUE INDEX linked_identities_user_unique ON linked_identities (account_id, user_id, issuer);
 
 -- A sign-in sent to a provider and not back yet: found by the hash of its `state`, bound to
 -- the browser that started it, used once.

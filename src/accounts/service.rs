@@ -174,6 +174,9 @@ pub struct AccountEdit<'a> {
 /// enabled identity provider) and an admin keeps a password (D4: a break-glass admin, for when
 /// the provider is down). Checked after the change, in its transaction.
 async fn passwords_may_go(conn: &mut Conn, account: AccountId) -> Result<()> {
+    // The account's guard, as every D4 check takes it: a user's own password sign-in changed
+    // meanwhile waits for this transaction, and counts after it.
+    crate::store::grants::lock_account(conn, account).await?;
     let providers = crate::store::sso::providers(conn, account).await?;
     if !providers.iter().any(|p| p.enabled) {
         return Err(Error::state_conflict(
@@ -247,6 +250,10 @@ pub async fn update(
         to.sip_realm = realm.as_str().to_string();
     }
     to.password_sign_in = edit.password_sign_in.unwrap_or(current.password_sign_in);
+    if to.password_sign_in != current.password_sign_in && !principal.admin {
+        // Who signs in how is the identity providers' business: admins only (docs/delegation.md).
+        return Err(Error::Forbidden("only the account's admins turn password sign-in on or off".into()));
+    }
     if current.password_sign_in && !to.password_sign_in {
         passwords_may_go(conn, account).await?;
     }

@@ -16,8 +16,14 @@ use crate::ids::IdentityProviderId;
 use crate::sso::sign_in::{self, Callback, Refusal};
 use crate::state::AppState;
 
-/// The cookie that binds a sign-in sent to a provider to the browser that sent it.
-const BROWSER_COOKIE: &str = "roster_sso";
+/// The cookie that binds a sign-in sent to a provider to the browser that sent it. Behind https
+/// it is a `__Host-` cookie, which a sibling subdomain cannot plant.
+fn browser_cookie(state: &AppState) -> &'static str {
+    match state.config.secure_cookies() {
+        true => "__Host-roster_sso",
+        false => "roster_sso",
+    }
+}
 
 /// `GET /sso/{account}/{provider}`: off to the provider (`?take_over=1`: ending the user's
 /// other session, R33).
@@ -31,15 +37,14 @@ pub(in crate::console) async fn start(
         return refused_page(&Refusal::unknown(&account)).into_response();
     };
     let take_over = first(&q, "take_over").is_some();
-    // One value per browser, kept across sign-ins: two tabs signing in at once both come back.
-    let browser = jar.get(BROWSER_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() >= 32);
-    match sign_in::start(&state, &account, provider, take_over, browser).await {
+    // A new value each time, never one the request brought (which someone else may have set).
+    match sign_in::start(&state, &account, provider, take_over).await {
         Ok(Ok(started)) => {
-            let cookie = Cookie::build((BROWSER_COOKIE, started.browser))
+            let cookie = Cookie::build((browser_cookie(&state), started.browser))
                 .http_only(true)
                 // Lax: the provider's redirect back is a top-level GET, which brings it.
                 .same_site(SameSite::Lax)
-                .path("/sso")
+                .path("/")
                 .secure(state.config.secure_cookies())
                 .max_age(time::Duration::minutes(10));
             (jar.add(cookie), Redirect::to(&started.url)).into_response()
@@ -66,7 +71,7 @@ pub(in crate::console) async fn callback(
         error_description: first(&q, "error_description"),
         iss: first(&q, "iss"),
     };
-    let browser = jar.get(BROWSER_COOKIE).map(|c| c.value().to_string());
+    let browser = jar.get(browser_cookie(&state)).map(|c| c.value().to_string());
     match sign_in::finish(&state, &back, browser.as_deref(), &client).await {
         Ok(Ok((outcome, account))) => super::sign_in::steps::outcome(&state, jar, &account, outcome).await,
         Ok(Err(refusal)) => (jar, refused_page(&refusal)).into_response(),

@@ -242,6 +242,7 @@ struct Parsed {
 
 async fn parse(
     conn: &mut Conn,
+    http_loopback: bool,
     principal: &Principal,
     input: &ProviderInput,
     current: Option<&ProviderRecord>,
@@ -257,7 +258,7 @@ async fn parse(
         }
     };
     let issuer = match (&input.issuer, current) {
-        (Some(i), _) => match parse_issuer(i) {
+        (Some(i), _) => match parse_issuer(i, http_loopback) {
             Ok(i) => Some(i),
             Err(message) => {
                 issues.add("issuer", "invalid", message);
@@ -286,6 +287,11 @@ async fn parse(
             None
         }
     };
+    let issuer_changes = current.is_some_and(|c| issuer.as_deref().is_some_and(|i| i != c.issuer));
+    if issuer_changes && input.client_secret.is_none() {
+        // The old secret is not sent to another provider.
+        issues.add("client_secret", "required", "is required when the issuer changes");
+    }
     let client_secret = match &input.client_secret {
         Some(secret) => {
             let s = secret.expose_secret();
@@ -388,15 +394,15 @@ async fn parse(
 }
 
 /// An issuer URL: `https://…` (or `http://` on this machine's loopback address, for a provider
-/// running beside Roster), without query, fragment or credentials. Kept as written: the provider
-/// must report exactly this issuer.
-fn parse_issuer(input: &str) -> std::result::Result<String, String> {
+/// running beside Roster, when the server allows it: `--sso-http-loopback`), without query,
+/// fragment or credentials. Kept as written: the provider must report exactly this issuer.
+fn parse_issuer(input: &str, http_loopback: bool) -> std::result::Result<String, String> {
     let text = input.trim();
     let url = url::Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if loopback && http_loopback => {}
         _ => return Err("must be an https:// URL".into()),
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
@@ -450,6 +456,21 @@ fn changes_of(p: &Parsed, before: Option<&ProviderRecord>) -> Changes {
     changes
 }
 
+/// With password sign-in off for the account, its people sign in through its providers: the
+/// last enabled one is not disabled or deleted (checked after the change, in its transaction).
+async fn keep_a_way_in(conn: &mut Conn, account: AccountId) -> Result<()> {
+    let record = crate::store::accounts::by_id(conn, account).await?.ok_or(Error::NotFound("account"))?;
+    if record.password_sign_in || store::providers(conn, account).await?.iter().any(|p| p.enabled) {
+        return Ok(());
+    }
+    Err(Error::state_conflict(
+        "enabled",
+        "password_sign_in_off",
+        "password sign-in is off for the account, and this is its last enabled identity provider: turn password \
+         sign-in on first",
+    ))
+}
+
 /// The provider's configuration must be discoverable before it is saved: a typo in the issuer
 /// is told now, not at someone's first sign-in.
 async fn check_discovery(state: &AppState, issuer: &str) -> Result<()> {
@@ -469,7 +490,7 @@ pub async fn create(
     may_manage(principal)?;
     let account = principal.account();
     let mut conn = state.store.read().await?;
-    let p = parse(&mut conn, principal, &input, None).await?;
+    let p = parse(&mut conn, state.config.sso_http_loopback, principal, &input, None).await?;
     drop(conn);
     check_discovery(state, &p.issuer).await?;
     let secret = p.client_secret.as_ref().expect("required when adding");
@@ -525,7 +546,7 @@ pub async fn update(
     let account = principal.account();
     let mut conn = state.store.read().await?;
     let current = store::provider(&mut conn, account, id).await?.ok_or(Error::NotFound("identity provider"))?;
-    let p = parse(&mut conn, principal, &input, Some(&current)).await?;
+    let p = parse(&mut conn, state.config.sso_http_loopback, principal, &input, Some(&current)).await?;
     drop(conn);
     if p.issuer != current.issuer {
         check_discovery(state, &p.issuer).await?;
@@ -545,6 +566,7 @@ pub async fn update(
             None => Err(Error::NotFound("identity provider")),
         };
     }
+    keep_a_way_in(conn, account).await?;
     let target = Target { kind: "identity_provider", id: Some(id.0), label: &p.label };
     activity::record(conn, &principal.actor, "identity_provider.updated", target, &changes_of(&p, Some(&current)))
         .await?;
@@ -563,10 +585,29 @@ pub async fn delete(state: &AppState, principal: &Principal, id: IdentityProvide
     let conn = tx.conn();
     let current = store::provider(conn, account, id).await?.ok_or(Error::NotFound("identity provider"))?;
     let links = store::delete_provider(conn, account, id).await?;
+    keep_a_way_in(conn, account).await?;
     let mut changes = Changes::new();
     changes.set("label", &current.label).set("issuer", &current.issuer).set("links_removed", links);
     let target = Target { kind: "identity_provider", id: Some(id.0), label: &current.label };
     activity::record(conn, &principal.actor, "identity_provider.deleted", target, &changes).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_issuer;
+
+    #[test]
+    fn an_issuer_is_https_or_an_allowed_loopback_http() {
+        assert_eq!(parse_issuer(" https://accounts.google.com ", false).as_deref(), Ok("https://accounts.google.com"));
+        assert!(parse_issuer("https://login.microsoftonline.com/tenant/v2.0", false).is_ok());
+        assert!(parse_issuer("http://127.0.0.1:8080", false).is_err(), "http only when the server allows it");
+        assert!(parse_issuer("http://127.0.0.1:8080", true).is_ok());
+        assert!(parse_issuer("http://idp.example.com", true).is_err(), "never http beyond the loopback");
+        assert!(parse_issuer("ftp://example.com", true).is_err());
+        assert!(parse_issuer("https://example.com/?tenant=1", false).is_err());
+        assert!(parse_issuer("https://user:pw@example.com", false).is_err());
+        assert!(parse_issuer("not a url", false).is_err());
+    }
 }

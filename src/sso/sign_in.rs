@@ -33,7 +33,15 @@ const AT_PROVIDER_MS: i64 = 10 * 60_000;
 /// The `amr` values (RFC 8176) that name a factor besides a password: with the account's
 /// consent, such a sign-in is not asked for Roster's own second factor.
 const SECOND_FACTORS: &[&str] =
-    &["mfa", "otp", "hwk", "swk", "sms", "tel", "sc", "pop", "fpt", "face", "iris", "retina", "vbm"];
+    &["otp", "hwk", "swk", "sms", "tel", "sc", "pop", "fpt", "face", "iris", "retina", "vbm"];
+
+/// Whether the provider's `amr` says the person passed more than one factor: `mfa`, or two
+/// different methods of which one is a second factor (`otp` alone may be a passwordless first
+/// factor).
+fn names_a_second_factor(methods: &[String]) -> bool {
+    let distinct: HashSet<&str> = methods.iter().map(String::as_str).collect();
+    distinct.contains("mfa") || (distinct.len() >= 2 && distinct.iter().any(|m| SECOND_FACTORS.contains(m)))
+}
 
 /// Why a single sign-on was refused: the activity log's reason and what the person is told.
 #[derive(Debug, Clone)]
@@ -67,8 +75,8 @@ impl Refusal {
     }
 }
 
-/// A sign-in on its way to the provider: the browser goes to `url`, keeping `browser` (the one
-/// it brought, or a new one) in a cookie that the way back must bring.
+/// A sign-in on its way to the provider: the browser goes to `url`, keeping `browser` in a
+/// cookie that the way back must bring.
 pub struct Started {
     pub url: String,
     pub browser: String,
@@ -96,7 +104,6 @@ pub async fn start(
     account_slug: &str,
     provider: IdentityProviderId,
     take_over: bool,
-    browser: Option<String>,
 ) -> Result<std::result::Result<Started, Refusal>> {
     let unknown = || Refusal::unknown(account_slug);
     let mut conn = state.store.read().await?;
@@ -117,7 +124,7 @@ pub async fn start(
             return Ok(Err(Refusal::new(e.reason(), UNREACHABLE).in_account(&account.slug)));
         }
     };
-    let browser = browser.unwrap_or_else(token::new_token);
+    let browser = token::new_token();
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
@@ -216,6 +223,15 @@ pub async fn finish(
         }
     };
     attempt.identity = Some(identity.clone());
+    if let Some(address) = &client.address {
+        let mut conn = state.store.read().await?;
+        let blocked = crate::store::sign_in_failures::address_blocked_until(&mut conn, address, now).await?;
+        drop(conn);
+        if blocked.is_some() {
+            let message = "Too many failed sign-ins from your address. Try again later.";
+            return attempt.refused(refuse("address_blocked", message)).await;
+        }
+    }
     if !account.enabled {
         return attempt.refused(refuse("account_disabled", DISABLED)).await;
     }
@@ -280,13 +296,31 @@ pub async fn finish(
             }
         }
     }
+    if user.is_none() {
+        // R35: someone made a user at this sign-in comes from where the account's rules allow
+        // (a new user has no rules of their own yet).
+        let label = identity.email.clone().unwrap_or_else(|| identity.subject.clone());
+        let gate =
+            crate::sign_in::gate::before_password(state, Some(&account), None, &label, SessionKind::Console, client)
+                .await;
+        match gate {
+            Ok(_) => {}
+            Err(Error::AddressDenied(message)) => return Ok(Err(refuse("address_denied", &message))),
+            Err(e) => return Err(e),
+        }
+    }
     let mut tx = state.store.begin().await?;
     tx.affects(Affects::Nothing);
     let user = match user {
         Some(user) => {
             match &link {
                 Some(link) => store::touch_link(tx.conn(), link.id, now).await?,
-                None => self::link(tx.conn(), &attempt, &user, now).await?,
+                None => {
+                    if let Err(refusal) = self::link(tx.conn(), &attempt, &user, now).await? {
+                        drop(tx);
+                        return attempt.refused(refusal.in_account(&account.slug)).await;
+                    }
+                }
             }
             user
         }
@@ -301,7 +335,7 @@ pub async fn finish(
             }
         },
     };
-    let trusted = record.trust_second_factor && identity.methods.iter().any(|m| SECOND_FACTORS.contains(&m.as_str()));
+    let trusted = record.trust_second_factor && names_a_second_factor(&identity.methods);
     let progress = Progress {
         actor: Actor {
             account: account.id,
@@ -439,10 +473,17 @@ impl Attempt<'_> {
     }
 }
 
-/// Links the provider's person to the user found by email (`auth.sso_linked`).
-async fn link(conn: &mut Conn, attempt: &Attempt<'_>, user: &UserRecord, now: i64) -> Result<()> {
+/// Links the provider's person to the user found by email (`auth.sso_linked`). Two sign-ins
+/// racing to link (the same person twice, or two people to one user) meet the unique indexes:
+/// the second is refused as `already_linked`.
+async fn link(
+    conn: &mut Conn,
+    attempt: &Attempt<'_>,
+    user: &UserRecord,
+    now: i64,
+) -> Result<std::result::Result<(), Refusal>> {
     let identity = attempt.identity.as_ref().expect("verified before linking");
-    store::insert_link(
+    let inserted = store::insert_link(
         conn,
         &NewLink {
             account: attempt.account.id,
@@ -454,11 +495,22 @@ async fn link(conn: &mut Conn, attempt: &Attempt<'_>, user: &UserRecord, now: i6
             now,
         },
     )
-    .await?;
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+            return Ok(Err(Refusal::new(
+                "already_linked",
+                "The user with your email address was just linked to an identity at this sign-in service. \
+                 Try again, or ask your administrator.",
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let actor = Actor { user: Some(user.id), label: user.login.clone(), ..attempt.actor() };
     activity::service::record(conn, &actor, "auth.sso_linked", Target::user(user.id, &user.login), &attempt.changes())
         .await?;
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Makes the user the provider vouched for (the provider allows it), with its roles and desks,
@@ -511,7 +563,9 @@ async fn create(
         &changes,
     )
     .await?;
-    link(conn, &created, &user, now).await?;
+    if let Err(refusal) = link(conn, &created, &user, now).await? {
+        return Ok(Err(refusal));
+    }
     Ok(Ok(user))
 }
 
@@ -561,4 +615,25 @@ fn provider_settings<'a>(settings: &'a Settings, redirect_uri: &'a str) -> Provi
 /// Opens a provider's client secret.
 pub(crate) fn open_secret(state: &AppState, record: &ProviderRecord) -> Result<secrecy::SecretString> {
     state.secrets.open(Owner::client_secret(record.id), &record.client_secret).map_err(Error::Internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(m: &[&str]) -> Vec<String> {
+        m.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn only_more_than_one_factor_counts_as_a_second_factor() {
+        assert!(names_a_second_factor(&methods(&["pwd", "mfa"])));
+        assert!(names_a_second_factor(&methods(&["mfa"])));
+        assert!(names_a_second_factor(&methods(&["pwd", "otp"])));
+        assert!(names_a_second_factor(&methods(&["hwk", "pin"])));
+        assert!(!names_a_second_factor(&methods(&["otp"])), "a one-time code alone may be the only factor");
+        assert!(!names_a_second_factor(&methods(&["pwd"])));
+        assert!(!names_a_second_factor(&methods(&["pwd", "pwd"])));
+        assert!(!names_a_second_factor(&methods(&[])));
+    }
 }

@@ -793,6 +793,11 @@ pub async fn set_security_overrides(
         return Err(Error::PreconditionFailed);
     }
     let password_sign_in_changes = overrides.password_sign_in != current.password_sign_in;
+    if password_sign_in_changes && !principal.admin {
+        // Exempting someone from the identity provider (or holding them to it) is the
+        // providers' business: admins only (docs/delegation.md).
+        return Err(Error::Forbidden("only the account's admins change how a user signs in (password_sign_in)".into()));
+    }
     let admins = match password_sign_in_changes {
         true => principal::admins_before(conn, account).await?,
         false => 0,

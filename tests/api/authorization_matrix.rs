@@ -553,8 +553,8 @@ async fn link_identity(app: &TestApp, world: &World, id: i64) -> i64 {
     let mut tx = app.open_transaction().await;
     tx.execute(&format!(
         "INSERT INTO linked_identities (account_id, user_id, provider_id, issuer, subject, linked_at) \
-         SELECT u.account_id, u.id, {provider}, 'https://idp.example.com', 'sub-' || u.id || '-' || \
-         (SELECT COUNT(*) FROM linked_identities), 0 FROM users u WHERE u.id = {id}",
+         SELECT u.account_id, u.id, {provider}, 'https://idp.example.com/' || (SELECT COUNT(*) FROM linked_identities), \
+         'sub-' || u.id, 0 FROM users u WHERE u.id = {id}",
         provider = world.provider
     ))
     .await;

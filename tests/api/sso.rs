@@ -190,6 +190,7 @@ async fn whom_the_provider_vouches_for_must_be_an_active_user_here(engine: Engin
         .expect(201);
     let users = json!({
         "unverified": { "email": "alice@example.com", "email_verified": false },
+        "entra-unverified": { "email": "alice@example.com", "xms_edov": false },
         "milton": person("milton@initech.com"),
         "outsider": person("alice@elsewhere.org"),
         "hal": person("hal@example.com"),
@@ -198,6 +199,7 @@ async fn whom_the_provider_vouches_for_must_be_an_active_user_here(engine: Engin
     let sso = provider(&app, users, json!({ "allowed_domains": ["example.com", "initech.com"] })).await;
 
     sign_in(&app, &sso, "unverified").await.refused("email_unverified");
+    sign_in(&app, &sso, "entra-unverified").await.refused("email_unverified");
     // Another account's user is no one here (and this provider makes no users).
     sign_in(&app, &sso, "milton").await.refused("no_user");
     sign_in(&app, &sso, "outsider").await.refused("domain_not_allowed");
@@ -209,7 +211,9 @@ async fn whom_the_provider_vouches_for_must_be_an_active_user_here(engine: Engin
         (Some(hal), Some("hal@example.com"))
     );
 
-    sign_in(&app, &sso, "alice").await.signed_in(&app).await;
+    // Entra ID's way of saying the address is verified (`xms_edov`, no `email_verified`).
+    sso.provider.add_users(json!({ "entra": { "email": "alice@example.com", "xms_edov": true } })).await;
+    sign_in(&app, &sso, "entra").await.signed_in(&app).await;
 
     // A disabled account signs no one in, linked or not (tried on a second account: the first
     // holds the platform operator).

@@ -72,7 +72,8 @@ const provider = new Provider(issuer, {
     iss: null,
     sid: null,
     openid: ['sub', 'amr'],
-    email: ['email', 'email_verified'],
+    // `xms_edov`: Microsoft Entra ID's "email domain owner verified", in place of `email_verified`.
+    email: ['email', 'email_verified', 'xms_edov'],
     profile: ['name', 'given_name', 'family_name'],
   },
   features: { devInteractions: { enabled: false } },

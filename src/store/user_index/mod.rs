@@ -18,7 +18,7 @@ mod journal;
 mod members;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde_json::value::RawValue;
@@ -34,7 +34,7 @@ use crate::model::user::{Assignments, UserRecord, UserStatus};
 use crate::model::user_filter::UserFilter;
 pub use catalog::AccountCatalog;
 pub use journal::prune_changes;
-use journal::{Changes, Mark, current_mark, read_changes};
+use journal::{Mark, current_mark, read_changes};
 use members::{MemberRow, Members, Stamp};
 pub use members::{Moment, QueueStamp, UserStamp};
 
@@ -119,10 +119,8 @@ pub struct UserIndex {
 
 #[derive(Default)]
 struct Slot {
-    /// Reads of `user_changes` under way (at most `READS_AT_ONCE`), and the turn the next one
-    /// to begin applies after: the last one's (see `Reading`).
-    reads_under_way: AtomicUsize,
-    last_turn: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// One request at a time reads and applies changes (see `sync`).
+    sync: tokio::sync::Mutex<()>,
     members: RwLock<Option<Members>>,
     /// How many times the account was read whole: each build's epochs start past the last's.
     builds: AtomicU64,
@@ -130,8 +128,6 @@ struct Slot {
     /// is up to date once one that began after it arrived has ended.
     checks_begun: AtomicU64,
     checks_ended: AtomicU64,
-    /// The number of the last read that is over, well or not (they end in number order).
-    checks_finished: AtomicU64,
     /// Rung each time a read ends (well or not): the requests waiting for it all wake at once,
     /// rather than one after another through the lock.
     read_ended: tokio::sync::watch::Sender<()>,
@@ -396,15 +392,11 @@ async fn sync_via(via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), s
         if slot.checks_ended.load(Ordering::SeqCst) >= need {
             return Ok(());
         }
-        // A read numbered from `need` on is under way: it answers this request too.
-        let begun = slot.checks_begun.load(Ordering::SeqCst);
-        if begun >= need && slot.checks_finished.load(Ordering::SeqCst) < begun {
-            let _ = ended.changed().await;
-            continue;
-        }
-        // None is: this request reads, for itself and whoever arrives meanwhile, unless two
-        // reads are under way already (it then waits for the first to end and looks again).
-        if let Some(mut reading) = Reading::start(slot) {
+        // Nobody reading: this request reads, for itself and whoever arrives meanwhile.
+        if let Ok(lock) = slot.sync.try_lock() {
+            // Ends the read however it ends (a request dropped midway included): the lock freed
+            // first, then the waiting requests woken to look again.
+            let _reading = Reading { lock: Some(lock), ended: &slot.read_ended };
             if slot.checks_ended.load(Ordering::SeqCst) >= need {
                 return Ok(());
             }
@@ -414,135 +406,54 @@ async fn sync_via(via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), s
             for _ in 0..4 {
                 tokio::task::yield_now().await;
             }
-            let number = reading.number(slot);
+            let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
             let read = match via {
-                Via::Conn(conn) => read_in_turn(conn, account, slot, &mut reading).await,
+                Via::Conn(conn) => apply_changes(conn, account, slot).await,
                 Via::Store(store) => match store.read().await {
-                    Ok(mut conn) => read_in_turn(&mut conn, account, slot, &mut reading).await,
+                    Ok(mut conn) => apply_changes(&mut conn, account, slot).await,
                     Err(e) => Err(e),
                 },
             };
             if read.is_ok() {
-                slot.checks_ended.fetch_max(number, Ordering::SeqCst);
+                slot.checks_ended.store(number, Ordering::SeqCst);
             }
             // Well or not, the waiting requests look again (after a failed read, one of them
-            // reads in its turn) once `reading` is dropped here.
+            // reads in its turn).
             return read;
         }
-        // The sender lives in the slot this call borrows, so the wait cannot fail.
+        // Someone is reading: wait for that read to end, then look again. (A read that began
+        // before this request arrived does not do; the next one will.) The sender lives in the
+        // slot this call borrows, so the wait cannot fail.
         let _ = ended.changed().await;
     }
 }
 
-/// How many reads of one account's `user_changes` may be under way at once. Two: while one
-/// applies what it read, the next is already at the database, so a request that arrives during
-/// a read waits for less than two reads.
-const READS_AT_ONCE: usize = 2;
-
-/// One request's read of `user_changes` for its account. Reads go to the database side by side
-/// but apply in the order they were numbered, each after the one before it (an older read
-/// applied after a newer one would undo it). However it ends (a request dropped midway
-/// included), dropping it lets the next read apply, and wakes the waiting requests.
+/// One request's read of `user_changes` for its account, under the slot's lock.
 struct Reading<'a> {
-    slot: &'a Slot,
-    number: u64,
-    /// Ends (sent or dropped) when the read before this one is over: this read's turn. Kept
-    /// here, not in the future that waits for it, so that a read dropped before its turn still
-    /// passes the turn on in order.
-    before: Option<tokio::sync::oneshot::Receiver<()>>,
-    /// Dropped when this read has applied (or given up), after the one before: the next read's turn.
-    done: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl<'a> Reading<'a> {
-    /// A place among the reads under way, if there is one.
-    fn start(slot: &'a Slot) -> Option<Reading<'a>> {
-        slot.reads_under_way
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < READS_AT_ONCE).then_some(n + 1))
-            .ok()
-            .map(|_| Reading { slot, number: 0, before: None, done: None })
-    }
-
-    /// Numbers the read (it begins now) and takes its turn after the read numbered before it.
-    fn number(&mut self, slot: &Slot) -> u64 {
-        let (done, mine) = tokio::sync::oneshot::channel();
-        let mut last = slot.last_turn.lock().unwrap_or_else(|p| p.into_inner());
-        self.number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-        self.done = Some(done);
-        self.before = last.replace(mine);
-        self.number
-    }
-
-    /// Waits for the read before this one to be over.
-    async fn wait_for_turn(&mut self) {
-        if let Some(before) = self.before.as_mut() {
-            // Sent or dropped, the read before is over.
-            let _ = before.await;
-        }
-        self.before = None;
-    }
+    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
+    ended: &'a tokio::sync::watch::Sender<()>,
 }
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        if self.number > 0 {
-            self.slot.checks_finished.fetch_max(self.number, Ordering::SeqCst);
-        }
-        match (self.before.take(), self.done.take()) {
-            // Dropped before its turn (its request went away): the next read still waits for
-            // the one before this.
-            (Some(before), Some(done)) => {
-                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    runtime.spawn(async move {
-                        let _ = before.await;
-                        drop(done);
-                    });
-                }
-            }
-            (_, done) => drop(done),
-        }
-        self.slot.reads_under_way.fetch_sub(1, Ordering::SeqCst);
-        self.slot.read_ended.send_replace(());
+        self.lock.take();
+        self.ended.send_replace(());
     }
 }
 
-/// Reads what changed since the account was last brought up to date (side by side with the
-/// read before, if one is under way), then, in its turn, applies it.
-async fn read_in_turn(
-    conn: &mut Conn,
-    account: AccountId,
-    slot: &Slot,
-    reading: &mut Reading<'_>,
-) -> Result<(), sqlx::Error> {
+/// Applies what changed since the account was last brought up to date, or reads it whole. One
+/// caller at a time (an older re-read applied after a newer one would undo it).
+async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
     let current = {
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().map(|m| (m.mark.clone(), m.len()))
     };
-    // Read from the mark as it is now: if the read before this one moves it meanwhile, this
-    // read still covers all it covered, and more.
-    let read = match &current {
-        Some((mark, size)) => Some(read_changes(conn, account, mark, read_limit(*size)).await),
-        None => None,
+    let Some((mark, size)) = current else {
+        let members = build(conn, account, slot).await?;
+        *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
+        return Ok(());
     };
-    reading.wait_for_turn().await;
-    match read {
-        Some(changes) => apply_changes(conn, account, slot, changes?).await,
-        // Not in memory yet: read whole, in turn.
-        None => {
-            let members = build(conn, account, slot).await?;
-            *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
-            Ok(())
-        }
-    }
-}
-
-/// Applies the changes read since the mark (or reads the account whole, when they are too many).
-/// In turn: one read applies at a time, in the order they began.
-async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot, changes: Changes) -> Result<(), sqlx::Error> {
-    let size = {
-        let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().map_or(0, |m| m.len())
-    };
+    let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
     if changes.users.is_empty() && !changes.everyone && !changes.read_whole {
         // On PostgreSQL the snapshot moves on even when no row came: keep the newer one, so
         // that the next read starts later and pruning never passes it.

@@ -37,6 +37,7 @@ impl TestApp {
         config.smtp_url = Some(self.mailbox.url().into());
         // One deployment, one time: both instances' schedule jobs follow the test's clock.
         config.clock = self.clock.clone();
+        config.sso_http_loopback = true;
         let app = roster::startup::Application::build(config).await.expect("starting a second instance");
         assert!(app.initial_admin().is_none(), "the second instance finds the first one's account");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -105,6 +105,8 @@ impl TestApp {
         let mut config = Config::for_database(&url, dir.path());
         config.smtp_url = Some(mailbox.url().into());
         config.clock = roster::clock::Clock::manual(roster::clock::Timestamp::now());
+        // The single sign-on tests' provider listens on http://127.0.0.1.
+        config.sso_http_loopback = true;
         adjust(&mut config);
         let app =
             Application::build(config.clone()).await.unwrap_or_else(|e| panic!("starting Roster on {url}: {e:?}"));
