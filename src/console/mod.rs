@@ -66,7 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/login/continue", post(sign_in::steps::continue_after_codes))
         .route("/logout", post(sign_in::page::logout))
         .route("/sso/callback", get(sso::callback))
-        .route("/sso/{account}/{provider}", get(sso::start))
+        .route("/sso/{account}/{provider}", get(sso::start).post(sso::start_taking_over))
         .route("/console", get(|| async { Redirect::to("/console/users") }))
         .route("/console/users", get(users::list::list))
         .route("/console/users/bulk", post(users::bulk::run))

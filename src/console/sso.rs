@@ -3,7 +3,8 @@
 //! the sign-in goes on as a password sign-in does (a second factor, then the console), or a page
 //! says why not.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -25,22 +26,41 @@ fn browser_cookie(state: &AppState) -> &'static str {
     }
 }
 
-/// `GET /sso/{account}/{provider}`: off to the provider (`?take_over=1`: ending the user's
-/// other session, R33).
+/// `GET /sso/{account}/{provider}`: off to the provider.
 pub(in crate::console) async fn start(
     State(state): State<AppState>,
     Path((account, provider)): Path<(String, String)>,
-    Query(q): Query<Pairs>,
     jar: CookieJar,
 ) -> Response {
+    go_to_provider(&state, &account, &provider, false, jar).await
+}
+
+/// `POST /sso/{account}/{provider}` with `take_over`: the same, ending the user's other session
+/// once signed in (R33). A form of this server's page only: another site cannot end someone's
+/// session by sending them here.
+pub(in crate::console) async fn start_taking_over(
+    State(state): State<AppState>,
+    Path((account, provider)): Path<(String, String)>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<Pairs>,
+) -> Response {
+    if !super::sign_in::page::same_origin(&headers, state.config.public_url.as_deref()) {
+        let refusal = Refusal::new_in("cross_site", "This sign-in was sent from another site.", &account);
+        return refused_page(&refusal).into_response();
+    }
+    let take_over = first(&form, "take_over").is_some();
+    go_to_provider(&state, &account, &provider, take_over, jar).await
+}
+
+async fn go_to_provider(state: &AppState, account: &str, provider: &str, take_over: bool, jar: CookieJar) -> Response {
     let Ok(provider) = provider.parse::<i64>().map(IdentityProviderId) else {
-        return refused_page(&Refusal::unknown(&account)).into_response();
+        return refused_page(&Refusal::unknown(account)).into_response();
     };
-    let take_over = first(&q, "take_over").is_some();
     // A new value each time, never one the request brought (which someone else may have set).
-    match sign_in::start(&state, &account, provider, take_over).await {
+    match sign_in::start(state, account, provider, take_over).await {
         Ok(Ok(started)) => {
-            let cookie = Cookie::build((browser_cookie(&state), started.browser))
+            let cookie = Cookie::build((browser_cookie(state), started.browser))
                 .http_only(true)
                 // Lax: the provider's redirect back is a top-level GET, which brings it.
                 .same_site(SameSite::Lax)
@@ -108,9 +128,10 @@ fn page(refusal: &Refusal) -> maud::Markup {
             (ui::alert("error", &refusal.message))
             @if let Some((account, provider)) = &refusal.may_take_over {
                 p { "Signing in here ends the other session." }
-                p { a.button.primary.wide #sso-take-over
-                    href=(format!("/sso/{}/{}?take_over=1", crate::http::path_segment(account), provider.0)) {
-                    "End the other session and sign in" } }
+                form method="post" action=(format!("/sso/{}/{}", crate::http::path_segment(account), provider.0)) {
+                    input type="hidden" name="take_over" value="1";
+                    button.button.primary.wide #sso-take-over type="submit" { "End the other session and sign in" }
+                }
             }
             p { a #sso-back href=(back) { "Back to sign-in" } }
             p.muted { "Reference: " code { (refusal.reason) } }

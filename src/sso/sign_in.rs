@@ -59,6 +59,11 @@ impl Refusal {
         Refusal { reason, message: message.into(), account: None, may_take_over: None }
     }
 
+    /// A refusal in the named account.
+    pub fn new_in(reason: &'static str, message: &str, account: &str) -> Self {
+        Refusal::new(reason, message).in_account(account)
+    }
+
     /// A provider (or account) that does not exist.
     pub fn unknown(account: &str) -> Self {
         Refusal::new("unknown_provider", "This sign-in option does not exist (any more).").in_account(account)
@@ -313,6 +318,23 @@ pub async fn finish(
     tx.affects(Affects::Nothing);
     let user = match user {
         Some(user) => {
+            // Read again with the row locked: an admin may have disabled or locked the user
+            // since the checks above.
+            let fresh = users::sign_in_state(tx.conn(), user.id).await?;
+            let late = match &fresh {
+                None => Some(("no_user", NO_USER)),
+                Some(f) if f.status != UserStatus::Active => {
+                    Some(("user_disabled", "Your user is not active in this account."))
+                }
+                Some(f) if f.locked_until.is_some_and(|t| t > Timestamp::from_ms(now)) => {
+                    Some(("locked", "Your user is locked after failed sign-ins. Try again later."))
+                }
+                Some(_) => None,
+            };
+            if let Some((reason, message)) = late {
+                drop(tx);
+                return attempt.refused(refuse(reason, message)).await;
+            }
             match &link {
                 Some(link) => store::touch_link(tx.conn(), link.id, now).await?,
                 None => {

@@ -431,9 +431,17 @@ async fn one_session_lockout_and_access_rules_hold_for_single_sign_on(engine: En
     first.signed_in(&app).await;
     let second = sign_in(&app, &sso, "a-1").await;
     second.refused("session_active");
-    let take_over = format!("/sso/{}/{}?take_over=1", app.account, sso.id);
-    assert!(second.body.contains(&take_over), "{}", second.body);
-    let callback = to_callback(&second.browser, &app.base, &take_over, &sso.provider, "a-1").await;
+    let take_over = format!("/sso/{}/{}", app.account, sso.id);
+    assert!(second.body.contains(&format!("action=\"{take_over}\"")), "{}", second.body);
+    // A form of Roster's page only: a post from another site is refused.
+    let elsewhere =
+        second.browser.post(app.url(&take_over)).header("origin", "https://evil.example").form(&[("take_over", "1")]);
+    let refused = elsewhere.send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.text().await.unwrap().contains("<code>cross_site</code>"));
+    let posted = second.browser.post(app.url(&take_over)).form(&[("take_over", "1")]).send().await.unwrap();
+    let at_provider = location(&posted, &app.base).expect("off to the provider");
+    let callback = to_callback(&second.browser, &app.base, &at_provider, &sso.provider, "a-1").await;
     answer(second.browser.clone(), &app, &callback).await.signed_in(&app).await;
     let old = first.browser.get(app.url("/console/me")).send().await.unwrap();
     assert_ne!(old.status().as_u16(), 200, "the first session ended");

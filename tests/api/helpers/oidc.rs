@@ -125,7 +125,11 @@ pub async fn to_callback(
     provider: &TestProvider,
     subject: &str,
 ) -> String {
-    let mut url = format!("{roster}{start}");
+    // A path of Roster's, or where Roster already sent the browser.
+    let mut url = match start.starts_with("http") {
+        true => start.to_string(),
+        false => format!("{roster}{start}"),
+    };
     for _ in 0..12 {
         if url.starts_with(&format!("{roster}/sso/callback")) {
             return url;
