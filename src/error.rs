@@ -252,6 +252,8 @@ pub fn unique_violation_field(err: &dyn sqlx::error::DatabaseError) -> &'static 
         ("email_key", "email"),
         ("extension", "extension"),
         ("name_key", "name"),
+        ("providers_label", "label"),
+        ("label_key", "label"),
         ("slug", "slug"),
     ] {
         if text.contains(needle) {

@@ -112,10 +112,7 @@ pub(super) async fn save(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, self::form(&v, true, &issues, None)).into_response())
         }
         Err(Error::PreconditionFailed) => {
-            let stale = ui::alert(
-                "error",
-                "Someone else changed the account's settings since you opened this page, so nothing was saved. Reload the page and try again.",
-            );
+            let stale = ui::alert("error", ui::STALE_ACCOUNT_SETTINGS);
             Ok((StatusCode::PRECONDITION_FAILED, self::form(&v, true, &[], Some(stale))).into_response())
         }
         Err(err) => Err(user.fail(err)),

@@ -529,10 +529,7 @@ pub(super) async fn save_password_sign_in(
     let edit = crate::accounts::service::AccountEdit { password_sign_in: Some(on), ..Default::default() };
     let problem = match crate::accounts::service::update(&state, &principal, account.id, version, edit).await {
         Ok(_) => return Ok(go(user.htmx, &format!("{LIST}?notice=password_sign_in"))),
-        Err(Error::PreconditionFailed) => (
-            StatusCode::PRECONDITION_FAILED,
-            "Someone else changed the account's settings since you opened this page, so nothing was saved. Reload the page and try again.".to_string(),
-        ),
+        Err(Error::PreconditionFailed) => (StatusCode::PRECONDITION_FAILED, ui::STALE_ACCOUNT_SETTINGS.to_string()),
         Err(err @ (Error::StateConflict(_) | Error::LastAdmin(_))) => {
             let message = match &err {
                 Error::StateConflict(issue) => issue.message.clone(),

@@ -114,7 +114,7 @@ pub fn settings_of(state: &AppState, r: &ProviderRecord) -> Result<Settings> {
     Ok(Settings {
         issuer: r.issuer.clone(),
         client_id: r.client_id.clone(),
-        client_secret: crate::sso::sign_in::open_secret(state, r)?,
+        client_secret: state.secrets.open(Owner::client_secret(r.id), &r.client_secret).map_err(Error::Internal)?,
         scopes: r.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
         allowed_domains: json_list(&r.allowed_domains),
         allow_unverified_email: r.allow_unverified_email,
@@ -206,8 +206,7 @@ pub async fn get(
 ) -> Result<ProviderView> {
     let mut conn = state.store.read().await?;
     let record = store::provider(&mut conn, account, id).await?.ok_or(Error::NotFound("identity provider"))?;
-    let linked =
-        store::link_counts(&mut conn, account).await?.into_iter().find(|(p, _)| *p == id).map_or(0, |(_, n)| n);
+    let linked = store::link_count(&mut conn, account, id).await?;
     Ok(view(state, record, account_slug, linked))
 }
 
@@ -571,7 +570,7 @@ pub async fn update(
     activity::record(conn, &principal.actor, "identity_provider.updated", target, &changes_of(&p, Some(&current)))
         .await?;
     let record = store::provider(conn, account, id).await?.ok_or(Error::NotFound("identity provider"))?;
-    let linked = store::link_counts(conn, account).await?.into_iter().find(|(p, _)| *p == id).map_or(0, |(_, n)| n);
+    let linked = store::link_count(conn, account, id).await?;
     tx.commit().await?;
     Ok(view(state, record, account_slug, linked))
 }

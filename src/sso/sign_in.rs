@@ -18,7 +18,7 @@ use crate::ids::{AccountId, IdentityProviderId};
 use crate::model::user::{UserRecord, UserStatus};
 use crate::model::{AccountRecord, ClientInfo, SessionKind, SignInMethod};
 use crate::oidc::{Identity, ProviderSettings};
-use crate::secrets::{Owner, token};
+use crate::secrets::token;
 use crate::sign_in::service::{self as sign_in, Outcome, Passed, Progress};
 use crate::sso::providers::{Settings, settings_of};
 use crate::state::AppState;
@@ -632,11 +632,6 @@ fn provider_settings<'a>(settings: &'a Settings, redirect_uri: &'a str) -> Provi
         scopes: &settings.scopes,
         redirect_uri,
     }
-}
-
-/// Opens a provider's client secret.
-pub(crate) fn open_secret(state: &AppState, record: &ProviderRecord) -> Result<secrecy::SecretString> {
-    state.secrets.open(Owner::client_secret(record.id), &record.client_secret).map_err(Error::Internal)
 }
 
 #[cfg(test)]

@@ -176,6 +176,15 @@ pub async fn delete_provider(conn: &mut Conn, account: AccountId, id: IdentityPr
     Ok(links)
 }
 
+/// How many users one provider links.
+pub async fn link_count(conn: &mut Conn, account: AccountId, provider: IdentityProviderId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM linked_identities WHERE account_id = $1 AND provider_id = $2")
+        .bind(account.0)
+        .bind(provider.0)
+        .fetch_one(&mut *conn)
+        .await
+}
+
 /// How many users each provider links (for the list).
 pub async fn link_counts(conn: &mut Conn, account: AccountId) -> Result<Vec<(IdentityProviderId, i64)>, sqlx::Error> {
     let rows =

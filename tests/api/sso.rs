@@ -338,6 +338,9 @@ async fn providers_are_managed_by_admins_and_keep_their_secret(engine: Engine) {
     let nowhere =
         json!({ "label": "Nowhere", "issuer": "http://127.0.0.1:9/realms/x", "client_id": "x", "client_secret": "y" });
     app.post(&app.acct("identity-providers"), nowhere).await.problem_field(422, "issuer", "discovery_failed");
+    // A label taken in the account: 409 naming it.
+    let twin = json!({ "label": "acme id", "issuer": sso.provider.issuer, "client_id": "x", "client_secret": "y" });
+    app.post(&app.acct("identity-providers"), twin).await.problem_field(409, "label", "taken");
     let unknown_role = json!({ "new_user_roles": [987654] });
     let patch = app.req(Method::PATCH, &path).header("if-match", &etag);
     app.send(patch.json(&unknown_role)).await.problem_field(422, "new_user_roles", "unknown");
