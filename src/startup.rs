@@ -64,7 +64,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.bind)));
         let mail = Arc::new(crate::mail::Mailer::new(&config, link_base)?);
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             store: store.clone(),
             config: Arc::new(config),
             secrets,
@@ -72,7 +72,7 @@ impl Application {
             mail,
             geoip,
             identity_providers: Arc::default(),
-        };
+        });
         let ops = crate::observability::Ops::new(state.clone())?;
         let metrics_listener = match state.config.metrics_bind {
             Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding {addr} for /metrics"))?),

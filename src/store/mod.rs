@@ -249,6 +249,9 @@ impl Store {
                     Ok(())
                 })
             });
+        // PostgreSQL reads the user list's journal on a connection of its own (one more than
+        // `max_connections`): see `user_index::JournalConnection`.
+        let journal = (engine == Engine::Postgres).then(|| user_index::JournalConnection::new(options.clone()));
         let pool =
             pool_options.connect_with(options).await.with_context(|| format!("connecting to {}", redact_url(&url)))?;
         if engine == Engine::Sqlite {
@@ -268,7 +271,7 @@ impl Store {
             engine,
             write_lock,
             invalidations: Arc::default(),
-            user_index: Arc::default(),
+            user_index: Arc::new(user_index::UserIndex::new(journal)),
             kept: Arc::default(),
             directory_usage: Arc::default(),
         })

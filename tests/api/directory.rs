@@ -268,6 +268,19 @@ async fn every_change_is_in_the_next_lookup_here_and_on_another_instance(engine:
     assert_eq!(moved["ha1"], md5_hex("1001:pbx.acme.example:N3w-Passw0rd!"), "{moved}");
     assert_eq!(entry(&a, &token, "realm=pbx.acme.example&user=1001").await, moved);
 
+    if engine == Engine::Postgres {
+        // Each instance reads `user_changes` on a connection of its own. Closed by the server
+        // (a restart, an idle timeout), the next lookups read on a new one, and are current.
+        const JOURNAL: &str = "FROM pg_stat_activity WHERE application_name = 'roster: user changes' \
+             AND datname = current_database()";
+        assert_eq!(a.sql_text(&format!("SELECT count(*)::text {JOURNAL}")).await, "2", "one an instance");
+        a.sql(&format!("SELECT pg_terminate_backend(pid) {JOURNAL}")).await;
+        a.update_user(ann, json!({ "sip_password": "Th1rd-Passw0rd!" })).await;
+        let third = md5_hex("1001:pbx.acme.example:Th1rd-Passw0rd!");
+        assert_eq!(on_b("realm=pbx.acme.example&user=1001").await.1["ha1"], third);
+        assert_eq!(entry(&a, &token, "realm=pbx.acme.example&user=1001").await["ha1"], third);
+    }
+
     // Deleted on A: "deleted" on B at once.
     a.delete_user(ann).await.expect(204);
     assert_eq!(on_b("realm=pbx.acme.example&user=1001").await.1["reason"], "deleted");

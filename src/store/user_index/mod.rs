@@ -15,6 +15,7 @@
 
 mod catalog;
 mod journal;
+mod journal_connection;
 mod members;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +36,7 @@ use crate::model::user_filter::UserFilter;
 pub use catalog::AccountCatalog;
 pub use journal::prune_changes;
 use journal::{Mark, current_mark, read_changes};
+pub use journal_connection::JournalConnection;
 use members::{MemberRow, Members, Stamp};
 pub use members::{Moment, QueueStamp, UserStamp};
 
@@ -115,6 +117,8 @@ pub struct IndexPage {
 #[derive(Default)]
 pub struct UserIndex {
     accounts: Mutex<HashMap<AccountId, Arc<Slot>>>,
+    /// PostgreSQL's connection for the journal's reads (see `journal_connection`).
+    journal: Option<JournalConnection>,
 }
 
 #[derive(Default)]
@@ -134,6 +138,12 @@ struct Slot {
 }
 
 impl UserIndex {
+    /// `journal`: the connection to read `user_changes` on when no other read holds it (on
+    /// PostgreSQL); without it, every read is made on the request's or a pooled connection.
+    pub fn new(journal: Option<JournalConnection>) -> UserIndex {
+        UserIndex { accounts: Mutex::default(), journal }
+    }
+
     /// One page of the account's users that `seen` covers and `filter` matches, in login order
     /// after the login key `after`, `limit` at most.
     pub async fn page(
@@ -148,7 +158,7 @@ impl UserIndex {
         let slot = self.slot(account);
         // Up to date first, searched or not: what else the request asks of the index
         // (`covers`, `catalog_as_listed`) is answered as of this.
-        sync(conn, account, &slot).await?;
+        self.sync(conn, account, &slot).await?;
         // A text search reads the database (a scan either way; the search text is not kept).
         if filter.search().is_some() {
             let mut records = super::users::list(conn, account, seen, filter, after, limit as i64 + 1).await?;
@@ -221,7 +231,7 @@ impl UserIndex {
         let read = || slot.members.read().unwrap_or_else(|p| p.into_inner());
         // Defensive: `page` built the account; nothing unbuilds one.
         if read().is_none() {
-            sync(conn, account, &slot).await?;
+            self.sync(conn, account, &slot).await?;
         }
         let guard = read();
         let members = guard.as_ref().expect("synced above");
@@ -231,7 +241,7 @@ impl UserIndex {
     /// The account's catalog (pickers' names, role grants, group roles) as of now: kept with the
     /// users, read again after any change to it.
     pub async fn catalog(&self, conn: &mut Conn, account: AccountId) -> Result<Arc<AccountCatalog>, sqlx::Error> {
-        sync(conn, account, &self.slot(account)).await?;
+        self.sync(conn, account, &self.slot(account)).await?;
         self.catalog_as_listed(conn, account).await
     }
 
@@ -310,7 +320,7 @@ impl UserIndex {
         account: AccountId,
     ) -> Result<(Option<Arc<crate::model::AccountRecord>>, Moment), sqlx::Error> {
         let slot = self.slot(account);
-        sync_via(Via::Store(store), account, &slot).await?;
+        self.sync_via(Via::Store(store), account, &slot).await?;
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
         let members = guard.as_ref().expect("synced above");
         Ok((members.account.clone(), members.moment()))
@@ -341,7 +351,7 @@ impl UserIndex {
         answer: impl FnOnce(&Members) -> T,
     ) -> Result<T, sqlx::Error> {
         let slot = self.slot(account);
-        sync(conn, account, &slot).await?;
+        self.sync(conn, account, &slot).await?;
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
         Ok(answer(guard.as_ref().expect("synced above")))
     }
@@ -355,7 +365,7 @@ impl UserIndex {
         .await?;
         for account in &accounts {
             let slot = self.slot(AccountId(*account));
-            sync(conn, AccountId(*account), &slot).await?;
+            self.sync(conn, AccountId(*account), &slot).await?;
         }
         Ok(accounts.len())
     }
@@ -366,65 +376,76 @@ impl UserIndex {
     }
 }
 
-/// Brings the account up to date: afterwards every change committed before the call began is
-/// applied. Requests that arrive together share one read of `user_changes`: each waits for a
-/// read that began after it arrived, and makes it itself if none has. Under load (the PBX asks
-/// for every call) one read then answers many requests instead of one each, and a request
-/// still never misses a change committed before it began.
-async fn sync(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
-    sync_via(Via::Conn(conn), account, slot).await
-}
+impl UserIndex {
+    /// Brings the account up to date: afterwards every change committed before the call began
+    /// is applied. Requests that arrive together share one read of `user_changes`: each waits
+    /// for a read that began after it arrived, and makes it itself if none has. Under load (the
+    /// PBX asks for every call) one read then answers many requests instead of one each, and a
+    /// request still never misses a change committed before it began.
+    async fn sync(&self, conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+        self.sync_via(Via::Conn(conn), account, slot).await
+    }
 
-/// Where a read of `user_changes` gets its connection: the request's, or one taken from the
-/// store only when this request is the one to read (under load most share another's read and
-/// need none).
-enum Via<'a> {
-    Conn(&'a mut Conn),
-    Store(&'a super::Store),
-}
-
-async fn sync_via(via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
-    // Subscribed first: a read that ends from here on wakes this request.
-    let mut ended = slot.read_ended.subscribe();
-    // Any read numbered from `need` on begins after this point.
-    let need = slot.checks_begun.load(Ordering::SeqCst) + 1;
-    loop {
-        if slot.checks_ended.load(Ordering::SeqCst) >= need {
-            return Ok(());
-        }
-        // Nobody reading: this request reads, for itself and whoever arrives meanwhile.
-        if let Ok(lock) = slot.sync.try_lock() {
-            // Ends the read however it ends (a request dropped midway included): the lock freed
-            // first, then the waiting requests woken to look again.
-            let _reading = Reading { lock: Some(lock), ended: &slot.read_ended };
+    async fn sync_via(&self, via: Via<'_>, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+        // Subscribed first: a read that ends from here on wakes this request.
+        let mut ended = slot.read_ended.subscribe();
+        // Any read numbered from `need` on begins after this point.
+        let need = slot.checks_begun.load(Ordering::SeqCst) + 1;
+        loop {
             if slot.checks_ended.load(Ordering::SeqCst) >= need {
                 return Ok(());
             }
-            // Let the requests already under way reach this point first: those that arrive
-            // before the read is numbered are answered by it too, so under load one read
-            // serves more of them (no timer: only tasks ready to run go first).
-            for _ in 0..4 {
-                tokio::task::yield_now().await;
+            // Nobody reading: this request reads, for itself and whoever arrives meanwhile.
+            if let Ok(lock) = slot.sync.try_lock() {
+                // Ends the read however it ends (a request dropped midway included): the lock
+                // freed first, then the waiting requests woken to look again.
+                let _reading = Reading { lock: Some(lock), ended: &slot.read_ended };
+                if slot.checks_ended.load(Ordering::SeqCst) >= need {
+                    return Ok(());
+                }
+                // Let the requests already under way reach this point first: those that arrive
+                // before the read is numbered are answered by it too, so under load one read
+                // serves more of them (no timer: only tasks ready to run go first).
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+                let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
+                let read = apply_changes(self.journal.as_ref(), via, account, slot).await;
+                if read.is_ok() {
+                    slot.checks_ended.store(number, Ordering::SeqCst);
+                }
+                // Well or not, the waiting requests look again (after a failed read, one of them
+                // reads in its turn).
+                return read;
             }
-            let number = slot.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-            let read = match via {
-                Via::Conn(conn) => apply_changes(conn, account, slot).await,
-                Via::Store(store) => match store.read().await {
-                    Ok(mut conn) => apply_changes(&mut conn, account, slot).await,
-                    Err(e) => Err(e),
-                },
-            };
-            if read.is_ok() {
-                slot.checks_ended.store(number, Ordering::SeqCst);
-            }
-            // Well or not, the waiting requests look again (after a failed read, one of them
-            // reads in its turn).
-            return read;
+            // Someone is reading: wait for that read to end, then look again. (A read that
+            // began before this request arrived does not do; the next one will.) The sender
+            // lives in the slot this call borrows, so the wait cannot fail.
+            let _ = ended.changed().await;
         }
-        // Someone is reading: wait for that read to end, then look again. (A read that began
-        // before this request arrived does not do; the next one will.) The sender lives in the
-        // slot this call borrows, so the wait cannot fail.
-        let _ = ended.changed().await;
+    }
+}
+
+/// Where a read of the account gets its connection: the request's, or one taken from the store
+/// only when this request is the one to read (under load most share another's read and need
+/// none), and only once the journal's own connection could not answer alone.
+enum Via<'a> {
+    Conn(&'a mut Conn),
+    Store(&'a super::Store),
+    Pooled(super::Read),
+}
+
+impl Via<'_> {
+    async fn conn(&mut self) -> Result<&mut Conn, sqlx::Error> {
+        if let Via::Store(store) = self {
+            let store = *store;
+            *self = Via::Pooled(store.read().await?);
+        }
+        Ok(match self {
+            Via::Conn(conn) => conn,
+            Via::Pooled(read) => read,
+            Via::Store(_) => unreachable!("replaced by a pooled connection above"),
+        })
     }
 }
 
@@ -442,18 +463,27 @@ impl Drop for Reading<'_> {
 }
 
 /// Applies what changed since the account was last brought up to date, or reads it whole. One
-/// caller at a time (an older re-read applied after a newer one would undo it).
-async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot) -> Result<(), sqlx::Error> {
+/// caller at a time (an older re-read applied after a newer one would undo it). The journal is
+/// read on `journal` when it is free; whatever else must be read, on `via`.
+async fn apply_changes(
+    journal: Option<&JournalConnection>,
+    mut via: Via<'_>,
+    account: AccountId,
+    slot: &Slot,
+) -> Result<(), sqlx::Error> {
     let current = {
         let guard = slot.members.read().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().map(|m| (m.mark.clone(), m.len()))
     };
     let Some((mark, size)) = current else {
-        let members = build(conn, account, slot).await?;
+        let members = build(via.conn().await?, account, slot).await?;
         *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);
         return Ok(());
     };
-    let changes = read_changes(conn, account, &mark, read_limit(size)).await?;
+    let changes = match journal.and_then(JournalConnection::try_hold) {
+        Some(held) => held.read_changes(account, &mark, read_limit(size)).await?,
+        None => read_changes(via.conn().await?, account, &mark, read_limit(size)).await?,
+    };
     if changes.users.is_empty() && !changes.everyone && !changes.read_whole {
         // On PostgreSQL the snapshot moves on even when no row came: keep the newer one, so
         // that the next read starts later and pruning never passes it.
@@ -462,6 +492,7 @@ async fn apply_changes(conn: &mut Conn, account: AccountId, slot: &Slot) -> Resu
         }
         return Ok(());
     }
+    let conn = via.conn().await?;
     if changes.read_whole || changes.users.len() > most_changed(size) {
         let members = build(conn, account, slot).await?;
         *slot.members.write().unwrap_or_else(|p| p.into_inner()) = Some(members);

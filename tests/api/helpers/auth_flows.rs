@@ -57,7 +57,6 @@ impl TestApp {
         sqlx::query(statement).execute(&mut conn).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
-    /// One text value straight from the server's database.
     /// The stored hashes of a user's recovery codes, oldest first.
     pub async fn recovery_code_hashes(&self, user: i64) -> Vec<String> {
         sqlx::any::install_default_drivers();
@@ -70,6 +69,7 @@ impl TestApp {
             .expect("reading the recovery codes")
     }
 
+    /// One text value straight from the server's database.
     pub async fn sql_text(&self, query: &str) -> String {
         sqlx::any::install_default_drivers();
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.database_url)
