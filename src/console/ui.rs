@@ -403,10 +403,10 @@ pub(crate) fn lock_icon() -> Markup {
     }
 }
 
-/// A checkbox with its label after it.
 /// The account's settings moved on since the page was opened (a stale version, 412).
 pub(crate) const STALE_ACCOUNT_SETTINGS: &str = "Someone else changed the account's settings since you opened this page, so nothing was saved. Reload the page and try again.";
 
+/// A checkbox with its label after it.
 pub(crate) fn checkbox(name: &str, value: &str, label: &str, checked: bool, id: &str) -> Markup {
     html! {
         div.check {

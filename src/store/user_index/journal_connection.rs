@@ -13,11 +13,9 @@
 //! One read at a time holds it; a read that finds it taken (another account's) uses a pooled
 //! connection as before. SQLite has none: its reads are calls into the same process.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use sqlx::any::AnyConnectOptions;
 use sqlx::{Connection, Executor};
+use tokio::sync::{Mutex, MutexGuard};
 
 use super::super::Conn;
 use super::journal::{Changes, Mark, read_changes};
@@ -31,32 +29,28 @@ const SESSION: &str = "SET plan_cache_mode = force_generic_plan; SET enable_seqs
 
 pub struct JournalConnection {
     options: AnyConnectOptions,
-    /// The connection while no read holds it; `None` before the first read, while one holds it,
-    /// and after a read failed or was abandoned midway (the next read connects afresh).
-    idle: Mutex<Option<Conn>>,
-    busy: AtomicBool,
+    /// Locked by the read that uses it. `None` before the first read, and after a read failed or
+    /// was abandoned midway: the connection is taken out while a read runs and put back only when
+    /// it succeeded, since what the server still had to send a dropped read would be read as the
+    /// next read's answer.
+    conn: Mutex<Option<Conn>>,
 }
 
-/// A read's hold on the journal's connection; lets it go however the read ends.
+/// A read's hold on the journal's connection.
 pub(super) struct Held<'a> {
-    owner: &'a JournalConnection,
-    conn: Option<Conn>,
-    /// Whether `conn` served an earlier read (it may have been dropped by the server since).
-    reused: bool,
+    conn: MutexGuard<'a, Option<Conn>>,
+    options: &'a AnyConnectOptions,
 }
 
 impl JournalConnection {
     pub fn new(options: AnyConnectOptions) -> JournalConnection {
-        JournalConnection { options, idle: Mutex::new(None), busy: AtomicBool::new(false) }
+        JournalConnection { options, conn: Mutex::new(None) }
     }
 
     /// The connection, unless another read holds it.
     pub(super) fn try_hold(&self) -> Option<Held<'_>> {
-        if self.busy.swap(true, Ordering::AcqRel) {
-            return None;
-        }
-        let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take();
-        Some(Held { owner: self, reused: conn.is_some(), conn })
+        let conn = self.conn.try_lock().ok()?;
+        Some(Held { conn, options: &self.options })
     }
 }
 
@@ -72,37 +66,27 @@ impl Held<'_> {
         mark: &Mark,
         limit: i64,
     ) -> Result<Changes, sqlx::Error> {
+        let mut reused = self.conn.is_some();
         loop {
             let mut conn = match self.conn.take() {
                 Some(conn) => conn,
                 None => {
-                    let mut conn = Conn::connect_with(&self.owner.options).await?;
+                    let mut conn = Conn::connect_with(self.options).await?;
                     conn.execute(SESSION).await?;
                     conn
                 }
             };
             match read_changes(&mut conn, account, mark, limit).await {
                 Ok(changes) => {
-                    self.conn = Some(conn);
+                    *self.conn = Some(conn);
                     return Ok(changes);
                 }
-                Err(error) if self.reused => {
+                Err(error) if reused => {
                     tracing::debug!(%error, "the journal's connection failed; reading on a new one");
-                    self.reused = false;
+                    reused = false;
                 }
                 Err(error) => return Err(error),
             }
         }
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        // A connection left midway (the read's request was dropped) is not given back: what the
-        // server still has to send would be read as the next read's answer.
-        if let Some(conn) = self.conn.take() {
-            *self.owner.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
-        }
-        self.owner.busy.store(false, Ordering::Release);
     }
 }
