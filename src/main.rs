@@ -1,5 +1,10 @@
 use clap::Parser;
 
+mod allocator;
+
+#[global_allocator]
+static ALLOCATOR: allocator::SplitBySize = allocator::SplitBySize;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     return_large_buffers_to_the_system();

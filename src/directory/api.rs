@@ -2,6 +2,7 @@
 //! `directory.read` (sent as a bearer token, or as the password of HTTP Basic authentication
 //! for servers that send only that, as FreeSWITCH's `mod_xml_curl` does).
 
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -181,10 +182,12 @@ async fn lookup(State(state): State<AppState>, asker: Asker, ApiQuery(q): ApiQue
     };
     let body = match &answer {
         Answer::Found { entry, refusal: None } => {
-            entry.rendered.json.get_or_init(|| json(&DirectoryEntry::of(entry, None))).clone()
+            entry.rendered.json.get_or_init(|| json(&DirectoryEntry::of(entry, None)).into()).clone()
         }
-        Answer::Found { entry, refusal } => json(&DirectoryEntry::of(entry, *refusal)),
-        Answer::Refused { account_slug, realm, refusal, key } => json(&refused(account_slug, realm, *refusal, key)),
+        Answer::Found { entry, refusal } => json(&DirectoryEntry::of(entry, *refusal)).into(),
+        Answer::Refused { account_slug, realm, refusal, key } => {
+            json(&refused(account_slug, realm, *refusal, key)).into()
+        }
         Answer::Unknown(what) => return Err(Error::NotFound(what)),
     };
     Ok(no_store(StatusCode::OK, "application/json", body))
@@ -217,7 +220,8 @@ fn json(entry: &DirectoryEntry) -> String {
 }
 
 /// A directory answer: never stored by caches in between (it changes the moment a user does).
-pub fn no_store(status: StatusCode, content_type: &'static str, body: String) -> Response {
+pub fn no_store(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let body: Bytes = body.into();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -120,8 +120,8 @@ fn answer(found: &Answer, request: &Request, asked: &str) -> Response {
             }
             let sha256 = request.auth_response.as_ref().is_some_and(|r| r.len() == 64);
             let body = match (entry.sip_name.as_deref() == Some(asked), sha256) {
-                (true, false) => entry.rendered.freeswitch.get_or_init(|| document(entry, asked, false)).clone(),
-                _ => document(entry, asked, sha256),
+                (true, false) => entry.rendered.freeswitch.get_or_init(|| document(entry, asked, false).into()).clone(),
+                _ => document(entry, asked, sha256).into(),
             };
             no_store(StatusCode::OK, XML, body)
         }

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use axum::body::Bytes;
 use secrecy::ExposeSecret;
 
 use super::digest::Ha1;
@@ -76,11 +77,12 @@ pub struct Entry {
     pub rendered: Rendered,
 }
 
-/// Texts made from an entry once, for every lookup that finds it allowed.
+/// Texts made from an entry once, for every lookup that finds it allowed; as `Bytes`, so that
+/// each answer shares them rather than copying.
 #[derive(Default)]
 pub struct Rendered {
-    pub json: OnceLock<String>,
-    pub freeswitch: OnceLock<String>,
+    pub json: OnceLock<Bytes>,
+    pub freeswitch: OnceLock<Bytes>,
 }
 
 impl Entry {

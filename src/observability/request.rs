@@ -70,12 +70,9 @@ fn acceptable(id: &[u8]) -> bool {
 
 /// A random UUID (version 4), as the id of a request that came without a trusted one.
 fn new_id() -> HeaderValue {
-    let mut bytes: [u8; 16] = rand::random();
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    let text = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Methods as labels: the standard ones by name, anything else as one value, so that a client
@@ -114,6 +111,10 @@ mod tests {
         let text = id.to_str().unwrap();
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "4");
+        assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "the RFC 4122 variant");
+        let groups: Vec<usize> = text.split('-').map(str::len).collect();
+        assert_eq!(groups, vec![8, 4, 4, 4, 12]);
+        assert!(text.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_ne!(new_id(), id);
     }
 }
