@@ -3,7 +3,7 @@
 //!
 //! Why split by size:
 //! - glibc's malloc and free were about a sixth of the server's CPU under the PBX directory's
-//!   load; with mimalloc the server's CPU per directory lookup fell from 47–55 µs to 36–44 µs
+//!   load; with mimalloc the server's CPU per directory lookup fell from 47–55 µs to 28–44 µs
 //!   (BENCHMARKS.md, issue 14).
 //! - Every password hash takes a 19 MiB buffer (argon2id, m = 19456 KiB). mimalloc alone kept
 //!   such buffers after they were freed (106 MB resident after 64 sign-ins, against 17 MB, when
